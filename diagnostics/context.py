@@ -1,0 +1,169 @@
+"""Turn a failure and its decoded message into the request context rules see.
+
+The decoded message (STS DecodeAuthorizationMessage's ``DecodedMessage``) is
+the authority where it speaks; the failure's own text fills the gaps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from diagnostics.model import (
+    ConditionEntry,
+    Failure,
+    JSONObject,
+    MatchedStatement,
+    RequestContext,
+)
+
+_ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):")
+_REGION_IN_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-[a-z]+)+-\d+):")
+
+
+class DecodedMessageError(ValueError):
+    """The text is not a decoded authorization message."""
+
+
+def parse_decoded(value: str | bytes | Mapping[str, Any]) -> JSONObject:
+    """Accept every shape users paste and return the DecodedMessage object.
+
+    Shapes: the raw DecodedMessage JSON, the CLI's ``{"DecodedMessage": "..."}``
+    output, or the DecodedMessage as a JSON string literal.
+    """
+    obj: Any = value
+    for _ in range(3):  # unwrap at most: string literal -> envelope -> message
+        if isinstance(obj, (str, bytes)):
+            try:
+                obj = orjson.loads(obj)
+            except orjson.JSONDecodeError as exc:
+                raise DecodedMessageError(f"not JSON: {exc}") from None
+            continue
+        if isinstance(obj, Mapping) and "DecodedMessage" in obj:
+            obj = obj["DecodedMessage"]
+            continue
+        break
+    if not isinstance(obj, Mapping) or not ("context" in obj or "allowed" in obj):
+        raise DecodedMessageError(
+            "expected a decoded authorization message: an object with "
+            '"allowed" and "context", or the CLI output {"DecodedMessage": "..."}'
+        )
+    return dict(obj)
+
+
+def _items(node: Any) -> list[Any]:
+    """AWS wraps every list as ``{"items": [...]}``; tolerate a bare list too."""
+    if isinstance(node, Mapping):
+        node = node.get("items", [])
+    return list(node) if isinstance(node, list) else []
+
+
+def _values(node: Any) -> tuple[str, ...]:
+    out: list[str] = []
+    for item in _items(node):
+        value = item.get("value") if isinstance(item, Mapping) else item
+        if value is not None:
+            out.append(str(value))
+    return tuple(out)
+
+
+def _conditions(node: Any) -> tuple[ConditionEntry, ...]:
+    entries: list[ConditionEntry] = []
+    for item in _items(node):
+        if isinstance(item, Mapping) and isinstance(item.get("key"), str):
+            entries.append(ConditionEntry(item["key"], _values(item.get("values"))))
+    return tuple(entries)
+
+
+def matched_statements(decoded: Mapping[str, Any]) -> tuple[MatchedStatement, ...]:
+    out: list[MatchedStatement] = []
+    for item in _items(decoded.get("matchedStatements")):
+        if not isinstance(item, Mapping):
+            continue
+        effect = str(item.get("effect", "")).capitalize()
+        out.append(
+            MatchedStatement(
+                statement_id=item.get("statementId") or None,
+                effect=effect,
+                actions=_values(item.get("actions")),
+                not_actions=_values(item.get("notActions")),
+                resources=_values(item.get("resources")),
+                not_resources=_values(item.get("notResources")),
+                principals=_values(item.get("principals")),
+                conditions=_conditions(item.get("conditions")),
+            )
+        )
+    return tuple(out)
+
+
+def account_of(arn: str | None) -> str | None:
+    if not arn:
+        return None
+    m = _ACCOUNT_IN_ARN.match(arn)
+    return m.group(1) if m else None
+
+
+def region_of(arn: str | None) -> str | None:
+    if not arn:
+        return None
+    m = _REGION_IN_ARN.match(arn)
+    return m.group(1) if m else None
+
+
+def enrich(failure: Failure, decoded: Mapping[str, Any] | None) -> Failure:
+    """The failure with principal, action and resource taken from ``decoded``."""
+    if not decoded:
+        return failure
+    ctx = decoded.get("context") if isinstance(decoded.get("context"), Mapping) else {}
+    assert isinstance(ctx, Mapping)
+    principal = ctx.get("principal") if isinstance(ctx.get("principal"), Mapping) else {}
+    assert isinstance(principal, Mapping)
+    principal_arn = principal.get("arn") or failure.principal_arn
+    action = ctx.get("action") or failure.action
+    resource = ctx.get("resource") or failure.resource
+    explicit = decoded.get("explicitDeny")
+    return dataclasses.replace(
+        failure,
+        principal_arn=principal_arn,
+        action=action,
+        resource=resource,
+        account_id=failure.account_id or account_of(principal_arn) or account_of(resource),
+        region=failure.region or region_of(resource),
+        explicit_deny=explicit if isinstance(explicit, bool) else failure.explicit_deny,
+    )
+
+
+def build_context(failure: Failure, decoded: Mapping[str, Any] | None = None) -> RequestContext:
+    """The request context for rules and the evaluator."""
+    f = enrich(failure, decoded)
+    conditions: dict[str, tuple[str, ...]] = {}
+    principal_id: str | None = None
+    matched: tuple[MatchedStatement, ...] = ()
+    if decoded:
+        ctx = decoded.get("context")
+        if isinstance(ctx, Mapping):
+            for entry in _conditions(ctx.get("conditions")):
+                conditions[entry.key] = entry.values
+            principal = ctx.get("principal")
+            if isinstance(principal, Mapping):
+                principal_id = principal.get("id")
+        matched = matched_statements(decoded)
+    region = f.region or conditions.get("aws:RequestedRegion", (None,))[0]
+    return RequestContext(
+        action=f.action,
+        resource=f.resource,
+        principal_arn=f.principal_arn,
+        account_id=f.account_id,
+        region=region,
+        principal_id=principal_id,
+        policy_type=f.policy_type,
+        policy_arn=f.policy_arn,
+        explicit_deny=f.explicit_deny,
+        conditions=conditions,
+        matched_statements=matched,
+        decoded=bool(decoded),
+    )

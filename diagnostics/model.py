@@ -1,0 +1,251 @@
+"""Domain types shared by every pipeline stage.
+
+Everything here is a frozen dataclass so stages can pass values between
+threads without copying, and so a Failure can serve as a dictionary key for
+deduplication.  Every other module imports these types from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FailureKind = Literal["encoded", "plain", "cloudtrail", "decoded"]
+
+#: The policy types DESIGN.md names, in the vocabulary of the JSON output.
+POLICY_TYPES: tuple[str, ...] = (
+    "identity",
+    "resource",
+    "scp",
+    "rcp",
+    "permissions_boundary",
+    "session",
+    "vpc_endpoint",
+    "trust",
+)
+
+#: Where a fix can be applied; the same vocabulary as ``POLICY_TYPES`` plus
+#: ``kms_key`` is deliberately *not* added: a KMS key policy is a resource policy.
+FIX_TARGETS: tuple[str, ...] = POLICY_TYPES
+
+Severity = Literal["info", "low", "medium", "high"]
+
+#: A JSON object as parsed by orjson.
+JSONObject = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a failure was found.
+
+    ``path`` is ``"-"`` for stdin; ``line`` is 1-based; ``offset`` is the byte
+    offset of the start of that line in the (decompressed) input.
+    ``event_id`` is the CloudTrail eventID when the failure came from a record.
+    """
+
+    path: str
+    line: int | None = None
+    offset: int | None = None
+    event_id: str | None = None
+
+    def to_json(self) -> JSONObject:
+        out: JSONObject = {"path": self.path, "line": self.line, "offset": self.offset}
+        if self.event_id is not None:
+            out["event_id"] = self.event_id
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One authorization failure as the extractor found it, before decoding.
+
+    Fields follow DESIGN.md's output table.  Anything the text does not say is
+    ``None``; nothing is guessed here (rules may infer later and say so).
+    """
+
+    kind: FailureKind
+    source: SourceRef
+    principal_arn: str | None = None
+    account_id: str | None = None
+    action: str | None = None
+    resource: str | None = None
+    policy_type: str | None = None
+    policy_arn: str | None = None
+    explicit_deny: bool | None = None
+    encoded_message: str | None = None
+    truncated: bool = False
+    #: The decoded message when the input already held one (kind "decoded").
+    decoded: JSONObject | None = field(default=None, compare=False, hash=False)
+    #: API operation name when the text gives it ("when calling the RunInstances
+    #: operation", CloudTrail eventName).  Not an IAM action.
+    operation: str | None = None
+    region: str | None = None
+    #: AWS error code as printed (``AccessDenied``, ``Client.UnauthorizedOperation``).
+    error_code: str | None = None
+    event_time: str | None = None
+    #: A bounded excerpt of the input around the failure, for alert samples.
+    #: Never used as an identity: every encoded blob differs.
+    excerpt: str = field(default="", compare=False, hash=False)
+
+    def dedup_key(self) -> tuple[object, ...]:
+        """Identity used to report the same printed failure once per input.
+
+        Two failures with different blobs are different (retries), the same
+        plain message printed three times by Packer is one.
+        """
+        return (
+            self.kind,
+            self.encoded_message,
+            self.principal_arn,
+            self.action,
+            self.resource,
+            self.policy_type,
+            self.policy_arn,
+            self.explicit_deny,
+            self.source.event_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionEntry:
+    """One condition key from a decoded message's request context."""
+
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedStatement:
+    """One item of the decoded message's ``matchedStatements``."""
+
+    statement_id: str | None
+    effect: str  # "Allow" or "Deny" (normalised from AWS's upper case)
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    not_resources: tuple[str, ...] = ()
+    principals: tuple[str, ...] = ()
+    conditions: tuple[ConditionEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What the rules and the evaluator know about the failed request.
+
+    Built from the failure's own text and, when available, the decoded
+    message (which wins where both speak).  ``conditions`` maps each condition
+    key, as AWS spells it, to its values.
+    """
+
+    action: str | None
+    resource: str | None
+    principal_arn: str | None
+    account_id: str | None
+    region: str | None = None
+    principal_id: str | None = None
+    policy_type: str | None = None
+    policy_arn: str | None = None
+    explicit_deny: bool | None = None
+    conditions: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    matched_statements: tuple[MatchedStatement, ...] = ()
+    decoded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A change to one policy that makes the failed request allowed."""
+
+    target: str  # one of FIX_TARGETS
+    applies_to: str | None  # ARN of the principal, role or resource whose policy changes
+    statements: tuple[JSONObject, ...]
+
+    def to_json(self) -> JSONObject:
+        return {
+            "target": self.target,
+            "applies_to": self.applies_to,
+            "statements": list(self.statements),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule's verdict on a failure."""
+
+    rule: str
+    title: str
+    severity: Severity
+    explanation: str
+    fixes: tuple[Fix, ...] = ()
+
+    def to_json(self) -> JSONObject:
+        return {
+            "rule": self.rule,
+            "title": self.title,
+            "severity": self.severity,
+            "explanation": self.explanation,
+            "fixes": [f.to_json() for f in self.fixes],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeResult:
+    """What decoding gave: the parsed DecodedMessage, or why there is none."""
+
+    decoded: JSONObject | None = None
+    error: str | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """A failure, what decoding added, and the rules' findings.
+
+    ``failure`` holds the fields as finally reported: where the decoded
+    message names the principal, action or resource, they replace what the
+    text said (see ``diagnostics.context.enrich``).
+    """
+
+    failure: Failure
+    decoded: JSONObject | None = None
+    decode_error: str | None = None
+    findings: tuple[Finding, ...] = ()
+
+    def to_json(self) -> JSONObject:
+        """The object ``scan --format json`` prints; field names are a contract."""
+        f = self.failure
+        return {
+            "kind": f.kind,
+            "source": f.source.to_json(),
+            "principal_arn": f.principal_arn,
+            "account_id": f.account_id,
+            "action": f.action,
+            "resource": f.resource,
+            "policy_type": f.policy_type,
+            "policy_arn": f.policy_arn,
+            "explicit_deny": f.explicit_deny,
+            "encoded_message": f.encoded_message,
+            "truncated": f.truncated,
+            "decoded": self.decoded,
+            "decode_error": self.decode_error,
+            "findings": [x.to_json() for x in self.findings],
+            "operation": f.operation,
+            "region": f.region,
+            "error_code": f.error_code,
+            "event_time": f.event_time,
+        }
+
+
+@dataclass(slots=True)
+class InputStats:
+    """Counters a scan or a source keeps about its input (mutable on purpose)."""
+
+    bytes_read: int = 0
+    lines: int = 0
+    files: int = 0
+    failures: int = 0
+    duplicates: int = 0
+    long_lines: int = 0
+    invalid_utf8: int = 0
+    rejected: int = 0
+    warnings: list[str] = field(default_factory=list)
