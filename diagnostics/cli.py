@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+
+from diagnostics import __version__
+from diagnostics.commands import COMMANDS
+from diagnostics.errors import DiagnosticsError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -12,7 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="authz-diag",
         description="Find, decode and explain AWS authorization failures in logs.",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"authz-diag {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"diagnostics.commands.{name}")
+        module.register(sub)
     return parser
 
 
@@ -22,4 +31,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return 0
+    try:
+        status: int = args.run(args)
+    except DiagnosticsError as exc:
+        print(f"authz-diag {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `authz-diag scan big.log | head` must not print a traceback.
+        sys.stderr.close()
+        return 0
+    return status

@@ -41,7 +41,7 @@ class StateDB:
             # where another local user could read checkpoints or cached messages.
             fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
             os.close(fd)
-            os.chmod(path, 0o600)
+            path.chmod(0o600)
             self._conn = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=30
             )
