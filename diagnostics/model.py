@@ -80,6 +80,9 @@ class Failure:
     #: API operation name when the text gives it ("when calling the RunInstances
     #: operation", CloudTrail eventName).  Not an IAM action.
     operation: str | None = None
+    #: The service that answered, when the input says: a CloudTrail
+    #: ``eventSource`` (``ec2.amazonaws.com``) or an SDK's service name (``EC2``).
+    event_source: str | None = None
     region: str | None = None
     #: AWS error code as printed (``AccessDenied``, ``Client.UnauthorizedOperation``).
     error_code: str | None = None
