@@ -1,15 +1,69 @@
-"""``authz-diag decode``: placeholder until its owner lands it."""
+"""``authz-diag decode BLOB|-``: decode one encoded message with STS and explain it."""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 from typing import Any
+
+from diagnostics.commands.common import (
+    add_decode_arguments,
+    add_rules_argument,
+    build_decoder,
+    load_rules,
+)
+from diagnostics.commands.output import print_diagnoses
+from diagnostics.errors import UsageError
+from diagnostics.model import Failure, SourceRef
+from diagnostics.pipeline import Pipeline
+
+# Anchored, one character class: linear.
+_BLOB = re.compile(r"[A-Za-z0-9_-]+")
+MAX_BLOB = 10_240  # STS EncodedMessage limit (STS API reference)
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("decode", help="(not built yet)")
+    p = sub.add_parser(
+        "decode",
+        help="decode one encoded authorization failure message and explain it",
+        description="Decode a message with STS DecodeAuthorizationMessage and explain it. "
+        "BLOB may be the bare message, or text (or - for stdin) that contains "
+        "'Encoded authorization failure message: ...'. Exit status: 0 decoded, "
+        "1 STS could not decode it (the reason is printed), 2 usage or input error.",
+    )
+    p.add_argument("blob", metavar="BLOB|-")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    add_rules_argument(p)
+    add_decode_arguments(p, optional=False)
     p.set_defaults(run=run)
 
 
+def failures_from_input(raw: str) -> list[Failure]:
+    """The failures in ``raw``: text holding the marker, or one bare blob (wrapping undone)."""
+    from diagnostics.extract import extract_text
+
+    found = [f for f in extract_text(raw, "-") if f.encoded_message]
+    if found:
+        return found
+    blob = "".join(raw.split())
+    if not blob or len(blob) > MAX_BLOB or not _BLOB.fullmatch(blob):
+        raise UsageError(
+            "that is not an encoded authorization message: expected base64url text "
+            "(A-Z a-z 0-9 - _) of at most 10,240 characters, or text containing "
+            "'Encoded authorization failure message: ...'"
+        )
+    return [Failure(kind="encoded", source=SourceRef("-"), encoded_message=blob)]
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("authz-diag decode is not built yet")
+    raw = sys.stdin.read() if args.blob == "-" else args.blob
+    failures = failures_from_input(raw)
+    decoder = build_decoder(args)
+    try:
+        diagnoses = list(Pipeline(load_rules(args.rules), decoder).diagnose(failures))
+    finally:
+        if decoder is not None:
+            decoder.close()
+    print_diagnoses(diagnoses, args.format)
+    return 1 if any(d.decode_error for d in diagnoses) else 0

@@ -1,15 +1,55 @@
-"""``authz-diag explain``: placeholder until its owner lands it."""
+"""``authz-diag explain [FILE|-]``: explain an already decoded message."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
+
+from diagnostics.commands.common import add_rules_argument, load_rules
+from diagnostics.commands.output import print_diagnoses
+from diagnostics.context import DecodedMessageError, parse_decoded
+from diagnostics.errors import InputError, UsageError
+from diagnostics.model import DecodeResult, Failure, SourceRef
+from diagnostics.pipeline import Pipeline
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("explain", help="(not built yet)")
+    p = sub.add_parser(
+        "explain",
+        help="explain an already decoded message (aws sts decode-authorization-message output)",
+        description="Explain the JSON that `aws sts decode-authorization-message` returns: "
+        'the whole {"DecodedMessage": "..."} output, the DecodedMessage string, or its '
+        "parsed object. Exit status: 0 explained, 2 usage or input error.",
+    )
+    p.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    add_rules_argument(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("authz-diag explain is not built yet")
+    if args.file == "-":
+        if sys.stdin.isatty():
+            raise UsageError(
+                "paste the decode output on stdin, or name a file: "
+                "aws sts decode-authorization-message --encoded-message ... > msg.json; "
+                "authz-diag explain msg.json"
+            )
+        raw = sys.stdin.buffer.read()
+    else:
+        try:
+            raw = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {args.file}: {exc.strerror}; check the path") from None
+    try:
+        decoded = parse_decoded(raw)
+    except DecodedMessageError as exc:
+        raise InputError(f"{args.file}: {exc}") from None
+    failure = Failure(kind="decoded", source=SourceRef(args.file), decoded=decoded)
+    diagnosis = Pipeline(load_rules(args.rules)).diagnose_one(
+        failure, DecodeResult(decoded=decoded)
+    )
+    print_diagnoses([diagnosis], args.format)
+    return 0

@@ -1,15 +1,85 @@
-"""``authz-diag scan``: placeholder until its owner lands it."""
+"""``authz-diag scan [PATH|-]...``: one pass over files, directories or stdin."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
+
+from diagnostics.commands.common import add_decode_arguments, add_rules_argument, build_decoder
+from diagnostics.errors import UsageError
+from diagnostics.scan import FORMATS, run_scan
+
+if TYPE_CHECKING:
+    from diagnostics.model import Diagnosis
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("scan", help="(not built yet)")
+    p = sub.add_parser(
+        "scan",
+        help="find, decode and explain authorization failures in files, directories or stdin",
+        description="Scan logs, CloudTrail deliveries (.json, .json.gz) or stdin for AWS "
+        "authorization failures. Exit status: 0 none found, 1 found, 2 usage or input error.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories; - for stdin")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    add_rules_argument(p)
+    add_decode_arguments(p)
+    p.add_argument(
+        "--generalize",
+        action="store_true",
+        help="with --format policy: widen instance-specific ARNs to the resource type's wildcard",
+    )
     p.set_defaults(run=run)
 
 
+def _inputs(paths: list[str]) -> list[str]:
+    if paths:
+        return paths
+    if sys.stdin is not None and not sys.stdin.isatty():
+        return ["-"]
+    raise UsageError(
+        "nothing to scan: name files or directories, or pipe a log in, "
+        "e.g. `terraform apply 2>&1 | authz-diag scan -`"
+    )
+
+
+def _print_policies(diagnoses: list[Diagnosis], generalize: bool) -> None:
+    from diagnostics.policy.merge import merge_fixes, render_policies
+
+    docs = merge_fixes(diagnoses, generalize=generalize)
+    sys.stdout.write(render_policies(docs))
+    for doc in docs:
+        for warning in doc.warnings:
+            print(f"authz-diag: warning: {warning}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("authz-diag scan is not built yet")
+    inputs = _inputs(args.paths)
+    from diagnostics.commands.common import load_rules
+
+    ruleset = load_rules(args.rules)
+    decoder = build_decoder(args)
+    try:
+        result, kept = run_scan(
+            inputs,
+            ruleset=ruleset,
+            decoder=decoder,
+            fmt=args.format,
+            out=sys.stdout.buffer,
+            err=sys.stderr,
+        )
+    finally:
+        if decoder is not None:
+            decoder.close()
+    if args.format == "policy":
+        _print_policies(kept, args.generalize)
+    stats = result.stats
+    if args.format != "json" or sys.stderr.isatty():
+        dup = f", {stats.duplicates} repeats folded" if stats.duplicates else ""
+        print(
+            f"authz-diag: {result.diagnoses} authorization failure(s) in "
+            f"{stats.files} input(s){dup}",
+            file=sys.stderr,
+        )
+    return result.exit_status

@@ -1,0 +1,67 @@
+"""Arguments and set-up shared by ``scan``, ``decode`` and ``explain``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from diagnostics.decode import Decoder
+    from diagnostics.rules import RuleSet
+
+
+def add_rules_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rules",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="a rules directory to use beside the bundled rules (repeatable); "
+        "a rule with a bundled rule's id overrides it",
+    )
+
+
+def add_decode_arguments(p: argparse.ArgumentParser, *, optional: bool = True) -> None:
+    if optional:
+        p.add_argument(
+            "--no-decode",
+            action="store_true",
+            help="do not call STS DecodeAuthorizationMessage; diagnose from the text alone",
+        )
+    p.add_argument("--profile", help="AWS profile whose credentials decode messages")
+    p.add_argument("--region", help="AWS region for STS (default: the profile's, else us-east-1)")
+    p.add_argument(
+        "--decode-role-arn",
+        metavar="TEMPLATE",
+        help="role to assume per account for decoding, e.g. "
+        "arn:aws:iam::{account}:role/AuthzDiagnosticsDecoder",
+    )
+    p.add_argument("--decode-concurrency", type=int, default=4, help=argparse.SUPPRESS)
+    p.add_argument("--decode-rate", type=float, default=5.0, help=argparse.SUPPRESS)
+    p.add_argument("--sts-endpoint-url", help=argparse.SUPPRESS)
+
+
+def load_rules(extra: list[Path] | None) -> RuleSet:
+    from diagnostics.rules import RuleSet, bundled_rules_dir
+
+    return RuleSet.load([bundled_rules_dir(), *(extra or [])])
+
+
+def build_decoder(args: argparse.Namespace) -> Decoder | None:
+    """A decoder unless ``--no-decode``; it imports boto3 only when a blob needs it."""
+    if getattr(args, "no_decode", False):
+        return None
+    from diagnostics.awsenv import avoid_instance_metadata_off_ec2
+    from diagnostics.decode import Decoder, DecodeSettings
+
+    avoid_instance_metadata_off_ec2()
+    settings = DecodeSettings(
+        region=args.region,
+        profile=args.profile,
+        role_arn_template=args.decode_role_arn,
+        max_per_second=args.decode_rate,
+        concurrency=args.decode_concurrency,
+        endpoint_url=args.sts_endpoint_url,
+    )
+    return Decoder(settings)

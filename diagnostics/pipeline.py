@@ -1,0 +1,122 @@
+"""One failure in, one diagnosis out: decode, enrich, infer the action, run the rules.
+
+``scan``, ``decode``, ``explain`` and ``watch`` all go through ``Pipeline`` so a
+failure is diagnosed the same way whichever command found it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Protocol
+
+import structlog
+
+from diagnostics.context import build_context, enrich
+from diagnostics.model import DecodeResult, Diagnosis, Failure, Finding
+
+if TYPE_CHECKING:
+    from diagnostics.rules import RuleSet
+
+log = structlog.get_logger(__name__)
+
+NO_DECODE = (
+    "decoding is off (--no-decode or decode.enabled = false); "
+    "run without it, with credentials of the failing account, to see the matched policy statements"
+)
+
+
+class DecoderLike(Protocol):
+    def decode_many(
+        self, failures: Iterable[Failure]
+    ) -> Iterator[tuple[Failure, DecodeResult]]: ...
+
+
+class Deduper:
+    """Remembers the last ``capacity`` failures so a repeated print is reported once.
+
+    Bounded so a daemon running for months keeps flat memory; a repeat older
+    than the window is reported again, which alert grouping then folds.
+    """
+
+    __slots__ = ("_capacity", "_seen")
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._capacity = capacity
+        self._seen: OrderedDict[tuple[object, ...], None] = OrderedDict()
+
+    def seen(self, failure: Failure) -> bool:
+        """True when this failure was already seen (and refresh it); else remember it."""
+        key = failure.dedup_key()
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return True
+        self._seen[key] = None
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return False
+
+
+def _service_hint(failure: Failure) -> str | None:
+    if failure.event_source:
+        return failure.event_source
+    code = failure.error_code or ""
+    # Only EC2 answers "UnauthorizedOperation" (AWS EC2 API error code list);
+    # old EC2 errors carry the blob and the operation but no service name.
+    if code.endswith("UnauthorizedOperation"):
+        return "ec2"
+    return None
+
+
+def infer_action(failure: Failure) -> Failure:
+    """Fill ``action`` from the API operation when the text did not name it."""
+    if failure.action or not failure.operation:
+        return failure
+    service = _service_hint(failure)
+    if service is None:
+        return failure
+    from diagnostics.iam import action_for_operation
+
+    action = action_for_operation(service, failure.operation)
+    return dataclasses.replace(failure, action=action) if action else failure
+
+
+def _passthrough(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
+    for failure in failures:
+        if failure.decoded is not None:
+            yield failure, DecodeResult(decoded=failure.decoded)
+        elif failure.encoded_message and not failure.truncated:
+            yield failure, DecodeResult(error=NO_DECODE)
+        elif failure.encoded_message:
+            yield (
+                failure,
+                DecodeResult(
+                    error="the encoded message was cut off, so STS cannot decode it; "
+                    "find the complete message in the original tool output"
+                ),
+            )
+        else:
+            yield failure, DecodeResult()
+
+
+class Pipeline:
+    """Decode (optionally), enrich and run the rules, keeping input order."""
+
+    def __init__(self, ruleset: RuleSet | None, decoder: DecoderLike | None = None) -> None:
+        self.ruleset = ruleset
+        self.decoder = decoder
+
+    def diagnose_one(self, failure: Failure, result: DecodeResult) -> Diagnosis:
+        decoded = result.decoded
+        enriched = infer_action(enrich(failure, decoded))
+        findings: tuple[Finding, ...] = ()
+        if self.ruleset is not None:
+            findings = self.ruleset.diagnose(enriched, build_context(enriched, decoded))
+        return Diagnosis(enriched, decoded=decoded, decode_error=result.error, findings=findings)
+
+    def diagnose(self, failures: Iterable[Failure]) -> Iterator[Diagnosis]:
+        """Lazily diagnose ``failures``; decoding runs concurrently inside the decoder."""
+        pairs = self.decoder.decode_many(failures) if self.decoder else _passthrough(failures)
+        for failure, result in pairs:
+            yield self.diagnose_one(failure, result)

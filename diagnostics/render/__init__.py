@@ -1,0 +1,3 @@
+"""Output formats for diagnoses: ``text`` for people, ``jsonl`` for machines."""
+
+from __future__ import annotations

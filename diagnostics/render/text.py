@@ -1,0 +1,114 @@
+"""The human format: one block per failure, ending with the statement to paste."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from diagnostics.context import matched_statements
+from diagnostics.model import Diagnosis, Finding, Fix
+from diagnostics.render.sanitize import safe
+
+POLICY_WORDS = {
+    "identity": "identity-based",
+    "resource": "resource-based",
+    "scp": "service control",
+    "rcp": "resource control",
+    "permissions_boundary": "permissions boundary",
+    "session": "session",
+    "vpc_endpoint": "VPC endpoint",
+    "trust": "role trust",
+}
+
+TARGET_WORDS = {
+    "identity": "the identity policy of",
+    "resource": "the resource-based policy of",
+    "trust": "the trust policy of role",
+    "scp": "the service control policy",
+    "rcp": "the resource control policy",
+    "permissions_boundary": "the permissions boundary",
+    "session": "the session policy passed when assuming",
+    "vpc_endpoint": "the VPC endpoint policy of",
+}
+
+KIND_WORDS = {
+    "encoded": "encoded message",
+    "plain": "plain message",
+    "cloudtrail": "CloudTrail record",
+    "decoded": "already decoded message",
+}
+
+
+def why(d: Diagnosis) -> str:
+    """The one-line reason, in AWS's own terms."""
+    f = d.failure
+    words = POLICY_WORDS.get(f.policy_type or "", f.policy_type or "")
+    if f.explicit_deny:
+        where = f" {words} policy" if words else " policy"
+        named = f" ({f.policy_arn})" if f.policy_arn else ""
+        return f"explicit deny in a{where}{named}"
+    if f.explicit_deny is False:
+        kind = f"{words} " if words else ""
+        named = f" ({f.policy_arn})" if f.policy_arn else ""
+        return f"implicit deny: no {kind}policy allows it{named}"
+    return "not stated in the message"
+
+
+def _field(label: str, value: object) -> str:
+    return f"  {label:<10}{safe(value)}"
+
+
+def _fix_lines(fix: Fix) -> list[str]:
+    target = TARGET_WORDS.get(fix.target, fix.target)
+    where = f" {safe(fix.applies_to)}" if fix.applies_to else ""
+    lines = [f"    Fix: add to {target}{where}"]
+    body = json.dumps(list(fix.statements), indent=2, ensure_ascii=False)
+    lines += ["      " + safe(line) for line in body.splitlines()]
+    return lines
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    lines = [f"  [{finding.severity}] {safe(finding.rule)}: {safe(finding.title)}"]
+    for para in safe(finding.explanation).split("\n"):
+        lines += textwrap.wrap(para, 96, initial_indent="    ", subsequent_indent="    ") or [""]
+    for fix in finding.fixes:
+        lines += _fix_lines(fix)
+    return lines
+
+
+def render(d: Diagnosis, index: int | None = None) -> str:
+    """A block for one diagnosis, ending with a blank line."""
+    f = d.failure
+    where = f.source.path
+    if f.source.line is not None:
+        where += f":{f.source.line}"
+    if f.source.event_id:
+        where += f" (eventID {f.source.event_id})"
+    head = f"── {f.error_code or 'Access denied'}"
+    if index is not None:
+        head += f" #{index}"
+    lines = [head + " " + "─" * max(3, 60 - len(head)), f"{safe(where)}  [{KIND_WORDS[f.kind]}]"]
+    who = f.principal_arn or "(not stated)"
+    if f.account_id:
+        who += f"  (account {f.account_id})"
+    lines.append(_field("Who", who))
+    action = f.action or (f"{f.operation} (API operation)" if f.operation else "(not stated)")
+    lines.append(_field("Denied", action))
+    lines.append(_field("Resource", f.resource or "(not stated)"))
+    lines.append(_field("Why", why(d)))
+    if f.truncated:
+        lines.append(_field("Note", "the message was cut off; fields may be incomplete"))
+    if d.decoded:
+        for st in matched_statements(d.decoded):
+            conds = ", ".join(f"{c.key}={'|'.join(c.values)}" for c in st.conditions)
+            sid = st.statement_id or "(no Sid)"
+            text = f"{st.effect} statement {sid}" + (f" with {conds}" if conds else "")
+            lines.append(_field("Matched", text))
+    if d.decode_error:
+        lines.append(_field("Decode", d.decode_error))
+    if not d.findings:
+        lines.append("  No rule matched; the fields above are all the message says.")
+    for finding in d.findings:
+        lines.append("")
+        lines += _finding_lines(finding)
+    return "\n".join(lines) + "\n\n"

@@ -1,0 +1,137 @@
+"""``authz-diag scan``: one pass over files, directories or stdin.
+
+Output is streamed in input order as failures are diagnosed, so
+``terraform apply 2>&1 | authz-diag scan -`` prints as the log arrives.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+from diagnostics.extract import extract_path, extract_stream, iter_input_files
+from diagnostics.model import Diagnosis, Failure, InputStats
+from diagnostics.pipeline import DecoderLike, Deduper, Pipeline
+from diagnostics.render import jsonl, text
+
+if TYPE_CHECKING:
+    from diagnostics.rules import RuleSet
+
+FORMATS = ("text", "json", "policy")
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """What one scan saw; the CLI turns it into an exit status."""
+
+    stats: InputStats = field(default_factory=InputStats)
+    diagnoses: int = 0
+    missing_inputs: list[str] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        """2 when an input could not be read at all, else 1 when a failure was found, else 0."""
+        if self.missing_inputs:
+            return 2
+        return 1 if self.diagnoses else 0
+
+
+class WarningPrinter:
+    """Prints each input warning once, as soon as the stage that raised it yields."""
+
+    def __init__(self, stream: TextIO, limit: int = 200) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.printed = 0
+        self.suppressed = 0
+
+    def drain(self, stats: InputStats) -> None:
+        for message in stats.warnings:
+            if self.printed < self.limit:
+                print(f"authz-diag: warning: {message}", file=self.stream)
+                self.printed += 1
+            else:
+                self.suppressed += 1
+        stats.warnings.clear()
+
+    def close(self) -> None:
+        if self.suppressed:
+            print(
+                f"authz-diag: {self.suppressed} more warnings not shown",
+                file=self.stream,
+            )
+
+
+def iter_failures(
+    inputs: Sequence[str],
+    stats: InputStats,
+    result: ScanResult,
+    warnings: WarningPrinter,
+    stdin: BinaryIO,
+) -> Iterator[Failure]:
+    """Every failure in every input, in input order."""
+    for name in inputs:
+        if name == "-":
+            stats.files += 1
+            yield from extract_stream(stdin, "-", stats)
+            warnings.drain(stats)
+            continue
+        path = Path(name)
+        if path.is_dir():
+            files: Iterator[Path] = iter_input_files(path, stats)
+        elif path.exists():
+            files = iter([path])
+        else:
+            result.missing_inputs.append(name)
+            stats.warnings.append(f"{name}: no such file or directory; check the path")
+            warnings.drain(stats)
+            continue
+        for file in files:
+            yield from extract_path(file, stats)
+            warnings.drain(stats)
+
+
+def unique(failures: Iterator[Failure], stats: InputStats) -> Iterator[Failure]:
+    """Drop repeats of an already reported failure (Packer prints each error three times)."""
+    deduper = Deduper()
+    for failure in failures:
+        if deduper.seen(failure):
+            stats.duplicates += 1
+            continue
+        stats.failures += 1
+        yield failure
+
+
+def run_scan(
+    inputs: Sequence[str],
+    *,
+    ruleset: RuleSet | None,
+    decoder: DecoderLike | None,
+    fmt: str,
+    out: BinaryIO,
+    err: TextIO,
+    stdin: BinaryIO | None = None,
+) -> tuple[ScanResult, list[Diagnosis]]:
+    """Scan ``inputs`` and stream ``text``/``json`` output; ``policy`` output is returned."""
+    result = ScanResult()
+    warnings = WarningPrinter(err)
+    failures = iter_failures(
+        inputs, result.stats, result, warnings, stdin if stdin is not None else sys.stdin.buffer
+    )
+    pipeline = Pipeline(ruleset, decoder)
+    kept: list[Diagnosis] = []
+    for diagnosis in pipeline.diagnose(unique(failures, result.stats)):
+        result.diagnoses += 1
+        if fmt == "json":
+            out.write(jsonl.render(diagnosis))
+        elif fmt == "text":
+            out.write(text.render(diagnosis, result.diagnoses).encode())
+        else:
+            kept.append(diagnosis)
+        out.flush()
+    warnings.drain(result.stats)
+    warnings.close()
+    return result, kept
