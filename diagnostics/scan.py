@@ -20,9 +20,6 @@ from diagnostics.render import jsonl, text
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
 
-FORMATS = ("text", "json", "policy")
-
-
 @dataclass(slots=True)
 class ScanResult:
     """What one scan saw; the CLI turns it into an exit status."""

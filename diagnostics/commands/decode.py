@@ -16,7 +16,6 @@ from diagnostics.commands.common import (
 from diagnostics.commands.output import print_diagnoses
 from diagnostics.errors import UsageError
 from diagnostics.model import Failure, SourceRef
-from diagnostics.pipeline import Pipeline
 
 # Anchored, one character class: linear.
 _BLOB = re.compile(r"[A-Za-z0-9_-]+")
@@ -59,6 +58,8 @@ def failures_from_input(raw: str) -> list[Failure]:
 def run(args: argparse.Namespace) -> int:
     raw = sys.stdin.read() if args.blob == "-" else args.blob
     failures = failures_from_input(raw)
+    from diagnostics.pipeline import Pipeline
+
     decoder = build_decoder(args)
     try:
         diagnoses = list(Pipeline(load_rules(args.rules), decoder).diagnose(failures))

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from diagnostics.commands.common import add_decode_arguments, add_rules_argument, build_decoder
 from diagnostics.errors import UsageError
-from diagnostics.scan import FORMATS, run_scan
 
 if TYPE_CHECKING:
     from diagnostics.model import Diagnosis
+
+
+FORMATS = ("text", "json", "policy")
 
 
 def register(sub: Any) -> None:
@@ -55,6 +57,8 @@ def _print_policies(diagnoses: list[Diagnosis], generalize: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from diagnostics.scan import run_scan
+
     inputs = _inputs(args.paths)
     from diagnostics.commands.common import load_rules
 
