@@ -1,0 +1,158 @@
+"""The alert-group table: one row per group, so a restart neither resends nor forgets."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from diagnostics.alerts.alert import Alert, AlertStatus
+from diagnostics.alerts.codec import diagnosis_from_json
+from diagnostics.alerts.keys import GroupKey
+from diagnostics.model import JSONObject
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_groups (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    created REAL NOT NULL,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    count INTEGER NOT NULL,
+    notified_at REAL,
+    notified_count INTEGER NOT NULL DEFAULT 0,
+    seq INTEGER NOT NULL DEFAULT 0,
+    status TEXT,
+    dirty INTEGER NOT NULL DEFAULT 0,
+    due REAL,
+    retry_at REAL,
+    sources TEXT NOT NULL,
+    sources_total INTEGER NOT NULL DEFAULT 0,
+    samples TEXT NOT NULL,
+    variants TEXT NOT NULL,
+    diagnoses TEXT NOT NULL,
+    distinct_total INTEGER NOT NULL DEFAULT 1,
+    prev_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS alert_groups_due ON alert_groups(due);
+CREATE INDEX IF NOT EXISTS alert_groups_retry ON alert_groups(retry_at);
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    group_id TEXT NOT NULL,
+    sink TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (group_id, sink)
+);
+"""
+
+_COLUMNS = (
+    "id", "key", "created", "first_seen", "last_seen", "count", "notified_at",
+    "notified_count", "seq", "status", "dirty", "due", "retry_at", "sources",
+    "sources_total", "samples", "variants", "diagnoses", "distinct_total", "prev_count",
+)  # fmt: skip
+_JSON_COLUMNS = ("key", "sources", "samples", "variants", "diagnoses")
+
+#: How many variant ids a group remembers to tell a repeat from a new failure.
+MAX_VARIANT_IDS = 200
+
+
+@dataclass(slots=True)
+class Group:
+    """A group row, mutable while one transaction works on it."""
+
+    id: str
+    key: JSONObject
+    created: float
+    first_seen: float
+    last_seen: float
+    count: int
+    notified_at: float | None = None
+    notified_count: int = 0
+    seq: int = 0
+    status: str | None = None
+    dirty: int = 0
+    due: float | None = None
+    retry_at: float | None = None
+    sources: list[str] = field(default_factory=list)
+    sources_total: int = 0
+    samples: list[str] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)
+    diagnoses: list[JSONObject] = field(default_factory=list)
+    distinct_total: int = 1
+    #: ``notified_count`` of the notification before the latest one.
+    prev_count: int = 0
+
+    def alert(self) -> Alert:
+        diagnoses = tuple(diagnosis_from_json(d) for d in self.diagnoses)
+        status: AlertStatus = (
+            self.status if self.status in ("new", "updated", "repeat") else "new"  # type: ignore[assignment]
+        )
+        return Alert(
+            key=GroupKey.from_json(self.key),
+            status=status,
+            count=self.count,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            sources=tuple(self.sources),
+            samples=tuple(self.samples),
+            diagnosis=diagnoses[0],
+            diagnoses=diagnoses,
+            distinct_total=self.distinct_total,
+            sources_total=self.sources_total,
+            new_count=self.notified_count - self.prev_count,
+        )
+
+
+def _row_to_group(row: tuple[Any, ...]) -> Group:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    for name in _JSON_COLUMNS:
+        values[name] = orjson.loads(values[name])
+    return Group(**values)
+
+
+def load(conn: sqlite3.Connection, group_id: str) -> Group | None:
+    row = conn.execute(
+        f"SELECT {', '.join(_COLUMNS)} FROM alert_groups WHERE id = ?",  # noqa: S608 - fixed column list
+        (group_id,),
+    ).fetchone()
+    return _row_to_group(row) if row else None
+
+
+def load_where(conn: sqlite3.Connection, where: str, params: tuple[object, ...]) -> list[Group]:
+    rows = conn.execute(
+        f"SELECT {', '.join(_COLUMNS)} FROM alert_groups WHERE {where} ORDER BY created, id",  # noqa: S608 - callers pass fixed SQL
+        params,
+    ).fetchall()
+    return [_row_to_group(r) for r in rows]
+
+
+def save(conn: sqlite3.Connection, group: Group) -> None:
+    values = [getattr(group, name) for name in _COLUMNS]
+    for i, name in enumerate(_COLUMNS):
+        if name in _JSON_COLUMNS:
+            values[i] = orjson.dumps(values[i]).decode()
+    marks = ", ".join("?" for _ in _COLUMNS)
+    conn.execute(
+        f"INSERT OR REPLACE INTO alert_groups ({', '.join(_COLUMNS)}) VALUES ({marks})",  # noqa: S608 - fixed column list
+        values,
+    )
+
+
+def delivered_seq(conn: sqlite3.Connection, group_id: str, sink: str) -> int:
+    row = conn.execute(
+        "SELECT seq FROM alert_deliveries WHERE group_id = ? AND sink = ?", (group_id, sink)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def mark_delivered(conn: sqlite3.Connection, group_id: str, sink: str, seq: int) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO alert_deliveries (group_id, sink, seq) VALUES (?, ?, ?)",
+        (group_id, sink, seq),
+    )
+
+
+def delete(conn: sqlite3.Connection, group_id: str) -> None:
+    conn.execute("DELETE FROM alert_groups WHERE id = ?", (group_id,))
+    conn.execute("DELETE FROM alert_deliveries WHERE group_id = ?", (group_id,))

@@ -1,0 +1,31 @@
+"""The interface every sink implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from diagnostics.alerts.alert import Alert
+
+Detail = Literal["summary", "full"]
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where alerts go.
+
+    ``send`` accepts the alerts or raises ``SinkError``; it must return
+    quickly (the Slack sink only spools, its worker thread delivers).
+    ``close`` flushes what it can within ``timeout`` seconds; ``reopen`` is
+    called on SIGHUP (the file sink reopens its path after logrotate).
+    """
+
+    name: str
+    detail: Detail
+
+    def send(self, alerts: Sequence[Alert]) -> None: ...
+
+    def close(self, timeout: float) -> None: ...
+
+    def reopen(self) -> None: ...

@@ -1,0 +1,128 @@
+"""The stdout and file sinks: text summaries or JSON lines."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Literal
+
+import orjson
+
+from diagnostics.alerts.alert import Alert
+from diagnostics.errors import SinkError
+from diagnostics.sinks.base import Detail
+from diagnostics.sinks.render import alert_json
+from diagnostics.sinks.text import render_text
+
+Format = Literal["text", "json"]
+
+
+def encode(alerts: Sequence[Alert], fmt: Format, detail: Detail, *, color: bool = False) -> bytes:
+    if fmt == "json":
+        return b"".join(orjson.dumps(alert_json(a, detail)) + b"\n" for a in alerts)
+    return "".join(render_text(a, color=color) + "\n" for a in alerts).encode()
+
+
+class StdoutSink:
+    """Writes to stdout (the journal under systemd); colour only on a terminal."""
+
+    def __init__(
+        self,
+        name: str = "stdout",
+        *,
+        format: Format = "text",
+        detail: Detail = "full",
+        stream: IO[bytes] | None = None,
+        color: bool | None = None,
+    ) -> None:
+        self.name = name
+        self.detail: Detail = detail
+        self.format: Format = format
+        self._stream = stream
+        self._color = color
+        self._lock = threading.Lock()
+
+    def _out(self) -> IO[bytes]:
+        # Looked up at send time so tests and the CLI can swap sys.stdout.
+        return self._stream if self._stream is not None else sys.stdout.buffer
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        out = self._out()
+        color = self._color
+        if color is None:
+            isatty = getattr(out, "isatty", None)
+            color = bool(isatty()) if isatty else False
+        data = encode(alerts, self.format, self.detail, color=color and self.format == "text")
+        with self._lock:
+            try:
+                out.write(data)
+                out.flush()
+            except (OSError, ValueError) as exc:
+                raise SinkError(f"cannot write alerts to stdout: {exc}") from exc
+
+    def close(self, timeout: float) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._out().flush()
+
+    def reopen(self) -> None:
+        """Nothing to reopen: stdout is the journal's pipe."""
+
+
+class FileSink:
+    """Appends JSON lines (or text) to ``path``; ``reopen`` follows logrotate."""
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        *,
+        format: Format = "json",
+        detail: Detail = "full",
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.detail: Detail = detail
+        self.format: Format = format
+        self._lock = threading.Lock()
+        self._file: IO[bytes] | None = None
+
+    def _open(self) -> IO[bytes]:
+        if self._file is None:
+            try:
+                self._file = self.path.open("ab")
+            except OSError as exc:
+                raise SinkError(
+                    f"cannot open the alert file {self.path}: {exc.strerror}; "
+                    "check that its directory exists and is writable by this user"
+                ) from exc
+        return self._file
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        data = encode(alerts, self.format, self.detail)
+        with self._lock:
+            out = self._open()
+            try:
+                out.write(data)
+                out.flush()
+            except OSError as exc:
+                # Reopen next time: the disk may come back, the file may be new.
+                self._close_file()
+                raise SinkError(f"cannot write alerts to {self.path}: {exc.strerror}") from exc
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+    def reopen(self) -> None:
+        """Close the current file; the next alert opens ``path`` afresh (after logrotate)."""
+        with self._lock:
+            self._close_file()
+
+    def close(self, timeout: float) -> None:
+        with self._lock:
+            self._close_file()

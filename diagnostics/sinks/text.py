@@ -1,0 +1,106 @@
+"""The human-readable alert summary stdout writes for the journal."""
+
+from __future__ import annotations
+
+import orjson
+
+from diagnostics.alerts.alert import Alert, iso_time
+from diagnostics.model import Diagnosis
+from diagnostics.sinks.render import clean
+
+_BOLD = "\x1b[1m"
+_RED = "\x1b[1;31m"
+_RESET = "\x1b[0m"
+
+_POLICY_WORDS = {
+    "identity": "identity-based policy",
+    "resource": "resource-based policy",
+    "scp": "service control policy",
+    "rcp": "resource control policy",
+    "permissions_boundary": "permissions boundary",
+    "session": "session policy",
+    "vpc_endpoint": "VPC endpoint policy",
+    "trust": "role trust policy",
+}
+
+_DECISION_WORDS = {
+    "explicit_deny": "explicit deny",
+    "implicit_deny": "no policy allows it",
+    "unknown": "decision unknown",
+}
+
+
+def policy_words(policy_type: str | None) -> str:
+    return _POLICY_WORDS.get(policy_type or "", clean(policy_type) if policy_type else "unknown")
+
+
+def headline(alert: Alert) -> str:
+    """``ec2:RunInstances denied 3 times``: what was denied, how often (log values cleaned)."""
+    f = alert.diagnosis.failure
+    action = clean(f.action) if f.action else "an unknown action"
+    times = "once" if alert.count == 1 else f"{alert.count} times"
+    return f"{action} denied {times}"
+
+
+def _lines(label: str, text: str) -> list[str]:
+    """``label`` then ``text``, its own line breaks kept, each line cleaned and indented."""
+    parts = text.splitlines() or [""]
+    pad = " " * 12
+    out = [f"  {label:<10}{clean(parts[0])}"]
+    out.extend(f"{pad}{clean(p)}" for p in parts[1:])
+    return out
+
+
+def _fix_lines(d: Diagnosis) -> list[str]:
+    out: list[str] = []
+    for finding in d.findings:
+        for fix in finding.fixes:
+            where = policy_words(fix.target)
+            target = f"{where} of {fix.applies_to}" if fix.applies_to else where
+            body = orjson.dumps(
+                {"Version": "2012-10-17", "Statement": list(fix.statements)},
+                option=orjson.OPT_INDENT_2,
+            ).decode()
+            out += _lines("fix", f"add to the {target}:\n{body}")
+    return out
+
+
+def render_text(alert: Alert, *, color: bool = False) -> str:
+    """One summary block per group, ending in a newline."""
+    d = alert.diagnosis
+    f = d.failure
+    status = alert.status.upper()
+    tag = f"{_RED}{status}{_RESET}" if color else status
+    decision = _DECISION_WORDS.get(alert.key.decision, alert.key.decision)
+    head = f"[{tag}] {headline(alert)} ({decision}; {policy_words(f.policy_type)})"
+    if color:
+        head = f"{_BOLD}{head}{_RESET}"
+    lines = [f"authz-diag alert {head}"]
+    principal = clean(f.principal_arn) if f.principal_arn else "unknown"
+    if alert.key.principal and alert.key.principal != f.principal_arn:
+        principal += f" (role {clean(alert.key.principal)})"
+    lines += _lines("principal", principal)
+    lines += _lines("resource", f.resource or "unknown")
+    lines += _lines("account", f"{f.account_id or alert.key.account or 'unknown'}"
+                    f"   region {f.region or 'unknown'}")  # fmt: skip
+    if f.policy_arn:
+        lines += _lines("policy", f.policy_arn)
+    seen = f"{iso_time(alert.first_seen)} .. {iso_time(alert.last_seen)}"
+    if alert.status != "new":
+        seen += f" ({alert.new_count} since the last alert)"
+    lines += _lines("seen", seen)
+    if alert.sources:
+        more = alert.sources_total - len(alert.sources)
+        text = ", ".join(alert.sources[-5:])
+        hidden = more + max(0, len(alert.sources) - 5)
+        lines += _lines("sources", text + (f" (+{hidden} more)" if hidden else ""))
+    for finding in d.findings:
+        lines += _lines("why", f"{finding.title}\n{finding.explanation}".strip())
+    if not d.findings and d.decode_error:
+        lines += _lines("decode", d.decode_error)
+    lines += _fix_lines(d)
+    if not any(x.fixes for x in d.findings):
+        lines.append("  fix       none to add (see why)")
+    if alert.distinct_total > 1:
+        lines.append(f"  +{alert.distinct_total - 1} more distinct failure(s) in this group")
+    return "\n".join(lines) + "\n"
