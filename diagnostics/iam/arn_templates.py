@@ -1,0 +1,118 @@
+"""ARN templates from the dataset: which resource type an ARN is, and building ARNs.
+
+The Service Authorization Reference writes each resource type's ARN as a
+template such as ``arn:${Partition}:s3:::${BucketName}/${ObjectName}``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from diagnostics.iam.dataset import _resource_types, get_action
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+# Placeholders with a known shape; everything else is "one or more characters".
+_SHAPES = {
+    "partition": r"aws[a-z-]*",
+    "region": r"[a-z0-9-]*",
+    "account": r"[^:]*",
+    # Lambda versions are numbers or $LATEST; aliases may not be all digits
+    # (Lambda CreateAlias API reference), which keeps the two types apart.
+    "version": r"\d+|\$LATEST",
+    "layerversion": r"\d+",
+}
+
+
+def _service_of(action_or_service: str) -> str:
+    return action_or_service.split(":", 1)[0].strip().lower()
+
+
+def arn_formats(service: str, resource_type: str) -> tuple[str, ...]:
+    """The ARN template(s) for ``resource_type`` of ``service`` (empty if unknown)."""
+    entry = _resource_types(_service_of(service)).get(resource_type.lower())
+    if not isinstance(entry, dict):
+        return ()
+    arn = entry.get("arn")
+    if isinstance(arn, list):
+        return tuple(str(a) for a in arn)
+    return (str(arn),) if arn else ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_regex(template: str) -> tuple[re.Pattern[str], tuple[int, int]]:
+    """The template as a regex, and its specificity: literal characters, shaped placeholders."""
+    pieces: list[str] = []
+    literal = 0
+    shaped = 0
+    pos = 0
+    matches = list(_PLACEHOLDER.finditer(template))
+    for i, m in enumerate(matches):
+        text = template[pos : m.start()]
+        pieces.append(re.escape(text))
+        literal += len(text)
+        name = m.group(1).lower()
+        last = i == len(matches) - 1 and m.end() == len(template)
+        shape = _SHAPES.get(name, ".+" if last else "[^:]+")
+        shaped += name in _SHAPES
+        pieces.append(f"(?:{shape})")
+        pos = m.end()
+    pieces.append(re.escape(template[pos:]))
+    literal += len(template) - pos
+    return re.compile("".join(pieces), re.DOTALL), (literal, shaped)
+
+
+def resource_type_for_arn(action_or_service: str, arn: str) -> str | None:
+    """The resource type an ARN is, by the service's ARN templates.
+
+    Given an action (``s3:GetObject``) only that action's resource types are
+    considered; given a service prefix (``s3``) all of the service's.  When
+    several templates match, the one with the most literal text wins, so
+    ``arn:aws:s3:::b/k`` is an ``object`` and not a ``bucket``; then the one
+    with more typed placeholders (a Lambda version is digits, an alias is not).
+    """
+    service = _service_of(action_or_service)
+    table = _resource_types(service)
+    names: list[str]
+    if ":" in action_or_service:
+        info = get_action(action_or_service)
+        if info is None:
+            return None
+        names = [rt.name for rt in info.resource_types]
+    else:
+        names = [str(v.get("key", k)) for k, v in table.items() if isinstance(v, dict)]
+    best: tuple[tuple[int, int], str] | None = None
+    for name in names:
+        for template in arn_formats(service, name):
+            regex, score = _template_regex(template)
+            if regex.fullmatch(arn) and (best is None or score > best[0]):
+                best = (score, name)
+    return best[1] if best else None
+
+
+def placeholders(template: str) -> tuple[str, ...]:
+    """The placeholder names in a template, in order (``Partition``, ``BucketName``...)."""
+    return tuple(m.group(1) for m in _PLACEHOLDER.finditer(template))
+
+
+def fill_arn(
+    template: str,
+    *,
+    partition: str = "aws",
+    region: str | None = None,
+    account: str | None = None,
+    **names: str | None,
+) -> str:
+    """Fill an ARN template; any placeholder left without a value becomes ``*``.
+
+    Names match placeholders case-insensitively: ``fill_arn(t, bucketname="b")``.
+    """
+    values: dict[str, str | None] = {k.lower(): v for k, v in names.items()}
+    values.update(partition=partition, region=region, account=account)
+
+    def sub(m: re.Match[str]) -> str:
+        value = values.get(m.group(1).lower())
+        return value if value else "*"
+
+    return _PLACEHOLDER.sub(sub, template)

@@ -1,0 +1,127 @@
+"""Map API operations (CloudTrail ``eventName``, SDK operation names) to IAM actions.
+
+Most operations share their IAM action's name (``ec2:RunInstances``).  The
+exceptions live in ``diagnostics.iam.exceptions`` with a source per entry;
+the event source's host part becomes the IAM prefix through that table, the
+dataset itself, or botocore's service models (``endpointPrefix`` /
+``signingName``), which are loaded lazily and only when the cheaper ways fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from diagnostics.iam.dataset import get_action, service_exists
+from diagnostics.iam.exceptions import COMPANION_ACTIONS, OPERATION_ACTIONS, PREFIX_BY_HOST
+
+# CloudTrail appends the API version to some event names: Lambda writes
+# "UpdateFunctionCode20150331v2", CloudFront "UpdateDistribution2020_05_31"
+# (CloudTrail user guide, Lambda and CloudFront "Logging API calls" pages).
+_VERSION_SUFFIX = re.compile(r"(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2})$")
+_HOST_SUFFIX = re.compile(r"\.amazonaws\.com(?:\.cn)?$|\.api\.aws$")
+
+
+def _host(service_or_event_source: str) -> str:
+    host = service_or_event_source.strip().lower()
+    return _HOST_SUFFIX.sub("", host)
+
+
+def _operation(operation: str) -> str:
+    op = operation.strip()
+    stripped = _VERSION_SUFFIX.sub("", op)
+    return stripped or op
+
+
+@functools.lru_cache(maxsize=1)
+def _botocore_session() -> object:
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@functools.lru_cache(maxsize=1)
+def _endpoint_index() -> dict[str, str]:
+    """endpointPrefix (and botocore service name) -> IAM prefix, over every model.
+
+    Loading every model's metadata takes a few seconds, so this runs only for
+    hosts that neither the exceptions table nor the dataset know.
+    """
+    session = _botocore_session()
+    loader = session.get_component("data_loader")  # type: ignore[attr-defined]
+    index: dict[str, str] = {}
+    for name in session.get_available_services():  # type: ignore[attr-defined]
+        meta = loader.load_service_model(name, "service-2").get("metadata", {})
+        prefix = str(meta.get("signingName") or meta.get("endpointPrefix") or name).lower()
+        if not service_exists(prefix):
+            continue
+        endpoint = str(meta.get("endpointPrefix") or "").lower()
+        if endpoint:
+            index.setdefault(endpoint, prefix)
+        index.setdefault(name.lower(), prefix)
+    return index
+
+
+@functools.lru_cache(maxsize=256)
+def _model_prefix(name: str) -> str | None:
+    session = _botocore_session()
+    if name not in session.get_available_services():  # type: ignore[attr-defined]
+        return None
+    meta = session.get_service_model(name).metadata  # type: ignore[attr-defined]
+    prefix = str(meta.get("signingName") or meta.get("endpointPrefix") or name).lower()
+    return prefix if service_exists(prefix) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def iam_prefix_for(service_or_event_source: str) -> str | None:
+    """The IAM service prefix for an event source (``monitoring.amazonaws.com``) or name."""
+    host = _host(service_or_event_source)
+    if not host:
+        return None
+    if host in PREFIX_BY_HOST:
+        return PREFIX_BY_HOST[host]
+    if service_exists(host):
+        return host
+    # A botocore service name ("efs", "opensearch"): one model is cheap to read.
+    found = _model_prefix(host)
+    if found:
+        return found
+    # Hosts like "api.ecr" or "streams.dynamodb": try the full botocore index,
+    # then each dotted part on its own.
+    found = _endpoint_index().get(host)
+    if found:
+        return found
+    for part in reversed(host.split(".")):
+        if service_exists(part):
+            return part
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def action_for_operation(service_or_event_source: str, operation: str) -> str | None:
+    """The IAM action an API call needs, or None when no IAM action governs it.
+
+    ``action_for_operation("s3.amazonaws.com", "ListObjectsV2")`` is
+    ``"s3:ListBucket"``; ``("lambda", "Invoke")`` is ``"lambda:InvokeFunction"``;
+    ``("signin.amazonaws.com", "ConsoleLogin")`` is None.  The returned
+    action always exists in the IAM dataset.
+    """
+    prefix = iam_prefix_for(service_or_event_source)
+    op = _operation(operation)
+    if prefix is None or not op:
+        return None
+    key = (prefix, op.lower())
+    if key in OPERATION_ACTIONS:
+        mapped = OPERATION_ACTIONS[key]
+        info = get_action(mapped) if mapped else None
+        return info.name if info else None
+    info = get_action(f"{prefix}:{op}")
+    return info.name if info else None
+
+
+def companion_actions(service_or_event_source: str, operation: str) -> tuple[str, ...]:
+    """Further actions the call needs besides its main one (e.g. CopyObject reads the source)."""
+    prefix = iam_prefix_for(service_or_event_source)
+    if prefix is None:
+        return ()
+    return COMPANION_ACTIONS.get((prefix, _operation(operation).lower()), ())

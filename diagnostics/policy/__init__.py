@@ -1,0 +1,3 @@
+"""IAM policy evaluation, merging and verification."""
+
+from __future__ import annotations
