@@ -1,0 +1,154 @@
+"""Decode results keyed by the blob: an in-memory LRU, optionally backed by SQLite.
+
+The key is the SHA-256 of the blob, so the state file never holds blobs.
+Decoded messages are kept for ``ttl`` seconds; "invalid or expired" answers
+(a negative entry) for a shorter ``negative_ttl`` chosen by the caller.
+Errors that depend on the environment (throttling, credentials) are never
+cached: they say nothing about the blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+import structlog
+
+from diagnostics.errors import StateError
+from diagnostics.model import JSONObject
+from diagnostics.state import StateDB
+
+log = structlog.get_logger()
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS decode_cache (
+    blob_sha256 TEXT PRIMARY KEY,
+    decoded BLOB,           -- orjson DecodedMessage; NULL for a negative entry
+    error TEXT,             -- the decode_error of a negative entry
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decode_cache_expiry ON decode_cache (expires_at);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    decoded: JSONObject | None
+    error: str | None
+    expires_at: float
+
+
+def blob_key(blob: str) -> str:
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class DecodeCache:
+    """Thread-safe LRU of decode results, write-through to ``db`` when given.
+
+    ``clock`` is wall time (``time.time``) because entries outlive the process.
+    """
+
+    def __init__(
+        self,
+        db: StateDB | None = None,
+        *,
+        max_entries: int = 10_000,
+        ttl: float = 7 * 24 * 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._max = max_entries
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._mem: OrderedDict[str, CacheEntry] = OrderedDict()
+        if db is not None:
+            db.ensure_schema("decode_cache", _DDL)
+            self._prune()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._mem)
+
+    def get(self, blob: str) -> CacheEntry | None:
+        key = blob_key(blob)
+        now = self._clock()
+        with self._lock:
+            entry = self._mem.get(key)
+            if entry is not None:
+                if entry.expires_at > now:
+                    self._mem.move_to_end(key)
+                    return entry
+                del self._mem[key]
+        entry = self._load(key, now)
+        if entry is not None:
+            self._remember(key, entry)
+        return entry
+
+    def put_decoded(self, blob: str, decoded: JSONObject) -> None:
+        self._put(blob, CacheEntry(decoded, None, self._clock() + self.ttl))
+
+    def put_negative(self, blob: str, error: str, ttl: float) -> None:
+        self._put(blob, CacheEntry(None, error, self._clock() + ttl))
+
+    def _put(self, blob: str, entry: CacheEntry) -> None:
+        key = blob_key(blob)
+        self._remember(key, entry)
+        if self._db is None:
+            return
+        payload = None if entry.decoded is None else orjson.dumps(entry.decoded)
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO decode_cache VALUES (?, ?, ?, ?)",
+                    (key, payload, entry.error, entry.expires_at),
+                )
+        except (StateError, sqlite3.Error, OSError) as exc:
+            # A full or read-only disk must not stop decoding; memory still helps.
+            log.warning("decode_cache_write_failed", error=str(exc))
+
+    def _remember(self, key: str, entry: CacheEntry) -> None:
+        with self._lock:
+            self._mem[key] = entry
+            self._mem.move_to_end(key)
+            while len(self._mem) > self._max:
+                self._mem.popitem(last=False)
+
+    def _load(self, key: str, now: float) -> CacheEntry | None:
+        if self._db is None:
+            return None
+        try:
+            rows = self._db.query(
+                "SELECT decoded, error, expires_at FROM decode_cache "
+                "WHERE blob_sha256 = ? AND expires_at > ?",
+                (key, now),
+            )
+        except (StateError, sqlite3.Error) as exc:
+            log.warning("decode_cache_read_failed", error=str(exc))
+            return None
+        if not rows:
+            return None
+        decoded, error, expires_at = rows[0]
+        try:
+            obj = orjson.loads(decoded) if isinstance(decoded, bytes) else None
+        except orjson.JSONDecodeError:
+            return None  # a damaged row is a miss; the next decode rewrites it
+        return CacheEntry(
+            obj if isinstance(obj, dict) else None,
+            error if isinstance(error, str) else None,
+            float(expires_at) if isinstance(expires_at, (int, float)) else 0.0,
+        )
+
+    def _prune(self) -> None:
+        assert self._db is not None
+        try:
+            with self._db.transaction() as conn:
+                conn.execute("DELETE FROM decode_cache WHERE expires_at <= ?", (self._clock(),))
+        except (StateError, sqlite3.Error) as exc:
+            log.warning("decode_cache_prune_failed", error=str(exc))
