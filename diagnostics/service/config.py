@@ -1,0 +1,289 @@
+"""The ``authz-diag watch`` configuration file (TOML).
+
+The key names are a public contract (issue 4): extend, never rename.  Every
+error names the file, the key and the problem, with a hint; unknown keys are
+errors so a typo never silently disables a source.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diagnostics.errors import ConfigError
+from diagnostics.state import default_state_dir
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeConfig:
+    enabled: bool = True
+    region: str | None = None
+    profile: str | None = None
+    role_arn_template: str | None = None
+    external_id: str | None = None
+    max_per_second: float = 5.0
+    concurrency: int = 4
+    endpoint_url: str | None = None
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    group_wait: float = 30.0
+    group_interval: float = 300.0
+    repeat_interval: float = 14400.0
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    #: Longer lines are cut to this many bytes and counted (never held whole).
+    max_line_bytes: int = 1 << 20
+    #: Batches in flight between readers and the pipeline (backpressure bound).
+    queue_batches: int = 64
+    #: Bytes read from one input at a time.
+    read_chunk_bytes: int = 64 * 1024
+    #: Concurrent connections on a socket source.
+    socket_connections: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """One ``[[source]]`` table: its type, a stable name and the checked options."""
+
+    type: str
+    name: str
+    options: Mapping[str, Any]
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchConfig:
+    path: Path
+    state_dir: Path
+    decode: DecodeConfig
+    alerts: AlertsConfig
+    limits: LimitsConfig
+    sources: tuple[SourceConfig, ...]
+    sinks: tuple[Mapping[str, Any], ...]
+    rules_dirs: tuple[Path, ...] = ()
+    drain_timeout: float = 10.0
+    poll_interval: float = 1.0
+    sink_where: tuple[str, ...] = field(default=())
+
+
+def parse_duration(value: object, *, where: str) -> float:
+    """``"30s"``, ``"5m"``, ``"4h"``, ``"250ms"`` or a number of seconds."""
+    if isinstance(value, bool):
+        raise ConfigError(f'{where}: expected a duration like "30s", got {value!r}')
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2) or "s"]
+    else:
+        raise ConfigError(
+            f'{where}: {value!r} is not a duration; write it like "0s", "250ms", "5m" or "4h"'
+        )
+    if seconds < 0:
+        raise ConfigError(f"{where}: a duration cannot be negative")
+    return seconds
+
+
+class ConfigTable:
+    """Reads one TOML table, remembering which keys were used to reject the rest."""
+
+    def __init__(self, data: object, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
+        self.data: dict[str, Any] = data
+        self.where = where
+        self.used: set[str] = set()
+
+    def _get(self, key: str, default: Any, types: tuple[type, ...], hint: str) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) and bool not in types:
+            raise ConfigError(f"{self.where}: key {key!r} must be {hint}, got {value!r}")
+        if not isinstance(value, types):
+            raise ConfigError(f"{self.where}: key {key!r} must be {hint}, got {value!r}")
+        return value
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value: str | None = self._get(key, default, (str,), "a string")
+        return value
+
+    def required_str(self, key: str, hint: str) -> str:
+        value = self.text(key)
+        if not value:
+            raise ConfigError(f"{self.where}: key {key!r} is required; {hint}")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value: bool = self._get(key, default, (bool,), "true or false")
+        return value
+
+    def integer(self, key: str, default: int, minimum: int = 1) -> int:
+        value: int = self._get(key, default, (int,), "an integer")
+        if value < minimum:
+            raise ConfigError(f"{self.where}: key {key!r} must be at least {minimum}")
+        return value
+
+    def number(self, key: str, default: float) -> float:
+        value = self._get(key, default, (int, float), "a number")
+        if value <= 0:
+            raise ConfigError(f"{self.where}: key {key!r} must be positive")
+        return float(value)
+
+    def duration(self, key: str, default: float) -> float:
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        return parse_duration(self.data[key], where=f"{self.where}: key {key!r}")
+
+    def str_list(self, key: str) -> list[str]:
+        value = self._get(key, [], (list,), "a list of strings")
+        if not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"{self.where}: key {key!r} must be a list of non-empty strings")
+        return list(value)
+
+    def table(self, key: str) -> ConfigTable:
+        self.used.add(key)
+        return ConfigTable(self.data.get(key, {}), f"{self.where} [{key}]")
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            known = ", ".join(sorted(self.used))
+            raise ConfigError(
+                f"{self.where}: unknown key {unknown[0]!r}; known keys here are: {known}"
+            )
+
+
+def _decode(t: ConfigTable) -> DecodeConfig:
+    cfg = DecodeConfig(
+        enabled=t.flag("enabled", True),
+        region=t.text("region"),
+        profile=t.text("profile"),
+        role_arn_template=t.text("role_arn_template"),
+        external_id=t.text("external_id"),
+        max_per_second=t.number("max_per_second", 5.0),
+        concurrency=t.integer("concurrency", 4),
+        endpoint_url=t.text("endpoint_url"),
+        max_attempts=t.integer("max_attempts", 3),
+    )
+    if cfg.role_arn_template is not None and "{account}" not in cfg.role_arn_template:
+        raise ConfigError(
+            f"{t.where}: key 'role_arn_template' must contain {{account}}, e.g. "
+            '"arn:aws:iam::{account}:role/AuthzDiagnosticsDecoder"'
+        )
+    t.finish()
+    return cfg
+
+
+def _alerts(t: ConfigTable) -> AlertsConfig:
+    cfg = AlertsConfig(
+        group_wait=t.duration("group_wait", 30.0),
+        group_interval=t.duration("group_interval", 300.0),
+        repeat_interval=t.duration("repeat_interval", 14400.0),
+    )
+    t.finish()
+    return cfg
+
+
+def _limits(t: ConfigTable) -> LimitsConfig:
+    cfg = LimitsConfig(
+        max_line_bytes=t.integer("max_line_bytes", 1 << 20, minimum=1024),
+        queue_batches=t.integer("queue_batches", 64),
+        read_chunk_bytes=t.integer("read_chunk_bytes", 64 * 1024, minimum=512),
+        socket_connections=t.integer("socket_connections", 64),
+    )
+    t.finish()
+    return cfg
+
+
+def _sources(raw: object, where: str) -> tuple[SourceConfig, ...]:
+    from diagnostics.sources.registry import source_types
+
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(
+            f"{where}: no [[source]] table; add one, e.g. "
+            '[[source]] type = "file" paths = ["/var/log/app/*.log"]'
+        )
+    types = source_types()
+    out: list[SourceConfig] = []
+    names: set[str] = set()
+    for i, item in enumerate(raw):
+        t = ConfigTable(item, f"{where} [[source]] #{i + 1}")
+        kind = t.required_str("type", f"one of: {', '.join(sorted(types))}")
+        if kind not in types:
+            raise ConfigError(
+                f"{t.where}: key 'type' is {kind!r}, which is not a source type; "
+                f"use one of: {', '.join(sorted(types))}"
+            )
+        name = t.text("name") or f"{kind}-{i + 1}"
+        if name in names:
+            raise ConfigError(f"{t.where}: key 'name' {name!r} is used twice; names must be unique")
+        names.add(name)
+        options = types[kind].check(t)
+        t.finish()
+        out.append(SourceConfig(type=kind, name=name, options=options, where=t.where))
+    return tuple(out)
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> WatchConfig:
+    """Check a parsed TOML document; raise ``ConfigError`` naming file, key and fix."""
+    top = ConfigTable(dict(data), str(path))
+    state = top.text("state_dir")
+    sinks_raw = top._get("sink", [], (list,), "an array of tables: [[sink]]")
+    if not sinks_raw:
+        raise ConfigError(
+            f'{path}: no [[sink]] table; add one, e.g. [[sink]] type = "stdout" format = "text"'
+        )
+    for i, s in enumerate(sinks_raw):
+        if not isinstance(s, dict) or not isinstance(s.get("type"), str):
+            raise ConfigError(
+                f"{path} [[sink]] #{i + 1}: key 'type' is required (stdout, file, slack)"
+            )
+    top.used.add("source")
+    cfg = WatchConfig(
+        path=path,
+        state_dir=Path(state) if state else default_state_dir(),
+        decode=_decode(top.table("decode")),
+        alerts=_alerts(top.table("alerts")),
+        limits=_limits(top.table("limits")),
+        sources=_sources(data.get("source"), str(path)),
+        sinks=tuple(dict(s) for s in sinks_raw),
+        sink_where=tuple(f"{path} [[sink]] #{i + 1}" for i in range(len(sinks_raw))),
+        rules_dirs=tuple(Path(p) for p in top.str_list("rules_dirs")),
+        drain_timeout=top.duration("drain_timeout", 10.0),
+        poll_interval=top.duration("poll_interval", 1.0),
+    )
+    top.finish()
+    if cfg.poll_interval <= 0:
+        raise ConfigError(f"{path}: key 'poll_interval' must be above 0s, e.g. \"1s\"")
+    return cfg
+
+
+def load_config(path: Path) -> WatchConfig:
+    """Read and check ``path``."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the config file ({exc.strerror}); check the --config path"
+        ) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the file is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from None
+    return parse_config(data, path)

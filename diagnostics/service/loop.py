@@ -1,0 +1,271 @@
+"""The ``watch`` service: sources → bounded queue → pipeline → alerts → sinks.
+
+Threads: one (or more) per source, each only reading and putting events on
+one bounded queue; the main thread does everything else (extract, diagnose,
+commit, tick the alerts, sd_notify).  A slow sink therefore slows the main
+thread, the queue fills and the readers block: backpressure, flat memory.
+The WATCHDOG=1 ping comes from this same loop, so a hung loop is restarted.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+import structlog
+
+from diagnostics.errors import DiagnosticsError
+from diagnostics.model import InputStats
+from diagnostics.service.config import WatchConfig, load_config
+from diagnostics.service.runtime import Runtime, build_runtime
+from diagnostics.service.sdnotify import Notifier
+from diagnostics.service.streams import StreamProcessor
+from diagnostics.sources.base import (
+    Event,
+    FoundFailures,
+    Source,
+    SourceContext,
+    SourceFinished,
+    StreamClosed,
+    StreamData,
+    StreamOpened,
+)
+from diagnostics.sources.registry import source_types
+from diagnostics.state import StateDB
+
+log = structlog.get_logger()
+
+#: Longest the loop sleeps, so signals and timers are noticed promptly.
+MAX_WAIT = 0.25
+STATUS_EVERY = 5.0
+
+
+class Service:
+    def __init__(
+        self,
+        config: WatchConfig,
+        *,
+        notifier: Notifier | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.notifier = notifier or Notifier()
+        self._clock = clock
+        self._queue: queue.Queue[Event] = queue.Queue(maxsize=config.limits.queue_batches)
+        self._stopping = threading.Event()
+        self._reload = threading.Event()
+        self.counters: dict[str, int] = {}
+        self.stats = InputStats()
+        self.state = StateDB.in_dir(config.state_dir)
+        self.runtime: Runtime = build_runtime(config, self.state)
+        self.ctx = SourceContext(
+            state=self.state, limits=config.limits, poll_interval=config.poll_interval
+        )
+        self.sources: list[Source] = [
+            source_types()[sc.type].create(sc, self.ctx) for sc in config.sources
+        ]
+        self.streams = StreamProcessor(
+            self.state,
+            lambda: self.runtime,
+            max_line_bytes=config.limits.max_line_bytes,
+            stats=self.stats,
+            counters=self.counters,
+        )
+        self._finished: set[str] = set()
+
+    # -- signals ---------------------------------------------------------------
+
+    def install_signals(self) -> None:
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            self._stopping.set()
+
+        def on_hup(signum: int, frame: FrameType | None) -> None:
+            self._reload.set()
+
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
+        signal.signal(signal.SIGHUP, on_hup)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    # -- the queue ---------------------------------------------------------------
+
+    def emit(self, event: Event) -> bool:
+        """Called by source threads; blocks while the queue is full (backpressure)."""
+        while not self._stopping.is_set():
+            try:
+                self._queue.put(event, timeout=MAX_WAIT)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _handle(self, ev: Event) -> None:
+        try:
+            if isinstance(ev, StreamData):
+                self.streams.data(ev)
+            elif isinstance(ev, StreamOpened):
+                self.streams.opened(ev)
+            elif isinstance(ev, StreamClosed):
+                self.streams.closed(ev)
+            elif isinstance(ev, FoundFailures):
+                self.streams.found(ev)
+            elif isinstance(ev, SourceFinished):
+                self._finished.add(ev.source)
+        except Exception:
+            # Bad input or a full disk must never stop the daemon; the
+            # checkpoint did not move, so a restart reads these bytes again.
+            self.counters["event_errors"] = self.counters.get("event_errors", 0) + 1
+            log.exception("event failed", event=type(ev).__name__)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def _all_finite_done(self) -> bool:
+        return all(s.finite for s in self.sources) and all(
+            s.name in self._finished for s in self.sources
+        )
+
+    def status_text(self) -> str:
+        c = self.counters
+        return (
+            f"failures={c.get('failures', 0)} bytes={self.ctx.stats.get('bytes_read', 0)} "
+            f"streams={self.streams.open_streams} queue={self._queue.qsize()} "
+            f"errors={c.get('event_errors', 0)}"
+        )
+
+    def run(self) -> int:
+        """Run until SIGTERM (or the end of every finite source); return the exit status."""
+        for s in self.sources:
+            s.start(self.emit)
+        ready_sent = False
+        last_status = self._clock()
+        log.info("watch started", sources=[s.name for s in self.sources])
+        while not self._stopping.is_set():
+            if not ready_sent and all(s.is_ready() for s in self.sources):
+                self.notifier.ready(self.status_text())
+                ready_sent = True
+                log.info("sources open; ready")
+            self._step(self._wait_time())
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+            now = self._clock()
+            if now - last_status >= STATUS_EVERY:
+                self.notifier.status(self.status_text())
+                last_status = now
+            if self._all_finite_done() and self._queue.empty():
+                log.info("all input read; flushing alerts")
+                break
+        return self.shutdown()
+
+    def _wait_time(self) -> float:
+        waits = [MAX_WAIT]
+        due = self.notifier.watchdog_due()
+        if due is not None:
+            waits.append(due)
+        try:
+            alert_due = self.runtime.alerts.next_due()
+        except Exception:  # state unreadable: keep the loop alive, retry soon
+            alert_due = None
+        if alert_due is not None:
+            waits.append(alert_due)
+        return max(0.0, min(waits))
+
+    def _step(self, wait: float) -> None:
+        try:
+            ev = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+        except queue.Empty:
+            ev = None
+        if ev is not None:
+            self._handle(ev)
+        self._tick()
+        self.notifier.ping()
+
+    def _tick(self) -> None:
+        try:
+            due = self.runtime.alerts.next_due()
+            if due is not None and due <= 0:
+                self.runtime.alerts.tick()
+        except Exception:
+            self.counters["alert_errors"] = self.counters.get("alert_errors", 0) + 1
+            log.exception("alert delivery step failed; will retry")
+
+    def reload(self) -> None:
+        """SIGHUP: new config and rules, or keep the old ones and say why."""
+        self.notifier.reloading()
+        old = self.runtime
+        try:
+            config = load_config(self.config.path)
+            same_sinks = config.sinks == old.config.sinks
+            runtime = build_runtime(config, self.state, sinks=old.sinks if same_sinks else None)
+        except DiagnosticsError as exc:
+            self.counters["reload_errors"] = self.counters.get("reload_errors", 0) + 1
+            log.error("reload failed; keeping the running configuration", error=str(exc))
+            self.notifier.ready(self.status_text())
+            return
+        if config.sources != old.config.sources:
+            log.warning("source changes take effect after a restart", config=str(config.path))
+        if same_sinks:
+            for s in old.sinks:
+                try:
+                    s.reopen()
+                except Exception as exc:
+                    log.warning("sink reopen failed", sink=s.name, error=str(exc))
+        self.runtime = runtime
+        if not same_sinks:
+            old.close(self.config.drain_timeout)
+        elif old.decoder is not None:
+            old.decoder.close()
+        self.config = config
+        log.info("configuration reloaded", config=str(config.path))
+        self.notifier.ready(self.status_text())
+
+    def shutdown(self) -> int:
+        """Stop reading, drain what is queued, deliver, checkpoint; within drain_timeout."""
+        self.notifier.stopping()
+        deadline = self._clock() + self.config.drain_timeout
+        self._stopping.set()
+        for s in self.sources:
+            s.stop()
+        drained = 0
+        while self._clock() < deadline:
+            try:
+                ev = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._handle(ev)
+            drained += 1
+            self.notifier.ping()
+        left = self._queue.qsize()
+        try:
+            self.runtime.alerts.flush()
+        except Exception:
+            log.exception("final alert delivery failed; alerts stay spooled for the next start")
+        remaining = max(0.0, deadline - self._clock())
+        for s in self.sources:
+            s.join(min(1.0, remaining))
+        self.runtime.close(max(0.0, deadline - self._clock()))
+        self.state.close()
+        self.notifier.close()
+        log.info("watch stopped", drained=drained, undrained=left, status=self.status_text())
+        return 0
+
+
+def run_service(config_path: Path, *, install_signals: bool = True) -> int:
+    config = load_config(config_path)
+    service = Service(config)
+    if install_signals:
+        service.install_signals()
+    return service.run()
+
+
+__all__ = ["Service", "run_service"]

@@ -1,0 +1,123 @@
+"""What a config builds: rules, decoder, pipeline, sinks and the alert manager.
+
+Built as a unit so SIGHUP can build a new one and swap it in whole, or keep
+the old one when anything in the new config or rules is invalid.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from diagnostics.errors import ConfigError, DiagnosticsError
+
+if TYPE_CHECKING:
+    from diagnostics.alerts import AlertManager
+    from diagnostics.pipeline import Pipeline
+    from diagnostics.service.config import WatchConfig
+    from diagnostics.state import StateDB
+
+log = structlog.get_logger()
+
+
+@dataclass(slots=True)
+class Runtime:
+    config: WatchConfig
+    pipeline: Pipeline
+    alerts: AlertManager
+    sinks: list[Any]
+    decoder: Any = None
+
+    def close(self, timeout: float) -> None:
+        self.alerts.close(timeout)
+        if self.decoder is not None:
+            self.decoder.close()
+
+
+def build_sinks(config: WatchConfig, state: StateDB | None) -> list[Any]:
+    from diagnostics.sinks import build_sink
+
+    sinks: list[Any] = []
+    try:
+        for table, where in zip(config.sinks, config.sink_where, strict=True):
+            sinks.append(build_sink(dict(table), state=state, env=dict(os.environ), where=where))
+    except BaseException:
+        for s in sinks:
+            s.close(1.0)
+        raise
+    return sinks
+
+
+def load_rules(config: WatchConfig) -> Any:
+    from diagnostics.rules import RuleSet, bundled_rules_dir
+
+    dirs = list(config.rules_dirs) or [bundled_rules_dir()]
+    for d in dirs:
+        if not d.is_dir():
+            raise ConfigError(
+                f"{config.path}: key 'rules_dirs' names {d}, which is not a directory; "
+                "fix the path or remove it to use the bundled rules"
+            )
+    return RuleSet.load(dirs)
+
+
+def build_decoder(config: WatchConfig, state: StateDB | None) -> Any:
+    if not config.decode.enabled:
+        return None
+    from diagnostics.decode import DecodeCache, Decoder, DecodeSettings
+
+    d = config.decode
+    settings = DecodeSettings(
+        region=d.region,
+        profile=d.profile,
+        role_arn_template=d.role_arn_template,
+        external_id=d.external_id,
+        max_per_second=d.max_per_second,
+        concurrency=d.concurrency,
+        endpoint_url=d.endpoint_url,
+        max_attempts=d.max_attempts,
+    )
+    return Decoder(settings, cache=DecodeCache(state))
+
+
+def build_runtime(
+    config: WatchConfig, state: StateDB, *, sinks: list[Any] | None = None
+) -> Runtime:
+    """Build everything ``config`` describes; raise ``DiagnosticsError`` if any part is invalid.
+
+    ``sinks`` reuses running sinks (a reload that did not change ``[[sink]]``).
+    """
+    from diagnostics.alerts import AlertManager, AlertSettings
+    from diagnostics.pipeline import Pipeline
+
+    ruleset = load_rules(config)
+    settings = AlertSettings(
+        group_wait=config.alerts.group_wait,
+        group_interval=config.alerts.group_interval,
+        repeat_interval=config.alerts.repeat_interval,
+    )
+    own_sinks = sinks is None
+    built = build_sinks(config, state) if sinks is None else sinks
+    try:
+        alerts = AlertManager(settings, state, built)
+        decoder = build_decoder(config, state)
+    except BaseException:
+        if own_sinks:
+            for s in built:
+                s.close(1.0)
+        raise
+    return Runtime(config, Pipeline(ruleset, decoder), alerts, built, decoder)
+
+
+def check(config: WatchConfig) -> None:
+    """Everything ``--check-config`` verifies beyond the file itself: rules and sinks."""
+    load_rules(config)
+    try:
+        sinks = build_sinks(config, None)
+    except DiagnosticsError:
+        raise
+    for s in sinks:
+        s.close(1.0)

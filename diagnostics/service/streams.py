@@ -1,0 +1,129 @@
+"""Byte streams to accepted alerts: one Extractor per stream, atomic add+checkpoint.
+
+For every batch, the diagnoses are added to the alert manager and the
+stream's checkpoint is written in one SQLite transaction.  A crash before the
+commit loses neither: the bytes are re-read from the old checkpoint.  A crash
+after it re-reads only bytes past ``safe_offset``; the failures already
+alerted from those bytes are listed in the checkpoint's guard and skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from diagnostics.model import Diagnosis, Failure, InputStats
+from diagnostics.sources.base import (
+    FoundFailures,
+    Mark,
+    StreamClosed,
+    StreamCommit,
+    StreamData,
+    StreamOpened,
+)
+from diagnostics.sources.checkpoints import guard_key
+
+if TYPE_CHECKING:
+    from diagnostics.service.runtime import Runtime
+    from diagnostics.state import StateDB
+
+log = structlog.get_logger()
+
+
+@dataclass(slots=True)
+class _Stream:
+    path: str
+    extractor: Any
+    base: int
+    commit: StreamCommit | None
+    skip: frozenset[str]
+    pending: dict[str, int] = field(default_factory=dict)
+
+
+class StreamProcessor:
+    """Runs in the service's main thread only."""
+
+    def __init__(
+        self,
+        state: StateDB,
+        runtime: Callable[[], Runtime],
+        *,
+        max_line_bytes: int,
+        stats: InputStats,
+        counters: dict[str, int],
+    ) -> None:
+        self._state = state
+        self._runtime = runtime
+        self._max_line = max_line_bytes
+        self.stats = stats
+        self.counters = counters
+        self._streams: dict[str, _Stream] = {}
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._streams)
+
+    def opened(self, ev: StreamOpened) -> None:
+        from diagnostics.extract import Extractor
+
+        ext = Extractor(ev.path, stats=self.stats, max_line_bytes=self._max_line)
+        self._streams[ev.stream] = _Stream(ev.path, ext, ev.base_offset, ev.commit, ev.guard)
+
+    def data(self, ev: StreamData) -> None:
+        st = self._streams.get(ev.stream)
+        if st is None:
+            return
+        self._accept(st, st.extractor.feed(ev.data))
+
+    def closed(self, ev: StreamClosed) -> None:
+        st = self._streams.pop(ev.stream, None)
+        if st is None:
+            return
+        self._accept(st, st.extractor.finish())
+
+    def found(self, ev: FoundFailures) -> None:
+        self._commit(ev.failures, ev.mark)
+
+    def _accept(self, st: _Stream, failures: list[Failure]) -> None:
+        safe = st.base + int(st.extractor.safe_offset)
+        fresh: list[Failure] = []
+        for f in failures:
+            if f.source.offset is not None:
+                absolute = st.base + f.source.offset
+                key = guard_key(absolute, f.dedup_key())
+                if key in st.skip:
+                    self.counters["reread_skipped"] = self.counters.get("reread_skipped", 0) + 1
+                    continue
+                st.pending[key] = absolute
+            fresh.append(f)
+        # Only failures from bytes past the checkpoint can be read again.
+        st.pending = {k: o for k, o in st.pending.items() if o >= safe}
+        guard = tuple(st.pending)
+        commit = st.commit
+
+        def mark(conn: Any) -> None:
+            if commit is not None:
+                commit(conn, safe, guard)
+
+        self._commit(fresh, mark)
+
+    def _commit(self, failures: list[Failure], mark: Mark | None) -> None:
+        rt = self._runtime()
+        diagnoses: list[Diagnosis] = []
+        if failures:
+            try:
+                diagnoses = list(rt.pipeline.diagnose(failures))
+            except Exception:
+                # A pipeline bug must not stop the daemon; the bytes are marked
+                # consumed so the same input does not crash-loop it either.
+                self.counters["pipeline_errors"] = self.counters.get("pipeline_errors", 0) + 1
+                log.exception("diagnosing failed; batch skipped", failures=len(failures))
+        with self._state.transaction() as conn:
+            for d in diagnoses:
+                rt.alerts.add(d, sample=d.failure.excerpt or None)
+            if mark is not None:
+                mark(conn)
+        self.counters["failures"] = self.counters.get("failures", 0) + len(diagnoses)

@@ -1,0 +1,118 @@
+"""What every ``watch`` source shares: the events it emits and the ``Source`` protocol.
+
+A source only reads.  It turns its input into events on one bounded queue:
+byte streams (``StreamOpened``/``StreamData``/``StreamClosed``) that the
+service feeds through an Extractor, or already extracted failures
+(``FoundFailures``, e.g. one CloudTrail delivery).  Checkpoints are written by
+the service, inside the same transaction as the alerts the data produced,
+through the ``commit`` callbacks a source attaches: that is what makes a
+crash cost neither a line nor a duplicate alert.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from diagnostics.model import Failure
+
+if TYPE_CHECKING:
+    from diagnostics.service.config import ConfigTable, LimitsConfig, SourceConfig
+    from diagnostics.state import StateDB
+
+#: ``commit(conn, safe_offset, guard)`` records that every byte before
+#: ``safe_offset`` was turned into accepted alerts; ``guard`` holds the
+#: failures already alerted from bytes after it (re-read after a crash).
+StreamCommit = Callable[[sqlite3.Connection, int, tuple[str, ...]], None]
+#: Records, in the alerts' transaction, that a unit of input is done.
+Mark = Callable[[sqlite3.Connection], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOpened:
+    """A byte stream starts at ``base_offset`` of ``path``."""
+
+    stream: str
+    path: str
+    base_offset: int = 0
+    commit: StreamCommit | None = None
+    #: Guard keys persisted by the last commit: failures not to alert again.
+    guard: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamData:
+    stream: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StreamClosed:
+    """The stream ended (EOF of a rotated file, a closed connection, truncation)."""
+
+    stream: str
+    reason: str = "eof"
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFailures:
+    """Failures a source extracted itself, with the mark that records them done."""
+
+    origin: str
+    failures: list[Failure]
+    mark: Mark | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFinished:
+    """A finite source (stdin) has no more input."""
+
+    source: str
+
+
+Event = StreamOpened | StreamData | StreamClosed | FoundFailures | SourceFinished
+#: Puts one event on the service queue, blocking while it is full
+#: (backpressure).  Returns False when the service is stopping.
+Emit = Callable[[Event], bool]
+
+
+@dataclass(slots=True)
+class SourceContext:
+    """What a source may use: the state DB (reads, schema), limits, poll interval."""
+
+    state: StateDB
+    limits: LimitsConfig
+    poll_interval: float = 1.0
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.stats[name] = self.stats.get(name, 0) + n
+
+
+class Source(Protocol):
+    """A running input.  ``start`` returns once the input is open (READY=1 follows)."""
+
+    name: str
+    #: True when the source ends by itself (stdin); the service exits after it.
+    finite: bool
+
+    def start(self, emit: Emit) -> None: ...
+
+    def is_ready(self) -> bool:
+        """True once the input is open (files found, socket listening)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop reading soon; idempotent and callable from any thread."""
+
+    def join(self, timeout: float) -> None: ...
+
+
+class SourceType(Protocol):
+    """A registered ``[[source]]`` type: checks its table, builds the source."""
+
+    def check(self, table: ConfigTable) -> Mapping[str, Any]: ...
+
+    def create(self, config: SourceConfig, ctx: SourceContext) -> Source: ...

@@ -1,0 +1,119 @@
+"""Per-file checkpoints and processed-object records in the state database."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+
+from diagnostics.state import StateDB
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS watch_files (
+    source TEXT NOT NULL,
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    fp_len INTEGER NOT NULL,
+    fp TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    guard TEXT NOT NULL DEFAULT '',
+    updated REAL NOT NULL,
+    PRIMARY KEY (source, dev, ino)
+);
+CREATE TABLE IF NOT EXISTS watch_sources (
+    source TEXT PRIMARY KEY,
+    first_started REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS watch_processed (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    done REAL NOT NULL,
+    PRIMARY KEY (source, key)
+);
+"""
+
+#: Bytes hashed to tell a reused inode from the file checkpointed before.
+FINGERPRINT_BYTES = 256
+#: Checkpoints of files unseen this long are forgotten.
+FORGET_AFTER_SECONDS = 30 * 86400
+
+
+def ensure(state: StateDB) -> None:
+    state.ensure_schema("watch", _DDL)
+
+
+def fingerprint(head: bytes) -> str:
+    return hashlib.sha256(head).hexdigest()
+
+
+def guard_key(offset: int, dedup_key: tuple[object, ...]) -> str:
+    """A stable (cross-process) key for one alerted failure at one offset."""
+    digest = hashlib.sha256(repr(dedup_key).encode("utf-8", "replace")).hexdigest()[:24]
+    return f"{offset}:{digest}"
+
+
+def first_start(state: StateDB, source: str) -> bool:
+    """True, and remembered, the first time ``source`` ever runs with this state."""
+    with state.transaction() as conn:
+        row = conn.execute("SELECT 1 FROM watch_sources WHERE source = ?", (source,)).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO watch_sources (source, first_started) VALUES (?, ?)",
+                (source, time.time()),
+            )
+            return True
+    return False
+
+
+def load_file(
+    state: StateDB, source: str, dev: int, ino: int
+) -> tuple[int, str, int, frozenset[str]] | None:
+    rows = state.query(
+        "SELECT fp_len, fp, offset, guard FROM watch_files WHERE source=? AND dev=? AND ino=?",
+        (source, dev, ino),
+    )
+    if not rows:
+        return None
+    fp_len, fp, offset, guard = rows[0]
+    assert isinstance(fp_len, int) and isinstance(fp, str) and isinstance(offset, int)
+    keys = frozenset(k for k in str(guard).split(",") if k)
+    return fp_len, fp, offset, keys
+
+
+def save_file(
+    conn: sqlite3.Connection,
+    source: str,
+    identity: tuple[int, int, str, int, str],
+    offset: int,
+    guard: tuple[str, ...],
+) -> None:
+    dev, ino, path, fp_len, fp = identity
+    conn.execute(
+        "INSERT INTO watch_files (source, dev, ino, path, fp_len, fp, offset, guard, updated)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (source, dev, ino) DO UPDATE SET path=excluded.path,"
+        " fp_len=excluded.fp_len, fp=excluded.fp, offset=excluded.offset,"
+        " guard=excluded.guard, updated=excluded.updated",
+        (source, dev, ino, path, fp_len, fp, offset, ",".join(guard), time.time()),
+    )
+
+
+def forget_old(state: StateDB, source: str) -> None:
+    with state.transaction() as conn:
+        conn.execute(
+            "DELETE FROM watch_files WHERE source = ? AND updated < ?",
+            (source, time.time() - FORGET_AFTER_SECONDS),
+        )
+
+
+def processed_keys(state: StateDB, source: str) -> set[str]:
+    rows = state.query("SELECT key FROM watch_processed WHERE source = ?", (source,))
+    return {str(r[0]) for r in rows}
+
+
+def mark_processed(conn: sqlite3.Connection, source: str, key: str) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO watch_processed (source, key, done) VALUES (?, ?, ?)",
+        (source, key, time.time()),
+    )

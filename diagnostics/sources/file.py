@@ -1,0 +1,367 @@
+"""``type = "file"``: tail files matched by globs, across rotation and truncation.
+
+One thread per source.  It wakes on inotify events (watchdog) and at least
+every ``poll_interval`` (the reconcile that catches whatever inotify missed),
+re-evaluates the globs, and reads every tracked file to its end.
+
+A file is tracked by identity (device, inode) and recognised across restarts
+by that identity plus a fingerprint of its first bytes, so a reused inode is
+read from the start instead of from a stranger's offset.  When a path starts
+to name another file (rename+create rotation), the old file stays open and is
+read to EOF; it is closed once it has been quiet for a grace period, so a
+writer that still appends to the renamed file loses nothing.  Truncation
+(copytruncate) is noticed when the size drops below the read offset; it is
+best-effort: bytes written between the copy and the truncation, or a file
+that regrows past the offset before the next look, cannot be told apart.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import stat
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import structlog
+
+from diagnostics.errors import ConfigError
+from diagnostics.sources import checkpoints
+from diagnostics.sources.base import Emit, SourceContext, StreamClosed, StreamData, StreamOpened
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from diagnostics.service.config import ConfigTable, SourceConfig
+
+log = structlog.get_logger()
+
+_MAGIC = ("*", "?", "[")
+
+
+@dataclass(slots=True)
+class _Tracked:
+    path: str
+    fh: BinaryIO
+    dev: int
+    ino: int
+    offset: int
+    stream: str
+    fp: tuple[int, str]
+    gone_since: float | None = None
+    last_growth: float = 0.0
+
+
+def _watch_roots(pattern: str) -> tuple[str, bool]:
+    """The directory to watch for ``pattern`` and whether to watch it recursively."""
+    parts = Path(pattern).parts
+    fixed: list[str] = []
+    for part in parts[:-1]:
+        if any(m in part for m in _MAGIC):
+            return str(Path(*fixed)) if fixed else ".", True
+        fixed.append(part)
+    return (str(Path(*fixed)) if fixed else "."), False
+
+
+class FileSource:
+    finite = False
+
+    def __init__(
+        self,
+        name: str,
+        ctx: SourceContext,
+        patterns: list[str],
+        *,
+        start_at: str = "end",
+        follow_symlinks: bool = False,
+        rotate_grace: float = 2.0,
+    ) -> None:
+        self.name = name
+        self._ctx = ctx
+        self._patterns = patterns
+        self._start_at = start_at
+        self._follow = follow_symlinks
+        self._grace = rotate_grace
+        self._tracked: dict[tuple[int, int], _Tracked] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._observer: Any = None
+        self._watched: set[str] = set()
+        self._ids = count(1)
+        self._first = False
+        self._ready = threading.Event()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self, emit: Emit) -> None:
+        checkpoints.ensure(self._ctx.state)
+        checkpoints.forget_old(self._ctx.state, self.name)
+        self._first = checkpoints.first_start(self._ctx.state, self.name)
+        self._start_observer()
+        self._thread = threading.Thread(
+            target=self._run, args=(emit,), name=f"source-{self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout)
+        for t in self._tracked.values():
+            t.fh.close()
+        self._tracked.clear()
+
+    def _start_observer(self) -> None:
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:  # pragma: no cover - watchdog is a dependency
+            return
+        wake = self._wake
+
+        class _Wake(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                wake.set()
+
+        self._handler = _Wake()
+        self._observer = Observer()
+        self._observer.daemon = True
+        self._observer.start()
+        self._schedule_watches()
+
+    def _schedule_watches(self) -> None:
+        if self._observer is None:
+            return
+        for pattern in self._patterns:
+            root, recursive = _watch_roots(pattern)
+            if root in self._watched or not Path(root).is_dir():
+                continue
+            try:
+                self._observer.schedule(self._handler, root, recursive=recursive)
+                self._watched.add(root)
+            except OSError as exc:
+                # Polling still covers it; inotify watches can run out.
+                log.warning("cannot watch directory", source=self.name, dir=root, error=str(exc))
+
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
+
+    def _run(self, emit: Emit) -> None:
+        # The first pass opens every matched file before READY=1 is sent.
+        self._reconcile(emit, initial=True)
+        while not self._stop.is_set():
+            self._wake.wait(self._ctx.poll_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self._schedule_watches()
+                self._reconcile(emit, initial=False)
+            except Exception:
+                # Never let one odd file end tailing for every other file.
+                log.exception("file source pass failed; retrying", source=self.name)
+
+    # -- one pass ------------------------------------------------------------
+
+    def _matches(self) -> dict[str, os.stat_result]:
+        found: dict[str, os.stat_result] = {}
+        for pattern in self._patterns:
+            matches = glob.glob(pattern, recursive=True)  # noqa: PTH207 - str paths
+            for path in sorted(matches):
+                try:
+                    lst = os.lstat(path)
+                    if stat.S_ISLNK(lst.st_mode):
+                        if not self._follow:
+                            continue
+                        lst = os.stat(path)  # noqa: PTH116 - str paths from glob
+                except OSError:
+                    continue  # vanished between listing and looking
+                if stat.S_ISREG(lst.st_mode):
+                    found[path] = lst
+        return found
+
+    def _reconcile(self, emit: Emit, *, initial: bool) -> None:
+        now = time.monotonic()
+        matched = self._matches()
+        seen: set[tuple[int, int]] = set()
+        for path, st in matched.items():
+            ident = (st.st_dev, st.st_ino)
+            seen.add(ident)
+            tracked = self._tracked.get(ident)
+            if tracked is None:
+                self._open(path, st, emit, initial=initial)
+            else:
+                tracked.path = path
+                tracked.gone_since = None
+        for ident, tracked in list(self._tracked.items()):
+            if ident not in seen and tracked.gone_since is None:
+                tracked.gone_since = now  # renamed away or deleted: drain it
+        self._ready.set()
+        for tracked in list(self._tracked.values()):
+            if self._stop.is_set():
+                return
+            self._read(tracked, emit, now)
+
+    def _open(self, path: str, st: os.stat_result, emit: Emit, *, initial: bool) -> None:
+        try:
+            fh = open(path, "rb")  # noqa: SIM115, PTH123 - held open across passes on purpose
+        except OSError as exc:
+            self._ctx.count("open_errors")
+            log.warning("cannot open file", source=self.name, path=path, error=exc.strerror)
+            return
+        fst = os.fstat(fh.fileno())
+        if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
+            fh.close()  # replaced between stat and open; the next pass sees the new one
+            return
+        head = os.pread(fh.fileno(), checkpoints.FINGERPRINT_BYTES, 0)
+        saved = checkpoints.load_file(self._ctx.state, self.name, fst.st_dev, fst.st_ino)
+        guard: frozenset[str] = frozenset()
+        if saved is not None:
+            fp_len, fp, offset, keys = saved
+            if checkpoints.fingerprint(head[:fp_len]) == fp and offset <= fst.st_size:
+                start, guard = offset, keys
+            else:
+                log.info("inode reused by another file; reading from the start", path=path)
+                start = 0
+        elif initial and self._first and self._start_at == "end":
+            start = fst.st_size
+        else:
+            start = 0  # files created after the first start are read whole
+        tracked = _Tracked(
+            path=path,
+            fh=fh,
+            dev=fst.st_dev,
+            ino=fst.st_ino,
+            offset=start,
+            stream=f"{self.name}:{path}#{next(self._ids)}",
+            fp=(len(head), checkpoints.fingerprint(head)),
+            last_growth=time.monotonic(),
+        )
+        fh.seek(start)
+        self._tracked[(fst.st_dev, fst.st_ino)] = tracked
+        self._ctx.count("files_opened")
+        log.info("following file", source=self.name, path=path, offset=start)
+        emit(
+            StreamOpened(
+                stream=tracked.stream,
+                path=path,
+                base_offset=start,
+                commit=self._committer(tracked),
+                guard=guard,
+            )
+        )
+
+    def _committer(
+        self, tracked: _Tracked
+    ) -> Any:  # StreamCommit; typed loosely to bind the tracked record
+        name = self.name
+
+        def commit(conn: sqlite3.Connection, offset: int, guard: tuple[str, ...]) -> None:
+            fp_len, fp = tracked.fp
+            identity = (tracked.dev, tracked.ino, tracked.path, fp_len, fp)
+            checkpoints.save_file(conn, name, identity, offset, guard)
+
+        return commit
+
+    def _read(self, tracked: _Tracked, emit: Emit, now: float) -> None:
+        try:
+            size = os.fstat(tracked.fh.fileno()).st_size
+        except OSError:
+            size = tracked.offset
+        if size < tracked.offset:
+            self._ctx.count("truncations")
+            log.warning(
+                "file truncated; reading it again from the start",
+                source=self.name,
+                path=tracked.path,
+                size=size,
+                offset=tracked.offset,
+            )
+            emit(StreamClosed(stream=tracked.stream, reason="truncated"))
+            tracked.offset = 0
+            tracked.fh.seek(0)
+            tracked.stream = f"{self.name}:{tracked.path}#{next(self._ids)}"
+            emit(
+                StreamOpened(
+                    stream=tracked.stream,
+                    path=tracked.path,
+                    base_offset=0,
+                    commit=self._committer(tracked),
+                )
+            )
+        chunk = self._ctx.limits.read_chunk_bytes
+        grew = False
+        while not self._stop.is_set():
+            data = tracked.fh.read(chunk)
+            if not data:
+                break
+            grew = True
+            if tracked.fp[0] < checkpoints.FINGERPRINT_BYTES and tracked.offset < tracked.fp[
+                0
+            ] + len(data):
+                head = os.pread(tracked.fh.fileno(), checkpoints.FINGERPRINT_BYTES, 0)
+                tracked.fp = (len(head), checkpoints.fingerprint(head))
+            tracked.offset += len(data)
+            self._ctx.count("bytes_read", len(data))
+            if not emit(StreamData(stream=tracked.stream, data=data)):
+                return
+        if grew:
+            tracked.last_growth = now
+        if (
+            tracked.gone_since is not None
+            and now - max(tracked.gone_since, tracked.last_growth) >= self._grace
+        ):
+            emit(StreamClosed(stream=tracked.stream, reason="rotated"))
+            tracked.fh.close()
+            del self._tracked[(tracked.dev, tracked.ino)]
+            log.info("finished rotated file", source=self.name, path=tracked.path)
+
+
+class _FileType:
+    def check(self, table: ConfigTable) -> Mapping[str, Any]:
+        paths = table.str_list("paths")
+        if not paths:
+            raise ConfigError(
+                f"{table.where}: key 'paths' is required; e.g. paths = [\"/var/log/app/*.log\"]"
+            )
+        for p in paths:
+            if not Path(p).is_absolute():
+                raise ConfigError(
+                    f"{table.where}: key 'paths' entry {p!r} is relative; use an absolute path "
+                    "(the service's working directory is not yours)"
+                )
+        start_at = table.text("start_at", "end")
+        if start_at not in ("end", "beginning"):
+            raise ConfigError(f'{table.where}: key \'start_at\' must be "end" or "beginning"')
+        return {
+            "paths": paths,
+            "start_at": start_at,
+            "follow_symlinks": table.flag("follow_symlinks", False),
+            "rotate_grace": table.duration("rotate_grace", 2.0),
+        }
+
+    def create(self, config: SourceConfig, ctx: SourceContext) -> FileSource:
+        o = config.options
+        return FileSource(
+            config.name,
+            ctx,
+            list(o["paths"]),
+            start_at=o["start_at"],
+            follow_symlinks=o["follow_symlinks"],
+            rotate_grace=o["rotate_grace"],
+        )
+
+
+FILE = _FileType()

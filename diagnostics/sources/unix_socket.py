@@ -1,0 +1,196 @@
+"""``type = "socket"``: a Unix stream socket other processes pipe their errors into.
+
+Each connection is its own stream with its own Extractor, so two jobs writing
+at once never mix their lines.  With systemd socket activation
+(``authz-diagnostics.socket``) the listening socket arrives as fd 3
+(``LISTEN_FDS``/``LISTEN_PID``, sd_listen_fds(3)); otherwise the source binds
+``path`` itself with ``mode`` (0660 by default) and removes it on stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import stat
+import threading
+from collections.abc import Mapping
+from itertools import count
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from diagnostics.errors import ConfigError, InputError
+from diagnostics.sources.base import Emit, SourceContext, StreamClosed, StreamData, StreamOpened
+
+if TYPE_CHECKING:
+    from diagnostics.service.config import ConfigTable, SourceConfig
+
+log = structlog.get_logger()
+
+#: First fd systemd passes (SD_LISTEN_FDS_START).
+LISTEN_FDS_START = 3
+
+
+def default_socket_path() -> Path:
+    """``$AUTHZ_DIAG_SOCKET``, else the path ``authz-diagnostics.socket`` listens on."""
+    env = os.environ.get("AUTHZ_DIAG_SOCKET")
+    return Path(env) if env else Path("/run/authz-diagnostics/authz-diagnostics.sock")
+
+
+def activated_socket() -> socket.socket | None:
+    """The socket systemd passed us, if this process was socket-activated."""
+    try:
+        pid = int(os.environ.get("LISTEN_PID", "0"))
+        fds = int(os.environ.get("LISTEN_FDS", "0"))
+    except ValueError:
+        return None
+    if pid != os.getpid() or fds < 1:
+        return None
+    # Unset so child processes do not believe they were activated too.
+    for key in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+        os.environ.pop(key, None)
+    return socket.socket(fileno=LISTEN_FDS_START)
+
+
+class SocketSource:
+    finite = False
+
+    def __init__(self, name: str, ctx: SourceContext, path: Path, mode: int) -> None:
+        self.name = name
+        self._ctx = ctx
+        self.path = path
+        self._mode = mode
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+        self._owned = False
+        self._threads: list[threading.Thread] = []
+        self._slots = threading.BoundedSemaphore(ctx.limits.socket_connections)
+        self._ids = count(1)
+
+    def start(self, emit: Emit) -> None:
+        sock = activated_socket()
+        if sock is None:
+            sock = self._bind()
+            self._owned = True
+        else:
+            log.info("using the socket passed by systemd", source=self.name)
+        sock.settimeout(0.2)  # so accept() notices stop() promptly
+        self._listener = sock
+        t = threading.Thread(target=self._accept, args=(emit,), name=f"source-{self.name}")
+        t.daemon = True
+        t.start()
+        self._threads.append(t)
+
+    def _bind(self) -> socket.socket:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists() or self.path.is_symlink():
+                if not stat.S_ISSOCK(self.path.lstat().st_mode):
+                    raise InputError(
+                        f"socket source {self.name}: {self.path} exists and is not a socket; "
+                        "remove it or choose another path"
+                    )
+                self.path.unlink()  # a stale socket from an earlier run
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            # Bind under a restrictive umask so the path never exists with wider access.
+            old = os.umask(0o177)
+            try:
+                sock.bind(str(self.path))
+            finally:
+                os.umask(old)
+            self.path.chmod(self._mode)
+            sock.listen(16)
+        except OSError as exc:
+            raise InputError(
+                f"socket source {self.name}: cannot listen on {self.path}: {exc.strerror}; "
+                "check the directory exists and is writable"
+            ) from None
+        return sock
+
+    def _accept(self, emit: Emit) -> None:
+        assert self._listener is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                if not self._stop.is_set():
+                    log.error("socket accept failed", source=self.name, error=str(exc))
+                break
+            if not self._slots.acquire(blocking=False):
+                self._ctx.count("connections_refused")
+                log.warning("too many socket connections; refusing one", source=self.name)
+                conn.close()
+                continue
+            t = threading.Thread(target=self._serve, args=(conn, emit), daemon=True)
+            t.start()
+            self._threads = [x for x in self._threads if x.is_alive()]
+            self._threads.append(t)
+
+    def _serve(self, conn: socket.socket, emit: Emit) -> None:
+        stream = f"{self.name}:conn-{next(self._ids)}"
+        chunk = self._ctx.limits.read_chunk_bytes
+        conn.settimeout(0.5)
+        try:
+            if not emit(StreamOpened(stream=stream, path=f"socket:{self.path}")):
+                return
+            self._ctx.count("connections")
+            while not self._stop.is_set():
+                try:
+                    data = conn.recv(chunk)
+                except TimeoutError:
+                    continue
+                except OSError as exc:
+                    log.warning("socket connection failed", source=self.name, error=str(exc))
+                    break
+                if not data:
+                    break
+                self._ctx.count("bytes_read", len(data))
+                if not emit(StreamData(stream=stream, data=data)):
+                    return
+            emit(StreamClosed(stream=stream))
+        finally:
+            conn.close()
+            self._slots.release()
+
+    def is_ready(self) -> bool:
+        return self._thread is not None if hasattr(self, "_thread") else True
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        for t in list(self._threads):
+            t.join(timeout)
+        if self._listener is not None:
+            self._listener.close()
+        if self._owned:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+
+class _SocketType:
+    def check(self, table: ConfigTable) -> Mapping[str, Any]:
+        path = table.text("path")
+        mode_text = table.text("mode", "0660") or "0660"
+        try:
+            mode = int(mode_text, 8)
+        except ValueError:
+            raise ConfigError(
+                f"{table.where}: key 'mode' must be an octal string like \"0660\""
+            ) from None
+        if mode & 0o007:
+            raise ConfigError(
+                f"{table.where}: key 'mode' {mode_text} lets every local user write alerts; "
+                'use "0660" and the group to grant access'
+            )
+        return {"path": Path(path) if path else default_socket_path(), "mode": mode}
+
+    def create(self, config: SourceConfig, ctx: SourceContext) -> SocketSource:
+        return SocketSource(config.name, ctx, config.options["path"], config.options["mode"])
+
+
+SOCKET = _SocketType()
