@@ -1,0 +1,172 @@
+"""Compiled rules and the rule set the scan pipeline calls."""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import structlog
+
+from diagnostics.errors import RuleError
+from diagnostics.model import Failure, Finding, Fix, RequestContext, Severity
+from diagnostics.rules.loader import RuleDoc, load_dirs
+from diagnostics.rules.registry import Matcher, matchers_table
+from diagnostics.rules.subject import Subject
+from diagnostics.rules.template import Missing, render_text, render_value
+
+log = structlog.get_logger()
+
+
+def bundled_rules_dir() -> Path:
+    """The rules shipped with the package (a symlink to the checkout's ``rules/``)."""
+    return Path(str(importlib.resources.files("diagnostics") / "_bundled_rules"))
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A compiled [match] table: every test holds and, if present, one ``any`` branch."""
+
+    tests: tuple[tuple[Matcher, Any], ...]
+    any_of: tuple[Condition, ...] = ()
+
+    @classmethod
+    def compile(cls, table: dict[str, Any]) -> Condition:
+        matchers = matchers_table()
+        tests = tuple((matchers[k], matchers[k].prepare(v)) for k, v in table.items() if k != "any")
+        any_of = tuple(cls.compile(t) for t in table.get("any", ()))
+        return cls(tests, any_of)
+
+    def holds(self, subject: Subject) -> bool:
+        if not all(m.test(arg, subject) for m, arg in self.tests):
+            return False
+        return not self.any_of or any(c.holds(subject) for c in self.any_of)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule file, compiled."""
+
+    id: str
+    title: str
+    severity: Severity
+    status: str
+    description: str
+    match: Condition
+    unless: Condition | None
+    supersedes: tuple[str, ...]
+    explanation: str
+    fixes: tuple[dict[str, Any], ...]
+    cases: tuple[dict[str, Any], ...]
+    path: Path
+    doc: dict[str, Any]
+
+    @classmethod
+    def from_doc(cls, rd: RuleDoc) -> Rule:
+        d = rd.doc
+        return cls(
+            id=d["id"],
+            title=d["title"],
+            severity=cast("Severity", d["severity"]),
+            status=d["status"],
+            description=d["description"],
+            match=Condition.compile(d["match"]),
+            unless=Condition.compile(d["unless"]) if "unless" in d else None,
+            supersedes=tuple(d.get("supersedes", ())),
+            explanation=d["explanation"],
+            fixes=tuple(d.get("fix", ())),
+            cases=tuple(d.get("case", ())),
+            path=rd.path,
+            doc=d,
+        )
+
+    def matches(self, subject: Subject) -> bool:
+        return self.match.holds(subject) and not (self.unless and self.unless.holds(subject))
+
+    def finding(self, subject: Subject) -> Finding:
+        """The finding for a matching failure; a fix needing an unknown value is left out."""
+        fixes: list[Fix] = []
+        omitted: list[str] = []
+        for tmpl in self.fixes:
+            try:
+                # An empty applies_to ("{policy_arn|}") means "not known": null in JSON.
+                applies_to = render_text(tmpl["applies_to"], subject) or None
+                statements = tuple(render_value(st, subject) for st in tmpl["statements"])
+            except Missing as exc:
+                omitted.append(exc.name)
+                continue
+            fixes.append(Fix(tmpl["target"], applies_to, statements))
+        # Empty defaults ("{policy_arn|}") leave double spaces behind.
+        explanation = " ".join(render_text(self.explanation, subject, lenient=True).split())
+        if omitted:
+            names = ", ".join(sorted(set(omitted)))
+            explanation += f" (A suggested fix was left out: the failure does not say its {names}.)"
+        return Finding(self.id, self.title, self.severity, explanation, tuple(fixes))
+
+
+def crash_finding(rule_id: str, exc: BaseException) -> Finding:
+    """A rule that raised becomes a finding naming it, never a traceback."""
+    return Finding(
+        rule=rule_id,
+        title=f"rule {rule_id} failed",
+        severity="info",
+        explanation=(
+            f"Rule {rule_id} raised {type(exc).__name__} on this failure and was skipped; "
+            "the other rules still ran. Run `authz-diag rules test` and report the rule."
+        ),
+    )
+
+
+class RuleSet:
+    """The effective rules after overrides and disables, in file order."""
+
+    def __init__(self, rules: Sequence[Rule], dirs: Sequence[Path] = ()) -> None:
+        self.rules = tuple(rules)
+        self.dirs = tuple(dirs)
+        self._by_id = {r.id: r for r in self.rules}
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def get(self, rule_id: str) -> Rule | None:
+        return self._by_id.get(rule_id)
+
+    @classmethod
+    def load(cls, dirs: Sequence[Path]) -> RuleSet:
+        """Load rule dirs (later ones override by id); raise RuleError on a bad file."""
+        loaded = load_dirs(dirs)
+        if loaded.problems:
+            lines = "\n".join(str(p) for p in loaded.problems[:20])
+            more = len(loaded.problems) - 20
+            raise RuleError(
+                f"{len(loaded.problems)} problem(s) in rule files; fix them or drop the file:\n"
+                + lines
+                + (f"\n... and {more} more (run `authz-diag rules lint`)" if more > 0 else "")
+            )
+        for p in loaded.unknown_disables:
+            log.warning("rules.unknown_disable", problem=str(p))
+        return cls([Rule.from_doc(rd) for rd in loaded.docs.values()], dirs)
+
+    @classmethod
+    def bundled(cls) -> RuleSet:
+        return cls.load([bundled_rules_dir()])
+
+    def diagnose(self, failure: Failure, ctx: RequestContext) -> tuple[Finding, ...]:
+        """Every matching rule's finding, minus those a more specific match supersedes."""
+        matched: list[Rule] = []
+        findings: dict[str, Finding] = {}
+        for rule in self.rules:
+            subject = Subject(failure, ctx, rule.id)
+            try:
+                if not rule.matches(subject):
+                    continue
+                findings[rule.id] = rule.finding(subject)
+            except Exception as exc:  # one bad rule must not stop the run
+                log.warning("rules.crashed", rule=rule.id, error=type(exc).__name__)
+                findings[rule.id] = crash_finding(rule.id, exc)
+                continue  # a crashed rule supersedes nothing: keep the generic advice
+            matched.append(rule)
+        superseded = {s for r in matched for s in r.supersedes}
+        return tuple(f for rid, f in findings.items() if rid not in superseded)

@@ -1,0 +1,197 @@
+"""Template placeholders: ``{name}``, ``{name:ARG}`` and ``{name|default}``.
+
+Each resolves to a string, a list of strings (a whole-value placeholder in a
+statement becomes a JSON list) or None when the failure does not say.
+"""
+
+from __future__ import annotations
+
+import re
+
+from diagnostics.rules.principals import name_of, policy_principal
+from diagnostics.rules.registry import Value, placeholder
+from diagnostics.rules.subject import Subject
+
+_S3_ARN = re.compile(r"^(arn:aws[a-z-]*:s3:::)([^/]+)(?:/(.*))?$")
+
+
+@placeholder("action", "the denied IAM action, as AWS printed it")
+def _action(s: Subject, _: str | None) -> Value:
+    return s.action
+
+
+@placeholder("service", "the action's service prefix, lower case (s3)")
+def _service(s: Subject, _: str | None) -> Value:
+    return s.service
+
+
+@placeholder("resource", "the resource ARN of the request")
+def _resource(s: Subject, _: str | None) -> Value:
+    return s.resource
+
+
+@placeholder("principal_arn", "the denied principal's ARN, as the message gives it")
+def _principal_arn(s: Subject, _: str | None) -> Value:
+    return s.principal_arn
+
+
+@placeholder(
+    "policy_principal",
+    "the ARN whose identity policy changes: an assumed-role session maps to its role",
+)
+def _policy_principal(s: Subject, _: str | None) -> Value:
+    return policy_principal(s.principal_arn)
+
+
+@placeholder("principal_name", "the user or role name in the principal ARN")
+def _principal_name(s: Subject, _: str | None) -> Value:
+    return name_of(s.principal_arn)
+
+
+@placeholder("principal_type", "user, assumed-role, role, root, federated-user, service")
+def _principal_type(s: Subject, _: str | None) -> Value:
+    return s.principal_type
+
+
+@placeholder("account", "the 12-digit account of the request")
+def _account(s: Subject, _: str | None) -> Value:
+    return s.account
+
+
+@placeholder("region", "the region of the request")
+def _region(s: Subject, _: str | None) -> Value:
+    return s.region
+
+
+@placeholder("operation", "the API operation name, when the text gives it")
+def _operation(s: Subject, _: str | None) -> Value:
+    return s.failure.operation
+
+
+@placeholder("policy_type", "the policy type the message names")
+def _policy_type(s: Subject, _: str | None) -> Value:
+    return s.ctx.policy_type or s.failure.policy_type
+
+
+@placeholder("policy_arn", "the ARN of the denying policy, when the message names it")
+def _policy_arn(s: Subject, _: str | None) -> Value:
+    return s.ctx.policy_arn or s.failure.policy_arn
+
+
+@placeholder("error_code", "the AWS error code")
+def _error_code(s: Subject, _: str | None) -> Value:
+    return s.failure.error_code
+
+
+@placeholder(
+    "sid",
+    "a stable, readable statement id from the action (AllowS3GetObject); ARG is a suffix",
+    takes_arg="optional",
+)
+def _sid(s: Subject, arg: str | None) -> Value:
+    action = s.action or "Request"
+    words = re.split(r"[^A-Za-z0-9]+", action)
+    base = "Allow" + "".join(w[:1].upper() + w[1:] for w in words if w)
+    return base + (arg or "")
+
+
+@placeholder("bucket_arn", "for an S3 resource, the bucket's ARN")
+def _bucket_arn(s: Subject, _: str | None) -> Value:
+    m = _S3_ARN.match(s.resource or "")
+    return m.group(1) + m.group(2) if m else None
+
+
+@placeholder("objects_arn", "for an S3 resource, every object in its bucket (bucket/*)")
+def _objects_arn(s: Subject, _: str | None) -> Value:
+    m = _S3_ARN.match(s.resource or "")
+    return f"{m.group(1)}{m.group(2)}/*" if m else None
+
+
+@placeholder("bucket", "for an S3 resource, the bucket name")
+def _bucket(s: Subject, _: str | None) -> Value:
+    m = _S3_ARN.match(s.resource or "")
+    return m.group(2) if m else None
+
+
+@placeholder("context", "the request's values for condition key ARG", takes_arg="required")
+def _context(s: Subject, arg: str | None) -> Value:
+    want = (arg or "").lower()
+    for key, values in s.ctx.conditions.items():
+        if key.lower() == want and values:
+            return list(values)
+    return None
+
+
+@placeholder(
+    "statement_values",
+    "the values matched Deny statements test condition key ARG against",
+    takes_arg="required",
+)
+def _statement_values(s: Subject, arg: str | None) -> Value:
+    want = (arg or "").lower()
+    out: list[str] = []
+    for st in s.statements("Deny"):
+        for c in st.conditions:
+            if c.key.lower() == want:
+                out.extend(v for v in c.values if v not in out)
+    return out or None
+
+
+@placeholder("denying_statements", "a sentence naming the matched Deny statements and conditions")
+def _denying(s: Subject, _: str | None) -> Value:
+    parts: list[str] = []
+    for st in s.statements("Deny"):
+        name = f"statement {st.statement_id!r}" if st.statement_id else "an unnamed statement"
+        conds = "; ".join(f"{c.key} in [{', '.join(c.values)}]" for c in st.conditions)
+        parts.append(f"{name} (conditions: {conds})" if conds else f"{name} (no conditions)")
+    return "; ".join(parts) if parts else None
+
+
+@placeholder(
+    "tag_comparison",
+    "for tag conditions: the request's tag values against the values the policy wants",
+)
+def _tag_comparison(s: Subject, _: str | None) -> Value:
+    tag_key = re.compile(r"^aws:(ResourceTag|RequestTag|PrincipalTag)/.+$|^aws:TagKeys$", re.I)
+    keys: list[str] = []
+    for st in s.ctx.matched_statements:
+        keys.extend(c.key for c in st.conditions if tag_key.match(c.key) and c.key not in keys)
+    keys.extend(k for k in s.ctx.conditions if tag_key.match(k) and k not in keys)
+    lines: list[str] = []
+    for key in keys:
+        have = _context(s, key)
+        wanted: list[str] = []
+        for st in s.ctx.matched_statements:
+            for c in st.conditions:
+                if c.key.lower() == key.lower():
+                    wanted.extend(v for v in c.values if v not in wanted)
+        have_text = ", ".join(have) if isinstance(have, list) else "(not set)"
+        want_text = ", ".join(wanted) if wanted else "(not in the decoded statements)"
+        lines.append(f"{key}: request has {have_text}; policy tests {want_text}")
+    return "; ".join(lines) if lines else None
+
+
+@placeholder("source_network", "where the request came from: source IP, VPC and VPC endpoint")
+def _source_network(s: Subject, _: str | None) -> Value:
+    parts = []
+    for key, label in (
+        ("aws:SourceIp", "source IP"),
+        ("aws:SourceVpc", "VPC"),
+        ("aws:SourceVpce", "VPC endpoint"),
+    ):
+        values = _context(s, key)
+        if isinstance(values, list):
+            parts.append(f"{label} {', '.join(values)}")
+    return ", ".join(parts) if parts else None
+
+
+@placeholder(
+    "required_resource_arns",
+    "every resource ARN the action requires (IAM dataset), with the request's account and"
+    " region; ARG adds comma-separated resource types the dataset marks optional",
+    takes_arg="optional",
+)
+def _required_resource_arns(s: Subject, arg: str | None) -> Value:
+    from diagnostics.rules.iamfacts import required_arns
+
+    return required_arns(s, arg)
