@@ -1,0 +1,115 @@
+"""Tests for the pipeline: decode results, enrichment, action inference, dedup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from diagnostics.model import DecodeResult, Failure, SourceRef
+from diagnostics.pipeline import NO_DECODE, Deduper, Pipeline, infer_action
+from diagnostics.rules import RuleSet, bundled_rules_dir
+
+DECODED = {
+    "allowed": False,
+    "explicitDeny": False,
+    "matchedStatements": {"items": []},
+    "failures": {"items": []},
+    "context": {
+        "principal": {"id": "AROAEXAMPLE:s", "arn": "arn:aws:sts::111122223333:assumed-role/ci/s"},
+        "action": "ec2:RunInstances",
+        "resource": "arn:aws:ec2:us-east-1:111122223333:instance/*",
+        "conditions": {"items": []},
+    },
+}
+
+
+class FakeDecoder:
+    """Answers every blob with DECODED and records what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def decode_many(self, failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
+        for failure in failures:
+            self.asked.append(failure.encoded_message or "")
+            yield failure, DecodeResult(decoded=DECODED)
+
+
+def _blob_failure(blob: str = "AbC-_1") -> Failure:
+    return Failure(
+        kind="encoded",
+        source=SourceRef("-", 1, 0),
+        encoded_message=blob,
+        operation="RunInstances",
+        error_code="UnauthorizedOperation",
+    )
+
+
+def test_decoded_context_fills_the_fields_the_text_lacked() -> None:
+    """A blob-only EC2 failure reports principal, action and resource from the decode."""
+    decoder = FakeDecoder()
+    [diag] = Pipeline(None, decoder).diagnose([_blob_failure()])
+    assert decoder.asked == ["AbC-_1"]
+    assert diag.failure.principal_arn == "arn:aws:sts::111122223333:assumed-role/ci/s"
+    assert diag.failure.action == "ec2:RunInstances"
+    assert diag.failure.account_id == "111122223333"
+    assert diag.failure.region == "us-east-1"
+    assert diag.failure.explicit_deny is False
+    assert diag.decoded == DECODED
+
+
+def test_without_a_decoder_the_error_says_how_to_decode() -> None:
+    """With --no-decode an encoded failure carries a decode_error naming the flag."""
+    [diag] = Pipeline(None).diagnose([_blob_failure()])
+    assert diag.decode_error == NO_DECODE
+    assert "--no-decode" in (diag.decode_error or "")
+
+
+def test_truncated_blob_is_explained_not_decoded() -> None:
+    """A blob CloudTrail cut off gets an error saying so, not a decode attempt."""
+    failure = Failure(
+        kind="cloudtrail", source=SourceRef("t.json"), encoded_message="Ab", truncated=True
+    )
+    [diag] = Pipeline(None).diagnose([failure])
+    assert "cut off" in (diag.decode_error or "")
+
+
+def test_operation_is_mapped_to_the_iam_action() -> None:
+    """The CLI's 'when calling the RunInstances operation' becomes ec2:RunInstances."""
+    assert infer_action(_blob_failure()).action == "ec2:RunInstances"
+    listing = Failure(
+        kind="cloudtrail",
+        source=SourceRef("t.json"),
+        operation="ListObjectsV2",
+        event_source="s3.amazonaws.com",
+    )
+    assert infer_action(listing).action == "s3:ListBucket"
+
+
+def test_unknown_service_leaves_action_unknown() -> None:
+    """An operation with no service hint is not guessed into a wrong action."""
+    failure = Failure(
+        kind="plain", source=SourceRef("-"), operation="GetItem", error_code="AccessDenied"
+    )
+    assert infer_action(failure).action is None
+
+
+def test_deduper_folds_repeats_and_forgets_beyond_capacity() -> None:
+    """The same failure is seen once; the window is bounded."""
+    dedup = Deduper(capacity=2)
+    a, b, c = (_blob_failure(x) for x in ("A", "B", "C"))
+    assert [dedup.seen(a), dedup.seen(a), dedup.seen(b), dedup.seen(c)] == [
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert dedup.seen(a) is False  # evicted: older than the window
+
+
+def test_rules_run_on_the_enriched_failure() -> None:
+    """A decoded implicit deny from an assumed role gets an identity fix aimed at the role."""
+    ruleset = RuleSet.load([bundled_rules_dir()])
+    [diag] = Pipeline(ruleset, FakeDecoder()).diagnose([_blob_failure()])
+    fixes = [fix for finding in diag.findings for fix in finding.fixes]
+    assert fixes, diag.findings
+    assert any(f.applies_to == "arn:aws:iam::111122223333:role/ci" for f in fixes)
