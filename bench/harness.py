@@ -1,0 +1,194 @@
+"""Shared benchmark machinery: timed child processes, statistics, BENCHMARKS.md sections.
+
+Every benchmark compares our command with a baseline measured in the same
+run, alternating the two, so a noisy shared machine shifts both sides alike.
+Wall time includes process start; peak RSS comes from ``wait4`` for that
+one child, not from the whole process tree of the harness.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS_MD = REPO / "BENCHMARKS.md"
+DEFAULT_OUT = REPO / "bench" / "out"
+VENV_BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """The console script ``name`` from the running interpreter's venv, else from PATH."""
+    candidate = VENV_BIN / name
+    return str(candidate) if candidate.exists() else name
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One timed child process."""
+
+    seconds: float
+    max_rss_kib: int
+    returncode: int
+    stdout: bytes
+
+
+def run_child(argv: Sequence[str], *, stdout_path: Path | None = None) -> Run:
+    """Run ``argv`` and reap it with ``wait4`` so its own peak RSS is known."""
+    out = stdout_path.open("wb") if stdout_path is not None else subprocess.DEVNULL
+    err_path = DEFAULT_OUT / f".stderr-{os.getpid()}"
+    err_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with err_path.open("wb") as err:
+            start = time.perf_counter()
+            proc = subprocess.Popen(list(argv), stdout=out, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        errors = err_path.read_bytes()
+    finally:
+        if not isinstance(out, int):
+            out.close()
+        err_path.unlink(missing_ok=True)
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(
+            f"{' '.join(str(a) for a in argv[:4])} ... exited {proc.returncode}: "
+            f"{errors.decode(errors='replace')[-2000:]}"
+        )
+    data = stdout_path.read_bytes() if stdout_path is not None and _small(stdout_path) else b""
+    return Run(seconds, usage.ru_maxrss, proc.returncode, data)
+
+
+def _small(path: Path) -> bool:
+    return path.stat().st_size < 256 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Series:
+    """Repeated measurements of one contender."""
+
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
+
+    def add(self, run: Run) -> None:
+        self.seconds.append(run.seconds)
+        self.rss_kib.append(run.max_rss_kib)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def alternate(
+    contenders: Sequence[tuple[str, Callable[[], Run]]],
+    runs: int,
+    *,
+    warmup: bool = True,
+    on_run: Callable[[str, Run], None] | None = None,
+) -> list[Series]:
+    """Run each contender ``runs`` times, interleaved, after one unrecorded warm-up each.
+
+    The warm-up puts the input in the page cache for everyone, so no side
+    pays for the first read from disk.
+    """
+    series = [Series(name) for name, _ in contenders]
+    if warmup:
+        for name, fn in contenders:
+            result = fn()
+            if on_run is not None:
+                on_run(f"{name} (warm-up)", result)
+    for i in range(runs):
+        # Alternate the order too, so neither side always runs right after the other.
+        order = list(zip(series, contenders, strict=True))
+        if i % 2:
+            order.reverse()
+        for s, (name, fn) in order:
+            result = fn()
+            s.add(result)
+            if on_run is not None:
+                on_run(name, result)
+    return series
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+def timing_table(series: Sequence[Series], baseline: Series, *, rss: bool = False) -> str:
+    """Markdown: min/median/max per contender and the ratio of medians to ``baseline``."""
+    head = "| command | min s | median s | max s | median ÷ " + baseline.name + " |"
+    sep = "|---|---:|---:|---:|---:|"
+    if rss:
+        head += " peak RSS MiB (max) |"
+        sep += "---:|"
+    rows = [head, sep]
+    for s in series:
+        ratio = s.median / baseline.median if baseline.median else float("nan")
+        row = (
+            f"| {s.name} | {fmt_s(min(s.seconds))} | {fmt_s(s.median)} | "
+            f"{fmt_s(max(s.seconds))} | {ratio:.2f}× |"
+        )
+        if rss:
+            row += f" {max(s.rss_kib) / 1024:.1f} |"
+        rows.append(row)
+    return "\n".join(rows)
+
+
+def machine() -> str:
+    """One line naming the machine, so numbers are never quoted without it."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = ", load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        load = ""
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}{load}"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "**PASS**" if ok else "**FAIL**"
+
+
+def update_section(name: str, body: str, path: Path = BENCHMARKS_MD) -> None:
+    """Replace the ``name`` section of BENCHMARKS.md, or append it when missing."""
+    block = f"<!-- bench:{name} begin -->\n{body.rstrip()}\n<!-- bench:{name} end -->"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(
+        rf"<!-- bench:{re.escape(name)} begin -->.*?<!-- bench:{re.escape(name)} end -->", re.S
+    )
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: block, text, count=1)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def publish(name: str, body: str, *, write: bool, path: Path = BENCHMARKS_MD) -> None:
+    """Print the markdown; with ``write``, also put it into BENCHMARKS.md."""
+    print()
+    print(body)
+    if write:
+        update_section(name, body, path)
+        print(f"\n(updated section {name!r} of {path})")
+
+
+def progress(label: str, run: Run) -> None:
+    print(f"  {label:<40} {run.seconds:8.3f} s  rss {run.max_rss_kib / 1024:7.1f} MiB", flush=True)
