@@ -70,7 +70,14 @@ def _fix_lines(fix: Fix) -> list[str]:
 def _finding_lines(finding: Finding) -> list[str]:
     lines = [f"  [{finding.severity}] {safe(finding.rule)}: {safe(finding.title)}"]
     for para in safe(finding.explanation).split("\n"):
-        lines += textwrap.wrap(para, 96, initial_indent="    ", subsequent_indent="    ") or [""]
+        lines += textwrap.wrap(
+            para,
+            96,
+            initial_indent="    ",
+            subsequent_indent="    ",
+            break_on_hyphens=False,
+            break_long_words=False,
+        ) or [""]
     for fix in finding.fixes:
         lines += _fix_lines(fix)
     return lines
