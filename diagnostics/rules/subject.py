@@ -45,7 +45,9 @@ class Subject:
 
     @property
     def region(self) -> str | None:
-        return self.ctx.region or self.failure.region
+        from diagnostics.context import region_of
+
+        return self.ctx.region or self.failure.region or region_of(self.resource)
 
     def statements(self, effect: str | None = None) -> tuple[MatchedStatement, ...]:
         """Matched statements from the decoded message, optionally of one effect."""
