@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from diagnostics.sinks.base import Detail, Sink
+from diagnostics.sinks.config import SINK_TYPES, build_sink
+from diagnostics.sinks.slack import SlackSink
+from diagnostics.sinks.slack_blocks import build_payload
 from diagnostics.sinks.stream import FileSink, StdoutSink
+from diagnostics.sinks.text import render_text
 
-__all__ = ["Sink", "Detail", "StdoutSink", "FileSink"]
+__all__ = [
+    "Sink",
+    "Detail",
+    "SINK_TYPES",
+    "build_sink",
+    "StdoutSink",
+    "FileSink",
+    "SlackSink",
+    "build_payload",
+    "render_text",
+]

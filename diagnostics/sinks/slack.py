@@ -1,0 +1,285 @@
+"""The Slack incoming-webhook sink: a durable spool drained by a worker thread.
+
+Why ``urllib.request`` and not slack_sdk's ``WebhookClient`` (3.48, read
+before choosing): its retry handlers sleep inside ``send()`` on the real
+clock, so a 429 or an outage would block the caller and SIGTERM's drain, the
+retry state lives only in memory, and timers cannot be injected in tests;
+the client also writes the full webhook URL to its logger at DEBUG unless a
+logger is configured, and reads ``HTTPS_PROXY`` while ignoring ``NO_PROXY``.
+What we need from it, one JSON POST, is a few lines of the standard library,
+which applies the proxy environment variables correctly.  Retry-After,
+capped exponential backoff, ordering and the bounded spool are ours.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+import orjson
+import structlog
+
+from diagnostics.alerts.alert import Alert
+from diagnostics.alerts.memdb import database
+from diagnostics.errors import ConfigError, SinkError
+from diagnostics.ratelimit import TokenBucket
+from diagnostics.sinks.base import Detail
+from diagnostics.sinks.slack_blocks import build_payload
+from diagnostics.sinks.spool import Spool
+from diagnostics.state import StateDB
+
+log = structlog.get_logger()
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: Longest Retry-After honoured; Slack asks for seconds to a minute.
+MAX_RETRY_AFTER = 900.0
+
+
+def check_webhook_url(url: str, where: str) -> str:
+    """The URL stripped, if it is https (or http on loopback, for tests). Never echoes it."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = urlsplit("")
+    ok = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+    if not ok or not parts.hostname:
+        raise ConfigError(
+            f"{where}: the Slack webhook URL is not an https:// URL; put the incoming "
+            "webhook URL Slack gave you (https://hooks.slack.com/services/...) in the "
+            "credential file or variable, on one line"
+        )
+    return url
+
+
+def retry_after_seconds(value: str | None, now_epoch: float) -> float:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); 1 if absent."""
+    if not value:
+        return 1.0
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            stamp = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return 1.0
+        seconds = stamp - now_epoch
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
+
+
+Poster = Callable[[bytes], tuple[int | None, dict[str, str], str]]
+
+
+class SlackSink:
+    """Posts alerts to one incoming webhook, at most ``max_per_second``.
+
+    ``send`` only spools (it never waits on Slack).  A worker thread delivers
+    the spool in order: 2xx removes a message; 429 waits ``Retry-After``;
+    5xx, a timeout or a connection error backs off exponentially (capped);
+    400 means Slack rejected this message, which is dropped, counted and
+    logged; other 4xx (a revoked webhook) keeps everything and backs off.
+    ``start=False`` leaves the worker off so tests drive ``step()`` with an
+    injected clock.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        detail: Detail = "summary",
+        channel: str | None = None,
+        max_per_second: float = 1.0,
+        spool_max: int = 1000,
+        timeout: float = 10.0,
+        state: StateDB | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        start: bool = True,
+    ) -> None:
+        self.name = name
+        self.detail: Detail = detail
+        self.channel = channel
+        self.timeout = timeout
+        self.__url = check_webhook_url(url, f"sink {name}")
+        self._clock = clock
+        self._bucket = TokenBucket(max_per_second, 1.0, clock=clock)
+        self._spool = Spool(database(state), f"slack:{name}", spool_max)
+        self._durable = state is not None
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._failures = 0
+        self._not_before = 0.0
+        self.delivered = 0
+        self.rejected = 0
+        self.dropped = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._drain_deadline: float | None = None
+        self._thread: threading.Thread | None = None
+        self.post: Poster = self._post
+        if start:
+            self._thread = threading.Thread(target=self._run, name=f"slack-{name}", daemon=True)
+            self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"SlackSink(name={self.name!r}, detail={self.detail!r})"
+
+    # -- accepting --------------------------------------------------------------
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        payloads = [orjson.dumps(build_payload(a, self.detail, self.channel)) for a in alerts]
+        try:
+            dropped = self._spool.push(payloads, time.time())
+        except Exception as exc:
+            raise SinkError(f"cannot spool Slack messages for sink {self.name}: {exc}") from exc
+        if dropped:
+            self.dropped += dropped
+            log.warning(
+                "slack.spool_full",
+                sink=self.name,
+                dropped=dropped,
+                dropped_total=self._spool.dropped(),
+                spool_max=self._spool.limit,
+                hint="Slack has been unreachable; the oldest alerts were dropped",
+            )
+        with self._cond:
+            self._cond.notify_all()
+
+    def spooled(self) -> int:
+        return len(self._spool)
+
+    # -- delivering -------------------------------------------------------------
+
+    def _post(self, body: bytes) -> tuple[int | None, dict[str, str], str]:
+        """POST ``body``; (status or None on a connection error, headers, short reason)."""
+        req = urllib.request.Request(  # noqa: S310 - scheme checked in check_webhook_url
+            self.__url,
+            data=body,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+                return (
+                    int(resp.status),
+                    dict(resp.headers.items()),
+                    resp.read(200).decode("utf-8", "replace"),
+                )
+        except urllib.error.HTTPError as exc:
+            text = exc.read(200).decode("utf-8", "replace") if exc.fp else ""
+            return exc.code, dict(exc.headers.items()) if exc.headers else {}, text
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            # Only the exception's class and reason: never str(request), which holds the URL.
+            reason = getattr(exc, "reason", None) or exc.__class__.__name__
+            return None, {}, f"{exc.__class__.__name__}: {reason}"
+
+    def _backoff(self) -> float:
+        self._failures += 1
+        return float(min(self._backoff_cap, self._backoff_base * 2 ** (self._failures - 1)))
+
+    def step(self) -> float | None:
+        """Try to deliver the oldest message.
+
+        Returns seconds to wait before the next step (0: go on), or None when
+        the spool is empty.
+        """
+        now = self._clock()
+        if now < self._not_before:
+            return self._not_before - now
+        item = self._spool.peek()
+        if item is None:
+            return None
+        wait = self._bucket.try_acquire()
+        if wait > 0:
+            return wait
+        item_id, body = item
+        status, headers, reason = self.post(body)
+        now = self._clock()
+        if status is not None and 200 <= status < 300:
+            self._spool.remove(item_id)
+            self.delivered += 1
+            self._failures = 0
+            return 0.0
+        if status == 429:
+            lower = {k.lower(): v for k, v in headers.items()}
+            delay = retry_after_seconds(lower.get("retry-after"), time.time())
+            log.warning("slack.rate_limited", sink=self.name, retry_after=delay)
+        elif status == 400:
+            # Slack refused this message (invalid_blocks, too long): retrying
+            # the same bytes cannot succeed, and it must not block the rest.
+            self._spool.remove(item_id)
+            self.rejected += 1
+            log.error("slack.message_rejected", sink=self.name, status=status, reason=reason[:100])
+            return 0.0
+        elif status is not None and 400 <= status < 500:
+            delay = self._backoff_cap
+            log.error(
+                "slack.webhook_refused",
+                sink=self.name,
+                status=status,
+                reason=reason[:100],
+                hint="the webhook may be revoked; check the credential; alerts stay spooled",
+            )
+        else:
+            delay = self._backoff()
+            log.warning(
+                "slack.unavailable",
+                sink=self.name,
+                status=status,
+                reason=reason[:100],
+                retry_in=delay,
+                spooled=len(self._spool),
+            )
+        self._not_before = now + delay
+        return delay
+
+    def _run(self) -> None:
+        while True:
+            try:
+                wait = self.step()
+            except Exception as exc:
+                log.error("slack.worker_error", sink=self.name, error=str(exc))
+                wait = self._backoff_cap
+            with self._cond:
+                if self._stopping:
+                    deadline = self._drain_deadline or 0.0
+                    left = deadline - time.monotonic()
+                    if wait is None or left <= 0 or (wait > left):
+                        return
+                if wait is None:
+                    self._cond.wait()
+                elif wait > 0:
+                    self._cond.wait(wait)
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def close(self, timeout: float) -> None:
+        """Deliver what the spool holds for up to ``timeout`` seconds, then stop."""
+        with self._cond:
+            self._stopping = True
+            self._drain_deadline = time.monotonic() + timeout
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout + 1.0)
+        left = len(self._spool)
+        if left:
+            log.warning(
+                "slack.closed_with_spooled",
+                sink=self.name,
+                spooled=left,
+                durable=self._durable,
+                hint="they are delivered at the next start"
+                if self._durable
+                else "there is no state directory, so they are lost",
+            )
+
+    def reopen(self) -> None:
+        """Nothing to reopen; the webhook URL is read once at start."""
