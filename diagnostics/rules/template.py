@@ -10,7 +10,8 @@ from diagnostics.rules.registry import Value, placeholders_table
 from diagnostics.rules.subject import Subject
 
 # ``${aws:username}`` is an IAM policy variable, not ours: the lookbehind skips it.
-PLACEHOLDER = re.compile(r"(?<!\$)\{([a-z_]+)(?::([^}|]+))?(?:\|([^}]*))?\}")
+# A default may itself hold one level of placeholders: {resource|arn:aws:iam::{account}:x}.
+PLACEHOLDER = re.compile(r"(?<!\$)\{([a-z_]+)(?::([^}|]+))?(?:\|((?:[^{}]|\{[^{}]*\})*))?\}")
 
 
 class Missing(Exception):
@@ -26,6 +27,8 @@ def placeholder_problems(text: str) -> Iterator[str]:
     table = placeholders_table()
     for m in PLACEHOLDER.finditer(text):
         name, arg = m.group(1), m.group(2)
+        if m.group(3):
+            yield from placeholder_problems(m.group(3))
         ph = table.get(name)
         if ph is None:
             yield f"unknown placeholder {{{name}}}"
@@ -54,7 +57,7 @@ def _resolve(m: re.Match[str], s: Subject) -> Value:
     if value is None or value == []:
         if default is None:
             raise Missing(name)
-        return default
+        return render_text(default, s) if "{" in default else default
     return value
 
 
