@@ -1,0 +1,203 @@
+"""A built-in IAM evaluator for one request against a set of statements.
+
+It answers "does this statement cover the failed request?" so every fix we
+print can be checked against the request that failed.  It models one policy
+set: an explicit Deny wins, then any Allow, else the implicit deny (IAM User
+Guide, "Policy evaluation logic").  It does not combine policy types (SCPs,
+boundaries, session policies); callers evaluate each type on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import structlog
+
+from diagnostics.iam.arns import parse_arn, principal_for_policy, role_name, user_name
+from diagnostics.model import RequestContext
+from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
+from diagnostics.policy.conditions import UnknownOperator, condition_matches
+
+Decision = Literal["allow", "implicit_deny", "explicit_deny"]
+
+log = structlog.get_logger()
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def request_keys(ctx: RequestContext) -> dict[str, tuple[str, ...]]:
+    """The request's condition keys, lower-cased, with the keys we can derive.
+
+    Derived: ``aws:PrincipalArn`` (a session's role ARN, as IAM reports it),
+    ``aws:PrincipalAccount``, ``aws:RequestedRegion`` (from ``ctx.region``),
+    ``aws:userid``, ``aws:username`` for IAM users.  Keys in the decoded
+    message win over derived ones.
+    """
+    derived: dict[str, tuple[str, ...]] = {}
+    if ctx.principal_arn:
+        derived["aws:principalarn"] = (principal_for_policy(ctx.principal_arn),)
+        parsed = parse_arn(ctx.principal_arn)
+        if parsed and parsed.account:
+            derived["aws:principalaccount"] = (parsed.account,)
+        name = user_name(ctx.principal_arn)
+        if name:
+            derived["aws:username"] = (name,)
+    if ctx.account_id and "aws:principalaccount" not in derived:
+        derived["aws:principalaccount"] = (ctx.account_id,)
+    if ctx.region:
+        derived["aws:requestedregion"] = (ctx.region,)
+    if ctx.principal_id:
+        derived["aws:userid"] = (ctx.principal_id,)
+    for key, values in ctx.conditions.items():
+        derived[key.lower()] = tuple(values)
+    return derived
+
+
+def _variables(keys: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    # Only single-valued keys can fill a ${...} variable.
+    return {k: v[0] for k, v in keys.items() if len(v) == 1}
+
+
+def _action_ok(statement: Mapping[str, Any], action: str | None) -> bool:
+    if action is None:
+        return False
+    if "Action" in statement:
+        return any(action_matches(p, action) for p in _as_list(statement["Action"]))
+    if "NotAction" in statement:
+        return not any(action_matches(p, action) for p in _as_list(statement["NotAction"]))
+    return False
+
+
+def _resource_ok(
+    statement: Mapping[str, Any], resource: str | None, variables: Mapping[str, str]
+) -> bool:
+    def hits(patterns: list[str]) -> bool:
+        for pattern in patterns:
+            if pattern == "*":
+                return True
+            if resource is None:
+                continue
+            try:
+                if arn_matches(pattern, resource, variables):
+                    return True
+            except UnresolvedVariable:
+                continue  # IAM treats an unresolvable Resource entry as matching nothing
+        return False
+
+    if "Resource" in statement:
+        return hits(_as_list(statement["Resource"]))
+    if "NotResource" in statement:
+        # With no resource known we cannot show it lies outside the list.
+        return resource is not None and not hits(_as_list(statement["NotResource"]))
+    # Resource-based and trust policies may omit Resource: the policy's own
+    # resource is implied (IAM User Guide, "IAM JSON policy elements: Resource").
+    return "Principal" in statement or "NotPrincipal" in statement
+
+
+def _aws_principal_ok(entry: str, principal_arn: str) -> bool:
+    entry = entry.strip()
+    if entry in {"*", principal_arn}:
+        return True
+    principal = parse_arn(principal_arn)
+    if principal is None:
+        return False
+    if entry.isdigit() and len(entry) == 12:
+        return principal.account == entry
+    wanted = parse_arn(entry)
+    if wanted is None or wanted.account != principal.account:
+        return False
+    if wanted.service == "iam" and wanted.resource == "root":
+        return True  # the account root stands for every principal in the account
+    if wanted.service == "iam" and wanted.resource.startswith("role/"):
+        return role_name(principal_arn) == wanted.resource.rsplit("/", 1)[-1]
+    return False
+
+
+def principal_matches(principal_block: Any, principal_arn: str | None) -> bool:
+    """Does a Principal element name the caller?
+
+    ``"*"`` names everyone.  ``{"AWS": "111122223333"}`` or the account's
+    ``:root`` ARN names every principal of that account.  A role ARN names the
+    role and every session of it (``arn:aws:sts::A:assumed-role/Role/session``).
+    ``Service``, ``Federated`` and ``CanonicalUser`` entries must equal the caller.
+    """
+    if principal_block == "*":
+        return True
+    if principal_arn is None or not isinstance(principal_block, Mapping):
+        return False
+    for kind, raw in principal_block.items():
+        for entry in _as_list(raw):
+            if str(kind).upper() == "AWS":
+                if _aws_principal_ok(entry, principal_arn):
+                    return True
+            elif entry == "*" or entry.lower() == principal_arn.lower():
+                return True
+    return False
+
+
+def statement_matches(statement: Mapping[str, Any], ctx: RequestContext) -> bool:
+    """Does the statement apply to the request (action, resource, principal, condition)?
+
+    An invalid statement (unknown condition operator, no Action) matches nothing.
+    """
+    if not _action_ok(statement, ctx.action):
+        return False
+    keys = request_keys(ctx)
+    variables = _variables(keys)
+    if not _resource_ok(statement, ctx.resource, variables):
+        return False
+    if "Principal" in statement and not principal_matches(
+        statement["Principal"], ctx.principal_arn
+    ):
+        return False
+    if "NotPrincipal" in statement and principal_matches(
+        statement["NotPrincipal"], ctx.principal_arn
+    ):
+        return False
+    condition = statement.get("Condition")
+    if condition is not None and not isinstance(condition, Mapping):
+        return False
+    try:
+        return condition_matches(condition, keys, variables)
+    except UnknownOperator as exc:
+        log.warning("policy.unknown_condition_operator", operator=str(exc))
+        return False
+
+
+def _effect(statement: Mapping[str, Any]) -> str:
+    return str(statement.get("Effect", "")).strip().lower()
+
+
+def statement_allows(statement: Mapping[str, Any], ctx: RequestContext) -> bool:
+    """True when ``statement`` is an Allow that covers the request."""
+    return _effect(statement) == "allow" and statement_matches(statement, ctx)
+
+
+def evaluate(statements: Iterable[Mapping[str, Any]], ctx: RequestContext) -> Decision:
+    """``explicit_deny`` if any Deny applies, else ``allow`` if any Allow does."""
+    allowed = False
+    for statement in statements:
+        effect = _effect(statement)
+        if effect not in {"allow", "deny"} or not statement_matches(statement, ctx):
+            continue
+        if effect == "deny":
+            return "explicit_deny"
+        allowed = True
+    return "allow" if allowed else "implicit_deny"
+
+
+def statements_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The statements of a policy document (a single statement object is allowed)."""
+    raw = document.get("Statement", [])
+    if isinstance(raw, Mapping):
+        return [raw]
+    return [s for s in raw if isinstance(s, Mapping)] if isinstance(raw, list) else []
