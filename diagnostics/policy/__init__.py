@@ -14,8 +14,20 @@ from diagnostics.policy.evaluate import (
     statement_matches,
     statements_of,
 )
+from diagnostics.policy.merge import (
+    PolicyDocument,
+    merge_fixes,
+    merge_statements,
+    policy_size,
+    render_policies,
+)
 
 __all__ = [
+    "PolicyDocument",
+    "merge_fixes",
+    "merge_statements",
+    "policy_size",
+    "render_policies",
     "Decision",
     "evaluate",
     "principal_matches",
