@@ -216,6 +216,7 @@ class Decoder:
             BotoCoreError,
             ClientError,
             ConnectionError,
+            HTTPClientError,
             NoCredentialsError,
             PartialCredentialsError,
         )
@@ -226,10 +227,8 @@ class Decoder:
             raise self._classify(exc, None) from None
         except (NoCredentialsError, PartialCredentialsError):
             raise m.DecodeFailed(m.NO_CREDENTIALS, m.no_credentials_text()) from None
-        except ConnectionError as exc:
-            raise m.DecodeFailed(
-                m.UNREACHABLE, m.unreachable_text(self._endpoint(), type(exc).__name__)
-            ) from None
+        except (ConnectionError, HTTPClientError) as exc:
+            raise self._unreachable(exc) from None
         self._count(call=True)
         try:
             answer = client.decode_authorization_message(EncodedMessage=blob)
@@ -244,11 +243,9 @@ class Decoder:
             raise failed from None
         except (NoCredentialsError, PartialCredentialsError):
             raise m.DecodeFailed(m.NO_CREDENTIALS, m.no_credentials_text()) from None
-        except ConnectionError as exc:
-            # Includes connect and read timeouts, after botocore's retries.
-            raise m.DecodeFailed(
-                m.UNREACHABLE, m.unreachable_text(self._endpoint(), type(exc).__name__)
-            ) from None
+        except (ConnectionError, HTTPClientError) as exc:
+            # Connect and read timeouts and dropped connections, after botocore's retries.
+            raise self._unreachable(exc) from None
         except BotoCoreError as exc:
             raise m.DecodeFailed(m.OTHER, f"decoding failed: {type(exc).__name__}") from None
         try:
@@ -261,8 +258,11 @@ class Decoder:
         self._count(ok=True)
         return DecodeResult(decoded=decoded)
 
-    def _endpoint(self) -> str | None:
-        return self.settings.endpoint_url
+    def _unreachable(self, exc: Exception) -> m.DecodeFailed:
+        text = m.unreachable_text(
+            self.settings.endpoint_url, type(exc).__name__, self.settings.timeout
+        )
+        return m.DecodeFailed(m.UNREACHABLE, text)
 
     def _classify(self, exc: Any, role_arn: str | None) -> m.DecodeFailed:
         error = exc.response.get("Error", {})

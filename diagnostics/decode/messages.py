@@ -117,11 +117,12 @@ def throttled_text(attempts: int, max_per_second: float) -> str:
     )
 
 
-def unreachable_text(endpoint: str | None, detail: str) -> str:
+def unreachable_text(endpoint: str | None, detail: str, timeout: float) -> str:
     where = endpoint or "the STS endpoint"
     return (
-        f"could not reach {where} ({detail}); check network access to STS (proxy, VPC "
-        "endpoint, firewall) and the region, or run with --no-decode"
+        f"could not reach {where} or got no answer within {timeout:g} s ({detail}); check "
+        "network access to STS (proxy, VPC endpoint, firewall) and the region, or run with "
+        "--no-decode"
     )
 
 

@@ -154,6 +154,8 @@ class StsDouble:
     blobs not in it (return ``None`` for "invalid").  Blobs with neither get
     ``InvalidAuthorizationMessageException``, as STS answers unknown text.
     ``latency`` seconds are added to every response (benchmarks).
+    ``key_resolver`` maps an access key id the double did not issue (moto's
+    AssumeRole, say) to its account, for per-account answers.
     """
 
     def __init__(
@@ -165,6 +167,7 @@ class StsDouble:
         hang_seconds: float = 30.0,
         base_identity: str = "arn:aws:iam::123456789012:user/authz-diag",
         credential_lifetime: timedelta = timedelta(hours=1),
+        key_resolver: Callable[[str], str | None] | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._messages: dict[str, tuple[Answer, str | None]] = {
@@ -175,6 +178,7 @@ class StsDouble:
         self.hang_seconds = hang_seconds
         self.base_identity = base_identity
         self.credential_lifetime = credential_lifetime
+        self._key_resolver = key_resolver
         self._faults: list[_Fault] = []
         self._calls: list[StsCall] = []
         self._key_accounts: dict[str, str] = {}
@@ -196,7 +200,10 @@ class StsDouble:
         server.daemon_threads = True
         self._server = server
         self._stopping.clear()
-        self._thread = threading.Thread(target=server.serve_forever, name="sts-double", daemon=True)
+        # A short poll interval keeps stop() quick: shutdown waits for one poll.
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="sts-double", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -326,6 +333,8 @@ class StsDouble:
         key = m.group(1) if m else None
         with self._lock:
             account = self._key_accounts.get(key or "")
+        if account is None and key is not None and self._key_resolver is not None:
+            account = self._key_resolver(key)
         action = params.get("Action", "")
         base = StsCall(
             action=action,
