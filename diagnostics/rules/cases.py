@@ -53,9 +53,11 @@ def case_input(rule: Rule, index: int, case: dict[str, Any]) -> tuple[Failure, J
         raw = case["decoded"]
         decoded = parse_decoded(raw if isinstance(raw, str) else orjson.dumps(raw))
     if "line" in case:
-        from diagnostics.extract import extract_text
+        import importlib
 
-        found = extract_text(case["line"], path=source.path)
+        # Looked up at run time: the extractor lands separately from the rules.
+        extract = importlib.import_module("diagnostics.extract")
+        found = extract.extract_text(case["line"], path=source.path)
         if not found:
             raise ValueError("the extractor found no failure in this line")
         return found[0], decoded
