@@ -8,32 +8,18 @@ never from the raw text.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 import orjson
 
 from diagnostics.context import account_of
+from diagnostics.iam.arns import principal_for_policy
 from diagnostics.model import Diagnosis, JSONObject
-
-# arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>
-_ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/[^/]*$")
 
 
 def principal_for_group(arn: str | None) -> str | None:
-    """The principal a policy change applies to: an assumed-role session's role.
-
-    Role paths are not part of the session ARN, so the role ARN is given
-    without one (IAM accepts ``role/Name`` only when the path is ``/``; this
-    is an identity for grouping, not a policy reference).
-    """
-    if not arn:
-        return arn
-    m = _ASSUMED_ROLE.match(arn)
-    if m:
-        partition, account, role = m.groups()
-        return f"arn:{partition}:iam::{account}:role/{role}"
-    return arn
+    """The principal a policy change applies to: an assumed-role session's role."""
+    return principal_for_policy(arn) if arn else arn
 
 
 def decision_of(diagnosis: Diagnosis) -> str:
