@@ -7,7 +7,7 @@ Output is streamed in input order as failures are diagnosed, so
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
@@ -19,6 +19,7 @@ from diagnostics.render import jsonl, text
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
+
 
 @dataclass(slots=True)
 class ScanResult:
@@ -111,6 +112,7 @@ def run_scan(
     out: BinaryIO,
     err: TextIO,
     stdin: BinaryIO | None = None,
+    transform: Callable[[Diagnosis], Diagnosis] | None = None,
 ) -> tuple[ScanResult, list[Diagnosis]]:
     """Scan ``inputs`` and stream ``text``/``json`` output; ``policy`` output is returned."""
     result = ScanResult()
@@ -120,7 +122,10 @@ def run_scan(
     )
     pipeline = Pipeline(ruleset, decoder)
     kept: list[Diagnosis] = []
-    for diagnosis in pipeline.diagnose(unique(failures, result.stats)):
+    diagnoses = pipeline.diagnose(unique(failures, result.stats))
+    if transform is not None:
+        diagnoses = map(transform, diagnoses)
+    for diagnosis in diagnoses:
         result.diagnoses += 1
         if fmt == "json":
             out.write(jsonl.render(diagnosis))

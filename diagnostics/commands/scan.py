@@ -30,7 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--generalize",
         action="store_true",
-        help="with --format policy: widen instance-specific ARNs to the resource type's wildcard",
+        help="widen instance-specific ARNs in fixes to the resource type's wildcard "
+        "(off by default; each widened ARN is named in the explanation)",
     )
     p.set_defaults(run=run)
 
@@ -46,10 +47,10 @@ def _inputs(paths: list[str]) -> list[str]:
     )
 
 
-def _print_policies(diagnoses: list[Diagnosis], generalize: bool) -> None:
+def _print_policies(diagnoses: list[Diagnosis]) -> None:
     from diagnostics.policy.merge import merge_fixes, render_policies
 
-    docs = merge_fixes(diagnoses, generalize=generalize)
+    docs = merge_fixes(diagnoses)
     sys.stdout.write(render_policies(docs))
     for doc in docs:
         for warning in doc.warnings:
@@ -64,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
 
     ruleset = load_rules(args.rules)
     decoder = build_decoder(args)
+    transform = None
+    if args.generalize:
+        from diagnostics.generalize import generalize as transform
     try:
         result, kept = run_scan(
             inputs,
@@ -72,12 +76,13 @@ def run(args: argparse.Namespace) -> int:
             fmt=args.format,
             out=sys.stdout.buffer,
             err=sys.stderr,
+            transform=transform,
         )
     finally:
         if decoder is not None:
             decoder.close()
     if args.format == "policy":
-        _print_policies(kept, args.generalize)
+        _print_policies(kept)
     stats = result.stats
     if args.format != "json" or sys.stderr.isatty():
         dup = f", {stats.duplicates} repeats folded" if stats.duplicates else ""
