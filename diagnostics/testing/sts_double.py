@@ -46,7 +46,14 @@ GET_CALLER_IDENTITY = "GetCallerIdentity"
 
 #: Kinds of scripted faults; see ``StsDouble.fail_next``.
 FaultKind = Literal[
-    "throttle", "access_denied", "invalid", "expired", "internal_error", "unavailable", "hang"
+    "throttle",
+    "access_denied",
+    "invalid",
+    "expired",
+    "expired_token",
+    "internal_error",
+    "unavailable",
+    "hang",
 ]
 
 #: kind -> (HTTP status, error type, code, message)
@@ -65,6 +72,13 @@ _FAULTS: dict[str, tuple[int, str, str, str]] = {
         "Sender",
         "InvalidAuthorizationMessageException",
         "The encoded authorization message is invalid or has expired.",
+    ),
+    # The signing credentials expired (not the message): clients should renew them.
+    "expired_token": (
+        400,
+        "Sender",
+        "ExpiredToken",
+        "The security token included in the request is expired",
     ),
     "internal_error": (500, "Receiver", "InternalFailure", "An internal error occurred."),
     "unavailable": (503, "Receiver", "ServiceUnavailable", "Service is unavailable."),
