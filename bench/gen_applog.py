@@ -66,7 +66,7 @@ def _uuid(rng: random.Random) -> str:
 
 
 def _cli_plain(rng: random.Random, n: int) -> list[str]:
-    account, arn = _principal(rng, n)
+    _, arn = _principal(rng, n)
     bucket = f"acme-data-{n}"
     return [
         "$ aws s3 cp s3://" + bucket + "/raw/events.parquet .",

@@ -124,7 +124,10 @@ def _encoded(rng: random.Random, rec: dict[str, Any]) -> str:
     if rng.random() < 0.3:
         # CloudTrail cuts long messages and appends "..."; the blob is then unusable.
         blob = blob[: rng.randint(200, 400)] + "..."
-    return f"You are not authorized to perform this operation. Encoded authorization failure message: {blob}"
+    return (
+        "You are not authorized to perform this operation. "
+        f"Encoded authorization failure message: {blob}"
+    )
 
 
 AUTHZ_ERRORS: tuple[tuple[str, Msg], ...] = (
@@ -219,7 +222,7 @@ def generate_cloudtrail(
                 by_code[error[0]] = by_code.get(error[0], 0) + 1
             batch.append(_record(rng, account, region, when, error))
         doc = json.dumps({"Records": batch}, separators=(",", ":")).encode()
-        directory = root / "AWSLogs" / account / "CloudTrail" / region / "2026" / "11" / f"{day:02d}"
+        directory = root / "AWSLogs" / account / "CloudTrail" / region / f"2026/11/{day:02d}"
         directory.mkdir(parents=True, exist_ok=True)
         suffix = f"{rng.getrandbits(64):016X}"
         name = f"{account}_CloudTrail_{region}_202611{day:02d}T{hour:02d}{minute:02d}Z_{suffix}"

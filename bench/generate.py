@@ -58,7 +58,7 @@ def applog(out: Path, size: int, seed: int, density: float) -> dict[str, Any]:
 
 
 def cloudtrail(
-    out: Path, files: int, records: int, seed: int, error_rate: float, authz_share: float
+    out: Path, *, files: int, records: int, seed: int, error_rate: float, authz_share: float
 ) -> dict[str, Any]:
     if out.exists():
         # A stale tree with other files would change the expected counts.
@@ -87,7 +87,7 @@ def ensure_applog(out: Path, size: int, seed: int, density: float) -> dict[str, 
 
 
 def ensure_cloudtrail(
-    out: Path, files: int, records: int, seed: int, error_rate: float, authz_share: float
+    out: Path, *, files: int, records: int, seed: int, error_rate: float, authz_share: float
 ) -> dict[str, Any]:
     if out.is_dir() and manifest_path(out).exists():
         m = load_manifest(out)
@@ -95,7 +95,14 @@ def ensure_cloudtrail(
         have = (m["files"], m["records_per_file"], m["seed"], m["error_rate"], m["authz_share"])
         if wanted == have and len(list(out.rglob("*.json.gz"))) == files:
             return m
-    return cloudtrail(out, files, records, seed, error_rate, authz_share)
+    return cloudtrail(
+        out,
+        files=files,
+        records=records,
+        seed=seed,
+        error_rate=error_rate,
+        authz_share=authz_share,
+    )
 
 
 def summary(manifest: dict[str, Any]) -> str:
@@ -145,7 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         out = args.out or DEFAULT_OUT / f"cloudtrail-{args.files}-s{args.seed}"
         manifest = cloudtrail(
-            out, args.files, args.records, args.seed, args.error_rate, args.authz_share
+            out,
+            files=args.files,
+            records=args.records,
+            seed=args.seed,
+            error_rate=args.error_rate,
+            authz_share=args.authz_share,
         )
     print(summary(manifest))
     print(f"  manifest: {manifest_path(out)} ({time.perf_counter() - start:.1f} s)")

@@ -74,7 +74,7 @@ def _ci(rng: random.Random, n: int) -> str:
     step = rng.choice(
         (
             "Initializing provider plugins...",
-            "- Finding hashicorp/aws versions matching \"~> 5.0\"...",
+            '- Finding hashicorp/aws versions matching "~> 5.0"...',
             "Refreshing state...",
             f"aws_s3_bucket.logs[{rng.randrange(40)}]: Refreshing state... [id=acme-logs]",
             f"##[group]Run make test SHARD={rng.randrange(8)}",

@@ -1,0 +1,113 @@
+"""P1, scan throughput: ``authz-diag scan --no-decode --format json`` against ``grep -cE``.
+
+    python bench/p1_scan.py                 # 512 MiB log, 5 alternating runs, updates BENCHMARKS.md
+    python bench/p1_scan.py --size 16M --runs 1 --no-write     # a quick look
+
+Goal (issue 7): our wall time, process start included, at most 2x grep's on
+the same file in the same run.  The scan's failures must also match what
+the generator placed, line by line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from checks import check_applog
+from gen_applog import MIB
+from generate import ensure_applog, parse_size
+from harness import (
+    BENCHMARKS_MD,
+    DEFAULT_OUT,
+    alternate,
+    machine,
+    progress,
+    publish,
+    run_child,
+    timing_table,
+    tool,
+    verdict,
+)
+
+GOAL_RATIO = 2.0
+GREP_PATTERN = "Encoded authorization failure message|is not authorized to perform"
+
+
+def scan_argv(log: Path) -> list[str]:
+    return [tool("authz-diag"), "scan", "--no-decode", "--format", "json", str(log)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=parse_size, default=parse_size("512M"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--failures-per-mib", type=float, default=2.0)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
+    parser.add_argument("--md", type=Path, default=BENCHMARKS_MD, help=argparse.SUPPRESS)
+    parser.add_argument("--clean", action="store_true", help="delete the corpus afterwards")
+    args = parser.parse_args(argv)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / f"app-{args.size // MIB}M-s{args.seed}.log"
+    print(f"corpus {log} ...", flush=True)
+    manifest = ensure_applog(log, args.size, args.seed, args.failures_per_mib)
+    ours_out = args.out / "p1-scan.jsonl"
+    grep_out = args.out / "p1-grep.txt"
+
+    series = alternate(
+        [
+            (
+                "grep -cE",
+                lambda: run_child(["grep", "-cE", GREP_PATTERN, str(log)], stdout_path=grep_out),
+            ),
+            ("authz-diag scan", lambda: run_child(scan_argv(log), stdout_path=ours_out)),
+        ],
+        args.runs,
+        on_run=progress,
+    )
+    grep_s, ours = series
+    ratio = ours.median / grep_s.median
+    check = check_applog(ours_out, manifest)
+    grep_count = int(grep_out.read_text().strip() or 0)
+    grep_ok = grep_count == manifest["grep_matching_lines"]
+    passed = ratio <= GOAL_RATIO
+    size_mib = manifest["bytes"] / MIB
+
+    body = f"""## P1: scan throughput against grep
+
+Goal: `authz-diag scan --no-decode --format json` on a {size_mib:.0f} MiB log takes at most
+{GOAL_RATIO:.0f}× the time of `grep -cE '{GREP_PATTERN}'` on the same file, process start
+included. Result: median ratio **{ratio:.2f}×** {verdict(passed)}.
+
+Reproduce:
+`python bench/p1_scan.py --size {args.size // MIB}M --seed {args.seed} --runs {args.runs}`
+(generates `bench/out/{log.name}` when missing; {args.runs} alternating runs after one
+warm-up each, so the file is in the page cache for both sides).
+
+Machine: {machine()}.
+
+Corpus: {manifest["bytes"]:,} bytes, {manifest["lines"]:,} lines, seed {args.seed},
+{manifest["expected"]["failures"]} failures ({args.failures_per_mib:g} per MiB) in
+{len(manifest["expected"]["by_format"])} formats, {sum(manifest["near_misses"].values())}
+near-misses.
+
+{timing_table(series, grep_s, rss=True)}
+
+Throughput (median): ours {size_mib / ours.median:.0f} MiB/s,
+grep {size_mib / grep_s.median:.0f} MiB/s.
+
+Correctness: {verdict(check.ok)}: {check.describe(log).replace(chr(10), "; ")}.
+grep counted {grep_count} matching lines (generator: {manifest["grep_matching_lines"]})
+{"" if grep_ok else "**grep count differs from the manifest**"}.
+"""
+    publish("P1", body, write=not args.no_write, path=args.md)
+    if args.clean:
+        log.unlink(missing_ok=True)
+    return 0 if passed and check.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
