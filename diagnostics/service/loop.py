@@ -125,7 +125,7 @@ class Service:
             # Bad input or a full disk must never stop the daemon; the
             # checkpoint did not move, so a restart reads these bytes again.
             self.counters["event_errors"] = self.counters.get("event_errors", 0) + 1
-            log.exception("event failed", event=type(ev).__name__)
+            log.exception("event failed", kind=type(ev).__name__)
 
     # -- lifecycle ---------------------------------------------------------------
 
