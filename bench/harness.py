@@ -159,8 +159,24 @@ def machine() -> str:
         load = ""
     return (
         f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}{load}"
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}{load}; "
+        f"code at {revision()}"
     )
+
+
+def revision() -> str:
+    """The commit measured; ``-dirty`` when the working tree differs from it."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+    except OSError:
+        return "unknown revision"
+    return done.stdout.strip() or "unknown revision"
 
 
 def verdict(ok: bool) -> str:

@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     if jq is not None:
         script = f"zcat \"$@\" | {jq} -c '{JQ_FILTER}'"
         contenders.append(
-            ("zcat | jq", lambda: run_child(["sh", "-c", script, "sh", *files], stdout_path=jq_out))
+            (
+                "zcat piped to jq",
+                lambda: run_child(["sh", "-c", script, "sh", *files], stdout_path=jq_out),
+            )
         )
     series = alternate(contenders, args.runs, on_run=progress)
     zlib_s, _, ours_s = series[:3]
