@@ -213,6 +213,9 @@ class Diagnosis:
     decoded: JSONObject | None = None
     decode_error: str | None = None
     findings: tuple[Finding, ...] = ()
+    #: How each fix was checked: ``{"rule", "target", "applies_to", "checker",
+    #: "status", "message"}``; filled by the built-in evaluator and ``--verify``.
+    verification: tuple[JSONObject, ...] = ()
 
     def to_json(self) -> JSONObject:
         """The object ``scan --format json`` prints; field names are a contract."""
@@ -236,6 +239,7 @@ class Diagnosis:
             "region": f.region,
             "error_code": f.error_code,
             "event_time": f.event_time,
+            "verification": list(self.verification),
         }
 
 

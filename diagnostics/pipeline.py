@@ -113,7 +113,14 @@ class Pipeline:
         findings: tuple[Finding, ...] = ()
         if self.ruleset is not None:
             findings = self.ruleset.diagnose(enriched, build_context(enriched, decoded))
-        return Diagnosis(enriched, decoded=decoded, decode_error=result.error, findings=findings)
+        diagnosis = Diagnosis(
+            enriched, decoded=decoded, decode_error=result.error, findings=findings
+        )
+        if not findings:
+            return diagnosis
+        from diagnostics.verify import check_fixes
+
+        return check_fixes(diagnosis)
 
     def diagnose(self, failures: Iterable[Failure]) -> Iterator[Diagnosis]:
         """Lazily diagnose ``failures``; decoding runs concurrently inside the decoder."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.commands.common import add_decode_arguments, add_rules_argument, build_decoder
@@ -33,6 +34,13 @@ def register(sub: Any) -> None:
         help="widen instance-specific ARNs in fixes to the resource type's wildcard "
         "(off by default; each widened ARN is named in the explanation)",
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="also check each identity fix with IAM's SimulateCustomPolicy (needs credentials "
+        "allowed to call iam:SimulateCustomPolicy; without them it says why and continues)",
+    )
+    p.add_argument("--iam-endpoint-url", help=argparse.SUPPRESS)
     p.set_defaults(run=run)
 
 
@@ -57,6 +65,38 @@ def _print_policies(diagnoses: list[Diagnosis]) -> None:
             print(f"authz-diag: warning: {warning}", file=sys.stderr)
 
 
+def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | None:
+    """--generalize and --verify, applied to each diagnosis in that order."""
+    steps: list[Callable[[Diagnosis], Diagnosis]] = []
+    if args.generalize:
+        from diagnostics.generalize import generalize
+
+        steps.append(generalize)
+    if args.verify:
+        from diagnostics.awsenv import avoid_instance_metadata_off_ec2
+        from diagnostics.verify import check_fixes
+
+        avoid_instance_metadata_off_ec2()
+        import boto3
+
+        session = boto3.Session(profile_name=args.profile, region_name=args.region or "us-east-1")
+        url = args.iam_endpoint_url
+        steps.append(lambda d: check_fixes(d, simulator=session, endpoint_url=url))
+    elif args.generalize:
+        from diagnostics.verify import check_fixes
+
+        steps.append(check_fixes)  # prove the widened statements again
+    if not steps:
+        return None
+
+    def apply(diagnosis: Diagnosis) -> Diagnosis:
+        for step in steps:
+            diagnosis = step(diagnosis)
+        return diagnosis
+
+    return apply
+
+
 def run(args: argparse.Namespace) -> int:
     from diagnostics.scan import run_scan
 
@@ -65,9 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     ruleset = load_rules(args.rules)
     decoder = build_decoder(args)
-    transform = None
-    if args.generalize:
-        from diagnostics.generalize import generalize as transform
+    transform = _transform(args)
     try:
         result, kept = run_scan(
             inputs,

@@ -67,7 +67,20 @@ def _fix_lines(fix: Fix) -> list[str]:
     return lines
 
 
-def _finding_lines(finding: Finding) -> list[str]:
+def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
+    out = []
+    for entry in d.verification:
+        if (
+            entry.get("rule") == rule
+            and entry.get("applies_to") == fix.applies_to
+            and entry.get("target") == fix.target
+        ):
+            mark = "✓" if entry.get("status") in ("allows", "allowed") else "!"
+            out.append(f"      {mark} {entry.get('checker')}: {safe(entry.get('message'))}")
+    return out
+
+
+def _finding_lines(d: Diagnosis, finding: Finding) -> list[str]:
     lines = [f"  [{finding.severity}] {safe(finding.rule)}: {safe(finding.title)}"]
     for para in safe(finding.explanation).split("\n"):
         lines += textwrap.wrap(
@@ -80,6 +93,7 @@ def _finding_lines(finding: Finding) -> list[str]:
         ) or [""]
     for fix in finding.fixes:
         lines += _fix_lines(fix)
+        lines += _checks(d, finding.rule, fix)
     return lines
 
 
@@ -117,5 +131,5 @@ def render(d: Diagnosis, index: int | None = None) -> str:
         lines.append("  No rule matched; the fields above are all the message says.")
     for finding in d.findings:
         lines.append("")
-        lines += _finding_lines(finding)
+        lines += _finding_lines(d, finding)
     return "\n".join(lines) + "\n\n"

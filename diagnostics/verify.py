@@ -1,0 +1,80 @@
+"""Check that each suggested fix allows the request that failed.
+
+Every fix aimed at an identity, resource or trust policy is run through the
+built-in evaluator against the failed request's action, resource and
+condition context.  ``--verify`` adds IAM's SimulateCustomPolicy as a second
+opinion from AWS itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from diagnostics.context import build_context
+from diagnostics.model import Diagnosis, Fix, JSONObject, RequestContext
+from diagnostics.policy import statement_allows
+
+#: Targets whose Allow statements grant access; guardrail fixes (SCP, boundary,
+#: session) only stop denying and cannot be proved by an Allow alone.
+PROVABLE_TARGETS = frozenset({"identity", "resource", "trust"})
+
+
+def _allows(fix_statements: tuple[JSONObject, ...], ctx: RequestContext) -> bool:
+    return any(s.get("Effect") == "Allow" and statement_allows(s, ctx) for s in fix_statements)
+
+
+def _entry(rule: str, fix: Fix, checker: str, status: str, message: str) -> JSONObject:
+    return {
+        "rule": rule,
+        "target": fix.target,
+        "applies_to": fix.applies_to,
+        "checker": checker,
+        "status": status,
+        "message": message,
+    }
+
+
+def check_fixes(
+    diagnosis: Diagnosis, *, simulator: Any = None, endpoint_url: str | None = None
+) -> Diagnosis:
+    """The diagnosis with a ``verification`` entry per provable fix.
+
+    ``simulator`` is a boto3 Session for ``--verify``; without it only the
+    built-in evaluator runs.
+    """
+    f = diagnosis.failure
+    if not f.action or not diagnosis.findings:
+        return diagnosis
+    ctx = build_context(f, diagnosis.decoded)
+    entries: list[JSONObject] = []
+    for finding in diagnosis.findings:
+        for fix in finding.fixes:
+            if fix.target not in PROVABLE_TARGETS:
+                continue
+            # A fix for another action (a dependent call) is checked by its own failure.
+            covers = _allows(fix.statements, ctx)
+            status = "allows" if covers else "does_not_cover"
+            message = (
+                f"allows {ctx.action} on {ctx.resource or '*'} with the request's conditions"
+                if covers
+                else f"does not by itself allow {ctx.action}; it covers a related permission"
+            )
+            entries.append(_entry(finding.rule, fix, "evaluator", status, message))
+            if simulator is not None and fix.target == "identity":
+                from diagnostics.policy.simulate import verify_with_simulator
+
+                result = verify_with_simulator(
+                    fix.statements, ctx, session=simulator, endpoint_url=endpoint_url
+                )
+                entries.append(
+                    _entry(
+                        finding.rule,
+                        fix.target,
+                        fix.applies_to,
+                        "simulator",
+                        result.status,
+                        result.message,
+                    )
+                )
+    return dataclasses.replace(diagnosis, verification=tuple(entries))
