@@ -18,6 +18,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find, decode and explain AWS authorization failures in logs.",
     )
     parser.add_argument("--version", action="version", version=f"authz-diag {__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more to stderr (-v warnings, -vv info, -vvv debug)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"diagnostics.commands.{name}")
@@ -31,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.command != "watch":  # watch writes JSON logs for the journal itself
+        from diagnostics.logconfig import configure_cli_logging
+
+        configure_cli_logging(args.verbose)
     try:
         status: int = args.run(args)
     except DiagnosticsError as exc:

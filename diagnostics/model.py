@@ -236,6 +236,7 @@ class Diagnosis:
             "decode_error": self.decode_error,
             "findings": [x.to_json() for x in self.findings],
             "operation": f.operation,
+            "event_source": f.event_source,
             "region": f.region,
             "error_code": f.error_code,
             "event_time": f.event_time,
