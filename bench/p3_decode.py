@@ -68,7 +68,7 @@ def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
 class Double:
     """The STS double in a child process (default) or in this one (``in_process``)."""
 
-    def __init__(self, latency: float, *, in_process: bool = False, nodelay: bool = False) -> None:
+    def __init__(self, latency: float, *, in_process: bool = False) -> None:
         self._local: StsDouble | None = None
         self._proc: subprocess.Popen[str] | None = None
         if in_process:
@@ -80,7 +80,6 @@ class Double:
                     sys.executable,
                     str(Path(__file__).with_name("sts_server.py")),
                     f"--latency={latency}",
-                    *(["--nodelay"] if nodelay else []),
                 ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -202,11 +201,6 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="give the decoder a token bucket with this burst (default: its own)",
     )
-    parser.add_argument(
-        "--nagle",
-        action="store_true",
-        help="leave Nagle on at the double, as sts_double.py ships today (caps ~85/s)",
-    )
     parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
     parser.add_argument("--md", type=Path, default=BENCHMARKS_MD, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -227,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     bare = Measure("bare boto3, 8 threads")
     errors = 0
     cache_calls: list[int] = []
-    with Double(args.latency, in_process=args.in_process, nodelay=not args.nagle) as sts:
+    with Double(args.latency, in_process=args.in_process) as sts:
         run_bare(sts, blobs[: args.concurrency], args.concurrency)  # warm-up: imports, pools
         for i in range(args.runs):
             order = ("ours", "bare") if i % 2 == 0 else ("bare", "ours")
@@ -272,7 +266,6 @@ def main(argv: list[str] | None = None) -> int:
     bare_med = statistics.median(bare.rate(args.blobs))
     table = "\n".join(rows)
 
-    nagle = "as shipped, with Nagle on" if args.nagle else "with TCP_NODELAY set (see Open)"
     body = f"""## P3: decode throughput against the loopback STS double
 
 Goal: {args.blobs} distinct blobs, concurrency {args.concurrency}, {args.latency * 1000:.0f} ms
@@ -291,9 +284,10 @@ more requests in any one-second window than the configured rate limit allows (to
 
 Reproduce: `python bench/p3_decode.py --blobs {args.blobs} --concurrency {args.concurrency}
 --runs {args.runs}` (the double, `StsDouble(latency={args.latency:g})` from
-`diagnostics.testing`, runs in its own process via `bench/sts_server.py`
-{nagle}; `Decoder` with `DecodeSettings(concurrency={args.concurrency},
-max_per_second={args.rate:g}, endpoint_url=<double>)`; {args.runs} alternating runs).
+`diagnostics.testing`, runs in its own process via `bench/sts_server.py`, so its
+CPU work does not compete for the decoder's interpreter lock; `Decoder` with
+`DecodeSettings(concurrency={args.concurrency}, max_per_second={args.rate:g},
+endpoint_url=<double>)`; {args.runs} alternating runs).
 
 Machine: {machine()}.
 

@@ -17,7 +17,6 @@ import json
 import sys
 from typing import Any
 
-from diagnostics.testing import sts_double
 from diagnostics.testing.sts_double import DECODE, StsCall, StsDouble, decoded_message
 
 
@@ -29,15 +28,7 @@ def answer(blob: str, call: StsCall) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument(
-        "--nodelay",
-        action="store_true",
-        help="set TCP_NODELAY on the double's sockets (headers and body go out as two writes)",
-    )
     args = parser.parse_args(argv)
-    if args.nodelay:
-        # Without it, Nagle holds the body until the client's delayed ACK (about 40 ms).
-        sts_double._Handler.disable_nagle_algorithm = True
     with StsDouble(default=answer, latency=args.latency) as sts:
         print(sts.endpoint_url, flush=True)
         for line in sys.stdin:
