@@ -68,13 +68,6 @@ def check_fixes(
                     fix.statements, ctx, session=simulator, endpoint_url=endpoint_url
                 )
                 entries.append(
-                    _entry(
-                        finding.rule,
-                        fix.target,
-                        fix.applies_to,
-                        "simulator",
-                        result.status,
-                        result.message,
-                    )
+                    _entry(finding.rule, fix, "simulator", result.status, result.message)
                 )
     return dataclasses.replace(diagnosis, verification=tuple(entries))
