@@ -1,0 +1,460 @@
+"""``type = "sqs"``: competing consumers on one queue of CloudTrail notifications.
+
+Two threads.  The receiver long-polls (``WaitTimeSeconds``, up to 10
+messages), reads each message (fetching the S3 objects a notification
+names), drops failures whose CloudTrail ``eventID`` this instance already
+alerted (SQS is at-least-once), and emits one ``FoundFailures`` per message.
+The acker deletes a message only once the transaction that added its alerts
+has committed: the message's ``mark`` writes its id to ``aws_sqs_acked`` in
+that transaction and wakes the acker, which reads the row back through the
+state lock (so it sees the transaction's outcome, never a half) and only then
+calls ``DeleteMessageBatch``.  Until then the acker keeps extending the
+messages' visibility.  A worker killed at any point therefore loses nothing:
+its undeleted messages reappear for another worker.  The price is bounded:
+the messages it had committed but not yet deleted are alerted again by
+whoever receives them next (see docs/scale-out.md and ``dedup_table``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from diagnostics.errors import ConfigError, InputError
+from diagnostics.model import Failure
+from diagnostics.sources import aws_common
+from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from diagnostics.service.config import ConfigTable, SourceConfig
+
+log = structlog.get_logger()
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS aws_sqs_events (
+    source TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    seen REAL NOT NULL,
+    PRIMARY KEY (source, event_id)
+);
+CREATE TABLE IF NOT EXISTS aws_sqs_acked (
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    done REAL NOT NULL,
+    PRIMARY KEY (source, message_id)
+);
+"""
+#: Alerted eventIDs are remembered this long (SQS keeps a message 4 days by default).
+EVENT_MEMORY_SECONDS = 4 * 86400
+PRUNE_EVERY = 600.0
+
+
+@dataclass(slots=True)
+class _InFlight:
+    message_id: str
+    receipt: str
+    received: float
+    extended: float
+    event_ids: tuple[str, ...] = ()
+    marked: bool = False
+    emitted: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class SqsSource:
+    finite = False
+
+    def __init__(
+        self,
+        name: str,
+        ctx: SourceContext,
+        *,
+        queue_url: str,
+        aws: aws_common.AwsOptions = aws_common.DEFAULT_AWS,
+        s3_endpoint_url: str | None = None,
+        wait_time_seconds: int = 20,
+        max_messages: int = 10,
+        visibility_timeout: int = 120,
+        processing_timeout: float = 900.0,
+        max_object_bytes: int = aws_common.DEFAULT_MAX_OBJECT_BYTES,
+        max_inflight: int = 50,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.name = name
+        self._ctx = ctx
+        self.queue_url = queue_url
+        self._aws = aws
+        self._s3_endpoint = s3_endpoint_url
+        self.wait_time_seconds = wait_time_seconds
+        self.max_messages = max_messages
+        self.visibility_timeout = visibility_timeout
+        self.processing_timeout = processing_timeout
+        self.max_object_bytes = max_object_bytes
+        self.max_inflight = max_inflight
+        self._clock = clock
+        self._sqs: Any = None
+        self._s3: dict[str | None, Any] = {}
+        self._lock = threading.Lock()
+        self._inflight: dict[str, _InFlight] = {}
+        #: eventIDs emitted but not yet committed -> message id.
+        self._pending_ids: dict[str, str] = {}
+        self._wake = threading.Event()
+        self._room = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_prune = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self, emit: Emit) -> None:
+        self._ctx.state.ensure_schema("aws_sqs", _DDL)
+        self._sqs = aws_common.make_client(
+            "sqs", self._aws, read_timeout=self.wait_time_seconds + 15.0
+        )
+        for target, role in ((self._receive_loop, "receive"), (self._ack_loop, "ack")):
+            t = threading.Thread(
+                target=target, args=(emit,), name=f"source-{self.name}-{role}", daemon=True
+            )
+            self._threads.append(t)
+            t.start()
+
+    def is_ready(self) -> bool:
+        return bool(self._threads)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        with self._room:
+            self._room.notify_all()
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def inflight(self) -> int:
+        with self._lock:
+            return len(self._inflight)
+
+    # -- receiving ---------------------------------------------------------------
+
+    def _receive_loop(self, emit: Emit) -> None:
+        while not self._stop.is_set():
+            with self._room:
+                while len(self._inflight) >= self.max_inflight and not self._stop.is_set():
+                    self._room.wait(0.5)
+            if self._stop.is_set():
+                return
+            try:
+                self.receive_once(emit)
+            except Exception as exc:
+                self._ctx.count("sqs_receive_errors")
+                log.warning(
+                    "sqs receive failed; retrying",
+                    source=self.name,
+                    error=str(exc),
+                    hint="check sqs:ReceiveMessage on the queue (docs/aws-setup.md)",
+                )
+                self._stop.wait(min(5.0, self.wait_time_seconds or 1.0))
+
+    def receive_once(self, emit: Emit) -> int:
+        """One ReceiveMessage call and the messages it returned; returns their number."""
+        answer = self._sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.max_messages,
+            WaitTimeSeconds=self.wait_time_seconds,
+            VisibilityTimeout=self.visibility_timeout,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        messages = answer.get("Messages", [])
+        now = self._clock()
+        entries = [_InFlight(m["MessageId"], m["ReceiptHandle"], now, now) for m in messages]
+        with self._lock:
+            for e in entries:
+                self._inflight[e.message_id] = e
+        self._ctx.count("sqs_messages_received", len(messages))
+        for msg, entry in zip(messages, entries, strict=True):
+            if self._stop.is_set():
+                self._forget(entry)
+                continue
+            self._handle(msg, entry, emit)
+        return len(messages)
+
+    def _handle(self, msg: Mapping[str, Any], entry: _InFlight, emit: Emit) -> None:
+        origin = f"sqs:{self.queue_url.rsplit('/', 1)[-1]}/{entry.message_id}"
+        try:
+            failures = self._read(str(msg.get("Body", "")), origin)
+        except aws_common.PoisonMessage as exc:
+            self._ctx.count("sqs_poison_messages")
+            log.warning(
+                "sqs message unreadable; left for the redrive policy",
+                source=self.name,
+                message_id=entry.message_id,
+                receive_count=msg.get("Attributes", {}).get("ApproximateReceiveCount"),
+                reason=str(exc),
+            )
+            self._forget(entry)
+            return
+        except Exception as exc:
+            # Transient (S3 5xx, network): the message reappears and is retried.
+            self._ctx.count("sqs_message_errors")
+            log.warning(
+                "sqs message not processed; it will be retried",
+                source=self.name,
+                message_id=entry.message_id,
+                error=str(exc),
+            )
+            self._forget(entry)
+            return
+        fresh = self._unseen(failures, entry)
+        if not emit(FoundFailures(origin, fresh, self._marker(entry))):
+            self._forget(entry)
+            return
+        entry.emitted = True
+
+    def _read(self, body: str, origin: str) -> list[Failure]:
+        content = aws_common.parse_message(body, origin)
+        self._ctx.count(f"sqs_{content.kind}")
+        failures = list(content.failures)
+        for bucket, key, region in content.objects:
+            try:
+                found = aws_common.object_failures(
+                    self._s3_client(region), bucket, key, cap=self.max_object_bytes
+                )
+            except InputError as exc:
+                raise aws_common.PoisonMessage(str(exc)) from None
+            except Exception as exc:
+                if aws_common.error_code(exc) in aws_common.DENIED_CODES:
+                    raise aws_common.PoisonMessage(
+                        f"s3://{bucket}/{key}: access denied; grant s3:GetObject "
+                        "(and kms:Decrypt for SSE-KMS trails) to the daemon's role"
+                    ) from None
+                raise
+            if found is None:
+                self._ctx.count("s3_objects_vanished")
+                log.warning("s3 object named by a notification is gone; skipped", key=key)
+                continue
+            self._ctx.count("s3_objects_read")
+            failures.extend(found)
+        return failures
+
+    def _s3_client(self, region: str | None) -> Any:
+        client = self._s3.get(region)
+        if client is None:
+            opts = aws_common.AwsOptions(region or self._aws.region, self._s3_endpoint)
+            client = self._s3[region] = aws_common.make_client("s3", opts)
+        return client
+
+    def _unseen(self, failures: list[Failure], entry: _InFlight) -> list[Failure]:
+        """Drop failures whose eventID this instance already alerted or has in flight."""
+        ids = sorted({f.source.event_id for f in failures if f.source.event_id})
+        known: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._ctx.state.query(
+                "SELECT event_id FROM aws_sqs_events WHERE source = ? AND event_id IN "  # noqa: S608 - only "?" placeholders are formatted in
+                f"({aws_common.placeholders(len(chunk))})",
+                (self.name, *chunk),
+            )
+            known.update(str(r[0]) for r in rows)
+        fresh: list[Failure] = []
+        mine: set[str] = set()
+        with self._lock:
+            for f in failures:
+                eid = f.source.event_id
+                if eid is not None and eid not in mine:
+                    if eid in known or eid in self._pending_ids:
+                        self._ctx.count("sqs_duplicate_events")
+                        continue
+                    mine.add(eid)
+                    self._pending_ids[eid] = entry.message_id
+                fresh.append(f)
+        entry.event_ids = tuple(mine)
+        return fresh
+
+    def _marker(self, entry: _InFlight) -> Mark:
+        name = self.name
+
+        def mark(conn: sqlite3.Connection) -> None:
+            now = time.time()
+            conn.executemany(
+                "INSERT OR IGNORE INTO aws_sqs_events (source, event_id, seen) VALUES (?, ?, ?)",
+                [(name, eid, now) for eid in entry.event_ids],
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO aws_sqs_acked (source, message_id, done) VALUES (?, ?, ?)",
+                (name, entry.message_id, now),
+            )
+            entry.marked = True
+            self._wake.set()
+
+        return mark
+
+    def _forget(self, entry: _InFlight) -> None:
+        """Stop tracking a message that will not be deleted; it will reappear."""
+        with self._room:
+            self._inflight.pop(entry.message_id, None)
+            for eid in entry.event_ids:
+                if self._pending_ids.get(eid) == entry.message_id:
+                    del self._pending_ids[eid]
+            self._room.notify_all()
+        entry.done.set()
+
+    # -- acknowledging -----------------------------------------------------------
+
+    def _ack_loop(self, emit: Emit) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(0.2)
+            self._wake.clear()
+            try:
+                self.ack_once()
+            except Exception as exc:
+                self._ctx.count("sqs_ack_errors")
+                log.warning("sqs delete/extend failed; retrying", source=self.name, error=str(exc))
+                self._stop.wait(1.0)
+        # Final pass: delete what committed during the drain.
+        try:
+            self.ack_once(extend=False)
+        except Exception as exc:
+            log.warning("sqs final delete failed", source=self.name, error=str(exc))
+
+    def ack_once(self, *, extend: bool = True) -> int:
+        """Delete committed messages, extend the others; return how many were deleted."""
+        with self._lock:
+            entries = list(self._inflight.values())
+        marked = [e for e in entries if e.marked]
+        deleted = self._delete_committed(marked) if marked else 0
+        if extend:
+            self._extend([e for e in entries if not e.marked])
+        self._prune()
+        return deleted
+
+    def _delete_committed(self, marked: list[_InFlight]) -> int:
+        ids = [e.message_id for e in marked]
+        # StateDB.query takes the lock the committing transaction holds, so this
+        # read happens after that transaction ended: committed rows or none.
+        rows = self._ctx.state.query(
+            "SELECT message_id FROM aws_sqs_acked WHERE source = ? AND message_id IN "  # noqa: S608 - only "?" placeholders are formatted in
+            f"({aws_common.placeholders(len(ids))})",
+            (self.name, *ids),
+        )
+        committed = {str(r[0]) for r in rows}
+        deleted = 0
+        todo = [e for e in marked if e.message_id in committed]
+        for e in marked:
+            if e.message_id not in committed:  # the transaction rolled back
+                self._ctx.count("sqs_rolled_back")
+                self._forget(e)
+        for i in range(0, len(todo), 10):
+            batch = todo[i : i + 10]
+            answer = self._sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": e.receipt} for n, e in enumerate(batch)],
+            )
+            for fail in answer.get("Failed", []):
+                # Usually an expired receipt: the message reappears and its
+                # eventIDs, now recorded, are dropped as duplicates here.
+                self._ctx.count("sqs_delete_failed")
+                log.warning("sqs delete refused", source=self.name, code=fail.get("Code"))
+            deleted += len(batch) - len(answer.get("Failed", []))
+            for e in batch:
+                self._forget(e)
+        if todo:
+            with self._ctx.state.transaction() as conn:
+                conn.executemany(
+                    "DELETE FROM aws_sqs_acked WHERE source = ? AND message_id = ?",
+                    [(self.name, e.message_id) for e in todo],
+                )
+        self._ctx.count("sqs_messages_deleted", deleted)
+        return deleted
+
+    def _extend(self, waiting: list[_InFlight]) -> None:
+        now = self._clock()
+        due = [e for e in waiting if now - e.extended >= self.visibility_timeout / 2]
+        expired = [e for e in due if now - e.received >= self.processing_timeout]
+        for e in expired:
+            # Never confirmed (the event failed in the service): let it reappear.
+            self._ctx.count("sqs_processing_timeouts")
+            log.warning("sqs message not confirmed in time; releasing it", message_id=e.message_id)
+            self._forget(e)
+        due = [e for e in due if e not in expired]
+        for i in range(0, len(due), 10):
+            batch = due[i : i + 10]
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {
+                        "Id": str(n),
+                        "ReceiptHandle": e.receipt,
+                        "VisibilityTimeout": self.visibility_timeout,
+                    }
+                    for n, e in enumerate(batch)
+                ],
+            )
+            for e in batch:
+                e.extended = now
+            self._ctx.count("sqs_visibility_extended", len(batch))
+
+    def _prune(self) -> None:
+        now = time.time()
+        if now - self._last_prune < PRUNE_EVERY:
+            return
+        self._last_prune = now
+        with self._ctx.state.transaction() as conn:
+            conn.execute(
+                "DELETE FROM aws_sqs_events WHERE source = ? AND seen < ?",
+                (self.name, now - EVENT_MEMORY_SECONDS),
+            )
+            conn.execute(
+                "DELETE FROM aws_sqs_acked WHERE source = ? AND done < ?",
+                (self.name, now - EVENT_MEMORY_SECONDS),
+            )
+
+
+class _SqsType:
+    def check(self, table: ConfigTable) -> Mapping[str, Any]:
+        queue_url = table.required_str(
+            "queue_url", 'e.g. queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/authz"'
+        )
+        if not queue_url.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"{table.where}: key 'queue_url' must be the queue's URL (https://sqs...), "
+                "not its name or ARN; `aws sqs get-queue-url --queue-name NAME` prints it"
+            )
+        wait = table.integer("wait_time_seconds", 20, minimum=0)
+        if wait > 20:
+            raise ConfigError(f"{table.where}: key 'wait_time_seconds' must be 0 to 20 (SQS limit)")
+        batch = table.integer("max_messages", 10)
+        if batch > 10:
+            raise ConfigError(f"{table.where}: key 'max_messages' must be 1 to 10 (SQS limit)")
+        visibility = table.integer("visibility_timeout", 120, minimum=2)
+        if visibility > 43200:
+            raise ConfigError(f"{table.where}: key 'visibility_timeout' must be at most 43200")
+        s3_endpoint = table.text("s3_endpoint_url")
+        return {
+            "queue_url": queue_url,
+            "aws": aws_common.check_aws_options(table),
+            "s3_endpoint_url": s3_endpoint,
+            "wait_time_seconds": wait,
+            "max_messages": batch,
+            "visibility_timeout": visibility,
+            "processing_timeout": table.duration("processing_timeout", 900.0),
+            "max_object_bytes": table.integer(
+                "max_object_bytes", aws_common.DEFAULT_MAX_OBJECT_BYTES, minimum=1024
+            ),
+            "max_inflight": table.integer("max_inflight", 50),
+        }
+
+    def create(self, config: SourceConfig, ctx: SourceContext) -> SqsSource:
+        return SqsSource(config.name, ctx, **dict(config.options))
+
+
+SQS = _SqsType()
