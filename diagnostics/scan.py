@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from diagnostics.extract import extract_path, extract_stream, iter_input_files
 from diagnostics.model import Diagnosis, Failure, InputStats
 from diagnostics.pipeline import DecoderLike, Deduper, Pipeline
+from diagnostics.progress import Progress
 from diagnostics.render import jsonl, text
 
 if TYPE_CHECKING:
@@ -125,15 +126,17 @@ def run_scan(
     diagnoses = pipeline.diagnose(unique(failures, result.stats))
     if transform is not None:
         diagnoses = map(transform, diagnoses)
-    for diagnosis in diagnoses:
-        result.diagnoses += 1
-        if fmt == "json":
-            out.write(jsonl.render(diagnosis))
-        elif fmt == "text":
-            out.write(text.render(diagnosis, result.diagnoses).encode())
-        else:
-            kept.append(diagnosis)
-        out.flush()
+    with Progress(result.stats, err) as progress:
+        for diagnosis in diagnoses:
+            progress.clear()
+            result.diagnoses += 1
+            if fmt == "json":
+                out.write(jsonl.render(diagnosis))
+            elif fmt == "text":
+                out.write(text.render(diagnosis, result.diagnoses).encode())
+            else:
+                kept.append(diagnosis)
+            out.flush()
     warnings.drain(result.stats)
     warnings.close()
     return result, kept
