@@ -1,0 +1,162 @@
+"""CloudTrail records and the envelopes they travel in.
+
+Envelopes: an S3 delivery ``{"Records": [...]}``, a JSON array of records, a
+single record, an EventBridge "AWS API Call via CloudTrail" event (the record
+is ``detail``), ``aws cloudtrail lookup-events`` items (the record is the JSON
+string ``CloudTrailEvent``; also the whole ``{"Events": [...]}`` output), and
+CloudWatch Logs subscription payloads (records are the JSON strings
+``logEvents[].message``).
+
+A record is an authorization failure when its ``errorCode`` is in
+``codes.AUTHZ_CODE_TABLE``.  ``eventName`` is kept as the operation; mapping it
+to an IAM action needs the IAM dataset and happens later in the pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+
+from diagnostics.extract.codes import is_authz_error_code
+from diagnostics.extract.text import analyse_message
+from diagnostics.model import Failure, SourceRef
+
+#: How many envelope levels we unwrap (EventBridge in SQS in SNS ...).
+MAX_ENVELOPE_DEPTH = 6
+#: Longest errorMessage we parse (CloudTrail itself cuts messages far shorter).
+MAX_MESSAGE = 64 * 1024
+
+_ACCOUNT = re.compile(r"^\d{12}$")  # linear: anchored fixed-length class
+
+_RECORD_KEYS = ("eventVersion", "eventSource", "eventName")
+
+
+def is_record(obj: object) -> bool:
+    """A CloudTrail record: a mapping with the keys every record carries."""
+    return isinstance(obj, Mapping) and sum(1 for k in _RECORD_KEYS if k in obj) >= 2
+
+
+def _loads_string(value: object) -> object:
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def iter_records(obj: object, *, depth: int = 0) -> Iterator[Mapping[str, Any]]:
+    """Every CloudTrail record inside ``obj``, whatever envelope holds it."""
+    if depth > MAX_ENVELOPE_DEPTH:
+        return
+    if isinstance(obj, list):
+        for item in obj:
+            yield from iter_records(item, depth=depth + 1)
+        return
+    if not isinstance(obj, Mapping):
+        return
+    if is_record(obj):
+        yield obj
+        return
+    records = obj.get("Records")
+    if isinstance(records, list):
+        yield from iter_records(records, depth=depth + 1)
+        return
+    detail = obj.get("detail")
+    if isinstance(detail, Mapping) and "detail-type" in obj:
+        yield from iter_records(detail, depth=depth + 1)
+        return
+    if "CloudTrailEvent" in obj:
+        yield from iter_records(_loads_string(obj["CloudTrailEvent"]), depth=depth + 1)
+        return
+    events = obj.get("Events")
+    if isinstance(events, list):
+        yield from iter_records(events, depth=depth + 1)
+        return
+    log_events = obj.get("logEvents")
+    if isinstance(log_events, list):
+        for item in log_events:
+            if isinstance(item, Mapping):
+                yield from iter_records(_loads_string(item.get("message")), depth=depth + 1)
+
+
+def looks_like_cloudtrail(obj: object) -> bool:
+    """Whether ``obj`` is a CloudTrail document or envelope, even with zero records."""
+    if isinstance(obj, Mapping):
+        if "Records" in obj or is_record(obj) or "CloudTrailEvent" in obj:
+            return True
+        if obj.get("detail-type") and isinstance(obj.get("detail"), Mapping):
+            return is_record(obj["detail"])
+        if isinstance(obj.get("logEvents"), list) and obj.get("messageType"):
+            return True
+        if isinstance(obj.get("Events"), list):
+            return True
+        return False
+    if isinstance(obj, list):
+        return bool(obj) and all(
+            isinstance(x, Mapping) and (is_record(x) or "CloudTrailEvent" in x) for x in obj[:16]
+        )
+    return False
+
+
+def _str(value: object, limit: int = 2048) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _account(*values: object) -> str | None:
+    for value in values:
+        if isinstance(value, str) and _ACCOUNT.match(value):
+            return value
+    return None
+
+
+def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure | None:
+    """The authorization failure a CloudTrail record holds, or None."""
+    if not isinstance(record, Mapping):
+        return None
+    code = record.get("errorCode")
+    if not is_authz_error_code(code):
+        return None
+    assert isinstance(code, str)
+    identity = record.get("userIdentity")
+    identity = identity if isinstance(identity, Mapping) else {}
+    principal = _str(identity.get("arn"))
+    message = record.get("errorMessage")
+    found = analyse_message(message[:MAX_MESSAGE]) if isinstance(message, str) else None
+    event_id = _str(record.get("eventID"), 128)
+    if source.event_id != event_id:
+        source = SourceRef(source.path, source.line, source.offset, event_id)
+    excerpt = f"{record.get('eventSource', '')} {record.get('eventName', '')} {code}"
+    if isinstance(message, str):
+        excerpt = f"{excerpt}: {message}"
+    return Failure(
+        kind="cloudtrail",
+        source=source,
+        principal_arn=principal or (found.principal_arn if found else None),
+        account_id=_account(record.get("recipientAccountId"), identity.get("accountId"))
+        or (found.account_id if found else None),
+        action=found.action if found else None,
+        resource=found.resource if found else None,
+        policy_type=found.policy_type if found else None,
+        policy_arn=found.policy_arn if found else None,
+        explicit_deny=found.explicit_deny if found else None,
+        encoded_message=found.encoded_message if found else None,
+        truncated=bool(found and found.truncated),
+        operation=_str(record.get("eventName"), 256),
+        event_source=_str(record.get("eventSource"), 256),
+        region=_str(record.get("awsRegion"), 64),
+        error_code=code,
+        event_time=_str(record.get("eventTime"), 64),
+        excerpt=excerpt[:500],
+    )
+
+
+def failures_from_document(obj: object, source: SourceRef) -> Iterator[Failure]:
+    """The authorization failures in a parsed CloudTrail document or envelope."""
+    for record in iter_records(obj):
+        failure = failure_from_record(record, source)
+        if failure is not None:
+            yield failure

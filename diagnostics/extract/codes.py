@@ -1,0 +1,55 @@
+"""Which AWS error codes are authorization failures.
+
+One table, one source per row.  CIS AWS Foundations (the "unauthorized API
+calls" metric filter) fixes the core: ``*UnauthorizedOperation`` and
+``AccessDenied*``.  The other rows are codes AWS services return for an
+authorization refusal, seen in service API references and real logs.
+
+Authentication failures (bad or expired credentials: ``InvalidClientTokenId``,
+``ExpiredToken``, ``UnrecognizedClientException``, ``SignatureDoesNotMatch``)
+are deliberately absent: no policy change fixes them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+MatchHow = Literal["exact", "prefix", "suffix", "contains"]
+
+#: (how, text, source).  Matching is case-sensitive, as AWS spells codes, after
+#: removing EC2's ``Client.``/``Server.`` prefix.
+AUTHZ_CODE_TABLE: tuple[tuple[MatchHow, str, str], ...] = (
+    ("suffix", "UnauthorizedOperation", "CIS AWS Foundations 3.1/4.1 metric filter; EC2 API"),
+    ("prefix", "AccessDenied", "CIS AWS Foundations 3.1/4.1 metric filter; S3, STS, IAM"),
+    ("contains", "AccessDenied", "KMSAccessDeniedException (Lambda), EFSAccessDeniedException"),
+    ("prefix", "AuthorizationError", "SNS API reference (AuthorizationError, HTTP 403)"),
+    ("contains", "NotAuthorized", "NotAuthorizedException (Cognito, IoT); CIS-style *NotAuthorized*"),
+    ("exact", "Forbidden", "API Gateway, OpenSearch HTTP 403"),
+    ("suffix", "ForbiddenException", "ForbiddenException (Amplify, Lightsail, MediaStore)"),
+    ("exact", "AuthFailure", "EC2 API common errors (AuthFailure)"),
+    ("prefix", "UnauthorizedAccess", "UnauthorizedAccess (Glacier, CodeCommit), UnauthorizedAccessException"),
+    ("exact", "UnauthorizedException", "AppSync, IoT, Chime (UnauthorizedException, HTTP 401/403)"),
+)
+
+
+def _strip_ec2_prefix(code: str) -> str:
+    for prefix in ("Client.", "Server."):
+        if code.startswith(prefix):
+            return code[len(prefix) :]
+    return code
+
+
+def is_authz_error_code(code: object) -> bool:
+    """True when ``code`` (a CloudTrail errorCode or an SDK error code) is an authz refusal."""
+    if not isinstance(code, str) or not code or len(code) > 128:
+        return False
+    bare = _strip_ec2_prefix(code)
+    for how, text, _source in AUTHZ_CODE_TABLE:
+        if (
+            (how == "exact" and bare == text)
+            or (how == "prefix" and bare.startswith(text))
+            or (how == "suffix" and bare.endswith(text))
+            or (how == "contains" and text in bare)
+        ):
+            return True
+    return False

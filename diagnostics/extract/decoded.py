@@ -1,0 +1,77 @@
+"""Already decoded authorization messages inside text.
+
+Packer (and tools built on the same Go helper) replace the blob with
+``Authorization failure message: '{"allowed":false,...}'``; people paste the
+output of ``aws sts decode-authorization-message`` (``{"DecodedMessage":
+"{\\"allowed\\":false,...}"}``, JSON-escaped, or pretty-printed by jq).  The
+line normaliser has already undone JSON escapes, so here the message is a
+JSON object starting with ``{"allowed"``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from diagnostics.context import DecodedMessageError, parse_decoded
+from diagnostics.model import JSONObject
+
+#: Largest decoded message we try to parse (real ones are a few KiB).
+MAX_DECODED = 256 * 1024
+
+# Linear: literal brace, bounded blanks, literal key, bounded blanks, literal colon.
+_START = re.compile(r'\{[ \t\r\n]{0,40}"allowed"[ \t]{0,8}:')
+_DECODER = json.JSONDecoder()
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedHit:
+    start: int
+    end: int
+    message: JSONObject
+
+
+class DecodedWarning(Exception):
+    """A decoded message was found but could not be parsed (too deep, too big)."""
+
+
+def find_decoded(text: str) -> tuple[list[DecodedHit], list[str]]:
+    """Every decoded message object in ``text``, plus problems worth a warning."""
+    hits: list[DecodedHit] = []
+    problems: list[str] = []
+    pos = 0
+    while True:
+        m = _START.search(text, pos)
+        if m is None:
+            break
+        start = m.start()
+        window = text[start : start + MAX_DECODED]
+        try:
+            obj, length = _DECODER.raw_decode(window)
+        except RecursionError:
+            problems.append("a decoded message is nested too deeply to parse; it was skipped")
+            pos = m.end()
+            continue
+        except ValueError:
+            pos = m.end()
+            continue
+        try:
+            message = parse_decoded(obj)
+        except DecodedMessageError:
+            pos = m.end()
+            continue
+        hits.append(DecodedHit(start, start + length, message))
+        pos = start + length
+    return hits, problems
+
+
+def pretty_json_starts(line: str) -> bool:
+    """True for a line that opens a pretty-printed JSON object (``{`` alone)."""
+    return line.strip() in ("{", '{"DecodedMessage": {', "[{")
+
+
+def looks_like_decoded_key_line(line: str) -> bool:
+    """A ``"allowed": false,`` / ``"explicitDeny": true,`` line of a pretty-printed message."""
+    s = line.strip()
+    return s.startswith(('"allowed"', '"explicitDeny"'))

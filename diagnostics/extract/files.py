@@ -1,0 +1,281 @@
+"""Inputs: streams, files, gzip, directories; CloudTrail documents parsed whole.
+
+Nothing here raises on bad input.  A file that cannot be read, a corrupt or
+oversized gzip, a binary file or a JSON document of the wrong shape adds a
+warning naming the input to ``InputStats.warnings`` and bumps a counter; the
+rest of the input (and the other inputs) are still processed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from diagnostics.extract.cloudtrail import failures_from_document, looks_like_cloudtrail
+from diagnostics.extract.scanner import Extractor
+from diagnostics.model import Failure, InputStats, SourceRef
+
+CHUNK = 1 << 20
+#: Largest JSON document parsed whole (CloudTrail delivery files are far smaller).
+MAX_DOCUMENT_BYTES = 256 << 20
+#: Decompressed bytes read from one gzip file before it is called a bomb.
+MAX_DECOMPRESSED_BYTES = 1 << 30
+#: A NUL byte in this first block marks a binary file.
+BINARY_SNIFF = 8192
+
+
+def _is_json_start(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
+
+
+def _read(stream: BinaryIO, size: int) -> bytes:
+    data = stream.read(size)
+    return data if data else b""
+
+
+def extract_stream(
+    stream: BinaryIO,
+    path: str,
+    stats: InputStats,
+    *,
+    max_line_bytes: int = 1 << 20,
+    max_document_bytes: int = MAX_DOCUMENT_BYTES,
+) -> Iterator[Failure]:
+    """Failures in a byte stream: a CloudTrail JSON document, or log lines.
+
+    A stream that starts with ``{`` or ``[`` is first tried as one JSON
+    document (a Records file, an array of records, a single record, an
+    EventBridge or CloudWatch Logs envelope).  Anything else, including JSON
+    lines and JSON that is not CloudTrail, goes through the line extractor.
+    A read error (a corrupt or truncated gzip, a bomb) ends the stream with a
+    warning; what was read before it is still searched.
+    """
+    pending: list[bytes] = []
+    extractor: Extractor | None = None
+    try:
+        first = _read(stream, CHUNK)
+        if not first:
+            return
+        if b"\x00" in first[:BINARY_SNIFF]:
+            stats.rejected += 1
+            stats.bytes_read += len(first)
+            stats.warnings.append(f"{path}: binary file (NUL bytes in its first block); skipped")
+            return
+        pending.append(first)
+        if _is_json_start(first):
+            size = len(first)
+            while size <= max_document_bytes:
+                data = _read(stream, CHUNK)
+                if not data:
+                    break
+                pending.append(data)
+                size += len(data)
+            if size <= max_document_bytes:
+                document = b"".join(pending)
+                done = yield from _try_document(document, path, stats)
+                if done:
+                    return
+                pending = [document]
+        extractor = Extractor(path, stats=stats, max_line_bytes=max_line_bytes)
+        for data in pending:
+            yield from extractor.feed(data)
+        pending = []
+        while True:
+            data = _read(stream, CHUNK)
+            if not data:
+                break
+            yield from extractor.feed(data)
+    except (OSError, EOFError, zlib.error, _Bomb) as exc:
+        stats.rejected += 1
+        reason = str(exc) if isinstance(exc, _Bomb) else f"read failed ({_describe(exc)})"
+        stats.warnings.append(f"{path}: {reason}; what was read before it was still searched")
+        if extractor is None:
+            extractor = Extractor(path, stats=stats, max_line_bytes=max_line_bytes)
+        for data in pending:
+            yield from extractor.feed(data)
+    if extractor is not None:
+        yield from extractor.finish()
+
+
+def _try_document(document: bytes, path: str, stats: InputStats) -> Iterator[Failure]:
+    """Parse ``document`` whole; returns True when it was CloudTrail (and is done)."""
+    try:
+        obj = orjson.loads(document)
+    except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc).lower():
+            stats.rejected += 1
+            stats.warnings.append(
+                f"{path}: JSON nested deeper than 1024 levels cannot be parsed; searched as text lines instead"
+            )
+        return False
+    if not looks_like_cloudtrail(obj):
+        return False
+    stats.bytes_read += len(document)
+    stats.lines += document.count(b"\n") + (0 if document.endswith(b"\n") else 1)
+    bad = _shape_problem(obj)
+    if bad:
+        stats.rejected += 1
+        stats.warnings.append(f"{path}: valid JSON but not a CloudTrail document: {bad}")
+    yield from failures_from_document(obj, SourceRef(path))
+    return True
+
+
+def _shape_problem(obj: object) -> str | None:
+    if isinstance(obj, dict) and "Records" in obj:
+        records = obj["Records"]
+        if not isinstance(records, list):
+            return f'"Records" is {type(records).__name__}, expected a list of records'
+        odd = sum(1 for r in records if not isinstance(r, dict))
+        if odd:
+            return f'{odd} of {len(records)} items in "Records" are not objects and were skipped'
+    return None
+
+
+class _Bomb(Exception):
+    """A compressed input expanded past the configured cap."""
+
+
+class _CappedReader:
+    """A binary reader that stops with ``_Bomb`` after ``cap`` bytes."""
+
+    def __init__(self, raw: BinaryIO, cap: int, path: str):
+        self.raw = raw
+        self.cap = cap
+        self.path = path
+        self.total = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size if size > 0 else CHUNK)
+        self.total += len(data)
+        if self.total > self.cap:
+            raise _Bomb(
+                f"decompressed size passed {self.cap} bytes (a gzip bomb?); the rest was skipped. "
+                "Raise the cap if this file is genuine"
+            )
+        return data
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"not a valid gzip file: {exc}"
+    if isinstance(exc, EOFError):
+        return "the gzip data ends early (truncated file?)"
+    if isinstance(exc, zlib.error):
+        return f"corrupt compressed data: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def extract_path(
+    path: Path,
+    stats: InputStats,
+    *,
+    max_line_bytes: int = 1 << 20,
+    max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES,
+) -> Iterator[Failure]:
+    """Failures in one file (plain or gzip); problems become warnings, never exceptions."""
+    name = str(path)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        stats.rejected += 1
+        stats.warnings.append(f"{name}: cannot open ({_describe(exc)}); skipped")
+        return
+    stats.files += 1
+    with fh:
+        try:
+            magic = fh.read(2)
+            fh.seek(0)
+        except OSError as exc:
+            stats.rejected += 1
+            stats.warnings.append(f"{name}: cannot read ({_describe(exc)}); skipped")
+            return
+        if magic == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
+                reader = _CappedReader(gz, max_decompressed_bytes, name)  # type: ignore[arg-type]
+                yield from extract_stream(reader, name, stats, max_line_bytes=max_line_bytes)  # type: ignore[arg-type]
+        else:
+            yield from extract_stream(fh, name, stats, max_line_bytes=max_line_bytes)
+
+
+def iter_input_files(root: Path, stats: InputStats) -> Iterator[Path]:
+    """Regular files under ``root``, recursively, in sorted order.
+
+    Symlinks are followed only when their target stays inside ``root`` (and
+    never into directories, so there are no loops); FIFOs, sockets and
+    devices are skipped, as are unreadable entries, each with a warning.
+    """
+    try:
+        top = root.resolve()
+    except OSError as exc:
+        stats.rejected += 1
+        stats.warnings.append(f"{root}: cannot resolve ({_describe(exc)}); skipped")
+        return
+    try:
+        st = root.stat()
+    except OSError as exc:
+        stats.rejected += 1
+        stats.warnings.append(f"{root}: cannot read ({_describe(exc)}); skipped")
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        if _usable_file(root, st, stats):
+            yield root
+        return
+    yield from _walk(root, top, stats)
+
+
+def _usable_file(path: Path, st: os.stat_result, stats: InputStats) -> bool:
+    if stat.S_ISREG(st.st_mode):
+        if not os.access(path, os.R_OK):
+            stats.rejected += 1
+            stats.warnings.append(f"{path}: permission denied; skipped")
+            return False
+        return True
+    kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
+    stats.rejected += 1
+    stats.warnings.append(f"{path}: is a {kind}, not a regular file; skipped")
+    return False
+
+
+def _walk(directory: Path, top: Path, stats: InputStats) -> Iterator[Path]:
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        stats.rejected += 1
+        stats.warnings.append(f"{directory}: cannot list ({_describe(exc)}); skipped")
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            if entry.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(top):
+                    stats.rejected += 1
+                    stats.warnings.append(f"{path}: symlink to {target}, outside {top}; not followed")
+                    continue
+                st = target.stat()
+                if stat.S_ISDIR(st.st_mode):
+                    stats.warnings.append(f"{path}: symlink to a directory; not followed")
+                    continue
+                if _usable_file(path, st, stats):
+                    yield path
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(path, top, stats)
+                continue
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            stats.rejected += 1
+            stats.warnings.append(f"{path}: cannot read ({_describe(exc)}); skipped")
+            continue
+        if _usable_file(path, st, stats):
+            yield path

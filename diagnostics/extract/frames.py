@@ -1,0 +1,160 @@
+"""The SDK and CLI wrappers around an AWS error: error code and operation.
+
+- AWS CLI and boto3: ``An error occurred (AccessDenied) when calling the
+  GetObject operation: ...`` (older botocore: ``A client error (X) occurred
+  when calling the Y operation``).
+- Go SDK v2: ``operation error S3: GetObject, https response error StatusCode:
+  403, RequestID: ..., api error AccessDenied: ...``.
+- Go SDK v1 (and Terraform, Packer built on it): ``AccessDenied: Access Denied``
+  followed by ``status code: 403, request id: ...``.
+- Java SDK: ``(Service: Amazon S3; Status Code: 403; Error Code: AccessDenied;
+  Request ID: ...)``, v2 with commas.
+
+Each frame is found with ``str.find`` on its fixed text and read with an
+anchored regex.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from diagnostics.extract.codes import is_authz_error_code
+
+# Linear: anchored; one bounded class per group between literals.
+_CLI = re.compile(r"\((?P<code>[A-Za-z0-9_.]{1,100})\) when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation")
+# Linear: anchored; bounded classes between literals.
+_CLI_OLD = re.compile(r"A client error \((?P<code>[A-Za-z0-9_.]{1,100})\) occurred when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation")
+# Linear: anchored; bounded classes between literals.
+_GO2_OP = re.compile(r"operation error (?P<svc>[A-Za-z0-9 ._-]{1,64}): (?P<op>[A-Za-z0-9_]{1,100}),")
+# Linear: anchored; one bounded class.
+_GO2_CODE = re.compile(r"api error (?P<code>[A-Za-z0-9_.]{1,100}):")
+# Linear: anchored; bounded classes between literals.
+_JAVA = re.compile(
+    r"\(Service: (?P<svc>[A-Za-z0-9 ._-]{1,64})[;,] Status Code: (?P<status>\d{3})[;,]"
+    r"(?: Error Code: (?P<code>[A-Za-z0-9_.]{1,100})[;,])?"
+)
+# Linear: anchored at a found position; one bounded class then a literal.
+_CODE_COLON = re.compile(r"(?P<code>[A-Z][A-Za-z0-9]{2,100}(?:\.[A-Za-z0-9]{1,100})?): ")
+# Linear: anchored literal plus bounded digits.
+_STATUS_403 = re.compile(r"[Ss]tatus ?[Cc]ode:? ?403\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """An SDK or CLI error wrapper; ``after`` frames (Java) follow their message."""
+
+    start: int
+    end: int
+    error_code: str | None
+    operation: str | None
+    authz: bool
+    after: bool = False
+    standalone_ok: bool = True
+    service: str | None = None
+
+
+def find_frames(text: str) -> list[Frame]:
+    """Every SDK/CLI error frame in ``text``, in order."""
+    frames: list[Frame] = []
+    _find_cli(text, frames)
+    _find_go2(text, frames)
+    _find_java(text, frames)
+    _find_go1(text, frames)
+    frames.sort(key=lambda f: f.start)
+    return frames
+
+
+def _find_cli(text: str, out: list[Frame]) -> None:
+    i = text.find(" when calling the ")
+    while i != -1:
+        open_paren = text.rfind("(", max(0, i - 102), i)
+        if open_paren != -1:
+            m = _CLI.match(text, open_paren)
+            if m:
+                start = text.rfind("An error occurred", max(0, open_paren - 20), open_paren)
+                old = text.rfind("A client error", max(0, open_paren - 20), open_paren)
+                if old != -1 and _CLI_OLD.match(text, old):
+                    start = old
+                code = m.group("code")
+                out.append(
+                    Frame(
+                        start if start != -1 else open_paren,
+                        m.end(),
+                        code,
+                        m.group("op"),
+                        is_authz_error_code(code),
+                    )
+                )
+        i = text.find(" when calling the ", i + 1)
+
+
+def _find_go2(text: str, out: list[Frame]) -> None:
+    i = text.find("api error ")
+    while i != -1:
+        m = _GO2_CODE.match(text, i)
+        if m:
+            code = m.group("code")
+            op = service = None
+            start = i
+            o = text.rfind("operation error ", max(0, i - 600), i)
+            if o != -1:
+                om = _GO2_OP.match(text, o)
+                if om:
+                    op = om.group("op")
+                    service = om.group("svc").strip()
+                    start = o
+            out.append(Frame(start, m.end(), code, op, is_authz_error_code(code), service=service))
+        i = text.find("api error ", i + 1)
+
+
+def _find_java(text: str, out: list[Frame]) -> None:
+    i = text.find("(Service: ")
+    while i != -1:
+        m = _JAVA.match(text, i)
+        if m:
+            code = m.group("code")
+            status = m.group("status")
+            if code:
+                authz = is_authz_error_code(code)
+            else:
+                # SDK v2 gives no error code; a 403 "Access Denied" is still a refusal.
+                before = text[max(0, i - 40) : i].rstrip()
+                authz = status == "403" and before.lower().endswith("access denied")
+            service = _java_service(m.group("svc"))
+            out.append(Frame(i, m.end(), code, None, authz, after=True, service=service))
+        i = text.find("(Service: ", i + 1)
+
+
+def _java_service(name: str) -> str | None:
+    """``Amazon S3`` / ``AmazonEC2`` / ``Ec2`` -> ``S3`` / ``EC2`` / ``Ec2`` (a service name)."""
+    s = name.strip()
+    for prefix in ("Amazon ", "Amazon", "AWS ", "AWS"):
+        if s.startswith(prefix) and len(s) > len(prefix):
+            s = s[len(prefix) :]
+            break
+    s = s.replace(" ", "")
+    return s or None
+
+
+def _find_go1(text: str, out: list[Frame]) -> None:
+    """``AccessDenied: ...`` (Go SDK v1): only codes in the authz table count.
+
+    Alone (no message we parse) it needs a following ``status code: 403`` to be
+    told apart from an application's own "AccessDenied:" text.
+    """
+    i = text.find(": ")
+    taken = {f.start for f in out}
+    while i != -1:
+        j = i
+        floor = max(0, i - 101)
+        while j > floor and (text[j - 1].isalnum() or text[j - 1] == "."):
+            j -= 1
+        if j < i and (j == 0 or not text[j - 1].isalnum()):
+            m = _CODE_COLON.match(text, j)
+            if m and m.end() == i + 2 and is_authz_error_code(m.group("code")) and j not in taken:
+                covered = any(f.start <= j < f.end + 2 for f in out)
+                if not covered:
+                    status = _STATUS_403.search(text, i, min(len(text), i + 2400)) is not None
+                    out.append(Frame(j, i + 2, m.group("code"), None, True, standalone_ok=status))
+        i = text.find(": ", i + 2)

@@ -1,0 +1,253 @@
+"""Parse plain authorization-failure sentences.
+
+``User: <principal> is not authorized to perform: <svc:Action> [on resource:
+<resource>] [because no <type> policy allows the <svc:Action> action | with an
+explicit deny in a <type> policy[: <policy-arn>]]`` in every wording AWS uses
+(see DESIGN.md), plus the older forms without a reason or a resource.
+
+The sentence is located with ``str.find`` on its fixed middle ("not authorized
+to perform"); the principal is the token before it, found by scanning back to
+a blank; everything after is matched with anchored regexes.  No regex scans
+unbounded input or nests quantifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from diagnostics.context import account_of, region_of
+
+_MIDDLE = "not authorized to perform"
+_STS_MIDDLE = "Not authorized to perform"
+_MAX_TOKEN = 2048
+_MAX_RESOURCE = 2048
+
+# Linear: anchored; bounded, disjoint classes around one literal colon.
+_ACTION = re.compile(r":?[ \t]*(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63}):(?P<name>[A-Za-z0-9*][A-Za-z0-9_*-]{0,127})")
+# Linear: anchored literal alternatives.
+_ON_THIS = re.compile(r"[ \t]+on this resource\b")
+_ON_RESOURCE = re.compile(r"[ \t]+on resources?:?[ \t]*")
+# Linear: anchored; literal alternations, each followed by literals only.
+_REASON = re.compile(
+    r"[ \t,]*(?P<how>because no|because the|with an explicit deny in(?: an?| the)?|"
+    r"due to an explicit deny in(?: an?| the)?)[ \t]+"
+    r"(?P<type>identity-based|resource-based|sessions?|permissions boundary|vpc endpoint|"
+    r"service control|resource control|role trust)(?:[ \t]+polic(?:y|ies))?",
+    re.IGNORECASE,
+)
+# Linear: anchored; literal words, one bounded action class.
+_ALLOWS = re.compile(r"[ \t]+allows the [A-Za-z0-9:*_-]{1,200} action", re.IGNORECASE)
+# Linear: anchored literal.
+_TRANSITIVE = re.compile(r"[ \t]+transitively through an? service control polic(?:y|ies)", re.IGNORECASE)
+# Linear: anchored; one bounded run of non-blank, non-quote characters.
+_POLICY_ARN = re.compile(r":[ \t]*(?P<arn>arn:[^\s\"'<>]{1,1024})")
+
+_POLICY_TYPES = {
+    "identity-based": "identity",
+    "resource-based": "resource",
+    "session": "session",
+    "sessions": "session",
+    "permissions boundary": "permissions_boundary",
+    "vpc endpoint": "vpc_endpoint",
+    "service control": "scp",
+    "resource control": "rcp",
+    "role trust": "trust",
+}
+
+#: Where an unquoted resource ends.
+_RESOURCE_ENDS = (
+    " because ",
+    " with an explicit deny",
+    " due to an explicit deny",
+    ". ",
+    "\n",
+    "\t",
+    '"',
+    " (Service",
+    " (",
+    ", status code",
+    " status code",
+)
+_TRAILING_PUNCT = ".,;)'\""
+_SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]{0,100}\.amazonaws\.com(?:\.cn)?$")  # linear: anchored classes
+
+
+@dataclass(frozen=True, slots=True)
+class PlainHit:
+    """One plain sentence found in a text; ``start``/``end`` delimit it."""
+
+    start: int
+    end: int
+    principal_arn: str | None
+    action: str
+    resource: str | None
+    policy_type: str | None
+    policy_arn: str | None
+    explicit_deny: bool | None
+    account_id: str | None
+    region: str | None
+
+
+def normalise_action(svc: str, name: str) -> str:
+    """``SNS:Publish`` -> ``sns:Publish``: IAM service prefixes are lower case; names kept."""
+    return f"{svc.lower()}:{name}"
+
+
+def _principal_before(text: str, middle: int) -> tuple[str, int] | None:
+    """The principal token before ``is not authorized``, and where the sentence starts."""
+    is_at = middle - 3
+    if is_at < 1 or text[is_at:middle] != "is ":
+        return None
+    end = is_at - 1
+    if not text[end].isspace():
+        return None
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    start = end
+    floor = max(0, end - _MAX_TOKEN)
+    while start > floor and not text[start - 1].isspace() and text[start - 1] not in "\"'(`[":
+        start -= 1
+    token = text[start:end].strip("\"'`,")
+    if not token:
+        return None
+    sentence_start = start
+    lead = text[max(0, start - 12) : start].rstrip()
+    for label in ("User:", "Principal:", "user:", "User"):
+        if lead.endswith(label):
+            sentence_start = start - (len(text[max(0, start - 12) : start]) - len(lead)) - len(label)
+            break
+    if token.startswith("arn:") and token.count(":") >= 5:
+        return token, sentence_start
+    if _SERVICE_PRINCIPAL.match(token):
+        return token, sentence_start
+    if token == "anonymous" and sentence_start < start:
+        return token, sentence_start
+    return None
+
+
+def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
+    """Parse ``on resource: X`` at ``pos``; returns (resource, new position)."""
+    m = _ON_THIS.match(text, pos)
+    if m:
+        return None, m.end()
+    m = _ON_RESOURCE.match(text, pos)
+    if not m:
+        return None, pos
+    pos = m.end()
+    if text.startswith('"', pos):
+        close = text.find('"', pos + 1, pos + 1 + _MAX_RESOURCE)
+        if close == -1:
+            return None, pos
+        return text[pos + 1 : close] or None, close + 1
+    window = text[pos : pos + _MAX_RESOURCE]
+    end = len(window)
+    for stop in _RESOURCE_ENDS:
+        i = window.find(stop)
+        if i != -1 and i < end:
+            end = i
+    value = window[:end].rstrip()
+    while value and value[-1] in _TRAILING_PUNCT:
+        value = value[:-1]
+    return (value or None), pos + len(window[:end].rstrip())
+
+
+def find_plain(text: str) -> list[PlainHit]:
+    """Every plain authorization-failure sentence in ``text``, in order."""
+    hits: list[PlainHit] = []
+    for middle_text, parse in ((_MIDDLE, _parse_at), (_STS_MIDDLE, _parse_sts)):
+        i = text.find(middle_text)
+        while i != -1:
+            hit = parse(text, i)
+            if hit is not None:
+                hits.append(hit)
+                i = text.find(middle_text, max(hit.end, i + 1))
+            else:
+                i = text.find(middle_text, i + 1)
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int]:
+    """Parse the optional reason clause and policy ARN at ``pos``."""
+    policy_type: str | None = None
+    explicit: bool | None = None
+    policy_arn: str | None = None
+    r = _REASON.match(text, pos)
+    if r:
+        how = r.group("how").lower()
+        policy_type = _POLICY_TYPES[r.group("type").lower()]
+        explicit = "explicit deny" in how
+        pos = r.end()
+        if how.startswith("because"):
+            a = _ALLOWS.match(text, pos)
+            if a:
+                pos = a.end()
+        t = _TRANSITIVE.match(text, pos)
+        if t:
+            policy_type = "scp"
+            pos = t.end()
+        p = _POLICY_ARN.match(text, pos)
+        if p:
+            policy_arn = p.group("arn").rstrip(_TRAILING_PUNCT)
+            pos = p.start("arn") + len(policy_arn)
+    return policy_type, policy_arn, explicit, pos
+
+
+def _parse_at(text: str, middle: int) -> PlainHit | None:
+    principal = _principal_before(text, middle)
+    if principal is None:
+        return None
+    principal_arn, start = principal
+    m = _ACTION.match(text, middle + len(_MIDDLE))
+    if not m or _bad_action_end(text, m.end()):
+        return None
+    action = normalise_action(m.group("svc"), m.group("name"))
+    resource, pos = _resource_after(text, m.end())
+    policy_type, policy_arn, explicit, pos = _tail(text, pos)
+    return PlainHit(
+        start=start,
+        end=pos,
+        principal_arn=principal_arn,
+        action=action,
+        resource=resource,
+        policy_type=policy_type,
+        policy_arn=policy_arn,
+        explicit_deny=explicit,
+        account_id=account_of(principal_arn),
+        region=region_of(resource),
+    )
+
+
+def _parse_sts(text: str, middle: int) -> PlainHit | None:
+    """STS's ``Not authorized to perform sts:AssumeRoleWithWebIdentity`` (no principal).
+
+    Only the capitalised sentence start counts: prose says "is not authorized".
+    """
+    if middle > 0 and not (text[middle - 1].isspace() or text[middle - 1] in ":(\"'"):
+        return None
+    m = _ACTION.match(text, middle + len(_STS_MIDDLE))
+    if not m or _bad_action_end(text, m.end()):
+        return None
+    action = normalise_action(m.group("svc"), m.group("name"))
+    resource, pos = _resource_after(text, m.end())
+    policy_type, policy_arn, explicit, pos = _tail(text, pos)
+    return PlainHit(
+        start=middle,
+        end=pos,
+        principal_arn=None,
+        action=action,
+        resource=resource,
+        policy_type=policy_type,
+        policy_arn=policy_arn,
+        explicit_deny=explicit,
+        account_id=None,
+        region=region_of(resource),
+    )
+
+
+def _bad_action_end(text: str, end: int) -> bool:
+    """An action must end at a word boundary (not cut by a line wrap into ``ec2:Ru``)."""
+    if end >= len(text):
+        return False
+    return text[end] in ":/"

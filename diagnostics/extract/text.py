@@ -1,0 +1,211 @@
+"""From one joined, normalised text to the failures it holds.
+
+The parsers each find their own kind (encoded blobs, plain sentences,
+decoded messages, SDK frames); this module pairs them so one printed
+occurrence gives one failure:
+
+- a plain sentence followed by a blob in the same message (modern EC2:
+  "... because no identity-based policy allows ... Encoded authorization
+  failure message: ...") is one ``encoded`` failure carrying both;
+- an SDK/CLI frame gives its error code and operation to the failure it wraps;
+- a frame with an authorization error code and no parsable message (S3's bare
+  "Access Denied") is a ``plain`` failure with what the frame says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from diagnostics.context import account_of, enrich, region_of
+from diagnostics.extract.decoded import find_decoded
+from diagnostics.extract.encoded import find_encoded
+from diagnostics.extract.frames import Frame, find_frames
+from diagnostics.extract.plain import PlainHit, find_plain
+from diagnostics.model import Failure, FailureKind, JSONObject, SourceRef
+
+#: A plain sentence and a blob this close belong to the same message.
+_PAIR_GAP = 80
+#: A frame this far before a message still wraps it (CLI prefix, Go SDK chain).
+_FRAME_BEFORE = 600
+#: A Java frame this far after a message still wraps it.
+_FRAME_AFTER = 400
+EXCERPT_MAX = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A failure found in a text, before it knows its source."""
+
+    kind: FailureKind
+    start: int
+    end: int
+    principal_arn: str | None = None
+    account_id: str | None = None
+    action: str | None = None
+    resource: str | None = None
+    policy_type: str | None = None
+    policy_arn: str | None = None
+    explicit_deny: bool | None = None
+    encoded_message: str | None = None
+    truncated: bool = False
+    decoded: JSONObject | None = None
+    operation: str | None = None
+    event_source: str | None = None
+    region: str | None = None
+    error_code: str | None = None
+
+    def to_failure(self, source: SourceRef, excerpt: str) -> Failure:
+        failure = Failure(
+            kind=self.kind,
+            source=source,
+            principal_arn=self.principal_arn,
+            account_id=self.account_id,
+            action=self.action,
+            resource=self.resource,
+            policy_type=self.policy_type,
+            policy_arn=self.policy_arn,
+            explicit_deny=self.explicit_deny,
+            encoded_message=self.encoded_message,
+            truncated=self.truncated,
+            decoded=self.decoded,
+            operation=self.operation,
+            event_source=self.event_source,
+            region=self.region,
+            error_code=self.error_code,
+            excerpt=excerpt,
+        )
+        if self.decoded is not None:
+            failure = enrich(failure, self.decoded)
+        return failure
+
+
+def _from_plain(hit: PlainHit, kind: FailureKind = "plain") -> Found:
+    return Found(
+        kind=kind,
+        start=hit.start,
+        end=hit.end,
+        principal_arn=hit.principal_arn,
+        account_id=hit.account_id,
+        action=hit.action,
+        resource=hit.resource,
+        policy_type=hit.policy_type,
+        policy_arn=hit.policy_arn,
+        explicit_deny=hit.explicit_deny,
+        region=hit.region,
+    )
+
+
+def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], list[str]]:
+    """The failures in ``text`` in order, and problems worth a warning."""
+    found: list[Found] = []
+    plains = find_plain(text)
+    used_plain: set[int] = set()
+    for enc in find_encoded(text, cut_at_end=cut_at_end):
+        partner = _partner(plains, used_plain, enc.start)
+        if partner is not None:
+            used_plain.add(partner)
+            base = _from_plain(plains[partner], "encoded")
+            found.append(
+                replace(
+                    base,
+                    start=min(base.start, enc.start),
+                    end=max(base.end, enc.end),
+                    encoded_message=enc.blob,
+                    truncated=enc.truncated,
+                )
+            )
+        else:
+            found.append(Found("encoded", enc.start, enc.end, encoded_message=enc.blob, truncated=enc.truncated))
+    for idx, hit in enumerate(plains):
+        if idx not in used_plain:
+            found.append(_from_plain(hit))
+    decoded_hits, problems = find_decoded(text) if '"allowed"' in text else ([], [])
+    for d in decoded_hits:
+        found.append(Found("decoded", d.start, d.end, decoded=d.message))
+    found.sort(key=lambda f: f.start)
+    frames = find_frames(text)
+    if frames:
+        found = _apply_frames(found, frames)
+    return found, problems
+
+
+def _partner(plains: list[PlainHit], used: set[int], blob_start: int) -> int | None:
+    """The plain sentence that ends right before this blob's phrase, if any."""
+    best: int | None = None
+    for idx, hit in enumerate(plains):
+        if idx in used:
+            continue
+        if hit.end <= blob_start and blob_start - hit.end <= _PAIR_GAP:
+            best = idx
+    return best
+
+
+def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
+    out: list[Found] = []
+    used: set[int] = set()
+    for i, f in enumerate(found):
+        prev_end = found[i - 1].end if i > 0 else 0
+        next_start = found[i + 1].start if i + 1 < len(found) else 1 << 62
+        before = [
+            j
+            for j, fr in enumerate(frames)
+            if not fr.after and prev_end <= fr.start <= f.start and f.start - fr.end <= _FRAME_BEFORE
+        ]
+        after = [
+            j
+            for j, fr in enumerate(frames)
+            if fr.after and f.end <= fr.start <= f.end + _FRAME_AFTER and fr.start < next_start
+        ]
+        inside = [j for j, fr in enumerate(frames) if f.start <= fr.start < f.end]
+        # Nearest wrapper first: it is the innermost one (Terraform > Go SDK > message).
+        ordered = sorted(before, key=lambda j: -frames[j].start) + after + inside
+        code = next((frames[j].error_code for j in ordered if frames[j].error_code), None)
+        op = next((frames[j].operation for j in ordered if frames[j].operation), None)
+        service = next((frames[j].service for j in ordered if frames[j].service), None)
+        used.update(ordered)
+        if before:
+            f = replace(f, start=min(frames[j].start for j in before))
+        out.append(
+            replace(
+                f,
+                error_code=f.error_code or code,
+                operation=f.operation or op,
+                event_source=f.event_source or service,
+            )
+        )
+    for j, fr in enumerate(frames):
+        if j in used or not fr.authz or not fr.standalone_ok:
+            continue
+        if any(fr.start < f.end and f.start < fr.end for f in out):
+            continue
+        out.append(
+            Found(
+                "plain",
+                fr.start,
+                fr.end,
+                error_code=fr.error_code,
+                operation=fr.operation,
+                event_source=fr.service,
+            )
+        )
+    out.sort(key=lambda f: f.start)
+    return out
+
+
+def analyse_message(message: str) -> Found | None:
+    """The one failure a single error message (a CloudTrail errorMessage) describes."""
+    found, _problems = analyse_text(message)
+    for f in found:
+        if f.kind in ("encoded", "plain", "decoded"):
+            return f
+    return None
+
+
+def excerpt_of(text: str, start: int, end: int) -> str:
+    """At most ``EXCERPT_MAX`` characters around ``[start, end)``."""
+    lo = max(0, start - 60)
+    hi = min(len(text), max(end, lo + 1), lo + EXCERPT_MAX)
+    return text[lo:hi].strip()
+
+
+__all__ = ["Found", "account_of", "analyse_message", "analyse_text", "excerpt_of", "region_of"]
