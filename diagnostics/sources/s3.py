@@ -104,6 +104,14 @@ class S3Source:
     # -- lifecycle ---------------------------------------------------------------
 
     def start(self, emit: Emit) -> None:
+        self.load()
+        self._thread = threading.Thread(
+            target=self._run, args=(emit,), name=f"source-{self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def load(self) -> None:
+        """Declare the table and read which keys were processed before."""
         ensure_schema(self._ctx.state)
         with self._ctx.state.transaction() as conn:
             conn.execute(
@@ -115,10 +123,6 @@ class S3Source:
         )
         for (key,) in rows:
             self._remember(str(key))
-        self._thread = threading.Thread(
-            target=self._run, args=(emit,), name=f"source-{self.name}", daemon=True
-        )
-        self._thread.start()
 
     def is_ready(self) -> bool:
         return self._thread is not None

@@ -113,11 +113,16 @@ class SqsSource:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def start(self, emit: Emit) -> None:
+    def prepare(self) -> None:
+        """Declare the tables and build the client (``start`` does it too)."""
         self._ctx.state.ensure_schema("aws_sqs", _DDL)
-        self._sqs = aws_common.make_client(
-            "sqs", self._aws, read_timeout=self.wait_time_seconds + 15.0
-        )
+        if self._sqs is None:
+            self._sqs = aws_common.make_client(
+                "sqs", self._aws, read_timeout=self.wait_time_seconds + 15.0
+            )
+
+    def start(self, emit: Emit) -> None:
+        self.prepare()
         for target, role in ((self._receive_loop, "receive"), (self._ack_loop, "ack")):
             t = threading.Thread(
                 target=target, args=(emit,), name=f"source-{self.name}-{role}", daemon=True
