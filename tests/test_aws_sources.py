@@ -353,7 +353,7 @@ def test_sqs_drops_event_ids_already_alerted_even_after_restart(aws: None, state
 def test_sqs_extends_visibility_of_slow_work_and_releases_stuck_messages(
     aws: None, state: StateDB
 ) -> None:
-    """Unconfirmed messages get ChangeMessageVisibility; past processing_timeout they are released."""
+    """Unconfirmed messages get their visibility extended, and are released past the timeout."""
     sqs, url = _queue()
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(failure_record(1)))
     now = [1000.0]
