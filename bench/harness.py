@@ -41,30 +41,49 @@ class Run:
     stdout: bytes
 
 
+#: GNU time reports the peak RSS of the command alone.  ``wait4`` on a child
+#: forked from this (larger) interpreter would report at least the size of this
+#: process at fork time: Linux carries ``maxrss`` across ``exec``.
+GNU_TIME = Path("/usr/bin/time")
+
+
 def run_child(argv: Sequence[str], *, stdout_path: Path | None = None) -> Run:
-    """Run ``argv`` and reap it with ``wait4`` so its own peak RSS is known."""
+    """Run ``argv`` once: wall time from spawn to reap, and the command's own peak RSS.
+
+    Exit status 0 and 1 are both success (``scan`` exits 1 when it found
+    failures), so a Python traceback on stderr is treated as the failure it is.
+    """
     out = stdout_path.open("wb") if stdout_path is not None else subprocess.DEVNULL
+    DEFAULT_OUT.mkdir(parents=True, exist_ok=True)
     err_path = DEFAULT_OUT / f".stderr-{os.getpid()}"
-    err_path.parent.mkdir(parents=True, exist_ok=True)
+    rss_path = DEFAULT_OUT / f".rss-{os.getpid()}"
+    wrapped = list(argv)
+    if GNU_TIME.exists():
+        wrapped = [str(GNU_TIME), "-f", "%M", "-o", str(rss_path), *wrapped]
     try:
         with err_path.open("wb") as err:
             start = time.perf_counter()
-            proc = subprocess.Popen(list(argv), stdout=out, stderr=err)
+            proc = subprocess.Popen(wrapped, stdout=out, stderr=err)
             _, status, usage = os.wait4(proc.pid, 0)
             seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         errors = err_path.read_bytes()
+        rss = usage.ru_maxrss
+        if GNU_TIME.exists():
+            # The last line; GNU time may first note a non-zero exit status.
+            rss = int(rss_path.read_text().split()[-1])
     finally:
         if not isinstance(out, int):
             out.close()
         err_path.unlink(missing_ok=True)
-    if proc.returncode not in (0, 1):
+        rss_path.unlink(missing_ok=True)
+    if proc.returncode not in (0, 1) or b"Traceback (most recent call last)" in errors:
         raise RuntimeError(
             f"{' '.join(str(a) for a in argv[:4])} ... exited {proc.returncode}: "
             f"{errors.decode(errors='replace')[-2000:]}"
         )
     data = stdout_path.read_bytes() if stdout_path is not None and _small(stdout_path) else b""
-    return Run(seconds, usage.ru_maxrss, proc.returncode, data)
+    return Run(seconds, rss, proc.returncode, data)
 
 
 def _small(path: Path) -> bool:

@@ -20,6 +20,7 @@ from generate import ensure_applog, parse_size
 from harness import (
     BENCHMARKS_MD,
     DEFAULT_OUT,
+    Run,
     alternate,
     machine,
     progress,
@@ -58,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     ours_out = args.out / "p1-scan.jsonl"
     grep_out = args.out / "p1-grep.txt"
 
+    per_run: list[int] = []
+
+    def ours_run() -> Run:
+        run = run_child(scan_argv(log), stdout_path=ours_out)
+        per_run.append(run.stdout.count(b"\n"))  # every run must find the same failures
+        return run
+
     series = alternate(
         [
             (
@@ -68,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 "Python find loop (floor)",
                 lambda: run_child([sys.executable, str(HERE / "find_floor.py"), str(log)]),
             ),
-            ("authz-diag scan", lambda: run_child(scan_argv(log), stdout_path=ours_out)),
+            ("authz-diag scan", ours_run),
         ],
         args.runs,
         on_run=progress,
@@ -76,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     grep_s, floor, ours = series
     ratio = ours.median / grep_s.median
     check = check_applog(ours_out, manifest)
+    stable = len(set(per_run)) == 1
     grep_count = int(grep_out.read_text().strip() or 0)
     grep_ok = grep_count == manifest["grep_matching_lines"]
     passed = ratio <= GOAL_RATIO
@@ -106,14 +115,15 @@ grep {size_mib / grep_s.median:.0f} MiB/s. The Python floor (`bench/find_floor.p
 `bytes.find` loop for the same two markers, no line numbers, no parsing) takes
 {floor.median / grep_s.median:.2f}× grep: what Python itself costs on this machine.
 
-Correctness: {verdict(check.ok)}: {check.describe(log).replace(chr(10), "; ")}.
+Correctness: {verdict(check.ok and stable)}: {check.describe(log).replace(chr(10), "; ")}
+(diagnoses per run: {per_run}{"" if stable else ": **runs disagree**"}).
 grep counted {grep_count} matching lines (generator: {manifest["grep_matching_lines"]})
 {"" if grep_ok else "**grep count differs from the manifest**"}.
 """
     publish("P1", body, write=not args.no_write, path=args.md)
     if args.clean:
         log.unlink(missing_ok=True)
-    return 0 if passed and check.ok else 1
+    return 0 if passed and check.ok and stable else 1
 
 
 if __name__ == "__main__":
