@@ -39,6 +39,8 @@ class AlertsConfig:
     group_wait: float = 30.0
     group_interval: float = 300.0
     repeat_interval: float = 14400.0
+    #: DynamoDB table shared by several daemons so each alert is sent once (docs/scale-out.md).
+    dedup_table: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +195,7 @@ def _alerts(t: ConfigTable) -> AlertsConfig:
         group_wait=t.duration("group_wait", 30.0),
         group_interval=t.duration("group_interval", 300.0),
         repeat_interval=t.duration("repeat_interval", 14400.0),
+        dedup_table=t.text("dedup_table"),
     )
     t.finish()
     return cfg

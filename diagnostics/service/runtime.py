@@ -48,6 +48,10 @@ def build_sinks(config: WatchConfig, state: StateDB | None) -> list[Any]:
         for s in sinks:
             s.close(1.0)
         raise
+    if config.alerts.dedup_table:
+        from diagnostics.dedup import wrap_sinks
+
+        sinks = wrap_sinks(sinks, config.alerts.dedup_table, window=config.alerts.repeat_interval)
     return sinks
 
 
