@@ -34,6 +34,7 @@ from diagnostics.extract.encoded import (
     looks_like_blob_piece,
     open_blob_at_end,
 )
+from diagnostics.extract.plain import find_plain
 from diagnostics.extract.normalize import (
     common_prefix,
     has_json_escapes,
@@ -169,9 +170,15 @@ class _Text:
 
 
 class Assembler:
-    """Builds records; one instance per input, reused for every candidate line."""
+    """Builds records; one instance per buffer pass, reused for every candidate line."""
 
-    def __init__(self, path: str, buf: bytes | bytearray, line_at: LineAt, prev_lines: Callable[[int], list[bytes]]):
+    def __init__(
+        self,
+        path: str,
+        buf: bytes | bytearray,
+        line_at: LineAt,
+        prev_lines: Callable[[int], list[bytes]],
+    ):
         self.path = path
         self.buf = buf
         self.line_at = line_at
@@ -184,12 +191,6 @@ class Assembler:
             self._bad_utf8.append(rel)
         return text
 
-    def _need(self, start: int | None) -> Line | None:
-        if start is None:
-            return None
-        line = self.line_at(start)
-        return line
-
     def build(self, first: Line, line_no: int, base_offset: int) -> RecordResult:
         """The record starting at ``first`` (raises ``NeedMore``)."""
         self._bad_utf8 = []
@@ -199,28 +200,27 @@ class Assembler:
             done = self._json_line(raw, source)
             if done is not None:
                 return RecordResult(done[0], first.next, done[1])
-        lines: list[Line] = [first]
         first_text = self._norm(first, 0)
         if looks_like_decoded_key_line(first_text):
-            result = self._pretty_json(first, first_text, source, line_no, base_offset)
+            result = self._pretty_json(first, first_text, source, line_no)
             if result is not None:
                 return result
         acc = _Text()
-        stripped_first = strip_known_prefix(first_text).lstrip()
-        if stripped_first.startswith(_BACKWARD_STARTS):
-            prev = self.prev_lines(1)
-            if prev:
-                before, _bad = normalize_line(prev[-1])
-                if before.strip():
-                    acc.add(unescape_json(before.rstrip()) + " ", 0)
         first_line = first_text.rstrip(" \t")
         explicit = first_line.endswith("\\")
-        acc.add(_unescaped(first_line.removesuffix("\\").rstrip(" \t") if explicit else first_line), 0)
-        width = len(first_text.rstrip(" \t"))
-        blob_lines = 0
+        if explicit:
+            first_line = first_line[:-1].rstrip(" \t")
+        first_piece = _unescaped(first_line)
+        before = self._backward(first_piece)
+        if before:
+            acc.add(before, 0)
+        acc.add(first_piece, 0)
+        lines: list[Line] = [first]
         total = first.end - first.start
         cur = first
         prev_visible = first_text
+        blob_width = 0
+        blob_lines = 0
         while len(lines) < MAX_RECORD_LINES and total < MAX_RECORD_BYTES:
             if cur.long or cur.next is None:
                 break
@@ -232,21 +232,26 @@ class Assembler:
             if nxt is None or nxt.long:
                 break
             ntext = self._norm(nxt, len(lines))
-            joined = _join(mode, text, ntext, prev_visible, explicit, width, blob_lines, first_text)
+            if mode == "blob" and blob_lines == 0:
+                # The phrase line is the first full-width piece, unless the blob
+                # starts on the next line: then that line sets the width.
+                started = open_blob_at_end(text)
+                blob_width = len(prev_visible.rstrip(" \t")) if started and started.length else 0
+            elif mode == "blob" and blob_lines == 1 and blob_width == 0:
+                blob_width = len(prev_visible.rstrip(" \t"))
+            joined = _join(mode, text, ntext, prev_visible, explicit, blob_width, blob_lines, first_text)
             if joined is None:
                 self._bad_utf8 = [i for i in self._bad_utf8 if i < len(lines)]
                 break
-            sep, piece, line_explicit = joined
+            sep, piece, explicit = joined
             acc.add(sep + piece, len(lines))
             lines.append(nxt)
             total += nxt.end - nxt.start
             blob_lines = blob_lines + 1 if mode == "blob" else 0
-            explicit = line_explicit
             prev_visible = ntext
             cur = nxt
         text = acc.text()
-        cut = cur.unterminated or cur.long
-        found, problems = analyse_text(text, cut_at_end=cut)
+        found, problems = analyse_text(text, cut_at_end=cur.unterminated or cur.long)
         failures: list[Failure] = []
         for f in found:
             rel = acc.line_of(f.start)
@@ -259,6 +264,31 @@ class Assembler:
             [(line_no, p) for p in problems],
             [line_no + i for i in sorted(set(self._bad_utf8))],
         )
+
+    def _backward(self, first: str) -> str:
+        """The previous line, when this one continues a sentence it started.
+
+        ``User: arn:...:assumed-ro`` / ``le/x is not authorized ...`` (hard wrap)
+        or ``User: arn:...`` / ``is not authorized ...`` (soft wrap).
+        """
+        if "not authorized to perform" not in first:
+            return ""
+        body = strip_known_prefix(first).lstrip()
+        if any(h.start < 40 for h in find_plain(body)):
+            return ""  # the sentence starts on this line
+        prev = self.prev_lines(1)
+        if not prev or not prev[-1]:
+            return ""
+        before = _unescaped(strip_known_prefix(normalize_line(prev[-1])[0]).rstrip(" \t"))
+        if "User:" not in before[-2100:] and "arn:" not in before[-2100:]:
+            return ""
+        for sep in ("", " "):
+            joined = before + sep + body
+            if any(h.start < len(before) < h.end for h in find_plain(joined)):
+                # Only the part that belongs to the sentence: from "User:" on.
+                cut = before.rfind("User:")
+                return (before[cut:] if cut != -1 else before) + sep
+        return ""
 
     def _json_line(self, raw: bytes, source: SourceRef) -> tuple[list[Failure], list[tuple[int, str]]] | None:
         """A line that is a CloudTrail record or envelope: parsed whole, never as text."""
@@ -278,9 +308,7 @@ class Assembler:
                 failures.append(failure)
         return failures, []
 
-    def _pretty_json(
-        self, first: Line, first_text: str, source: SourceRef, line_no: int, base_offset: int
-    ) -> RecordResult | None:
+    def _pretty_json(self, first: Line, first_text: str, source: SourceRef, line_no: int) -> RecordResult | None:
         """A decoded message pretty-printed over many lines (``aws ... | jq .``)."""
         back = self.prev_lines(BACK_LINES)
         head: list[str] = []
@@ -317,9 +345,7 @@ class Assembler:
             return None
         text = "\n".join(body)
         found, problems = analyse_text(text)
-        failures = [
-            f.to_failure(source, excerpt_of(text, f.start, f.end)) for f in found if f.kind == "decoded"
-        ]
+        failures = [f.to_failure(source, excerpt_of(text, f.start, f.end)) for f in found if f.kind == "decoded"]
         if not failures:
             return None
         return RecordResult(failures, cur.next, [(line_no, p) for p in problems])
@@ -329,16 +355,55 @@ def _unescaped(text: str) -> str:
     return unescape_json(text) if has_json_escapes(text) else text
 
 
+def _ends_inside_phrase(tail: str) -> bool:
+    """The text ends with the start (two characters or more) of a key phrase."""
+    for phrase in KEY_PHRASES:
+        for k in range(min(len(phrase) - 1, len(tail)), 1, -1):
+            if tail.endswith(phrase[:k]):
+                at = len(tail) - k
+                if at == 0 or tail[at - 1] in _WORD_START:
+                    return True
+    return False
+
+
+def _sentence_open(tail: str) -> bool:
+    """A plain sentence runs to the end without its reason, or one is cut before its action."""
+    for i in _all(tail, "not authorized to perform"):
+        if tail[max(0, i - 8) : i] == "You are ":
+            continue
+        hits = [h for h in find_plain(tail) if h.start <= i < h.end]
+        if not hits:
+            return True
+        h = hits[-1]
+        if not h.complete and h.end >= len(tail) - 1:
+            return True
+    return False
+
+
+def _all(text: str, needle: str) -> list[int]:
+    out: list[int] = []
+    i = text.find(needle)
+    while i != -1:
+        out.append(i)
+        i = text.find(needle, i + 1)
+    return out
+
+
 def _wants_next(text: str) -> str | None:
     """Whether (and why) the record may continue on the next line."""
     if open_blob_at_end(text) is not None:
         return "blob"
-    tail = text[-600:].rstrip()
-    if tail.endswith(_SOFT_ENDINGS) or _PRINCIPAL_AT_END.search(tail[-2100:]):
-        return "soft-open"
-    if "not authorized" in tail or "Not authorized" in tail:
-        return "soft"
-    if ": " in tail and any(code in tail for code in _GO_CODES):
+    tail = text[-2200:].rstrip()
+    end = tail[-64:]
+    if end.endswith(_OPEN_ENDINGS) or _PRINCIPAL_AT_END.search(tail[-2100:]):
+        return "open"
+    if _ends_inside_phrase(end):
+        return "phrase"
+    if end.endswith(("perform this operation.", "perform this operation")):
+        return "legacy"  # EC2 puts the plain sentence or the blob after it
+    if "uthoriz" in tail and _sentence_open(tail):
+        return "sentence"
+    if ": " in tail and "status code" not in tail and any(code in tail for code in _GO_CODES):
         return "status"
     return None
 
@@ -356,6 +421,20 @@ def _content(line: str, first_text: str) -> str:
     return s.strip(" \t")
 
 
+def _completes_phrase(text: str, content: str) -> str | None:
+    """The separator ("" for a hard wrap, " " for a soft one) that completes a key phrase."""
+    a = text[-64:]
+    b = content[:64]
+    for sep in ("", " "):
+        joined = a + sep + b
+        edge = len(a)
+        for phrase in KEY_PHRASES:
+            i = joined.find(phrase, max(0, edge - len(phrase) + 1))
+            if i != -1 and i < edge < i + len(phrase):
+                return sep
+    return None
+
+
 def _join(
     mode: str,
     text: str,
@@ -371,26 +450,38 @@ def _join(
     if not content:
         return None
     line_explicit = content.endswith("\\")
-    body = content.removesuffix("\\").rstrip(" \t") if line_explicit else content
+    body = content[:-1].rstrip(" \t") if line_explicit else content
     if mode == "blob":
         ob = open_blob_at_end(text)
         assert ob is not None
         run = leading_blob_run(body)
         if run == 0 or ob.length + run > MAX_BLOB:
             return None
-        piece, rest = body[:run], body[run:].strip()
-        fixed = blob_lines >= 1 and len(prev_visible.rstrip(" \t")) == width
-        whole = all(ch in _CLOSERS for ch in rest)
-        if explicit or ob.quote or fixed:
+        if explicit or ob.quote:
             return "", _unescaped(body), line_explicit
+        if blob_lines >= 1:
+            # Hard-wrapped at a fixed column: every piece but the last is full width.
+            full = len(prev_visible.rstrip(" \t")) == width
+            return ("", _unescaped(body), line_explicit) if full else None
+        piece, rest = body[:run], body[run:].strip()
+        whole = all(ch in _CLOSERS for ch in rest)
         if looks_like_blob_piece(piece) and (whole or body[run] in _TERMINATORS):
             return "", _unescaped(body), line_explicit
         return None
-    lowered = body
-    if mode == "soft-open":
-        return " ", _unescaped(lowered), line_explicit
-    if mode == "soft" and lowered.startswith(_EXTENSIONS):
-        return " ", _unescaped(lowered), line_explicit
-    if lowered.startswith(("status code:", "Status Code:")):
-        return " ", lowered, line_explicit
+    sep = _completes_phrase(text, body)
+    if sep is not None:
+        return sep, _unescaped(body), line_explicit
+    if mode == "open":
+        return " ", _unescaped(body), line_explicit
+    if mode == "legacy":
+        if body.startswith(("Encoded authorization failure message", "User: ")):
+            return " ", _unescaped(body), line_explicit
+        return None
+    if mode == "sentence":
+        if body.startswith(_EXTENSIONS):
+            return " ", _unescaped(body), line_explicit
+        hard = not text[-1:].isspace() and any(g in body for g in _GRAMMAR)
+        return ("", _unescaped(body), line_explicit) if hard else None
+    if body.lower().startswith("status code:"):
+        return " ", body, line_explicit
     return None
