@@ -27,6 +27,8 @@ CHUNK = 1 << 20
 MAX_DOCUMENT_BYTES = 256 << 20
 #: Decompressed bytes read from one gzip file before it is called a bomb.
 MAX_DECOMPRESSED_BYTES = 1 << 30
+#: Decompress in pieces this big, so a corrupt tail loses at most one piece.
+GZIP_PIECE = 64 << 10
 #: A NUL byte in this first block marks a binary file.
 BINARY_SNIFF = 8192
 
@@ -109,7 +111,7 @@ def _try_document(document: bytes, path: str, stats: InputStats) -> Iterator[Fai
     try:
         obj = orjson.loads(document)
     except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc).lower():
+        if _too_deep(exc):
             stats.rejected += 1
             stats.warnings.append(
                 f"{path}: JSON nested deeper than 1024 levels cannot be parsed; searched as text lines instead"
@@ -125,6 +127,12 @@ def _try_document(document: bytes, path: str, stats: InputStats) -> Iterator[Fai
         stats.warnings.append(f"{path}: valid JSON but not a CloudTrail document: {bad}")
     yield from failures_from_document(obj, SourceRef(path))
     return True
+
+
+def _too_deep(exc: orjson.JSONDecodeError) -> bool:
+    """orjson refuses nesting past 1024 levels ("depth limit exceeded")."""
+    text = str(exc).lower()
+    return "depth limit" in text or "recursion" in text
 
 
 def _shape_problem(obj: object) -> str | None:
@@ -150,16 +158,38 @@ class _CappedReader:
         self.cap = cap
         self.path = path
         self.total = 0
+        self.error: BaseException | None = None
 
     def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size if size > 0 else CHUNK)
-        self.total += len(data)
-        if self.total > self.cap:
-            raise _Bomb(
-                f"decompressed size passed {self.cap} bytes (a gzip bomb?); the rest was skipped. "
-                "Raise the cap if this file is genuine"
-            )
-        return data
+        # Small pieces, and an error held back until the data before it is
+        # returned: GzipFile.read() drops a whole chunk when the file ends early.
+        if self.error is not None:
+            raise self.error
+        want = size if size > 0 else CHUNK
+        parts: list[bytes] = []
+        got = 0
+        while got < want:
+            try:
+                data = self.raw.read(min(want - got, GZIP_PIECE))
+            except (OSError, EOFError, zlib.error) as exc:
+                if not parts:
+                    raise
+                self.error = exc
+                break
+            if not data:
+                break
+            self.total += len(data)
+            if self.total > self.cap:
+                self.error = _Bomb(
+                    f"decompressed size passed {self.cap} bytes (a gzip bomb?); the rest was "
+                    "skipped. Raise the cap if this file is genuine"
+                )
+                if not parts:
+                    raise self.error
+                break
+            parts.append(data)
+            got += len(data)
+        return b"".join(parts)
 
 
 def _describe(exc: BaseException) -> str:

@@ -295,7 +295,7 @@ class Assembler:
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            if "recursion" in str(exc).lower():
+            if "depth limit" in str(exc).lower() or "recursion" in str(exc).lower():
                 assert source.line is not None
                 return [], [(source.line, "JSON nested deeper than 1024 levels was skipped")]
             return None
@@ -375,7 +375,8 @@ def _sentence_open(tail: str) -> bool:
         if not hits:
             return True
         h = hits[-1]
-        if not h.complete and h.end >= len(tail) - 1:
+        rest = tail[h.end :]
+        if not h.complete and len(rest) < 300 and ". " not in rest and '"' not in rest:
             return True
     return False
 
