@@ -46,7 +46,14 @@ class CaseReport:
 
 
 def case_input(rule: Rule, index: int, case: dict[str, Any]) -> tuple[Failure, JSONObject | None]:
-    """The failure and decoded message a case describes (a log line goes through extract)."""
+    """The failure and decoded message a case describes (a log line goes through extract).
+
+    The failure is enriched and its action inferred from the operation exactly
+    as the scan pipeline does, so a case sees what a user's scan would see.
+    """
+    from diagnostics.context import enrich
+    from diagnostics.pipeline import infer_action
+
     source = SourceRef(f"{rule.path}#case{index}", 1, 0)
     decoded: JSONObject | None = None
     if "decoded" in case:
@@ -60,10 +67,24 @@ def case_input(rule: Rule, index: int, case: dict[str, Any]) -> tuple[Failure, J
         found = extract.extract_text(case["line"], path=source.path)
         if not found:
             raise ValueError("the extractor found no failure in this line")
-        return found[0], decoded
-    fields = dict(case["failure"])
-    kind = fields.pop("kind", "decoded" if decoded is not None else "plain")
-    return Failure(kind=kind, source=source, decoded=decoded, **fields), decoded
+        failure: Failure = found[0]
+        decoded = decoded if decoded is not None else failure.decoded
+    else:
+        fields = dict(case["failure"])
+        kind = fields.pop("kind", "decoded" if decoded is not None else "plain")
+        failure = Failure(kind=kind, source=source, decoded=decoded, **fields)
+    return infer_action(enrich(failure, decoded)), decoded
+
+
+def extractor_available() -> bool:
+    """True when ``diagnostics.extract`` imports, so ``line`` cases can run."""
+    import importlib
+
+    try:
+        importlib.import_module("diagnostics.extract")
+    except ImportError:
+        return False
+    return True
 
 
 def diagnose_case(
@@ -98,6 +119,8 @@ def _fix_matches(fix: Fix, want: dict[str, Any]) -> bool:
 
 def check_case(ruleset: RuleSet, rule: Rule, index: int, case: dict[str, Any]) -> CaseResult:
     name = case.get("name", f"case {index}")
+    if "line" in case and not extractor_available():
+        return CaseResult(rule.id, name, True, "skipped: diagnostics.extract is not installed")
     try:
         _, findings = diagnose_case(ruleset, rule, index, case)
     except Exception as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagnostics.rules.registry import matchers_table, placeholders_table
-from diagnostics.rules.schema import CASE_FAILURE_FIELDS, CASE_FIX_FIELDS, RULE_FIELDS
+from diagnostics.rules.schema import CASE_FAILURE_FIELDS, CASE_FIX_FIELDS, FIX_FIELDS, RULE_FIELDS
 
 
 def schema_markdown() -> str:
@@ -11,6 +11,9 @@ def schema_markdown() -> str:
     out = ["## Rule fields", "", "| field | required | meaning |", "|---|---|---|"]
     for name, spec in RULE_FIELDS.items():
         out.append(f"| `{name}` | {'yes' if spec.required else 'no'} | {spec.doc} |")
+    out += ["", "## Fix fields (`[[fix]]`)", "", "| field | meaning |", "|---|---|"]
+    for name, doc in FIX_FIELDS.items():
+        out.append(f"| `{name}` | {doc} |")
     out += ["", "## Matchers (`[match]`, `[unless]`, and each table of `any = [...]`)", ""]
     out += ["| matcher | argument | matches when |", "|---|---|---|"]
     for m in sorted(matchers_table().values(), key=lambda m: m.name):

@@ -15,7 +15,7 @@ from diagnostics.model import Failure, Finding, Fix, RequestContext, Severity
 from diagnostics.rules.loader import RuleDoc, load_dirs
 from diagnostics.rules.registry import Matcher, matchers_table
 from diagnostics.rules.subject import Subject
-from diagnostics.rules.template import Missing, render_text, render_value
+from diagnostics.rules.template import Defaults, Missing, render_text, render_value
 
 log = structlog.get_logger()
 
@@ -62,6 +62,8 @@ class Rule:
     cases: tuple[dict[str, Any], ...]
     path: Path
     doc: dict[str, Any]
+    #: Each fix's compiled ``when`` (None: always included), parallel to ``fixes``.
+    fix_when: tuple[Condition | None, ...] = ()
 
     @classmethod
     def from_doc(cls, rd: RuleDoc) -> Rule:
@@ -80,6 +82,9 @@ class Rule:
             cases=tuple(d.get("case", ())),
             path=rd.path,
             doc=d,
+            fix_when=tuple(
+                Condition.compile(f["when"]) if "when" in f else None for f in d.get("fix", ())
+            ),
         )
 
     def matches(self, subject: Subject) -> bool:
@@ -87,23 +92,48 @@ class Rule:
 
     def finding(self, subject: Subject) -> Finding:
         """The finding for a matching failure; a fix needing an unknown value is left out."""
-        fixes: list[Fix] = []
+        fixes: dict[tuple[str, str | None], list[Any]] = {}
         omitted: list[str] = []
-        for tmpl in self.fixes:
+        notes: list[str] = []
+        used: Defaults = []
+        when = self.fix_when or (None,) * len(self.fixes)
+        for tmpl, condition in zip(self.fixes, when, strict=True):
+            if condition is not None and not condition.holds(subject):
+                continue  # a dependent permission this request does not need
+            mine: Defaults = []
             try:
                 # An empty applies_to ("{policy_arn|}") means "not known": null in JSON.
                 applies_to = render_text(tmpl["applies_to"], subject) or None
-                statements = tuple(render_value(st, subject) for st in tmpl["statements"])
+                statements = [render_value(st, subject, mine) for st in tmpl["statements"]]
             except Missing as exc:
                 omitted.append(exc.name)
                 continue
-            fixes.append(Fix(tmpl["target"], applies_to, statements))
+            used.extend(mine)
+            # Fixes for the same policy become one: dependent statements join the main fix.
+            bucket = fixes.setdefault((tmpl["target"], applies_to), [])
+            bucket.extend(st for st in statements if st not in bucket)
+            if "note" in tmpl:
+                notes.append(render_text(tmpl["note"], subject, lenient=True))
         # Empty defaults ("{policy_arn|}") leave double spaces behind.
         explanation = " ".join(render_text(self.explanation, subject, lenient=True).split())
+        for note in notes:
+            explanation += " " + " ".join(note.split())
+        wild = sorted({name for name, value in used if "*" in value})
+        if wild:
+            explanation += (
+                f" (The failure does not say its {', '.join(wild)}, so the fix uses a wildcard"
+                ' ("*") there: narrow it to the ARNs the caller really needs.)'
+            )
         if omitted:
             names = ", ".join(sorted(set(omitted)))
             explanation += f" (A suggested fix was left out: the failure does not say its {names}.)"
-        return Finding(self.id, self.title, self.severity, explanation, tuple(fixes))
+        return Finding(
+            self.id,
+            self.title,
+            self.severity,
+            explanation,
+            tuple(Fix(t, a, tuple(sts)) for (t, a), sts in fixes.items()),
+        )
 
 
 def crash_finding(rule_id: str, exc: BaseException) -> Finding:

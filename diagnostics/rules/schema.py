@@ -34,6 +34,14 @@ STATEMENT_KEYS = (
 CASE_FAILURE_FIELDS = tuple(
     f.name for f in dataclasses.fields(Failure) if f.name not in {"source", "decoded", "excerpt"}
 )
+FIX_FIELDS = {
+    "target": f"where the change goes: {', '.join(FIX_TARGETS)}",
+    "applies_to": "template: ARN of the principal, role or resource whose policy changes",
+    "statements": "[[fix.statements]] IAM statement templates",
+    "when": "matchers (like [match]) that must hold for this fix to be offered: a dependent"
+    " permission the request's context proves it needs",
+    "note": "template sentence added to the explanation when this fix is offered",
+}
 CASE_FIX_FIELDS = {
     "target": "the fix's target",
     "applies_to": "the exact applies_to ARN",
@@ -156,8 +164,13 @@ def _check_fix(fix: Any, field: str) -> Iterator[tuple[str, str, str]]:
         yield field, "must be a table", "write [[fix]]"
         return
     for key in fix:
-        if key not in {"target", "applies_to", "statements"}:
-            yield f"{field}.{key}", "unknown field", "a fix has target, applies_to, statements"
+        if key not in FIX_FIELDS:
+            yield f"{field}.{key}", "unknown field", _close(key, FIX_FIELDS)
+    if "when" in fix:
+        yield from check_match(fix["when"], f"{field}.when")
+    if "note" in fix and not _is_str(fix["note"]):
+        yield f"{field}.note", "must be a string", 'write note = "..."'
+
     if fix.get("target") not in FIX_TARGETS:
         yield f"{field}.target", f"is {fix.get('target')!r}", f"use one of {', '.join(FIX_TARGETS)}"
     if not _is_str(fix.get("applies_to")):

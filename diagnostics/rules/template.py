@@ -51,26 +51,36 @@ def walk_strings(value: Any) -> Iterator[str]:
             yield from walk_strings(v)
 
 
-def _resolve(m: re.Match[str], s: Subject) -> Value:
+#: (placeholder name, rendered default) for each default a rendering fell back to.
+Defaults = list[tuple[str, str]]
+
+
+def _resolve(m: re.Match[str], s: Subject, used: Defaults | None = None) -> Value:
     name, arg, default = m.group(1), m.group(2), m.group(3)
     value = placeholders_table()[name].resolve(s, arg)
     if value is None or value == []:
         if default is None:
             raise Missing(name)
-        return render_text(default, s) if "{" in default else default
+        rendered = render_text(default, s, used=used) if "{" in default else default
+        if used is not None:
+            used.append((name, rendered))
+        return rendered
     return value
 
 
-def render_text(text: str, s: Subject, *, lenient: bool = False) -> str:
+def render_text(
+    text: str, s: Subject, *, lenient: bool = False, used: Defaults | None = None
+) -> str:
     """A template string with every placeholder filled; lists join with ", ".
 
     ``lenient`` renders a missing value as ``(unknown)`` (for explanations)
-    instead of raising ``Missing`` (for fixes, which must be exact).
+    instead of raising ``Missing`` (for fixes, which must be exact).  ``used``
+    collects the defaults that stood in for unknown values.
     """
 
     def sub(m: re.Match[str]) -> str:
         try:
-            value = _resolve(m, s)
+            value = _resolve(m, s, used)
         except Missing:
             if lenient:
                 return "(unknown)"
@@ -80,20 +90,20 @@ def render_text(text: str, s: Subject, *, lenient: bool = False) -> str:
     return PLACEHOLDER.sub(sub, text)
 
 
-def render_value(value: Any, s: Subject) -> Any:
+def render_value(value: Any, s: Subject, used: Defaults | None = None) -> Any:
     """A statement template rendered to JSON; a whole-value list placeholder becomes a list."""
     if isinstance(value, str):
         m = PLACEHOLDER.fullmatch(value)
         if m:
-            resolved = _resolve(m, s)
+            resolved = _resolve(m, s, used)
             return list(resolved) if isinstance(resolved, list) else resolved
-        return render_text(value, s)
+        return render_text(value, s, used=used)
     if isinstance(value, dict):
-        return {render_text(k, s): render_value(v, s) for k, v in value.items()}
+        return {render_text(k, s, used=used): render_value(v, s, used) for k, v in value.items()}
     if isinstance(value, list):
         out: list[Any] = []
         for item in value:
-            rendered = render_value(item, s)
+            rendered = render_value(item, s, used)
             # A list placeholder inside a list splices in, so Action = ["x", "{list}"] stays flat.
             if isinstance(item, str) and isinstance(rendered, list):
                 out.extend(r for r in rendered if r not in out)
