@@ -58,14 +58,15 @@ def build_sinks(config: WatchConfig, state: StateDB | None) -> list[Any]:
 def load_rules(config: WatchConfig) -> Any:
     from diagnostics.rules import RuleSet, bundled_rules_dir
 
-    dirs = list(config.rules_dirs) or [bundled_rules_dir()]
-    for d in dirs:
+    # User directories layer over the bundled rules: a rule with a bundled id
+    # overrides it, and `disable = [...]` switches bundled rules off (docs/rules.md).
+    for d in config.rules_dirs:
         if not d.is_dir():
             raise ConfigError(
                 f"{config.path}: key 'rules_dirs' names {d}, which is not a directory; "
-                "fix the path or remove it to use the bundled rules"
+                "fix the path or remove it to use the bundled rules alone"
             )
-    return RuleSet.load(dirs)
+    return RuleSet.load([bundled_rules_dir(), *config.rules_dirs])
 
 
 def build_decoder(config: WatchConfig, state: StateDB | None) -> Any:
