@@ -132,7 +132,7 @@ Goals: peak RSS of `authz-diag scan --no-decode --format json` on the
 `scan --no-decode`, nor by a scan that finds nothing to decode; import time measured.
 
 - peak RSS: **{peak / 1e6:.1f} MB** ({peak / MIB:.1f} MiB; the most of {args.runs} runs,
-  from `wait4`), goal ≤ 120 MB {verdict(rss_ok)}
+  from GNU time `%M`), goal ≤ 120 MB {verdict(rss_ok)}
 - boto3/botocore modules imported by `scan --no-decode`: {len(boto_nd)}; by a decode-enabled scan
   of a plain-only log: {len(boto_pd)} {verdict(lazy_ok)} {", ".join((boto_nd or boto_pd)[:5])}
 - `python -X importtime -c 'import diagnostics.cli'`: {cli_total / 1000:.1f} ms of imports
