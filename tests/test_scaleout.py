@@ -1,0 +1,88 @@
+"""Three `authz-diag watch` processes on one SQS queue (moto server on loopback), one killed -9.
+
+The harness (moto server, CloudTrail tree, workers) is bench/scaleout.py's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _harness() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_scaleout", ROOT / "bench" / "scaleout.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+so = _harness()
+VISIBILITY = 5
+MAX_INFLIGHT = 50  # SqsSource default: messages one worker holds at most
+PER_OBJECT = 30
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("dedup", [False, True], ids=["no-dedup-table", "dedup-table"])
+def test_three_workers_one_killed_every_failure_alerted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dedup: bool
+) -> None:
+    """Every failure of 3,000 is alerted although a worker dies; duplicates only from its batch."""
+    for k, v in so.CREDENTIALS.items():
+        monkeypatch.setenv(k, v)
+    with so.moto_server() as endpoint:
+        tree = so.make_tree(
+            endpoint, failures=3000, per_object=PER_OBJECT, visibility=VISIBILITY, tag="t"
+        )
+        so.upload(endpoint, tree)  # S3 itself notifies the queue, one message per object
+        so.wait_queue(endpoint, tree.queue_url, len(tree.bodies))
+        table = None
+        if dedup:
+            from diagnostics.dedup import create_table
+
+            table = "authz-dedup"
+            create_table(so.client("dynamodb", endpoint), table)
+        workers = [
+            so.Worker(
+                tmp_path, f"w{i}", endpoint, tree.queue_url, visibility=VISIBILITY,
+                dedup_table=table,
+            )
+            for i in range(3)
+        ]  # fmt: skip
+        victim = workers[0]
+        try:
+            so.wait_ready(workers)
+            deadline = time.monotonic() + 40
+            while len(victim.event_ids()) < 150 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            victim.kill9()
+            assert len(victim.event_ids()) >= 150, "the victim never got going"
+            seen = so.wait_all(workers, set(tree.where), timeout=60)
+        finally:
+            for w in workers:
+                w.stop()
+        stderr = "".join(w.err.read_text()[-1500:] for w in workers)
+        missing = set(tree.where) - set(seen)
+        assert not missing, f"{len(missing)} failures never alerted; stderr tail:\n{stderr}"
+        assert set(seen) == set(tree.where)  # and nothing that was not a failure
+        duplicated = {eid for eid, n in seen.items() if n > 1}
+        if dedup:
+            assert duplicated == set(), f"{len(duplicated)} alerts sent twice despite the table"
+            return
+        # Without the table: a duplicate is always something the killed worker had
+        # alerted, from deliveries it held when it died (at most MAX_INFLIGHT messages).
+        assert duplicated <= set(victim.event_ids())
+        survivors = [eid for w in workers[1:] for eid in w.event_ids()]
+        assert len(survivors) == len(set(survivors)), "a live worker alerted an event twice"
+        objects = {tree.where[eid] for eid in duplicated}
+        assert len(objects) <= MAX_INFLIGHT
