@@ -70,7 +70,7 @@ def client(service: str, endpoint: str) -> Any:
         region_name=REGION,
         endpoint_url=endpoint,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],  # moto accepts any
     )
 
 
