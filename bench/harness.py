@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -54,9 +56,9 @@ def run_child(argv: Sequence[str], *, stdout_path: Path | None = None) -> Run:
     failures), so a Python traceback on stderr is treated as the failure it is.
     """
     out = stdout_path.open("wb") if stdout_path is not None else subprocess.DEVNULL
-    DEFAULT_OUT.mkdir(parents=True, exist_ok=True)
-    err_path = DEFAULT_OUT / f".stderr-{os.getpid()}"
-    rss_path = DEFAULT_OUT / f".rss-{os.getpid()}"
+    scratch = Path(tempfile.mkdtemp(prefix="authz-bench-"))
+    err_path = scratch / "stderr"
+    rss_path = scratch / "rss"
     wrapped = list(argv)
     if GNU_TIME.exists():
         wrapped = [str(GNU_TIME), "-f", "%M", "-o", str(rss_path), *wrapped]
@@ -75,8 +77,7 @@ def run_child(argv: Sequence[str], *, stdout_path: Path | None = None) -> Run:
     finally:
         if not isinstance(out, int):
             out.close()
-        err_path.unlink(missing_ok=True)
-        rss_path.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     if proc.returncode not in (0, 1) or b"Traceback (most recent call last)" in errors:
         raise RuntimeError(
             f"{' '.join(str(a) for a in argv[:4])} ... exited {proc.returncode}: "
