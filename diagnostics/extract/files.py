@@ -38,8 +38,36 @@ def _is_json_start(head: bytes) -> bool:
 
 
 def _read(stream: BinaryIO, size: int) -> bytes:
-    data = stream.read(size)
+    """Up to ``size`` bytes, without waiting for more than one read from a pipe.
+
+    ``read1`` returns what a pipe has now, so ``terraform apply | authz-diag
+    scan -`` reports as the log arrives; plain files still give full chunks.
+    """
+    read1 = getattr(stream, "read1", None)
+    data = read1(size) if read1 is not None else stream.read(size)
     return data if data else b""
+
+
+def _read_head(stream: BinaryIO) -> bytes:
+    """The start of the stream: at least its first line (or a chunk, or all of it)."""
+    parts = [_read(stream, CHUNK)]
+    size = len(parts[0])
+    while parts[-1] and b"\n" not in parts[-1] and size < CHUNK:
+        parts.append(_read(stream, CHUNK - size))
+        size += len(parts[-1])
+    return b"".join(parts)
+
+
+def _first_line_is_json(head: bytes) -> bool:
+    """JSON lines: the first line is a whole JSON value by itself (a document's is not)."""
+    nl = head.find(b"\n")
+    if nl == -1:
+        return False
+    try:
+        orjson.loads(head[:nl])
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def extract_stream(
@@ -62,7 +90,7 @@ def extract_stream(
     pending: list[bytes] = []
     extractor: Extractor | None = None
     try:
-        first = _read(stream, CHUNK)
+        first = _read_head(stream)
         if not first:
             return
         if b"\x00" in first[:BINARY_SNIFF]:
@@ -71,7 +99,23 @@ def extract_stream(
             stats.warnings.append(f"{path}: binary file (NUL bytes in its first block); skipped")
             return
         pending.append(first)
-        if _is_json_start(first):
+        if _is_json_start(first) and _first_line_is_json(first):
+            # JSON lines stream through the line extractor (it parses CloudTrail
+            # lines whole); only a one-line file is still a whole document.
+            more = bool(first[first.find(b"\n") + 1 :].strip())
+            while not more:
+                data = _read(stream, CHUNK)
+                if not data:
+                    break
+                pending.append(data)
+                more = bool(data.strip())
+            if not more:
+                document = b"".join(pending)
+                done = yield from _try_document(document, path, stats)
+                if done:
+                    return
+                pending = [document]
+        elif _is_json_start(first):
             size = len(first)
             while size <= max_document_bytes:
                 data = _read(stream, CHUNK)
