@@ -107,6 +107,10 @@ class Failure:
             self.policy_arn,
             self.explicit_deny,
             self.source.event_id,
+            # Bare messages ("Access Denied", "Cannot call GetSessionToken ...")
+            # name no principal or action: the operation tells them apart.
+            self.operation,
+            self.error_code,
         )
 
 
