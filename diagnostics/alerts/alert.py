@@ -27,6 +27,9 @@ class Alert:
     (``sources_total`` counts them all); ``samples`` the first few input lines.
     ``new_count`` is how many occurrences arrived since the previous
     notification of this group (``count`` for a new group).
+    ``notification_id`` names this one notification (group, generation,
+    sequence): the same after a restart, so a sink that can read back what it
+    wrote (the file sink) can tell it was already delivered.
     """
 
     key: GroupKey
@@ -41,6 +44,7 @@ class Alert:
     distinct_total: int = 1
     sources_total: int = 0
     new_count: int = 0
+    notification_id: str = ""
 
     @property
     def id(self) -> str:
@@ -64,4 +68,5 @@ class Alert:
             "sources_total": self.sources_total,
             "samples": list(self.samples),
             "distinct_total": self.distinct_total,
+            **({"notification_id": self.notification_id} if self.notification_id else {}),
         }

@@ -101,7 +101,16 @@ class Group:
             distinct_total=self.distinct_total,
             sources_total=self.sources_total,
             new_count=self.notified_count - self.prev_count,
+            notification_id=self.notification_id(),
         )
+
+    def notification_id(self) -> str:
+        """``<group id>.<created, ms>.<seq>``: stable across restarts, unique per group row.
+
+        ``created`` tells a group recreated after it went quiet (its row was
+        deleted, ``seq`` starts again at 1) from the earlier one.
+        """
+        return f"{self.id}.{int(self.created * 1000)}.{self.seq}"
 
 
 def _row_to_group(row: tuple[Any, ...]) -> Group:

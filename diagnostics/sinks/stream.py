@@ -10,20 +10,31 @@ from pathlib import Path
 from typing import IO, Literal
 
 import orjson
+import structlog
 
 from diagnostics.alerts.alert import Alert
 from diagnostics.errors import SinkError
 from diagnostics.sinks.base import Detail
+from diagnostics.sinks.readback import SeenIds, read_tail
 from diagnostics.sinks.render import alert_json
 from diagnostics.sinks.text import render_text
 
 Format = Literal["text", "json"]
 
+log = structlog.get_logger()
 
-def encode(alerts: Sequence[Alert], fmt: Format, detail: Detail, *, color: bool = False) -> bytes:
+
+def encode(
+    alerts: Sequence[Alert],
+    fmt: Format,
+    detail: Detail,
+    *,
+    color: bool = False,
+    with_id: bool = False,
+) -> bytes:
     if fmt == "json":
         return b"".join(orjson.dumps(alert_json(a, detail)) + b"\n" for a in alerts)
-    return "".join(render_text(a, color=color) + "\n" for a in alerts).encode()
+    return "".join(render_text(a, color=color, with_id=with_id) + "\n" for a in alerts).encode()
 
 
 class StdoutSink:
@@ -72,7 +83,13 @@ class StdoutSink:
 
 
 class FileSink:
-    """Appends JSON lines (or text) to ``path``; ``reopen`` follows logrotate."""
+    """Appends JSON lines (or text) to ``path``; ``reopen`` follows logrotate.
+
+    Exactly once across ``kill -9``: every alert carries its notification id,
+    and when it opens the file the sink reads back the ids at its end
+    (``readback``) and never writes one of them again, nor one it already
+    wrote in this process.
+    """
 
     def __init__(
         self,
@@ -88,10 +105,13 @@ class FileSink:
         self.format: Format = format
         self._lock = threading.Lock()
         self._file: IO[bytes] | None = None
+        self.seen = SeenIds()
+        self._torn = False
 
     def _open(self) -> IO[bytes]:
         if self._file is None:
             try:
+                self._torn = read_tail(self.path, self.seen)
                 self._file = self.path.open("ab")
             except OSError as exc:
                 raise SinkError(
@@ -101,9 +121,24 @@ class FileSink:
         return self._file
 
     def send(self, alerts: Sequence[Alert]) -> None:
-        data = encode(alerts, self.format, self.detail)
         with self._lock:
             out = self._open()
+            fresh = [
+                a for a in alerts if not a.notification_id or a.notification_id not in self.seen
+            ]
+            if len(fresh) < len(alerts):
+                log.info(
+                    "alert.already_in_file",
+                    sink=self.name,
+                    skipped=len(alerts) - len(fresh),
+                    path=str(self.path),
+                )
+            if not fresh:
+                return
+            data = encode(fresh, self.format, self.detail, with_id=True)
+            if self._torn:
+                # A write cut by a crash: start on a line of our own.
+                data = b"\n" + data
             try:
                 out.write(data)
                 out.flush()
@@ -111,6 +146,10 @@ class FileSink:
                 # Reopen next time: the disk may come back, the file may be new.
                 self._close_file()
                 raise SinkError(f"cannot write alerts to {self.path}: {exc.strerror}") from exc
+            self._torn = False
+            for a in fresh:
+                if a.notification_id:
+                    self.seen.add(a.notification_id)
 
     def _close_file(self) -> None:
         if self._file is not None:

@@ -65,8 +65,16 @@ def _fix_lines(d: Diagnosis) -> list[str]:
     return out
 
 
-def render_text(alert: Alert, *, color: bool = False) -> str:
-    """One summary block per group, ending in a newline."""
+#: The line the file sink adds to a text block so it can read back what it wrote.
+NOTIFICATION_LABEL = "  notification "
+
+
+def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> str:
+    """One summary block per group, ending in a newline.
+
+    ``with_id`` adds the notification id line; log text cannot forge it, since
+    every line that carries log text starts with a label or 12 spaces.
+    """
     d = alert.diagnosis
     f = d.failure
     status = alert.status.upper()
@@ -103,4 +111,6 @@ def render_text(alert: Alert, *, color: bool = False) -> str:
         lines.append("  fix       none to add (see why)")
     if alert.distinct_total > 1:
         lines.append(f"  +{alert.distinct_total - 1} more distinct failure(s) in this group")
+    if with_id and alert.notification_id:
+        lines.append(NOTIFICATION_LABEL + clean(alert.notification_id))
     return "\n".join(lines) + "\n"
