@@ -113,3 +113,17 @@ def test_offsets_and_lines_are_exact() -> None:
         (4, starts[2]),
         (6, starts[4]),
     ]
+
+
+def test_document_records_point_at_their_lines() -> None:
+    """In a pretty-printed CloudTrail array, each failure names the line of its record's eventID."""
+    records = orjson.loads(RECORDS)["Records"]
+    text = orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n"
+    failures = extract_text(text, "array.json")
+    lines = text.splitlines(keepends=True)
+    for failure in failures:
+        line = failure.source.line
+        assert line is not None
+        assert f'"eventID": "{failure.source.event_id}"' in lines[line - 1]
+        assert failure.source.offset == sum(len(x) for x in lines[: line - 1])
+    assert len(failures) == 3

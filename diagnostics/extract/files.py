@@ -12,7 +12,8 @@ import gzip
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -80,63 +81,33 @@ def extract_stream(
 ) -> Iterator[Failure]:
     """Failures in a byte stream: a CloudTrail JSON document, or log lines.
 
-    A stream that starts with ``{`` or ``[`` is first tried as one JSON
-    document (a Records file, an array of records, a single record, an
-    EventBridge or CloudWatch Logs envelope).  Anything else, including JSON
-    lines and JSON that is not CloudTrail, goes through the line extractor.
-    A read error (a corrupt or truncated gzip, a bomb) ends the stream with a
-    warning; what was read before it is still searched.
+    A stream that starts with ``{`` or ``[`` and whose first line is not a JSON
+    value by itself is read whole (up to ``max_document_bytes``) and tried as
+    one JSON document (a Records file, an array of records, a single record,
+    an EventBridge or CloudWatch Logs envelope).  Anything else, including
+    JSON lines and JSON that is not CloudTrail, streams through the line
+    extractor.  A read error (a corrupt or truncated gzip, a bomb) ends the
+    stream with a warning; what was read before it is still searched.
     """
     pending: list[bytes] = []
     extractor: Extractor | None = None
     try:
         first = _read_head(stream)
-        if not first:
-            return
-        if b"\x00" in first[:BINARY_SNIFF]:
-            stats.rejected += 1
-            stats.bytes_read += len(first)
-            stats.warnings.append(f"{path}: binary file (NUL bytes in its first block); skipped")
+        if not first or _binary(first, path, stats):
             return
         pending.append(first)
-        if _is_json_start(first) and _first_line_is_json(first):
-            # JSON lines stream through the line extractor (it parses CloudTrail
-            # lines whole); only a one-line file is still a whole document.
-            more = bool(first[first.find(b"\n") + 1 :].strip())
-            while not more:
-                data = _read(stream, CHUNK)
-                if not data:
-                    break
-                pending.append(data)
-                more = bool(data.strip())
-            if not more:
-                document = b"".join(pending)
+        if _is_json_start(first):
+            document = _read_document(stream, pending, max_document_bytes)
+            if document is not None:
+                pending = [document]
                 done = yield from _try_document(document, path, stats)
                 if done:
                     return
-                pending = [document]
-        elif _is_json_start(first):
-            size = len(first)
-            while size <= max_document_bytes:
-                data = _read(stream, CHUNK)
-                if not data:
-                    break
-                pending.append(data)
-                size += len(data)
-            if size <= max_document_bytes:
-                document = b"".join(pending)
-                done = yield from _try_document(document, path, stats)
-                if done:
-                    return
-                pending = [document]
         extractor = Extractor(path, stats=stats, max_line_bytes=max_line_bytes)
         for data in pending:
             yield from extractor.feed(data)
         pending = []
-        while True:
-            data = _read(stream, CHUNK)
-            if not data:
-                break
+        while data := _read(stream, CHUNK):
             yield from extractor.feed(data)
     except (OSError, EOFError, zlib.error, _Bomb) as exc:
         stats.rejected += 1
@@ -150,7 +121,38 @@ def extract_stream(
         yield from extractor.finish()
 
 
-def _try_document(document: bytes, path: str, stats: InputStats) -> Iterator[Failure]:
+def _binary(head: bytes, path: str, stats: InputStats) -> bool:
+    """NUL bytes in the first block: a binary file, skipped with a warning."""
+    if b"\x00" not in head[:BINARY_SNIFF]:
+        return False
+    stats.rejected += 1
+    stats.bytes_read += len(head)
+    stats.warnings.append(f"{path}: binary file (NUL bytes in its first block); skipped")
+    return True
+
+
+def _read_document(stream: BinaryIO, pending: list[bytes], cap: int) -> bytes | None:
+    """The whole stream when it may be one JSON document, else None (JSON lines, too big).
+
+    Everything read is appended to ``pending`` so the line extractor sees it too.
+    """
+    first = pending[0]
+    if _first_line_is_json(first):
+        # JSON lines stream through the line extractor (it parses CloudTrail
+        # lines whole); only a file of one line is still a whole document.
+        more = bool(first[first.find(b"\n") + 1 :].strip())
+        while not more and (data := _read(stream, CHUNK)):
+            pending.append(data)
+            more = bool(data.strip())
+        return None if more else b"".join(pending)
+    size = len(first)
+    while size <= cap and (data := _read(stream, CHUNK)):
+        pending.append(data)
+        size += len(data)
+    return b"".join(pending) if size <= cap else None
+
+
+def _try_document(document: bytes, path: str, stats: InputStats) -> Generator[Failure, None, bool]:
     """Parse ``document`` whole; returns True when it was CloudTrail (and is done)."""
     try:
         obj = orjson.loads(document)
@@ -158,7 +160,8 @@ def _try_document(document: bytes, path: str, stats: InputStats) -> Iterator[Fai
         if _too_deep(exc):
             stats.rejected += 1
             stats.warnings.append(
-                f"{path}: JSON nested deeper than 1024 levels cannot be parsed; searched as text lines instead"
+                f"{path}: JSON nested deeper than 1024 levels cannot be parsed; "
+                "searched as text lines instead"
             )
         return False
     if not looks_like_cloudtrail(obj):
@@ -169,8 +172,36 @@ def _try_document(document: bytes, path: str, stats: InputStats) -> Iterator[Fai
     if bad:
         stats.rejected += 1
         stats.warnings.append(f"{path}: valid JSON but not a CloudTrail document: {bad}")
-    yield from failures_from_document(obj, SourceRef(path))
+    locate = _Locator(document)
+    for failure in failures_from_document(obj, SourceRef(path)):
+        yield locate(failure)
     return True
+
+
+class _Locator:
+    """Line and line-start offset of each record's eventID in a parsed document.
+
+    Records come out in document order, so one forward pass finds them all.
+    """
+
+    def __init__(self, document: bytes) -> None:
+        self.document = document
+        self.pos = 0
+        self.line = 1
+
+    def __call__(self, failure: Failure) -> Failure:
+        event_id = failure.source.event_id
+        if not event_id:
+            return failure
+        needle = orjson.dumps(event_id)
+        hit = self.document.find(needle, self.pos)
+        if hit == -1:
+            return failure
+        self.line += self.document.count(b"\n", self.pos, hit)
+        self.pos = hit
+        start = self.document.rfind(b"\n", 0, hit) + 1
+        source = replace(failure.source, line=self.line, offset=start)
+        return replace(failure, source=source)
 
 
 def _too_deep(exc: orjson.JSONDecodeError) -> bool:
@@ -313,7 +344,9 @@ def _usable_file(path: Path, st: os.stat_result, stats: InputStats) -> bool:
             stats.warnings.append(f"{path}: permission denied; skipped")
             return False
         return True
-    kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
+    kind = (
+        "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
+    )
     stats.rejected += 1
     stats.warnings.append(f"{path}: is a {kind}, not a regular file; skipped")
     return False
@@ -334,7 +367,9 @@ def _walk(directory: Path, top: Path, stats: InputStats) -> Iterator[Path]:
                 target = path.resolve()
                 if not target.is_relative_to(top):
                     stats.rejected += 1
-                    stats.warnings.append(f"{path}: symlink to {target}, outside {top}; not followed")
+                    stats.warnings.append(
+                        f"{path}: symlink to {target}, outside {top}; not followed"
+                    )
                     continue
                 st = target.stat()
                 if stat.S_ISDIR(st.st_mode):
