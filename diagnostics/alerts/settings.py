@@ -10,6 +10,8 @@ from diagnostics.errors import ConfigError
 # One or more "<number><unit>" parts, e.g. "1h30m"; anchored and free of
 # nested quantifiers, so matching is linear in the input length.
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
+# Only applied to strings _DURATION accepted, where every digit run ends in a
+# unit: each match is found without backtracking, linear.
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
