@@ -27,7 +27,9 @@ def extract_text(text: str, path: str = "-", stats: InputStats | None = None) ->
     if text and not text.endswith("\n"):
         text += "\n"
     data = text.encode("utf-8", errors="surrogateescape")
-    return list(extract_stream(io.BytesIO(data), path, stats if stats is not None else InputStats()))
+    return list(
+        extract_stream(io.BytesIO(data), path, stats if stats is not None else InputStats())
+    )
 
 
 __all__ = [

@@ -92,9 +92,7 @@ def looks_like_cloudtrail(obj: object) -> bool:
             return is_record(obj["detail"])
         if isinstance(obj.get("logEvents"), list) and obj.get("messageType"):
             return True
-        if isinstance(obj.get("Events"), list):
-            return True
-        return False
+        return isinstance(obj.get("Events"), list)
     if isinstance(obj, list):
         return bool(obj) and all(
             isinstance(x, Mapping) and (is_record(x) or "CloudTrailEvent" in x) for x in obj[:16]
@@ -114,9 +112,9 @@ def _account(*values: object) -> str | None:
 
 
 def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure | None:
-    """The authorization failure a CloudTrail record holds, or None."""
-    if not isinstance(record, Mapping):
-        return None
+    """The authorization failure a CloudTrail record holds, or None (also for a non-mapping)."""
+    if not isinstance(record, Mapping):  # callers pass parsed JSON of any shape
+        return None  # type: ignore[unreachable]
     code = record.get("errorCode")
     if not is_authz_error_code(code):
         return None

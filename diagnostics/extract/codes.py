@@ -23,11 +23,19 @@ AUTHZ_CODE_TABLE: tuple[tuple[MatchHow, str, str], ...] = (
     ("prefix", "AccessDenied", "CIS AWS Foundations 3.1/4.1 metric filter; S3, STS, IAM"),
     ("contains", "AccessDenied", "KMSAccessDeniedException (Lambda), EFSAccessDeniedException"),
     ("prefix", "AuthorizationError", "SNS API reference (AuthorizationError, HTTP 403)"),
-    ("contains", "NotAuthorized", "NotAuthorizedException (Cognito, IoT); CIS-style *NotAuthorized*"),
+    (
+        "contains",
+        "NotAuthorized",
+        "NotAuthorizedException (Cognito, IoT); CIS-style *NotAuthorized*",
+    ),
     ("exact", "Forbidden", "API Gateway, OpenSearch HTTP 403"),
     ("suffix", "ForbiddenException", "ForbiddenException (Amplify, Lightsail, MediaStore)"),
     ("exact", "AuthFailure", "EC2 API common errors (AuthFailure)"),
-    ("prefix", "UnauthorizedAccess", "UnauthorizedAccess (Glacier, CodeCommit), UnauthorizedAccessException"),
+    (
+        "prefix",
+        "UnauthorizedAccess",
+        "UnauthorizedAccess (Glacier, CodeCommit), UnauthorizedAccessException",
+    ),
     ("exact", "UnauthorizedException", "AppSync, IoT, Chime (UnauthorizedException, HTTP 401/403)"),
 )
 

@@ -21,7 +21,9 @@ BLOB_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 # Linear: a literal phrase (case-insensitive), then bounded runs of disjoint classes.
 _PHRASE = re.compile(r"encoded authorization failure message", re.IGNORECASE)
 # Linear: anchored; optional colon, bounded blanks, optional quote, one bounded class run.
-_AFTER_PHRASE = re.compile(r"""[ \t]{0,8}:?[ \t\n]{0,8}(?P<q>["'`]?)(?P<blob>[A-Za-z0-9_-]{0,20000})""")
+_AFTER_PHRASE = re.compile(
+    r"""[ \t]{0,8}:?[ \t\n]{0,8}(?P<q>["'`]?)(?P<blob>[A-Za-z0-9_-]{0,20000})"""
+)
 
 _ELLIPSES = ("...", "…", "[...]", "[truncated]", "(truncated)")
 

@@ -17,16 +17,24 @@ anchored regex.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from diagnostics.extract.codes import is_authz_error_code
 
 # Linear: anchored; one bounded class per group between literals.
-_CLI = re.compile(r"\((?P<code>[A-Za-z0-9_.]{1,100})\) when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation")
+_CLI = re.compile(
+    r"\((?P<code>[A-Za-z0-9_.]{1,100})\) when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation"
+)
 # Linear: anchored; bounded classes between literals.
-_CLI_OLD = re.compile(r"A client error \((?P<code>[A-Za-z0-9_.]{1,100})\) occurred when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation")
+_CLI_OLD = re.compile(
+    r"A client error \((?P<code>[A-Za-z0-9_.]{1,100})\) occurred"
+    r" when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation"
+)
 # Linear: anchored; bounded classes between literals.
-_GO2_OP = re.compile(r"operation error (?P<svc>[A-Za-z0-9 ._-]{1,64}): (?P<op>[A-Za-z0-9_]{1,100}),")
+_GO2_OP = re.compile(
+    r"operation error (?P<svc>[A-Za-z0-9 ._-]{1,64}): (?P<op>[A-Za-z0-9_]{1,100}),"
+)
 # Linear: anchored; one bounded class.
 _GO2_CODE = re.compile(r"api error (?P<code>[A-Za-z0-9_.]{1,100}):")
 # Linear: anchored; bounded classes between literals.
@@ -54,8 +62,13 @@ class Frame:
     service: str | None = None
 
 
+#: At most this many frames per text: a hostile line repeating "AccessDenied: "
+#: a hundred thousand times must not cost quadratic time (real ones hold a few).
+MAX_FRAMES = 256
+
+
 def find_frames(text: str) -> list[Frame]:
-    """Every SDK/CLI error frame in ``text``, in order."""
+    """Every SDK/CLI error frame in ``text``, in order (at most ``MAX_FRAMES``)."""
     frames: list[Frame] = []
     _find_cli(text, frames)
     _find_go2(text, frames)
@@ -86,6 +99,8 @@ def _find_cli(text: str, out: list[Frame]) -> None:
                         is_authz_error_code(code),
                     )
                 )
+        if len(out) >= MAX_FRAMES:
+            return
         i = text.find(" when calling the ", i + 1)
 
 
@@ -105,6 +120,8 @@ def _find_go2(text: str, out: list[Frame]) -> None:
                     service = om.group("svc").strip()
                     start = o
             out.append(Frame(start, m.end(), code, op, is_authz_error_code(code), service=service))
+        if len(out) >= MAX_FRAMES:
+            return
         i = text.find("api error ", i + 1)
 
 
@@ -123,6 +140,8 @@ def _find_java(text: str, out: list[Frame]) -> None:
                 authz = status == "403" and before.lower().endswith("access denied")
             service = _java_service(m.group("svc"))
             out.append(Frame(i, m.end(), code, None, authz, after=True, service=service))
+        if len(out) >= MAX_FRAMES:
+            return
         i = text.find("(Service: ", i + 1)
 
 
@@ -145,7 +164,10 @@ def _find_go1(text: str, out: list[Frame]) -> None:
     """
     i = text.find(": ")
     taken = {f.start for f in out}
-    while i != -1:
+    spans = sorted((f.start, f.end + 2) for f in out)
+    looked = 0
+    while i != -1 and len(out) < MAX_FRAMES and looked < 16 * MAX_FRAMES:
+        looked += 1
         j = i
         floor = max(0, i - 101)
         while j > floor and (text[j - 1].isalnum() or text[j - 1] == "."):
@@ -153,7 +175,8 @@ def _find_go1(text: str, out: list[Frame]) -> None:
         if j < i and (j == 0 or not text[j - 1].isalnum()):
             m = _CODE_COLON.match(text, j)
             if m and m.end() == i + 2 and is_authz_error_code(m.group("code")) and j not in taken:
-                covered = any(f.start <= j < f.end + 2 for f in out)
+                k = bisect_right(spans, (j, 1 << 62))
+                covered = any(a <= j < b for a, b in spans[max(0, k - 4) : k])
                 if not covered:
                     status = _STATUS_403.search(text, i, min(len(text), i + 2400)) is not None
                     out.append(Frame(j, i + 2, m.group("code"), None, True, standalone_ok=status))

@@ -109,7 +109,9 @@ _TIMESTAMP = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?[ \t]{1,8}"
 )
 # Linear: anchored; an optional literal arrow, one bounded name class, a literal colon.
-_PACKER = re.compile(r"(?:==> |--> |[ \t]{2,8})(?P<name>[a-z][a-z0-9_-]{0,63}(?:\.[A-Za-z0-9_-]{1,63})?): ")
+_PACKER = re.compile(
+    r"(?:==> |--> |[ \t]{2,8})(?P<name>[a-z][a-z0-9_-]{0,63}(?:\.[A-Za-z0-9_-]{1,63})?): "
+)
 
 
 def normalize_line(raw: bytes) -> tuple[str, bool]:

@@ -23,25 +23,32 @@ _STS_MIDDLE = "Not authorized to perform"
 _MAX_TOKEN = 2048
 _MAX_RESOURCE = 2048
 
-# Linear: anchored; bounded, disjoint classes around one literal colon.
-_ACTION = re.compile(r":?[ \t]*(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63}):(?P<name>[A-Za-z0-9*][A-Za-z0-9_*-]{0,127})")
-# Linear: anchored literal alternatives.
-_ON_THIS = re.compile(r"[ \t]+on this resource\b")
-_ON_RESOURCE = re.compile(r"[ \t]+on resources?:?[ \t]*")
-# Linear: anchored; literal alternations, each followed by literals only.
+# Linear: every quantifier is bounded (blanks to 16), so even an unanchored
+# search does constant work per start position; the classes around the literal
+# colon are disjoint from it.
+_ACTION = re.compile(
+    r":?[ \t]{0,16}(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63})"
+    r":(?P<name>[A-Za-z0-9*][A-Za-z0-9_*-]{0,127})"
+)
+# Linear: bounded blanks, then literals.
+_ON_THIS = re.compile(r"[ \t]{1,16}on this resource\b")
+_ON_RESOURCE = re.compile(r"[ \t]{1,16}on resources?:?[ \t]{0,16}")
+# Linear: bounded blanks around literal alternations (no quantified groups).
 _REASON = re.compile(
-    r"[ \t,]*(?P<how>because no|because the|with an explicit deny in(?: an?| the)?|"
-    r"due to an explicit deny in(?: an?| the)?)[ \t]+"
+    r"[ \t,]{0,16}(?P<how>because no|because the|with an explicit deny in(?: an?| the)?|"
+    r"due to an explicit deny in(?: an?| the)?)[ \t]{1,16}"
     r"(?P<type>identity-based|resource-based|sessions?|permissions boundary|vpc endpoint|"
-    r"service control|resource control|role trust)(?:[ \t]+polic(?:y|ies))?",
+    r"service control|resource control|role trust)(?:[ \t]{1,16}polic(?:y|ies))?",
     re.IGNORECASE,
 )
-# Linear: anchored; literal words, one bounded action class.
-_ALLOWS = re.compile(r"[ \t]+allows the [A-Za-z0-9:*_-]{1,200} action", re.IGNORECASE)
-# Linear: anchored literal.
-_TRANSITIVE = re.compile(r"[ \t]+transitively through an? service control polic(?:y|ies)", re.IGNORECASE)
-# Linear: anchored; one bounded run of non-blank, non-quote characters.
-_POLICY_ARN = re.compile(r":[ \t]*(?P<arn>arn:[^\s\"'<>]{1,1024})")
+# Linear: bounded blanks, literal words, one bounded action class.
+_ALLOWS = re.compile(r"[ \t]{1,16}allows the [A-Za-z0-9:*_-]{1,200} action", re.IGNORECASE)
+# Linear: bounded blanks then a literal.
+_TRANSITIVE = re.compile(
+    r"[ \t]{1,16}transitively through an? service control polic(?:y|ies)", re.IGNORECASE
+)
+# Linear: bounded blanks, then one bounded run of non-blank, non-quote characters.
+_POLICY_ARN = re.compile(r":[ \t]{0,16}(?P<arn>arn:[^\s\"'<>]{1,1024})")
 
 _POLICY_TYPES = {
     "identity-based": "identity",
@@ -70,7 +77,9 @@ _RESOURCE_ENDS = (
     " status code",
 )
 _TRAILING_PUNCT = ".,;)'\""
-_SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]{0,100}\.amazonaws\.com(?:\.cn)?$")  # linear: anchored classes
+_SERVICE_PRINCIPAL = re.compile(
+    r"^[a-z0-9][a-z0-9.-]{0,100}\.amazonaws\.com(?:\.cn)?$"
+)  # linear: anchored classes
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +96,8 @@ class PlainHit:
     explicit_deny: bool | None
     account_id: str | None
     region: str | None
+    #: The reason clause was read to its end ("... allows the X action").
+    complete: bool = True
 
 
 def normalise_action(svc: str, name: str) -> str:
@@ -95,7 +106,7 @@ def normalise_action(svc: str, name: str) -> str:
 
 
 def _principal_before(text: str, middle: int) -> tuple[str, int] | None:
-    """The principal token before ``is not authorized``, and where the sentence starts."""
+    """The principal candidate before ``is not authorized``, and where the sentence starts."""
     is_at = middle - 3
     if is_at < 1 or text[is_at:middle] != "is ":
         return None
@@ -108,21 +119,23 @@ def _principal_before(text: str, middle: int) -> tuple[str, int] | None:
     floor = max(0, end - _MAX_TOKEN)
     while start > floor and not text[start - 1].isspace() and text[start - 1] not in "\"'(`[":
         start -= 1
-    token = text[start:end].strip("\"'`,")
-    if not token:
+    candidate = text[start:end].strip("\"'`,")
+    if not candidate:
         return None
     sentence_start = start
     lead = text[max(0, start - 12) : start].rstrip()
     for label in ("User:", "Principal:", "user:", "User"):
         if lead.endswith(label):
-            sentence_start = start - (len(text[max(0, start - 12) : start]) - len(lead)) - len(label)
+            sentence_start = (
+                start - (len(text[max(0, start - 12) : start]) - len(lead)) - len(label)
+            )
             break
-    if token.startswith("arn:") and token.count(":") >= 5:
-        return token, sentence_start
-    if _SERVICE_PRINCIPAL.match(token):
-        return token, sentence_start
-    if token == "anonymous" and sentence_start < start:
-        return token, sentence_start
+    if candidate.startswith("arn:") and candidate.count(":") >= 5:
+        return candidate, sentence_start
+    if _SERVICE_PRINCIPAL.match(candidate):
+        return candidate, sentence_start
+    if candidate == "anonymous" and sentence_start < start:
+        return candidate, sentence_start
     return None
 
 
@@ -168,13 +181,15 @@ def find_plain(text: str) -> list[PlainHit]:
     return hits
 
 
-def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int]:
+def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int, bool]:
     """Parse the optional reason clause and policy ARN at ``pos``."""
     policy_type: str | None = None
     explicit: bool | None = None
     policy_arn: str | None = None
+    complete = False
     r = _REASON.match(text, pos)
     if r:
+        complete = True
         how = r.group("how").lower()
         policy_type = _POLICY_TYPES[r.group("type").lower()]
         explicit = "explicit deny" in how
@@ -183,6 +198,8 @@ def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int
             a = _ALLOWS.match(text, pos)
             if a:
                 pos = a.end()
+            else:
+                complete = False
         t = _TRANSITIVE.match(text, pos)
         if t:
             policy_type = "scp"
@@ -191,7 +208,7 @@ def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int
         if p:
             policy_arn = p.group("arn").rstrip(_TRAILING_PUNCT)
             pos = p.start("arn") + len(policy_arn)
-    return policy_type, policy_arn, explicit, pos
+    return policy_type, policy_arn, explicit, pos, complete
 
 
 def _parse_at(text: str, middle: int) -> PlainHit | None:
@@ -204,7 +221,7 @@ def _parse_at(text: str, middle: int) -> PlainHit | None:
         return None
     action = normalise_action(m.group("svc"), m.group("name"))
     resource, pos = _resource_after(text, m.end())
-    policy_type, policy_arn, explicit, pos = _tail(text, pos)
+    policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
     return PlainHit(
         start=start,
         end=pos,
@@ -216,6 +233,7 @@ def _parse_at(text: str, middle: int) -> PlainHit | None:
         explicit_deny=explicit,
         account_id=account_of(principal_arn),
         region=region_of(resource),
+        complete=complete,
     )
 
 
@@ -231,7 +249,7 @@ def _parse_sts(text: str, middle: int) -> PlainHit | None:
         return None
     action = normalise_action(m.group("svc"), m.group("name"))
     resource, pos = _resource_after(text, m.end())
-    policy_type, policy_arn, explicit, pos = _tail(text, pos)
+    policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
     return PlainHit(
         start=middle,
         end=pos,
@@ -243,6 +261,7 @@ def _parse_sts(text: str, middle: int) -> PlainHit | None:
         explicit_deny=explicit,
         account_id=None,
         region=region_of(resource),
+        complete=complete,
     )
 
 

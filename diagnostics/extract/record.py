@@ -34,7 +34,6 @@ from diagnostics.extract.encoded import (
     looks_like_blob_piece,
     open_blob_at_end,
 )
-from diagnostics.extract.plain import find_plain
 from diagnostics.extract.normalize import (
     common_prefix,
     has_json_escapes,
@@ -43,6 +42,7 @@ from diagnostics.extract.normalize import (
     strip_known_prefix,
     unescape_json,
 )
+from diagnostics.extract.plain import find_plain
 from diagnostics.extract.text import analyse_text, excerpt_of
 from diagnostics.model import Failure, SourceRef
 
@@ -97,7 +97,6 @@ _GRAMMAR = (
     " because the",
     " with an explicit deny",
     " due to an explicit deny",
-    " is not authorized to perform",
     "Encoded authorization failure message",
     " allows the ",
 )
@@ -152,6 +151,13 @@ class _Text:
     segs: list[tuple[int, int]] = field(default_factory=list)  # (text position, line index)
     length: int = 0
 
+    def prepend(self, piece: str, line_index: int) -> None:
+        if not piece:
+            return
+        self.segs = [(0, line_index)] + [(pos + len(piece), idx) for pos, idx in self.segs]
+        self.parts.insert(0, piece)
+        self.length += len(piece)
+
     def add(self, piece: str, line_index: int) -> None:
         self.segs.append((self.length, line_index))
         self.parts.append(piece)
@@ -196,7 +202,11 @@ class Assembler:
         self._bad_utf8 = []
         raw = bytes(self.buf[first.start : first.end])
         source = SourceRef(self.path, line_no, base_offset + first.start)
-        if not first.long and raw.lstrip()[:1] in (b"{", b"[") and any(k in raw for k in _JSON_LINE_KEYS):
+        if (
+            not first.long
+            and raw.lstrip()[:1] in (b"{", b"[")
+            and any(k in raw for k in _JSON_LINE_KEYS)
+        ):
             done = self._json_line(raw, source)
             if done is not None:
                 return RecordResult(done[0], first.next, done[1])
@@ -210,46 +220,15 @@ class Assembler:
         explicit = first_line.endswith("\\")
         if explicit:
             first_line = first_line[:-1].rstrip(" \t")
-        first_piece = _unescaped(first_line)
+        first_piece = _unescaped(strip_known_prefix(first_line))
         before = self._backward(first_piece)
         if before:
             acc.add(before, 0)
         acc.add(first_piece, 0)
-        lines: list[Line] = [first]
-        total = first.end - first.start
-        cur = first
-        prev_visible = first_text
-        blob_width = 0
-        blob_lines = 0
-        while len(lines) < MAX_RECORD_LINES and total < MAX_RECORD_BYTES:
-            if cur.long or cur.next is None:
-                break
-            text = acc.text()
-            mode = _wants_next(text)
-            if mode is None:
-                break
-            nxt = self.line_at(cur.next)  # may raise NeedMore
-            if nxt is None or nxt.long:
-                break
-            ntext = self._norm(nxt, len(lines))
-            if mode == "blob" and blob_lines == 0:
-                # The phrase line is the first full-width piece, unless the blob
-                # starts on the next line: then that line sets the width.
-                started = open_blob_at_end(text)
-                blob_width = len(prev_visible.rstrip(" \t")) if started and started.length else 0
-            elif mode == "blob" and blob_lines == 1 and blob_width == 0:
-                blob_width = len(prev_visible.rstrip(" \t"))
-            joined = _join(mode, text, ntext, prev_visible, explicit, blob_width, blob_lines, first_text)
-            if joined is None:
-                self._bad_utf8 = [i for i in self._bad_utf8 if i < len(lines)]
-                break
-            sep, piece, explicit = joined
-            acc.add(sep + piece, len(lines))
-            lines.append(nxt)
-            total += nxt.end - nxt.start
-            blob_lines = blob_lines + 1 if mode == "blob" else 0
-            prev_visible = ntext
-            cur = nxt
+        lines, first_hard = self._forward(acc, first, first_text, explicit=explicit)
+        cur = lines[-1]
+        if first_hard and not before:
+            acc.prepend(self._wrapped_before(first_text), 0)
         text = acc.text()
         found, problems = analyse_text(text, cut_at_end=cur.unterminated or cur.long)
         failures: list[Failure] = []
@@ -264,6 +243,80 @@ class Assembler:
             [(line_no, p) for p in problems],
             [line_no + i for i in sorted(set(self._bad_utf8))],
         )
+
+    def _forward(
+        self, acc: _Text, first: Line, first_text: str, *, explicit: bool
+    ) -> tuple[list[Line], bool]:
+        """Join following lines while the record goes on; (lines, first join was hard)."""
+        lines: list[Line] = [first]
+        total = first.end - first.start
+        cur = first
+        prev_visible = first_text
+        blob_width = 0
+        blob_lines = 0
+        first_hard = False
+        while len(lines) < MAX_RECORD_LINES and total < MAX_RECORD_BYTES:
+            if cur.long or cur.next is None:
+                break
+            text = acc.text()
+            mode = _wants_next(text)
+            if mode is None:
+                break
+            nxt = self.line_at(cur.next)  # may raise NeedMore
+            if nxt is None or nxt.long:
+                break
+            ntext = self._norm(nxt, len(lines))
+            visible = len(prev_visible.rstrip(" \t"))
+            if mode == "blob" and blob_lines == 0:
+                # The phrase line is the first full-width piece, unless the blob
+                # starts on the next line: then that line sets the width.
+                started = open_blob_at_end(text)
+                blob_width = visible if started and started.length else 0
+            elif mode == "blob" and blob_lines == 1 and blob_width != visible:
+                # The phrase line was not cut at the wrap column (a tool wrapped
+                # only the blob): the first continuation sets the width.
+                blob_width = visible
+            joined = _join(
+                mode,
+                text,
+                ntext,
+                prev_visible=prev_visible,
+                explicit=explicit,
+                width=blob_width,
+                blob_lines=blob_lines,
+                first_text=first_text,
+            )
+            if joined is None:
+                self._bad_utf8 = [i for i in self._bad_utf8 if i < len(lines)]
+                break
+            sep, piece, explicit = joined
+            if len(lines) == 1 and sep == "" and not explicit:
+                first_hard = len(first_text) == len(ntext) or mode != "blob"
+            acc.add(sep + piece, len(lines))
+            lines.append(nxt)
+            total += nxt.end - nxt.start
+            blob_lines = blob_lines + 1 if mode == "blob" else 0
+            prev_visible = ntext
+            cur = nxt
+        return lines, first_hard
+
+    def _wrapped_before(self, first_text: str) -> str:
+        """Earlier lines of the same fixed-width wrap (each exactly as wide as this one).
+
+        Only asked when this line is itself cut at the wrap column, so a
+        previous line of the very same width is the message's beginning (the
+        ``operation error EC2: RunInstances`` of a Terraform box, say).
+        """
+        width = len(first_text)
+        if width < 60:
+            return ""
+        pieces: list[str] = []
+        for raw in reversed(self.prev_lines(BACK_LINES)):
+            text, _bad = normalize_line(raw)
+            if len(text) != width:
+                break
+            pieces.append(_unescaped(strip_known_prefix(text)))
+        return "".join(reversed(pieces))
 
     def _backward(self, first: str) -> str:
         """The previous line, when this one continues a sentence it started.
@@ -290,7 +343,9 @@ class Assembler:
                 return (before[cut:] if cut != -1 else before) + sep
         return ""
 
-    def _json_line(self, raw: bytes, source: SourceRef) -> tuple[list[Failure], list[tuple[int, str]]] | None:
+    def _json_line(
+        self, raw: bytes, source: SourceRef
+    ) -> tuple[list[Failure], list[tuple[int, str]]] | None:
         """A line that is a CloudTrail record or envelope: parsed whole, never as text."""
         try:
             obj = orjson.loads(raw)
@@ -308,7 +363,9 @@ class Assembler:
                 failures.append(failure)
         return failures, []
 
-    def _pretty_json(self, first: Line, first_text: str, source: SourceRef, line_no: int) -> RecordResult | None:
+    def _pretty_json(
+        self, first: Line, first_text: str, source: SourceRef, line_no: int
+    ) -> RecordResult | None:
         """A decoded message pretty-printed over many lines (``aws ... | jq .``)."""
         back = self.prev_lines(BACK_LINES)
         head: list[str] = []
@@ -345,7 +402,11 @@ class Assembler:
             return None
         text = "\n".join(body)
         found, problems = analyse_text(text)
-        failures = [f.to_failure(source, excerpt_of(text, f.start, f.end)) for f in found if f.kind == "decoded"]
+        failures = [
+            f.to_failure(source, excerpt_of(text, f.start, f.end))
+            for f in found
+            if f.kind == "decoded"
+        ]
         if not failures:
             return None
         return RecordResult(failures, cur.next, [(line_no, p) for p in problems])
@@ -409,13 +470,17 @@ def _wants_next(text: str) -> str | None:
     return None
 
 
-def _content(line: str, first_text: str) -> str:
-    """A continuation line without the prefix the first line also carries."""
+def _content(line: str, first_text: str, *, shared_prefix: bool) -> str:
+    """A continuation line without the prefix the first line also carries.
+
+    ``shared_prefix`` (for blob pieces only) also removes a prefix both lines
+    share, such as docker compose's ``web_1  | ``.
+    """
     s = strip_known_prefix(line)
     prefix = packer_prefix(first_text)
     if prefix and s.startswith(prefix):
         s = s[len(prefix) :]
-    else:
+    elif shared_prefix:
         shared = common_prefix(strip_known_prefix(first_text), s)
         if shared.strip():
             s = s[len(shared) :]
@@ -440,6 +505,7 @@ def _join(
     mode: str,
     text: str,
     ntext: str,
+    *,
     prev_visible: str,
     explicit: bool,
     width: int,
@@ -447,7 +513,7 @@ def _join(
     first_text: str,
 ) -> tuple[str, str, bool] | None:
     """How the next line joins the record: (separator, piece, ends with ``\\``) or None."""
-    content = _content(ntext, first_text)
+    content = _content(ntext, first_text, shared_prefix=mode == "blob")
     if not content:
         return None
     line_explicit = content.endswith("\\")
@@ -461,9 +527,12 @@ def _join(
         if explicit or ob.quote:
             return "", _unescaped(body), line_explicit
         if blob_lines >= 1:
-            # Hard-wrapped at a fixed column: every piece but the last is full width.
+            # Wrapped at a fixed column: every piece but the last is full width,
+            # and a piece is a whole line of blob or looks like one.
             full = len(prev_visible.rstrip(" \t")) == width
-            return ("", _unescaped(body), line_explicit) if full else None
+            piece, rest = body[:run], body[run:].strip()
+            plausible = all(ch in _CLOSERS for ch in rest) or looks_like_blob_piece(piece)
+            return ("", _unescaped(body), line_explicit) if full and plausible else None
         piece, rest = body[:run], body[run:].strip()
         whole = all(ch in _CLOSERS for ch in rest)
         if looks_like_blob_piece(piece) and (whole or body[run] in _TERMINATORS):
@@ -481,7 +550,9 @@ def _join(
     if mode == "sentence":
         if body.startswith(_EXTENSIONS):
             return " ", _unescaped(body), line_explicit
-        hard = not text[-1:].isspace() and any(g in body for g in _GRAMMAR)
+        # A line that opens a sentence of its own is not a continuation.
+        fresh = "User:" in body or "not authorized to perform" in body
+        hard = not fresh and not text[-1:].isspace() and any(g in body for g in _GRAMMAR)
         return ("", _unescaped(body), line_explicit) if hard else None
     if body.lower().startswith("status code:"):
         return " ", body, line_explicit

@@ -31,7 +31,9 @@ MAX_WARNINGS_PER_KIND = 20
 class Extractor:
     """Finds failures in a byte stream fed in chunks of any size."""
 
-    def __init__(self, path: str, *, stats: InputStats | None = None, max_line_bytes: int = 1 << 20):
+    def __init__(
+        self, path: str, *, stats: InputStats | None = None, max_line_bytes: int = 1 << 20
+    ):
         if max_line_bytes < 1024:
             raise ValueError("max_line_bytes must be at least 1024")
         self.path = path
@@ -77,6 +79,18 @@ class Extractor:
         self._buf += data
         return self._process(final=False)
 
+    def flush(self) -> list[Failure]:
+        """Decide held-back records now, as if no further line followed.
+
+        For a tailer at idle: a record held because its blob or sentence might
+        go on (the last complete line ends inside one) is reported without
+        waiting; nothing is marked truncated, and an unterminated last line
+        stays buffered.  Lines that arrive later are read as new records.
+        """
+        if self._finished or self._discarding:
+            return []
+        return self._process(final=False, flush=True)
+
     def finish(self) -> list[Failure]:
         """Flush at end of input: held records are decided, a cut blob is truncated."""
         if self._finished:
@@ -103,14 +117,16 @@ class Extractor:
         if count <= MAX_WARNINGS_PER_KIND:
             self.stats.warnings.append(f"{where}: {message}")
         elif count == MAX_WARNINGS_PER_KIND + 1:
-            self.stats.warnings.append(f"{self.path}: more {kind} problems; further ones are counted, not listed")
+            self.stats.warnings.append(
+                f"{self.path}: more {kind} problems; further ones are counted, not listed"
+            )
 
-    def _line_at(self, start: int, final: bool) -> Line | None:
+    def _line_at(self, start: int, final: bool, flush: bool = False) -> Line | None:
         buf = self._buf
         n = len(buf)
         limit = self.max_line_bytes
         if start >= n:
-            if final:
+            if final or flush:
                 return None
             raise NeedMore
         nl = buf.find(b"\n", start, start + limit + 1)
@@ -119,6 +135,8 @@ class Extractor:
                 return Line(start, start + limit, None, True, False)
             if final:
                 return Line(start, n, None, False, True)
+            if flush:
+                return None
             raise NeedMore
         if nl - start > limit:
             return Line(start, start + limit, nl + 1, True, False)
@@ -130,7 +148,11 @@ class Extractor:
         pos = start
         while len(out) < count and pos > 0:
             prev_start = self._buf.rfind(b"\n", 0, pos - 1) + 1
-            line = bytes(self._buf[prev_start : pos - 1]) if pos - 1 - prev_start <= BACK_LINE_BYTES else b""
+            line = (
+                bytes(self._buf[prev_start : pos - 1])
+                if pos - 1 - prev_start <= BACK_LINE_BYTES
+                else b""
+            )
             out.append(line)
             pos = prev_start
         if len(out) < count:
@@ -147,7 +169,11 @@ class Extractor:
             prev_start = self._buf.rfind(b"\n", start, pos - 1) + 1
             if prev_start == 0 and start > 0:
                 prev_start = start
-            lines.append(bytes(self._buf[prev_start : pos - 1]) if pos - 1 - prev_start <= BACK_LINE_BYTES else b"")
+            lines.append(
+                bytes(self._buf[prev_start : pos - 1])
+                if pos - 1 - prev_start <= BACK_LINE_BYTES
+                else b""
+            )
             pos = prev_start
         lines.reverse()
         self._back = (self._back + lines)[-BACK_LINES:]
@@ -178,7 +204,7 @@ class Extractor:
             "bytes were searched (split the log or raise the bound if failures hide there)",
         )
 
-    def _process(self, *, final: bool) -> list[Failure]:
+    def _process(self, *, final: bool, flush: bool = False) -> list[Failure]:
         buf = self._buf
         n = len(buf)
         complete = buf.rfind(b"\n") + 1
@@ -194,7 +220,10 @@ class Extractor:
             self._long_checked = self._base + limit
         starts = self._candidates(scan_end)
         assembler = Assembler(
-            self.path, buf, lambda s: self._line_at(s, final), lambda c: self._prev_lines(self._cur_start, c)
+            self.path,
+            buf,
+            lambda s: self._line_at(s, final, flush),
+            lambda c: self._prev_lines(self._cur_start, c),
         )
         cnt_pos, cnt_line = 0, self._line_no
         hold: int | None = None
@@ -224,16 +253,16 @@ class Extractor:
                 )
             self._skip_to = self._base + (result.next if result.next is not None else scan_end)
         if hold is not None:
-            self._trim(hold)
+            self._trim(hold, cnt_pos, cnt_line)
         elif tail_long:
-            self._long_line(self._line_no + buf.count(b"\n", 0, complete))
-            self._trim(complete)
+            self._trim(complete, cnt_pos, cnt_line)
+            self._long_line(self._line_no)
             self._back = [*self._back, b""][-BACK_LINES:]
             self._base += len(self._buf)
             self._buf.clear()
             self._discarding = True
         else:
-            self._trim(limit)
+            self._trim(limit, cnt_pos, cnt_line)
         return out
 
     def _candidates(self, end: int) -> list[int]:
@@ -253,13 +282,22 @@ class Extractor:
                 pos = buf.find(marker, nl + 1, end)
         return sorted(starts)
 
-    def _trim(self, upto: int) -> None:
-        """Drop ``buf[:upto]`` (fully processed), keeping counts and context."""
+    def _trim(self, upto: int, counted_to: int, line_at_counted: int) -> None:
+        """Drop ``buf[:upto]`` (fully processed), keeping counts and context.
+
+        Newlines in ``buf[:counted_to]`` were already counted while numbering
+        candidates (``line_at_counted`` is the line at ``counted_to``), so each
+        byte is counted once.
+        """
         if upto <= 0:
             return
         self._remember(0, upto)
-        newlines = self._buf.count(b"\n", 0, upto)
+        if counted_to <= upto:
+            line = line_at_counted + self._buf.count(b"\n", counted_to, upto)
+        else:
+            line = line_at_counted - self._buf.count(b"\n", upto, counted_to)
+        newlines = line - self._line_no
         self.stats.lines += newlines
-        self._line_no += newlines
+        self._line_no = line
         self._base += upto
         del self._buf[:upto]

@@ -115,7 +115,11 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
                 )
             )
         else:
-            found.append(Found("encoded", enc.start, enc.end, encoded_message=enc.blob, truncated=enc.truncated))
+            found.append(
+                Found(
+                    "encoded", enc.start, enc.end, encoded_message=enc.blob, truncated=enc.truncated
+                )
+            )
     for idx, hit in enumerate(plains):
         if idx not in used_plain:
             found.append(_from_plain(hit))
@@ -126,7 +130,57 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
     frames = find_frames(text)
     if frames:
         found = _apply_frames(found, frames)
-    return found, problems
+    return _share_wrappers(found), problems
+
+
+def _share_wrappers(found: list[Found]) -> list[Found]:
+    """Copies of one message in one record (Lambda's errorMessage, message and
+    stack) carry the same error code, operation and service, whichever copy the
+    wrapper was printed next to."""
+    if len(found) < 2:
+        return found
+    best: dict[tuple[object, ...], Found] = {}
+    for f in found:
+        key = (
+            f.kind,
+            f.encoded_message,
+            f.principal_arn,
+            f.action,
+            f.resource,
+            f.policy_type,
+            f.explicit_deny,
+        )
+        have = best.get(key)
+        if have is None:
+            best[key] = f
+        else:
+            best[key] = replace(
+                have,
+                error_code=have.error_code or f.error_code,
+                operation=have.operation or f.operation,
+                event_source=have.event_source or f.event_source,
+            )
+    out = []
+    for f in found:
+        key = (
+            f.kind,
+            f.encoded_message,
+            f.principal_arn,
+            f.action,
+            f.resource,
+            f.policy_type,
+            f.explicit_deny,
+        )
+        b = best[key]
+        out.append(
+            replace(
+                f,
+                error_code=f.error_code or b.error_code,
+                operation=f.operation or b.operation,
+                event_source=f.event_source or b.event_source,
+            )
+        )
+    return out
 
 
 def _partner(plains: list[PlainHit], used: set[int], blob_start: int) -> int | None:
@@ -149,7 +203,9 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
         before = [
             j
             for j, fr in enumerate(frames)
-            if not fr.after and prev_end <= fr.start <= f.start and f.start - fr.end <= _FRAME_BEFORE
+            if not fr.after
+            and prev_end <= fr.start <= f.start
+            and f.start - fr.end <= _FRAME_BEFORE
         ]
         after = [
             j
@@ -163,11 +219,11 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
         op = next((frames[j].operation for j in ordered if frames[j].operation), None)
         service = next((frames[j].service for j in ordered if frames[j].service), None)
         used.update(ordered)
-        if before:
-            f = replace(f, start=min(frames[j].start for j in before))
+        start = min([f.start, *(frames[j].start for j in before)])
         out.append(
             replace(
                 f,
+                start=start,
                 error_code=f.error_code or code,
                 operation=f.operation or op,
                 event_source=f.event_source or service,
