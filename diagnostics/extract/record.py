@@ -335,9 +335,15 @@ class Assembler:
         before = _unescaped(strip_known_prefix(normalize_line(prev[-1])[0]).rstrip(" \t"))
         if "User:" not in before[-2100:] and "arn:" not in before[-2100:]:
             return ""
+        # A sentence the previous line already completes (it has its reason,
+        # or ends in a policy ARN) is that line's own failure: a new message
+        # starting here ("An error occurred ...") must not extend it.
+        own = {h.start for h in find_plain(before) if h.complete}
         for sep in ("", " "):
             joined = before + sep + body
-            if any(h.start < len(before) < h.end for h in find_plain(joined)):
+            if any(
+                h.start < len(before) < h.end and h.start not in own for h in find_plain(joined)
+            ):
                 # Only the part that belongs to the sentence: from "User:" on.
                 cut = before.rfind("User:")
                 return (before[cut:] if cut != -1 else before) + sep
