@@ -20,6 +20,11 @@ BLOB_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 # Linear: a literal phrase (case-insensitive), then bounded runs of disjoint classes.
 _PHRASE = re.compile(r"encoded authorization failure message", re.IGNORECASE)
+_PHRASE_SPELLINGS = (
+    "uthorization failure message",
+    "uthorization Failure Message",
+    "UTHORIZATION FAILURE MESSAGE",
+)
 # Linear: anchored; optional colon, bounded blanks, optional quote, one bounded class run.
 _AFTER_PHRASE = re.compile(
     r"""[ \t]{0,8}:?[ \t\n]{0,8}(?P<q>["'`]?)(?P<blob>[A-Za-z0-9_-]{0,20000})"""
@@ -83,6 +88,10 @@ def open_blob_at_end(text: str) -> OpenBlob | None:
     last: re.Match[str] | None = None
     # Only the tail can hold a blob still open: bound the search.
     window_start = max(0, end - MAX_BLOB - 200)
+    # Most texts asked about hold no phrase at all: C-speed tests first, for
+    # the spellings tools print (AWS's own, title case, upper case).
+    if all(text.find(spelling, window_start) == -1 for spelling in _PHRASE_SPELLINGS):
+        return None
     for m in _PHRASE.finditer(text, window_start):
         last = m
     if last is None:

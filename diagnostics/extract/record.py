@@ -20,6 +20,7 @@ until its lines have arrived and still decide exactly as a one-shot pass does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -422,14 +423,23 @@ def _unescaped(text: str) -> str:
     return unescape_json(text) if has_json_escapes(text) else text
 
 
+@functools.cache
+def _phrase_starts() -> dict[str, tuple[str, ...]]:
+    """Every proper start (two characters or more) of a key phrase, by its last two characters."""
+    index: dict[str, list[str]] = {}
+    for phrase in KEY_PHRASES:
+        for k in range(2, len(phrase)):
+            index.setdefault(phrase[k - 2 : k], []).append(phrase[:k])
+    return {key: tuple(starts) for key, starts in index.items()}
+
+
 def _ends_inside_phrase(tail: str) -> bool:
     """The text ends with the start (two characters or more) of a key phrase."""
-    for phrase in KEY_PHRASES:
-        for k in range(min(len(phrase) - 1, len(tail)), 1, -1):
-            if tail.endswith(phrase[:k]):
-                at = len(tail) - k
-                if at == 0 or tail[at - 1] in _WORD_START:
-                    return True
+    for start in _phrase_starts().get(tail[-2:], ()):
+        if tail.endswith(start):
+            at = len(tail) - len(start)
+            if at == 0 or tail[at - 1] in _WORD_START:
+                return True
     return False
 
 
