@@ -20,8 +20,6 @@ until its lines have arrived and still decide exactly as a one-shot pass does.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,20 +27,9 @@ import orjson
 
 from diagnostics.extract.cloudtrail import failure_from_record, iter_records, looks_like_cloudtrail
 from diagnostics.extract.decoded import looks_like_decoded_key_line, pretty_json_starts
-from diagnostics.extract.encoded import (
-    MAX_BLOB,
-    leading_blob_run,
-    looks_like_blob_piece,
-    open_blob_at_end,
-)
-from diagnostics.extract.normalize import (
-    common_prefix,
-    has_json_escapes,
-    normalize_line,
-    packer_prefix,
-    strip_known_prefix,
-    unescape_json,
-)
+from diagnostics.extract.encoded import open_blob_at_end
+from diagnostics.extract.joins import join, unescaped, wants_next
+from diagnostics.extract.normalize import normalize_line, strip_known_prefix
 from diagnostics.extract.plain import find_plain
 from diagnostics.extract.text import analyse_text, excerpt_of
 from diagnostics.model import Failure, SourceRef
@@ -53,69 +40,7 @@ MAX_RECORD_BYTES = 256 * 1024
 BACK_LINES = 12
 BACK_LINE_BYTES = 4096
 
-_CLOSERS = frozenset("\"'`.,;:)]}\\")
-_TERMINATORS = frozenset(" \t\"'`.,;:)]}\\")
-
-#: Phrases of the messages we parse.  A line that ends with the start of one
-#: may have been wrapped inside it; the join that completes it wins.
-KEY_PHRASES = (
-    "Encoded authorization failure message",
-    "You are not authorized to perform this operation",
-    "is not authorized to perform",
-    "Not authorized to perform",
-    "An error occurred",
-    "when calling the",
-    "operation:",
-    "on resource:",
-    "on this resource",
-    "because no",
-    "with an explicit deny in",
-    "policy allows the",
-    "transitively through",
-    "api error",
-    "operation error",
-    "status code",
-)
-#: Words that can only continue a plain sentence (at the start of a soft-wrapped line).
-_EXTENSIONS = (
-    "on resource",
-    "on this resource",
-    "because no",
-    "because the",
-    "with an explicit deny",
-    "due to an explicit deny",
-    "transitively through",
-    "is not authorized",
-    "Encoded authorization failure message",
-    "allows the",
-    "action",
-)
-#: Phrases inside a line that continues a sentence cut mid-token.
-_GRAMMAR = (
-    " on resource",
-    " on this resource",
-    " because no",
-    " because the",
-    " with an explicit deny",
-    " due to an explicit deny",
-    "Encoded authorization failure message",
-    " allows the ",
-)
-_OPEN_ENDINGS = (
-    "User:",
-    " perform:",
-    " on resource:",
-    " operation:",
-    " message:",
-    " explicit deny in a",
-    " explicit deny in an",
-    " explicit deny in the",
-)
-_GO_CODES = ("AccessDenied", "Unauthorized", "Authoriz", "Forbidden")
-# Linear: a literal then one bounded class run, anchored at the end of a bounded tail.
-_PRINCIPAL_AT_END = re.compile(r"User: (?:arn:)?[^\s]{0,2048}$")
 _JSON_LINE_KEYS = (b'"errorCode"', b"CloudTrailEvent", b'"logEvents"')
-_WORD_START = " \t(:\"'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +146,7 @@ class Assembler:
         explicit = first_line.endswith("\\")
         if explicit:
             first_line = first_line[:-1].rstrip(" \t")
-        first_piece = _unescaped(strip_known_prefix(first_line))
+        first_piece = unescaped(strip_known_prefix(first_line))
         before = self._backward(first_piece)
         if before:
             acc.add(before, 0)
@@ -260,7 +185,7 @@ class Assembler:
             if cur.long or cur.next is None:
                 break
             text = acc.text()
-            mode = _wants_next(text)
+            mode = wants_next(text)
             if mode is None:
                 break
             nxt = self.line_at(cur.next)  # may raise NeedMore
@@ -277,7 +202,7 @@ class Assembler:
                 # The phrase line was not cut at the wrap column (a tool wrapped
                 # only the blob): the first continuation sets the width.
                 blob_width = visible
-            joined = _join(
+            joined = join(
                 mode,
                 text,
                 ntext,
@@ -316,7 +241,7 @@ class Assembler:
             text, _bad = normalize_line(raw)
             if len(text) != width:
                 break
-            pieces.append(_unescaped(strip_known_prefix(text)))
+            pieces.append(unescaped(strip_known_prefix(text)))
         return "".join(reversed(pieces))
 
     def _backward(self, first: str) -> str:
@@ -333,7 +258,7 @@ class Assembler:
         prev = self.prev_lines(1)
         if not prev or not prev[-1]:
             return ""
-        before = _unescaped(strip_known_prefix(normalize_line(prev[-1])[0]).rstrip(" \t"))
+        before = unescaped(strip_known_prefix(normalize_line(prev[-1])[0]).rstrip(" \t"))
         if "User:" not in before[-2100:] and "arn:" not in before[-2100:]:
             return ""
         # A sentence the previous line already completes (it has its reason,
@@ -417,159 +342,3 @@ class Assembler:
         if not failures:
             return None
         return RecordResult(failures, cur.next, [(line_no, p) for p in problems])
-
-
-def _unescaped(text: str) -> str:
-    return unescape_json(text) if has_json_escapes(text) else text
-
-
-@functools.cache
-def _phrase_starts() -> dict[str, tuple[str, ...]]:
-    """Every proper start (two characters or more) of a key phrase, by its last two characters."""
-    index: dict[str, list[str]] = {}
-    for phrase in KEY_PHRASES:
-        for k in range(2, len(phrase)):
-            index.setdefault(phrase[k - 2 : k], []).append(phrase[:k])
-    return {key: tuple(starts) for key, starts in index.items()}
-
-
-def _ends_inside_phrase(tail: str) -> bool:
-    """The text ends with the start (two characters or more) of a key phrase."""
-    for start in _phrase_starts().get(tail[-2:], ()):
-        if tail.endswith(start):
-            at = len(tail) - len(start)
-            if at == 0 or tail[at - 1] in _WORD_START:
-                return True
-    return False
-
-
-def _sentence_open(tail: str) -> bool:
-    """A plain sentence runs to the end without its reason, or one is cut before its action."""
-    for i in _all(tail, "not authorized to perform"):
-        if tail[max(0, i - 8) : i] == "You are ":
-            continue
-        hits = [h for h in find_plain(tail) if h.start <= i < h.end]
-        if not hits:
-            return True
-        h = hits[-1]
-        rest = tail[h.end :]
-        if not h.complete and len(rest) < 300 and ". " not in rest and '"' not in rest:
-            return True
-    return False
-
-
-def _all(text: str, needle: str) -> list[int]:
-    out: list[int] = []
-    i = text.find(needle)
-    while i != -1:
-        out.append(i)
-        i = text.find(needle, i + 1)
-    return out
-
-
-def _wants_next(text: str) -> str | None:
-    """Whether (and why) the record may continue on the next line."""
-    if open_blob_at_end(text) is not None:
-        return "blob"
-    tail = text[-2200:].rstrip()
-    end = tail[-64:]
-    if end.endswith(_OPEN_ENDINGS) or _PRINCIPAL_AT_END.search(tail[-2100:]):
-        return "open"
-    if _ends_inside_phrase(end):
-        return "phrase"
-    if end.endswith(("perform this operation.", "perform this operation")):
-        return "legacy"  # EC2 puts the plain sentence or the blob after it
-    if "uthoriz" in tail and _sentence_open(tail):
-        return "sentence"
-    if ": " in tail and "status code" not in tail and any(code in tail for code in _GO_CODES):
-        return "status"
-    return None
-
-
-def _content(line: str, first_text: str, *, shared_prefix: bool) -> str:
-    """A continuation line without the prefix the first line also carries.
-
-    ``shared_prefix`` (for blob pieces only) also removes a prefix both lines
-    share, such as docker compose's ``web_1  | ``.
-    """
-    s = strip_known_prefix(line)
-    prefix = packer_prefix(first_text)
-    if prefix and s.startswith(prefix):
-        s = s[len(prefix) :]
-    elif shared_prefix:
-        shared = common_prefix(strip_known_prefix(first_text), s)
-        if shared.strip():
-            s = s[len(shared) :]
-    return s.strip(" \t")
-
-
-def _completes_phrase(text: str, content: str) -> str | None:
-    """The separator ("" for a hard wrap, " " for a soft one) that completes a key phrase."""
-    a = text[-64:]
-    b = content[:64]
-    for sep in ("", " "):
-        joined = a + sep + b
-        edge = len(a)
-        for phrase in KEY_PHRASES:
-            i = joined.find(phrase, max(0, edge - len(phrase) + 1))
-            if i != -1 and i < edge < i + len(phrase):
-                return sep
-    return None
-
-
-def _join(
-    mode: str,
-    text: str,
-    ntext: str,
-    *,
-    prev_visible: str,
-    explicit: bool,
-    width: int,
-    blob_lines: int,
-    first_text: str,
-) -> tuple[str, str, bool] | None:
-    """How the next line joins the record: (separator, piece, ends with ``\\``) or None."""
-    content = _content(ntext, first_text, shared_prefix=mode == "blob")
-    if not content:
-        return None
-    line_explicit = content.endswith("\\")
-    body = content[:-1].rstrip(" \t") if line_explicit else content
-    if mode == "blob":
-        ob = open_blob_at_end(text)
-        assert ob is not None
-        run = leading_blob_run(body)
-        if run == 0 or ob.length + run > MAX_BLOB:
-            return None
-        if explicit or ob.quote:
-            return "", _unescaped(body), line_explicit
-        if blob_lines >= 1:
-            # Wrapped at a fixed column: every piece but the last is full width,
-            # and a piece is a whole line of blob or looks like one.
-            full = len(prev_visible.rstrip(" \t")) == width
-            piece, rest = body[:run], body[run:].strip()
-            plausible = all(ch in _CLOSERS for ch in rest) or looks_like_blob_piece(piece)
-            return ("", _unescaped(body), line_explicit) if full and plausible else None
-        piece, rest = body[:run], body[run:].strip()
-        whole = all(ch in _CLOSERS for ch in rest)
-        if looks_like_blob_piece(piece) and (whole or body[run] in _TERMINATORS):
-            return "", _unescaped(body), line_explicit
-        return None
-    sep = _completes_phrase(text, body)
-    if sep is not None:
-        return sep, _unescaped(body), line_explicit
-    if mode == "open":
-        return " ", _unescaped(body), line_explicit
-    if mode == "legacy":
-        if body.startswith(("Encoded authorization failure message", "User: ")):
-            return " ", _unescaped(body), line_explicit
-        return None
-    if mode == "sentence":
-        if body.startswith(_EXTENSIONS):
-            return " ", _unescaped(body), line_explicit
-        # A line that opens a sentence of its own is not a continuation.
-        fresh = "User:" in body or "not authorized to perform" in body
-        hard = not fresh and not text[-1:].isspace() and any(g in body for g in _GRAMMAR)
-        return ("", _unescaped(body), line_explicit) if hard else None
-    if body.lower().startswith("status code:"):
-        return " ", body, line_explicit
-    return None
