@@ -10,13 +10,37 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import structlog
+
 from diagnostics.errors import StateError
 
 DB_NAME = "state.sqlite3"
+
+log = structlog.get_logger()
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    """ "file is not a database", "database disk image is malformed": not a permission problem."""
+    # OperationalError (can't open, locked, read-only) subclasses DatabaseError; only
+    # DatabaseError itself means the bytes are bad.
+    return type(exc) is sqlite3.DatabaseError
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a corrupt database (and its WAL/SHM files) to ``<name>.corrupt-<time>``."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    path.replace(target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.replace(target.with_name(target.name + suffix))
+    return target
 
 
 def default_state_dir() -> Path:
@@ -36,22 +60,52 @@ class StateDB:
         self._lock = threading.RLock()
         self._schemas: set[str] = set()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # Create the file with 0600 before sqlite does, so no window exists
-            # where another local user could read checkpoints or cached messages.
-            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-            os.close(fd)
-            path.chmod(0o600)
-            self._conn = sqlite3.connect(
-                path, check_same_thread=False, isolation_level=None, timeout=30
+            self._conn = self._open(path)
+        except sqlite3.Error as exc:
+            if not _is_corrupt(exc):
+                raise self._error(exc) from exc
+            # A corrupt file must not crash-loop the service: keep it for
+            # inspection and start fresh (checkpoints and groups are lost,
+            # so inputs are read again per their start_at).
+            try:
+                aside = move_aside(path)
+                self._conn = self._open(path)
+            except (OSError, sqlite3.Error) as again:
+                raise self._error(again) from again
+            log.error(
+                "state.corrupt_moved_aside",
+                path=str(path),
+                moved_to=str(aside),
+                error=str(exc),
+                hint="started with an empty state database; inspect or delete the old file",
             )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        except (OSError, sqlite3.Error) as exc:
-            raise StateError(
-                f"cannot open the state database {path}: {exc}; "
-                "check that the state directory exists and is writable by this user"
-            ) from exc
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Create the file with 0600 before sqlite does, so no window exists
+        # where another local user could read checkpoints or cached messages.
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        path.chmod(0o600)
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            # Reads the schema pages: a damaged header or schema fails here, not later.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _error(self, exc: BaseException) -> StateError:
+        return StateError(
+            f"cannot open the state database {self.path}: {exc}; "
+            "check that the state directory exists and is writable by this user"
+        )
 
     @classmethod
     def in_dir(cls, state_dir: Path) -> StateDB:

@@ -178,6 +178,9 @@ class Service:
             alert_due = None
         if alert_due is not None:
             waits.append(alert_due)
+        fallback = self.streams.fallback
+        if fallback is not None and (fallback_due := fallback.next_due()) is not None:
+            waits.append(fallback_due)
         return max(0.0, min(waits))
 
     def _step(self, wait: float) -> None:
@@ -191,6 +194,10 @@ class Service:
         self.notifier.ping()
 
     def _tick(self) -> None:
+        try:
+            self.streams.tick_fallback()
+        except Exception:
+            log.exception("in-memory alert delivery failed; will retry")
         try:
             due = self.runtime.alerts.next_due()
             if due is not None and due <= 0:
@@ -247,6 +254,8 @@ class Service:
             self.notifier.ping()
         left = self._queue.qsize()
         try:
+            if self.streams.fallback is not None:
+                self.streams.fallback.flush()
             self.runtime.alerts.flush()
         except Exception:
             log.exception("final alert delivery failed; alerts stay spooled for the next start")

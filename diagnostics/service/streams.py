@@ -9,6 +9,7 @@ alerted from those bytes are listed in the checkpoint's guard and skipped.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from diagnostics.state import StateDB
 
 log = structlog.get_logger()
+
+#: Checkpoint writes kept while the state directory cannot be written.
+MAX_BACKLOG = 10_000
 
 
 @dataclass(slots=True)
@@ -61,6 +65,10 @@ class StreamProcessor:
         self.stats = stats
         self.counters = counters
         self._streams: dict[str, _Stream] = {}
+        # While the state database cannot be written (disk full, read-only),
+        # alerts go through an in-memory manager and checkpoints wait here.
+        self.fallback: Any = None
+        self._backlog: list[Mark] = []
 
     @property
     def open_streams(self) -> int:
@@ -121,9 +129,63 @@ class StreamProcessor:
                 # consumed so the same input does not crash-loop it either.
                 self.counters["pipeline_errors"] = self.counters.get("pipeline_errors", 0) + 1
                 log.exception("diagnosing failed; batch skipped", failures=len(failures))
-        with self._state.transaction() as conn:
-            for d in diagnoses:
-                rt.alerts.add(d, sample=d.failure.excerpt or None)
-            if mark is not None:
-                mark(conn)
+        try:
+            with self._state.transaction() as conn:
+                # Checkpoints held during an outage; their alerts went out already.
+                for held in self._backlog:
+                    held(conn)
+                for d in diagnoses:
+                    rt.alerts.add(d, sample=d.failure.excerpt or None)
+                if mark is not None:
+                    mark(conn)
+        except sqlite3.OperationalError as exc:  # disk full, read-only, I/O error
+            self._outage(exc, rt, diagnoses, mark)
+        else:
+            self._recovered()
         self.counters["failures"] = self.counters.get("failures", 0) + len(diagnoses)
+
+    def _outage(
+        self, exc: sqlite3.Error, rt: Runtime, diagnoses: list[Diagnosis], mark: Mark | None
+    ) -> None:
+        """Keep alerting from memory; hold the checkpoint until the disk is back."""
+        self.counters["state_write_errors"] = self.counters.get("state_write_errors", 0) + 1
+        if self.fallback is None:
+            from diagnostics.alerts import AlertManager
+
+            self.fallback = AlertManager(rt.alerts.settings, None, rt.alerts.sinks)
+            log.error(
+                "state.write_failed",
+                path=str(self._state.path),
+                error=str(exc),
+                hint="the state directory is full or read-only: alerts continue from memory, "
+                "checkpoints are held until it can be written again (a restart before "
+                "then reads those inputs again)",
+            )
+        for d in diagnoses:
+            self.fallback.add(d, sample=d.failure.excerpt or None)
+        if mark is not None:
+            self._backlog.append(mark)
+            if len(self._backlog) > MAX_BACKLOG:
+                # Later checkpoints of a stream supersede earlier ones; the
+                # oldest matter least.
+                del self._backlog[0]
+
+    def _recovered(self) -> None:
+        if self.fallback is None:
+            return
+        held = len(self._backlog)
+        self._backlog.clear()
+        fallback, self.fallback = self.fallback, None
+        try:
+            fallback.flush()
+        except Exception:
+            log.exception("delivering the alerts kept in memory failed")
+        log.warning("state.writable_again", path=str(self._state.path), checkpoints=held)
+
+    def tick_fallback(self) -> float | None:
+        """Deliver due in-memory alerts during an outage; seconds until the next is due."""
+        if self.fallback is None:
+            return None
+        self.fallback.tick()
+        due: float | None = self.fallback.next_due()
+        return due
