@@ -210,6 +210,12 @@ def join(
         ob = open_blob_at_end(text)
         assert ob is not None
         run = leading_blob_run(body)
+        if ob.length == 0 and run == 0 and body.startswith(":") and not text.endswith(":"):
+            # Wrapped right after "message": the colon and the blob start this line.
+            after = body[1:].lstrip(" \t").lstrip("\"'`")
+            if looks_like_blob_piece(after[: leading_blob_run(after)]):
+                return "", unescaped(body), line_explicit
+            return None
         if run == 0 or ob.length + run > MAX_BLOB:
             return None
         if explicit or ob.quote:

@@ -1,7 +1,8 @@
 """The incremental extractor: chunked marker search with exact line recovery.
 
 The hot loop never looks at lines one by one.  It searches the buffered bytes
-for a few fixed markers with ``bytes.find`` (C speed, big chunks), recovers
+for a few fixed markers (``markers.py``: one compiled pass or ``bytes.find``,
+big chunks either way), recovers
 only the lines holding a hit, and hands each to the record assembler.  Line
 numbers come from ``bytes.count`` between hits.  Lines longer than
 ``max_line_bytes`` are found by stepping through the buffer a whole bound at
@@ -15,14 +16,9 @@ input bytes that are fully processed.
 
 from __future__ import annotations
 
+from diagnostics.extract.markers import MARKERS, marker_lines
 from diagnostics.extract.record import BACK_LINE_BYTES, BACK_LINES, Assembler, Line, NeedMore
 from diagnostics.model import Failure, InputStats
-
-#: Byte strings whose presence makes a line worth reading.  Each is a substring
-#: of every spelling of what it stands for ("uthoriz" covers "not authorized to
-#: perform", "authorization failure message", "Unauthorized...", "NotAuthorized",
-#: "AuthorizationError").
-MARKERS: tuple[bytes, ...] = (b"uthoriz", b"AccessDenied", b"errorCode", b"explicitDeny")
 
 #: At most this many warnings of one kind per input; the counters keep counting.
 MAX_WARNINGS_PER_KIND = 20
@@ -267,20 +263,7 @@ class Extractor:
 
     def _candidates(self, end: int) -> list[int]:
         """Start indexes of lines holding a marker, within ``buf[:end]``."""
-        buf = self._buf
-        starts: set[int] = set()
-        max_line = self.max_line_bytes
-        for marker in MARKERS:
-            pos = buf.find(marker, 0, end)
-            while pos != -1:
-                line_start = buf.rfind(b"\n", 0, pos) + 1
-                if pos + len(marker) - line_start <= max_line:
-                    starts.add(line_start)
-                nl = buf.find(b"\n", pos, end)
-                if nl == -1:
-                    break
-                pos = buf.find(marker, nl + 1, end)
-        return sorted(starts)
+        return marker_lines(self._buf, end, self.max_line_bytes, MARKERS)
 
     def _trim(self, upto: int, counted_to: int, line_at_counted: int) -> None:
         """Drop ``buf[:upto]`` (fully processed), keeping counts and context.

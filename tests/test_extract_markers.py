@@ -1,0 +1,36 @@
+"""The one-pass marker search and the bytes.find fallback pick exactly the same lines."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from diagnostics.extract.markers import MARKERS, _compiled, marker_lines
+
+PIECES = [*MARKERS, b"\n", b"x" * 50, b"uthori", b"Access", b"error", b"\n\n", b"y" * 3000]
+
+
+@pytest.mark.skipif(_compiled(MARKERS) is None, reason="ahocorasick_rs is not installed")
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(st.sampled_from(PIECES), max_size=80),
+    max_line=st.sampled_from([16, 64, 1024, 1 << 20]),
+    cut=st.integers(min_value=0, max_value=1 << 16),
+)
+def test_one_pass_equals_find(parts: list[bytes], max_line: int, cut: int) -> None:
+    """For any buffer, end and line bound, both searches return the same line starts."""
+    buf = bytearray(b"".join(parts))
+    end = min(cut, len(buf))
+    fast = marker_lines(buf, end, max_line)
+    slow = marker_lines(buf, end, max_line, one_pass=False)
+    assert fast == slow
+    buf += b"still resizable"  # the search released its view of the buffer
+
+
+def test_fallback_finds_marker_lines() -> None:
+    """Without the compiled matcher, each line holding a marker is found once, in order."""
+    buf = bytearray(b"a\nx uthoriz uthoriz\nb\nAccessDenied errorCode\nexplicitDeny")
+    assert marker_lines(buf, len(buf), 1024, one_pass=False) == [2, 22, 45]
+    assert marker_lines(buf, 40, 1024, one_pass=False) == [2, 22]
+    assert marker_lines(buf, 30, 1024, one_pass=False) == [2]  # a marker cut by the end
