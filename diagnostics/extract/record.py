@@ -181,6 +181,9 @@ class Assembler:
         blob_width = 0
         blob_lines = 0
         first_hard = False
+        # A terminal's hard wrap: rows exactly as wide as the first, cut anywhere.
+        wrap_width = len(first_text)
+        wrap_rows = 1  # rows of that width joined so far (0: not a fixed-width wrap)
         while len(lines) < MAX_RECORD_LINES and total < MAX_RECORD_BYTES:
             if cur.long or cur.next is None:
                 break
@@ -202,16 +205,25 @@ class Assembler:
                 # The phrase line was not cut at the wrap column (a tool wrapped
                 # only the blob): the first continuation sets the width.
                 blob_width = visible
-            joined = join(
-                mode,
-                text,
-                ntext,
-                prev_visible=prev_visible,
-                explicit=explicit,
-                width=blob_width,
-                blob_lines=blob_lines,
-                first_text=first_text,
-            )
+            joined: tuple[str, str, bool] | None
+            if _terminal_row(mode, wrap_width, wrap_rows, prev_visible, ntext):
+                # Rows of a wrapped Terraform box each carry the border: drop it.
+                row = strip_known_prefix(ntext) if first_text.lstrip().startswith("│") else ntext
+                # The record's text may have lost the row's trailing blank: keep it.
+                blank = prev_visible[len(prev_visible.rstrip(" \t")) :]
+                joined = ("" if text.endswith((" ", "\t")) else blank, unescaped(row), False)
+            else:
+                joined = join(
+                    mode,
+                    text,
+                    ntext,
+                    prev_visible=prev_visible,
+                    explicit=explicit,
+                    width=blob_width,
+                    blob_lines=blob_lines,
+                    first_text=first_text,
+                )
+            wrap_rows = wrap_rows + 1 if wrap_rows and len(ntext) == wrap_width else 0
             if joined is None:
                 self._bad_utf8 = [i for i in self._bad_utf8 if i < len(lines)]
                 break
@@ -342,3 +354,17 @@ class Assembler:
         if not failures:
             return None
         return RecordResult(failures, cur.next, [(line_no, p) for p in problems])
+
+
+def _terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool:
+    """The next row continues a message a terminal hard-wrapped at ``width`` columns.
+
+    Two rows of exactly the same width establish the wrap (a chance match of
+    one row is common, of two rare); then each further row, the last one
+    shorter, joins with no separator while the message is still open.
+    """
+    if mode == "blob" or width < 60 or not rows or len(prev) != width or not row:
+        return False
+    if rows == 1:
+        return len(row) == width
+    return len(row) <= width
