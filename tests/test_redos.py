@@ -115,7 +115,7 @@ CASES: dict[str, Spec] = {
         "match",
         [("a", "."), ("a", "a.amazonaws.com")],
     ),
-    "diagnostics/extract/record.py:_PRINCIPAL_AT_END": (
+    "diagnostics/extract/joins.py:_PRINCIPAL_AT_END": (
         "search",
         [("", "User: "), ("User: ", "a"), ("", "User: arn:")],
     ),
