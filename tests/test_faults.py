@@ -100,6 +100,7 @@ def test_sts_faults_each_give_a_decode_error_then_decoding_resumes(tmp_path: Pat
         finally:
             assert d.stop() == 0
     for kind, words in STS_FAULTS:
+        print(f"\n{kind}: {errors[kind]}")
         text = errors[kind].lower()
         assert text, f"{kind}: no decode_error"
         assert any(w in text for w in words), f"{kind}: {errors[kind]!r}"
