@@ -188,3 +188,17 @@ def test_state_files_are_private(tmp_path: Path) -> None:
         os.umask(old)
     assert (tmp_path / "state").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "state" / "state.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_alert_file_is_created_private(tmp_path: Path) -> None:
+    """The file sink creates its alert file 0600 even under a permissive umask."""
+    from diagnostics.sinks.stream import FileSink
+
+    old = os.umask(0o002)
+    try:
+        sink = FileSink("f", tmp_path / "alerts.jsonl")
+        sink.send(_alerts()[:1])
+        sink.close(1)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "alerts.jsonl").stat().st_mode & 0o777 == 0o600

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -112,7 +113,10 @@ class FileSink:
         if self._file is None:
             try:
                 self._torn = read_tail(self.path, self.seen)
-                self._file = self.path.open("ab")
+                # Alerts can hold decoded request contexts: a new file is 0600
+                # whatever the umask; an existing file keeps the mode it was given.
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                self._file = os.fdopen(fd, "ab")
             except OSError as exc:
                 raise SinkError(
                     f"cannot open the alert file {self.path}: {exc.strerror}; "
