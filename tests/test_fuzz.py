@@ -30,7 +30,7 @@ from diagnostics.extract import Extractor, extract_text, failure_from_record, fa
 from diagnostics.model import InputStats, SourceRef
 
 settings.register_profile(
-    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "deep",
