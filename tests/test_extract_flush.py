@@ -1,0 +1,51 @@
+"""Tailing: complete failures come out as soon as their line does; ``flush()`` decides held ones."""
+
+from __future__ import annotations
+
+from diagnostics.extract import Extractor
+
+PLAIN = (
+    "2024-05-01T12:00:00Z app ERROR User: arn:aws:iam::111122223333:user/alice is not "
+    "authorized to perform: s3:GetObject on resource: arn:aws:s3:::bucket/obj because no "
+    "identity-based policy allows the s3:GetObject action\n"
+)
+BLOB = "AbCdEfGh0123456789-_" * 30
+
+
+def test_complete_sentence_is_reported_without_waiting_for_the_next_line() -> None:
+    """A plain sentence with its reason clause needs no lookahead: feed() returns it at once."""
+    ex = Extractor("app.log")
+    found = ex.feed(PLAIN.encode())
+    assert [f.action for f in found] == ["s3:GetObject"]
+    assert ex.safe_offset == len(PLAIN)
+
+
+def test_blob_at_line_end_is_held_until_the_next_line() -> None:
+    """A blob ending a line may go on on the next: the record waits, safe_offset stays before it."""
+    line = f"UnauthorizedOperation: Encoded authorization failure message: {BLOB}\n".encode()
+    ex = Extractor("app.log")
+    assert ex.feed(line) == []
+    assert ex.safe_offset == 0
+    found = ex.feed(b"next unrelated line\n")
+    assert [f.encoded_message for f in found] == [BLOB]
+    assert not found[0].truncated
+
+
+def test_flush_reports_a_held_record_without_marking_it_truncated() -> None:
+    """At idle a tailer calls flush(): the held blob is reported whole; later lines start afresh."""
+    line = f"UnauthorizedOperation: Encoded authorization failure message: {BLOB}\n".encode()
+    ex = Extractor("app.log")
+    assert ex.feed(line) == []
+    found = ex.flush()
+    assert [(f.encoded_message, f.truncated) for f in found] == [(BLOB, False)]
+    assert ex.safe_offset == len(line)
+    assert ex.feed(b"later line\n") == []
+    assert ex.finish() == []
+
+
+def test_flush_keeps_an_unterminated_line_buffered() -> None:
+    """flush() never decides a line whose newline has not arrived."""
+    ex = Extractor("app.log")
+    assert ex.feed(PLAIN.encode()[:-40]) == []
+    assert ex.flush() == []
+    assert [f.action for f in ex.feed(PLAIN.encode()[-40:])] == ["s3:GetObject"]
