@@ -360,7 +360,10 @@ def test_rate_limit_is_respected_at_the_double(sts: StsDouble) -> None:
     stamps = sorted(c.received_at for c in sts.calls)
     assert len(stamps) == 50
     busiest = max(sum(1 for t in stamps[i:] if t < start + 1.0) for i, start in enumerate(stamps))
-    assert busiest <= rate + 1
+    # +1 for the bucket's burst, +1 for scheduling jitter: on a loaded CI
+    # machine the double's threads can stamp two requests sent 50 ms apart
+    # together.  Without the limiter all 50 land within a fraction of a second.
+    assert busiest <= rate + 2
     assert stamps[-1] - stamps[0] >= (50 - 1 - 1) / rate * 0.9
 
 
