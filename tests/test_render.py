@@ -64,3 +64,9 @@ def test_json_line_is_one_object_with_contract_fields() -> None:
     obj = orjson.loads(line)
     assert obj["kind"] == "plain" and obj["source"]["line"] == 12
     assert obj["findings"][0]["fixes"][0]["statements"][0]["Action"] == "s3:GetObject"
+
+
+def test_bidi_overrides_are_shown_not_applied() -> None:
+    """A right-to-left override in a logged ARN is printed as an escape."""
+    out = safe("arn:aws:s3:::b/\u202eexe.txt")
+    assert "\u202e" not in out and "\\u202e" in out

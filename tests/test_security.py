@@ -113,7 +113,6 @@ def test_scan_text_output_has_no_terminal_escapes(tmp_path: Path) -> None:
         assert ch not in res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="render/sanitize.py lets bidi overrides through (reported)")
 def test_scan_text_output_has_no_bidi_overrides(tmp_path: Path) -> None:
     """A right-to-left override in a log cannot reorder what `authz-diag scan` shows."""
     log = tmp_path / "hostile.log"
