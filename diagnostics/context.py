@@ -21,7 +21,9 @@ from diagnostics.model import (
     RequestContext,
 )
 
+# Linear: anchored; each class stops at the ':' that follows it.
 _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):")
+# Linear: anchored; '-' separates disjoint [a-z] and digit runs.
 _REGION_IN_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-[a-z]+)+-\d+):")
 
 

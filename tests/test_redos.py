@@ -175,31 +175,7 @@ CASES: dict[str, Spec] = {
 #: Regexes without a comment saying why they are linear, in files this suite's
 #: owner cannot edit (reported to their owners).  Shrinks as comments land; a
 #: new regex without a comment fails ``test_regexes_say_why_they_are_linear``.
-KNOWN_UNCOMMENTED = {
-    "diagnostics/context.py:_ACCOUNT_IN_ARN",
-    "diagnostics/context.py:_REGION_IN_ARN",
-    "diagnostics/decode/messages.py:_BASE64URL",
-    "diagnostics/decode/messages.py:_ASSUMED_ROLE",
-    "diagnostics/decode/settings.py:_SESSION_UNSAFE",
-    "diagnostics/iam/arn_templates.py:_PLACEHOLDER",
-    "diagnostics/iam/arns.py:_ASSUMED_ROLE",
-    "diagnostics/iam/operations.py:_VERSION_SUFFIX",
-    "diagnostics/iam/operations.py:_HOST_SUFFIX",
-    "diagnostics/policy/arn_match.py:_VARIABLE",
-    "diagnostics/rules/placeholders.py:_S3_ARN",
-    "diagnostics/rules/placeholders.py:tag_key",
-    "diagnostics/testing/slack_receiver.py:_MARKUP",
-    "diagnostics/rules/principals.py:_IAM_ARN",
-    "diagnostics/rules/schema.py:RULE_ID",
-    "diagnostics/rules/template.py:PLACEHOLDER",
-    "diagnostics/service/config.py:_DURATION",
-    "diagnostics/sources/s3.py:_ACCOUNT",
-    "diagnostics/sources/s3.py:_ORG",
-    "diagnostics/sources/s3.py:_REGION",
-    "diagnostics/sources/s3.py:_DAY",
-    "diagnostics/testing/sts_double.py:_CREDENTIAL",
-    "diagnostics/testing/sts_double.py:_ROLE_ACCOUNT",
-}
+KNOWN_UNCOMMENTED: set[str] = set()
 
 
 def _compiled() -> dict[str, tuple[Path, int, int, ast.expr]]:
@@ -251,10 +227,7 @@ def test_every_regex_has_a_case() -> None:
 
 
 #: Quadratic today, in files this suite's owner cannot edit (reported, with a fix).
-KNOWN_SLOW = {
-    # "${${${..." with no "}": [^}]* runs to the end from every "${".  Fix: [^{}]*.
-    "diagnostics/policy/arn_match.py:_VARIABLE",
-}
+KNOWN_SLOW: set[str] = set()
 
 
 @pytest.mark.parametrize(
@@ -300,10 +273,6 @@ def test_glob_matchers_built_from_rules_are_linear() -> None:
     assert time.perf_counter() - start < BOUND
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policy wildcards compile to backtracking '.*' regexes: polynomial (reported)",
-)
 @pytest.mark.timeout(30)
 def test_policy_wildcards_are_linear_on_long_arns() -> None:
     """A policy Resource with several stars against a long log-supplied ARN answers in 0.2 s."""

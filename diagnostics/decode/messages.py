@@ -23,7 +23,9 @@ DECODE_STATEMENT: dict[str, Any] = {
 }
 
 MAX_BLOB_CHARS = 10_240  # STS EncodedMessage length limit (API reference)
+# Linear: one character class.
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+# Linear: anchored; [^/]+ stops at the '/' that follows it.
 _ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$")
 
 # Error kinds, used as keys of DecodeStats.errors.

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from diagnostics.errors import ConfigError
 
 # RoleSessionName allows [\w+=,.@-]{2,64} (STS API reference, AssumeRole).
+# Linear: one character class.
 _SESSION_UNSAFE = re.compile(r"[^\w+=,.@-]")
 
 

@@ -11,6 +11,7 @@ import re
 
 from diagnostics.iam.dataset import _resource_types, get_action
 
+# Linear: literal delimiters around one class.
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 # Placeholders with a known shape; everything else is "one or more characters".

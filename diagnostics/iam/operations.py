@@ -18,7 +18,9 @@ from diagnostics.iam.exceptions import COMPANION_ACTIONS, OPERATION_ACTIONS, PRE
 # CloudTrail appends the API version to some event names: Lambda writes
 # "UpdateFunctionCode20150331v2", CloudFront "UpdateDistribution2020_05_31"
 # (CloudTrail user guide, Lambda and CloudFront "Logging API calls" pages).
+# Linear: fixed-width alternatives anchored at the end.
 _VERSION_SUFFIX = re.compile(r"(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2})$")
+# Linear: literal alternatives anchored at the end.
 _HOST_SUFFIX = re.compile(r"\.amazonaws\.com(?:\.cn)?$|\.api\.aws$")
 
 

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 #: A parsed pattern: literal text, or ``*`` / ``?`` wildcards.
 Token = tuple[str, str]  # ("lit", text) | ("any", "") | ("one", "")
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# [^{}]* cannot run past another "${", so each position is scanned once: linear.
+_VARIABLE = re.compile(r"\$\{([^{}]*)\}")
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
 
 
@@ -76,18 +77,51 @@ def tokenize(text: str, variables: Mapping[str, str] | None = None) -> tuple[Tok
     return tuple(out)
 
 
+Segment = tuple[re.Pattern[str], int]  # a fixed-width piece between stars, its width
+
+
 @functools.lru_cache(maxsize=8192)
-def _regex(tokens: tuple[Token, ...], ignore_case: bool) -> re.Pattern[str]:
-    body = "".join(
-        re.escape(text) if kind == "lit" else ".*" if kind == "any" else "."
-        for kind, text in tokens
-    )
-    return re.compile(body, (re.IGNORECASE if ignore_case else 0) | re.DOTALL)
+def _segments(tokens: tuple[Token, ...], ignore_case: bool) -> tuple[Segment, ...]:
+    """The pattern split at each ``*`` into fixed-width regexes (``?`` is ``.``).
+
+    A segment has no quantifier, so each search is linear in the value; the
+    stars are handled by greedy leftmost placement below, never by regex
+    backtracking (``*a*a*c`` against a long ARN would otherwise be polynomial).
+    """
+    flags = (re.IGNORECASE if ignore_case else 0) | re.DOTALL
+    pieces: list[list[Token]] = [[]]
+    for kind, text in tokens:
+        if kind == "any":
+            pieces.append([])
+        else:
+            pieces[-1].append((kind, text))
+    out: list[Segment] = []
+    for piece in pieces:
+        body = "".join(re.escape(text) if kind == "lit" else "." for kind, text in piece)
+        width = sum(len(text) if kind == "lit" else 1 for kind, text in piece)
+        out.append((re.compile(body, flags), width))
+    return tuple(out)
 
 
 def match_tokens(tokens: tuple[Token, ...], value: str, *, ignore_case: bool = False) -> bool:
     """True when ``value`` matches the tokenized pattern as a whole."""
-    return _regex(tokens, ignore_case).fullmatch(value) is not None
+    segments = _segments(tokens, ignore_case)
+    if len(segments) == 1:
+        return segments[0][0].fullmatch(value) is not None
+    (first, first_w), *middle, (last, last_w) = segments
+    if first.match(value) is None:
+        return False
+    pos = first_w
+    end = len(value) - last_w
+    if end < pos or last.fullmatch(value, end) is None:
+        return False
+    # Leftmost placement of each middle segment is optimal for '*'-separated globs.
+    for rx, _ in middle:
+        m = rx.search(value, pos, end)
+        if m is None:
+            return False
+        pos = m.end()
+    return True
 
 
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:

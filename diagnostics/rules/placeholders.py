@@ -12,6 +12,7 @@ from diagnostics.rules.principals import name_of, policy_principal
 from diagnostics.rules.registry import Value, placeholder
 from diagnostics.rules.subject import Subject
 
+# Linear: anchored; [^/]+ stops at the first '/'.
 _S3_ARN = re.compile(r"^(arn:aws[a-z-]*:s3:::)([^/]+)(?:/(.*))?$")
 
 
@@ -152,6 +153,7 @@ def _denying(s: Subject, _: str | None) -> Value:
     "for tag conditions: the request's tag values against the values the policy wants",
 )
 def _tag_comparison(s: Subject, _: str | None) -> Value:
+    # Linear: anchored literal prefixes, one trailing .+.
     tag_key = re.compile(r"^aws:(ResourceTag|RequestTag|PrincipalTag)/.+$|^aws:TagKeys$", re.I)
     keys: list[str] = []
     for st in s.ctx.matched_statements:

@@ -18,6 +18,7 @@ from diagnostics.rules.template import placeholder_problems, walk_strings
 
 SEVERITIES = ("info", "low", "medium", "high")
 STATUSES = ("experimental", "test", "stable", "deprecated")
+# Linear: anchored, one class.
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 STATEMENT_KEYS = (
     "Sid",

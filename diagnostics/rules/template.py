@@ -11,6 +11,7 @@ from diagnostics.rules.subject import Subject
 
 # ``${aws:username}`` is an IAM policy variable, not ours: the lookbehind skips it.
 # A default may itself hold one level of placeholders: {resource|arn:aws:iam::{account}:x}.
+# Linear: the alternatives split on '{', so no position is read twice from one start.
 PLACEHOLDER = re.compile(r"(?<!\$)\{([a-z_]+)(?::([^}|]+))?(?:\|((?:[^{}]|\{[^{}]*\})*))?\}")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from diagnostics.errors import ConfigError
 from diagnostics.state import default_state_dir
 
+# Linear: anchored; digits, dot and unit are disjoint.
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 

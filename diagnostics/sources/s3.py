@@ -50,9 +50,13 @@ FORGET_AFTER_SECONDS = 14 * 86400
 _DELIVERY = re.compile(
     r"^(?P<folder>.*/CloudTrail/[a-z0-9-]{1,32}/)(?P<day>\d{4}/\d{2}/\d{2})/[^/]+\.json(?:\.gz)?$"
 )
+# Linear: anchored, fixed width.
 _ACCOUNT = re.compile(r"^\d{12}$")
+# Linear: anchored, one bounded class.
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
+# Linear: anchored; '-' separates disjoint letter and digit runs.
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
+# Linear: anchored, fixed width.
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

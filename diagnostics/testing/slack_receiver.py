@@ -37,6 +37,7 @@ BLOCKS_MAX = 50
 TEXT_MAX = 40000
 
 # Slack control sequences: special mentions, user/channel mentions, links.
+# Linear: short literal alternatives.
 _MARKUP = re.compile(r"<(?:!|@|#|https?:|mailto:)")
 
 

@@ -84,7 +84,9 @@ _FAULTS: dict[str, tuple[int, str, str, str]] = {
     "unavailable": (503, "Receiver", "ServiceUnavailable", "Service is unavailable."),
 }
 
+# Linear: literal prefix, one class.
 _CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/")
+# Linear: anchored; (?:.*/)? backs off once to the last "/", and the name class has none.
 _ROLE_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
 
 #: Decoded-message answer: the DecodedMessage as JSON text or as an object.
