@@ -19,7 +19,12 @@ from typing import BinaryIO
 
 import orjson
 
-from diagnostics.extract.cloudtrail import failures_from_document, looks_like_cloudtrail
+from diagnostics.extract.cloudtrail import (
+    failure_from_record,
+    failures_from_document,
+    looks_like_cloudtrail,
+)
+from diagnostics.extract.delivery import count_newlines, error_records
 from diagnostics.extract.scanner import Extractor
 from diagnostics.model import Failure, InputStats, SourceRef
 
@@ -153,7 +158,20 @@ def _read_document(stream: BinaryIO, pending: list[bytes], cap: int) -> bytes | 
 
 
 def _try_document(document: bytes, path: str, stats: InputStats) -> Generator[Failure, None, bool]:
-    """Parse ``document`` whole; returns True when it was CloudTrail (and is done)."""
+    """Parse ``document``; returns True when it was CloudTrail (and is done).
+
+    A compact delivery file has only its records with an ``errorCode`` parsed
+    (``delivery.py``); any other document is parsed whole.
+    """
+    records = error_records(document)
+    if records is not None:
+        stats.bytes_read += len(document)
+        stats.lines += count_newlines(document) + (0 if document.endswith(b"\n") else 1)
+        for line, offset, record in records:
+            failure = failure_from_record(record, SourceRef(path, line, offset))
+            if failure is not None:
+                yield failure
+        return True
     try:
         obj = orjson.loads(document)
     except orjson.JSONDecodeError as exc:
