@@ -111,6 +111,32 @@ def _account(*values: object) -> str | None:
     return None
 
 
+def _partition(region: object) -> str:
+    if isinstance(region, str) and region.startswith("cn-"):
+        return "aws-cn"
+    if isinstance(region, str) and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def record_resource(record: Mapping[str, Any]) -> str | None:
+    """The resource a record names: ``resources[0].ARN``, else an S3 bucket or object ARN."""
+    resources = record.get("resources")
+    if isinstance(resources, list) and resources and isinstance(resources[0], Mapping):
+        arn = _str(resources[0].get("ARN"))
+        if arn is not None:
+            return arn
+    params = record.get("requestParameters")
+    if record.get("eventSource") != "s3.amazonaws.com" or not isinstance(params, Mapping):
+        return None
+    bucket = _str(params.get("bucketName"), 255)
+    if bucket is None:
+        return None
+    arn = f"arn:{_partition(record.get('awsRegion'))}:s3:::{bucket}"
+    key = _str(params.get("key"), 1024)
+    return f"{arn}/{key}" if key is not None else arn
+
+
 def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure | None:
     """The authorization failure a CloudTrail record holds, or None (also for a non-mapping)."""
     if not isinstance(record, Mapping):  # callers pass parsed JSON of any shape
@@ -137,7 +163,7 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
         account_id=_account(record.get("recipientAccountId"), identity.get("accountId"))
         or (found.account_id if found else None),
         action=found.action if found else None,
-        resource=found.resource if found else None,
+        resource=(found.resource if found else None) or record_resource(record),
         policy_type=found.policy_type if found else None,
         policy_arn=found.policy_arn if found else None,
         explicit_deny=found.explicit_deny if found else None,

@@ -48,6 +48,21 @@ _CODE_COLON = re.compile(r"(?P<code>[A-Z][A-Za-z0-9]{2,100}(?:\.[A-Za-z0-9]{1,10
 _STATUS_403 = re.compile(r"[Ss]tatus ?[Cc]ode:? ?403\b")
 
 
+#: Operations only S3 answers with the CLI's ``An error occurred (403) when
+#: calling the HeadObject operation: Forbidden`` (a HEAD response has no body,
+#: so no error code: botocore reports the HTTP status).
+_HEAD_OPS = frozenset({"HeadObject", "HeadBucket"})
+#: Operation names only one service has, so a CLI frame names that service too
+#: (STS refuses these two to session credentials: "Cannot call GetSessionToken
+#: with session credentials", an AccessDenied with no principal or action).
+_CLI_SERVICE = {
+    "HeadObject": "s3",
+    "HeadBucket": "s3",
+    "GetSessionToken": "sts",
+    "GetFederationToken": "sts",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """An SDK or CLI error wrapper; ``after`` frames (Java) follow their message."""
@@ -89,14 +104,19 @@ def _find_cli(text: str, out: list[Frame]) -> None:
                 old = text.rfind("A client error", max(0, open_paren - 20), open_paren)
                 if old != -1 and _CLI_OLD.match(text, old):
                     start = old
-                code = m.group("code")
+                code, op = m.group("code"), m.group("op")
+                authz, service = is_authz_error_code(code), _CLI_SERVICE.get(op)
+                if code == "403" and op in _HEAD_OPS:
+                    # The CLI's text for a body-less 403 (HEAD has no error document).
+                    authz = text.startswith(": Forbidden", m.end())
                 out.append(
                     Frame(
                         start if start != -1 else open_paren,
-                        m.end(),
+                        m.end() + (len(": Forbidden") if code == "403" and authz else 0),
                         code,
-                        m.group("op"),
-                        is_authz_error_code(code),
+                        op,
+                        authz,
+                        service=service,
                     )
                 )
         if len(out) >= MAX_FRAMES:

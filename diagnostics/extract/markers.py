@@ -15,7 +15,14 @@ from collections.abc import Callable, Sequence
 #: of every spelling of what it stands for ("uthoriz" covers "not authorized to
 #: perform", "authorization failure message", "Unauthorized...", "NotAuthorized",
 #: "AuthorizationError").
-MARKERS: tuple[bytes, ...] = (b"uthoriz", b"AccessDenied", b"errorCode", b"explicitDeny")
+#: "(403) when calling the Head" is the CLI's body-less S3 refusal (HeadObject/HeadBucket).
+MARKERS: tuple[bytes, ...] = (
+    b"uthoriz",
+    b"AccessDenied",
+    b"errorCode",
+    b"explicitDeny",
+    b"(403) when calling the Head",
+)
 
 #: (pattern index, start, end) triples, as the compiled matcher returns them.
 Hits = Sequence[tuple[int, int, int]]
