@@ -84,6 +84,10 @@ class StreamProcessor:
         st = self._streams.get(ev.stream)
         if st is None:
             return
+        if not ev.data:
+            # An idle tail (sources/file.py IDLE_FLUSH): decide held records now.
+            self._accept(st, st.extractor.flush())
+            return
         self._accept(st, st.extractor.feed(ev.data))
 
     def closed(self, ev: StreamClosed) -> None:

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 _MAGIC = ("*", "?", "[")
+#: Seconds a tailed file may sit still before the extractor decides the records
+#: it holds (a blob at the end of the last line may go on on the next one; if no
+#: next line comes, it is alerted anyway).  Signalled as an empty StreamData.
+IDLE_FLUSH = 1.0
 
 
 @dataclass(slots=True)
@@ -55,6 +59,8 @@ class _Tracked:
     fp: tuple[int, str]
     gone_since: float | None = None
     last_growth: float = 0.0
+    #: Grew since the extractor last decided its held records (see IDLE_FLUSH).
+    unflushed: bool = False
 
 
 def _watch_roots(pattern: str) -> tuple[str, bool]:
@@ -319,6 +325,11 @@ class FileSource:
                 return
         if grew:
             tracked.last_growth = now
+            tracked.unflushed = True
+        elif tracked.unflushed and now - tracked.last_growth >= IDLE_FLUSH:
+            tracked.unflushed = False
+            if not emit(StreamData(stream=tracked.stream, data=b"")):
+                return
         if (
             tracked.gone_since is not None
             and now - max(tracked.gone_since, tracked.last_growth) >= self._grace
