@@ -175,3 +175,14 @@ def test_count_newlines_agrees_with_bytes_count() -> None:
     """The newline count shortcut gives bytes.count's answer with and without newlines."""
     for data in (b"", b"\n", b"x", b"x\n", b"\nx", b"a\nb\n", b"a\n\n", b"{}" * 100 + b"\n"):
         assert count_newlines(data) == data.count(b"\n"), data
+
+
+def test_blank_padding_and_a_bom_are_accepted_but_bounded(tmp_path: Path) -> None:
+    """A BOM and a few blank bytes keep the fast path; a long blank run goes the slow way."""
+    body = _compact([_record(1, "AccessDenied")])
+    located = error_records(b"\xef\xbb\xbf \n" + body + b"\n\n")
+    assert located is not None and len(located) == 1
+    padded = b" " * 4096 + body
+    assert error_records(padded) is None
+    failures, _ = _scan(tmp_path, padded)
+    assert [f.error_code for f in failures] == ["AccessDenied"]

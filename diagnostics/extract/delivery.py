@@ -16,14 +16,13 @@ document as before.  Quotes inside JSON strings are escaped, so the bytes
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
 
 from diagnostics.extract.cloudtrail import is_record
 
-_HEAD = re.compile(rb'(?:\xef\xbb\xbf)?[ \t\r\n]*\{"Records":\[')  # linear: literal prefix
+_HEAD = b'{"Records":['
 _START = b'{"eventVersion":'
 _NEXT = b',{"eventVersion":'
 _KEY = b'"errorCode"'
@@ -49,15 +48,19 @@ def error_records(document: bytes) -> list[Located] | None:
     ``SourceRef`` wants them.  A record spread over several lines is not
     compact: None.
     """
-    head = _HEAD.match(document)
-    if head is None:
+    first = 3 if document.startswith(b"\xef\xbb\xbf") else 0
+    limit = min(len(document), first + 64)  # bounded: more blank bytes go the slow way
+    while first < limit and document[first] in _SPACE:
+        first += 1
+    if not document.startswith(_HEAD, first):
         return None
     last = len(document)
-    while last and document[last - 1] in _SPACE:
+    floor = max(0, last - 64)
+    while last > floor and document[last - 1] in _SPACE:
         last -= 1
     if document[last - 2 : last] != b"]}":
         return None
-    first, last = head.end(), last - 2
+    first, last = first + len(_HEAD), last - 2
     if first > last:
         return None
     if first == last:
