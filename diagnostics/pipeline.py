@@ -11,10 +11,18 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
+import orjson
 import structlog
 
 from diagnostics.context import build_context, enrich
-from diagnostics.model import DecodeResult, Diagnosis, Failure, Finding
+from diagnostics.model import (
+    DecodeResult,
+    Diagnosis,
+    Failure,
+    Finding,
+    JSONObject,
+    SourceRef,
+)
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
@@ -100,27 +108,70 @@ def _passthrough(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeR
             yield failure, DecodeResult()
 
 
-class Pipeline:
-    """Decode (optionally), enrich and run the rules, keeping input order."""
+_NOWHERE = SourceRef("")
+#: (findings, verification) of a diagnosed failure, for its repeats.
+Verdict = tuple[tuple[Finding, ...], tuple[JSONObject, ...]]
 
-    def __init__(self, ruleset: RuleSet | None, decoder: DecoderLike | None = None) -> None:
+
+def _verdict_key(failure: Failure, decoded: JSONObject | None) -> tuple[object, ...]:
+    """What the rules see: the failure without where and when it was found."""
+    where_free = dataclasses.replace(failure, source=_NOWHERE, event_time=None)
+    body = orjson.dumps(decoded, option=orjson.OPT_SORT_KEYS) if decoded else None
+    return (where_free, body)
+
+
+class Pipeline:
+    """Decode (optionally), enrich and run the rules, keeping input order.
+
+    Rules and fix proofs depend only on what was denied, not on where it was
+    logged, so a denial repeated across a day of CloudTrail is judged once and
+    its verdict reused (a bounded LRU keeps memory flat in ``watch``).
+    """
+
+    def __init__(
+        self,
+        ruleset: RuleSet | None,
+        decoder: DecoderLike | None = None,
+        *,
+        memo_size: int = 4096,
+    ) -> None:
         self.ruleset = ruleset
         self.decoder = decoder
+        self._memo: OrderedDict[tuple[object, ...], Verdict] = OrderedDict()
+        self._memo_size = memo_size
+
+    def _judge(self, failure: Failure, decoded: JSONObject | None) -> Verdict:
+        if self.ruleset is None:
+            return (), ()
+        key = _verdict_key(failure, decoded)
+        verdict = self._memo.get(key)
+        if verdict is not None:
+            self._memo.move_to_end(key)
+            return verdict
+        findings = self.ruleset.diagnose(failure, build_context(failure, decoded))
+        verification: tuple[JSONObject, ...] = ()
+        if findings:
+            from diagnostics.verify import check_fixes
+
+            verification = check_fixes(
+                Diagnosis(failure, decoded=decoded, findings=findings)
+            ).verification
+        self._memo[key] = verdict = (findings, verification)
+        if len(self._memo) > self._memo_size:
+            self._memo.popitem(last=False)
+        return verdict
 
     def diagnose_one(self, failure: Failure, result: DecodeResult) -> Diagnosis:
         decoded = result.decoded
         enriched = infer_action(enrich(failure, decoded))
-        findings: tuple[Finding, ...] = ()
-        if self.ruleset is not None:
-            findings = self.ruleset.diagnose(enriched, build_context(enriched, decoded))
-        diagnosis = Diagnosis(
-            enriched, decoded=decoded, decode_error=result.error, findings=findings
+        findings, verification = self._judge(enriched, decoded)
+        return Diagnosis(
+            enriched,
+            decoded=decoded,
+            decode_error=result.error,
+            findings=findings,
+            verification=verification,
         )
-        if not findings:
-            return diagnosis
-        from diagnostics.verify import check_fixes
-
-        return check_fixes(diagnosis)
 
     def diagnose(self, failures: Iterable[Failure]) -> Iterator[Diagnosis]:
         """Lazily diagnose ``failures``; decoding runs concurrently inside the decoder."""
