@@ -33,6 +33,7 @@ from diagnostics.sources.base import (
     SourceFinished,
     StreamClosed,
     StreamData,
+    StreamIdle,
     StreamOpened,
 )
 from diagnostics.sources.registry import source_types
@@ -115,6 +116,8 @@ class Service:
                 self.streams.data(ev)
             elif isinstance(ev, StreamOpened):
                 self.streams.opened(ev)
+            elif isinstance(ev, StreamIdle):
+                self.streams.idle(ev)
             elif isinstance(ev, StreamClosed):
                 self.streams.closed(ev)
             elif isinstance(ev, FoundFailures):

@@ -23,6 +23,7 @@ from diagnostics.sources.base import (
     StreamClosed,
     StreamCommit,
     StreamData,
+    StreamIdle,
     StreamOpened,
 )
 from diagnostics.sources.checkpoints import guard_key
@@ -84,11 +85,13 @@ class StreamProcessor:
         st = self._streams.get(ev.stream)
         if st is None:
             return
-        if not ev.data:
-            # An idle tail (sources/file.py IDLE_FLUSH): decide held records now.
-            self._accept(st, st.extractor.flush())
-            return
         self._accept(st, st.extractor.feed(ev.data))
+
+    def idle(self, ev: StreamIdle) -> None:
+        """An idle tail (sources/file.py IDLE_FLUSH): decide held records now."""
+        st = self._streams.get(ev.stream)
+        if st is not None:
+            self._accept(st, st.extractor.flush())
 
     def closed(self, ev: StreamClosed) -> None:
         st = self._streams.pop(ev.stream, None)

@@ -49,6 +49,17 @@ class StreamData:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamIdle:
+    """The stream has been still long enough to decide records the extractor holds.
+
+    A line ending inside a wrapped blob waits for its continuation; when none
+    comes (the writer is done), ``Extractor.flush`` reports it as it stands.
+    """
+
+    stream: str
+
+
+@dataclass(frozen=True, slots=True)
 class StreamClosed:
     """The stream ended (EOF of a rotated file, a closed connection, truncation)."""
 
@@ -72,7 +83,7 @@ class SourceFinished:
     source: str
 
 
-Event = StreamOpened | StreamData | StreamClosed | FoundFailures | SourceFinished
+Event = StreamOpened | StreamData | StreamIdle | StreamClosed | FoundFailures | SourceFinished
 #: Puts one event on the service queue, blocking while it is full
 #: (backpressure).  Returns False when the service is stopping.
 Emit = Callable[[Event], bool]

@@ -32,7 +32,14 @@ import structlog
 
 from diagnostics.errors import ConfigError
 from diagnostics.sources import checkpoints
-from diagnostics.sources.base import Emit, SourceContext, StreamClosed, StreamData, StreamOpened
+from diagnostics.sources.base import (
+    Emit,
+    SourceContext,
+    StreamClosed,
+    StreamData,
+    StreamIdle,
+    StreamOpened,
+)
 
 if TYPE_CHECKING:
     import sqlite3
@@ -44,7 +51,7 @@ log = structlog.get_logger()
 _MAGIC = ("*", "?", "[")
 #: Seconds a tailed file may sit still before the extractor decides the records
 #: it holds (a blob at the end of the last line may go on on the next one; if no
-#: next line comes, it is alerted anyway).  Signalled as an empty StreamData.
+#: next line comes, it is alerted anyway).  Signalled with StreamIdle.
 IDLE_FLUSH = 1.0
 
 
@@ -328,7 +335,7 @@ class FileSource:
             tracked.unflushed = True
         elif tracked.unflushed and now - tracked.last_growth >= IDLE_FLUSH:
             tracked.unflushed = False
-            if not emit(StreamData(stream=tracked.stream, data=b"")):
+            if not emit(StreamIdle(stream=tracked.stream)):
                 return
         if (
             tracked.gone_since is not None
