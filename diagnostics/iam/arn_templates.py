@@ -30,6 +30,7 @@ def _service_of(action_or_service: str) -> str:
     return action_or_service.split(":", 1)[0].strip().lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def arn_formats(service: str, resource_type: str) -> tuple[str, ...]:
     """The ARN template(s) for ``resource_type`` of ``service`` (empty if unknown)."""
     entry = _resource_types(_service_of(service)).get(resource_type.lower())
