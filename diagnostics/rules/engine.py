@@ -185,18 +185,34 @@ class RuleSet:
 
     def diagnose(self, failure: Failure, ctx: RequestContext) -> tuple[Finding, ...]:
         """Every matching rule's finding, minus those a more specific match supersedes."""
-        matched: list[Rule] = []
-        findings: dict[str, Finding] = {}
+        matched: list[tuple[Rule, Subject]] = []
+        crashed: dict[str, Finding] = {}
         for rule in self.rules:
             subject = Subject(failure, ctx, rule.id)
             try:
-                if not rule.matches(subject):
-                    continue
-                findings[rule.id] = rule.finding(subject)
+                if rule.matches(subject):
+                    matched.append((rule, subject))
             except Exception as exc:  # one bad rule must not stop the run
                 log.warning("rules.crashed", rule=rule.id, error=type(exc).__name__)
+                crashed[rule.id] = crash_finding(rule.id, exc)
+        # Render only the findings that survive; a rule that crashed while matching
+        # supersedes nothing, so the generic advice stays.
+        superseded = {s for rule, _ in matched for s in rule.supersedes}
+        findings: dict[str, Finding] = {}
+        for rule in self.rules:
+            if rule.id in crashed:
+                findings[rule.id] = crashed[rule.id]
+        for rule, subject in matched:
+            if rule.id in superseded:
+                continue
+            try:
+                findings[rule.id] = rule.finding(subject)
+            except Exception as exc:
+                log.warning("rules.crashed", rule=rule.id, error=type(exc).__name__)
                 findings[rule.id] = crash_finding(rule.id, exc)
-                continue  # a crashed rule supersedes nothing: keep the generic advice
-            matched.append(rule)
-        superseded = {s for r in matched for s in r.supersedes}
-        return tuple(f for rid, f in findings.items() if rid not in superseded)
+        order = {rule.id: i for i, rule in enumerate(self.rules)}
+        return tuple(
+            findings[rid]
+            for rid in sorted(findings, key=order.__getitem__)
+            if rid not in superseded
+        )
