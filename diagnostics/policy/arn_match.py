@@ -77,16 +77,27 @@ def tokenize(text: str, variables: Mapping[str, str] | None = None) -> tuple[Tok
     return tuple(out)
 
 
-Segment = tuple[re.Pattern[str], int]  # a fixed-width piece between stars, its width
+#: A fixed-width piece between stars: its literal text (None when it holds a
+#: ``?``), a regex for it, and its width.
+Segment = tuple[str | None, re.Pattern[str] | None, int]
+
+
+def _segment(piece: list[Token], flags: int) -> Segment:
+    width = sum(len(text) if kind == "lit" else 1 for kind, text in piece)
+    if all(kind == "lit" for kind, _ in piece):
+        return ("".join(text for _, text in piece), None, width)
+    body = "".join(re.escape(text) if kind == "lit" else "." for kind, text in piece)
+    return (None, re.compile(body, flags), width)
 
 
 @functools.lru_cache(maxsize=8192)
 def _segments(tokens: tuple[Token, ...], ignore_case: bool) -> tuple[Segment, ...]:
-    """The pattern split at each ``*`` into fixed-width regexes (``?`` is ``.``).
+    """The pattern split at each ``*`` into fixed-width pieces (``?`` is ``.``).
 
-    A segment has no quantifier, so each search is linear in the value; the
+    A piece has no quantifier, so each search is linear in the value; the
     stars are handled by greedy leftmost placement below, never by regex
     backtracking (``*a*a*c`` against a long ARN would otherwise be polynomial).
+    Pieces without ``?`` stay plain strings: no regex is compiled per ARN.
     """
     flags = (re.IGNORECASE if ignore_case else 0) | re.DOTALL
     pieces: list[list[Token]] = [[]]
@@ -95,32 +106,49 @@ def _segments(tokens: tuple[Token, ...], ignore_case: bool) -> tuple[Segment, ..
             pieces.append([])
         else:
             pieces[-1].append((kind, text))
-    out: list[Segment] = []
-    for piece in pieces:
-        body = "".join(re.escape(text) if kind == "lit" else "." for kind, text in piece)
-        width = sum(len(text) if kind == "lit" else 1 for kind, text in piece)
-        out.append((re.compile(body, flags), width))
-    return tuple(out)
+    if ignore_case:
+        pieces = [[(k, t.lower()) for k, t in piece] for piece in pieces]
+    return tuple(_segment(piece, flags) for piece in pieces)
+
+
+def _at(seg: Segment, value: str, pos: int) -> bool:
+    text, rx, width = seg
+    if text is not None:
+        return value.startswith(text, pos)
+    assert rx is not None
+    return rx.match(value, pos, pos + width) is not None
+
+
+def _find(seg: Segment, value: str, pos: int, end: int) -> int:
+    """End of the leftmost placement of ``seg`` in ``value[pos:end]``, or -1."""
+    text, rx, width = seg
+    if text is not None:
+        i = value.find(text, pos, end)
+        return -1 if i < 0 else i + width
+    assert rx is not None
+    m = rx.search(value, pos, end)
+    return -1 if m is None else m.end()
 
 
 def match_tokens(tokens: tuple[Token, ...], value: str, *, ignore_case: bool = False) -> bool:
     """True when ``value`` matches the tokenized pattern as a whole."""
+    if ignore_case:
+        # IAM names are ASCII; for anything else lower() is close enough, and
+        # it keeps the match linear where a case-insensitive regex would not be.
+        value = value.lower()
     segments = _segments(tokens, ignore_case)
     if len(segments) == 1:
-        return segments[0][0].fullmatch(value) is not None
-    (first, first_w), *middle, (last, last_w) = segments
-    if first.match(value) is None:
+        return segments[0][2] == len(value) and _at(segments[0], value, 0)
+    first, *middle, last = segments
+    end = len(value) - last[2]
+    if end < first[2] or not _at(first, value, 0) or not _at(last, value, end):
         return False
-    pos = first_w
-    end = len(value) - last_w
-    if end < pos or last.fullmatch(value, end) is None:
-        return False
-    # Leftmost placement of each middle segment is optimal for '*'-separated globs.
-    for rx, _ in middle:
-        m = rx.search(value, pos, end)
-        if m is None:
+    pos = first[2]
+    # Leftmost placement of each middle piece is optimal for '*'-separated globs.
+    for seg in middle:
+        pos = _find(seg, value, pos, end)
+        if pos < 0:
             return False
-        pos = m.end()
     return True
 
 
