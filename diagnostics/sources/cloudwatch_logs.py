@@ -10,7 +10,6 @@ alerts' transaction, so a restart neither loses nor repeats an event.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from diagnostics.errors import ConfigError
 from diagnostics.model import Failure, InputStats
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
+from diagnostics.sources.polling import PollingSource
 
 if TYPE_CHECKING:
     import sqlite3
@@ -52,8 +52,10 @@ DEFAULT_FILTER_PATTERN = (
 )
 
 
-class CloudWatchLogsSource:
-    finite = False
+class CloudWatchLogsSource(PollingSource):
+    ERROR_COUNTER = "cwl_pass_errors"
+    WHAT = "cloudwatch logs pass"
+    DENIED_HINT = "grant logs:FilterLogEvents on the log group (docs/aws-setup.md)"
 
     def __init__(
         self,
@@ -83,15 +85,7 @@ class CloudWatchLogsSource:
         self._client = client
         self.checkpoint: int = 0
         self._seen: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, emit: Emit) -> None:
-        self.load()
-        self._thread = threading.Thread(
-            target=self._run, args=(emit,), name=f"source-{self.name}", daemon=True
-        )
-        self._thread.start()
+        super().__init__()
 
     def load(self) -> None:
         """Read the checkpoint; a first start begins now ("end") or at the oldest event."""
@@ -118,36 +112,10 @@ class CloudWatchLogsSource:
                 (self.name, self.log_group, self.checkpoint),
             )
 
-    def is_ready(self) -> bool:
-        return self._thread is not None
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
     def _logs(self) -> Any:
         if self._client is None:
             self._client = aws_common.make_client("logs", self._aws)
         return self._client
-
-    def _run(self, emit: Emit) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll(emit)
-            except Exception as exc:
-                self._ctx.count("cwl_pass_errors")
-                hint = (
-                    "grant logs:FilterLogEvents on the log group (docs/aws-setup.md)"
-                    if aws_common.error_code(exc) in aws_common.DENIED_CODES
-                    else "retrying at the next poll"
-                )
-                log.warning(
-                    "cloudwatch logs pass failed", source=self.name, error=str(exc), hint=hint
-                )
-            self._stop.wait(self.poll_interval)
 
     def poll(self, emit: Emit) -> int:
         """One pass: every page of new events; returns how many events were new."""

@@ -14,7 +14,6 @@ alerts they produced, so each object is processed once even across restarts.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
@@ -26,6 +25,7 @@ from diagnostics.errors import ConfigError, InputError
 from diagnostics.model import Failure
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
+from diagnostics.sources.polling import PollingSource
 
 if TYPE_CHECKING:
     import sqlite3
@@ -70,8 +70,10 @@ def _day_before(day: str) -> str:
     return (date(y, m, d) - timedelta(days=1)).strftime("%Y/%m/%d")
 
 
-class S3Source:
-    finite = False
+class S3Source(PollingSource):
+    ERROR_COUNTER = "s3_pass_errors"
+    WHAT = "s3 pass"
+    DENIED_HINT = "grant s3:ListBucket and s3:GetObject on the bucket (docs/aws-setup.md)"
 
     def __init__(
         self,
@@ -102,17 +104,9 @@ class S3Source:
         self._done: set[str] = set()
         #: folder (``.../CloudTrail/<region>/``) -> newest day processed there.
         self._newest: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- lifecycle ---------------------------------------------------------------
-
-    def start(self, emit: Emit) -> None:
-        self.load()
-        self._thread = threading.Thread(
-            target=self._run, args=(emit,), name=f"source-{self.name}", daemon=True
-        )
-        self._thread.start()
 
     def load(self) -> None:
         """Declare the table and read which keys were processed before."""
@@ -128,35 +122,10 @@ class S3Source:
         for (key,) in rows:
             self._remember(str(key))
 
-    def is_ready(self) -> bool:
-        return self._thread is not None
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
     def _s3(self) -> Any:
         if self._client is None:
             self._client = aws_common.make_client("s3", self._aws)
         return self._client
-
-    def _run(self, emit: Emit) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll(emit)
-            except Exception as exc:
-                self._ctx.count("s3_pass_errors")
-                code = aws_common.error_code(exc)
-                hint = (
-                    "grant s3:ListBucket and s3:GetObject on the bucket (docs/aws-setup.md)"
-                    if code in aws_common.DENIED_CODES
-                    else "retrying at the next poll"
-                )
-                log.warning("s3 pass failed", source=self.name, error=str(exc), hint=hint)
-            self._stop.wait(self.poll_interval)
 
     # -- listing -------------------------------------------------------------------
 
