@@ -3,7 +3,7 @@
 Profiles: ``ci`` (the default, all fuzz tests together well under 60 s) and
 ``deep`` (100,000 examples per test)::
 
-    HYPOTHESIS_PROFILE=deep pytest -q -p no:cacheprovider --timeout=0 tests/test_fuzz.py -k extractor
+    HYPOTHESIS_PROFILE=deep pytest -q -p no:cacheprovider --timeout=0 tests/test_fuzz.py
 
 The profiles are applied per test (``@FUZZ``), never loaded globally, so the
 other hypothesis tests in the suite keep their own settings.
