@@ -155,6 +155,12 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
         return text[pos + 1 : close] or None, close + 1
     window = text[pos : pos + _MAX_RESOURCE]
     end = len(window)
+    if window.startswith("arn:"):
+        # An ARN never holds a space; only IAM's plain descriptions ("policy
+        # path /") do, and those end at the reason clause below.
+        space = window.find(" ")
+        if space != -1:
+            end = space
     for stop in _RESOURCE_ENDS:
         i = window.find(stop)
         if i != -1 and i < end:
