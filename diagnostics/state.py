@@ -111,6 +111,16 @@ class StateDB:
     def in_dir(cls, state_dir: Path) -> StateDB:
         return cls(state_dir / DB_NAME)
 
+    @classmethod
+    def memory(cls) -> StateDB:
+        """A private in-memory database: the same tables and code for one-shot runs."""
+        db = cls.__new__(cls)
+        db.path = Path(":memory:")
+        db._lock = threading.RLock()
+        db._schemas = set()
+        db._conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        return db
+
     def ensure_schema(self, name: str, ddl: str) -> None:
         """Run ``ddl`` (idempotent CREATE ... IF NOT EXISTS statements) once per handle."""
         with self._lock:
