@@ -217,14 +217,8 @@ def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int
     return policy_type, policy_arn, explicit, pos, complete
 
 
-def _parse_at(text: str, middle: int) -> PlainHit | None:
-    principal = _principal_before(text, middle)
-    if principal is None:
-        return None
-    principal_arn, start = principal
-    m = _ACTION.match(text, middle + len(_MIDDLE))
-    if not m or _bad_action_end(text, m.end()):
-        return None
+def _hit(text: str, start: int, principal_arn: str | None, m: re.Match[str]) -> PlainHit:
+    """The rest of the sentence after its action: resource, reason, policy."""
     action = normalise_action(m.group("svc"), m.group("name"))
     resource, pos = _resource_after(text, m.end())
     policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
@@ -243,6 +237,17 @@ def _parse_at(text: str, middle: int) -> PlainHit | None:
     )
 
 
+def _parse_at(text: str, middle: int) -> PlainHit | None:
+    principal = _principal_before(text, middle)
+    if principal is None:
+        return None
+    principal_arn, start = principal
+    m = _ACTION.match(text, middle + len(_MIDDLE))
+    if not m or _bad_action_end(text, m.end()):
+        return None
+    return _hit(text, start, principal_arn, m)
+
+
 def _parse_sts(text: str, middle: int) -> PlainHit | None:
     """STS's ``Not authorized to perform sts:AssumeRoleWithWebIdentity`` (no principal).
 
@@ -253,22 +258,7 @@ def _parse_sts(text: str, middle: int) -> PlainHit | None:
     m = _ACTION.match(text, middle + len(_STS_MIDDLE))
     if not m or _bad_action_end(text, m.end()):
         return None
-    action = normalise_action(m.group("svc"), m.group("name"))
-    resource, pos = _resource_after(text, m.end())
-    policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
-    return PlainHit(
-        start=middle,
-        end=pos,
-        principal_arn=None,
-        action=action,
-        resource=resource,
-        policy_type=policy_type,
-        policy_arn=policy_arn,
-        explicit_deny=explicit,
-        account_id=None,
-        region=region_of(resource),
-        complete=complete,
-    )
+    return _hit(text, middle, None, m)
 
 
 def _bad_action_end(text: str, end: int) -> bool:

@@ -133,6 +133,19 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
     return _share_wrappers(found), problems
 
 
+def _same_occurrence(f: Found) -> tuple[object, ...]:
+    """Copies of one message (Lambda's errorMessage, message and stack) share this."""
+    return (
+        f.kind,
+        f.encoded_message,
+        f.principal_arn,
+        f.action,
+        f.resource,
+        f.policy_type,
+        f.explicit_deny,
+    )
+
+
 def _share_wrappers(found: list[Found]) -> list[Found]:
     """Copies of one message in one record (Lambda's errorMessage, message and
     stack) carry the same error code, operation and service, whichever copy the
@@ -141,15 +154,7 @@ def _share_wrappers(found: list[Found]) -> list[Found]:
         return found
     best: dict[tuple[object, ...], Found] = {}
     for f in found:
-        key = (
-            f.kind,
-            f.encoded_message,
-            f.principal_arn,
-            f.action,
-            f.resource,
-            f.policy_type,
-            f.explicit_deny,
-        )
+        key = _same_occurrence(f)
         have = best.get(key)
         if have is None:
             best[key] = f
@@ -162,15 +167,7 @@ def _share_wrappers(found: list[Found]) -> list[Found]:
             )
     out = []
     for f in found:
-        key = (
-            f.kind,
-            f.encoded_message,
-            f.principal_arn,
-            f.action,
-            f.resource,
-            f.policy_type,
-            f.explicit_deny,
-        )
+        key = _same_occurrence(f)
         b = best[key]
         out.append(
             replace(
