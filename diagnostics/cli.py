@@ -33,8 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from diagnostics.commands.decode import protect_leading_dash
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(protect_leading_dash(list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

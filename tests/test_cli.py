@@ -117,3 +117,20 @@ def test_no_command_prints_help_and_exits_2() -> None:
     proc = run()
     assert proc.returncode == 2
     assert b"scan" in proc.stderr
+
+
+def test_decode_accepts_a_blob_that_starts_with_a_dash(sts: StsDouble) -> None:
+    """Base64url blobs may start with '-'; `decode -Abc...` is not taken for an option."""
+    blob = "-" + fake_blob("dash", 600)
+    sts.add_message(blob, decoded_message(action="s3:GetObject"))
+    proc = run(
+        "decode",
+        blob,
+        "--format",
+        "json",
+        "--sts-endpoint-url",
+        sts.endpoint_url,
+        env=_creds_env(sts),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert orjson.loads(proc.stdout)["encoded_message"] == blob

@@ -38,6 +38,20 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def protect_leading_dash(argv: list[str]) -> list[str]:
+    """Let ``decode -PtYg...`` work: a blob may start with '-' (base64url).
+
+    argparse would read it as an option; anything long and base64url after
+    ``decode`` is put behind ``--`` so it arrives as the BLOB argument.
+    """
+    if not argv or argv[0] != "decode" or "--" in argv:
+        return argv
+    for i, arg in enumerate(argv[1:], 1):
+        if len(arg) >= 20 and arg.startswith("-") and _BLOB.fullmatch(arg):
+            return [*argv[:i], *argv[i + 1 :], "--", arg]
+    return argv
+
+
 def failures_from_input(raw: str) -> list[Failure]:
     """The failures in ``raw``: text holding the marker, or one bare blob (wrapping undone)."""
     from diagnostics.extract import extract_text
