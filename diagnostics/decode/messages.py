@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from diagnostics.errors import DecodeError
+from diagnostics.iam.arns import principal_for_policy
 
 #: DecodeAuthorizationMessage supports no resource-level permissions, so the
 #: statement must use "*" (Service Authorization Reference, AWS STS actions).
@@ -25,8 +26,6 @@ DECODE_STATEMENT: dict[str, Any] = {
 MAX_BLOB_CHARS = 10_240  # STS EncodedMessage length limit (API reference)
 # Linear: one character class.
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
-# Linear: anchored; [^/]+ stops at the '/' that follows it.
-_ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$")
 
 # Error kinds, used as keys of DecodeStats.errors.
 NO_CREDENTIALS = "no_credentials"
@@ -43,18 +42,6 @@ OTHER = "other"
 
 def pretty(obj: object) -> str:
     return json.dumps(obj, indent=2)
-
-
-def principal_for_policy(arn: str) -> str:
-    """The ARN to name in a policy: an assumed-role session becomes its role.
-
-    A session ARN drops the role's path, so the role ARN built here is right
-    only for roles at the root path ("/"), which is the common case.
-    """
-    m = _ASSUMED_ROLE.match(arn)
-    if m:
-        return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}"
-    return arn
 
 
 def local_problem(blob: str) -> tuple[str, str] | None:

@@ -31,20 +31,48 @@ def parse_arn(text: str) -> Arn | None:
     return Arn(parts[1], parts[2], parts[3], parts[4], parts[5])
 
 
+#: IAM Identity Center roles live under this path (IAM Identity Center User Guide,
+#: "Referencing permission sets in resource policies"); newer ones add a region segment.
+SSO_ROLE_PATH = "aws-reserved/sso.amazonaws.com/"
+_SSO_PREFIX = "AWSReservedSSO_"
+_HEX = frozenset("0123456789abcdef")
+
+
+def _sso_permission_set(role: str) -> str | None:
+    """``Admin`` for ``AWSReservedSSO_Admin_0123456789abcdef``, else None."""
+    if not role.startswith(_SSO_PREFIX):
+        return None
+    name, _, suffix = role[len(_SSO_PREFIX) :].rpartition("_")
+    return name if name and len(suffix) == 16 and set(suffix) <= _HEX else None
+
+
+def permission_set_name(arn: str | None) -> str | None:
+    """The permission set behind an IAM Identity Center role or session, else None.
+
+    ``assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice`` is permission set ``Admin``.
+    """
+    name = role_name(arn) if arn else None
+    return _sso_permission_set(name) if name else None
+
+
 def principal_for_policy(arn: str) -> str:
     """The ARN whose policy governs ``arn``: an assumed-role session maps to its role.
 
     ``arn:aws:sts::111122223333:assumed-role/Deploy/ci-42`` becomes
-    ``arn:aws:iam::111122223333:role/Deploy``.  The session ARN drops the
-    role's path, so the returned ARN has none; IAM matches roles by name
-    within an account, so the policy still lands on the right role.
+    ``arn:aws:iam::111122223333:role/Deploy``.  A session ARN does not carry
+    the role's path, so the returned ARN has none, except for IAM Identity
+    Center roles (``AWSReservedSSO_*``), whose documented path
+    ``aws-reserved/sso.amazonaws.com/`` is filled in.  A Principal element
+    must name a role by its exact ARN, path included: for a role with
+    another path, look the ARN up (``aws iam get-role --role-name X``).
     Anything else (users, roles, root, federated users) is returned as is.
     """
     m = _ASSUMED_ROLE.match(arn.strip())
     if not m:
         return arn.strip()
     partition, account, role = m.groups()
-    return f"arn:{partition}:iam::{account}:role/{role}"
+    path = SSO_ROLE_PATH if _sso_permission_set(role) else ""
+    return f"arn:{partition}:iam::{account}:role/{path}{role}"
 
 
 def role_name(arn: str) -> str | None:

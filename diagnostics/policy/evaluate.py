@@ -84,7 +84,9 @@ def _resource_ok(
         for pattern in patterns:
             if pattern == "*":
                 return True
-            if resource is None:
+            if resource is None or parse_arn(pattern) is None:
+                # IAM accepts only ARNs and "*" in Resource: a description such as
+                # "policy path /" is an invalid policy, never a match.
                 continue
             try:
                 if arn_matches(pattern, resource, variables):
@@ -103,9 +105,30 @@ def _resource_ok(
     return "Principal" in statement or "NotPrincipal" in statement
 
 
+def valid_principal_entry(entry: str) -> bool:
+    """Is ``entry`` a value IAM accepts in a Principal element?
+
+    ARNs, 12-digit account ids, ``*`` and service principals
+    (``*.amazonaws.com``); anything else (``anonymous``, a user name) makes the
+    policy invalid, so it can never prove a fix.
+    """
+    entry = entry.strip()
+    if entry == "*" or parse_arn(entry) is not None:
+        return True
+    if entry.isdigit() and len(entry) == 12:
+        return True
+    if len(entry) == 64 and set(entry.lower()) <= set("0123456789abcdef"):
+        return True  # an S3 canonical user id
+    return entry.endswith((".amazonaws.com", ".amazonaws.com.cn")) and " " not in entry
+
+
 def _aws_principal_ok(entry: str, principal_arn: str) -> bool:
     entry = entry.strip()
-    if entry in {"*", principal_arn}:
+    if entry == "*":
+        return True
+    if not valid_principal_entry(entry) or entry.endswith(".amazonaws.com"):
+        return False
+    if entry == principal_arn:
         return True
     principal = parse_arn(principal_arn)
     if principal is None:
@@ -122,6 +145,14 @@ def _aws_principal_ok(entry: str, principal_arn: str) -> bool:
     return False
 
 
+def _federated_ok(entry: str, principal_arn: str) -> bool:
+    # Web identity providers are named by host (IAM User Guide, "AWS JSON policy
+    # elements: Principal"): accounts.google.com, graph.facebook.com, www.amazon.com.
+    entry = entry.strip().lower()
+    hosts = {"accounts.google.com", "graph.facebook.com", "www.amazon.com"}
+    return entry in hosts and entry == principal_arn.lower()
+
+
 def principal_matches(principal_block: Any, principal_arn: str | None) -> bool:
     """Does a Principal element name the caller?
 
@@ -129,6 +160,7 @@ def principal_matches(principal_block: Any, principal_arn: str | None) -> bool:
     ``:root`` ARN names every principal of that account.  A role ARN names the
     role and every session of it (``arn:aws:sts::A:assumed-role/Role/session``).
     ``Service``, ``Federated`` and ``CanonicalUser`` entries must equal the caller.
+    An entry IAM would reject (``anonymous``, a bare name) names nobody.
     """
     if principal_block == "*":
         return True
@@ -136,6 +168,10 @@ def principal_matches(principal_block: Any, principal_arn: str | None) -> bool:
         return False
     for kind, raw in principal_block.items():
         for entry in _as_list(raw):
+            if str(kind).upper() == "FEDERATED" and _federated_ok(entry, principal_arn):
+                return True
+            if not valid_principal_entry(entry):
+                continue
             if str(kind).upper() == "AWS":
                 if _aws_principal_ok(entry, principal_arn):
                     return True

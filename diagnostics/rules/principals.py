@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from diagnostics.iam.arns import principal_for_policy
+
 # Linear: anchored; literal ':' between fixed classes.
 _IAM_ARN = re.compile(r"^arn:(aws[a-z-]*):(iam|sts)::(\d{12}):(.+)$")
 
@@ -42,26 +44,8 @@ def principal_type(arn: str | None) -> str:
 
 
 def policy_principal(arn: str | None) -> str | None:
-    """The ARN whose identity policy governs ``arn``: a session maps to its role.
-
-    Prefers ``diagnostics.iam.arns.principal_for_policy`` (the IAM module's
-    owner keeps path handling there); this fallback drops the session name
-    and cannot know the role's path, which the session ARN does not carry.
-    """
-    if not arn:
-        return None
-    try:
-        from diagnostics.iam.arns import principal_for_policy
-    except ImportError:
-        pass
-    else:
-        mapped: str | None = principal_for_policy(arn)
-        return mapped
-    m = _IAM_ARN.match(arn)
-    if m and m.group(2) == "sts" and m.group(4).startswith("assumed-role/"):
-        role = m.group(4).split("/")[1]
-        return f"arn:{m.group(1)}:iam::{m.group(3)}:role/{role}"
-    return arn
+    """The ARN whose identity policy governs ``arn``: a session maps to its role."""
+    return principal_for_policy(arn) if arn else None
 
 
 def name_of(arn: str | None) -> str | None:
