@@ -144,6 +144,16 @@ def test_durations() -> None:
         parse_duration(True, where="x")
 
 
+def test_config_accepts_compound_durations(tmp_path: Path) -> None:
+    """`group_wait = "1h30m"` in a watch config is 5400 seconds, as docs/alerts.md says."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'state_dir = "{tmp_path}"\n[alerts]\ngroup_wait = "1h30m"\n'
+        '[[source]]\ntype = "stdin"\n[[sink]]\ntype = "stdout"\n'
+    )
+    assert load_config(cfg).alerts.group_wait == 5400
+
+
 def test_duplicate_source_names_rejected(tmp_path: Path) -> None:
     """Two sources with one name would share checkpoints, so the config is refused."""
     text = (

@@ -28,9 +28,9 @@ ID = "0123456789abcdef" * 2
 
 # key: "path:NAME" -> (method, [(prefix, unit), ...])
 CASES: dict[str, Spec] = {
-    "diagnostics/alerts/settings.py:_DURATION": ("match", [("", "1"), ("", "1.5s"), ("", "1.")]),
+    "diagnostics/durations.py:_DURATION": ("match", [("", "1"), ("", "1.5s"), ("", "1.")]),
     # _PART only runs on strings _DURATION accepted; those are what it gets here.
-    "diagnostics/alerts/settings.py:_PART": ("findall", [("", "1s"), ("", "1.5ms")]),
+    "diagnostics/durations.py:_PART": ("findall", [("", "1s"), ("", "1.5ms")]),
     "diagnostics/commands/decode.py:_BLOB": ("search", [("", "a"), ("!", "-_")]),
     "diagnostics/context.py:_ACCOUNT_IN_ARN": ("match", [("arn:aws", "-"), ("arn:aws:s3:", "a-")]),
     "diagnostics/context.py:_REGION_IN_ARN": (
@@ -38,13 +38,6 @@ CASES: dict[str, Spec] = {
         [("arn:aws:s3:us", "-a"), ("arn:aws:ec2:", "a"), ("arn:aws:ec2:us-east", "-1")],
     ),
     "diagnostics/decode/messages.py:_BASE64URL": ("search", [("", "A"), ("", "!")]),
-    "diagnostics/decode/messages.py:_ASSUMED_ROLE": (
-        "match",
-        [
-            ("arn:aws:sts::123456789012:assumed-role/", "a"),
-            ("arn:aws:sts::123456789012:assumed-role/r/", "/"),
-        ],
-    ),
     "diagnostics/decode/settings.py:_SESSION_UNSAFE": ("sub", [("", "a"), ("", "!")]),
     "diagnostics/extract/cloudtrail.py:_ACCOUNT": ("match", [("", "1")]),
     "diagnostics/extract/decoded.py:_START": (
@@ -145,7 +138,6 @@ CASES: dict[str, Spec] = {
         "finditer",
         [("{a|", "{"), ("{a|", "{}"), ("", "{a"), ("{a:", "b")],
     ),
-    "diagnostics/service/config.py:_DURATION": ("match", [(" ", " "), ("1", "0"), ("1.", "5")]),
     "diagnostics/sinks/config.py:_VAR": ("sub", [("", "${"), ("${", "a")]),
     "diagnostics/sinks/readback.py:_ID": ("fullmatch", [(ID + ".", "1"), ("", "a")]),
     "diagnostics/sinks/render.py:_UNSAFE": ("sub", [("", "\x1b"), ("", "a")]),

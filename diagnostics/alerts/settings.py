@@ -1,33 +1,13 @@
-"""Alert timing settings and the duration syntax the config file uses."""
+"""Alert timing settings (durations parse with ``diagnostics.durations``)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from diagnostics.durations import parse_duration
 from diagnostics.errors import ConfigError
 
-# One or more "<number><unit>" parts, e.g. "1h30m"; anchored and free of
-# nested quantifiers, so matching is linear in the input length.
-_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
-# Only applied to strings _DURATION accepted, where every digit run ends in a
-# unit: each match is found without backtracking, linear.
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(text: str, *, where: str = "duration") -> float:
-    """Seconds in ``"30s"``, ``"5m"``, ``"4h"``, ``"1h30m"`` or ``"0s"``.
-
-    Raises ``ConfigError`` naming ``where`` with a hint on bad input.
-    """
-    value = text.strip() if isinstance(text, str) else text
-    if not isinstance(value, str) or not _DURATION.match(value):
-        raise ConfigError(
-            f"{where}: {text!r} is not a duration; write a number and a unit, "
-            'for example "30s", "5m", "4h" or "1h30m" ("0s" for none)'
-        )
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(value))
+__all__ = ["AlertSettings", "parse_duration"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,19 +7,15 @@ errors so a typo never silently disables a source.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diagnostics.durations import parse_duration
 from diagnostics.errors import ConfigError
 from diagnostics.state import default_state_dir
-
-# Linear: anchored; digits, dot and unit are disjoint.
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,23 +75,6 @@ class WatchConfig:
     drain_timeout: float = 10.0
     poll_interval: float = 1.0
     sink_where: tuple[str, ...] = field(default=())
-
-
-def parse_duration(value: object, *, where: str) -> float:
-    """``"30s"``, ``"5m"``, ``"4h"``, ``"250ms"`` or a number of seconds."""
-    if isinstance(value, bool):
-        raise ConfigError(f'{where}: expected a duration like "30s", got {value!r}')
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2) or "s"]
-    else:
-        raise ConfigError(
-            f'{where}: {value!r} is not a duration; write it like "0s", "250ms", "5m" or "4h"'
-        )
-    if seconds < 0:
-        raise ConfigError(f"{where}: a duration cannot be negative")
-    return seconds
 
 
 class ConfigTable:
