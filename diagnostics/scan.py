@@ -85,8 +85,10 @@ def iter_failures(
             files = iter([path])
         else:
             result.missing_inputs.append(name)
-            stats.warnings.append(f"{name}: no such file or directory; check the path")
-            warnings.drain(stats)
+            print(
+                f"authz-diag: error: {name}: no such file or directory; check the path",
+                file=warnings.stream,
+            )
             continue
         for file in files:
             yield from extract_path(file, stats)
