@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +12,11 @@ from typing import Any, cast
 import structlog
 
 from diagnostics.errors import RuleError
+from diagnostics.iam.arns import parse_arn, permission_set_name, principal_for_policy, role_name
 from diagnostics.model import Failure, Finding, Fix, RequestContext, Severity
 from diagnostics.rules.loader import RuleDoc, load_dirs
 from diagnostics.rules.registry import Matcher, matchers_table
+from diagnostics.rules.resources import fix_resources
 from diagnostics.rules.subject import Subject
 from diagnostics.rules.template import Defaults, Missing, render_text, render_value
 
@@ -108,12 +111,14 @@ class Rule:
             except Missing as exc:
                 omitted.append(exc.name)
                 continue
+            statements = _valid_resources(statements, subject, notes)
             used.extend(mine)
             # Fixes for the same policy become one: dependent statements join the main fix.
             bucket = fixes.setdefault((tmpl["target"], applies_to), [])
             bucket.extend(st for st in statements if st not in bucket)
             if "note" in tmpl:
                 notes.append(render_text(tmpl["note"], subject, lenient=True))
+        notes.extend(n for n in _principal_notes(subject, fixes) if n not in notes)
         # Empty defaults ("{policy_arn|}") leave double spaces behind.
         explanation = " ".join(render_text(self.explanation, subject, lenient=True).split())
         for note in notes:
@@ -134,6 +139,50 @@ class Rule:
             explanation,
             tuple(Fix(t, a, tuple(sts)) for (t, a), sts in fixes.items()),
         )
+
+
+def _valid_resources(statements: list[Any], subject: Subject, notes: list[str]) -> list[Any]:
+    """Statements whose Resource entries are ARNs or "*" (never "policy path /")."""
+    parsed = parse_arn(subject.principal_arn or "") or parse_arn(subject.resource or "")
+    partition = parsed.partition if parsed else "aws"
+    out: list[Any] = []
+    for st in statements:
+        if not isinstance(st, dict):
+            out.append(st)
+            continue
+        fixed, extra = fix_resources(st, subject.account, partition)
+        notes.extend(n for n in extra if n not in notes)
+        out.append(fixed)
+    return out
+
+
+def _principal_notes(subject: Subject, fixes: dict[tuple[str, str | None], list[Any]]) -> list[str]:
+    """Sentences for roles a session ARN cannot describe exactly."""
+    arn = subject.principal_arn
+    if not arn or subject.principal_type != "assumed-role":
+        return []
+    role = principal_for_policy(arn)
+    name = role_name(arn)
+    pset = permission_set_name(arn)
+    if pset:
+        if any(t == "identity" and a == role for t, a in fixes):
+            return [
+                f"{name} is an IAM Identity Center role and cannot be edited in IAM: edit the"
+                f" permission set {pset} in IAM Identity Center (its inline policy) instead."
+            ]
+        return []
+    named = any(
+        role in json.dumps(st.get("Principal", ""))
+        for sts in fixes.values()
+        for st in sts
+        if isinstance(st, dict)
+    )
+    if not named:
+        return []
+    return [
+        f"The session ARN does not show role {name}'s path: if the role has one, the Principal"
+        f" needs its full ARN (`aws iam get-role --role-name {name} --query Role.Arn`)."
+    ]
 
 
 def crash_finding(rule_id: str, exc: BaseException) -> Finding:

@@ -263,3 +263,15 @@ def _has_dependent_actions(want: bool, s: Subject) -> bool:
 
     deps = [d for d in dependent_actions(s.action) if d.lower() != s.action.lower()]
     return bool(deps) == want
+
+
+@matcher(
+    "principal_is_sso",
+    "whether the principal is an IAM Identity Center role or session (AWSReservedSSO_*)",
+    "bool",
+    _bool,
+)
+def _principal_is_sso(want: bool, s: Subject) -> bool:
+    from diagnostics.iam.arns import permission_set_name
+
+    return bool(permission_set_name(s.principal_arn)) == want

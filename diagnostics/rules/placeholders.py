@@ -227,3 +227,80 @@ def _operation_action(s: Subject, arg: str | None) -> Value:
     from diagnostics.iam.operations import action_for_operation
 
     return action_for_operation(service, s.failure.operation)
+
+
+@placeholder(
+    "permission_set",
+    "for an IAM Identity Center role or session (AWSReservedSSO_*), its permission set name",
+)
+def _permission_set(s: Subject, _: str | None) -> Value:
+    from diagnostics.iam.arns import permission_set_name
+
+    return permission_set_name(s.principal_arn)
+
+
+@placeholder(
+    "trust_actions",
+    "the actions a trust policy must allow: sts:AssumeRole plus the denied action"
+    " (sts:TagSession, sts:SetSourceIdentity) when it is another",
+)
+def _trust_actions(s: Subject, _: str | None) -> Value:
+    actions = ["sts:AssumeRole"]
+    if s.action and s.action.lower() != "sts:assumerole":
+        actions.append(s.action)
+    return actions
+
+
+@placeholder(
+    "vpc_endpoint",
+    "the VPC endpoint the request went through: the endpoint policy's ARN, the context's"
+    " aws:SourceVpce or CloudTrail's vpcEndpointId",
+)
+def _vpc_endpoint(s: Subject, _: str | None) -> Value:
+    arn = s.ctx.policy_arn or s.failure.policy_arn
+    if arn and ":vpc-endpoint/" in arn:
+        return arn
+    values = _context(s, "aws:SourceVpce")
+    if isinstance(values, list):
+        return values[0]
+    # CloudTrail records carry the endpoint id beside the error; the excerpt keeps the record.
+    text = s.failure.excerpt
+    at = text.find('"vpcEndpointId"')
+    if at >= 0:
+        rest = text[at + len('"vpcEndpointId"') :].lstrip(" :")
+        if rest.startswith('"vpce-'):
+            value = rest[1:].split('"', 1)[0]
+            if value[5:].isalnum():
+                return value
+    return None
+
+
+@placeholder(
+    "mfa_advice",
+    "how this principal gets MFA credentials: get-session-token for an IAM user,"
+    " assume-role with MFA for a role session",
+)
+def _mfa_advice(s: Subject, _: str | None) -> Value:
+    from diagnostics.iam.arns import principal_for_policy, user_name
+
+    arn = s.principal_arn or ""
+    partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
+    user = user_name(arn)
+    if user:
+        return (
+            f"Get temporary credentials with MFA and retry: `aws sts get-session-token"
+            f" --serial-number arn:{partition}:iam::{s.account}:mfa/{user} --token-code 123456`"
+            f" (use your device's ARN if it is named otherwise: `aws iam list-mfa-devices"
+            f" --user-name {user}`; the session lasts 12 hours by default, 15 minutes to 36"
+            f" hours), then export its AccessKeyId, SecretAccessKey and SessionToken."
+        )
+    if s.principal_type == "assumed-role":
+        return (
+            f"A role session gets MFA only when the role is assumed with MFA (STS refuses"
+            f" GetSessionToken from role credentials): from the IAM user that owns the MFA"
+            f" device, run `aws sts assume-role --role-arn {principal_for_policy(arn)}"
+            f" --role-session-name mfa --serial-number <your MFA device ARN> --token-code"
+            f" 123456` and use the credentials it returns (or set mfa_serial in the AWS CLI"
+            f" profile that assumes the role)."
+        )
+    return None
