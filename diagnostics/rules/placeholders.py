@@ -253,8 +253,8 @@ def _trust_actions(s: Subject, _: str | None) -> Value:
 
 @placeholder(
     "vpc_endpoint",
-    "the VPC endpoint the request went through: the endpoint policy's ARN, the context's"
-    " aws:SourceVpce or CloudTrail's vpcEndpointId",
+    "the VPC endpoint the request went through: the endpoint policy's ARN or the"
+    " context's aws:SourceVpce",
 )
 def _vpc_endpoint(s: Subject, _: str | None) -> Value:
     arn = s.ctx.policy_arn or s.failure.policy_arn
@@ -263,15 +263,6 @@ def _vpc_endpoint(s: Subject, _: str | None) -> Value:
     values = _context(s, "aws:SourceVpce")
     if isinstance(values, list):
         return values[0]
-    # CloudTrail records carry the endpoint id beside the error; the excerpt keeps the record.
-    text = s.failure.excerpt
-    at = text.find('"vpcEndpointId"')
-    if at >= 0:
-        rest = text[at + len('"vpcEndpointId"') :].lstrip(" :")
-        if rest.startswith('"vpce-'):
-            value = rest[1:].split('"', 1)[0]
-            if value[5:].isalnum():
-                return value
     return None
 
 
