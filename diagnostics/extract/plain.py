@@ -13,6 +13,7 @@ unbounded input or nests quantifiers.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -100,9 +101,20 @@ class PlainHit:
     complete: bool = True
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_action(svc: str, name: str) -> str:
-    """``SNS:Publish`` -> ``sns:Publish``: IAM service prefixes are lower case; names kept."""
-    return f"{svc.lower()}:{name}"
+    """``SNS:Publish`` -> ``sns:Publish``, ``dynamodb:query`` -> ``dynamodb:Query``.
+
+    IAM service prefixes are lower case; a name the IAM dataset knows takes its
+    canonical spelling (SQS sometimes writes ``sqs:sendmessage``), so one
+    action never yields two statements.  Unknown names are kept as written.
+    Cached per distinct spelling: a log repeats the same few actions.
+    """
+    from diagnostics.iam import get_action
+
+    action = f"{svc.lower()}:{name}"
+    info = get_action(action)
+    return info.name if info is not None else action
 
 
 def _principal_before(text: str, middle: int) -> tuple[str, int] | None:
