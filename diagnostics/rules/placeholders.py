@@ -295,3 +295,29 @@ def _mfa_advice(s: Subject, _: str | None) -> Value:
             f" profile that assumes the role)."
         )
     return None
+
+
+_WEB_IDENTITY_HOSTS = ("accounts.google.com", "graph.facebook.com", "www.amazon.com")
+
+
+@placeholder(
+    "federated_provider",
+    "for a web identity or SAML caller, the identity provider's ARN (oidc-provider/,"
+    " saml-provider/) or host (accounts.google.com), when the failure names it",
+)
+def _federated_provider(s: Subject, _: str | None) -> Value:
+    arn = s.principal_arn or ""
+    if ":oidc-provider/" in arn or ":saml-provider/" in arn:
+        return arn
+    return arn if arn.lower() in _WEB_IDENTITY_HOSTS else None
+
+
+@placeholder(
+    "federated_host",
+    "for an OIDC provider, the host that prefixes its condition keys (host:aud, host:sub)",
+)
+def _federated_host(s: Subject, _: str | None) -> Value:
+    arn = s.principal_arn or ""
+    if ":oidc-provider/" in arn:
+        return arn.split(":oidc-provider/", 1)[1]
+    return arn if arn.lower() in _WEB_IDENTITY_HOSTS else None
