@@ -66,6 +66,49 @@ def test_suggested_allow_allows_the_failed_request(
         assert any(statement_allows(st, vctx) for st in checked), (rule.id, fix.to_json())
 
 
+@pytest.mark.parametrize(("rule", "index", "case"), POSITIVE, ids=lambda v: getattr(v, "id", None))
+def test_no_positive_case_prints_a_fix_the_evaluator_rejects(
+    rule: Any, index: int, case: dict[str, Any]
+) -> None:
+    """No bundled rule's positive case shows a "!" (does_not_cover) fix in the scan output.
+
+    Conditions on keys only the service sets at call time (iam:PassedToService)
+    cannot be disproved from a log line; verify.py should report those as
+    unchecked, which ``statement_allows_if_set`` models until it does.
+    """
+    from diagnostics.model import Diagnosis
+    from diagnostics.policy import statement_allows_if_set
+    from diagnostics.verify import check_fixes
+
+    failure, decoded = case_input(rule, index, case)
+    ctx = build_context(failure, decoded)
+    findings = RULES.diagnose(failure, ctx)
+    failure = dataclasses.replace(
+        failure,
+        principal_arn=ctx.principal_arn,
+        action=ctx.action,
+        resource=ctx.resource,
+    )
+    checked = check_fixes(Diagnosis(failure, decoded, None, findings))
+    vctx = build_context(failure, decoded)
+    bad = []
+    for entry in checked.verification:
+        fix = next(
+            x
+            for f in findings
+            for x in f.fixes
+            if f.rule == entry["rule"]
+            and x.target == entry["target"]
+            and x.applies_to == entry["applies_to"]
+        )
+        if entry["status"] != "allows" and not any(
+            st.get("Effect") == "Allow" and statement_allows_if_set(st, vctx)
+            for st in fix.statements
+        ):
+            bad.append((entry["target"], entry["message"], fix.to_json()))
+    assert bad == [], (rule.id, bad)
+
+
 def _baseline() -> list[Failure]:
     data = tomllib.loads((bundled_rules_dir() / "baseline" / "benign.toml").read_text())
     return [

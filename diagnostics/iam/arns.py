@@ -89,3 +89,23 @@ def user_name(arn: str) -> str | None:
     if parsed is None or parsed.service != "iam" or not parsed.resource.startswith("user/"):
         return None
     return parsed.resource.rsplit("/", 1)[-1]
+
+
+#: IAM resource types whose List* and Create* calls describe the resource by path
+#: (Service Authorization Reference, IAM resource types; ARN format type/path/name).
+_IAM_PATH_TYPES = frozenset(
+    {"user", "role", "group", "policy", "instance-profile", "server-certificate", "mfa"}
+)
+
+
+def iam_path_arn(text: str, account: str | None, partition: str = "aws") -> str | None:
+    """``arn:aws:iam::111122223333:policy/*`` for ``policy path /``, else None."""
+    kind, sep, path = text.strip().partition(" path ")
+    if not sep or kind not in _IAM_PATH_TYPES or not account:
+        return None
+    path = path.strip()
+    if not path.startswith("/") or " " in path:
+        return None
+    if not path.endswith("/"):
+        path += "/"
+    return f"arn:{partition}:iam::{account}:{kind}{path}*"

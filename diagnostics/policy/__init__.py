@@ -11,6 +11,7 @@ from diagnostics.policy.evaluate import (
     principal_matches,
     request_keys,
     statement_allows,
+    statement_allows_if_set,
     statement_matches,
     statements_of,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "principal_matches",
     "request_keys",
     "statement_allows",
+    "statement_allows_if_set",
     "statement_matches",
     "statements_of",
 ]

@@ -14,10 +14,19 @@ from typing import Any, Literal
 
 import structlog
 
-from diagnostics.iam.arns import parse_arn, principal_for_policy, role_name, user_name
+from diagnostics.iam.arns import (
+    Arn,
+    iam_path_arn,
+    parse_arn,
+    principal_for_policy,
+    role_name,
+    user_name,
+)
 from diagnostics.model import RequestContext
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
 from diagnostics.policy.conditions import UnknownOperator, condition_matches
+
+_NO_ARN = Arn("aws", "", "", "", "")
 
 Decision = Literal["allow", "implicit_deny", "explicit_deny"]
 
@@ -180,6 +189,17 @@ def principal_matches(principal_block: Any, principal_arn: str | None) -> bool:
     return False
 
 
+def _request_resource(ctx: RequestContext) -> str | None:
+    """The request's resource as an ARN: IAM's "policy path /" is every policy under /."""
+    resource = ctx.resource
+    if resource is None or parse_arn(resource) is not None:
+        return resource
+    account = ctx.account_id or (parse_arn(ctx.principal_arn or "") or _NO_ARN).account
+    mapped = iam_path_arn(resource, account or None)
+    # The trailing "*" of the pattern stands for the names under the path.
+    return mapped[:-1] if mapped else resource
+
+
 def statement_matches(statement: Mapping[str, Any], ctx: RequestContext) -> bool:
     """Does the statement apply to the request (action, resource, principal, condition)?
 
@@ -189,7 +209,7 @@ def statement_matches(statement: Mapping[str, Any], ctx: RequestContext) -> bool
         return False
     keys = request_keys(ctx)
     variables = _variables(keys)
-    if not _resource_ok(statement, ctx.resource, variables):
+    if not _resource_ok(statement, _request_resource(ctx), variables):
         return False
     if "Principal" in statement and not principal_matches(
         statement["Principal"], ctx.principal_arn
@@ -237,3 +257,25 @@ def statements_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if isinstance(raw, Mapping):
         return [raw]
     return [s for s in raw if isinstance(s, Mapping)] if isinstance(raw, list) else []
+
+
+def statement_allows_if_set(statement: Mapping[str, Any], ctx: RequestContext) -> bool:
+    """Like ``statement_allows``, setting aside conditions on keys the request lacks.
+
+    Keys such as ``iam:PassedToService`` or ``kms:GrantIsForAWSResource`` are set
+    by the service at call time and never appear in a log line: a fix testing
+    them cannot be disproved from the failure, only from a decoded context.
+    """
+    condition = statement.get("Condition")
+    if not isinstance(condition, Mapping):
+        return statement_allows(statement, ctx)
+    known = set(request_keys(ctx))
+    kept = {
+        op: block
+        for op, block in condition.items()
+        if isinstance(block, Mapping) and all(str(k).lower() in known for k in block)
+    }
+    trimmed = {k: v for k, v in statement.items() if k != "Condition"}
+    if kept:
+        trimmed["Condition"] = kept
+    return statement_allows(trimmed, ctx)

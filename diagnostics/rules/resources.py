@@ -10,26 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diagnostics.iam.arns import parse_arn
-
-#: IAM resource types whose List* and Create* calls describe the resource by path
-#: (Service Authorization Reference, IAM resource types; ARN format type/path/name).
-_IAM_PATH_TYPES = frozenset(
-    {"user", "role", "group", "policy", "instance-profile", "server-certificate", "mfa"}
-)
-
-
-def iam_path_arn(text: str, account: str | None, partition: str = "aws") -> str | None:
-    """``arn:aws:iam::111122223333:policy/*`` for ``policy path /``, else None."""
-    kind, sep, path = text.strip().partition(" path ")
-    if not sep or kind not in _IAM_PATH_TYPES or not account:
-        return None
-    path = path.strip()
-    if not path.startswith("/") or " " in path:
-        return None
-    if not path.endswith("/"):
-        path += "/"
-    return f"arn:{partition}:iam::{account}:{kind}{path}*"
+from diagnostics.iam.arns import iam_path_arn, parse_arn
 
 
 def policy_resource(value: str, account: str | None, partition: str) -> tuple[str, str | None]:
