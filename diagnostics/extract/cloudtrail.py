@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from diagnostics.extract.codes import is_authz_error_code
+from diagnostics.extract.request_resources import request_resource
 from diagnostics.extract.text import analyse_message
 from diagnostics.model import Failure, SourceRef
 
@@ -111,30 +112,17 @@ def _account(*values: object) -> str | None:
     return None
 
 
-def _partition(region: object) -> str:
-    if isinstance(region, str) and region.startswith("cn-"):
-        return "aws-cn"
-    if isinstance(region, str) and region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 def record_resource(record: Mapping[str, Any]) -> str | None:
-    """The resource a record names: ``resources[0].ARN``, else an S3 bucket or object ARN."""
+    """The resource a record names: ``resources[0].ARN``, else one its request parameters name."""
     resources = record.get("resources")
     if isinstance(resources, list) and resources and isinstance(resources[0], Mapping):
         arn = _str(resources[0].get("ARN"))
         if arn is not None:
             return arn
-    params = record.get("requestParameters")
-    if record.get("eventSource") != "s3.amazonaws.com" or not isinstance(params, Mapping):
-        return None
-    bucket = _str(params.get("bucketName"), 255)
-    if bucket is None:
-        return None
-    arn = f"arn:{_partition(record.get('awsRegion'))}:s3:::{bucket}"
-    key = _str(params.get("key"), 1024)
-    return f"{arn}/{key}" if key is not None else arn
+    identity = record.get("userIdentity")
+    # A bare name (table, function) always means the caller's own account.
+    caller = identity.get("accountId") if isinstance(identity, Mapping) else None
+    return request_resource(record, _account(caller, record.get("recipientAccountId")))
 
 
 def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure | None:
