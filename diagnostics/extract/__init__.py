@@ -17,9 +17,10 @@ import io
 
 from diagnostics.extract.cloudtrail import failure_from_record, failures_from_document
 from diagnostics.extract.codes import AUTHZ_CODE_TABLE, is_authz_error_code
-from diagnostics.extract.files import extract_path, extract_stream, iter_input_files
+from diagnostics.extract.files import extract_path, extract_stream
 from diagnostics.extract.markers import MARKERS
 from diagnostics.extract.scanner import Extractor
+from diagnostics.extract.walk import iter_input_files
 from diagnostics.model import Failure, InputStats
 
 

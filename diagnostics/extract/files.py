@@ -1,4 +1,6 @@
-"""Inputs: streams, files, gzip, directories; CloudTrail documents parsed whole.
+"""Inputs: streams, files and gzip; a JSON document is handed to ``documents``.
+
+Directories are walked in ``walk.py``.
 
 Nothing here raises on bad input.  A file that cannot be read, a corrupt or
 oversized gzip, a binary file or a JSON document of the wrong shape adds a
@@ -9,24 +11,16 @@ rest of the input (and the other inputs) are still processed.
 from __future__ import annotations
 
 import gzip
-import os
-import stat
 import zlib
-from collections.abc import Generator, Iterator
-from dataclasses import replace
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
 
-from diagnostics.extract.cloudtrail import (
-    failure_from_record,
-    failures_from_document,
-    looks_like_cloudtrail,
-)
-from diagnostics.extract.delivery import count_newlines, error_records
+from diagnostics.extract.documents import try_document
 from diagnostics.extract.scanner import Extractor
-from diagnostics.model import Failure, InputStats, SourceRef
+from diagnostics.model import Failure, InputStats
 
 CHUNK = 1 << 20
 #: Largest JSON document parsed whole (CloudTrail delivery files are far smaller).
@@ -105,7 +99,7 @@ def extract_stream(
             document = _read_document(stream, pending, max_document_bytes)
             if document is not None:
                 pending = [document]
-                done = yield from _try_document(document, path, stats)
+                done = yield from try_document(document, path, stats)
                 if done:
                     return
         extractor = Extractor(path, stats=stats, max_line_bytes=max_line_bytes)
@@ -116,7 +110,7 @@ def extract_stream(
             yield from extractor.feed(data)
     except (OSError, EOFError, zlib.error, _Bomb) as exc:
         stats.rejected += 1
-        reason = str(exc) if isinstance(exc, _Bomb) else f"read failed ({_describe(exc)})"
+        reason = str(exc) if isinstance(exc, _Bomb) else f"read failed ({describe_error(exc)})"
         stats.warnings.append(f"{path}: {reason}; what was read before it was still searched")
         if extractor is None:
             extractor = Extractor(path, stats=stats, max_line_bytes=max_line_bytes)
@@ -155,88 +149,6 @@ def _read_document(stream: BinaryIO, pending: list[bytes], cap: int) -> bytes | 
         pending.append(data)
         size += len(data)
     return b"".join(pending) if size <= cap else None
-
-
-def _try_document(document: bytes, path: str, stats: InputStats) -> Generator[Failure, None, bool]:
-    """Parse ``document``; returns True when it was CloudTrail (and is done).
-
-    A compact delivery file has only its records with an ``errorCode`` parsed
-    (``delivery.py``); any other document is parsed whole.
-    """
-    records = error_records(document)
-    if records is not None:
-        stats.bytes_read += len(document)
-        stats.lines += count_newlines(document) + (0 if document.endswith(b"\n") else 1)
-        for line, offset, record in records:
-            failure = failure_from_record(record, SourceRef(path, line, offset))
-            if failure is not None:
-                yield failure
-        return True
-    try:
-        obj = orjson.loads(document)
-    except orjson.JSONDecodeError as exc:
-        if _too_deep(exc):
-            stats.rejected += 1
-            stats.warnings.append(
-                f"{path}: JSON nested deeper than 1024 levels cannot be parsed; "
-                "searched as text lines instead"
-            )
-        return False
-    if not looks_like_cloudtrail(obj):
-        return False
-    stats.bytes_read += len(document)
-    stats.lines += document.count(b"\n") + (0 if document.endswith(b"\n") else 1)
-    bad = _shape_problem(obj)
-    if bad:
-        stats.rejected += 1
-        stats.warnings.append(f"{path}: valid JSON but not a CloudTrail document: {bad}")
-    locate = _Locator(document)
-    for failure in failures_from_document(obj, SourceRef(path)):
-        yield locate(failure)
-    return True
-
-
-class _Locator:
-    """Line and line-start offset of each record's eventID in a parsed document.
-
-    Records come out in document order, so one forward pass finds them all.
-    """
-
-    def __init__(self, document: bytes) -> None:
-        self.document = document
-        self.pos = 0
-        self.line = 1
-
-    def __call__(self, failure: Failure) -> Failure:
-        event_id = failure.source.event_id
-        if not event_id:
-            return failure
-        needle = orjson.dumps(event_id)
-        hit = self.document.find(needle, self.pos)
-        if hit == -1:
-            return failure
-        self.line += self.document.count(b"\n", self.pos, hit)
-        self.pos = hit
-        start = self.document.rfind(b"\n", 0, hit) + 1
-        source = replace(failure.source, line=self.line, offset=start)
-        return replace(failure, source=source)
-
-
-def _too_deep(exc: orjson.JSONDecodeError) -> bool:
-    """orjson refuses nesting past 1024 levels ("depth limit exceeded")."""
-    text = str(exc).lower()
-    return "depth limit" in text or "recursion" in text
-
-
-def _shape_problem(obj: object) -> str | None:
-    if isinstance(obj, dict) and "Records" in obj:
-        records = obj["Records"]
-        if not isinstance(records, list):
-            return f'"Records" is {type(records).__name__}, expected a list of records'
-        odd = sum(1 for r in records if not isinstance(r, dict))
-        if odd:
-            return f'{odd} of {len(records)} items in "Records" are not objects and were skipped'
-    return None
 
 
 class _Bomb(Exception):
@@ -285,7 +197,7 @@ class _CappedReader:
         return b"".join(parts)
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     if isinstance(exc, gzip.BadGzipFile):
         return f"not a valid gzip file: {exc}"
     if isinstance(exc, EOFError):
@@ -310,7 +222,7 @@ def extract_path(
         fh = path.open("rb")
     except OSError as exc:
         stats.rejected += 1
-        stats.warnings.append(f"{name}: cannot open ({_describe(exc)}); skipped")
+        stats.warnings.append(f"{name}: cannot open ({describe_error(exc)}); skipped")
         return
     stats.files += 1
     with fh:
@@ -319,7 +231,7 @@ def extract_path(
             fh.seek(0)
         except OSError as exc:
             stats.rejected += 1
-            stats.warnings.append(f"{name}: cannot read ({_describe(exc)}); skipped")
+            stats.warnings.append(f"{name}: cannot read ({describe_error(exc)}); skipped")
             return
         if magic == b"\x1f\x8b":
             with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
@@ -327,82 +239,3 @@ def extract_path(
                 yield from extract_stream(reader, name, stats, max_line_bytes=max_line_bytes)  # type: ignore[arg-type]
         else:
             yield from extract_stream(fh, name, stats, max_line_bytes=max_line_bytes)
-
-
-def iter_input_files(root: Path, stats: InputStats) -> Iterator[Path]:
-    """Regular files under ``root``, recursively, in sorted order.
-
-    Symlinks are followed only when their target stays inside ``root`` (and
-    never into directories, so there are no loops); FIFOs, sockets and
-    devices are skipped, as are unreadable entries, each with a warning.
-    """
-    try:
-        top = root.resolve()
-    except OSError as exc:
-        stats.rejected += 1
-        stats.warnings.append(f"{root}: cannot resolve ({_describe(exc)}); skipped")
-        return
-    try:
-        st = root.stat()
-    except OSError as exc:
-        stats.rejected += 1
-        stats.warnings.append(f"{root}: cannot read ({_describe(exc)}); skipped")
-        return
-    if not stat.S_ISDIR(st.st_mode):
-        if _usable_file(root, st, stats):
-            yield root
-        return
-    yield from _walk(root, top, stats)
-
-
-def _usable_file(path: Path, st: os.stat_result, stats: InputStats) -> bool:
-    if stat.S_ISREG(st.st_mode):
-        if not os.access(path, os.R_OK):
-            stats.rejected += 1
-            stats.warnings.append(f"{path}: permission denied; skipped")
-            return False
-        return True
-    kind = (
-        "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
-    )
-    stats.rejected += 1
-    stats.warnings.append(f"{path}: is a {kind}, not a regular file; skipped")
-    return False
-
-
-def _walk(directory: Path, top: Path, stats: InputStats) -> Iterator[Path]:
-    try:
-        with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as exc:
-        stats.rejected += 1
-        stats.warnings.append(f"{directory}: cannot list ({_describe(exc)}); skipped")
-        return
-    for entry in entries:
-        path = Path(entry.path)
-        try:
-            if entry.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(top):
-                    stats.rejected += 1
-                    stats.warnings.append(
-                        f"{path}: symlink to {target}, outside {top}; not followed"
-                    )
-                    continue
-                st = target.stat()
-                if stat.S_ISDIR(st.st_mode):
-                    stats.warnings.append(f"{path}: symlink to a directory; not followed")
-                    continue
-                if _usable_file(path, st, stats):
-                    yield path
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk(path, top, stats)
-                continue
-            st = entry.stat(follow_symlinks=False)
-        except OSError as exc:
-            stats.rejected += 1
-            stats.warnings.append(f"{path}: cannot read ({_describe(exc)}); skipped")
-            continue
-        if _usable_file(path, st, stats):
-            yield path
