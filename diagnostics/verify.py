@@ -13,15 +13,31 @@ from typing import Any
 
 from diagnostics.context import build_context
 from diagnostics.model import Diagnosis, Fix, JSONObject, RequestContext
-from diagnostics.policy import statement_allows
+from diagnostics.policy import statement_allows, statement_allows_if_set
 
 #: Targets whose Allow statements grant access; guardrail fixes (SCP, boundary,
 #: session) only stop denying and cannot be proved by an Allow alone.
 PROVABLE_TARGETS = frozenset({"identity", "resource", "trust"})
 
 
-def _allows(fix_statements: tuple[JSONObject, ...], ctx: RequestContext) -> bool:
-    return any(s.get("Effect") == "Allow" and statement_allows(s, ctx) for s in fix_statements)
+def _judge(fix_statements: tuple[JSONObject, ...], ctx: RequestContext) -> tuple[str, str]:
+    """(status, message) of the evaluator for one fix's statements."""
+    allows = [s for s in fix_statements if s.get("Effect") == "Allow"]
+    target = f"{ctx.action} on {ctx.resource or '*'}"
+    if any(statement_allows(s, ctx) for s in allows):
+        return "allows", f"allows {target} with the request's conditions"
+    if any(statement_allows_if_set(s, ctx) for s in allows):
+        # Keys such as iam:PassedToService are set by the service at call time
+        # and never appear in a log line: say what was and was not checked.
+        return (
+            "allows_if_conditions_hold",
+            f"allows {target}; its conditions on keys the log does not show "
+            "(set by the service at call time) could not be checked",
+        )
+    return (
+        "does_not_cover",
+        f"does not by itself allow {ctx.action}; it covers a related permission",
+    )
 
 
 def _entry(rule: str, fix: Fix, checker: str, status: str, message: str) -> JSONObject:
@@ -53,13 +69,7 @@ def check_fixes(
             if fix.target not in PROVABLE_TARGETS:
                 continue
             # A fix for another action (a dependent call) is checked by its own failure.
-            covers = _allows(fix.statements, ctx)
-            status = "allows" if covers else "does_not_cover"
-            message = (
-                f"allows {ctx.action} on {ctx.resource or '*'} with the request's conditions"
-                if covers
-                else f"does not by itself allow {ctx.action}; it covers a related permission"
-            )
+            status, message = _judge(fix.statements, ctx)
             entries.append(_entry(finding.rule, fix, "evaluator", status, message))
             if simulator is not None and fix.target == "identity":
                 from diagnostics.policy.simulate import verify_with_simulator

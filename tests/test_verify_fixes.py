@@ -97,3 +97,26 @@ def test_verify_without_credentials_says_why_and_continues() -> None:
     )
     assert proc.returncode == 1
     assert "cannot verify: no AWS credentials" in proc.stdout.decode()
+
+
+def test_a_condition_the_log_cannot_show_is_reported_as_unchecked() -> None:
+    """An iam:PassedToService condition is neither proved nor failed: the status says so."""
+    failure = Failure(
+        kind="plain",
+        source=SourceRef("-"),
+        principal_arn="arn:aws:iam::111122223333:user/ci",
+        account_id="111122223333",
+        action="iam:PassRole",
+        resource="arn:aws:iam::111122223333:role/app",
+    )
+    stmt = {
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": "arn:aws:iam::111122223333:role/app",
+        "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+    }
+    fix = Fix("identity", "arn:aws:iam::111122223333:user/ci", (stmt,))
+    diag = Diagnosis(failure, findings=(Finding("r", "t", "medium", "e", (fix,)),))
+    [entry] = check_fixes(diag).verification
+    assert entry["status"] == "allows_if_conditions_hold"
+    assert "could not be checked" in entry["message"]

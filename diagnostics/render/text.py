@@ -75,7 +75,14 @@ def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
             and entry.get("applies_to") == fix.applies_to
             and entry.get("target") == fix.target
         ):
-            mark = "✓" if entry.get("status") in ("allows", "allowed") else "!"
+            status = entry.get("status")
+            mark = (
+                "✓"
+                if status in ("allows", "allowed")
+                else "~"
+                if status == "allows_if_conditions_hold"
+                else "!"
+            )
             out.append(f"      {mark} {entry.get('checker')}: {safe(entry.get('message'))}")
     return out
 
