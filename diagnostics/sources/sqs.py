@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -29,6 +28,7 @@ from diagnostics.errors import ConfigError, InputError
 from diagnostics.model import Failure
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
+from diagnostics.sources.sqs_ack import InFlight, SqsAcker
 
 if TYPE_CHECKING:
     import sqlite3
@@ -51,24 +51,9 @@ CREATE TABLE IF NOT EXISTS aws_sqs_acked (
     PRIMARY KEY (source, message_id)
 );
 """
-#: Alerted eventIDs are remembered this long (SQS keeps a message 4 days by default).
-EVENT_MEMORY_SECONDS = 4 * 86400
-PRUNE_EVERY = 600.0
 
 
-@dataclass(slots=True)
-class _InFlight:
-    message_id: str
-    receipt: str
-    received: float
-    extended: float
-    event_ids: tuple[str, ...] = ()
-    marked: bool = False
-    emitted: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-class SqsSource:
+class SqsSource(SqsAcker):
     finite = False
 
     def __init__(
@@ -102,7 +87,7 @@ class SqsSource:
         self._sqs: Any = None
         self._s3: dict[str | None, Any] = {}
         self._lock = threading.Lock()
-        self._inflight: dict[str, _InFlight] = {}
+        self._inflight: dict[str, InFlight] = {}
         #: eventIDs emitted but not yet committed -> message id.
         self._pending_ids: dict[str, str] = {}
         self._wake = threading.Event()
@@ -181,7 +166,7 @@ class SqsSource:
         )
         messages = answer.get("Messages", [])
         now = self._clock()
-        entries = [_InFlight(m["MessageId"], m["ReceiptHandle"], now, now) for m in messages]
+        entries = [InFlight(m["MessageId"], m["ReceiptHandle"], now, now) for m in messages]
         with self._lock:
             for e in entries:
                 self._inflight[e.message_id] = e
@@ -193,7 +178,7 @@ class SqsSource:
             self._handle(msg, entry, emit)
         return len(messages)
 
-    def _handle(self, msg: Mapping[str, Any], entry: _InFlight, emit: Emit) -> None:
+    def _handle(self, msg: Mapping[str, Any], entry: InFlight, emit: Emit) -> None:
         origin = f"sqs:{self.queue_url.rsplit('/', 1)[-1]}/{entry.message_id}"
         try:
             failures = self._read(str(msg.get("Body", "")), origin)
@@ -258,7 +243,7 @@ class SqsSource:
             client = self._s3[region] = aws_common.make_client("s3", opts)
         return client
 
-    def _unseen(self, failures: list[Failure], entry: _InFlight) -> list[Failure]:
+    def _unseen(self, failures: list[Failure], entry: InFlight) -> list[Failure]:
         """Drop failures whose eventID this instance already alerted or has in flight."""
         ids = sorted({f.source.event_id for f in failures if f.source.event_id})
         known: set[str] = set()
@@ -285,7 +270,7 @@ class SqsSource:
         entry.event_ids = tuple(mine)
         return fresh
 
-    def _marker(self, entry: _InFlight) -> Mark:
+    def _marker(self, entry: InFlight) -> Mark:
         name = self.name
 
         def mark(conn: sqlite3.Connection) -> None:
@@ -302,126 +287,6 @@ class SqsSource:
             self._wake.set()
 
         return mark
-
-    def _forget(self, entry: _InFlight) -> None:
-        """Stop tracking a message that will not be deleted; it will reappear."""
-        with self._room:
-            self._inflight.pop(entry.message_id, None)
-            for eid in entry.event_ids:
-                if self._pending_ids.get(eid) == entry.message_id:
-                    del self._pending_ids[eid]
-            self._room.notify_all()
-        entry.done.set()
-
-    # -- acknowledging -----------------------------------------------------------
-
-    def _ack_loop(self, emit: Emit) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(0.2)
-            self._wake.clear()
-            try:
-                self.ack_once()
-            except Exception as exc:
-                self._ctx.count("sqs_ack_errors")
-                log.warning("sqs delete/extend failed; retrying", source=self.name, error=str(exc))
-                self._stop.wait(1.0)
-        # Final pass: delete what committed during the drain.
-        try:
-            self.ack_once(extend=False)
-        except Exception as exc:
-            log.warning("sqs final delete failed", source=self.name, error=str(exc))
-
-    def ack_once(self, *, extend: bool = True) -> int:
-        """Delete committed messages, extend the others; return how many were deleted."""
-        with self._lock:
-            entries = list(self._inflight.values())
-        marked = [e for e in entries if e.marked]
-        deleted = self._delete_committed(marked) if marked else 0
-        if extend:
-            self._extend([e for e in entries if not e.marked])
-        self._prune()
-        return deleted
-
-    def _delete_committed(self, marked: list[_InFlight]) -> int:
-        ids = [e.message_id for e in marked]
-        # StateDB.query takes the lock the committing transaction holds, so this
-        # read happens after that transaction ended: committed rows or none.
-        rows = self._ctx.state.query(
-            "SELECT message_id FROM aws_sqs_acked WHERE source = ? AND message_id IN "  # noqa: S608 - only "?" placeholders are formatted in
-            f"({aws_common.placeholders(len(ids))})",
-            (self.name, *ids),
-        )
-        committed = {str(r[0]) for r in rows}
-        deleted = 0
-        todo = [e for e in marked if e.message_id in committed]
-        for e in marked:
-            if e.message_id not in committed:  # the transaction rolled back
-                self._ctx.count("sqs_rolled_back")
-                self._forget(e)
-        for i in range(0, len(todo), 10):
-            batch = todo[i : i + 10]
-            answer = self._sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(n), "ReceiptHandle": e.receipt} for n, e in enumerate(batch)],
-            )
-            for fail in answer.get("Failed", []):
-                # Usually an expired receipt: the message reappears and its
-                # eventIDs, now recorded, are dropped as duplicates here.
-                self._ctx.count("sqs_delete_failed")
-                log.warning("sqs delete refused", source=self.name, code=fail.get("Code"))
-            deleted += len(batch) - len(answer.get("Failed", []))
-            for e in batch:
-                self._forget(e)
-        if todo:
-            with self._ctx.state.transaction() as conn:
-                conn.executemany(
-                    "DELETE FROM aws_sqs_acked WHERE source = ? AND message_id = ?",
-                    [(self.name, e.message_id) for e in todo],
-                )
-        self._ctx.count("sqs_messages_deleted", deleted)
-        return deleted
-
-    def _extend(self, waiting: list[_InFlight]) -> None:
-        now = self._clock()
-        due = [e for e in waiting if now - e.extended >= self.visibility_timeout / 2]
-        expired = [e for e in due if now - e.received >= self.processing_timeout]
-        for e in expired:
-            # Never confirmed (the event failed in the service): let it reappear.
-            self._ctx.count("sqs_processing_timeouts")
-            log.warning("sqs message not confirmed in time; releasing it", message_id=e.message_id)
-            self._forget(e)
-        due = [e for e in due if e not in expired]
-        for i in range(0, len(due), 10):
-            batch = due[i : i + 10]
-            self._sqs.change_message_visibility_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {
-                        "Id": str(n),
-                        "ReceiptHandle": e.receipt,
-                        "VisibilityTimeout": self.visibility_timeout,
-                    }
-                    for n, e in enumerate(batch)
-                ],
-            )
-            for e in batch:
-                e.extended = now
-            self._ctx.count("sqs_visibility_extended", len(batch))
-
-    def _prune(self) -> None:
-        now = time.time()
-        if now - self._last_prune < PRUNE_EVERY:
-            return
-        self._last_prune = now
-        with self._ctx.state.transaction() as conn:
-            conn.execute(
-                "DELETE FROM aws_sqs_events WHERE source = ? AND seen < ?",
-                (self.name, now - EVENT_MEMORY_SECONDS),
-            )
-            conn.execute(
-                "DELETE FROM aws_sqs_acked WHERE source = ? AND done < ?",
-                (self.name, now - EVENT_MEMORY_SECONDS),
-            )
 
 
 class _SqsType:

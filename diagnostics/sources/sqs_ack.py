@@ -1,0 +1,177 @@
+"""The acknowledging half of the ``sqs`` source: delete committed messages, extend the rest.
+
+``SqsSource`` (``sqs.py``) receives; this mixin holds what it shares with
+the acker thread (the in-flight table) and the acker itself.  A message is
+deleted only after the transaction that recorded its alerts has committed
+(its id is read back from ``aws_sqs_acked`` through the state lock); until
+then its visibility keeps being extended, and after ``processing_timeout``
+it is released to reappear (see the module docstring of ``sqs.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from diagnostics.sources import aws_common
+from diagnostics.sources.base import Emit, SourceContext
+
+log = structlog.get_logger()
+
+#: Alerted eventIDs are remembered this long (SQS keeps a message 4 days by default).
+EVENT_MEMORY_SECONDS = 4 * 86400
+PRUNE_EVERY = 600.0
+
+
+@dataclass(slots=True)
+class InFlight:
+    message_id: str
+    receipt: str
+    received: float
+    extended: float
+    event_ids: tuple[str, ...] = ()
+    marked: bool = False
+    emitted: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class SqsAcker:
+    """Deleting and extending; ``SqsSource.__init__`` sets every attribute below."""
+
+    name: str
+    queue_url: str
+    visibility_timeout: int
+    processing_timeout: float
+    _ctx: SourceContext
+    _clock: Any
+    _sqs: Any
+    _lock: threading.Lock
+    _room: threading.Condition
+    _inflight: dict[str, InFlight]
+    #: eventIDs emitted but not yet committed -> message id.
+    _pending_ids: dict[str, str]
+    _wake: threading.Event
+    _stop: threading.Event
+    _last_prune: float
+
+    def _forget(self, entry: InFlight) -> None:
+        """Stop tracking a message that will not be deleted; it will reappear."""
+        with self._room:
+            self._inflight.pop(entry.message_id, None)
+            for eid in entry.event_ids:
+                if self._pending_ids.get(eid) == entry.message_id:
+                    del self._pending_ids[eid]
+            self._room.notify_all()
+        entry.done.set()
+
+    def _ack_loop(self, emit: Emit) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(0.2)
+            self._wake.clear()
+            try:
+                self.ack_once()
+            except Exception as exc:
+                self._ctx.count("sqs_ack_errors")
+                log.warning("sqs delete/extend failed; retrying", source=self.name, error=str(exc))
+                self._stop.wait(1.0)
+        # Final pass: delete what committed during the drain.
+        try:
+            self.ack_once(extend=False)
+        except Exception as exc:
+            log.warning("sqs final delete failed", source=self.name, error=str(exc))
+
+    def ack_once(self, *, extend: bool = True) -> int:
+        """Delete committed messages, extend the others; return how many were deleted."""
+        with self._lock:
+            entries = list(self._inflight.values())
+        marked = [e for e in entries if e.marked]
+        deleted = self._delete_committed(marked) if marked else 0
+        if extend:
+            self._extend([e for e in entries if not e.marked])
+        self._prune()
+        return deleted
+
+    def _delete_committed(self, marked: list[InFlight]) -> int:
+        ids = [e.message_id for e in marked]
+        # StateDB.query takes the lock the committing transaction holds, so this
+        # read happens after that transaction ended: committed rows or none.
+        rows = self._ctx.state.query(
+            "SELECT message_id FROM aws_sqs_acked WHERE source = ? AND message_id IN "  # noqa: S608 - only "?" placeholders are formatted in
+            f"({aws_common.placeholders(len(ids))})",
+            (self.name, *ids),
+        )
+        committed = {str(r[0]) for r in rows}
+        deleted = 0
+        todo = [e for e in marked if e.message_id in committed]
+        for e in marked:
+            if e.message_id not in committed:  # the transaction rolled back
+                self._ctx.count("sqs_rolled_back")
+                self._forget(e)
+        for i in range(0, len(todo), 10):
+            batch = todo[i : i + 10]
+            answer = self._sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": e.receipt} for n, e in enumerate(batch)],
+            )
+            for fail in answer.get("Failed", []):
+                # Usually an expired receipt: the message reappears and its
+                # eventIDs, now recorded, are dropped as duplicates here.
+                self._ctx.count("sqs_delete_failed")
+                log.warning("sqs delete refused", source=self.name, code=fail.get("Code"))
+            deleted += len(batch) - len(answer.get("Failed", []))
+            for e in batch:
+                self._forget(e)
+        if todo:
+            with self._ctx.state.transaction() as conn:
+                conn.executemany(
+                    "DELETE FROM aws_sqs_acked WHERE source = ? AND message_id = ?",
+                    [(self.name, e.message_id) for e in todo],
+                )
+        self._ctx.count("sqs_messages_deleted", deleted)
+        return deleted
+
+    def _extend(self, waiting: list[InFlight]) -> None:
+        now = self._clock()
+        due = [e for e in waiting if now - e.extended >= self.visibility_timeout / 2]
+        expired = [e for e in due if now - e.received >= self.processing_timeout]
+        for e in expired:
+            # Never confirmed (the event failed in the service): let it reappear.
+            self._ctx.count("sqs_processing_timeouts")
+            log.warning("sqs message not confirmed in time; releasing it", message_id=e.message_id)
+            self._forget(e)
+        due = [e for e in due if e not in expired]
+        for i in range(0, len(due), 10):
+            batch = due[i : i + 10]
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {
+                        "Id": str(n),
+                        "ReceiptHandle": e.receipt,
+                        "VisibilityTimeout": self.visibility_timeout,
+                    }
+                    for n, e in enumerate(batch)
+                ],
+            )
+            for e in batch:
+                e.extended = now
+            self._ctx.count("sqs_visibility_extended", len(batch))
+
+    def _prune(self) -> None:
+        now = time.time()
+        if now - self._last_prune < PRUNE_EVERY:
+            return
+        self._last_prune = now
+        with self._ctx.state.transaction() as conn:
+            conn.execute(
+                "DELETE FROM aws_sqs_events WHERE source = ? AND seen < ?",
+                (self.name, now - EVENT_MEMORY_SECONDS),
+            )
+            conn.execute(
+                "DELETE FROM aws_sqs_acked WHERE source = ? AND done < ?",
+                (self.name, now - EVENT_MEMORY_SECONDS),
+            )
