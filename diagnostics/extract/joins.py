@@ -25,7 +25,7 @@ from diagnostics.extract.normalize import (
     strip_known_prefix,
     unescape_json,
 )
-from diagnostics.extract.plain import find_plain
+from diagnostics.extract.plain import PlainHit, find_plain
 
 _CLOSERS = frozenset("\"'`.,;:)]}\\")
 _TERMINATORS = frozenset(" \t\"'`.,;:)]}\\")
@@ -85,6 +85,8 @@ _OPEN_ENDINGS = (
     " explicit deny in an",
     " explicit deny in the",
 )
+#: The labels AWS puts before the principal of a plain sentence.
+_LABELS = ("User:", "Principal:", "user:")
 _GO_CODES = ("AccessDenied", "Unauthorized", "Authoriz", "Forbidden")
 # Linear: a literal then one bounded class run, anchored at the end of a bounded tail.
 _PRINCIPAL_AT_END = re.compile(r"User: (?:arn:)?[^\s]{0,2048}$")
@@ -251,3 +253,30 @@ def join(
     if body.lower().startswith("status code:"):
         return " ", body, line_explicit
     return None
+
+
+def starts_own_sentence(body: str) -> bool:
+    """This line holds the start of its own sentence, so it borrows nothing from the last.
+
+    Either the sentence starts near the line's beginning, or the line holds a
+    whole ``User: <ARN> is not authorized`` (however long the CLI's ``An error
+    occurred (X) when calling the Y operation:`` frame before it), or that
+    frame starts before the sentence.
+    """
+    hits = find_plain(body)
+    if any(h.start < 40 for h in hits):
+        return True
+    if any(h.principal_arn and body.startswith(_LABELS, h.start) for h in hits):
+        return True
+    frame = body.find("An error occurred (")
+    return frame != -1 and frame < body.find("not authorized to perform")
+
+
+def ends_on_arn(hit: PlainHit, text: str) -> bool:
+    """The sentence ends the text right after an ARN resource (no reason clause follows)."""
+    resource = hit.resource or ""
+    return (
+        hit.end == len(text.rstrip(" \t"))
+        and resource.startswith("arn:")
+        and resource.count(":") >= 5
+    )

@@ -28,9 +28,9 @@ import orjson
 from diagnostics.extract.cloudtrail import failure_from_record, iter_records, looks_like_cloudtrail
 from diagnostics.extract.decoded import looks_like_decoded_key_line, pretty_json_starts
 from diagnostics.extract.encoded import open_blob_at_end
-from diagnostics.extract.joins import join, unescaped, wants_next
+from diagnostics.extract.joins import ends_on_arn, join, starts_own_sentence, unescaped, wants_next
 from diagnostics.extract.normalize import normalize_line, strip_known_prefix
-from diagnostics.extract.plain import PlainHit, find_plain
+from diagnostics.extract.plain import find_plain
 from diagnostics.extract.text import analyse_text, excerpt_of
 from diagnostics.model import Failure, SourceRef
 
@@ -41,8 +41,6 @@ BACK_LINES = 12
 BACK_LINE_BYTES = 4096
 
 _JSON_LINE_KEYS = (b'"errorCode"', b"CloudTrailEvent", b'"logEvents"')
-#: The labels AWS puts before the principal of a plain sentence.
-_LABELS = ("User:", "Principal:", "user:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +265,7 @@ class Assembler:
         if "not authorized to perform" not in first:
             return ""
         body = strip_known_prefix(first).lstrip()
-        if _starts_here(body):
+        if starts_own_sentence(body):
             return ""
         prev = self.prev_lines(1)
         if not prev or not prev[-1]:
@@ -280,7 +278,7 @@ class Assembler:
         # starting here ("An error occurred ...") must not extend it.
         # A sentence that runs to the line's end on a whole resource ARN (the
         # older messages have no reason clause) is finished too.
-        own = {h.start for h in find_plain(before) if h.complete or _ends_on_arn(h, before)}
+        own = {h.start for h in find_plain(before) if h.complete or ends_on_arn(h, before)}
         for sep in ("", " "):
             joined = before + sep + body
             if any(
@@ -358,33 +356,6 @@ class Assembler:
         if not failures:
             return None
         return RecordResult(failures, cur.next, [(line_no, p) for p in problems])
-
-
-def _starts_here(body: str) -> bool:
-    """This line holds the start of its own sentence, so it borrows nothing from the last.
-
-    Either the sentence starts near the line's beginning, or the line holds a
-    whole ``User: <ARN> is not authorized`` (however long the CLI's ``An error
-    occurred (X) when calling the Y operation:`` frame before it), or that
-    frame starts before the sentence.
-    """
-    hits = find_plain(body)
-    if any(h.start < 40 for h in hits):
-        return True
-    if any(h.principal_arn and body.startswith(_LABELS, h.start) for h in hits):
-        return True
-    frame = body.find("An error occurred (")
-    return frame != -1 and frame < body.find("not authorized to perform")
-
-
-def _ends_on_arn(hit: PlainHit, text: str) -> bool:
-    """The sentence ends the text right after an ARN resource (no reason clause follows)."""
-    resource = hit.resource or ""
-    return (
-        hit.end == len(text.rstrip(" \t"))
-        and resource.startswith("arn:")
-        and resource.count(":") >= 5
-    )
 
 
 def _terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool:
