@@ -8,6 +8,7 @@ one child, not from the whole process tree of the harness.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -25,6 +26,17 @@ REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 DEFAULT_OUT = REPO / "bench" / "out"
 VENV_BIN = Path(sys.executable).parent
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, corpus: bool = True) -> None:
+    """The options every P-benchmark takes: runs, where results go, the corpus."""
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
+    parser.add_argument("--md", type=Path, default=BENCHMARKS_MD, help=argparse.SUPPRESS)
+    if corpus:
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+        parser.add_argument("--clean", action="store_true", help="delete the corpus afterwards")
 
 
 def tool(name: str) -> str:

@@ -18,9 +18,8 @@ from checks import check_applog
 from gen_applog import MIB
 from generate import ensure_applog, parse_size
 from harness import (
-    BENCHMARKS_MD,
-    DEFAULT_OUT,
     Run,
+    add_run_arguments,
     alternate,
     machine,
     progress,
@@ -43,13 +42,8 @@ def scan_argv(log: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=parse_size, default=parse_size("512M"))
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--failures-per-mib", type=float, default=2.0)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
-    parser.add_argument("--md", type=Path, default=BENCHMARKS_MD, help=argparse.SUPPRESS)
-    parser.add_argument("--clean", action="store_true", help="delete the corpus afterwards")
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
 
     args.out.mkdir(parents=True, exist_ok=True)

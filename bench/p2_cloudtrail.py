@@ -19,9 +19,8 @@ from pathlib import Path
 from checks import check_cloudtrail
 from generate import ensure_cloudtrail
 from harness import (
-    BENCHMARKS_MD,
-    DEFAULT_OUT,
     Run,
+    add_run_arguments,
     alternate,
     machine,
     progress,
@@ -42,13 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--records", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--error-rate", type=float, default=0.05)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
-    parser.add_argument("--md", type=Path, default=BENCHMARKS_MD, help=argparse.SUPPRESS)
-    parser.add_argument("--clean", action="store_true", help="delete the corpus afterwards")
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -15,13 +15,11 @@ import argparse
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 from gen_applog import MIB
 from generate import ensure_applog, parse_size
 from harness import (
-    BENCHMARKS_MD,
-    DEFAULT_OUT,
+    add_run_arguments,
     alternate,
     machine,
     progress,
@@ -77,12 +75,8 @@ def top_table(top: dict[str, int], n: int = 8) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=parse_size, default=parse_size("512M"))
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--failures-per-mib", type=float, default=2.0)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
-    parser.add_argument("--md", type=Path, default=BENCHMARKS_MD, help=argparse.SUPPRESS)
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
 
     args.out.mkdir(parents=True, exist_ok=True)
