@@ -142,7 +142,7 @@ def enrich(failure: Failure, decoded: Mapping[str, Any] | None) -> Failure:
 def build_context(failure: Failure, decoded: Mapping[str, Any] | None = None) -> RequestContext:
     """The request context for rules and the evaluator."""
     f = enrich(failure, decoded)
-    conditions: dict[str, tuple[str, ...]] = {}
+    conditions: dict[str, tuple[str, ...]] = dict(f.conditions)
     principal_id: str | None = None
     matched: tuple[MatchedStatement, ...] = ()
     if decoded:

@@ -87,6 +87,10 @@ class Failure:
     #: AWS error code as printed (``AccessDenied``, ``Client.UnauthorizedOperation``).
     error_code: str | None = None
     event_time: str | None = None
+    #: Request context the input itself states, as condition keys: CloudTrail
+    #: gives the source IP, the VPC endpoint, the region and MFA.  A decoded
+    #: message's context, when there is one, takes precedence.
+    conditions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: A bounded excerpt of the input around the failure, for alert samples.
     #: Never used as an identity: every encoded blob differs.
     excerpt: str = field(default="", compare=False, hash=False)
@@ -244,6 +248,7 @@ class Diagnosis:
             "region": f.region,
             "error_code": f.error_code,
             "event_time": f.event_time,
+            "request_context": {key: list(values) for key, values in f.conditions},
             "verification": list(self.verification),
         }
 

@@ -113,3 +113,55 @@ def test_rules_run_on_the_enriched_failure() -> None:
     fixes = [fix for finding in diag.findings for fix in finding.fixes]
     assert fixes, diag.findings
     assert any(f.applies_to == "arn:aws:iam::111122223333:role/ci" for f in fixes)
+
+
+def test_cloudtrail_states_source_ip_endpoint_and_region_as_condition_keys() -> None:
+    """A record's sourceIPAddress, vpcEndpointId and awsRegion reach the rules' context."""
+    from diagnostics.context import build_context
+    from diagnostics.extract import failure_from_record
+
+    record = {
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "awsRegion": "eu-west-1",
+        "eventID": "e-1",
+        "errorCode": "AccessDenied",
+        "errorMessage": "Access Denied",
+        "sourceIPAddress": "203.0.113.7",
+        "vpcEndpointId": "vpce-0abc1234",
+        "userIdentity": {"arn": "arn:aws:iam::111122223333:user/bob"},
+    }
+    failure = failure_from_record(record, SourceRef("t.json"))
+    assert failure is not None
+    ctx = build_context(failure)
+    assert ctx.conditions["aws:SourceIp"] == ("203.0.113.7",)
+    assert ctx.conditions["aws:SourceVpce"] == ("vpce-0abc1234",)
+    assert ctx.conditions["aws:RequestedRegion"] == ("eu-west-1",)
+    # A service calling on the principal's behalf is not an address.
+    service_call = failure_from_record(
+        {**record, "sourceIPAddress": "ec2.amazonaws.com"}, SourceRef("t.json")
+    )
+    assert service_call is not None
+    assert "aws:SourceIp" not in dict(service_call.conditions)
+
+
+def test_decoded_context_overrides_what_the_record_states() -> None:
+    """Where the decoded message gives a key, its value wins over the record's."""
+    failure = Failure(
+        kind="cloudtrail",
+        source=SourceRef("t.json"),
+        conditions=(("aws:SourceIp", ("203.0.113.7",)),),
+    )
+    decoded = {
+        "allowed": False,
+        "context": {
+            "conditions": {
+                "items": [
+                    {"key": "aws:SourceIp", "values": {"items": [{"value": "198.51.100.1"}]}},
+                ]
+            }
+        },
+    }
+    from diagnostics.context import build_context
+
+    assert build_context(failure, decoded).conditions["aws:SourceIp"] == ("198.51.100.1",)

@@ -14,6 +14,7 @@ to an IAM action needs the IAM dataset and happens later in the pipeline.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -125,6 +126,36 @@ def record_resource(record: Mapping[str, Any]) -> str | None:
     return request_resource(record, _account(caller, record.get("recipientAccountId")))
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def record_conditions(record: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Global condition keys a record states (CloudTrail record contents reference).
+
+    ``sourceIPAddress`` is a service name ("ec2.amazonaws.com") when a service
+    called on the principal's behalf: only an address becomes aws:SourceIp.
+    """
+    out: list[tuple[str, tuple[str, ...]]] = []
+    ip = _str(record.get("sourceIPAddress"), 64)
+    if ip and _is_ip(ip):
+        out.append(("aws:SourceIp", (ip,)))
+    vpce = _str(record.get("vpcEndpointId"), 64)
+    if vpce:
+        out.append(("aws:SourceVpce", (vpce,)))
+    region = _str(record.get("awsRegion"), 64)
+    if region:
+        out.append(("aws:RequestedRegion", (region,)))
+    # sessionContext.attributes.mfaAuthenticated is left out: it is absent or
+    # "false" for nearly every role session, and read as aws:MultiFactorAuthPresent
+    # it would make every explicit deny look like an MFA requirement.
+    return tuple(out)
+
+
 def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure | None:
     """The authorization failure a CloudTrail record holds, or None (also for a non-mapping)."""
     if not isinstance(record, Mapping):  # callers pass parsed JSON of any shape
@@ -162,6 +193,7 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
         region=_str(record.get("awsRegion"), 64),
         error_code=code,
         event_time=_str(record.get("eventTime"), 64),
+        conditions=record_conditions(record),
         excerpt=excerpt[:500],
     )
 

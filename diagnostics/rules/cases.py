@@ -72,6 +72,13 @@ def case_input(rule: Rule, index: int, case: dict[str, Any]) -> tuple[Failure, J
     else:
         fields = dict(case["failure"])
         kind = fields.pop("kind", "decoded" if decoded is not None else "plain")
+        if "conditions" in fields:
+            # TOML writes them as a table: { "aws:SourceIp" = "1.2.3.4" } or a list of values.
+            table = fields["conditions"]
+            fields["conditions"] = tuple(
+                (str(k), tuple(map(str, v)) if isinstance(v, list) else (str(v),))
+                for k, v in table.items()
+            )
         failure = Failure(kind=kind, source=source, decoded=decoded, **fields)
     return infer_action(enrich(failure, decoded)), decoded
 

@@ -222,6 +222,12 @@ def _check_case(case: Any, field: str) -> Iterator[tuple[str, str, str]]:
         for key in failure:
             if key not in CASE_FAILURE_FIELDS:
                 yield f"{field}.failure.{key}", "unknown field", _close(key, CASE_FAILURE_FIELDS)
+        if "conditions" in failure and not isinstance(failure["conditions"], dict):
+            yield (
+                f"{field}.failure.conditions",
+                "must be a table",
+                'conditions = { "aws:SourceVpce" = "vpce-0abc" }',
+            )
     if "decoded" in case and not isinstance(case["decoded"], (str, dict)):
         yield f"{field}.decoded", "must be a table or JSON string", "paste the DecodedMessage JSON"
     expected = case.get("fix", {})
