@@ -166,12 +166,32 @@ class SqsSource(SqsAcker):
         )
         messages = answer.get("Messages", [])
         now = self._clock()
-        entries = [InFlight(m["MessageId"], m["ReceiptHandle"], now, now) for m in messages]
+        todo: list[tuple[Mapping[str, Any], InFlight]] = []
         with self._lock:
-            for e in entries:
-                self._inflight[e.message_id] = e
+            for m in messages:
+                first = self._inflight.get(m["MessageId"])
+                if first is not None:
+                    # Back while its first copy is still being worked on (an
+                    # extension failed or came late).  The first copy keeps its
+                    # eventIDs and its commit; only the receipt handle changes,
+                    # since SQS deletes with the newest one.  Handling this copy
+                    # too would let its empty commit delete the message even if
+                    # the first copy's transaction rolls back.
+                    first.receipt = m["ReceiptHandle"]
+                    first.extended = now
+                    self._ctx.count("sqs_redelivered_in_flight")
+                    log.warning(
+                        "sqs message reappeared while still in flight",
+                        source=self.name,
+                        message_id=first.message_id,
+                        hint="check sqs:ChangeMessageVisibility, or raise visibility_timeout",
+                    )
+                    continue
+                entry = InFlight(m["MessageId"], m["ReceiptHandle"], now, now)
+                self._inflight[entry.message_id] = entry
+                todo.append((m, entry))
         self._ctx.count("sqs_messages_received", len(messages))
-        for msg, entry in zip(messages, entries, strict=True):
+        for msg, entry in todo:
             if self._stop.is_set():
                 self._forget(entry)
                 continue
