@@ -170,6 +170,21 @@ def test_quiet_group_is_not_repeated() -> None:
     assert m.next_due() is None
 
 
+def test_a_denial_that_returns_after_its_group_was_forgotten_is_alerted_again() -> None:
+    """Quiet past repeat_interval, the group is forgotten; a recurrence is a new alert, not lost."""
+    clock, sink = Clock(), Recorder()
+    m = AlertManager(SETTINGS, None, [sink], clock=clock)
+    m.add(run_instances_implicit_deny())
+    clock.now += 30
+    m.tick()
+    clock.now += 2 * 3600  # quiet for longer than repeat_interval: forgotten at this tick
+    m.tick()
+    m.add(run_instances_implicit_deny(blob="back"))
+    clock.now += 30
+    m.tick()
+    assert [a.status for a in sink.alerts] == ["new", "new"]
+
+
 def test_new_distinct_failure_goes_out_at_next_group_interval() -> None:
     """A new fix in an already-notified group is sent group_interval after the last alert."""
     clock, sink = Clock(), Recorder()

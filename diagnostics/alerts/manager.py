@@ -158,11 +158,7 @@ class AlertManager:
                 }
                 # Quiet groups whose repeat_interval has passed carry nothing a
                 # restart would need; the next occurrence starts a new group.
-                conn.execute(
-                    "DELETE FROM alert_groups WHERE due IS NULL AND retry_at IS NULL "
-                    "AND notified_at IS NOT NULL AND notified_at + ? < ?",
-                    (self.settings.repeat_interval, now),
-                )
+                store.forget_quiet(conn, self.settings.repeat_interval, now)
             if not groups:
                 return
             failed: set[str] = set()

@@ -162,6 +162,21 @@ def mark_delivered(conn: sqlite3.Connection, group_id: str, sink: str, seq: int)
     )
 
 
+def forget_quiet(conn: sqlite3.Connection, repeat_interval: float, now: float) -> None:
+    """Drop groups quiet for ``repeat_interval`` since their last notification.
+
+    Their delivery records go with them: a recurrence starts a new group with
+    ``seq`` 1, which a stale record (``seq`` >= 1) would mark as already sent.
+    """
+    quiet = (
+        "SELECT id FROM alert_groups WHERE due IS NULL AND retry_at IS NULL "
+        "AND notified_at IS NOT NULL AND notified_at + ? < ?"
+    )
+    params = (repeat_interval, now)
+    conn.execute(f"DELETE FROM alert_deliveries WHERE group_id IN ({quiet})", params)  # noqa: S608
+    conn.execute(f"DELETE FROM alert_groups WHERE id IN ({quiet})", params)  # noqa: S608
+
+
 def delete(conn: sqlite3.Connection, group_id: str) -> None:
     conn.execute("DELETE FROM alert_groups WHERE id = ?", (group_id,))
     conn.execute("DELETE FROM alert_deliveries WHERE group_id = ?", (group_id,))
