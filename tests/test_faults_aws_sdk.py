@@ -575,3 +575,24 @@ def test_access_denied_on_each_source_logs_the_permission_and_keeps_running(
     assert len(cwl_logs) == 3
     assert all("AccessDenied" in e["error"] for e in cwl_logs)
     assert all("logs:FilterLogEvents" in e["hint"] for e in cwl_logs)
+
+
+def test_sqs_short_polling_an_empty_queue_does_not_spin(
+    aws_env: None, state_db: StateDB, faults: Faults
+) -> None:
+    """With wait_time_seconds = 0, an empty queue is asked about once per poll interval,
+    not in a tight loop of billed ReceiveMessage calls; a new message is still read."""
+    sqs, url = _queue()
+    src, _ = _sqs(state_db, url)  # ctx_for: poll_interval 0.1 s
+    emit = Committer(state_db)
+    src.start(emit)
+    try:
+        assert _until(lambda: faults.calls["ReceiveMessage"] >= 1)
+        threading.Event().wait(1.0)  # observe the call rate over one second
+        calls = faults.calls["ReceiveMessage"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(eventbridge(failure_record(1))))
+        assert _until(lambda: len(emit.event_ids) == 1)
+    finally:
+        src.stop()
+        src.join(5)
+    assert 5 <= calls <= 20  # about ten; a spinning receiver makes hundreds

@@ -144,7 +144,7 @@ class SqsSource(SqsAcker):
             if self._stop.is_set():
                 return
             try:
-                self.receive_once(emit)
+                got = self.receive_once(emit)
             except Exception as exc:
                 self._ctx.count("sqs_receive_errors")
                 log.warning(
@@ -154,6 +154,10 @@ class SqsSource(SqsAcker):
                     hint="check sqs:ReceiveMessage on the queue (docs/aws-setup.md)",
                 )
                 self._stop.wait(min(5.0, self.wait_time_seconds or 1.0))
+                continue
+            if got == 0 and self.wait_time_seconds == 0:
+                # Short polling an empty queue would spin, and every call is billed.
+                self._stop.wait(self._ctx.poll_interval)
 
     def receive_once(self, emit: Emit) -> int:
         """One ReceiveMessage call and the messages it returned; returns their number."""
