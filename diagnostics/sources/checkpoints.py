@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS watch_processed (
 
 #: Bytes hashed to tell a reused inode from the file checkpointed before.
 FINGERPRINT_BYTES = 256
-#: Checkpoints of files unseen this long are forgotten.
+#: Checkpoints of files no longer matched and not written this long are forgotten.
 FORGET_AFTER_SECONDS = 30 * 86400
 
 
@@ -99,12 +99,21 @@ def save_file(
     )
 
 
-def forget_old(state: StateDB, source: str) -> None:
+def forget_unmatched(state: StateDB, source: str, present: set[tuple[int, int]]) -> int:
+    """Forget checkpoints of files not in ``present`` and not written for 30 days.
+
+    ``updated`` only moves when data is committed, so a quiet file that still
+    matches the globs must be kept by identity, or its next start re-reads it.
+    """
+    cutoff = time.time() - FORGET_AFTER_SECONDS
     with state.transaction() as conn:
-        conn.execute(
-            "DELETE FROM watch_files WHERE source = ? AND updated < ?",
-            (source, time.time() - FORGET_AFTER_SECONDS),
-        )
+        stale = conn.execute(
+            "SELECT dev, ino FROM watch_files WHERE source = ? AND updated < ?",
+            (source, cutoff),
+        ).fetchall()
+        gone = [(source, dev, ino) for dev, ino in stale if (dev, ino) not in present]
+        conn.executemany("DELETE FROM watch_files WHERE source=? AND dev=? AND ino=?", gone)
+    return len(gone)
 
 
 def processed_keys(state: StateDB, source: str) -> set[str]:

@@ -53,6 +53,8 @@ _MAGIC = ("*", "?", "[")
 #: it holds (a blob at the end of the last line may go on on the next one; if no
 #: next line comes, it is alerted anyway).  Signalled with StreamIdle.
 IDLE_FLUSH = 1.0
+#: Seconds between sweeps of checkpoints whose files no longer match the globs.
+FORGET_SWEEP = 3600.0
 
 
 @dataclass(slots=True)
@@ -68,6 +70,8 @@ class _Tracked:
     last_growth: float = 0.0
     #: Grew since the extractor last decided its held records (see IDLE_FLUSH).
     unflushed: bool = False
+    #: Bumped on truncation: commits of the stream before it no longer describe the file.
+    generation: int = 0
 
 
 def _watch_roots(pattern: str) -> tuple[str, bool]:
@@ -109,12 +113,12 @@ class FileSource:
         self._ids = count(1)
         self._first = False
         self._ready = threading.Event()
+        self._next_sweep = 0.0
 
     # -- lifecycle ---------------------------------------------------------
 
     def start(self, emit: Emit) -> None:
         checkpoints.ensure(self._ctx.state)
-        checkpoints.forget_old(self._ctx.state, self.name)
         self._first = checkpoints.first_start(self._ctx.state, self.name)
         self._start_observer()
         self._thread = threading.Thread(
@@ -222,10 +226,23 @@ class FileSource:
             if ident not in seen and tracked.gone_since is None:
                 tracked.gone_since = now  # renamed away or deleted: drain it
         self._ready.set()
+        if now >= self._next_sweep:
+            self._next_sweep = now + FORGET_SWEEP
+            self._forget(seen | set(self._tracked))
         for tracked in list(self._tracked.values()):
             if self._stop.is_set():
                 return
             self._read(tracked, emit, now)
+
+    def _forget(self, present: set[tuple[int, int]]) -> None:
+        try:
+            n = checkpoints.forget_unmatched(self._ctx.state, self.name, present)
+        except Exception as exc:
+            # A read-only or full state directory must not stop tailing.
+            log.warning("cannot forget old checkpoints", source=self.name, error=str(exc))
+            return
+        if n:
+            log.info("forgot checkpoints of vanished files", source=self.name, count=n)
 
     def _open(self, path: str, st: os.stat_result, emit: Emit, *, initial: bool) -> None:
         try:
@@ -280,8 +297,14 @@ class FileSource:
         self, tracked: _Tracked
     ) -> Any:  # StreamCommit; typed loosely to bind the tracked record
         name = self.name
+        generation = tracked.generation
 
         def commit(conn: sqlite3.Connection, offset: int, guard: tuple[str, ...]) -> None:
+            if tracked.generation != generation:
+                # Bytes read before a truncation: their offset would pair an old
+                # position with the new head's fingerprint.  The new stream's own
+                # commits write the checkpoint (its alerts still commit here).
+                return
             fp_len, fp = tracked.fp
             identity = (tracked.dev, tracked.ino, tracked.path, fp_len, fp)
             checkpoints.save_file(conn, name, identity, offset, guard)
@@ -305,6 +328,10 @@ class FileSource:
             emit(StreamClosed(stream=tracked.stream, reason="truncated"))
             tracked.offset = 0
             tracked.fh.seek(0)
+            # The old head is gone: recompute the fingerprint from the new bytes
+            # below, or the next start would take this file for a stranger.
+            tracked.fp = (0, checkpoints.fingerprint(b""))
+            tracked.generation += 1
             tracked.stream = f"{self.name}:{tracked.path}#{next(self._ids)}"
             emit(
                 StreamOpened(
