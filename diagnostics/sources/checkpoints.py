@@ -121,8 +121,28 @@ def processed_keys(state: StateDB, source: str) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
-def mark_processed(conn: sqlite3.Connection, source: str, key: str) -> None:
+def processed_times(state: StateDB, source: str) -> dict[str, float]:
+    """Processed keys of ``source`` and when each was processed (epoch seconds)."""
+    rows = state.query("SELECT key, done FROM watch_processed WHERE source = ?", (source,))
+    out: dict[str, float] = {}
+    for key, done in rows:
+        assert isinstance(done, int | float)
+        out[str(key)] = float(done)
+    return out
+
+
+def forget_processed(state: StateDB, source: str, keys: list[str]) -> None:
+    with state.transaction() as conn:
+        conn.executemany(
+            "DELETE FROM watch_processed WHERE source = ? AND key = ?",
+            [(source, k) for k in keys],
+        )
+
+
+def mark_processed(
+    conn: sqlite3.Connection, source: str, key: str, done: float | None = None
+) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO watch_processed (source, key, done) VALUES (?, ?, ?)",
-        (source, key, time.time()),
+        (source, key, time.time() if done is None else done),
     )

@@ -4,6 +4,13 @@ CloudTrail writes ``AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz``
 (organization trails insert ``o-<id>/`` after ``AWSLogs/``).  Every delivery
 is processed once: its relative path is recorded in the state database in the
 same transaction as the alerts it produced.
+
+The tree only grows, so a pass never walks all of it: it lists the day
+directories of the last ``lookback_days`` days (UTC, the date CloudTrail files
+under) in every ``<region>`` directory, plus whatever inotify reported since
+the last pass (a late delivery into an older day, a day directory moved in).
+Records of processed deliveries older than the look-back are dropped, so the
+state stays as large as a few days of deliveries, not the whole history.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,26 +41,99 @@ log = structlog.get_logger()
 # Linear: anchored alternation of fixed tokens and bounded character classes.
 _DELIVERY = re.compile(
     r"(?:^|/)AWSLogs/(?:o-[a-z0-9]{10,32}/)?\d{12}/CloudTrail/[a-z0-9-]{1,32}/"
-    r"\d{4}/\d{2}/\d{2}/[^/]+\.json(?:\.gz)?$"
+    r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.json(?:\.gz)?$"
 )
+_ORG = re.compile(r"o-[a-z0-9]{10,32}")
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z0-9-]{1,32}")
+#: Directories above ``AWSLogs`` searched for it (a bucket prefix synced as is).
+_PREFIX_DEPTH = 4
+#: Seconds between re-listings of the account/region directories without inotify news.
+REDISCOVER = 60.0
+#: Seconds between prunes of processed-delivery records.
+PRUNE_EVERY = 3600.0
+
+
+def delivery_date(rel: str) -> date | None:
+    """The UTC day a delivery path files under, or None for a path that is no delivery."""
+    m = _DELIVERY.search("/" + rel)
+    if m is None:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def _subdirs(path: Path) -> Iterator[tuple[str, Path]]:
+    try:
+        with os.scandir(path) as it:
+            entries = sorted((e.name, Path(e.path)) for e in it if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return
+    yield from entries
+
+
+def trail_dirs(root: Path) -> list[Path]:
+    """Every ``.../AWSLogs/[o-id/]<account>/CloudTrail/<region>`` directory under ``root``.
+
+    Descends only along that layout, so other services' logs beside CloudTrail
+    (VPC flow logs, Config) and the day directories themselves are not walked.
+    """
+    out: list[Path] = []
+    stack: list[tuple[Path, str, int]] = [(root, "prefix", 0)]
+    while stack:
+        path, level, depth = stack.pop()
+        for name, sub in _subdirs(path):
+            if level == "prefix":
+                if name == "AWSLogs":
+                    stack.append((sub, "awslogs", 0))
+                elif depth < _PREFIX_DEPTH:
+                    stack.append((sub, "prefix", depth + 1))
+            elif level == "awslogs" and _ORG.fullmatch(name):
+                stack.append((sub, "org", 0))
+            elif level in ("awslogs", "org") and _ACCOUNT.fullmatch(name):
+                stack.append((sub, "account", 0))
+            elif level == "account" and name == "CloudTrail":
+                stack.append((sub, "cloudtrail", 0))
+            elif level == "cloudtrail" and _REGION.fullmatch(name):
+                out.append(sub)
+    return sorted(out)
 
 
 class CloudTrailDirSource:
     finite = False
 
-    def __init__(self, name: str, ctx: SourceContext, root: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        ctx: SourceContext,
+        root: Path,
+        *,
+        lookback_days: int = 2,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.name = name
         self._ctx = ctx
         self.root = root
-        self._done: set[str] = set()
+        self.lookback_days = lookback_days
+        self._clock = clock
+        #: Processed delivery -> when (wall clock); pruned past the look-back.
+        self._done: dict[str, float] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._observer: Any = None
+        self._news_lock = threading.Lock()
+        self._new_files: set[str] = set()
+        self._new_dirs: set[str] = set()
+        self._regions: list[Path] = []
+        self._next_discover = 0.0
+        self._next_prune = 0.0
 
     def start(self, emit: Emit) -> None:
         checkpoints.ensure(self._ctx.state)
-        self._done = checkpoints.processed_keys(self._ctx.state, self.name)
+        self._done = checkpoints.processed_times(self._ctx.state, self.name)
         if not self.root.is_dir():
             log.warning("cloudtrail directory missing; waiting for it", path=str(self.root))
         self._start_observer()
@@ -64,22 +146,40 @@ class CloudTrailDirSource:
         from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
 
-        wake = self._wake
+        note = self._note
 
-        class _Wake(FileSystemEventHandler):
+        class _Note(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
-                wake.set()
+                note(event)
 
         if not self.root.is_dir():
             return
         self._observer = Observer()
         self._observer.daemon = True
         try:
-            self._observer.schedule(_Wake(), str(self.root), recursive=True)
+            self._observer.schedule(_Note(), str(self.root), recursive=True)
             self._observer.start()
         except OSError as exc:
             log.warning("cannot watch directory; polling", path=str(self.root), error=str(exc))
             self._observer = None
+
+    def _note(self, event: Any) -> None:
+        kind = event.event_type
+        # Not "opened"/"closed_no_write": our own reads must not wake the loop;
+        # a directory's "modified" says nothing a file event does not.
+        if kind not in ("created", "moved", "modified", "closed"):
+            return
+        if event.is_directory and kind == "modified":
+            return
+        path = event.dest_path if kind == "moved" else event.src_path
+        self._note_path(os.fsdecode(path), is_dir=event.is_directory)
+
+    def _note_path(self, path: str, *, is_dir: bool = False) -> None:
+        """Remember what inotify saw, so the next pass looks there even outside the window."""
+        with self._news_lock:
+            # A new day, region or account directory may have been moved in whole.
+            (self._new_dirs if is_dir else self._new_files).add(path)
+        self._wake.set()
 
     def is_ready(self) -> bool:
         return self._thread is not None
@@ -104,22 +204,51 @@ class CloudTrailDirSource:
             self._wake.wait(self._ctx.poll_interval)
             self._wake.clear()
 
+    # -- what to look at -----------------------------------------------------
+
+    def window(self) -> list[date]:
+        """The UTC days listed every pass: today, ``lookback_days`` before, and tomorrow."""
+        today = datetime.fromtimestamp(self._clock(), UTC).date()
+        # Tomorrow too: a host clock a little behind CloudTrail's.
+        return [today + timedelta(days=n) for n in range(-self.lookback_days, 2)]
+
+    def _window_dirs(self, new_dirs: bool) -> Iterator[Path]:
+        now = time.monotonic()
+        if new_dirs or not self._regions or now >= self._next_discover:
+            self._next_discover = now + REDISCOVER
+            self._regions = trail_dirs(self.root)
+        for region in self._regions:
+            for day in self.window():
+                yield region / f"{day:%Y/%m/%d}"
+
     def pending(self) -> list[tuple[str, Path]]:
-        """Deliveries under the root not processed yet, oldest path first."""
+        """Deliveries not processed yet, in the look-back window or reported by inotify."""
+        with self._news_lock:
+            files, self._new_files = self._new_files, set()
+            dirs, self._new_dirs = self._new_dirs, set()
+        candidates: set[Path] = {Path(f) for f in files}
+        for day_dir in self._window_dirs(bool(dirs)):
+            candidates.update(_files_in(day_dir))
+        for d in sorted(dirs):
+            for dirpath, _dirnames, filenames in os.walk(d):
+                candidates.update(Path(dirpath) / f for f in filenames)
         out: list[tuple[str, Path]] = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames.sort()
-            for fname in sorted(filenames):
-                full = Path(dirpath) / fname
-                rel = full.relative_to(self.root).as_posix()
-                if rel in self._done or not _DELIVERY.search("/" + rel):
-                    continue
-                out.append((rel, full))
-        return out
+        for full in candidates:
+            rel = os.path.relpath(full, self.root)
+            if rel.startswith(".."):
+                continue
+            rel = Path(rel).as_posix()
+            if rel in self._done or delivery_date(rel) is None or not full.is_file():
+                continue
+            out.append((rel, full))
+        return sorted(out)
+
+    # -- one pass ------------------------------------------------------------
 
     def _pass(self, emit: Emit) -> None:
         from diagnostics.extract import extract_path
 
+        self._prune()
         for rel, full in self.pending():
             if self._stop.is_set():
                 return
@@ -137,15 +266,53 @@ class CloudTrailDirSource:
             self._ctx.count("files_processed")
             if not emit(FoundFailures(origin=str(full), failures=failures, mark=self._marker(rel))):
                 return
-            self._done.add(rel)
+            self._done[rel] = self._clock()
+
+    def _prune(self) -> None:
+        """Forget deliveries filed before the window and processed before it too.
+
+        Both conditions: a late delivery into an old day (found by inotify) stays
+        remembered for the look-back, so repeated events for it do not re-alert.
+        """
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY
+        # One day of margin: a key is never dropped while its day can be listed.
+        oldest_day = self.window()[0] - timedelta(days=1)
+        oldest_done = self._clock() - (self.lookback_days + 1) * 86400
+        old = [
+            rel
+            for rel, done in self._done.items()
+            if done < oldest_done and (delivery_date(rel) or oldest_day) < oldest_day
+        ]
+        if not old:
+            return
+        try:
+            checkpoints.forget_processed(self._ctx.state, self.name, old)
+        except Exception as exc:
+            log.warning("cannot prune processed deliveries", source=self.name, error=str(exc))
+            return
+        for rel in old:
+            del self._done[rel]
+        log.info("pruned processed deliveries", source=self.name, count=len(old))
 
     def _marker(self, rel: str) -> Any:
         name = self.name
+        clock = self._clock
 
         def mark(conn: sqlite3.Connection) -> None:
-            checkpoints.mark_processed(conn, name, rel)
+            checkpoints.mark_processed(conn, name, rel, clock())
 
         return mark
+
+
+def _files_in(directory: Path) -> list[Path]:
+    try:
+        with os.scandir(directory) as it:
+            return [Path(e.path) for e in it if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []  # a day without deliveries (yet)
 
 
 class _CloudTrailDirType:
@@ -153,10 +320,13 @@ class _CloudTrailDirType:
         path = table.required_str("path", 'e.g. path = "/var/log/cloudtrail"')
         if not Path(path).is_absolute():
             raise ConfigError(f"{table.where}: key 'path' {path!r} must be an absolute path")
-        return {"path": Path(path)}
+        return {"path": Path(path), "lookback_days": table.integer("lookback_days", 2, minimum=0)}
 
     def create(self, config: SourceConfig, ctx: SourceContext) -> CloudTrailDirSource:
-        return CloudTrailDirSource(config.name, ctx, config.options["path"])
+        o = config.options
+        return CloudTrailDirSource(
+            config.name, ctx, o["path"], lookback_days=o.get("lookback_days", 2)
+        )
 
 
 CLOUDTRAIL_DIR = _CloudTrailDirType()
