@@ -29,6 +29,9 @@ class DecodeConfig:
     concurrency: int = 4
     endpoint_url: str | None = None
     max_attempts: int = 3
+    #: Longest one batch waits for STS before its failures are alerted undecoded;
+    #: well under systemd's WatchdogSec=30s.
+    batch_deadline: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +163,13 @@ def _decode(t: ConfigTable) -> DecodeConfig:
         concurrency=t.integer("concurrency", 4),
         endpoint_url=t.text("endpoint_url"),
         max_attempts=t.integer("max_attempts", 3),
+        batch_deadline=t.duration("batch_deadline", 20.0),
     )
+    if cfg.batch_deadline <= 0:
+        raise ConfigError(
+            f"{t.where}: key 'batch_deadline' must be above 0s and below the unit's "
+            'WatchdogSec, e.g. "20s"'
+        )
     if cfg.role_arn_template is not None and "{account}" not in cfg.role_arn_template:
         raise ConfigError(
             f"{t.where}: key 'role_arn_template' must contain {{account}}, e.g. "
@@ -253,6 +262,16 @@ def parse_config(data: Mapping[str, Any], path: Path) -> WatchConfig:
     if cfg.poll_interval <= 0:
         raise ConfigError(f"{path}: key 'poll_interval' must be above 0s, e.g. \"1s\"")
     return cfg
+
+
+#: Keys a SIGHUP cannot apply: the process opened or sized these at start.
+RESTART_ONLY = ("state_dir", "limits", "poll_interval", "sources")
+
+
+def restart_only_changes(old: WatchConfig, new: WatchConfig) -> list[str]:
+    """The keys of ``RESTART_ONLY`` that differ between ``old`` and ``new``."""
+    names = {"limits": "[limits]", "sources": "[[source]]"}
+    return [names.get(k, k) for k in RESTART_ONLY if getattr(old, k) != getattr(new, k)]
 
 
 def load_config(path: Path) -> WatchConfig:

@@ -4,7 +4,9 @@ Threads: one (or more) per source, each only reading and putting events on
 one bounded queue; the main thread does everything else (extract, diagnose,
 commit, tick the alerts, sd_notify).  A slow sink therefore slows the main
 thread, the queue fills and the readers block: backpressure, flat memory.
-The WATCHDOG=1 ping comes from this same loop, so a hung loop is restarted.
+The WATCHDOG=1 ping comes from this same loop, so a hung loop is restarted;
+decoding pings too while STS answers, within a per-batch deadline
+(``service/decoding.py``), so a slow STS never looks like a hang.
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 
 import structlog
 
 from diagnostics.errors import DiagnosticsError
 from diagnostics.model import InputStats
-from diagnostics.service.config import WatchConfig, load_config
+from diagnostics.service.config import WatchConfig, load_config, restart_only_changes
 from diagnostics.service.runtime import Runtime, build_runtime
 from diagnostics.service.sdnotify import Notifier
 from diagnostics.service.streams import StreamProcessor
@@ -63,7 +64,7 @@ class Service:
         self.counters: dict[str, int] = {}
         self.stats = InputStats()
         self.state = StateDB.in_dir(config.state_dir)
-        self.runtime: Runtime = build_runtime(config, self.state)
+        self.runtime: Runtime = build_runtime(config, self.state, heartbeat=self.notifier.ping)
         self.ctx = SourceContext(
             state=self.state, limits=config.limits, poll_interval=config.poll_interval
         )
@@ -210,20 +211,35 @@ class Service:
             log.exception("alert delivery step failed; will retry")
 
     def reload(self) -> None:
-        """SIGHUP: new config and rules, or keep the old ones and say why."""
+        """SIGHUP: new config and rules, or keep the old ones and say why.
+
+        Never waits on a sink or on STS: the old sinks stop without draining
+        (the Slack spool is durable and the new worker takes it over) and the
+        old decoder finishes its calls on a background thread.
+        """
         self.notifier.reloading()
         old = self.runtime
         try:
             config = load_config(self.config.path)
             same_sinks = config.sinks == old.config.sinks
-            runtime = build_runtime(config, self.state, sinks=old.sinks if same_sinks else None)
+            runtime = build_runtime(
+                config,
+                self.state,
+                sinks=old.sinks if same_sinks else None,
+                heartbeat=self.notifier.ping,
+            )
         except DiagnosticsError as exc:
             self.counters["reload_errors"] = self.counters.get("reload_errors", 0) + 1
             log.error("reload failed; keeping the running configuration", error=str(exc))
             self.notifier.ready(self.status_text())
             return
-        if config.sources != old.config.sources:
-            log.warning("source changes take effect after a restart", config=str(config.path))
+        for key in restart_only_changes(old.config, config):
+            log.warning(
+                "config change takes effect after a restart",
+                key=key,
+                config=str(config.path),
+                hint="run systemctl restart authz-diagnostics to apply it",
+            )
         if same_sinks:
             for s in old.sinks:
                 try:
@@ -232,9 +248,11 @@ class Service:
                     log.warning("sink reopen failed", sink=s.name, error=str(exc))
         self.runtime = runtime
         if not same_sinks:
-            old.close(self.config.drain_timeout)
-        elif old.decoder is not None:
-            old.decoder.close()
+            # Each Slack spool has one worker at a time (sinks/slack.py), so the
+            # new sink cannot post what the old one is posting.
+            old.alerts.close(0.0)
+        if old.decoder is not None:
+            threading.Thread(target=old.decoder.close, name="decoder-close", daemon=True).start()
         self.config = config
         log.info("configuration reloaded", config=str(config.path))
         self.notifier.ready(self.status_text())
@@ -257,6 +275,12 @@ class Service:
             self.notifier.ping()
         left = self._queue.qsize()
         try:
+            # Sockets and stdin have no checkpoint to re-read from: decide the
+            # records their extractors still hold now, or they are lost.
+            self.streams.finish_uncommitted()
+        except Exception:
+            log.exception("processing the last held records failed")
+        try:
             if self.streams.fallback is not None:
                 self.streams.fallback.flush()
             self.runtime.alerts.flush()
@@ -272,12 +296,4 @@ class Service:
         return 0
 
 
-def run_service(config_path: Path, *, install_signals: bool = True) -> int:
-    config = load_config(config_path)
-    service = Service(config)
-    if install_signals:
-        service.install_signals()
-    return service.run()
-
-
-__all__ = ["Service", "run_service"]
+__all__ = ["Service"]

@@ -7,12 +7,13 @@ the old one when anything in the new config or rules is invalid.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from diagnostics.errors import ConfigError, DiagnosticsError
+from diagnostics.errors import ConfigError
 
 if TYPE_CHECKING:
     from diagnostics.alerts import AlertManager
@@ -69,10 +70,14 @@ def load_rules(config: WatchConfig) -> Any:
     return RuleSet.load([bundled_rules_dir(), *config.rules_dirs])
 
 
-def build_decoder(config: WatchConfig, state: StateDB | None) -> Any:
+def build_decoder(
+    config: WatchConfig, state: StateDB | None, heartbeat: Callable[[], None] | None = None
+) -> Any:
+    """The STS decoder, behind a per-batch deadline that keeps the main loop moving."""
     if not config.decode.enabled:
         return None
     from diagnostics.decode import DecodeCache, Decoder, DecodeSettings
+    from diagnostics.service.decoding import DeadlineDecoder
 
     d = config.decode
     settings = DecodeSettings(
@@ -85,15 +90,24 @@ def build_decoder(config: WatchConfig, state: StateDB | None) -> Any:
         endpoint_url=d.endpoint_url,
         max_attempts=d.max_attempts,
     )
-    return Decoder(settings, cache=DecodeCache(state))
+    return DeadlineDecoder(
+        Decoder(settings, cache=DecodeCache(state)),
+        deadline=d.batch_deadline,
+        heartbeat=heartbeat or (lambda: None),
+    )
 
 
 def build_runtime(
-    config: WatchConfig, state: StateDB, *, sinks: list[Any] | None = None
+    config: WatchConfig,
+    state: StateDB,
+    *,
+    sinks: list[Any] | None = None,
+    heartbeat: Callable[[], None] | None = None,
 ) -> Runtime:
     """Build everything ``config`` describes; raise ``DiagnosticsError`` if any part is invalid.
 
-    ``sinks`` reuses running sinks (a reload that did not change ``[[sink]]``).
+    ``sinks`` reuses running sinks (a reload that did not change ``[[sink]]``);
+    ``heartbeat`` is called while a batch waits for STS (the watchdog ping).
     """
     from diagnostics.alerts import AlertManager, AlertSettings
     from diagnostics.pipeline import Pipeline
@@ -108,7 +122,7 @@ def build_runtime(
     built = build_sinks(config, state) if sinks is None else sinks
     try:
         alerts = AlertManager(settings, state, built)
-        decoder = build_decoder(config, state)
+        decoder = build_decoder(config, state, heartbeat)
     except BaseException:
         if own_sinks:
             for s in built:
@@ -120,9 +134,6 @@ def build_runtime(
 def check(config: WatchConfig) -> None:
     """Everything ``--check-config`` verifies beyond the file itself: rules and sinks."""
     load_rules(config)
-    try:
-        sinks = build_sinks(config, None)
-    except DiagnosticsError:
-        raise
+    sinks = build_sinks(config, None)
     for s in sinks:
         s.close(1.0)

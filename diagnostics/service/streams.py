@@ -99,6 +99,16 @@ class StreamProcessor:
             return
         self._accept(st, st.extractor.finish())
 
+    def finish_uncommitted(self) -> None:
+        """At shutdown: finish every stream that has no checkpoint (socket, stdin).
+
+        A file stream keeps its held bytes behind its checkpoint and reads
+        them again at the next start; a connection or a pipe cannot.
+        """
+        for key in [k for k, st in self._streams.items() if st.commit is None]:
+            st = self._streams.pop(key)
+            self._accept(st, st.extractor.finish())
+
     def found(self, ev: FoundFailures) -> None:
         self._commit(ev.failures, ev.mark)
 

@@ -39,6 +39,17 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 #: Longest Retry-After honoured; Slack asks for seconds to a minute.
 MAX_RETRY_AFTER = 900.0
 
+#: One delivery lock per spool (state file, sink name): a SIGHUP builds a new
+#: sink over the same durable spool while the old worker may be mid-POST, and
+#: two workers peeking the same message would post it twice.
+_SPOOL_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_SPOOL_LOCKS_GUARD = threading.Lock()
+
+
+def _spool_lock(key: tuple[str, str]) -> threading.Lock:
+    with _SPOOL_LOCKS_GUARD:
+        return _SPOOL_LOCKS.setdefault(key, threading.Lock())
+
 
 def check_webhook_url(url: str, where: str) -> str:
     """The URL stripped, if it is https (or http on loopback, for tests). Never echoes it."""
@@ -112,6 +123,8 @@ class SlackSink:
         self._clock = clock
         self._bucket = TokenBucket(max_per_second, 1.0, clock=clock)
         self._spool = Spool(database(state), f"slack:{name}", spool_max)
+        where = str(state.path) if state is not None else f"memory:{id(self)}"
+        self._delivering = _spool_lock((where, self._spool.sink))
         self._durable = state is not None
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -241,10 +254,28 @@ class SlackSink:
         self._not_before = now + delay
         return delay
 
+    def _stopped(self) -> bool:
+        with self._cond:
+            return self._stopping and (self._drain_deadline or 0.0) <= time.monotonic()
+
+    def _step_exclusive(self) -> float | None:
+        """``step`` while holding the spool's delivery lock; waits for a previous worker."""
+        while not self._delivering.acquire(timeout=0.2):
+            if self._stopped():
+                return None
+        try:
+            # Checked again under the lock: a sink closed without draining
+            # posts nothing more, even if it was woken to do so.
+            if self._stopped():
+                return None
+            return self.step()
+        finally:
+            self._delivering.release()
+
     def _run(self) -> None:
         while True:
             try:
-                wait = self.step()
+                wait = self._step_exclusive()
             except Exception as exc:
                 log.error("slack.worker_error", sink=self.name, error=str(exc))
                 wait = self._backoff_cap
@@ -262,15 +293,19 @@ class SlackSink:
     # -- lifecycle --------------------------------------------------------------
 
     def close(self, timeout: float) -> None:
-        """Deliver what the spool holds for up to ``timeout`` seconds, then stop."""
+        """Deliver what the spool holds for up to ``timeout`` seconds, then stop.
+
+        ``timeout=0`` (a reload) returns at once: a POST in flight finishes on
+        the worker thread, which then exits without taking another message.
+        """
         with self._cond:
             self._stopping = True
             self._drain_deadline = time.monotonic() + timeout
             self._cond.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout + 1.0)
+            self._thread.join(timeout + 1.0 if timeout > 0 else 0.05)
         left = len(self._spool)
-        if left:
+        if left and timeout > 0:  # at 0 (a reload) the new sink takes the spool over
             log.warning(
                 "slack.closed_with_spooled",
                 sink=self.name,

@@ -1,10 +1,17 @@
-"""``type = "stdin"``: read standard input until EOF, then let the service finish."""
+"""``type = "stdin"``: read standard input until EOF, then let the service finish.
+
+A writer that goes quiet without closing the pipe (a CI job still running
+after its last error) gets its held records decided after ``IDLE_AFTER``
+seconds, like a socket connection; at SIGTERM the service finishes the stream.
+"""
 
 from __future__ import annotations
 
 import os
+import select
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +23,7 @@ from diagnostics.sources.base import (
     SourceFinished,
     StreamClosed,
     StreamData,
+    StreamIdle,
     StreamOpened,
 )
 
@@ -23,6 +31,11 @@ if TYPE_CHECKING:
     from diagnostics.service.config import ConfigTable, SourceConfig
 
 log = structlog.get_logger()
+
+#: Seconds without data after which held records are decided.
+IDLE_AFTER = 1.0
+#: How often a quiet stdin is looked at (and stop() noticed).
+POLL = 0.25
 
 
 class StdinSource:
@@ -46,8 +59,16 @@ class StdinSource:
         if not emit(StreamOpened(stream=stream, path="-")):
             return
         chunk = self._ctx.limits.read_chunk_bytes
+        last_data: float | None = None  # None: nothing unflushed since the last idle
         while not self._stop.is_set():
             try:
+                readable, _, _ = select.select([self._fd], [], [], POLL)
+                if not readable:
+                    if last_data is not None and time.monotonic() - last_data >= IDLE_AFTER:
+                        last_data = None
+                        if not emit(StreamIdle(stream=stream)):
+                            return
+                    continue
                 data = os.read(self._fd, chunk)
             except OSError as exc:
                 log.error("stdin read failed", source=self.name, error=str(exc))
@@ -55,6 +76,7 @@ class StdinSource:
             if not data:
                 break
             self._ctx.count("bytes_read", len(data))
+            last_data = time.monotonic()
             if not emit(StreamData(stream=stream, data=data)):
                 return
         emit(StreamClosed(stream=stream))
@@ -64,8 +86,7 @@ class StdinSource:
         return self._thread is not None
 
     def stop(self) -> None:
-        # A blocked read cannot be interrupted portably; the thread is a daemon
-        # and the service does not wait for it beyond the drain timeout.
+        # The reader polls with select(), so it notices within POLL seconds.
         self._stop.set()
 
     def join(self, timeout: float) -> None:

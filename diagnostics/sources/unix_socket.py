@@ -14,6 +14,7 @@ import os
 import socket
 import stat
 import threading
+import time
 from collections.abc import Mapping
 from itertools import count
 from pathlib import Path
@@ -22,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from diagnostics.errors import ConfigError, InputError
-from diagnostics.sources.base import Emit, SourceContext, StreamClosed, StreamData, StreamOpened
+from diagnostics.sources.base import (
+    Emit,
+    SourceContext,
+    StreamClosed,
+    StreamData,
+    StreamIdle,
+    StreamOpened,
+)
 
 if TYPE_CHECKING:
     from diagnostics.service.config import ConfigTable, SourceConfig
@@ -31,6 +39,11 @@ log = structlog.get_logger()
 
 #: First fd systemd passes (SD_LISTEN_FDS_START).
 LISTEN_FDS_START = 3
+#: Seconds without data after which a connection's held records are decided:
+#: a writer that stays connected after its last error must not hold it back.
+IDLE_AFTER = 1.0
+#: How often a quiet connection is looked at.
+RECV_TIMEOUT = 0.25
 
 
 def default_socket_path() -> Path:
@@ -133,7 +146,8 @@ class SocketSource:
     def _serve(self, conn: socket.socket, emit: Emit) -> None:
         stream = f"{self.name}:conn-{next(self._ids)}"
         chunk = self._ctx.limits.read_chunk_bytes
-        conn.settimeout(0.5)
+        conn.settimeout(RECV_TIMEOUT)
+        last_data: float | None = None  # None: nothing unflushed since the last idle
         try:
             if not emit(StreamOpened(stream=stream, path=f"socket:{self.path}")):
                 return
@@ -142,6 +156,10 @@ class SocketSource:
                 try:
                     data = conn.recv(chunk)
                 except TimeoutError:
+                    if last_data is not None and time.monotonic() - last_data >= IDLE_AFTER:
+                        last_data = None
+                        if not emit(StreamIdle(stream=stream)):
+                            return
                     continue
                 except OSError as exc:
                     log.warning("socket connection failed", source=self.name, error=str(exc))
@@ -149,6 +167,7 @@ class SocketSource:
                 if not data:
                     break
                 self._ctx.count("bytes_read", len(data))
+                last_data = time.monotonic()
                 if not emit(StreamData(stream=stream, data=data)):
                     return
             emit(StreamClosed(stream=stream))
@@ -157,7 +176,7 @@ class SocketSource:
             self._slots.release()
 
     def is_ready(self) -> bool:
-        return self._thread is not None if hasattr(self, "_thread") else True
+        return self._listener is not None
 
     def stop(self) -> None:
         self._stop.set()

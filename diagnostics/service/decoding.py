@@ -1,0 +1,185 @@
+"""Decoding in ``watch`` without stalling the main loop: a deadline per batch.
+
+STS answers in milliseconds when healthy, but a slow or unreachable endpoint
+(botocore's connect/read timeouts times its retries) could hold the main
+thread for minutes: systemd's watchdog would then kill the daemon, which
+re-reads the same bytes at restart and stalls again, a crash loop.  So the
+decoder runs on its own thread; the main thread waits for its results with a
+short timeout, calling ``heartbeat`` (the WATCHDOG=1 ping) while results keep
+coming, and stops waiting at the batch deadline.  Failures not decoded by then
+are diagnosed without the decoded message (``decode_error`` says so).  A loop
+that hangs anywhere else still stops pinging and is restarted.
+
+After a batch that hit its deadline, or that saw STS unreachable and nothing
+decoded, a short circuit breaker sends the following batches straight to
+"deferred" for ``cooldown`` seconds instead of paying the deadline each time.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import structlog
+
+from diagnostics.model import DecodeResult, Failure
+
+log = structlog.get_logger()
+
+#: Longest wait between two heartbeats while results are pending.
+HEARTBEAT_EVERY = 0.5
+#: Seconds the breaker stays open before STS is tried again.
+COOLDOWN = 30.0
+#: Unreachable results, with nothing decoded, that open the breaker.
+UNREACHABLE_TRIP = 3
+
+
+def deferred_text(deadline: float) -> str:
+    return (
+        f"decode deferred: STS is slow or unreachable (no answer within {deadline:g}s, "
+        "[decode] batch_deadline), so this failure is diagnosed without the decoded "
+        "message; check that the daemon reaches STS (endpoint_url, proxy, VPC endpoint) "
+        "and is not throttled (max_per_second); the blob's next occurrence is decoded "
+        "once STS answers, or run `authz-diag decode` on this line"
+    )
+
+
+class DeadlineDecoder:
+    """Wraps a ``Decoder`` so one ``decode_many`` call never takes longer than ``deadline``.
+
+    ``decode_many`` must be consumed by the thread that owns ``heartbeat``
+    (the service's main thread).  ``clock`` is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        inner: Any,
+        *,
+        deadline: float,
+        heartbeat: Callable[[], None] = lambda: None,
+        cooldown: float = COOLDOWN,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inner = inner
+        self.deadline = deadline
+        self.heartbeat = heartbeat
+        self.cooldown = cooldown
+        self._clock = clock
+        self._open_until = float("-inf")
+        self.deferred = 0
+        self.batches_late = 0
+
+    @property
+    def stats(self) -> Any:
+        return self.inner.stats
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def breaker_open(self) -> bool:
+        return self._clock() < self._open_until
+
+    def decode_many(self, failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
+        batch = list(failures)
+        if not batch:
+            return
+        if self.breaker_open():
+            yield from self._without_sts(batch)
+            return
+        yield from self._with_deadline(batch)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _needs_sts(self, failure: Failure) -> bool:
+        from diagnostics.decode.messages import local_problem
+
+        blob = failure.encoded_message
+        if failure.decoded is not None or not blob or failure.truncated:
+            return False
+        if local_problem(blob) is not None:
+            return False
+        return self.inner.cache.get(blob) is None
+
+    def _without_sts(self, batch: list[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
+        """Breaker open: local answers (cache, no blob, malformed) only; the rest deferred."""
+        text = deferred_text(self.deadline)
+        for f in batch:
+            if self._needs_sts(f):
+                self.deferred += 1
+                yield f, DecodeResult(error=text)
+            else:
+                yield f, self.inner.decode(f)
+
+    def _with_deadline(self, batch: list[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
+        results: queue.Queue[tuple[Failure, DecodeResult] | None] = queue.Queue()
+        stop = threading.Event()
+        errors_before = dict(self.inner.stats.errors)
+        decoded_before = int(self.inner.stats.decoded)
+
+        def feed() -> Iterator[Failure]:
+            for f in batch:
+                if stop.is_set():  # past the deadline: no new STS calls for this batch
+                    return
+                yield f
+
+        def work() -> None:
+            try:
+                for pair in self.inner.decode_many(feed()):
+                    results.put(pair)
+                    if stop.is_set():
+                        break
+            except Exception:
+                log.exception("decoding failed; the batch is diagnosed without decode")
+            finally:
+                results.put(None)
+
+        worker = threading.Thread(target=work, name="decode-batch", daemon=True)
+        worker.start()
+        end = self._clock() + self.deadline
+        done = 0
+        try:
+            while done < len(batch):
+                left = end - self._clock()
+                if left <= 0:
+                    break
+                try:
+                    item = results.get(timeout=min(HEARTBEAT_EVERY, left))
+                except queue.Empty:
+                    self.heartbeat()
+                    continue
+                if item is None:
+                    break
+                done += 1
+                self.heartbeat()
+                yield item
+        finally:
+            stop.set()
+        if done < len(batch):
+            late = len(batch) - done
+            self.deferred += late
+            self.batches_late += 1
+            self._trip("deadline", late)
+            text = deferred_text(self.deadline)
+            for f in batch[done:]:
+                yield f, DecodeResult(error=text)
+            return
+        unreachable = self.inner.stats.errors.get("unreachable", 0) - errors_before.get(
+            "unreachable", 0
+        )
+        if unreachable >= UNREACHABLE_TRIP and int(self.inner.stats.decoded) == decoded_before:
+            self._trip("unreachable", unreachable)
+
+    def _trip(self, why: str, count: int) -> None:
+        self._open_until = self._clock() + self.cooldown
+        log.warning(
+            "decode.deferred",
+            reason=why,
+            failures=count,
+            deadline=self.deadline,
+            retry_in=self.cooldown,
+            hint="STS is slow or unreachable: failures are alerted without the decoded "
+            "message until it answers again; check network access to STS and max_per_second",
+        )
