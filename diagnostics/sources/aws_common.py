@@ -27,6 +27,19 @@ DEFAULT_MAX_OBJECT_BYTES = 256 << 20
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 #: Error codes that no retry will cure: the daemon's role lacks a permission.
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "AllAccessDisabled"})
+#: Error codes for "slow down": the call was fine, the rate was not.
+THROTTLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

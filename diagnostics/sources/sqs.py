@@ -13,6 +13,13 @@ messages' visibility.  A worker killed at any point therefore loses nothing:
 its undeleted messages reappear for another worker.  The price is bounded:
 the messages it had committed but not yet deleted are alerted again by
 whoever receives them next (see docs/scale-out.md and ``dedup_table``).
+
+Shutdown has two phases, so a rolling restart deletes everything it
+committed: ``stop()`` stops receiving only (the acker keeps deleting and
+extending while the service drains its queue and commits); ``join()``,
+which the service calls after the drain, makes the acker's final pass:
+delete what committed, and hand every other message straight back to the
+queue (visibility 0) for another worker.
 """
 
 from __future__ import annotations
@@ -93,6 +100,7 @@ class SqsSource(SqsAcker):
         self._wake = threading.Event()
         self._room = threading.Condition(self._lock)
         self._stop = threading.Event()
+        self._closing = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_prune = 0.0
 
@@ -119,14 +127,23 @@ class SqsSource(SqsAcker):
         return bool(self._threads)
 
     def stop(self) -> None:
+        """Stop receiving; the acker goes on deleting what the drain commits."""
         self._stop.set()
-        self._wake.set()
         with self._room:
             self._room.notify_all()
 
     def join(self, timeout: float) -> None:
+        """After the drain: the acker's final delete pass, then the threads end.
+
+        Bounded by ``timeout``; the acker goes first, since the receiver may
+        sit in a long poll it cannot cut short.
+        """
         deadline = time.monotonic() + timeout
-        for t in self._threads:
+        self.stop()
+        self._closing.set()
+        self._wake.set()
+        # The acker was started second.
+        for t in reversed(self._threads):
             t.join(max(0.0, deadline - time.monotonic()))
 
     @property
@@ -151,7 +168,7 @@ class SqsSource(SqsAcker):
                     "sqs receive failed; retrying",
                     source=self.name,
                     error=str(exc),
-                    hint="check sqs:ReceiveMessage on the queue (docs/aws-setup.md)",
+                    hint=receive_hint(aws_common.error_code(exc)),
                 )
                 self._stop.wait(min(5.0, self.wait_time_seconds or 1.0))
                 continue
@@ -197,7 +214,7 @@ class SqsSource(SqsAcker):
         self._ctx.count("sqs_messages_received", len(messages))
         for msg, entry in todo:
             if self._stop.is_set():
-                self._forget(entry)
+                # Left in flight, unmarked: the final pass hands it back at once.
                 continue
             self._handle(msg, entry, emit)
         return len(messages)
@@ -311,6 +328,21 @@ class SqsSource(SqsAcker):
             self._wake.set()
 
         return mark
+
+
+#: Error codes SQS gives for a queue that does not exist (JSON and query protocols).
+_NO_QUEUE_CODES = frozenset({"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"})
+
+
+def receive_hint(code: str | None) -> str:
+    """What to do about a failed ReceiveMessage, by its error code."""
+    if code in aws_common.DENIED_CODES:
+        return "check sqs:ReceiveMessage on the queue (docs/aws-setup.md)"
+    if code in _NO_QUEUE_CODES:
+        return "the queue does not exist: check queue_url (aws sqs get-queue-url)"
+    if code in aws_common.THROTTLE_CODES:
+        return "SQS is throttling the receives; retrying with backoff (no permission is missing)"
+    return "retrying shortly"
 
 
 class _SqsType:

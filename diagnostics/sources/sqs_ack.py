@@ -56,6 +56,8 @@ class SqsAcker:
     _pending_ids: dict[str, str]
     _wake: threading.Event
     _stop: threading.Event
+    #: Set by ``join()`` after the service's drain: make the final pass.
+    _closing: threading.Event
     _last_prune: float
 
     def _forget(self, entry: InFlight) -> None:
@@ -69,20 +71,55 @@ class SqsAcker:
         entry.done.set()
 
     def _ack_loop(self, emit: Emit) -> None:
-        while not self._stop.is_set():
+        # Runs on after stop(): the service's drain is still committing messages.
+        while not self._closing.is_set():
             self._wake.wait(0.2)
             self._wake.clear()
+            if self._closing.is_set():
+                break
             try:
                 self.ack_once()
             except Exception as exc:
                 self._ctx.count("sqs_ack_errors")
                 log.warning("sqs delete/extend failed; retrying", source=self.name, error=str(exc))
-                self._stop.wait(1.0)
-        # Final pass: delete what committed during the drain.
+                self._closing.wait(1.0)
+        self.final_pass()
+
+    def final_pass(self) -> None:
+        """After the drain: delete what committed, hand the rest back to the queue now."""
         try:
             self.ack_once(extend=False)
         except Exception as exc:
-            log.warning("sqs final delete failed", source=self.name, error=str(exc))
+            log.warning(
+                "sqs final delete failed; those messages will be alerted again elsewhere",
+                source=self.name,
+                error=str(exc),
+            )
+        with self._lock:
+            left = [e for e in self._inflight.values() if not e.marked]
+        try:
+            self._release(left)
+        except Exception as exc:
+            log.warning(
+                "sqs release failed; the messages reappear after their visibility timeout",
+                source=self.name,
+                error=str(exc),
+            )
+
+    def _release(self, entries: list[InFlight]) -> None:
+        """Make uncommitted messages visible again at once, for another worker."""
+        for i in range(0, len(entries), 10):
+            batch = entries[i : i + 10]
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": e.receipt, "VisibilityTimeout": 0}
+                    for n, e in enumerate(batch)
+                ],
+            )
+            self._ctx.count("sqs_released", len(batch))
+            for e in batch:
+                self._forget(e)
 
     def ack_once(self, *, extend: bool = True) -> int:
         """Delete committed messages, extend the others; return how many were deleted."""
