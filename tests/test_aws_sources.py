@@ -34,7 +34,8 @@ from diagnostics.service.config import ConfigTable, LimitsConfig
 from diagnostics.sources.base import Event, FoundFailures, SourceContext
 from diagnostics.sources.cloudwatch_logs import CLOUDWATCH_LOGS, CloudWatchLogsSource
 from diagnostics.sources.registry import source_types
-from diagnostics.sources.s3 import S3, S3Source
+from diagnostics.sources.s3 import S3Source
+from diagnostics.sources.s3_config import S3
 from diagnostics.sources.sqs import SQS, SqsSource
 from diagnostics.state import StateDB
 

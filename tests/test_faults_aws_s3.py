@@ -16,7 +16,8 @@ from test_aws_sources import REGION, Committer, _bucket, check, ctx_for
 from test_aws_sources_helpers import ACCOUNT_A, ACCOUNT_B, delivery, delivery_key, failure_record
 from test_faults_aws_inject import S3_DENIED, Faults, warnings_named
 
-from diagnostics.sources.s3 import MAX_OBJECT_ATTEMPTS, S3, S3Source
+from diagnostics.sources.s3 import MAX_OBJECT_ATTEMPTS, S3Source
+from diagnostics.sources.s3_config import S3
 from diagnostics.state import StateDB
 
 # The moto, state-database and fault-injector fixtures, reused by name.

@@ -42,7 +42,8 @@ from test_faults_aws_sqs import _sqs
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Event
 from diagnostics.sources.cloudwatch_logs import CLOUDWATCH_LOGS, CloudWatchLogsSource
-from diagnostics.sources.s3 import S3, S3Source
+from diagnostics.sources.s3 import S3Source
+from diagnostics.sources.s3_config import S3
 from diagnostics.state import StateDB
 
 # The moto, state-database and fault-injector fixtures, reused by name.

@@ -149,10 +149,14 @@ CASES: dict[str, Spec] = {
         "match",
         [("a/CloudTrail/us-east-1/", "/"), ("", "a/CloudTrail/")],
     ),
-    "diagnostics/sources/s3.py:_ACCOUNT": ("match", [("", "1")]),
-    "diagnostics/sources/s3.py:_ORG": ("match", [("o-", "a")]),
-    "diagnostics/sources/s3.py:_REGION": ("match", [("us", "-a"), ("us-east", "-1")]),
-    "diagnostics/sources/s3.py:_DAY": ("match", [("", "1")]),
+    "diagnostics/sources/cloudtrail_layout.py:ACCOUNT": ("fullmatch", [("", "1")]),
+    "diagnostics/sources/cloudtrail_layout.py:ORG": ("fullmatch", [("o-", "a")]),
+    "diagnostics/sources/cloudtrail_layout.py:REGION_DIR": ("fullmatch", [("", "a-")]),
+    "diagnostics/sources/cloudtrail_layout.py:REGION": (
+        "fullmatch",
+        [("us", "-a"), ("us-east", "-1")],
+    ),
+    "diagnostics/sources/s3_config.py:_DAY": ("match", [("", "1")]),
     "diagnostics/testing/slack_receiver.py:_MARKUP": ("search", [("", "<"), ("", "<h")]),
     "diagnostics/testing/sts_double.py:_CREDENTIAL": (
         "search",

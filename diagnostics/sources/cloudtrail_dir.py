@@ -30,6 +30,7 @@ from diagnostics.errors import ConfigError
 from diagnostics.model import Failure, InputStats
 from diagnostics.sources import checkpoints
 from diagnostics.sources.base import Emit, FoundFailures, SourceContext
+from diagnostics.sources.cloudtrail_layout import ACCOUNT, ORG, REGION_DIR
 
 if TYPE_CHECKING:
     import sqlite3
@@ -43,9 +44,6 @@ _DELIVERY = re.compile(
     r"(?:^|/)AWSLogs/(?:o-[a-z0-9]{10,32}/)?\d{12}/CloudTrail/[a-z0-9-]{1,32}/"
     r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.json(?:\.gz)?$"
 )
-_ORG = re.compile(r"o-[a-z0-9]{10,32}")
-_ACCOUNT = re.compile(r"\d{12}")
-_REGION = re.compile(r"[a-z0-9-]{1,32}")
 #: Directories above ``AWSLogs`` searched for it (a bucket prefix synced as is).
 _PREFIX_DEPTH = 4
 #: Seconds between re-listings of the account/region directories without inotify news.
@@ -90,13 +88,13 @@ def trail_dirs(root: Path) -> list[Path]:
                     stack.append((sub, "awslogs", 0))
                 elif depth < _PREFIX_DEPTH:
                     stack.append((sub, "prefix", depth + 1))
-            elif level == "awslogs" and _ORG.fullmatch(name):
+            elif level == "awslogs" and ORG.fullmatch(name):
                 stack.append((sub, "org", 0))
-            elif level in ("awslogs", "org") and _ACCOUNT.fullmatch(name):
+            elif level in ("awslogs", "org") and ACCOUNT.fullmatch(name):
                 stack.append((sub, "account", 0))
             elif level == "account" and name == "CloudTrail":
                 stack.append((sub, "cloudtrail", 0))
-            elif level == "cloudtrail" and _REGION.fullmatch(name):
+            elif level == "cloudtrail" and REGION_DIR.fullmatch(name):
                 out.append(sub)
     return sorted(out)
 

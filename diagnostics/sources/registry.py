@@ -17,7 +17,7 @@ _BUILTIN: dict[str, str] = {
     "cloudtrail_dir": "diagnostics.sources.cloudtrail_dir:CLOUDTRAIL_DIR",
     "stdin": "diagnostics.sources.stdin:STDIN",
     "socket": "diagnostics.sources.unix_socket:SOCKET",
-    "s3": "diagnostics.sources.s3:S3",
+    "s3": "diagnostics.sources.s3_config:S3",
     "sqs": "diagnostics.sources.sqs:SQS",
     "cloudwatch_logs": "diagnostics.sources.cloudwatch_logs:CLOUDWATCH_LOGS",
 }

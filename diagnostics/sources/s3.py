@@ -21,22 +21,22 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from diagnostics.errors import ConfigError, InputError
+from diagnostics.errors import InputError
 from diagnostics.model import Failure
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
+from diagnostics.sources.cloudtrail_layout import ACCOUNT, ORG
 from diagnostics.sources.polling import PollingSource
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from diagnostics.service.config import ConfigTable, SourceConfig
     from diagnostics.state import StateDB
 
 log = structlog.get_logger()
@@ -67,14 +67,6 @@ OBJECT_DENIED_HINT = "grant s3:GetObject (and kms:Decrypt for SSE-KMS objects) â
 _DELIVERY = re.compile(
     r"^(?P<folder>.*/CloudTrail/[a-z0-9-]{1,32}/)(?P<day>\d{4}/\d{2}/\d{2})/[^/]+\.json(?:\.gz)?$"
 )
-# Linear: anchored, fixed width.
-_ACCOUNT = re.compile(r"^\d{12}$")
-# Linear: anchored, one bounded class.
-_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
-# Linear: anchored; '-' separates disjoint letter and digit runs.
-_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
-# Linear: anchored, fixed width.
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def ensure_schema(state: StateDB) -> None:
@@ -202,13 +194,13 @@ class S3Source(PollingSource):
         root = f"{self.prefix}AWSLogs/"
         account_roots: list[str] = []
         for child in self._children(root):
-            if _ORG.match(child):
+            if ORG.fullmatch(child):
                 account_roots += [
                     f"{root}{child}/{a}/"
                     for a in self._children(f"{root}{child}/")
-                    if _ACCOUNT.match(a)
+                    if ACCOUNT.fullmatch(a)
                 ]
-            elif _ACCOUNT.match(child):
+            elif ACCOUNT.fullmatch(child):
                 account_roots.append(f"{root}{child}/")
         out: list[str] = []
         for acct_root in sorted(account_roots):
@@ -389,63 +381,3 @@ class S3Source(PollingSource):
             )
 
         return mark
-
-
-def check_since(table: ConfigTable) -> str | None:
-    since = table.text("since")
-    if since is not None:
-        if not _DAY.match(since):
-            raise ConfigError(f"{table.where}: key 'since' must be a date like \"2024-05-01\"")
-        try:
-            date.fromisoformat(since)
-        except ValueError:
-            raise ConfigError(f"{table.where}: key 'since' {since!r} is not a real date") from None
-    return since
-
-
-def _positive(table: ConfigTable, key: str, default: float) -> float:
-    value = table.duration(key, default)
-    if value <= 0:
-        raise ConfigError(f'{table.where}: key {key!r} must be above 0s, e.g. "60s"')
-    return value
-
-
-class _S3Type:
-    def check(self, table: ConfigTable) -> Mapping[str, Any]:
-        bucket = table.required_str("bucket", 'e.g. bucket = "org-cloudtrail-logs"')
-        if "/" in bucket or bucket.startswith("s3:"):
-            raise ConfigError(
-                f"{table.where}: key 'bucket' {bucket!r} must be a bare bucket name; "
-                "put the path in 'prefix'"
-            )
-        prefix = table.text("prefix", "") or ""
-        if prefix and not prefix.endswith("/"):
-            prefix += "/"
-        accounts = table.str_list("accounts")
-        bad = [a for a in accounts if not _ACCOUNT.match(a)]
-        if bad:
-            raise ConfigError(f"{table.where}: key 'accounts' entry {bad[0]!r} is not 12 digits")
-        regions = table.str_list("regions")
-        bad = [r for r in regions if not _REGION.match(r)]
-        if bad:
-            raise ConfigError(
-                f"{table.where}: key 'regions' entry {bad[0]!r} is not a region like 'us-east-1'"
-            )
-        return {
-            "bucket": bucket,
-            "prefix": prefix,
-            "aws": aws_common.check_aws_options(table),
-            "accounts": frozenset(accounts),
-            "regions": frozenset(regions),
-            "since": check_since(table),
-            "poll_interval": _positive(table, "poll_interval", 60.0),
-            "max_object_bytes": table.integer(
-                "max_object_bytes", aws_common.DEFAULT_MAX_OBJECT_BYTES, minimum=1024
-            ),
-        }
-
-    def create(self, config: SourceConfig, ctx: SourceContext) -> S3Source:
-        return S3Source(config.name, ctx, **dict(config.options))
-
-
-S3 = _S3Type()
