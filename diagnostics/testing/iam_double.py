@@ -19,14 +19,12 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from diagnostics.model import RequestContext
 from diagnostics.policy.evaluate import evaluate, statements_of
+from diagnostics.testing.loopback import LoopbackServer
 
 NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 _DECISIONS = {"allow": "allowed", "implicit_deny": "implicitDeny", "explicit_deny": "explicitDeny"}
@@ -74,65 +72,17 @@ def parse_call(params: Mapping[str, str], authorization: str) -> SimulateCall:
     )
 
 
-class IamDouble:
+class IamDouble(LoopbackServer):
     """A threaded loopback server answering SimulateCustomPolicy."""
 
+    NAME = "iam-double"
+
     def __init__(self, *, principal_arn: str | None = None) -> None:
+        super().__init__()
         self.principal_arn = principal_arn
         self.deny_all = False
         self._calls: list[SimulateCall] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> IamDouble:
-        double = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length).decode()
-                params = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
-                status, xml = double.handle(params, self.headers.get("Authorization", ""))
-                data = xml.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return  # keep test output clean
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> IamDouble:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def endpoint_url(self) -> str:
-        assert self._server is not None, "start() the double first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def calls(self) -> list[SimulateCall]:
         with self._lock:

@@ -32,13 +32,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 # Re-exported: tests and benchmarks import the samples with the double.
+from diagnostics.testing.loopback import LoopbackServer
 from diagnostics.testing.sts_samples import decoded_message, fake_blob
 
 __all__ = ["DECODE", "StsCall", "StsDouble", "decoded_message", "fake_blob"]
@@ -126,7 +124,7 @@ class _Fault:
     message: str | None
 
 
-class StsDouble:
+class StsDouble(LoopbackServer):
     """A programmable STS endpoint on ``127.0.0.1`` (a free port).
 
     ``messages`` maps an encoded blob to its DecodedMessage; ``default`` answers
@@ -148,6 +146,7 @@ class StsDouble:
         credential_lifetime: timedelta = timedelta(hours=1),
         key_resolver: Callable[[str], str | None] | None = None,
     ) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self._messages: dict[str, tuple[Answer, str | None]] = {
             blob: (answer, None) for blob, answer in (messages or {}).items()
@@ -164,56 +163,8 @@ class StsDouble:
         self._key_arns: dict[str, str] = {}
         self._denied_roles: set[str] = set()
         self._key_counter = itertools.count(1)
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle -----------------------------------------------------------
-
-    def start(self) -> StsDouble:
-        """Bind to 127.0.0.1 on a free port and serve in a daemon thread."""
-        if self._server is not None:
-            return self
-        handler = type("_Handler", (_Handler,), {"double": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        self._server = server
-        self._stopping.clear()
-        # A short poll interval keeps stop() quick: shutdown waits for one poll.
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="sts-double", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Release hanging requests, stop serving and close the socket."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> StsDouble:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def endpoint_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("StsDouble is not started; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    NAME = "sts-double"
 
     # -- programming ---------------------------------------------------------
 
@@ -451,37 +402,3 @@ def _denied_text(identity: str, action: str, role_arn: str | None) -> str:
 def _caller_identity_xml(arn: str, account: str | None) -> str:
     acct = account or arn.split(":")[4]
     return f"<Arn>{escape(arn)}</Arn><UserId>AIDAEXAMPLE</UserId><Account>{acct}</Account>"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    double: StsDouble
-    protocol_version = "HTTP/1.1"
-
-    # Headers and body go out in two writes; without TCP_NODELAY, Nagle's
-    # algorithm and the client's delayed ACK add ~40 ms to every answer.
-    disable_nagle_algorithm = True
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", "replace")
-        params = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-        answer = self.double.handle(params, self.headers.get("Authorization", ""))
-        if answer is None:
-            self.close_connection = True
-            return
-        status, xml = answer
-        data = xml.encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            # The client gave up (its timeout); nothing left to tell it.
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Silence the per-request stderr lines; the call log records everything.
-        return

@@ -1,0 +1,109 @@
+"""A threaded HTTP server on 127.0.0.1 that the AWS doubles share.
+
+Subclasses implement ``handle(params, authorization) -> (status, xml) | None``
+for the AWS Query protocol (form-encoded POST, XML answers); ``None`` means
+the double already answered or chose to hang.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs
+
+
+class LoopbackServer:
+    """Start, stop and address a double; use it as a context manager."""
+
+    #: Thread name, for debugging hangs.
+    NAME = "loopback-double"
+
+    def __init__(self) -> None:
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def handle(self, params: Mapping[str, str], authorization: str) -> tuple[int, str] | None:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        """Bind to 127.0.0.1 on a free port and serve in a daemon thread."""
+        if self._server is not None:
+            return self
+        handler = type("_Handler", (_QueryHandler,), {"double": self})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        self._server = server
+        self._stopping.clear()
+        # A short poll interval keeps stop() quick: shutdown waits for one poll.
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name=self.NAME, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Release hanging requests, stop serving and close the socket."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started; use it as a context manager")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class _QueryHandler(BaseHTTPRequestHandler):
+    double: LoopbackServer
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle's
+    # algorithm and the client's delayed ACK add ~40 ms to every answer.
+    disable_nagle_algorithm = True
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace")
+        params = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        answer = self.double.handle(params, self.headers.get("Authorization", ""))
+        if answer is None:
+            self.close_connection = True
+            return
+        status, xml = answer
+        data = xml.encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its timeout); nothing left to tell it.
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Silence the per-request stderr lines; each double logs its calls.
+        return
