@@ -12,6 +12,7 @@ crash cost neither a line nor a duplicate alert.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -97,9 +98,12 @@ class SourceContext:
     limits: LimitsConfig
     poll_interval: float = 1.0
     stats: dict[str, int] = field(default_factory=dict)
+    #: Sources count from their own threads; a read-modify-write needs the lock.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, name: str, n: int = 1) -> None:
-        self.stats[name] = self.stats.get(name, 0) + n
+        with self._lock:
+            self.stats[name] = self.stats.get(name, 0) + n
 
 
 class Source(Protocol):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -50,6 +51,10 @@ _PREFIX_DEPTH = 4
 REDISCOVER = 60.0
 #: Seconds between prunes of processed-delivery records.
 PRUNE_EVERY = 3600.0
+
+
+#: A delivery modified less than this long ago may still be growing.
+SETTLE_SECONDS = 1.0
 
 
 def delivery_date(rel: str) -> date | None:
@@ -110,8 +115,10 @@ class CloudTrailDirSource:
         *,
         lookback_days: int = 2,
         clock: Callable[[], float] = time.time,
+        settle: float = SETTLE_SECONDS,
     ) -> None:
         self.name = name
+        self.settle = settle
         self._ctx = ctx
         self.root = root
         self.lookback_days = lookback_days
@@ -231,14 +238,30 @@ class CloudTrailDirSource:
             for dirpath, _dirnames, filenames in os.walk(d):
                 candidates.update(Path(dirpath) / f for f in filenames)
         out: list[tuple[str, Path]] = []
+        settling: set[str] = set()
+        now = time.time()  # file times are wall-clock, whatever clock the window uses
         for full in candidates:
             rel = os.path.relpath(full, self.root)
             if rel.startswith(".."):
                 continue
             rel = Path(rel).as_posix()
-            if rel in self._done or delivery_date(rel) is None or not full.is_file():
+            if rel in self._done or delivery_date(rel) is None:
+                continue
+            try:
+                st = full.stat()
+            except OSError:
+                continue  # vanished between listing and now
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if now - st.st_mtime < self.settle:
+                settling.add(str(full))
                 continue
             out.append((rel, full))
+        if settling:
+            # Still being written (a sync tool copying a .gz in place): read it
+            # at a later pass instead of recording a half file as unreadable.
+            with self._news_lock:
+                self._new_files.update(settling)
         return sorted(out)
 
     # -- one pass ------------------------------------------------------------
