@@ -396,3 +396,18 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore"))
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_expired_decoded_messages_leave_the_disk_while_running(tmp_path: Path) -> None:
+    """A long-running daemon sweeps expired rows hourly, not only at the next restart."""
+    from diagnostics.decode.cache import PRUNE_EVERY
+    from diagnostics.state import StateDB
+
+    now = [1_000_000.0]
+    db = StateDB.in_dir(tmp_path)
+    cache = DecodeCache(db, ttl=60.0, clock=lambda: now[0])
+    cache.put_decoded("old-blob", {"allowed": False})
+    now[0] += PRUNE_EVERY + 1  # the old row expired long ago
+    cache.put_decoded("new-blob", {"allowed": False})
+    rows = db.query("SELECT count(*) FROM decode_cache")
+    assert rows == [(1,)]

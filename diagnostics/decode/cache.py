@@ -44,6 +44,10 @@ class CacheEntry:
     expires_at: float
 
 
+#: Seconds between sweeps of expired rows while the daemon runs.
+PRUNE_EVERY = 3600.0
+
+
 def blob_key(blob: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -68,6 +72,7 @@ class DecodeCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._mem: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._pruned_at = clock()
         if db is not None:
             db.ensure_schema("decode_cache", _DDL)
             self._prune()
@@ -102,6 +107,10 @@ class DecodeCache:
         self._remember(key, entry)
         if self._db is None:
             return
+        if self._clock() - self._pruned_at >= PRUNE_EVERY:
+            # A daemon runs for months: decoded messages are privileged, so an
+            # expired one must leave the disk, not wait for the next restart.
+            self._prune()
         payload = None if entry.decoded is None else orjson.dumps(entry.decoded)
         try:
             with self._db.transaction() as conn:
@@ -147,6 +156,7 @@ class DecodeCache:
 
     def _prune(self) -> None:
         assert self._db is not None
+        self._pruned_at = self._clock()
         try:
             with self._db.transaction() as conn:
                 conn.execute("DELETE FROM decode_cache WHERE expires_at <= ?", (self._clock(),))
