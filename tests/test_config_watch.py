@@ -188,3 +188,29 @@ def test_check_config_rejects_with_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "unknown key 'colour'" in proc.stderr
     assert str(path) in proc.stderr
+
+
+def test_check_config_rejects_a_state_dir_that_cannot_be_created(tmp_path: Path) -> None:
+    """A state_dir under a regular file fails --check-config, not the daemon's first start."""
+    (tmp_path / "afile").write_text("x")
+    path = write(
+        tmp_path,
+        f'state_dir = "{tmp_path}/afile/state"\n'
+        '[[source]]\ntype="stdin"\n[[sink]]\ntype="stdout"\n',
+    )
+    proc = run_check(path)
+    assert proc.returncode == 2
+    assert "state_dir" in proc.stderr and "StateDirectory" in proc.stderr
+
+
+def test_check_config_rejects_a_file_sink_in_an_unwritable_place(tmp_path: Path) -> None:
+    """A file sink whose directory cannot be written is caught by --check-config."""
+    (tmp_path / "afile").write_text("x")
+    path = write(
+        tmp_path,
+        f'state_dir = "{tmp_path}/state"\n[[source]]\ntype="stdin"\n'
+        f'[[sink]]\ntype="file"\npath="{tmp_path}/afile/alerts.jsonl"\n',
+    )
+    proc = run_check(path)
+    assert proc.returncode == 2
+    assert "[[sink]] #1" in proc.stderr and "STATE_DIRECTORY" in proc.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -131,9 +132,33 @@ def build_runtime(
     return Runtime(config, Pipeline(ruleset, decoder), alerts, built, decoder)
 
 
+def _writable_dir(path: Path) -> bool:
+    """``path`` is a writable directory, or could be created under one."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            return False
+        probe = probe.parent
+    return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+
+
 def check(config: WatchConfig) -> None:
-    """Everything ``--check-config`` verifies beyond the file itself: rules and sinks."""
+    """What ``--check-config`` verifies beyond the file: rules, sinks, writable paths."""
     load_rules(config)
+    if not _writable_dir(config.state_dir):
+        raise ConfigError(
+            f"{config.path}: key 'state_dir' {config.state_dir} cannot be created or written "
+            "by this user; point it at a writable directory (systemd: StateDirectory=)"
+        )
     sinks = build_sinks(config, None)
-    for s in sinks:
-        s.close(1.0)
+    try:
+        for sink, where in zip(sinks, config.sink_where, strict=False):
+            path = getattr(sink, "path", None)
+            if isinstance(path, Path) and not _writable_dir(path.parent):
+                raise ConfigError(
+                    f"{where}: key 'path' {path}: its directory cannot be written by this "
+                    'user; use a writable one, e.g. "${STATE_DIRECTORY}/alerts.jsonl"'
+                )
+    finally:
+        for s in sinks:
+            s.close(1.0)

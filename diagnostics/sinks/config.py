@@ -107,7 +107,10 @@ def _file(table: Mapping[str, Any], *, name: str, detail: Detail, where: str,
           env: Mapping[str, str], **_: Any) -> Sink:  # fmt: skip
     path = _str(table, "path", where)
     if not path:
-        raise ConfigError(f'{where}: a file sink needs path = "/var/log/authz-diag/alerts.jsonl"')
+        raise ConfigError(
+            f'{where}: a file sink needs a path, e.g. path = "${{STATE_DIRECTORY}}/alerts.jsonl" '
+            "(under the shipped unit only the state directory is writable)"
+        )
     fmt: Format = _choice(table, "format", where, ("text", "json"), "json")  # type: ignore[assignment]
     return FileSink(name, expand_path(path, env, where, "path"), format=fmt, detail=detail)
 
