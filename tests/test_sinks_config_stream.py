@@ -172,3 +172,19 @@ def test_file_sink_unwritable_is_sink_error(tmp_path: Path) -> None:
     sink = FileSink("file", tmp_path / "missing" / "a.jsonl")
     with pytest.raises(SinkError, match="directory exists"):
         sink.send([])
+
+
+def test_a_partial_write_is_finished_not_dropped() -> None:
+    """A signal can cut a large pipe write short; the sink writes the rest instead of losing it."""
+    import io
+
+    from diagnostics.sinks.stream import write_all
+
+    class Choppy(io.BytesIO):
+        def write(self, b: object) -> int:  # type: ignore[override]
+            chunk = bytes(b)[:7]  # like BufferedWriter.write interrupted by SIGTERM
+            return super().write(chunk)
+
+    out = Choppy()
+    write_all(out, b"x" * 100 + b"\n")
+    assert out.getvalue() == b"x" * 100 + b"\n"

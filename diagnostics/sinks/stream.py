@@ -25,6 +25,21 @@ Format = Literal["text", "json"]
 log = structlog.get_logger()
 
 
+def write_all(out: IO[bytes], data: bytes) -> None:
+    """Write every byte of ``data``, then flush.
+
+    A signal (SIGTERM, SIGHUP) that arrives while a large write blocks on a
+    full pipe makes ``BufferedWriter.write`` return after a partial write, and
+    the rest would be silently dropped: the journal would lose alerts the
+    alert store records as delivered.
+    """
+    view = memoryview(data)
+    while view:
+        written = out.write(view)
+        view = view[len(view) if written is None else written :]
+    out.flush()
+
+
 def encode(
     alerts: Sequence[Alert],
     fmt: Format,
@@ -70,8 +85,7 @@ class StdoutSink:
         data = encode(alerts, self.format, self.detail, color=color and self.format == "text")
         with self._lock:
             try:
-                out.write(data)
-                out.flush()
+                write_all(out, data)
             except (OSError, ValueError) as exc:
                 raise SinkError(f"cannot write alerts to stdout: {exc}") from exc
 
@@ -144,8 +158,7 @@ class FileSink:
                 # A write cut by a crash: start on a line of our own.
                 data = b"\n" + data
             try:
-                out.write(data)
-                out.flush()
+                write_all(out, data)
             except OSError as exc:
                 # Reopen next time: the disk may come back, the file may be new.
                 self._close_file()
