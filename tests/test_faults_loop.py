@@ -137,7 +137,8 @@ def test_slow_sts_keeps_feeding_the_watchdog_and_defers_what_misses_the_deadline
     deferred = sum(1 for e in errors if e.startswith("decode deferred: STS is slow"))
     assert gap < WATCHDOG_USEC / 2e6 + PING_SLACK, f"longest WATCHDOG=1 gap {gap:.1f}s"
     # 60 blobs take 12 s at 5/s: some decode before the 4 s deadline, the rest wait.
-    assert decoded >= 10 and deferred >= 10 and decoded + deferred == 60, (decoded, deferred)
+    # (How many make it depends on the machine's load; that both happen does not.)
+    assert decoded >= 1 and deferred >= 10 and decoded + deferred == 60, (decoded, deferred)
     assert elapsed < 12, "deferred failures are alerted at the deadline, not after STS"
     assert any(e.get("event") == "decode.deferred" for e in d.logs())
 
