@@ -324,3 +324,24 @@ def test_findings_without_fix_group_with_different_rule_as_distinct() -> None:
     m.add(dataclasses.replace(d, findings=(Finding("other", "t", "low", "e"),)))
     m.tick()
     assert sink.alerts[0].distinct_total == 2
+
+
+def test_a_stored_diagnosis_keeps_its_request_context_and_proofs() -> None:
+    """A diagnosis read back from the state DB keeps request_context and verification."""
+    from diagnostics.alerts.codec import diagnosis_from_json
+
+    d = run_instances_implicit_deny()
+    failure = dataclasses.replace(d.failure, conditions=(("aws:SourceIp", ("203.0.113.7",)),))
+    proof = {
+        "rule": "r",
+        "target": "identity",
+        "applies_to": None,
+        "checker": "evaluator",
+        "status": "allows",
+        "message": "m",
+    }
+    original = dataclasses.replace(d, failure=failure, verification=(proof,))
+    back = diagnosis_from_json(original.to_json())
+    assert back.failure.conditions == failure.conditions
+    assert back.verification == (proof,)
+    assert back.to_json() == original.to_json()

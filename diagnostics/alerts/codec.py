@@ -48,6 +48,17 @@ def _finding(obj: Any) -> Finding:
     )
 
 
+
+def _conditions(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``request_context`` back into ``Failure.conditions``."""
+    if not isinstance(raw, dict):
+        return ()
+    return tuple(
+        (str(k), tuple(str(v) for v in values))
+        for k, values in raw.items()
+        if isinstance(values, list)
+    )
+
 def diagnosis_from_json(obj: JSONObject) -> Diagnosis:
     """The inverse of ``Diagnosis.to_json`` (``Failure.excerpt`` is not stored)."""
     src = obj.get("source") if isinstance(obj.get("source"), dict) else {}
@@ -75,12 +86,17 @@ def diagnosis_from_json(obj: JSONObject) -> Diagnosis:
         region=_str(obj.get("region")),
         error_code=_str(obj.get("error_code")),
         event_time=_str(obj.get("event_time")),
+        conditions=_conditions(obj.get("request_context")),
     )
     decoded = obj.get("decoded")
     findings = obj.get("findings")
+    verification = obj.get("verification")
     return Diagnosis(
         failure=failure,
         decoded=decoded if isinstance(decoded, dict) else None,
         decode_error=_str(obj.get("decode_error")),
         findings=tuple(_finding(x) for x in findings) if isinstance(findings, list) else (),
+        verification=tuple(v for v in verification if isinstance(v, dict))
+        if isinstance(verification, list)
+        else (),
     )
