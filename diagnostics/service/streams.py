@@ -88,7 +88,7 @@ class StreamProcessor:
         self._accept(st, st.extractor.feed(ev.data))
 
     def idle(self, ev: StreamIdle) -> None:
-        """An idle tail (sources/file.py IDLE_FLUSH): decide held records now."""
+        """A stream still for IDLE_FLUSH (sources/base.py): decide held records now."""
         st = self._streams.get(ev.stream)
         if st is not None:
             self._accept(st, st.extractor.flush())

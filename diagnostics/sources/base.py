@@ -49,6 +49,12 @@ class StreamData:
     data: bytes
 
 
+#: Seconds a stream may sit still before the extractor decides the records it
+#: holds (a blob at the end of the last line may go on on the next one; if no
+#: next line comes, it is alerted anyway).  Every byte-stream source uses it.
+IDLE_FLUSH = 1.0
+
+
 @dataclass(frozen=True, slots=True)
 class StreamIdle:
     """The stream has been still long enough to decide records the extractor holds.

@@ -33,6 +33,7 @@ import structlog
 from diagnostics.errors import ConfigError
 from diagnostics.sources import checkpoints
 from diagnostics.sources.base import (
+    IDLE_FLUSH,
     Emit,
     SourceContext,
     StreamClosed,
@@ -49,10 +50,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 _MAGIC = ("*", "?", "[")
-#: Seconds a tailed file may sit still before the extractor decides the records
-#: it holds (a blob at the end of the last line may go on on the next one; if no
-#: next line comes, it is alerted anyway).  Signalled with StreamIdle.
-IDLE_FLUSH = 1.0
 #: Seconds between sweeps of checkpoints whose files no longer match the globs.
 FORGET_SWEEP = 3600.0
 

@@ -1,7 +1,7 @@
 """``type = "stdin"``: read standard input until EOF, then let the service finish.
 
 A writer that goes quiet without closing the pipe (a CI job still running
-after its last error) gets its held records decided after ``IDLE_AFTER``
+after its last error) gets its held records decided after ``IDLE_FLUSH``
 seconds, like a socket connection; at SIGTERM the service finishes the stream.
 """
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from diagnostics.sources.base import (
+    IDLE_FLUSH,
     Emit,
     SourceContext,
     SourceFinished,
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger()
 
-#: Seconds without data after which held records are decided.
-IDLE_AFTER = 1.0
 #: How often a quiet stdin is looked at (and stop() noticed).
 POLL = 0.25
 
@@ -64,7 +63,7 @@ class StdinSource:
             try:
                 readable, _, _ = select.select([self._fd], [], [], POLL)
                 if not readable:
-                    if last_data is not None and time.monotonic() - last_data >= IDLE_AFTER:
+                    if last_data is not None and time.monotonic() - last_data >= IDLE_FLUSH:
                         last_data = None
                         if not emit(StreamIdle(stream=stream)):
                             return

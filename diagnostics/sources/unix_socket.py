@@ -24,6 +24,7 @@ import structlog
 
 from diagnostics.errors import ConfigError, InputError
 from diagnostics.sources.base import (
+    IDLE_FLUSH,
     Emit,
     SourceContext,
     StreamClosed,
@@ -39,9 +40,6 @@ log = structlog.get_logger()
 
 #: First fd systemd passes (SD_LISTEN_FDS_START).
 LISTEN_FDS_START = 3
-#: Seconds without data after which a connection's held records are decided:
-#: a writer that stays connected after its last error must not hold it back.
-IDLE_AFTER = 1.0
 #: How often a quiet connection is looked at.
 RECV_TIMEOUT = 0.25
 
@@ -156,7 +154,7 @@ class SocketSource:
                 try:
                     data = conn.recv(chunk)
                 except TimeoutError:
-                    if last_data is not None and time.monotonic() - last_data >= IDLE_AFTER:
+                    if last_data is not None and time.monotonic() - last_data >= IDLE_FLUSH:
                         last_data = None
                         if not emit(StreamIdle(stream=stream)):
                             return
