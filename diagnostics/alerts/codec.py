@@ -48,7 +48,6 @@ def _finding(obj: Any) -> Finding:
     )
 
 
-
 def _conditions(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``request_context`` back into ``Failure.conditions``."""
     if not isinstance(raw, dict):
@@ -58,6 +57,7 @@ def _conditions(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
         for k, values in raw.items()
         if isinstance(values, list)
     )
+
 
 def diagnosis_from_json(obj: JSONObject) -> Diagnosis:
     """The inverse of ``Diagnosis.to_json`` (``Failure.excerpt`` is not stored)."""
