@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -159,7 +160,14 @@ def test_file_sink_reopens_after_logrotate(tmp_path: Path) -> None:
     send_one(sink)
     path.rename(tmp_path / "alerts.jsonl.1")
     sink.reopen()
-    send_one(sink)
+    # Another denial: the same notification id would be skipped as already written
+    # (the sink never writes one twice), whatever file it now points at.
+    other = run_instances_implicit_deny()
+    other = dataclasses.replace(
+        other,
+        failure=dataclasses.replace(other.failure, resource="arn:aws:ec2:us-east-1:1:instance/i-2"),
+    )
+    send_one(sink, other)
     sink.close(0)
     assert len((tmp_path / "alerts.jsonl.1").read_bytes().splitlines()) == 1
     assert len(path.read_bytes().splitlines()) == 1
