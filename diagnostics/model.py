@@ -94,6 +94,16 @@ class Failure:
     #: A bounded excerpt of the input around the failure, for alert samples.
     #: Never used as an identity: every encoded blob differs.
     excerpt: str = field(default="", compare=False, hash=False)
+    #: The principal exactly as the text wrote it when it is not a clean ARN
+    #: (redacted, empty, a bare name); ``principal_arn`` is then ``None``.
+    principal_text: str | None = None
+    #: What the reader could not fill and why, one short sentence per slot.
+    parse_notes: tuple[str, ...] = ()
+    #: The IAM Access Troubleshooter authorization ID the message carries.
+    authorization_id: str | None = None
+    #: Found inside a quoted or structured sub-field that is not the record's
+    #: own message (a user-agent, a request body): someone else's words.
+    embedded: bool = False
 
     def dedup_key(self) -> tuple[object, ...]:
         """Identity used to report the same printed failure once per input.
@@ -115,6 +125,9 @@ class Failure:
             # name no principal or action: the operation tells them apart.
             self.operation,
             self.error_code,
+            # Like blobs, every authorization ID names one request: retries differ.
+            self.authorization_id,
+            self.principal_text,
         )
 
 
@@ -170,12 +183,16 @@ class Fix:
     target: str  # one of FIX_TARGETS
     applies_to: str | None  # ARN of the principal, role or resource whose policy changes
     statements: tuple[JSONObject, ...]
+    #: Privilege-escalation paths the statements would open: each
+    #: ``{"id", "severity", "message"}``; empty when none.
+    risk: tuple[JSONObject, ...] = ()
 
     def to_json(self) -> JSONObject:
         return {
             "target": self.target,
             "applies_to": self.applies_to,
             "statements": list(self.statements),
+            "risk": list(self.risk),
         }
 
 
@@ -224,6 +241,14 @@ class Diagnosis:
     #: How each fix was checked: ``{"rule", "target", "applies_to", "checker",
     #: "status", "message"}``; filled by the built-in evaluator and ``--verify``.
     verification: tuple[JSONObject, ...] = ()
+    #: How many times ``scan`` saw this same failure (repeats are folded, never
+    #: dropped), and where the last one was (``None`` when seen once).
+    occurrences: int = 1
+    last_source: SourceRef | None = None
+    #: GetRequestAuthorizationDetails' answer for ``failure.authorization_id``,
+    #: parsed, or why it was not resolved.
+    authorization_details: JSONObject | None = field(default=None, compare=False, hash=False)
+    authorization_error: str | None = None
 
     def to_json(self) -> JSONObject:
         """The object ``scan --format json`` prints; field names are a contract."""
@@ -250,6 +275,14 @@ class Diagnosis:
             "event_time": f.event_time,
             "request_context": {key: list(values) for key, values in f.conditions},
             "verification": list(self.verification),
+            "principal_text": f.principal_text,
+            "occurrences": self.occurrences,
+            "last_source": None if self.last_source is None else self.last_source.to_json(),
+            "parse_notes": list(f.parse_notes),
+            "authorization_id": f.authorization_id,
+            "authorization_details": self.authorization_details,
+            "authorization_error": self.authorization_error,
+            "embedded": f.embedded,
         }
 
 

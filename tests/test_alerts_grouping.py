@@ -345,3 +345,39 @@ def test_a_stored_diagnosis_keeps_its_request_context_and_proofs() -> None:
     assert back.failure.conditions == failure.conditions
     assert back.verification == (proof,)
     assert back.to_json() == original.to_json()
+
+
+def test_a_stored_diagnosis_keeps_the_reader_and_troubleshooter_fields() -> None:
+    """principal_text, parse_notes, the authorization ID and details, embedded,
+    occurrences and fix risk all survive the state DB round trip."""
+    from diagnostics.alerts.codec import diagnosis_from_json
+    from diagnostics.model import Fix, SourceRef
+
+    d = run_instances_implicit_deny()
+    failure = dataclasses.replace(
+        d.failure,
+        principal_arn=None,
+        principal_text="[REDACTED]",
+        parse_notes=("principal is not an ARN",),
+        authorization_id="a1b2c3",
+        embedded=True,
+    )
+    risk = {"id": "iam-attach-user-policy", "severity": "high", "message": "m"}
+    finding = dataclasses.replace(
+        d.findings[0],
+        fixes=(Fix("identity", None, ({"Effect": "Allow"},), risk=(risk,)),),
+    )
+    original = dataclasses.replace(
+        d,
+        failure=failure,
+        findings=(finding,),
+        occurrences=37,
+        last_source=SourceRef(path="app.log", line=9881, offset=12),
+        authorization_details={"evaluations": []},
+        authorization_error=None,
+    )
+    back = diagnosis_from_json(original.to_json())
+    assert back.occurrences == 37
+    assert back.failure.embedded is True
+    assert back.findings[0].fixes[0].risk == (risk,)
+    assert back.to_json() == original.to_json()

@@ -23,15 +23,29 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _objects(value: Any) -> tuple[JSONObject, ...]:
+    """The JSON objects of a list (anything else in it, or a non-list, is dropped)."""
+    return tuple(x for x in value if isinstance(x, dict)) if isinstance(value, list) else ()
+
+
+def _source(value: Any) -> SourceRef | None:
+    if not isinstance(value, dict):
+        return None
+    return SourceRef(
+        path=str(value.get("path", "-")),
+        line=_int(value.get("line")),
+        offset=_int(value.get("offset")),
+        event_id=_str(value.get("event_id")),
+    )
+
+
 def _fix(obj: Any) -> Fix:
     obj = obj if isinstance(obj, dict) else {}
-    statements = obj.get("statements")
     return Fix(
         target=str(obj.get("target", "")),
         applies_to=_str(obj.get("applies_to")),
-        statements=tuple(s for s in statements if isinstance(s, dict))
-        if isinstance(statements, list)
-        else (),
+        statements=_objects(obj.get("statements")),
+        risk=_objects(obj.get("risk")),
     )
 
 
@@ -61,17 +75,11 @@ def _conditions(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def diagnosis_from_json(obj: JSONObject) -> Diagnosis:
     """The inverse of ``Diagnosis.to_json`` (``Failure.excerpt`` is not stored)."""
-    src = obj.get("source") if isinstance(obj.get("source"), dict) else {}
-    assert isinstance(src, dict)
     kind = obj.get("kind")
+    notes = obj.get("parse_notes")
     failure = Failure(
         kind=kind if kind in ("encoded", "plain", "cloudtrail", "decoded") else "plain",
-        source=SourceRef(
-            path=str(src.get("path", "-")),
-            line=_int(src.get("line")),
-            offset=_int(src.get("offset")),
-            event_id=_str(src.get("event_id")),
-        ),
+        source=_source(obj.get("source")) or SourceRef(path="-"),
         principal_arn=_str(obj.get("principal_arn")),
         account_id=_str(obj.get("account_id")),
         action=_str(obj.get("action")),
@@ -87,16 +95,23 @@ def diagnosis_from_json(obj: JSONObject) -> Diagnosis:
         error_code=_str(obj.get("error_code")),
         event_time=_str(obj.get("event_time")),
         conditions=_conditions(obj.get("request_context")),
+        principal_text=_str(obj.get("principal_text")),
+        parse_notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (),
+        authorization_id=_str(obj.get("authorization_id")),
+        embedded=obj.get("embedded") is True,
     )
     decoded = obj.get("decoded")
     findings = obj.get("findings")
-    verification = obj.get("verification")
+    details = obj.get("authorization_details")
+    occurrences = _int(obj.get("occurrences"))
     return Diagnosis(
         failure=failure,
         decoded=decoded if isinstance(decoded, dict) else None,
         decode_error=_str(obj.get("decode_error")),
         findings=tuple(_finding(x) for x in findings) if isinstance(findings, list) else (),
-        verification=tuple(v for v in verification if isinstance(v, dict))
-        if isinstance(verification, list)
-        else (),
+        verification=_objects(obj.get("verification")),
+        occurrences=occurrences if occurrences and occurrences > 0 else 1,
+        last_source=_source(obj.get("last_source")),
+        authorization_details=details if isinstance(details, dict) else None,
+        authorization_error=_str(obj.get("authorization_error")),
     )
