@@ -139,14 +139,13 @@ class Pipeline:
             self._memo.move_to_end(key)
             return verdict
         # ``failure`` is already enriched: the context need not enrich it again.
-        findings = self.ruleset.diagnose(failure, context_of(failure, decoded))
+        ctx = context_of(failure, decoded)
+        findings = self.ruleset.diagnose(failure, ctx)
         verification: tuple[JSONObject, ...] = ()
-        if findings:
-            from diagnostics.verify import check_fixes
+        if findings and failure.action:
+            from diagnostics.verify import verification as verify
 
-            verification = check_fixes(
-                Diagnosis(failure, decoded=decoded, findings=findings)
-            ).verification
+            verification = verify(Diagnosis(failure, decoded=decoded, findings=findings), ctx)
         self._memo[key] = verdict = (findings, verification)
         if len(self._memo) > self._memo_size:
             self._memo.popitem(last=False)

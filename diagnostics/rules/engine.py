@@ -45,9 +45,16 @@ class Condition:
         return cls(tests, any_of)
 
     def holds(self, subject: Subject) -> bool:
-        if not all(m.test(arg, subject) for m, arg in self.tests):
-            return False
-        return not self.any_of or any(c.holds(subject) for c in self.any_of)
+        # Plain loops: this runs for every candidate rule of every failure.
+        for m, arg in self.tests:
+            if not m.test(arg, subject):
+                return False
+        if not self.any_of:
+            return True
+        for branch in self.any_of:
+            if branch.holds(subject):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
