@@ -155,6 +155,9 @@ def ensure_dense(out: Path, size: int, seed: int) -> dict[str, Any]:
 if __name__ == "__main__":
     import sys
 
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("bench/out/dense-20M-s1.log")
+    from harness import DEFAULT_OUT
+
+    # python bench/gen_dense.py [OUT]: the 20 MiB, seed 1 corpus P7 measures.
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT / "dense-20M-s1.log"
     m = ensure_dense(target, 20 * MIB, 1)
     print(target, m["bytes"], m["lines"], m["expected"])
