@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     floor, ours_json, ours_text = series
     vs_floor = ours_json.median / floor.median
     text_vs_json = ours_text.median / ours_json.median
-    rss_mb = max(max(ours_json.rss_kib), max(ours_text.rss_kib)) * 1024 / 1e6
+    rss_mb = max(*ours_json.rss_kib, *ours_text.rss_kib) * 1024 / 1e6
     check = check_applog(json_out, manifest)
     stable = len(set(per_run)) == 1
     failures = manifest["expected"]["failures"]
