@@ -10,7 +10,6 @@ rest of the input (and the other inputs) are still processed.
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import BinaryIO
 import orjson
 
 from diagnostics.extract.documents import try_document
+from diagnostics.extract.gunzip import Bomb, GunzipReader
 from diagnostics.extract.scanner import Extractor
 from diagnostics.model import Failure, InputStats
 
@@ -27,8 +27,6 @@ CHUNK = 1 << 20
 MAX_DOCUMENT_BYTES = 256 << 20
 #: Decompressed bytes read from one gzip file before it is called a bomb.
 MAX_DECOMPRESSED_BYTES = 1 << 30
-#: Decompress in pieces this big, so a corrupt tail loses at most one piece.
-GZIP_PIECE = 64 << 10
 #: A NUL byte in this first block marks a binary file.
 BINARY_SNIFF = 8192
 
@@ -108,9 +106,9 @@ def extract_stream(
         pending = []
         while data := _read(stream, CHUNK):
             yield from extractor.feed(data)
-    except (OSError, EOFError, zlib.error, _Bomb) as exc:
+    except (OSError, EOFError, zlib.error, Bomb) as exc:
         stats.rejected += 1
-        reason = str(exc) if isinstance(exc, _Bomb) else f"read failed ({describe_error(exc)})"
+        reason = str(exc) if isinstance(exc, Bomb) else f"read failed ({describe_error(exc)})"
         stats.warnings.append(f"{path}: {reason}; what was read before it was still searched")
         if extractor is None:
             extractor = Extractor(path, stats=stats, max_line_bytes=max_line_bytes)
@@ -151,55 +149,7 @@ def _read_document(stream: BinaryIO, pending: list[bytes], cap: int) -> bytes | 
     return b"".join(pending) if size <= cap else None
 
 
-class _Bomb(Exception):
-    """A compressed input expanded past the configured cap."""
-
-
-class _CappedReader:
-    """A binary reader that stops with ``_Bomb`` after ``cap`` bytes."""
-
-    def __init__(self, raw: BinaryIO, cap: int, path: str):
-        self.raw = raw
-        self.cap = cap
-        self.path = path
-        self.total = 0
-        self.error: BaseException | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        # Small pieces, and an error held back until the data before it is
-        # returned: GzipFile.read() drops a whole chunk when the file ends early.
-        if self.error is not None:
-            raise self.error
-        want = size if size > 0 else CHUNK
-        parts: list[bytes] = []
-        got = 0
-        while got < want:
-            try:
-                data = self.raw.read(min(want - got, GZIP_PIECE))
-            except (OSError, EOFError, zlib.error) as exc:
-                if not parts:
-                    raise
-                self.error = exc
-                break
-            if not data:
-                break
-            self.total += len(data)
-            if self.total > self.cap:
-                self.error = _Bomb(
-                    f"decompressed size passed {self.cap} bytes (a gzip bomb?); the rest was "
-                    "skipped. Raise the cap if this file is genuine"
-                )
-                if not parts:
-                    raise self.error
-                break
-            parts.append(data)
-            got += len(data)
-        return b"".join(parts)
-
-
 def describe_error(exc: BaseException) -> str:
-    if isinstance(exc, gzip.BadGzipFile):
-        return f"not a valid gzip file: {exc}"
     if isinstance(exc, EOFError):
         return "the gzip data ends early (truncated file?)"
     if isinstance(exc, zlib.error):
@@ -234,8 +184,7 @@ def extract_path(
             stats.warnings.append(f"{name}: cannot read ({describe_error(exc)}); skipped")
             return
         if magic == b"\x1f\x8b":
-            with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
-                reader = _CappedReader(gz, max_decompressed_bytes, name)  # type: ignore[arg-type]
-                yield from extract_stream(reader, name, stats, max_line_bytes=max_line_bytes)  # type: ignore[arg-type]
+            reader = GunzipReader(fh, max_decompressed_bytes, name)
+            yield from extract_stream(reader, name, stats, max_line_bytes=max_line_bytes)  # type: ignore[arg-type]
         else:
             yield from extract_stream(fh, name, stats, max_line_bytes=max_line_bytes)
