@@ -47,11 +47,16 @@ def _read(stream: BinaryIO, size: int) -> bytes:
 
 
 def _read_head(stream: BinaryIO) -> bytes:
-    """The start of the stream: at least its first line (or a chunk, or all of it)."""
-    parts = [_read(stream, CHUNK)]
+    """The start of the stream: at least its first line (or a chunk, or all of it).
+
+    A gzip reader asks for a bigger head (``head_size``): a whole CloudTrail
+    delivery then arrives as one bytes object, parsed without being joined.
+    """
+    want = max(CHUNK, getattr(stream, "head_size", CHUNK))
+    parts = [_read(stream, want)]
     size = len(parts[0])
-    while parts[-1] and b"\n" not in parts[-1] and size < CHUNK:
-        parts.append(_read(stream, CHUNK - size))
+    while parts[-1] and b"\n" not in parts[-1] and size < want:
+        parts.append(_read(stream, want - size))
         size += len(parts[-1])
     return b"".join(parts)
 

@@ -23,6 +23,9 @@ from typing import Any, BinaryIO, cast
 
 #: Compressed bytes read from the file per step.
 PIECE = 256 << 10
+#: Decompressed bytes of the first read: CloudTrail deliveries are far smaller,
+#: so one arrives whole, in one bytes object.
+HEAD_SIZE = 16 << 20
 #: wbits for gzip framing only (16 + 15): the magic bytes were already checked.
 _GZIP_WBITS = 31
 
@@ -48,6 +51,8 @@ def backend_name() -> str:
 
 class GunzipReader:
     """A binary reader of the decompressed bytes of a gzip file, capped at ``cap`` bytes."""
+
+    head_size = HEAD_SIZE
 
     def __init__(self, raw: BinaryIO, cap: int, path: str) -> None:
         self.raw = raw
@@ -95,8 +100,10 @@ class GunzipReader:
         parts: list[bytes] = []
         got = 0
         while got < want:
+            # Never inflate far past the cap: what lies below it is still returned.
+            limit = min(want - got, self.cap - self.total) if self.total < self.cap else 1
             try:
-                data = self._inflate(want - got)
+                data = self._inflate(limit)
             except (OSError, EOFError, zlib.error) as exc:
                 if not parts:
                     raise
