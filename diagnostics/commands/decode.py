@@ -32,7 +32,9 @@ def register(sub: Any) -> None:
         "1 STS could not decode it (the reason is printed), 2 usage or input error.",
     )
     p.add_argument("blob", metavar="BLOB|-")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     add_rules_argument(p)
     add_decode_arguments(p, optional=False)
     p.set_defaults(run=run)
