@@ -90,8 +90,17 @@ def iter_failures(
                 file=warnings.stream,
             )
             continue
+        found = 0
         for file in files:
+            found += 1
             yield from extract_path(file, stats)
+            warnings.drain(stats)
+        if not found:
+            # A typo'd or not-yet-synced directory must not look like a clean bill of health.
+            stats.warnings.append(
+                f"{name}: no files to scan in this directory (empty, or only skipped entries); "
+                "check the path"
+            )
             warnings.drain(stats)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 from typing import Any
@@ -82,5 +83,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if decoder is not None:
             decoder.close()
+    from diagnostics.decode.messages import without_off_switch
+
+    # `decode` exists to call STS: advice to switch decoding off does not apply.
+    diagnoses = [
+        dataclasses.replace(d, decode_error=without_off_switch(d.decode_error))
+        if d.decode_error
+        else d
+        for d in diagnoses
+    ]
     print_diagnoses(diagnoses, args.format)
     return 1 if any(d.decode_error for d in diagnoses) else 0

@@ -41,7 +41,8 @@ def register(sub: Any) -> None:
         "allowed to call iam:SimulateCustomPolicy; without them it says why and continues)",
     )
     p.add_argument("--iam-endpoint-url", help=argparse.SUPPRESS)
-    p.set_defaults(run=run)
+    # `scan a.log --no-decode b.log`: paths after an option arrive as leftovers (cli.main).
+    p.set_defaults(run=run, trailing="paths")
 
 
 def _inputs(paths: list[str]) -> list[str]:
