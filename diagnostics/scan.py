@@ -115,6 +115,7 @@ def iter_failures(
     result: ScanResult,
     warnings: WarningPrinter,
     stdin: BinaryIO,
+    *,
     position: Position | None = None,
 ) -> Iterator[Failure]:
     """Every failure in every input, in input order."""
@@ -185,7 +186,7 @@ def run_scan(
         result,
         warnings,
         stdin if stdin is not None else sys.stdin.buffer,
-        position,
+        position=position,
     )
     pipeline = Pipeline(ruleset, decoder)
     kept: list[Diagnosis] = []
