@@ -49,6 +49,13 @@ def backend_name() -> str:
     return backend()[0]
 
 
+def available() -> str:
+    """The inflater a gzip input would use, without importing it (for ``--version``)."""
+    import importlib.util
+
+    return "isal" if importlib.util.find_spec("isal") is not None else "zlib"
+
+
 class GunzipReader:
     """A binary reader of the decompressed bytes of a gzip file, capped at ``cap`` bytes."""
 
