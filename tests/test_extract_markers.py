@@ -54,3 +54,24 @@ def test_an_unknown_backend_falls_back_to_find() -> None:
     assert compiled(MARKERS, "no-such-lib").find is None
     buf = bytearray(b"a\nx uthoriz\n")
     assert marker_lines(buf, len(buf), 1024, backend="no-such-lib") == [2]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_matchers_are_safe_across_threads(backend: str) -> None:
+    """Sources scanning on several threads at once each get every line (no shared scratch)."""
+    import threading
+
+    buf = bytearray(b"".join(b"line %d uthoriz\nnoise\n" % n for n in range(2000)))
+    want = marker_lines(buf, len(buf), 1024, one_pass=False)
+    results: list[list[int]] = []
+
+    def scan() -> None:
+        for _ in range(20):
+            results.append(marker_lines(buf, len(buf), 1024, backend=backend))
+
+    threads = [threading.Thread(target=scan) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 80 and all(r == want for r in results)
