@@ -120,7 +120,9 @@ CASES: dict[str, Spec] = {
     "diagnostics/iam/operations.py:_VERSION_SUFFIX": ("search", [("", "1"), ("", "2020_05_")]),
     "diagnostics/iam/operations.py:_HOST_SUFFIX": ("search", [("", ".amazonaws"), ("", "a.")]),
     "diagnostics/policy/arn_match.py:_VARIABLE": ("finditer", [("", "${"), ("${", "a")]),
-    "diagnostics/render/sanitize.py:_CONTROL": ("sub", [("", "\x01"), ("", "a")]),
+    "diagnostics/render/safe.py:_UNSAFE": ("sub", [("", "\x01"), ("", "a"), ("", "\u202e")]),
+    "diagnostics/render/safe.py:_JSON_UNSAFE": ("sub", [("", "\x85"), ("", "a")]),
+    "diagnostics/extract/codes.py:_CODE": ("fullmatch", [("", "A"), ("", "a.")]),
     "diagnostics/rules/placeholders.py:tag_key": (
         "match",
         [("aws:ResourceTag/", "a"), ("", "aws:")],
@@ -140,7 +142,6 @@ CASES: dict[str, Spec] = {
     ),
     "diagnostics/sinks/config.py:_VAR": ("sub", [("", "${"), ("${", "a")]),
     "diagnostics/sinks/readback.py:_ID": ("fullmatch", [(ID + ".", "1"), ("", "a")]),
-    "diagnostics/sinks/render.py:_UNSAFE": ("sub", [("", "\x1b"), ("", "a")]),
     "diagnostics/sources/cloudtrail_dir.py:_DELIVERY": (
         "match",
         [("", "1"), ("123456789012_CloudTrail_", "a-")],

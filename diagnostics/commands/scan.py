@@ -57,12 +57,13 @@ def _inputs(paths: list[str]) -> list[str]:
 
 def _print_policies(diagnoses: list[Diagnosis]) -> None:
     from diagnostics.policy.merge import merge_fixes, render_policies
+    from diagnostics.render.safe import line
 
     docs = merge_fixes(diagnoses)
     sys.stdout.write(render_policies(docs))
     for doc in docs:
         for warning in doc.warnings:
-            print(f"authz-diag: warning: {warning}", file=sys.stderr)
+            print(f"authz-diag: warning: {line(warning)}", file=sys.stderr)
 
 
 def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | None:

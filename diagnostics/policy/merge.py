@@ -19,6 +19,7 @@ import orjson
 from diagnostics.iam.arns import parse_arn, principal_for_policy
 from diagnostics.model import Diagnosis, JSONObject
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
+from diagnostics.render.safe import json_bytes, line
 
 VERSION = "2012-10-17"
 _LIST_FIELDS = ("Action", "NotAction", "Resource", "NotResource")
@@ -298,11 +299,14 @@ def render_policies(documents: Iterable[PolicyDocument]) -> str:
     blocks = []
     for doc in documents:
         template = _HEADERS.get(doc.kind, doc.kind + " policy for {target}")
+        # The target is a log value: one escaped line, so it cannot end the
+        # comment and start a line of JSON or a fake warning.
         header = template.format(
-            target=doc.applies_to or "(unknown target)", entity=_entity(doc.applies_to)
+            target=line(doc.applies_to or "(unknown target)"), entity=line(_entity(doc.applies_to))
         )
         lines = [f"# {header}"]
-        lines.extend(f"# warning: {w}" for w in doc.warnings)
-        lines.append(orjson.dumps(doc.document, option=orjson.OPT_INDENT_2).decode())
+        lines.extend(f"# warning: {line(w)}" for w in doc.warnings)
+        body = json_bytes(orjson.dumps(doc.document, option=orjson.OPT_INDENT_2))
+        lines.append(body.decode())
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")

@@ -1,12 +1,13 @@
-"""JSON lines: one diagnosis object per line, fields as DESIGN.md fixes them."""
+"""JSON lines: one diagnosis object per line, with the output contract's fields."""
 
 from __future__ import annotations
 
 import orjson
 
 from diagnostics.model import Diagnosis
+from diagnostics.render.safe import json_bytes
 
 
 def render(diagnosis: Diagnosis) -> bytes:
-    """One line, newline included."""
-    return orjson.dumps(diagnosis.to_json(), option=orjson.OPT_APPEND_NEWLINE)
+    """One line, newline included; C1 and bidi characters as ``\\uNNNN`` escapes."""
+    return json_bytes(orjson.dumps(diagnosis.to_json(), option=orjson.OPT_APPEND_NEWLINE))

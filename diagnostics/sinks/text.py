@@ -44,7 +44,9 @@ def headline(alert: Alert) -> str:
 
 def _lines(label: str, text: str) -> list[str]:
     """``label`` then ``text``, its own line breaks kept, each line cleaned and indented."""
-    parts = text.splitlines() or [""]
+    # Only "\n" breaks a line (str.splitlines would also break on \r, \x1c,
+    # U+2028 ...); everything else is escaped by ``clean``.
+    parts = text.split("\n")
     pad = " " * 12
     out = [f"  {label:<10}{clean(parts[0])}"]
     out.extend(f"{pad}{clean(p)}" for p in parts[1:])
