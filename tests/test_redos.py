@@ -120,6 +120,8 @@ CASES: dict[str, Spec] = {
     "diagnostics/iam/operations.py:_VERSION_SUFFIX": ("search", [("", "1"), ("", "2020_05_")]),
     "diagnostics/iam/operations.py:_HOST_SUFFIX": ("search", [("", ".amazonaws"), ("", "a.")]),
     "diagnostics/policy/arn_match.py:_VARIABLE": ("finditer", [("", "${"), ("${", "a")]),
+    "diagnostics/testing/slack_receiver.py:_BARE_LINK": ("search", [("", "http"), ("<", "a://")]),
+    "diagnostics/testing/slack_receiver.py:_PING": ("search", [("", "@"), ("", "@her")]),
     "diagnostics/render/safe.py:_UNSAFE": ("sub", [("", "\x01"), ("", "a"), ("", "\u202e")]),
     "diagnostics/render/safe.py:_JSON_UNSAFE": ("sub", [("", "\x85"), ("", "a")]),
     "diagnostics/extract/codes.py:_CODE": ("fullmatch", [("", "A"), ("", "a.")]),
