@@ -19,6 +19,7 @@ import orjson
 from diagnostics.iam.arns import parse_arn, principal_for_policy
 from diagnostics.model import Diagnosis, JSONObject
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
+from diagnostics.policy.risk import statement_risks
 from diagnostics.render.safe import json_bytes, line
 
 VERSION = "2012-10-17"
@@ -52,6 +53,10 @@ class PolicyDocument:
     applies_to: str | None
     document: JSONObject
     warnings: tuple[str, ...] = ()
+    #: Privilege-escalation paths the merged statements open (``Fix.risk``'s
+    #: shape); computed on the whole document, so paths that need actions
+    #: from two different failures' fixes show too.
+    risk: tuple[JSONObject, ...] = ()
 
     def to_json(self) -> JSONObject:
         return {
@@ -59,6 +64,7 @@ class PolicyDocument:
             "applies_to": self.applies_to,
             "document": self.document,
             "warnings": list(self.warnings),
+            "risk": list(self.risk),
         }
 
 
@@ -260,10 +266,11 @@ def merge_fixes(diagnoses: Iterable[Diagnosis]) -> list[PolicyDocument]:
         merged = merge_statements(statements)
         if not merged:
             continue
-        document = {"Version": VERSION, "Statement": _with_sids(merged)}
-        documents.append(
-            PolicyDocument(kind, applies_to, document, _warnings(kind, applies_to, document))
-        )
+        statements_out = _with_sids(merged)
+        document = {"Version": VERSION, "Statement": statements_out}
+        warnings = _warnings(kind, applies_to, document)
+        risk = statement_risks(statements_out)
+        documents.append(PolicyDocument(kind, applies_to, document, warnings, risk))
     return documents
 
 
@@ -306,6 +313,10 @@ def render_policies(documents: Iterable[PolicyDocument]) -> str:
         )
         lines = [f"# {header}"]
         lines.extend(f"# warning: {line(w)}" for w in doc.warnings)
+        lines.extend(
+            f"# risk [{line(r.get('severity'))}] {line(r.get('id'))}: {line(r.get('message'))}"
+            for r in doc.risk
+        )
         body = json_bytes(orjson.dumps(doc.document, option=orjson.OPT_INDENT_2))
         lines.append(body.decode())
         blocks.append("\n".join(lines))

@@ -64,6 +64,8 @@ def _fix_lines(d: Diagnosis) -> list[str]:
                 option=orjson.OPT_INDENT_2,
             ).decode()
             out += _lines("fix", f"add to the {target}:\n{body}")
+            for r in fix.risk:
+                out += _lines("risk", f"[{r.get('severity')}] {r.get('id')}: {r.get('message')}")
     return out
 
 
