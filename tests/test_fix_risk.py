@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from diagnostics.alerts import Alert, AlertManager, AlertSettings
+from diagnostics.alerts import Alert
 from diagnostics.extract import extract_text
 from diagnostics.generalize import generalize
 from diagnostics.model import DecodeResult, Diagnosis
@@ -19,6 +19,7 @@ from diagnostics.policy.merge import merge_fixes, render_policies
 from diagnostics.policy.risk import escalation_paths, load_paths, statement_risks
 from diagnostics.rules import RuleSet, bundled_rules_dir
 from diagnostics.sinks import StdoutSink, build_payload
+from diagnostics.testing.alert_capture import alerts_for
 from diagnostics.verify import check_fixes
 
 ACCOUNT = "123456789012"
@@ -182,24 +183,8 @@ def test_scan_text_and_json_show_the_risk(tmp_path: Path) -> None:
 
 
 def _alert(d: Diagnosis) -> Alert:
-    kept: list[Alert] = []
-
-    class Keep:
-        name, detail = "keep", "full"
-
-        def send(self, alerts: list[Alert]) -> None:
-            kept.extend(alerts)
-
-        def close(self, timeout: float) -> None:
-            pass
-
-        def reopen(self) -> None:
-            pass
-
-    m = AlertManager(AlertSettings(group_wait=0.0), None, [Keep()], clock=lambda: 1e9)
-    m.add(d, sample="x")
-    m.tick()
-    return kept[0]
+    (alert,) = alerts_for([(d, "x")])
+    return alert
 
 
 def test_watch_text_sink_and_slack_show_the_risk() -> None:

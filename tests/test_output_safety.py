@@ -15,13 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diagnostics.alerts import Alert, AlertManager, AlertSettings
+from diagnostics.alerts import Alert
 from diagnostics.extract import extract_path, extract_text
 from diagnostics.model import DecodeResult, InputStats
 from diagnostics.pipeline import Pipeline
 from diagnostics.render.safe import _UNSAFE, block, json_bytes, line
 from diagnostics.rules import RuleSet, bundled_rules_dir
 from diagnostics.sinks import StdoutSink
+from diagnostics.testing.alert_capture import alerts_for
 
 ACCOUNT = "123456789012"
 #: ESC/OSC/CSI, BEL, C1 CSI, bidi override and isolate, zero-width space, BOM,
@@ -40,7 +41,7 @@ _RAW = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x09\x0b-\x1f"))
 _FORGED_LINE = re.compile(r"^ {0,2}(?:Why|Note)\b.*FORGED|^# warning: FORGED", re.MULTILINE | re.I)
 
 
-def _record(**over: object) -> dict[str, object]:
+def cloudtrail_record(**over: object) -> dict[str, object]:
     base: dict[str, object] = {
         "eventVersion": "1.08",
         "eventTime": "2024-05-01T12:00:00Z",
@@ -71,10 +72,10 @@ def _hostile_inputs(root: Path) -> Path:
     inputs = root / "in"
     inputs.mkdir()
     records = [
-        _record(),
-        _record(eventName=f"PutObject{HOSTILE}", awsRegion=f"us{HOSTILE}", eventID="e2"),
+        cloudtrail_record(),
+        cloudtrail_record(eventName=f"PutObject{HOSTILE}", awsRegion=f"us{HOSTILE}", eventID="e2"),
         # Not a failure: AWS never writes such a code (it would be a forged heading).
-        _record(errorCode=f"AccessDenied{HOSTILE}", eventID="e3"),
+        cloudtrail_record(errorCode=f"AccessDenied{HOSTILE}", eventID="e3"),
     ]
     (inputs / "trail.json").write_bytes(orjson.dumps({"Records": records}))
     log = (
@@ -158,10 +159,10 @@ def test_cloudtrail_error_code_with_other_characters_is_not_a_failure(tmp_path: 
     """A record whose errorCode has characters outside [A-Za-z0-9._:-] is not reported."""
     path = tmp_path / "trail.json"
     records = [
-        _record(errorCode=f"AccessDenied{c}", eventID=str(i))
+        cloudtrail_record(errorCode=f"AccessDenied{c}", eventID=str(i))
         for i, c in enumerate(" \x1b\n\u202e/")
     ]
-    records.append(_record(errorCode="Client.UnauthorizedOperation", eventID="ok"))
+    records.append(cloudtrail_record(errorCode="Client.UnauthorizedOperation", eventID="ok"))
     path.write_bytes(orjson.dumps({"Records": records}))
     found = list(extract_path(path, InputStats()))
     assert [f.error_code for f in found] == ["Client.UnauthorizedOperation"]
@@ -169,26 +170,9 @@ def test_cloudtrail_error_code_with_other_characters_is_not_a_failure(tmp_path: 
 
 def _alerts(path: Path) -> list[Alert]:
     pipe = Pipeline(RuleSet.load([bundled_rules_dir()]))
-    kept: list[Alert] = []
-
-    class Keep:
-        name, detail = "keep", "full"
-
-        def send(self, alerts: list[Alert]) -> None:
-            kept.extend(alerts)
-
-        def close(self, timeout: float) -> None:
-            pass
-
-        def reopen(self) -> None:
-            pass
-
-    m = AlertManager(AlertSettings(group_wait=0.0), None, [Keep()], clock=lambda: 1e9)
     failures = list(extract_path(path / "trail.json", InputStats()))
     failures += extract_text((path / f"app{HOSTILE}.log").read_text(), f"app{HOSTILE}.log")
-    for f in failures:
-        m.add(pipe.diagnose_one(f, DecodeResult()), sample=f"sample{HOSTILE}")
-    m.tick()
+    kept = alerts_for((pipe.diagnose_one(f, DecodeResult()), f"sample{HOSTILE}") for f in failures)
     assert kept
     return kept
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+from test_output_safety import cloudtrail_record
 
-from diagnostics.alerts import Alert, AlertManager, AlertSettings
+from diagnostics.alerts import Alert
 from diagnostics.extract import extract_path, extract_text
 from diagnostics.model import DecodeResult, InputStats
 from diagnostics.pipeline import Pipeline
 from diagnostics.rules import RuleSet, bundled_rules_dir
 from diagnostics.sinks import SlackSink, build_payload
+from diagnostics.testing.alert_capture import alerts_for
 from diagnostics.testing.slack_receiver import SlackReceiver, check_payload, outside_code
 
 ACCOUNT = "123456789012"
@@ -23,23 +25,12 @@ FREE_TEXT = "k *pwned* _pwned_ ~pwned~ `tick` https://evil.example/x @here @chan
 def _alerts(tmp_path: Path) -> list[Alert]:
     """Real alerts from a hostile CloudTrail record and hostile log lines."""
     trail = tmp_path / "trail.json"
-    record = {
-        "eventVersion": "1.08",
-        "eventTime": "2024-05-01T12:00:00Z",
-        "eventSource": "s3.amazonaws.com",
-        "eventName": "GetObject",
-        "awsRegion": "us-east-1",
-        "errorCode": "AccessDenied",
-        "errorMessage": "Access Denied",
-        "userIdentity": {
-            "type": "IAMUser",
-            "arn": f"arn:aws:iam::{ACCOUNT}:user/@here",
-            "accountId": ACCOUNT,
-        },
-        "requestParameters": {"bucketName": "b", "key": FREE_TEXT},
-        "recipientAccountId": ACCOUNT,
-        "eventID": "e1",
-    }
+    record = cloudtrail_record(
+        errorMessage="Access Denied",
+        userIdentity={"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/@here"},
+        requestParameters={"bucketName": "b", "key": FREE_TEXT},
+        eventID="e1",
+    )
     trail.write_bytes(orjson.dumps({"Records": [record]}))
     failures = list(extract_path(trail, InputStats()))
     for marker in ("*pwned*", "_pwned_", "~pwned~"):
@@ -51,24 +42,9 @@ def _alerts(tmp_path: Path) -> list[Alert]:
         )
     assert len(failures) == 4
     pipe = Pipeline(RuleSet.load([bundled_rules_dir()]))
-    kept: list[Alert] = []
-
-    class Keep:
-        name, detail = "keep", "full"
-
-        def send(self, alerts: list[Alert]) -> None:
-            kept.extend(alerts)
-
-        def close(self, timeout: float) -> None:
-            pass
-
-        def reopen(self) -> None:
-            pass
-
-    m = AlertManager(AlertSettings(group_wait=0.0), None, [Keep()], clock=lambda: 1e9)
-    for f in failures:
-        m.add(pipe.diagnose_one(f, DecodeResult()), sample=f"sample {FREE_TEXT}")
-    m.tick()
+    kept = alerts_for(
+        (pipe.diagnose_one(f, DecodeResult()), f"sample {FREE_TEXT}") for f in failures
+    )
     assert len(kept) == 4
     return kept
 
