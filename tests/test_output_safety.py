@@ -84,6 +84,44 @@ def _hostile_inputs(root: Path) -> Path:
         f"arn:aws:iam::{ACCOUNT}:user/q{HOSTILE_LINE} with an explicit deny in an "
         f"identity-based policy: arn:aws:iam::{ACCOUNT}:policy/Deny{HOSTILE_LINE}\n"
     )
+    # An already decoded message (Packer's form): its statement ids, condition
+    # keys and values reach the "Matched" lines.  (C0 controls JSON-escaped in
+    # it make the extractor skip the message, so only the others are here.)
+    h = HOSTILE_LINE.replace("\x1b[31m", "")
+    decoded = {
+        "allowed": False,
+        "explicitDeny": True,
+        "matchedStatements": {
+            "items": [
+                {
+                    "statementId": f"Sid{h}",
+                    "effect": "DENY",
+                    "actions": {"items": [{"value": "s3:GetObject"}]},
+                    "resources": {"items": [{"value": f"arn:aws:s3:::d/k{h}"}]},
+                    "conditions": {
+                        "items": [
+                            {
+                                "key": f"aws:SourceIp{h}",
+                                "values": {"items": [{"value": f"10.0.0.1{h}"}]},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+        "failures": {"items": []},
+        "context": {
+            "principal": {"id": "AIDA", "arn": f"arn:aws:iam::{ACCOUNT}:user/d{h}"},
+            "action": "s3:GetObject",
+            "resource": f"arn:aws:s3:::d/k{h}",
+            "conditions": {"items": []},
+        },
+    }
+    log += (
+        "==> amazon-ebs: Error launching source instance: UnauthorizedOperation: You are not "
+        f"authorized to perform this operation. Authorization failure message: "
+        f"'{orjson.dumps(decoded).decode()}'\n"
+    )
     (inputs / f"app{HOSTILE}.log").write_text(log)
     os.mkfifo(inputs / f"fifo{HOSTILE}")  # skipped with a warning that names it
     return inputs
@@ -144,12 +182,15 @@ def test_every_scan_format_shows_hostile_fields_inert(tmp_path: Path, fmt: str) 
     assert "is a FIFO" in err and "\\x1b]0;owned" in err  # the warning names the file, escaped
     if fmt == "json":
         objs = [orjson.loads(x) for x in res.stdout.splitlines()]
-        assert len(objs) == 3  # two records (not the one with the forged code) and the log line
+        # Two records (not the one with the forged code) and the two log lines.
+        assert len(objs) == 4
+        assert {o["kind"] for o in objs} == {"cloudtrail", "plain", "decoded"}
         # Faithful: the exact principal the record holds, control characters and all.
         principals = {o["principal_arn"] for o in objs}
         assert f"arn:aws:iam::{ACCOUNT}:user/a{HOSTILE}" in principals
     elif fmt == "text":
         assert out.count("── AccessDenied") == 2
+        assert "  Matched   Deny statement Sid\\x9b1m\\u202e" in out
         assert "FORGED" in out  # shown, as part of an escaped value
     else:
         assert "# identity policy for" in out and "\\u202e" in out
@@ -194,7 +235,7 @@ def test_watch_stdout_json_sink_escapes_c1_and_bidi(tmp_path: Path) -> None:
     StdoutSink(format="json", stream=buf).send(alerts)
     out = buf.getvalue()
     _assert_inert(out.decode())
-    first = orjson.loads(out.splitlines()[0])
-    assert HOSTILE in orjson.dumps(first).decode() or any(
-        HOSTILE in str(d.get("principal_arn")) for d in first["diagnoses"]
-    )
+    principals = {
+        d["principal_arn"] for x in out.splitlines() for d in orjson.loads(x)["diagnoses"]
+    }
+    assert f"arn:aws:iam::{ACCOUNT}:user/a{HOSTILE}" in principals  # faithful
