@@ -117,11 +117,34 @@ def _wild(grants: list[list[str]]) -> bool:
     return any("*" in r or "?" in r for resources in grants for r in resources)
 
 
+def _services(statements: list[Mapping[str, Any]]) -> set[str] | None:
+    """Services the Allow statements can grant actions of; None for "could be any"."""
+    out: set[str] = set()
+    for st in statements:
+        if str(st.get("Effect", "")).lower() != "allow":
+            continue
+        if "Action" not in st:
+            return None  # NotAction grants nearly everything
+        for pattern in _as_list(st["Action"]):
+            service, colon, _ = pattern.partition(":")
+            if not colon or "*" in service or "?" in service:
+                return None
+            out.add(service.lower())
+    return out
+
+
 def statement_risks(statements: Iterable[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
     """``{"id", "severity", "message"}`` for each path the statements open, worst first."""
     statements = list(statements)
+    services = _services(statements)
     found: list[JSONObject] = []
     for path in escalation_paths():
+        # Most fixes grant s3 or ec2 actions: skip paths they cannot reach
+        # before matching wildcards (this runs for every diagnosis).
+        if services is not None and any(
+            a.partition(":")[0].lower() not in services for a in path.actions
+        ):
+            continue
         grants = {a: _grants(statements, a) for a in path.actions}
         if not all(grants.values()):
             continue
