@@ -16,6 +16,7 @@ from diagnostics.generalize import generalize
 from diagnostics.model import DecodeResult, Diagnosis
 from diagnostics.pipeline import Pipeline
 from diagnostics.policy.merge import merge_fixes, render_policies
+from diagnostics.policy.output import policy_entries
 from diagnostics.policy.risk import escalation_paths, load_paths, statement_risks
 from diagnostics.rules import RuleSet, bundled_rules_dir
 from diagnostics.sinks import StdoutSink, build_payload
@@ -166,6 +167,8 @@ def test_policy_merge_finds_a_path_that_needs_two_failures_fixes() -> None:
     text = render_policies(docs)
     assert "# risk [medium] ec2-run-instances-pass-role:" in text
     assert identity[0].to_json()["risk"]
+    (entry,) = [e for e in policy_entries(docs, []) if e["target"] == "identity"]
+    assert any(n.startswith("risk [medium] ec2-run-instances-pass-role:") for n in entry["notes"])
 
 
 def test_scan_text_and_json_show_the_risk(tmp_path: Path) -> None:

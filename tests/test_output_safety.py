@@ -171,7 +171,7 @@ def test_json_output_stays_faithful_with_unsafe_characters_escaped(value: str) -
     assert _RAW.search(data.decode()) is None
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "policy"])
+@pytest.mark.parametrize("fmt", ["text", "json", "policy", "policy-text", "markdown"])
 def test_every_scan_format_shows_hostile_fields_inert(tmp_path: Path, fmt: str) -> None:
     """Hostile principals, resources, ids, regions and file names reach stdout/stderr escaped."""
     res = _scan(_hostile_inputs(tmp_path), fmt)
@@ -192,8 +192,13 @@ def test_every_scan_format_shows_hostile_fields_inert(tmp_path: Path, fmt: str) 
         assert out.count("── AccessDenied") == 2
         assert "  Matched   Deny statement Sid\\x9b1m\\u202e" in out
         assert "FORGED" in out  # shown, as part of an escaped value
-    else:
+    elif fmt == "policy":
+        entries = orjson.loads(res.stdout)  # one JSON document, values exact
+        assert any(HOSTILE in str(e["applies_to"]) for e in entries)
+    elif fmt == "policy-text":
         assert "# identity policy for" in out and "\\u202e" in out
+    else:
+        assert "<details>" in out and "\\\\u202e" in out  # escaped, then kept from markup
 
 
 def test_cloudtrail_error_code_with_other_characters_is_not_a_failure(tmp_path: Path) -> None:
@@ -239,3 +244,46 @@ def test_watch_stdout_json_sink_escapes_c1_and_bidi(tmp_path: Path) -> None:
         d["principal_arn"] for x in out.splitlines() for d in orjson.loads(x)["diagnoses"]
     }
     assert f"arn:aws:iam::{ACCOUNT}:user/a{HOSTILE}" in principals  # faithful
+
+
+def test_explain_shows_a_hostile_decoded_message_inert(tmp_path: Path) -> None:
+    """`authz-diag explain` on a decoded message with escapes and newlines in every value."""
+    message = {
+        "allowed": False,
+        "explicitDeny": True,
+        "matchedStatements": {
+            "items": [
+                {
+                    "statementId": f"Sid{HOSTILE}",
+                    "effect": "DENY",
+                    "actions": {"items": [{"value": "s3:GetObject"}]},
+                    "resources": {"items": [{"value": f"arn:aws:s3:::b/k{HOSTILE}"}]},
+                    "conditions": {
+                        "items": [
+                            {"key": "aws:SourceIp", "values": {"items": [{"value": HOSTILE}]}}
+                        ]
+                    },
+                }
+            ]
+        },
+        "failures": {"items": []},
+        "context": {
+            "principal": {"id": f"AIDA{HOSTILE}", "arn": f"arn:aws:iam::{ACCOUNT}:user/a{HOSTILE}"},
+            "action": "s3:GetObject",
+            "resource": f"arn:aws:s3:::b/k{HOSTILE}",
+            "conditions": {"items": []},
+        },
+    }
+    path = tmp_path / f"decoded{HOSTILE}.json"
+    path.write_bytes(orjson.dumps({"DecodedMessage": orjson.dumps(message).decode()}))
+    res = subprocess.run(
+        [sys.executable, "-m", "diagnostics", "explain", str(path)],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
+    out = res.stdout.decode()
+    _assert_inert(out)
+    _assert_inert(res.stderr.decode())
+    assert "  Matched   Deny statement Sid\\x1b]0;owned" in out

@@ -125,6 +125,8 @@ CASES: dict[str, Spec] = {
     "diagnostics/render/safe.py:_UNSAFE": ("sub", [("", "\x01"), ("", "a"), ("", "\u202e")]),
     "diagnostics/render/safe.py:_JSON_UNSAFE": ("sub", [("", "\x85"), ("", "a")]),
     "diagnostics/extract/codes.py:_CODE": ("fullmatch", [("", "A"), ("", "a.")]),
+    "diagnostics/render/markdown.py:_MARKUP": ("sub", [("", "|"), ("", "a")]),
+    "diagnostics/generalize.py:_PLACEHOLDER": ("findall", [("", "${"), ("${", "a")]),
     "diagnostics/rules/placeholders.py:tag_key": (
         "match",
         [("aws:ResourceTag/", "a"), ("", "aws:")],

@@ -301,22 +301,28 @@ def _entity(applies_to: str | None) -> str:
     return "principal"
 
 
+def risk_notes(risk: Iterable[Mapping[str, Any]]) -> list[str]:
+    """``risk [high] iam-attach-user-policy: ...``: one note per escalation path."""
+    return [f"risk [{r.get('severity')}] {r.get('id')}: {r.get('message')}" for r in risk]
+
+
+def header(doc: PolicyDocument) -> str:
+    """What the document is and how to apply it, in one sentence."""
+    template = _HEADERS.get(doc.kind, doc.kind + " policy for {target}")
+    return template.format(
+        target=doc.applies_to or "(unknown target)", entity=_entity(doc.applies_to)
+    )
+
+
 def render_policies(documents: Iterable[PolicyDocument]) -> str:
-    """Text for ``scan --format policy``: a ``#`` header per document, then its JSON."""
+    """Text for ``scan --format policy-text``: a ``#`` header per document, then its JSON."""
     blocks = []
     for doc in documents:
-        template = _HEADERS.get(doc.kind, doc.kind + " policy for {target}")
         # The target is a log value: one escaped line, so it cannot end the
         # comment and start a line of JSON or a fake warning.
-        header = template.format(
-            target=line(doc.applies_to or "(unknown target)"), entity=line(_entity(doc.applies_to))
-        )
-        lines = [f"# {header}"]
+        lines = [f"# {line(header(doc))}"]
         lines.extend(f"# warning: {line(w)}" for w in doc.warnings)
-        lines.extend(
-            f"# risk [{line(r.get('severity'))}] {line(r.get('id'))}: {line(r.get('message'))}"
-            for r in doc.risk
-        )
+        lines.extend(f"# {line(note)}" for note in risk_notes(doc.risk))
         body = json_bytes(orjson.dumps(doc.document, option=orjson.OPT_INDENT_2))
         lines.append(body.decode())
         blocks.append("\n".join(lines))

@@ -1,4 +1,4 @@
-"""JSON lines: one diagnosis object per line, with the output contract's fields."""
+"""JSON lines: one diagnosis object per line, fields as the output contract (README) fixes them."""
 
 from __future__ import annotations
 
