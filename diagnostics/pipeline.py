@@ -142,10 +142,16 @@ class Pipeline:
         ctx = context_of(failure, decoded)
         findings = self.ruleset.diagnose(failure, ctx)
         verification: tuple[JSONObject, ...] = ()
-        if findings and failure.action:
+        if findings:
+            from diagnostics.policy.risk import with_risk
             from diagnostics.verify import verification as verify
 
-            verification = verify(Diagnosis(failure, decoded=decoded, findings=findings), ctx)
+            # What check_fixes does, with the context already built: each fix's
+            # risk, then the proofs.
+            checked = with_risk(Diagnosis(failure, decoded=decoded, findings=findings))
+            findings = checked.findings
+            if failure.action:
+                verification = verify(checked, ctx)
         self._memo[key] = verdict = (findings, verification)
         if len(self._memo) > self._memo_size:
             self._memo.popitem(last=False)

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 from diagnostics.render import jsonl, text
-from diagnostics.render.sanitize import safe
+from diagnostics.render.safe import block
+from diagnostics.render.safe import line as safe
 from diagnostics.render.text import _fix_lines, _wrap
 
 
@@ -115,4 +116,4 @@ def test_fix_statements_print_as_json_dumps_would(statements: list[dict[str, obj
 
     fix = Fix("identity", "arn:aws:iam::111122223333:user/a", tuple(statements))
     body = json.dumps(statements, indent=2, ensure_ascii=False)
-    assert _fix_lines(fix)[1:] == ["      " + safe(line) for line in body.splitlines()]
+    assert _fix_lines(fix)[1:] == block(body, "      ")

@@ -8,7 +8,7 @@ import orjson
 
 from diagnostics.context import matched_statements
 from diagnostics.model import Diagnosis, Finding, Fix
-from diagnostics.render.sanitize import safe
+from diagnostics.render.safe import block, line
 
 POLICY_WORDS = {
     "identity": "identity-based",
@@ -56,17 +56,24 @@ def why(d: Diagnosis) -> str:
 
 
 def _field(label: str, value: object) -> str:
-    return f"  {label:<10}{safe(value)}"
+    # One line whatever the value holds: a newline in a log value cannot
+    # start a line of its own that reads like ``Why`` or ``Note``.
+    return f"  {label:<10}{line(value)}"
 
 
 def _fix_lines(fix: Fix) -> list[str]:
     target = TARGET_WORDS.get(fix.target, fix.target)
-    where = f" {safe(fix.applies_to)}" if fix.applies_to else ""
-    lines = [f"    Fix: add to {target}{where}"]
+    where = f" {line(fix.applies_to)}" if fix.applies_to else ""
+    lines = [f"    Fix: add to {line(target)}{where}"]
+    for risk in fix.risk:
+        lines.append(
+            f"      ! risk [{line(risk.get('severity'))}] {line(risk.get('id'))}: "
+            f"{line(risk.get('message'))}"
+        )
     # orjson's two-space indent prints what json.dumps(indent=2, ensure_ascii=False)
     # does, at a fraction of the cost (the stdlib's indented encoder is pure Python).
     body = orjson.dumps(list(fix.statements), option=orjson.OPT_INDENT_2).decode()
-    lines += ["      " + safe(line) for line in body.splitlines()]
+    lines += block(body, "      ")
     return lines
 
 
@@ -92,15 +99,15 @@ def _wrap(para: str, width: int = 96, indent: str = "    ") -> list[str]:
     room = width - len(indent)
     lines: list[str] = []
     words = para.split(" ")
-    line, used = [words[0]], len(words[0])
+    current, used = [words[0]], len(words[0])
     for word in words[1:]:
         if used + 1 + len(word) <= room:
-            line.append(word)
+            current.append(word)
             used += 1 + len(word)
         else:
-            lines.append(indent + " ".join(line))
-            line, used = [word], len(word)
-    lines.append(indent + " ".join(line))
+            lines.append(indent + " ".join(current))
+            current, used = [word], len(word)
+    lines.append(indent + " ".join(current))
     return lines
 
 
@@ -120,13 +127,15 @@ def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
                 if status == "allows_if_conditions_hold"
                 else "!"
             )
-            out.append(f"      {mark} {entry.get('checker')}: {safe(entry.get('message'))}")
+            out.append(f"      {mark} {line(entry.get('checker'))}: {line(entry.get('message'))}")
     return out
 
 
 def _finding_lines(d: Diagnosis, finding: Finding) -> list[str]:
-    lines = [f"  [{finding.severity}] {safe(finding.rule)}: {safe(finding.title)}"]
-    for para in safe(finding.explanation).split("\n"):
+    lines = [f"  [{line(finding.severity)}] {line(finding.rule)}: {line(finding.title)}"]
+    # Each paragraph escaped first, then wrapped: the 4-space indent keeps it
+    # under the finding, apart from the 2-space field lines.
+    for para in block(finding.explanation, ""):
         lines += _wrap(para) or [""]
     for fix in finding.fixes:
         lines += _fix_lines(fix)
@@ -142,10 +151,10 @@ def render(d: Diagnosis, index: int | None = None) -> str:
         where += f":{f.source.line}"
     if f.source.event_id:
         where += f" (eventID {f.source.event_id})"
-    head = f"── {f.error_code or 'Access denied'}"
+    head = f"── {line(f.error_code or 'Access denied', 128)}"
     if index is not None:
         head += f" #{index}"
-    lines = [head + " " + "─" * max(3, 60 - len(head)), f"{safe(where)}  [{KIND_WORDS[f.kind]}]"]
+    lines = [head + " " + "─" * max(3, 60 - len(head)), f"{line(where)}  [{KIND_WORDS[f.kind]}]"]
     who = f.principal_arn or "(not stated)"
     if f.account_id:
         who += f"  (account {f.account_id})"
