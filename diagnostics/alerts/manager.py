@@ -32,13 +32,11 @@ MAX_SAMPLE_CHARS = 2000
 
 
 def default_source(diagnosis: Diagnosis) -> str | None:
-    """``path:line``, or ``cloudtrail:<eventID>`` for a CloudTrail record."""
+    """``path:line`` (``SourceRef.label``), or ``cloudtrail:<eventID>`` for a record."""
     src = diagnosis.failure.source
-    if src.event_id:
-        return f"cloudtrail:{src.event_id}"
-    if src.line is not None:
-        return f"{src.path}:{src.line}"
-    return src.path or None
+    if not src.path and not src.event_id:
+        return None
+    return src.label()
 
 
 class AlertManager:

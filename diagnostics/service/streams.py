@@ -9,6 +9,7 @@ alerted from those bytes are listed in the checkpoint's guard and skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from diagnostics.model import Diagnosis, Failure, InputStats
+from diagnostics.model import Diagnosis, Failure, InputStats, SourceRef
 from diagnostics.sources.base import (
     FoundFailures,
     Mark,
@@ -46,6 +47,37 @@ class _Stream:
     commit: StreamCommit | None
     skip: frozenset[str]
     pending: dict[str, int] = field(default_factory=dict)
+    #: Line number at ``base`` (None: unknown, see StreamOpened.base_line).
+    base_line: int | None = 1
+    source: str = ""
+    #: Bytes fed so far, and (stream offset, new name) for each rename seen.
+    fed: int = 0
+    renames: list[tuple[int, str]] = field(default_factory=list)
+
+    def locate(self, ref: SourceRef) -> SourceRef:
+        """``ref`` (stream-relative) as a place in the file: absolute offset and line, name.
+
+        Bytes read after the file was renamed (rotated) carry its new name and
+        the one the stream was opened under.
+        """
+        if ref.offset is None:
+            return ref
+        line: int | None = None
+        if ref.line is not None and self.base_line is not None:
+            line = self.base_line + ref.line - 1
+        path, rotated_from = ref.path, ref.rotated_from
+        for at, name in self.renames:
+            if ref.offset >= at:
+                path, rotated_from = name, self.path
+        return dataclasses.replace(
+            ref, path=path, line=line, offset=self.base + ref.offset, rotated_from=rotated_from
+        )
+
+    def safe_line(self) -> int | None:
+        """The line number at the stream's safe offset, if the line base is known."""
+        if self.base_line is None:
+            return None
+        return self.base_line + int(self.extractor.safe_line) - 1
 
 
 class StreamProcessor:
@@ -79,12 +111,24 @@ class StreamProcessor:
         from diagnostics.extract import Extractor
 
         ext = Extractor(ev.path, stats=self.stats, max_line_bytes=self._max_line)
-        self._streams[ev.stream] = _Stream(ev.path, ext, ev.base_offset, ev.commit, ev.guard)
+        self._streams[ev.stream] = _Stream(
+            ev.path,
+            ext,
+            ev.base_offset,
+            ev.commit,
+            ev.guard,
+            base_line=ev.base_line,
+            source=ev.source,
+        )
 
     def data(self, ev: StreamData) -> None:
         st = self._streams.get(ev.stream)
         if st is None:
             return
+        current = st.renames[-1][1] if st.renames else st.path
+        if ev.path is not None and ev.path != current:
+            st.renames.append((st.fed, ev.path))
+        st.fed += len(ev.data)
         self._accept(st, st.extractor.feed(ev.data))
 
     def idle(self, ev: StreamIdle) -> None:
@@ -114,6 +158,7 @@ class StreamProcessor:
 
     def _accept(self, st: _Stream, failures: list[Failure]) -> None:
         safe = st.base + int(st.extractor.safe_offset)
+        safe_line = st.safe_line()
         fresh: list[Failure] = []
         for f in failures:
             if f.source.offset is not None:
@@ -123,6 +168,7 @@ class StreamProcessor:
                     self.counters["reread_skipped"] = self.counters.get("reread_skipped", 0) + 1
                     continue
                 st.pending[key] = absolute
+                f = dataclasses.replace(f, source=st.locate(f.source))  # noqa: PLW2901
             fresh.append(f)
         # Only failures from bytes past the checkpoint can be read again.
         st.pending = {k: o for k, o in st.pending.items() if o >= safe}
@@ -131,7 +177,7 @@ class StreamProcessor:
 
         def mark(conn: Any) -> None:
             if commit is not None:
-                commit(conn, safe, guard)
+                commit(conn, safe, guard, safe_line)
 
         self._commit(fresh, mark)
 
