@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from diagnostics.sources.base import (
 from diagnostics.sources.checkpoints import guard_key
 
 if TYPE_CHECKING:
+    from diagnostics.service.metrics import ServiceMetrics
     from diagnostics.service.runtime import Runtime
     from diagnostics.state import StateDB
 
@@ -102,6 +104,10 @@ class StreamProcessor:
         # alerts go through an in-memory manager and checkpoints wait here.
         self.fallback: Any = None
         self._backlog: list[Mark] = []
+        self.metrics: ServiceMetrics | None = None
+        #: Wall-clock time of the last checkpoint written (start until then).
+        self.last_checkpoint = time.time()
+        self._lines_counted = stats.lines
 
     @property
     def open_streams(self) -> int:
@@ -157,6 +163,11 @@ class StreamProcessor:
         self._commit(ev.failures, ev.mark)
 
     def _accept(self, st: _Stream, failures: list[Failure]) -> None:
+        # Lines the extractor counted since the last call were this stream's
+        # (one thread feeds every extractor).
+        lines, self._lines_counted = self.stats.lines - self._lines_counted, self.stats.lines
+        if self.metrics is not None:
+            self.metrics.records(st.source, lines)
         safe = st.base + int(st.extractor.safe_offset)
         safe_line = st.safe_line()
         fresh: list[Failure] = []
@@ -192,6 +203,8 @@ class StreamProcessor:
                 # consumed so the same input does not crash-loop it either.
                 self.counters["pipeline_errors"] = self.counters.get("pipeline_errors", 0) + 1
                 log.exception("diagnosing failed; batch skipped", failures=len(failures))
+        if self.metrics is not None:
+            self.metrics.diagnosed(diagnoses)
         try:
             with self._state.transaction() as conn:
                 # Checkpoints held during an outage; their alerts went out already.
@@ -204,6 +217,8 @@ class StreamProcessor:
         except sqlite3.OperationalError as exc:  # disk full, read-only, I/O error
             self._outage(exc, rt, diagnoses, mark)
         else:
+            if mark is not None or self._backlog:
+                self.last_checkpoint = time.time()
             self._recovered()
         self.counters["failures"] = self.counters.get("failures", 0) + len(diagnoses)
 

@@ -110,6 +110,7 @@ class FileSource:
         self._first = False
         self._ready = threading.Event()
         self._next_sweep = 0.0
+        self._caught_up: float | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -170,6 +171,10 @@ class FileSource:
 
     def is_ready(self) -> bool:
         return self._ready.is_set()
+
+    def caught_up_at(self) -> float | None:
+        """Monotonic time a pass last read every file to its end (metrics: source lag)."""
+        return self._caught_up
 
     def _run(self, emit: Emit) -> None:
         # The first pass opens every matched file before READY=1 is sent.
@@ -232,6 +237,7 @@ class FileSource:
             if self._stop.is_set():
                 return
             self._read(tracked, emit, now)
+        self._caught_up = time.monotonic()
 
     def _forget(self, present: set[tuple[int, int]]) -> None:
         try:
