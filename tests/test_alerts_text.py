@@ -8,9 +8,10 @@ import os
 import subprocess
 from pathlib import Path
 
+from test_alerts_golden import Keep
 from test_watch_daemon import Daemon, line, watch_argv, write_config
 
-from diagnostics.alerts import Alert, AlertManager, AlertSettings
+from diagnostics.alerts import AlertManager, AlertSettings
 from diagnostics.alerts.examples import (
     assume_role_no_reason,
     run_instances_implicit_deny,
@@ -20,22 +21,6 @@ from diagnostics.alerts.examples import (
 from diagnostics.model import Diagnosis, Failure, SourceRef
 from diagnostics.sinks import StdoutSink
 from diagnostics.sinks.text import DECODE_ERROR_CHARS, DECODE_ERROR_LINES
-
-
-class Keep:
-    name, detail = "keep", "full"
-
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-
-    def send(self, alerts: list[Alert]) -> None:
-        self.alerts.extend(alerts)
-
-    def close(self, timeout: float) -> None:
-        pass
-
-    def reopen(self) -> None:
-        pass
 
 
 def text_of(*diagnoses: Diagnosis) -> str:
