@@ -217,3 +217,34 @@ def test_port_in_use_stops_the_start_with_what_to_do(tmp_path: Path) -> None:
     assert f"[metrics] cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "choose another port" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_process_metrics_survive_a_hidden_proc_stat(tmp_path: Path) -> None:
+    """Under ProcSubset=pid (/proc/stat hidden) the process metrics are still served."""
+    import time
+
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.parser import text_string_to_metric_families
+    from prometheus_client.process_collector import ProcessCollector
+
+    from diagnostics.service.metrics import process_collector
+
+    proc = tmp_path / "proc"  # like the sandbox's /proc: this process only, no stat
+    proc.mkdir()
+    (proc / "self").symlink_to("/proc/self")
+
+    def samples(registry: CollectorRegistry) -> dict[str, float]:
+        from prometheus_client import generate_latest
+
+        text = generate_latest(registry).decode()
+        return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+
+    plain = CollectorRegistry()
+    ProcessCollector(proc=str(proc), registry=plain)
+    assert "process_cpu_seconds_total" not in samples(plain), "the client alone reports nothing"
+    ours = CollectorRegistry()
+    process_collector(ours, proc=str(proc))
+    got = samples(ours)
+    assert got["process_cpu_seconds_total"] > 0
+    assert abs(got["process_start_time_seconds"] - time.time()) < 3600
+    assert got["process_resident_memory_bytes"] > 0

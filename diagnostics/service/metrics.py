@@ -122,12 +122,30 @@ class _Live:
         )
 
 
+def process_collector(registry: Any, proc: str = "/proc") -> Any:
+    """The client's process collector, also where ``/proc/stat`` is hidden.
+
+    It reads the boot time from ``/proc/stat`` and reports nothing at all when
+    it cannot, which is the case under the shipped unit (``ProcSubset=pid``);
+    ``CLOCK_BOOTTIME`` gives the same boot time without it.
+    """
+    from prometheus_client.process_collector import ProcessCollector
+
+    class _Collector(ProcessCollector):
+        def _boot_time(self) -> float:
+            try:
+                return float(super()._boot_time())  # type: ignore[no-untyped-call]
+            except OSError:
+                return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+
+    return _Collector(proc=proc, registry=registry)
+
+
 class ServiceMetrics:
     """The registry, its counters and (once ``serve`` ran) the HTTP listener."""
 
     def __init__(self, view: LiveView) -> None:
         from prometheus_client import CollectorRegistry, Counter
-        from prometheus_client.process_collector import ProcessCollector
 
         self.registry = CollectorRegistry(auto_describe=False)
         r = self.registry
@@ -148,7 +166,7 @@ class ServiceMetrics:
             ["sink", "status"],
             registry=r,
         )
-        ProcessCollector(registry=r)
+        process_collector(r)
         r.register(_Live(view))
         self._server: Any = None
         self._thread: Any = None
