@@ -190,7 +190,8 @@ class StreamProcessor:
             if commit is not None:
                 commit(conn, safe, guard, safe_line)
 
-        self._commit(fresh, mark)
+        # A socket or stdin stream has no checkpoint to write.
+        self._commit(fresh, mark if commit is not None else None)
 
     def _commit(self, failures: list[Failure], mark: Mark | None) -> None:
         rt = self._runtime()
