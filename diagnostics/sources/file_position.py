@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: Bytes counted at most to find a line number (about a second on a slow disk).
+#: Bytes counted at most to find a line number: about 0.8 s of start-up from the page
+#: cache (BENCHMARKS.md, "Watch start"), more from a cold disk.
 COUNT_LIMIT = 1 << 30
 _CHUNK = 1 << 20
 
