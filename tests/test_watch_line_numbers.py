@@ -189,3 +189,19 @@ def test_unknown_line_base_is_labelled_as_unknown(
     alerts = [orjson.loads(x) for x in out.read_bytes().splitlines() if x.startswith(b"{")]
     assert [a["sources"] for a in alerts] == [[f"{log} byte {offset} (line unknown)"]]
     assert alerts[0]["diagnoses"][0]["source"] == {"path": str(log), "line": None, "offset": offset}
+
+
+def test_rotated_source_survives_the_alert_store_round_trip() -> None:
+    """A diagnosis read back from the state DB (after a restart) still says it was rotated."""
+    import dataclasses
+
+    from diagnostics.alerts.codec import diagnosis_from_json
+    from diagnostics.alerts.examples import s3_explicit_deny_scp
+    from diagnostics.model import SourceRef
+
+    d = s3_explicit_deny_scp()
+    ref = SourceRef("/var/log/app.log.1", 52, 9000, rotated_from="/var/log/app.log")
+    d = dataclasses.replace(d, failure=dataclasses.replace(d.failure, source=ref))
+    back = diagnosis_from_json(orjson.loads(orjson.dumps(d.to_json())))
+    assert back.failure.source == ref
+    assert ref.label() == "/var/log/app.log.1:52 (rotated from /var/log/app.log)"
