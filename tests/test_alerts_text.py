@@ -116,3 +116,15 @@ def test_send_connections_are_numbered_and_name_the_sender(tmp_path: Path) -> No
         [f"socket:{sock}#1[pid={pids[0]},uid={uid}]:2"],
         [f"socket:{sock}#2[pid={pids[1]},uid={uid}]:2"],
     ]
+
+
+def test_headline_without_an_action_names_the_operation() -> None:
+    """A bare AccessDenied names the API operation, or "a request", never "unknown"."""
+    bare = Failure(
+        kind="plain", source=SourceRef("/var/log/app.log", 9, 300), operation="PutObject",
+        error_code="AccessDenied",
+    )  # fmt: skip
+    text = text_of(Diagnosis(failure=bare))
+    assert "authz-diag alert [NEW] PutObject denied once\n" in text
+    nothing = Failure(kind="plain", source=SourceRef("/var/log/app.log", 10, 400))
+    assert "authz-diag alert [NEW] a request denied once\n" in text_of(Diagnosis(failure=nothing))

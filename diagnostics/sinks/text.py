@@ -64,9 +64,12 @@ def decode_summary(error: str) -> str:
 
 
 def headline(alert: Alert) -> str:
-    """``ec2:RunInstances denied 3 times``: what was denied, how often (log values cleaned)."""
+    """``ec2:RunInstances denied 3 times``: what was denied, how often (log values cleaned).
+
+    Without an IAM action the API operation stands in (``PutObject denied once``).
+    """
     f = alert.diagnosis.failure
-    action = clean(f.action) if f.action else "an unknown action"
+    action = clean(f.action or f.operation or "") or "a request"
     times = "once" if alert.count == 1 else f"{alert.count} times"
     return f"{action} denied {times}"
 
