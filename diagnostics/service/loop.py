@@ -121,6 +121,8 @@ class Service:
                 self.streams.idle(ev)
             elif isinstance(ev, StreamClosed):
                 self.streams.closed(ev)
+                if ev.ack is not None:
+                    ev.ack(True)
             elif isinstance(ev, FoundFailures):
                 self.streams.found(ev)
             elif isinstance(ev, SourceFinished):
@@ -130,6 +132,8 @@ class Service:
             # checkpoint did not move, so a restart reads these bytes again.
             self.counters["event_errors"] = self.counters.get("event_errors", 0) + 1
             log.exception("event failed", kind=type(ev).__name__)
+            if isinstance(ev, StreamClosed) and ev.ack is not None:
+                ev.ack(False)
 
     # -- lifecycle ---------------------------------------------------------------
 
