@@ -41,6 +41,16 @@ class AlertsConfig:
     repeat_interval: float = 14400.0
     #: DynamoDB table shared by several daemons so each alert is sent once (docs/scale-out.md).
     dedup_table: str | None = None
+    #: Live alert groups kept in the state database (its size bound).
+    max_groups: int = 10_000
+    #: More new groups than this for one principal or account within
+    #: ``storm_window`` collapse into one storm alert; 0 turns storms off.
+    storm_threshold: int = 50
+    storm_window: float = 300.0
+    #: Alert failures found inside a sub-field such as a user-agent (forgeable).
+    embedded: bool = False
+    #: When not empty, failures for other (known) accounts are counted, not alerted.
+    accounts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +203,18 @@ def _alerts(t: ConfigTable) -> AlertsConfig:
         group_interval=t.duration("group_interval", 300.0),
         repeat_interval=t.duration("repeat_interval", 14400.0),
         dedup_table=t.text("dedup_table"),
+        max_groups=t.integer("max_groups", 10_000, minimum=100),
+        storm_threshold=t.integer("storm_threshold", 50, minimum=0),
+        storm_window=t.duration("storm_window", 300.0),
+        embedded=t.flag("embedded", False),
+        accounts=tuple(t.str_list("accounts")),
     )
+    bad = [a for a in cfg.accounts if not (len(a) == 12 and a.isdigit())]
+    if bad:
+        raise ConfigError(
+            f"{t.where}: key 'accounts' has {bad[0]!r}, which is not a 12-digit AWS account "
+            'id; list account ids as strings, e.g. accounts = ["123456789012"]'
+        )
     t.finish()
     return cfg
 

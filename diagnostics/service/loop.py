@@ -144,10 +144,18 @@ class Service:
 
     def status_text(self) -> str:
         c = self.counters
-        return (
+        text = (
             f"failures={c.get('failures', 0)} bytes={self.ctx.stats.get('bytes_read', 0)} "
             f"streams={self.streams.open_streams} queue={self._queue.qsize()} "
             f"errors={c.get('event_errors', 0)}"
+        )
+        try:
+            a = self.runtime.alerts.stats()
+        except Exception:  # state unreadable: STATUS must still go out
+            return text
+        return (
+            f"{text} groups={a.get('groups', 0)} evicted={a.get('evicted_groups', 0)} "
+            f"suppressed={a.get('suppressed_embedded', 0) + a.get('suppressed_account', 0)}"
         )
 
     def run(self) -> int:

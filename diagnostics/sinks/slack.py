@@ -28,8 +28,10 @@ from diagnostics.alerts.alert import Alert
 from diagnostics.alerts.memdb import database
 from diagnostics.errors import ConfigError, SinkError
 from diagnostics.ratelimit import TokenBucket
+from diagnostics.sinks import spool as spool_ranks
 from diagnostics.sinks.base import Detail
 from diagnostics.sinks.slack_blocks import build_payload
+from diagnostics.sinks.slack_notice import with_drop_notice
 from diagnostics.sinks.spool import Spool
 from diagnostics.state import StateDB
 
@@ -82,6 +84,13 @@ def retry_after_seconds(value: str | None, now_epoch: float) -> float:
             return 1.0
         seconds = stamp - now_epoch
     return min(MAX_RETRY_AFTER, max(0.0, seconds))
+
+
+def _rank(alert: Alert) -> int:
+    """What a full spool keeps longest: a group's first alert, then storm summaries."""
+    if alert.status != "new":
+        return spool_ranks.REPEAT
+    return spool_ranks.STORM if alert.storm else spool_ranks.FIRST
 
 
 Poster = Callable[[bytes], tuple[int | None, dict[str, str], str]]
@@ -149,8 +158,9 @@ class SlackSink:
 
     def send(self, alerts: Sequence[Alert]) -> None:
         payloads = [orjson.dumps(build_payload(a, self.detail, self.channel)) for a in alerts]
+        ranks = [_rank(a) for a in alerts]
         try:
-            dropped = self._spool.push(payloads, time.time())
+            dropped = self._spool.push(payloads, time.time(), ranks)
         except Exception as exc:
             raise SinkError(f"cannot spool Slack messages for sink {self.name}: {exc}") from exc
         if dropped:
@@ -161,7 +171,8 @@ class SlackSink:
                 dropped=dropped,
                 dropped_total=self._spool.dropped(),
                 spool_max=self._spool.limit,
-                hint="Slack has been unreachable; the oldest alerts were dropped",
+                hint="Slack has been unreachable; the oldest repeats were dropped first, "
+                "and the next delivered message says how many",
             )
         with self._cond:
             self._cond.notify_all()
@@ -214,10 +225,15 @@ class SlackSink:
         if wait > 0:
             return wait
         item_id, body = item
+        unreported = self._spool.unreported()
+        if unreported:
+            body = with_drop_notice(body, unreported)
         status, headers, reason = self.post(body)
         now = self._clock()
         if status is not None and 200 <= status < 300:
             self._spool.remove(item_id)
+            if unreported:
+                self._spool.reported(unreported)
             self.delivered += 1
             self._failures = 0
             return 0.0

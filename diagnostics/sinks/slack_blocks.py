@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from diagnostics.alerts.alert import Alert, iso_time
+from diagnostics.alerts.storms import storm_text
 from diagnostics.context import region_of
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.base import Detail
@@ -165,6 +166,8 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
         _fields(alert),
     ]
     optional: list[Block] = []
+    if alert.storm:
+        required.insert(1, _section(f"*Storm:* {_code(storm_text(alert.storm), 500)}"))
     for finding in d.findings[:MAX_FINDINGS]:
         optional.append(_section(f"*{esc(finding.title)}*\n{esc_block(finding.explanation)}"))
     if not d.findings and d.decode_error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from diagnostics.alerts.alert import Alert, iso_time
+from diagnostics.alerts.storms import storm_text
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.render import clean
 
@@ -84,6 +85,8 @@ def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> 
     if color:
         head = f"{_BOLD}{head}{_RESET}"
     lines = [f"authz-diag alert {head}"]
+    if alert.storm:
+        lines += _lines("storm", storm_text(alert.storm).removeprefix("storm: "))
     principal = clean(f.principal_arn) if f.principal_arn else "unknown"
     if alert.key.principal and alert.key.principal != f.principal_arn:
         principal += f" (role {clean(alert.key.principal)})"
