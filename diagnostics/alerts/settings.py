@@ -37,7 +37,7 @@ class AlertSettings:
     max_diagnoses: int = 10
     retry_delay: float = 5.0
     max_groups: int = 10_000
-    storm_threshold: int = 50
+    storm_threshold: int = 100
     storm_window: float = 300.0
     embedded: bool = False
     accounts: frozenset[str] = field(default_factory=frozenset)

@@ -45,7 +45,7 @@ class AlertsConfig:
     max_groups: int = 10_000
     #: More new groups than this for one principal or account within
     #: ``storm_window`` collapse into one storm alert; 0 turns storms off.
-    storm_threshold: int = 50
+    storm_threshold: int = 100
     storm_window: float = 300.0
     #: Alert failures found inside a sub-field such as a user-agent (forgeable).
     embedded: bool = False
@@ -204,7 +204,7 @@ def _alerts(t: ConfigTable) -> AlertsConfig:
         repeat_interval=t.duration("repeat_interval", 14400.0),
         dedup_table=t.text("dedup_table"),
         max_groups=t.integer("max_groups", 10_000, minimum=100),
-        storm_threshold=t.integer("storm_threshold", 50, minimum=0),
+        storm_threshold=t.integer("storm_threshold", 100, minimum=0),
         storm_window=t.duration("storm_window", 300.0),
         embedded=t.flag("embedded", False),
         accounts=tuple(t.str_list("accounts")),
