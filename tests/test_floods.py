@@ -10,7 +10,7 @@ import pytest
 
 from diagnostics.alerts import Alert, AlertManager, AlertSettings
 from diagnostics.model import Diagnosis, Failure, SourceRef
-from diagnostics.sinks import SlackSink
+from diagnostics.sinks import SlackSink, build_payload
 from diagnostics.sinks.spool import FIRST, REPEAT, Spool
 from diagnostics.sinks.text import render_text
 from diagnostics.state import StateDB
@@ -130,6 +130,10 @@ def test_a_storm_of_new_groups_is_one_alert_with_top_actions() -> None:
     assert storms[0].count == 500
     text = render_text(storms[0])
     assert "storm     500 distinct failures collapsed for principal" in text
+    assert "storm of 500 distinct denials, 500 times" in text.splitlines()[0]
+    payload = build_payload(storms[0])
+    assert "storm of 500 distinct denials" in payload["blocks"][0]["text"]["text"]
+    assert any("Storm:" in str(b) and "iam:listusers (251)" in str(b) for b in payload["blocks"])
     assert orjson.loads(orjson.dumps(storms[0].to_json()))["storm"]["groups"] == 500
 
 

@@ -154,6 +154,8 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
     d = alert.diagnosis
     times = "once" if alert.count == 1 else f"{alert.count}×"
     action = esc(d.failure.action or "unknown action")
+    if alert.storm:
+        action = f"storm of {alert.storm.get('groups')} distinct denials"
     header = cut(f"Denied: {action} ({times})", HEADER_MAX)
     if len(header) > HEADER_MAX:  # cut() needs room for its note; headers just truncate
         header = header[: HEADER_MAX - 1] + "…"

@@ -38,8 +38,11 @@ def policy_words(policy_type: str | None) -> str:
 def headline(alert: Alert) -> str:
     """``ec2:RunInstances denied 3 times``: what was denied, how often (log values cleaned)."""
     f = alert.diagnosis.failure
-    action = clean(f.action) if f.action else "an unknown action"
     times = "once" if alert.count == 1 else f"{alert.count} times"
+    if alert.storm:
+        # The representative's action is one of many: say what the alert is.
+        return f"storm of {alert.storm.get('groups')} distinct denials, {times}"
+    action = clean(f.action) if f.action else "an unknown action"
     return f"{action} denied {times}"
 
 
