@@ -14,7 +14,7 @@ from diagnostics.sinks import SlackSink, build_payload
 from diagnostics.sinks.spool import FIRST, REPEAT, Spool
 from diagnostics.sinks.text import render_text
 from diagnostics.state import StateDB
-from diagnostics.testing.slack_receiver import SlackReceiver
+from diagnostics.testing.slack_receiver import SlackReceiver, check_payload
 
 
 class Clock:
@@ -200,3 +200,18 @@ def test_real_denial_during_a_slack_outage_survives_1500_noise_failures(tmp_path
     assert len(bodies) <= 100
     assert sink.dropped > 0, "the spool overflowed (with storm updates, not first alerts)"
     assert b"were dropped while Slack was unreachable" in bodies[0]
+
+
+def test_a_storm_for_a_hostile_principal_renders_inert() -> None:
+    """A storm named after a principal full of controls and markup prints and posts inert."""
+    sink = Collect()
+    clock = Clock()
+    mgr = AlertManager(AlertSettings(group_wait=0, storm_threshold=2), None, [sink], clock=clock)
+    who = "arn:aws:iam::333333333333:user/\x1b[31mx\u202e<!here>*b* https://evil.example"
+    for i in range(5):
+        mgr.add(denial(i, account="333333333333", principal=who, action=f"s3:Get{i}\x07"))
+    mgr.tick()
+    (storm,) = [a for a in sink.alerts if a.storm]
+    text = render_text(storm)
+    assert not any(c in text for c in "\x1b\x07\u202e")
+    assert check_payload(build_payload(storm)) == []
