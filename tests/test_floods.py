@@ -215,3 +215,24 @@ def test_a_storm_for_a_hostile_principal_renders_inert() -> None:
     text = render_text(storm)
     assert not any(c in text for c in "\x1b\x07\u202e")
     assert check_payload(build_payload(storm)) == []
+
+
+def test_a_spool_written_by_an_older_version_is_upgraded(tmp_path: Path) -> None:
+    """A state database whose spool predates ranks keeps its messages and gains the new columns."""
+    db = StateDB.in_dir(tmp_path)
+    with db.transaction() as conn:
+        conn.execute(
+            "CREATE TABLE sink_spool (id INTEGER PRIMARY KEY AUTOINCREMENT, sink TEXT NOT NULL, "
+            "created REAL NOT NULL, payload BLOB NOT NULL)"
+        )
+        conn.execute(
+            "CREATE TABLE sink_spool_stats (sink TEXT PRIMARY KEY, "
+            "dropped INTEGER NOT NULL DEFAULT 0)"
+        )
+        conn.execute("INSERT INTO sink_spool (sink, created, payload) VALUES ('s', 1, x'6f6c64')")
+    spool = Spool(db, "s", 2)
+    spool.push([b"r1", b"r2"], 2.0, [REPEAT, REPEAT])
+    item = spool.peek()
+    assert item is not None and item[1] == b"old", "the old message ranks as a first alert"
+    assert spool.unreported() == 1
+    db.close()
