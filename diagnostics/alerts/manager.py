@@ -41,13 +41,11 @@ EVICTION_LOG_INTERVAL = 60.0
 
 
 def default_source(diagnosis: Diagnosis) -> str | None:
-    """``path:line``, or ``cloudtrail:<eventID>`` for a CloudTrail record."""
+    """``path:line`` (``SourceRef.label``), or ``cloudtrail:<eventID>`` for a record."""
     src = diagnosis.failure.source
-    if src.event_id:
-        return f"cloudtrail:{src.event_id}"
-    if src.line is not None:
-        return f"{src.path}:{src.line}"
-    return src.path or None
+    if not src.path and not src.event_id:
+        return None
+    return src.label()
 
 
 class AlertManager:
@@ -63,7 +61,9 @@ class AlertManager:
         sinks: Sequence[Sink],
         *,
         clock: Callable[[], float] = time.time,
+        on_delivery: Callable[[str, Sequence[Alert], bool], None] | None = None,
     ) -> None:
+        """``on_delivery(sink, alerts, ok)`` is told each send's outcome (metrics)."""
         names = [s.name for s in sinks]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -74,6 +74,7 @@ class AlertManager:
         self.settings = settings
         self.sinks = tuple(sinks)
         self._clock = clock
+        self._on_delivery = on_delivery
         self._lock = threading.RLock()
         self._db = database(state)
         self._db.ensure_schema("alerts", store.SCHEMA)
@@ -302,7 +303,7 @@ class AlertManager:
                 # restart would need; the next occurrence starts a new group.
                 store.forget_quiet(conn, self.settings.repeat_interval, now)
                 self._live = None
-                alerts = {g.id: self._alert(conn, g) for g in groups.values()}
+                built = {g.id: self._alert(conn, g) for g in groups.values()}
             if not groups:
                 return
             failed: set[str] = set()
@@ -311,9 +312,11 @@ class AlertManager:
                 todo = owed[sink.name]
                 if not todo:
                     continue
+                alerts = [built[g.id] for g in todo]
                 try:
-                    sink.send([alerts[g.id] for g in todo])
+                    sink.send(alerts)
                 except Exception as exc:
+                    self._delivery(sink.name, alerts, ok=False)
                     failed.update(g.id for g in todo)
                     log.warning(
                         "alert.sink_failed",
@@ -323,6 +326,7 @@ class AlertManager:
                         retry_in=self.settings.retry_delay,
                     )
                     continue
+                self._delivery(sink.name, alerts, ok=True)
                 delivered.extend((g.id, sink.name, g.seq) for g in todo)
             with self._db.transaction() as conn:
                 for gid, name, seq in delivered:
@@ -338,6 +342,14 @@ class AlertManager:
         alert = g.alert()
         storm = storms.summary(conn, g.id) if g.key.get("decision") == storms.STORM else None
         return dataclasses.replace(alert, storm=storm) if storm else alert
+
+    def _delivery(self, sink: str, alerts: Sequence[Alert], *, ok: bool) -> None:
+        if self._on_delivery is None:
+            return
+        try:
+            self._on_delivery(sink, alerts, ok)
+        except Exception:  # counting must never cost a delivery
+            log.exception("alert delivery hook failed", sink=sink)
 
     def _cut(self, g: store.Group, now: float) -> None:
         """Turn a due group into its next notification."""

@@ -10,32 +10,24 @@ per interval, with how many there were since the last line.
 from __future__ import annotations
 
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
 
 import structlog
 
+from diagnostics.sources.peer import peer_credentials
+
 log = structlog.get_logger()
 
-#: ``struct ucred`` (pid, uid, gid) as socket(7) describes SO_PEERCRED.
-_UCRED = struct.Struct("3i")
 #: Seconds between two "connections refused" log lines.
 REFUSAL_LOG_INTERVAL = 10.0
 
 
 def peer_uid(conn: socket.socket) -> int | None:
-    """The uid of the process that connected ``conn``; None where the OS has no SO_PEERCRED."""
-    opt = getattr(socket, "SO_PEERCRED", None)
-    if opt is None:
-        return None
-    try:
-        raw = conn.getsockopt(socket.SOL_SOCKET, opt, _UCRED.size)
-    except OSError:
-        return None
-    _pid, uid, _gid = _UCRED.unpack(raw)
-    return int(uid)
+    """The uid of the process that connected ``conn``; None where the OS cannot say."""
+    cred = peer_credentials(conn)
+    return cred[1] if cred is not None else None
 
 
 class ConnectionSlots:

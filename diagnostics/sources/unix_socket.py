@@ -40,6 +40,7 @@ from diagnostics.sources.base import (
     StreamIdle,
     StreamOpened,
 )
+from diagnostics.sources.peer import connection_label
 from diagnostics.sources.socket_guard import ConnectionSlots, RefusalLog, peer_uid
 
 if TYPE_CHECKING:
@@ -173,9 +174,11 @@ class SocketSource:
         conn.close()
 
     def _serve(self, conn: socket.socket, uid: int | None, emit: Emit) -> None:
-        stream = f"{self.name}:conn-{next(self._ids)}"
+        number = next(self._ids)
+        stream = f"{self.name}:conn-{number}"
         try:
-            if not emit(StreamOpened(stream=stream, path=f"socket:{self.path}")):
+            label = connection_label(self.path, number, conn)  # alerts tell senders apart
+            if not emit(StreamOpened(stream=stream, path=label, source=self.name)):
                 return
             self._ctx.count("connections")
             got = self._read(conn, stream, emit)
