@@ -236,3 +236,35 @@ def test_a_spool_written_by_an_older_version_is_upgraded(tmp_path: Path) -> None
     assert item is not None and item[1] == b"old", "the old message ranks as a first alert"
     assert spool.unreported() == 1
     db.close()
+
+
+def test_metrics_show_live_groups_evictions_and_suppressed_failures() -> None:
+    """/metrics exposes the live groups, evicted groups and failures not alerted, by reason."""
+    import dataclasses
+
+    from prometheus_client import generate_latest
+
+    from diagnostics.service.metrics import LiveView, ServiceMetrics
+
+    clock = Clock()
+    mgr = AlertManager(
+        AlertSettings(group_wait=0, max_groups=100, storm_threshold=0,
+                      accounts=frozenset({"100000000000"})),
+        None, [Collect()], clock=clock,
+    )  # fmt: skip
+    for i in range(150):
+        clock.now += 1
+        d = denial(i, account="100000000000", principal=f"arn:aws:iam::100000000000:user/u{i}")
+        mgr.add(d)
+        mgr.tick()
+    forged = denial(1)
+    mgr.add(dataclasses.replace(forged, failure=dataclasses.replace(forged.failure, embedded=True)))
+    mgr.add(denial(2, account="999999999999"))
+    metrics = ServiceMetrics(
+        LiveView(sinks=list, sources=list, last_checkpoint=lambda: 0.0, alert_stats=mgr.stats)
+    )
+    text = generate_latest(metrics.registry).decode()
+    assert "authz_diag_alert_groups 100.0" in text
+    assert 'authz_diag_alert_groups_evicted_total{unsent="false"} 50.0' in text
+    assert 'authz_diag_failures_suppressed_total{reason="embedded"} 1.0' in text
+    assert 'authz_diag_failures_suppressed_total{reason="account"} 1.0' in text

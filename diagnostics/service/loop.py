@@ -97,6 +97,7 @@ class Service:
                 sinks=lambda: self.runtime.sinks,
                 sources=lambda: self.sources,
                 last_checkpoint=lambda: self.streams.last_checkpoint,
+                alert_stats=lambda: self.runtime.alerts.stats(),  # noqa: PLW0108 - runtime is swapped on reload
             )
         )
 
