@@ -159,6 +159,29 @@ def test_send_is_told_when_an_idle_connection_is_cut(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_trickling_connection_is_cut_at_its_maximum_lifetime(tmp_path: Path) -> None:
+    """A writer that sends a byte every 0.2 s is closed at socket_max_lifetime and told why."""
+    sock = tmp_path / "in.sock"
+    d = _daemon(tmp_path, sock, 'socket_max_lifetime = "1s"\n')
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        c.connect(str(sock))
+        start = time.monotonic()
+        with contextlib.suppress(OSError):  # the daemon closes it under us
+            while time.monotonic() - start < 5:
+                c.send(b"x")
+                time.sleep(0.2)
+        c.settimeout(5)
+        reply = c.recv(200)
+        took = time.monotonic() - start
+    finally:
+        c.close()
+        assert d.stop() == 0
+    assert reply.startswith(b"ERR connection closed by the daemon (max_lifetime)"), reply
+    assert took < 4, "cut at about the configured lifetime, not when the writer gives up"
+
+
+@pytest.mark.slow
 def test_send_exits_non_zero_when_nobody_reads_its_data(tmp_path: Path) -> None:
     """A socket that accepts but never answers (an old daemon) makes `send` exit 2."""
     path = tmp_path / "mute.sock"
