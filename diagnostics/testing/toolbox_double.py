@@ -289,11 +289,11 @@ class ToolboxDouble(LoopbackServer):
 
     def _page(self, call: ToolboxCall, entry: _Entry) -> tuple[int, Mapping[str, str], bytes]:
         evaluations = entry.answer["evaluations"]
-        start = 0
+        start: int | None = 0
         if call.next_token is not None:
             start = _token_offset(call.next_token, call.authorization_id)
-            if start is None or start > len(evaluations):
-                return self._error(call, "validation", "The nextToken is not valid.")
+        if start is None or start > len(evaluations):
+            return self._error(call, "validation", "The nextToken is not valid.")
         size = self.page_size or max(1, len(evaluations))
         body = dict(entry.answer)
         body["evaluations"] = evaluations[start : start + size]
