@@ -161,16 +161,37 @@ class Pipeline:
             self._memo.popitem(last=False)
         return verdict
 
-    def diagnose_one(self, failure: Failure, result: DecodeResult) -> Diagnosis:
+    def diagnose_one(
+        self,
+        failure: Failure,
+        result: DecodeResult,
+        *,
+        authorization_details: JSONObject | None = None,
+        authorization_error: str | None = None,
+    ) -> Diagnosis:
+        """Diagnose one failure; Access Troubleshooter details, when given, decide it."""
         decoded = result.decoded
         enriched = infer_action(enrich(failure, decoded))
-        findings, verification = self._judge(enriched, decoded)
+        verdict = None
+        if authorization_details is not None and self.ruleset is not None:
+            from diagnostics.troubleshooter import judge_details
+
+            # AWS's own record of every layer beats the rules' inference.
+            verdict = judge_details(
+                enriched, authorization_details, build_context(enriched, decoded)
+            )
+        if verdict is not None:
+            enriched, findings, verification = verdict
+        else:
+            findings, verification = self._judge(enriched, decoded)
         return Diagnosis(
             enriched,
             decoded=decoded,
             decode_error=result.error,
             findings=findings,
             verification=verification,
+            authorization_details=authorization_details,
+            authorization_error=authorization_error,
         )
 
     def diagnose(self, failures: Iterable[Failure]) -> Iterator[Diagnosis]:

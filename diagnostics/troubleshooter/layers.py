@@ -1,0 +1,215 @@
+"""Re-run every check of every evaluation with suggested fixes added (all layers).
+
+An evaluation is allowed when none of its checks denies (IAM User Guide,
+"Policy evaluation logic": an explicit deny anywhere wins; every SCP and RCP
+target of the chain, the VPC endpoint, the resource owner when required, the
+identity, the boundary and the session must each allow).  The recorded
+effect of a check is AWS's verdict; a fix changes it only when the built-in
+evaluator, run on the captured documents of that check plus the fix's
+statements, says the request is now allowed there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from diagnostics.iam.arns import principal_for_policy
+from diagnostics.model import Finding, Fix, JSONObject, RequestContext
+from diagnostics.policy import evaluate, statements_of
+from diagnostics.policy.arn_match import action_matches
+from diagnostics.troubleshooter.attribution import check_policies, deny_phrase
+from diagnostics.troubleshooter.details import (
+    DENIED,
+    AuthorizationDetails,
+    Check,
+    Evaluation,
+)
+
+
+def evaluation_context(
+    details: AuthorizationDetails, evaluation: Evaluation, principal_arn: str | None = None
+) -> RequestContext:
+    """The request context with the evaluation's own keys on top (they win)."""
+    conditions: dict[str, tuple[str, ...]] = {}
+    for key, values in (*details.request_context, *evaluation.context):
+        for old in [k for k in conditions if k.lower() == key.lower()]:
+            del conditions[old]
+        conditions[key] = values
+    principal = details.principal_arn or principal_arn
+    return RequestContext(
+        action=evaluation.action,
+        resource=evaluation.resource or None,
+        principal_arn=principal,
+        account_id=details.context_value("aws:PrincipalAccount"),
+        region=details.context_value("aws:RequestedRegion"),
+        principal_id=details.context_value("aws:userid"),
+        conditions=conditions,
+        decoded=True,
+    )
+
+
+def fix_applies(fix: Fix, check: Check, evaluation: Evaluation) -> bool:
+    """Does ``fix`` change a policy this check evaluates?"""
+    if fix.target != check.layer:
+        return False
+    if check.layer in {"scp", "rcp"}:
+        return fix.applies_to == check.target_arn
+    if check.layer == "resource":
+        return fix.applies_to in {None, evaluation.resource}
+    return True
+
+
+def fix_aims_at(fix: Fix, evaluation: Evaluation) -> bool:
+    """Is ``fix`` meant for this evaluation (an Allow statement names its action)?"""
+    for statement in fix.statements:
+        raw = statement.get("Action", [])
+        actions = [raw] if isinstance(raw, str) else list(raw)
+        if statement.get("Effect") == "Allow" and any(
+            action_matches(str(a), evaluation.action) for a in actions
+        ):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    check: Check
+    effect: str
+    #: "recorded" (AWS's verdict kept), "evaluator" (re-run with a fix).
+    basis: str
+
+
+def check_with_fixes(
+    details: AuthorizationDetails,
+    evaluation: Evaluation,
+    check: Check,
+    fixes: Sequence[Fix],
+    ctx: RequestContext,
+) -> CheckResult:
+    """The check's effect once ``fixes`` are added to its captured documents."""
+    added = [s for f in fixes if fix_applies(f, check, evaluation) for s in f.statements]
+    if not added:
+        return CheckResult(check, check.effect, "recorded")
+    statements: list[Any] = []
+    for policy in check_policies(details, check):
+        if policy.document is not None:
+            statements.extend(statements_of(policy.document))
+    decision = evaluate([*statements, *added], ctx)
+    if decision == "explicit_deny" or check.effect == "EXPLICIT_DENY":
+        # A deny AWS recorded stays even when its document was not captured.
+        return CheckResult(check, "EXPLICIT_DENY", "evaluator")
+    if decision == "allow":
+        return CheckResult(check, "ALLOW", "evaluator")
+    return CheckResult(check, check.effect, "evaluator")
+
+
+def outcome(
+    details: AuthorizationDetails,
+    evaluation: Evaluation,
+    fixes: Sequence[Fix],
+    principal_arn: str | None = None,
+) -> list[CheckResult]:
+    """Every check of ``evaluation`` re-run with ``fixes``; the denying ones decide."""
+    ctx = evaluation_context(details, evaluation, principal_arn)
+    return [check_with_fixes(details, evaluation, c, fixes, ctx) for c in evaluation.checks]
+
+
+def blockers(details: AuthorizationDetails, results: Iterable[CheckResult]) -> list[str]:
+    """What still denies, in the words of the attribution (``denied by SCP p-... at ...``)."""
+    return [
+        deny_phrase(details, dataclasses.replace(r.check, effect=r.effect))
+        for r in results
+        if r.effect in DENIED
+    ]
+
+
+def _entry(
+    rule: str, fix: Fix | None, target: str, status: str, message: str, *, ev: str
+) -> JSONObject:
+    return {
+        "rule": rule,
+        "target": fix.target if fix else target,
+        "applies_to": fix.applies_to if fix else None,
+        "checker": "evaluator",
+        "status": status,
+        "message": message,
+        "evaluation": ev,
+    }
+
+
+def _layers(results: Sequence[CheckResult]) -> str:
+    return ", ".join(dict.fromkeys(r.check.layer for r in results)) or "no layer"
+
+
+def verify_details(
+    details: AuthorizationDetails,
+    findings: Sequence[Finding],
+    principal_arn: str | None = None,
+) -> tuple[JSONObject, ...]:
+    """One entry per fix and denied evaluation it aims at (or per unfixable evaluation).
+
+    Each fix is re-checked alone and with every other fix of the diagnosis, so
+    a fix that still needs another layer (an SCP, a boundary) says so.
+    """
+    everything = [fix for finding in findings for fix in finding.fixes]
+    rule_of = {id(fix): finding.rule for finding in findings for fix in finding.fixes}
+    default_rule = findings[0].rule if findings else "troubleshooter"
+    entries: list[JSONObject] = []
+    for evaluation in details.evaluations:
+        if not evaluation.denied:
+            continue
+        label = evaluation.label()
+        if not evaluation.checks:
+            entries.append(
+                _entry(
+                    default_rule,
+                    None,
+                    "unknown",
+                    "unavailable",
+                    f"cannot re-check {label}: the answer lists no checks",
+                    ev=label,
+                )
+            )
+            continue
+        own = [f for f in everything if fix_aims_at(f, evaluation)]
+        if not own:
+            still = blockers(details, outcome(details, evaluation, everything, principal_arn))
+            entries.append(
+                _entry(
+                    default_rule,
+                    None,
+                    evaluation.checks[0].layer,
+                    "still_denied",
+                    f"{label} stays denied: {'; '.join(still)}; no Allow can change that",
+                    ev=label,
+                )
+            )
+            continue
+        together = outcome(details, evaluation, everything, principal_arn)
+        together_blocked = blockers(details, together)
+        for fix in own:
+            alone = outcome(details, evaluation, [fix], principal_arn)
+            alone_blocked = blockers(details, alone)
+            rule = rule_of.get(id(fix), default_rule)
+            if not alone_blocked:
+                status = "allows"
+                message = f"allows {label}: every layer now allows ({_layers(alone)})"
+            elif not together_blocked:
+                status = "allows_with_other_fixes"
+                message = (
+                    f"allows {label} only together with the other fixes; alone it is still "
+                    f"{'; '.join(alone_blocked)}"
+                )
+            else:
+                status = "still_denied"
+                message = f"{label} would still be {'; '.join(together_blocked)}"
+            entries.append(_entry(rule, fix, fix.target, status, message, ev=label))
+    return tuple(entries)
+
+
+def role_of(principal_arn: str | None) -> str | None:
+    """The ARN whose policies a fix edits: an assumed-role session's role."""
+    return principal_for_policy(principal_arn) if principal_arn else None
