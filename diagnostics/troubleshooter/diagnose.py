@@ -22,6 +22,7 @@ from diagnostics.troubleshooter.attribution import (
     check_policies,
     deny_phrase,
     denying_statements,
+    describe_check,
     short_policy,
     short_target,
 )
@@ -242,7 +243,11 @@ def _implicit(
             "allow this use and no other."
         )
     if len(checks) > 1:
-        lines.append("Every one of these layers must allow it: apply all of the fixes.")
+        layers = ", ".join(describe_check(details, c) for c in checks)
+        lines.append(
+            f"Every one of these layers must allow it ({layers}): apply all of the fixes; "
+            "any one alone leaves the request blocked by the others."
+        )
     if others:
         lines.append(
             f"The same request has {others} other denied evaluation(s); "

@@ -18,7 +18,7 @@ from typing import Any
 
 from diagnostics.iam.arns import principal_for_policy
 from diagnostics.model import Finding, Fix, JSONObject, RequestContext
-from diagnostics.policy import evaluate, statements_of
+from diagnostics.policy import evaluate, statement_matches, statements_of
 from diagnostics.policy.arn_match import action_matches
 from diagnostics.troubleshooter.attribution import check_policies, deny_phrase
 from diagnostics.troubleshooter.details import (
@@ -26,6 +26,8 @@ from diagnostics.troubleshooter.details import (
     AuthorizationDetails,
     Check,
     Evaluation,
+    PolicyMatch,
+    StatementRef,
 )
 
 
@@ -80,6 +82,8 @@ class CheckResult:
     effect: str
     #: "recorded" (AWS's verdict kept), "evaluator" (re-run with a fix).
     basis: str
+    #: Deny statements the re-run found in the captured documents (uri, Sid).
+    found: tuple[PolicyMatch, ...] = ()
 
 
 def check_with_fixes(
@@ -94,13 +98,23 @@ def check_with_fixes(
     if not added:
         return CheckResult(check, check.effect, "recorded")
     statements: list[Any] = []
+    found: list[PolicyMatch] = []
     for policy in check_policies(details, check):
-        if policy.document is not None:
-            statements.extend(statements_of(policy.document))
+        for statement in statements_of(policy.document or {}):
+            statements.append(statement)
+            if str(statement.get("Effect", "")).lower() == "deny" and statement_matches(
+                statement, ctx
+            ):
+                sid = statement.get("Sid")
+                found.append(
+                    PolicyMatch(
+                        policy.uri, (StatementRef(sid if isinstance(sid, str) else None, "DENY"),)
+                    )
+                )
     decision = evaluate([*statements, *added], ctx)
     if decision == "explicit_deny" or check.effect == "EXPLICIT_DENY":
         # A deny AWS recorded stays even when its document was not captured.
-        return CheckResult(check, "EXPLICIT_DENY", "evaluator")
+        return CheckResult(check, "EXPLICIT_DENY", "evaluator", tuple(found))
     if decision == "allow":
         return CheckResult(check, "ALLOW", "evaluator")
     return CheckResult(check, check.effect, "evaluator")
@@ -120,7 +134,10 @@ def outcome(
 def blockers(details: AuthorizationDetails, results: Iterable[CheckResult]) -> list[str]:
     """What still denies, in the words of the attribution (``denied by SCP p-... at ...``)."""
     return [
-        deny_phrase(details, dataclasses.replace(r.check, effect=r.effect))
+        deny_phrase(
+            details,
+            dataclasses.replace(r.check, effect=r.effect, matched=r.found or r.check.matched),
+        )
         for r in results
         if r.effect in DENIED
     ]
@@ -201,11 +218,11 @@ def verify_details(
                 status = "allows_with_other_fixes"
                 message = (
                     f"allows {label} only together with the other fixes; alone it is still "
-                    f"{'; '.join(alone_blocked)}"
+                    f"blocked: {'; '.join(alone_blocked)}"
                 )
             else:
                 status = "still_denied"
-                message = f"{label} would still be {'; '.join(together_blocked)}"
+                message = f"{label} would still be blocked: {'; '.join(together_blocked)}"
             entries.append(_entry(rule, fix, fix.target, status, message, ev=label))
     return tuple(entries)
 
