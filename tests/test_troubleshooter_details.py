@@ -94,7 +94,7 @@ def test_odd_fields_are_parse_notes_not_crashes() -> None:
             {"action": "s3:PutObject", "evaluatedEffect": "IMPLICIT_DENY"},
         ],
         "policies": [{"type": "IDENTITY_BASED_POLICY"}, {"uri": "u1", "attachedTo": "x"}],
-        "documents": {"unknown-uri": {"Statement": []}, "u1": 42},
+        "documents": {"unknown-uri": {"Statement": []}, "u1": {"Version": "2012-10-17"}},
     }
     details = parse_details(raw)
     notes = " | ".join(details.notes)

@@ -35,7 +35,8 @@ def _read(path: Path) -> Mapping[str, Any]:
         ) from None
     if document is None:
         raise InputError(
-            f'{path} is not a policy: expected {{"policyDocument": {{...}}}} or a policy object'
+            f'{path} is not a policy: expected {{"policyDocument": {{...}}}} as '
+            "`aws iam-toolbox get-request-authorization-policy` prints it, or a policy object"
         )
     return document
 

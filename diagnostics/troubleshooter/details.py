@@ -264,7 +264,8 @@ def parse_document(raw: Any) -> Mapping[str, Any] | None:
             return None
     if isinstance(raw, Mapping) and "policyDocument" in raw:
         return parse_document(raw["policyDocument"])
-    return raw if isinstance(raw, Mapping) else None
+    # A policy has a Statement (IAM JSON policy grammar); anything else is no policy.
+    return raw if isinstance(raw, Mapping) and "Statement" in raw else None
 
 
 def _policy(
