@@ -109,3 +109,15 @@ def test_text_that_is_neither_shape_names_both() -> None:
     out = run("-", stdin=b'{"something": 1}')
     assert out.returncode == 2
     assert "get-request-authorization-details" in out.stderr
+
+
+def test_readme_shows_the_real_output_of_the_scp_example() -> None:
+    """The README's Access Troubleshooter example is what the command prints today."""
+    out = subprocess.run(
+        [AUTHZ_DIAG, "explain", "examples/troubleshooter/scp-explicit-deny.json",
+         "--policy", "examples/troubleshooter/policies"],
+        capture_output=True, text=True, timeout=60, cwd=REPO, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert out.stdout.rstrip() in readme

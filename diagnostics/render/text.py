@@ -120,6 +120,11 @@ def _finding_lines(d: Diagnosis, finding: Finding) -> list[str]:
     for fix in finding.fixes:
         lines += _fix_lines(fix)
         lines += _checks(d, finding.rule, fix)
+    if not finding.fixes:
+        # A re-check with no fix to hang it on: say the request stays denied.
+        for entry in d.verification:
+            if entry.get("rule") == finding.rule and entry.get("applies_to") is None:
+                lines.append(f"    ! {entry.get('checker')}: {safe(entry.get('message'))}")
     return lines
 
 
