@@ -175,6 +175,7 @@ class Pipeline:
         verdict = None
         if authorization_details is not None and self.ruleset is not None:
             from diagnostics.troubleshooter import judge_details
+            from diagnostics.troubleshooter.diagnose import UNATTRIBUTED
 
             # AWS's own record of every layer beats the rules' inference.
             verdict = judge_details(
@@ -182,6 +183,11 @@ class Pipeline:
             )
         if verdict is not None:
             enriched, findings, verification = verdict
+            if all(f.rule == UNATTRIBUTED for f in findings):
+                # No check names the layer (caller outside the organization): the
+                # rules' reading of the message is still worth having.
+                more, checked = self._judge(enriched, decoded)
+                findings, verification = findings + more, verification + checked
         else:
             findings, verification = self._judge(enriched, decoded)
         return Diagnosis(

@@ -121,3 +121,11 @@ def test_readme_shows_the_real_output_of_the_scp_example() -> None:
     assert out.returncode == 0, out.stderr
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert out.stdout.rstrip() in readme
+
+
+def test_a_scan_json_line_with_details_is_explained() -> None:
+    """A `scan --format json` line that carries resolved details is explained from them."""
+    line = {"kind": "plain", "authorization_details": shapes.scp_explicit_deny()}
+    out = run("-", stdin=orjson.dumps(line))
+    assert out.returncode == 0, out.stderr
+    assert "denied by SCP p-7q3x9k2m at ou-ab12-workloads" in out.stdout

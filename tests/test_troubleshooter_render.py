@@ -95,3 +95,14 @@ def test_attribution_survives_the_alert_codec() -> None:
     d = _diagnosis()
     back = diagnosis_from_json(orjson.loads(orjson.dumps(d.to_json())))
     assert PHRASE in render_text(_alert(back))
+
+
+def test_details_without_checks_keep_the_rules_findings() -> None:
+    """When no check names the layer, the rules' findings are kept beside the unattributed one."""
+    ev = shapes.evaluation("s3:CreateBucket", shapes.BUCKET, "EXPLICIT_DENY", [])
+    del ev["checks"]
+    d = Pipeline(load_rules(None)).diagnose_one(
+        FAILURE, DecodeResult(), authorization_details=shapes.answer([ev], [])
+    )
+    rules = [f.rule for f in d.findings]
+    assert rules[0] == "troubleshooter-unattributed" and len(rules) > 1

@@ -96,6 +96,9 @@ def _details(raw: bytes) -> JSONObject | None:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
+    if isinstance(obj, dict) and looks_like_details(obj.get("authorization_details")):
+        # A line of `scan --format json` that carries resolved details.
+        obj = obj["authorization_details"]
     return dict(obj) if looks_like_details(obj) else None
 
 

@@ -51,6 +51,7 @@ RCP_FULL_ACCESS = "arn:aws:organizations::aws:policy/resource_control_policy/p-R
 
 EXPLICIT_RULE = "troubleshooter-explicit-deny"
 IMPLICIT_RULE = "troubleshooter-implicit-deny"
+UNATTRIBUTED = "troubleshooter-unattributed"
 
 
 def _find_statement(
@@ -278,7 +279,7 @@ def diagnose_details(
         if not evaluation.checks:
             findings.append(
                 Finding(
-                    "troubleshooter-unattributed",
+                    UNATTRIBUTED,
                     f"{evaluation.label()} denied (no checks returned)",
                     "medium",
                     "The answer lists no checks for this evaluation, which happens when the "

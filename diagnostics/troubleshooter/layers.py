@@ -20,7 +20,7 @@ from diagnostics.iam.arns import principal_for_policy
 from diagnostics.model import Finding, Fix, JSONObject, RequestContext
 from diagnostics.policy import evaluate, statement_matches, statements_of
 from diagnostics.policy.arn_match import action_matches
-from diagnostics.troubleshooter.attribution import check_policies, deny_phrase
+from diagnostics.troubleshooter.attribution import check_policies, deciding_checks, deny_phrase
 from diagnostics.troubleshooter.details import (
     DENIED,
     AuthorizationDetails,
@@ -175,14 +175,15 @@ def verify_details(
     rule_of = {id(fix): finding.rule for finding in findings for fix in finding.fixes}
     default_rule = findings[0].rule if findings else "troubleshooter"
     entries: list[JSONObject] = []
-    for evaluation in details.evaluations:
-        if not evaluation.denied:
-            continue
+    denied = [e for e in details.evaluations if e.denied]
+    # diagnose_details gives one finding per denied evaluation, in order.
+    rule_for = {i: f.rule for i, f in enumerate(findings)} if len(findings) == len(denied) else {}
+    for index, evaluation in enumerate(denied):
         label = evaluation.label()
         if not evaluation.checks:
             entries.append(
                 _entry(
-                    default_rule,
+                    rule_for.get(index, default_rule),
                     None,
                     "unknown",
                     "unavailable",
@@ -193,14 +194,23 @@ def verify_details(
             continue
         own = [f for f in everything if fix_aims_at(f, evaluation)]
         if not own:
-            still = blockers(details, outcome(details, evaluation, everything, principal_arn))
+            still = "; ".join(
+                blockers(details, outcome(details, evaluation, everything, principal_arn))
+            )
+            why = (
+                "no Allow can change that"
+                if evaluation.effect == "EXPLICIT_DENY"
+                else "no fix was offered for it (the finding says why)"
+            )
             entries.append(
                 _entry(
-                    default_rule,
+                    rule_for.get(index, default_rule),
                     None,
-                    evaluation.checks[0].layer,
+                    deciding_checks(evaluation)[0].layer
+                    if deciding_checks(evaluation)
+                    else "unknown",
                     "still_denied",
-                    f"{label} stays denied: {'; '.join(still)}; no Allow can change that",
+                    f"{label} stays blocked: {still or 'denied'}; {why}",
                     ev=label,
                 )
             )
