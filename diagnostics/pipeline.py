@@ -91,6 +91,19 @@ def infer_action(failure: Failure) -> Failure:
 
 
 def _passthrough(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
+    for failure, result in _passthrough_decode(failures):
+        error = None
+        if failure.authorization_id is not None or failure.parse_notes:
+            from diagnostics.troubleshooter.resolver import unresolved_error
+
+            error = unresolved_error(failure)
+        yield (
+            failure,
+            result if error is None else dataclasses.replace(result, authorization_error=error),
+        )
+
+
+def _passthrough_decode(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
     for failure in failures:
         if failure.decoded is not None:
             yield failure, DecodeResult(decoded=failure.decoded)
@@ -169,7 +182,10 @@ class Pipeline:
         authorization_details: JSONObject | None = None,
         authorization_error: str | None = None,
     ) -> Diagnosis:
-        """Diagnose one failure; Access Troubleshooter details, when given, decide it."""
+        """Diagnose one failure with what decoding and resolving gave.
+
+        Access Troubleshooter details, when given, decide the findings.
+        """
         decoded = result.decoded
         enriched = infer_action(enrich(failure, decoded))
         verdict = None
@@ -204,4 +220,9 @@ class Pipeline:
         """Lazily diagnose ``failures``; decoding runs concurrently inside the decoder."""
         pairs = self.decoder.decode_many(failures) if self.decoder else _passthrough(failures)
         for failure, result in pairs:
-            yield self.diagnose_one(failure, result)
+            yield self.diagnose_one(
+                failure,
+                result,
+                authorization_details=result.authorization_details,
+                authorization_error=result.authorization_error,
+            )

@@ -40,6 +40,15 @@ CASES: dict[str, Spec] = {
     "diagnostics/decode/messages.py:_BASE64URL": ("search", [("", "A"), ("", "!")]),
     "diagnostics/decode/settings.py:_SESSION_UNSAFE": ("sub", [("", "a"), ("", "!")]),
     "diagnostics/extract/cloudtrail.py:_ACCOUNT": ("match", [("", "1")]),
+    "diagnostics/extract/authorization_id.py:_URL_ID": (
+        "finditer",
+        [("", "authorization-details/"), ("authorization-details/", "a"), ("", "\\")],
+    ),
+    "diagnostics/extract/authorization_id.py:_API_ID": (
+        "finditer",
+        [("", "authorization id: "), ("authorization id:", " "), ("authorization id: ", "0")],
+    ),
+    "diagnostics/extract/authorization_id.py:_ID_TAIL": ("fullmatch", [(" ", "a"), ("", " ")]),
     "diagnostics/extract/decoded.py:_START": (
         "search",
         [("", "{ "), ("", '{"allowed" '), ("", "{")],

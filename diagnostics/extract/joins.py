@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
+from diagnostics.extract.authorization_id import continues_suffix, suffix_may_follow
 from diagnostics.extract.encoded import (
     MAX_BLOB,
     leading_blob_run,
@@ -155,9 +156,22 @@ def wants_next(text: str) -> str | None:
         return "legacy"  # EC2 puts the plain sentence or the blob after it
     if "uthoriz" in tail and _sentence_open(tail):
         return "sentence"
-    if ": " in tail and "status code" not in tail and any(code in tail for code in _GO_CODES):
+    # The authorization-ID suffix names an API ("GetRequestAuthorizationDetails"),
+    # not an error code.
+    codes = tail.replace("GetRequestAuthorizationDetails", "")
+    if ": " in tail and "status code" not in tail and any(code in codes for code in _GO_CODES):
         return "status"
+    if suffix_may_follow(tail, _sentence_ended(tail)):
+        return "suffix"  # "Go to https://...#/authorization-details/ID ..." may follow
     return None
+
+
+def _sentence_ended(tail: str) -> bool:
+    """The text ends right after a denial sentence (the authorization-ID suffix may follow)."""
+    if "uthoriz" not in tail:
+        return False
+    hits = find_plain(tail)
+    return bool(hits) and not tail[hits[-1].end :].strip(" \t.\"'")
 
 
 def _content(line: str, first_text: str, *, shared_prefix: bool) -> str:
@@ -208,6 +222,8 @@ def join(
         return None
     line_explicit = content.endswith("\\")
     body = content[:-1].rstrip(" \t") if line_explicit else content
+    if mode != "blob" and continues_suffix(text, body):
+        return " ", unescaped(body), line_explicit
     if mode == "blob":
         ob = open_blob_at_end(text)
         assert ob is not None

@@ -1,8 +1,9 @@
 """A threaded HTTP server on 127.0.0.1 that the AWS doubles share.
 
 Subclasses implement ``handle(params, authorization) -> (status, xml) | None``
-for the AWS Query protocol (form-encoded POST, XML answers); ``None`` means
-the double already answered or chose to hang.
+for the AWS Query protocol (form-encoded POST, XML answers), or
+``handle_get(path, query, headers) -> (status, headers, body) | None`` for a
+rest-json GET API; ``None`` means the double already answered or chose to hang.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class LoopbackServer:
@@ -29,6 +30,12 @@ class LoopbackServer:
 
     def handle(self, params: Mapping[str, str], authorization: str) -> tuple[int, str] | None:
         raise NotImplementedError
+
+    def handle_get(
+        self, path: str, query: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, Mapping[str, str], bytes] | None:
+        """A rest-json GET; the default says the double speaks no such API."""
+        return 405, {"Content-Type": "application/json"}, b'{"message": "GET not supported"}'
 
     def start(self) -> Self:
         """Bind to 127.0.0.1 on a free port and serve in a daemon thread."""
@@ -102,6 +109,26 @@ class _QueryHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (its timeout); nothing left to tell it.
+            self.close_connection = True
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        answer = self.double.handle_get(unquote(parts.path), query, headers)
+        if answer is None:
+            self.close_connection = True
+            return
+        status, extra, data = answer
+        try:
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from diagnostics.iam.arns import principal_for_policy
 from diagnostics.model import Finding, Fix, JSONObject, RequestContext
 from diagnostics.policy import evaluate, statement_matches, statements_of
-from diagnostics.policy.arn_match import action_matches
+from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
 from diagnostics.troubleshooter.attribution import check_policies, deciding_checks, deny_phrase
 from diagnostics.troubleshooter.details import (
     DENIED,
@@ -64,13 +64,32 @@ def fix_applies(fix: Fix, check: Check, evaluation: Evaluation) -> bool:
     return True
 
 
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value or []]
+
+
+def _covers(patterns: list[str], resource: str | None) -> bool:
+    for pattern in patterns:
+        if pattern in ("*", resource):
+            return True
+        if resource and resource != "*":
+            try:
+                if arn_matches(pattern, resource):
+                    return True
+            except UnresolvedVariable:
+                continue
+    return False
+
+
 def fix_aims_at(fix: Fix, evaluation: Evaluation) -> bool:
-    """Is ``fix`` meant for this evaluation (an Allow statement names its action)?"""
+    """Is ``fix`` meant for this evaluation (an Allow names its action and resource)?"""
     for statement in fix.statements:
-        raw = statement.get("Action", [])
-        actions = [raw] if isinstance(raw, str) else list(raw)
-        if statement.get("Effect") == "Allow" and any(
-            action_matches(str(a), evaluation.action) for a in actions
+        if statement.get("Effect") != "Allow":
+            continue
+        if not any(action_matches(a, evaluation.action) for a in _listed(statement.get("Action"))):
+            continue
+        if "Resource" not in statement or _covers(
+            _listed(statement["Resource"]), evaluation.resource
         ):
             return True
     return False
