@@ -196,7 +196,8 @@ def verify_details(
     entries: list[JSONObject] = []
     denied = [e for e in details.evaluations if e.denied]
     # diagnose_details gives one finding per denied evaluation, in order.
-    rule_for = {i: f.rule for i, f in enumerate(findings)} if len(findings) == len(denied) else {}
+    paired = len(findings) == len(denied)
+    rule_for = {i: f.rule for i, f in enumerate(findings)} if paired else {}
     for index, evaluation in enumerate(denied):
         label = evaluation.label()
         if not evaluation.checks:
@@ -211,7 +212,9 @@ def verify_details(
                 )
             )
             continue
-        own = [f for f in everything if fix_aims_at(f, evaluation)]
+        # Paired: a finding's fixes are for its evaluation; else match by coverage.
+        own = list(findings[index].fixes) if paired else []
+        own = own or [f for f in everything if not paired and fix_aims_at(f, evaluation)]
         if not own:
             still = "; ".join(
                 blockers(details, outcome(details, evaluation, everything, principal_arn))
