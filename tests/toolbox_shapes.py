@@ -28,6 +28,10 @@ FULL_ACCESS_DOC = {
     "Version": "2012-10-17",
     "Statement": [{"Sid": "FullAWSAccess", "Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
+IDENTITY_DOC = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "Run", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"}],
+}
 REGION_DOC = {
     "Version": "2012-10-17",
     "Statement": [
@@ -192,4 +196,6 @@ def run_instances(extra_checks: list[dict[str, Any]] | None = None) -> dict[str,
         policy(BOUNDARY, "PERMISSIONS_BOUNDARY", ROLE),
         policy(ALLOW_LIST_SCP, "SERVICE_CONTROL_POLICY", OU),
     ]
-    return answer(evaluations, policies, documents={FULL_ACCESS: FULL_ACCESS_DOC})
+    return answer(
+        evaluations, policies, documents={FULL_ACCESS: FULL_ACCESS_DOC, IDENTITY: IDENTITY_DOC}
+    )
