@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from diagnostics.troubleshooter.details import POLICY_CHECKS
+
+#: checkType -> the PolicyInfo type its policies have.
+POLICY_TYPE_OF = {check: policy for policy, check in POLICY_CHECKS.items()}
+
 ACCOUNT = "111122223333"
 MGMT = "999988887777"
 ORG = "o-a1b2c3d4e5"
@@ -60,17 +65,7 @@ def check(
     out: dict[str, Any] = {"checkType": check_type, "evaluatedEffect": effect}
     if target:
         out["targetArn"] = target
-    out["relevantPolicyTypes"] = types or [
-        {
-            "SERVICE_CONTROL_POLICY": "SERVICE_CONTROL_POLICY",
-            "RESOURCE_CONTROL_POLICY": "RESOURCE_CONTROL_POLICY",
-            "VPC_ENDPOINT": "VPC_ENDPOINT_POLICY",
-            "RESOURCE": "RESOURCE_BASED_POLICY",
-            "PRINCIPAL": "IDENTITY_BASED_POLICY",
-            "PERMISSIONS_BOUNDARY": "PERMISSIONS_BOUNDARY",
-            "SESSION": "SESSION_POLICY",
-        }[check_type]
-    ]
+    out["relevantPolicyTypes"] = types or [POLICY_TYPE_OF[check_type]]
     out["matchedPolicies"] = [
         {"uri": uri, "matchedStatements": statements} for uri, statements in matched or []
     ]
