@@ -9,7 +9,7 @@ import pytest
 import toolbox_shapes as shapes
 
 from diagnostics.model import Failure, Finding, Fix, SourceRef
-from diagnostics.troubleshooter import diagnose_details, parse_details
+from diagnostics.troubleshooter import diagnose_details, judge_details, parse_details
 from diagnostics.troubleshooter.layers import evaluation_context, verify_details
 
 FAILURE = Failure(kind="plain", source=SourceRef("app.log"), principal_arn=shapes.SESSION)
@@ -164,3 +164,21 @@ def test_evaluation_context_overrides_the_request_context() -> None:
     assert ctx.conditions["iam:PassedToService"] == ("ec2.amazonaws.com",)
     assert "iam:passedtoservice" not in ctx.conditions
     assert (ctx.action, ctx.region, ctx.principal_arn) == ("iam:PassRole", "eu-west-1", shapes.ROLE)
+
+
+def test_a_fix_the_recheck_finds_blocked_says_so_in_its_explanation() -> None:
+    """When the re-check finds a fix still blocked, the finding's explanation says so."""
+    deny_doc = {
+        "Statement": [{"Sid": "NoBuilds", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}]
+    }
+    raw = _single(shapes.check("SERVICE_CONTROL_POLICY", "IMPLICIT_DENY", shapes.OU))
+    raw["policies"] = [shapes.policy(shapes.ALLOW_LIST_SCP, "SERVICE_CONTROL_POLICY", shapes.OU)]
+    raw["documents"] = {shapes.ALLOW_LIST_SCP: deny_doc}
+    verdict = judge_details(FAILURE, raw)
+    assert verdict is not None
+    _, (finding,), _ = verdict
+    assert "Re-check: s3:GetObject on" in finding.explanation
+    assert (
+        "denied by SCP p-allowlst at ou-ab12-workloads (statement NoBuilds)" in finding.explanation
+    )
+    assert "the fix does not help until that changes" in finding.explanation

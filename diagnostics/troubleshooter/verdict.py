@@ -69,7 +69,33 @@ def judge_details(
     details = parse_details(raw, authorization_id=failure.authorization_id)
     filled = _filled(failure, details)
     findings = diagnose_details(filled, details, ctx)
-    return filled, findings, verify_details(details, findings, filled.principal_arn)
+    verification = verify_details(details, findings, filled.principal_arn)
+    return filled, _with_recheck(findings, verification), verification
+
+
+def _with_recheck(
+    findings: tuple[Finding, ...], verification: tuple[JSONObject, ...]
+) -> tuple[Finding, ...]:
+    """Each finding whose fix the re-check found still blocked says so in its explanation."""
+    out = []
+    for finding in findings:
+        blocked = [
+            str(e["message"])
+            for e in verification
+            if e.get("rule") == finding.rule
+            and e.get("applies_to") is not None
+            and e.get("status") == "still_denied"
+            and str(e.get("evaluation", "")) in finding.title
+        ]
+        note = " ".join(
+            f"Re-check: {m}; the fix does not help until that changes." for m in blocked
+        )
+        out.append(
+            dataclasses.replace(finding, explanation=f"{finding.explanation} {note}")
+            if blocked
+            else finding
+        )
+    return tuple(out)
 
 
 def failure_from_details(raw: Mapping[str, Any], path: str) -> Failure:
