@@ -106,3 +106,12 @@ def test_details_without_checks_keep_the_rules_findings() -> None:
     )
     rules = [f.rule for f in d.findings]
     assert rules[0] == "troubleshooter-unattributed" and len(rules) > 1
+
+
+def test_text_view_lists_every_check_of_a_denied_evaluation() -> None:
+    """The text view has a Checks line with each check, its target and its effect, in order."""
+    out = text.render(_diagnosis())
+    assert (
+        "Checks    s3:CreateBucket: SCP at root r-ab12: allow, SCP at ou-ab12-workloads: "
+        "explicit deny, SCP at account 111122223333: allow, identity-based policy: allow" in out
+    )

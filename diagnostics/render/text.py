@@ -9,7 +9,7 @@ from diagnostics.context import matched_statements
 from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
 from diagnostics.policy.arn_match import action_matches
 from diagnostics.render.sanitize import safe
-from diagnostics.troubleshooter.attribution import denial_summary
+from diagnostics.troubleshooter.attribution import check_lines, denial_summary
 
 POLICY_WORDS = {
     "identity": "identity-based",
@@ -159,6 +159,8 @@ def render(d: Diagnosis, index: int | None = None) -> str:
             sid = st.statement_id or "(no Sid)"
             text = f"{st.effect} statement {sid}" + (f" with {conds}" if conds else "")
             lines.append(_field("Matched", text))
+    for line in check_lines(d.authorization_details):
+        lines.append(_field("Checks", line))
     if d.decode_error:
         lines.append(_field("Decode", d.decode_error))
     if not d.findings:

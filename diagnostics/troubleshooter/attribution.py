@@ -154,3 +154,31 @@ def denial_summary(raw: Mapping[str, Any] | None) -> str | None:
     if not denied:
         return None
     return "; ".join(evaluation_summary(details, e) for e in denied)
+
+
+_EFFECT_WORDS = {
+    "ALLOW": "allow",
+    "NO_IMPACT": "no impact",
+    "IMPLICIT_DENY": "implicit deny",
+    "EXPLICIT_DENY": "explicit deny",
+}
+
+
+def check_lines(raw: Mapping[str, Any] | None) -> list[str]:
+    """One line per denied evaluation listing every check and its effect, in AWS's order."""
+    if not looks_like_details(raw):
+        return []
+    assert raw is not None
+    details = parse_details(raw)
+    lines = []
+    for evaluation in details.evaluations:
+        if not evaluation.denied:
+            continue
+        parts = []
+        for check in evaluation.checks:
+            words = LAYER_WORDS.get(check.layer, check.layer)
+            where = short_target(check.target_arn) if check.layer in {"scp", "rcp"} else None
+            label = f"{words} at {where}" if where else words
+            parts.append(f"{label}: {_EFFECT_WORDS.get(check.effect, check.effect)}")
+        lines.append(f"{evaluation.action}: " + (", ".join(parts) or "no checks returned"))
+    return lines
