@@ -126,3 +126,23 @@ def test_an_evaluation_without_checks_says_why() -> None:
     (finding,) = diagnose_details(_failure(), details)
     assert finding.rule == "troubleshooter-unattributed"
     assert "account or organization" in finding.explanation
+
+
+def test_a_generated_sid_is_found_by_the_request() -> None:
+    """A statement without a Sid (AWS reports a generated one) is still quoted from the document."""
+    raw = shapes.scp_explicit_deny()
+    document = raw["documents"][shapes.REGION_SCP]
+    del document["Statement"][0]["Sid"]
+    raw["evaluations"][0]["checks"][1]["matchedPolicies"][0]["matchedStatements"][0]["sid"] = "0"
+    (finding,) = _diagnose(raw)
+    assert '"Effect": "Deny"' in finding.explanation
+    assert "aws:RequestedRegion" in finding.explanation
+
+
+def test_an_explicit_deny_without_named_statements_is_found_by_the_recheck() -> None:
+    """When AWS names no statement, the captured Deny that applies is quoted with its policy."""
+    raw = shapes.scp_explicit_deny()
+    raw["evaluations"][0]["checks"][1]["matchedPolicies"] = []
+    (finding,) = _diagnose(raw)
+    assert f"the re-check finds this one in {shapes.REGION_SCP}" in finding.explanation
+    assert '"Sid": "DenyOutsideRegions"' in finding.explanation

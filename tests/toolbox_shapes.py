@@ -7,6 +7,7 @@ checks that), so the tests exercise what the real API returns.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from diagnostics.troubleshooter.details import POLICY_CHECKS
@@ -122,7 +123,7 @@ def answer(
         "policies": policies,
     }
     if documents is not None:
-        out["documents"] = documents
+        out["documents"] = copy.deepcopy(documents)  # tests edit them; keep the constants intact
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from diagnostics.iam.arns import parse_arn
 from diagnostics.model import Failure, Finding, Fix, JSONObject, RequestContext
-from diagnostics.policy import request_keys, statements_of
+from diagnostics.policy import request_keys, statement_matches, statements_of
 from diagnostics.policy.conditions import UnknownOperator, condition_matches
 from diagnostics.troubleshooter.attribution import (
     LAYER_WORDS,
@@ -30,6 +30,7 @@ from diagnostics.troubleshooter.details import (
     AuthorizationDetails,
     Check,
     Evaluation,
+    PolicyInfo,
     parse_details,
 )
 from diagnostics.troubleshooter.layers import evaluation_context, role_of
@@ -102,22 +103,49 @@ def _explicit(
     paragraphs = []
     for check in checks:
         lines = [f"{evaluation.label()} was {deny_phrase(details, check)}."]
-        for uri, sid in denying_statements(check):
+        named = denying_statements(check)
+        for uri, sid in named:
             policy = details.policy(uri)
             statement = _find_statement(policy.document if policy else None, sid)
+            if statement is None and policy is not None and policy.document is not None:
+                # AWS generates a Sid for a statement without one: find it by the request.
+                found = _matching_denies([policy], ctx)
+                statement = found[0][1] if len(found) == 1 else None
             if statement is None:
                 lines.append(
                     f"Statement {sid or '(no Sid)'} of {short_policy(policy, uri)}: "
                     f"{_fetch_hint(details, uri)}."
                 )
                 continue
-            quoted = json.dumps(statement, separators=(", ", ": "))
-            lines.append(f"The denying statement: {quoted}")
-            lines += [f"Condition: {line}." for line in _condition_lines(statement, ctx)]
+            lines += _quote(statement, ctx)
+        if not named:
+            for uri, statement in _matching_denies(check_policies(details, check), ctx):
+                lines.append(f"AWS named no statement; the re-check finds this one in {uri}.")
+                lines += _quote(statement, ctx)
         lines.append(_no_allow(check))
         paragraphs.append("\n".join(lines))
     title = f"{evaluation.action} " + "; ".join(deny_phrase(details, c) for c in checks)
     return Finding(EXPLICIT_RULE, title, "high", "\n\n".join(paragraphs), ())
+
+
+def _matching_denies(
+    policies: list[PolicyInfo], ctx: RequestContext
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """(uri, statement) of every captured Deny statement that applies to the request."""
+    return [
+        (policy.uri, statement)
+        for policy in policies
+        for statement in statements_of(policy.document or {})
+        if str(statement.get("Effect", "")).lower() == "deny" and statement_matches(statement, ctx)
+    ]
+
+
+def _quote(statement: Mapping[str, Any], ctx: RequestContext) -> list[str]:
+    quoted = json.dumps(statement, separators=(", ", ": "))
+    return [
+        f"The denying statement: {quoted}",
+        *(f"Condition: {line}." for line in _condition_lines(statement, ctx)),
+    ]
 
 
 def _no_allow(check: Check) -> str:
