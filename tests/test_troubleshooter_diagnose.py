@@ -146,3 +146,30 @@ def test_an_explicit_deny_without_named_statements_is_found_by_the_recheck() -> 
     (finding,) = _diagnose(raw)
     assert f"the re-check finds this one in {shapes.REGION_SCP}" in finding.explanation
     assert '"Sid": "DenyOutsideRegions"' in finding.explanation
+
+
+def test_an_inline_policy_is_named_with_its_entity() -> None:
+    """An explicit deny in an inline identity policy names the role the policy sits on."""
+    uri = "ip-8f3a2c"
+    ev = shapes.evaluation(
+        "s3:DeleteObject",
+        f"{shapes.BUCKET}/k",
+        "EXPLICIT_DENY",
+        [
+            shapes.check(
+                "PRINCIPAL",
+                "EXPLICIT_DENY",
+                shapes.ROLE,
+                [(uri, [shapes.statement("NoDelete", "DENY")])],
+            )
+        ],
+    )
+    raw = shapes.answer(
+        [ev], [shapes.policy(uri, "IDENTITY_BASED_POLICY", shapes.ROLE, inline=True)]
+    )
+    (finding,) = _diagnose(raw)
+    assert (
+        f"denied by identity-based policy inline {uri} on {shapes.ROLE} (statement NoDelete)"
+        in finding.title
+    )
+    assert finding.fixes == ()

@@ -65,15 +65,20 @@ def short_target(arn: str | None) -> str | None:
 
 
 def short_policy(policy: PolicyInfo | None, uri: str) -> str:
-    """An SCP/RCP by its id (``p-...``), a managed policy by ARN, an inline one by its entity."""
+    """An SCP/RCP by its id (``p-...``), a managed policy by ARN, an inline one with its entity.
+
+    An inline policy's URI is opaque (iam-toolbox model, PolicyInfo.uri), so
+    the entity it is attached to is what tells a reader where to look.
+    """
     parsed = parse_arn(uri)
     if parsed is not None and parsed.service == "organizations":
         return parsed.resource.rsplit("/", 1)[-1]
-    if parsed is not None:
-        return uri
-    if policy is not None and policy.attached_to:
-        return f"an inline policy of {policy.attached_to[0]} ({uri})"
-    return f"policy {uri}"
+    inline = (policy is not None and policy.inline) or parsed is None
+    if inline and policy is not None and policy.attached_to:
+        return f"inline {uri} on {policy.attached_to[0]}"
+    if inline:
+        return f"inline {uri}"
+    return uri
 
 
 def denying_statements(check: Check) -> list[tuple[str, str | None]]:
@@ -114,7 +119,7 @@ def describe_check(details: AuthorizationDetails, check: Check) -> str:
         parts = []
         for uri, sid in named:
             policy = short_policy(details.policy(uri), uri)
-            parts.append(f"{policy}{at or on} (statement {sid or 'without a Sid'})")
+            parts.append(f"{policy}{at} (statement {sid or 'without a Sid'})")
         return f"{words} " + "; ".join(dict.fromkeys(parts))
     if check.effect == "EXPLICIT_DENY":
         return f"an {words}{at or on} (the matched statement was not reported)"
