@@ -222,7 +222,7 @@ def join(
         return None
     line_explicit = content.endswith("\\")
     body = content[:-1].rstrip(" \t") if line_explicit else content
-    if mode != "blob" and continues_suffix(text, body):
+    if (mode != "blob" or body.startswith("Go to https://")) and continues_suffix(text, body):
         return " ", unescaped(body), line_explicit
     if mode == "blob":
         ob = open_blob_at_end(text)
