@@ -195,7 +195,10 @@ class Pipeline:
 
             # AWS's own record of every layer beats the rules' inference.
             verdict = judge_details(
-                enriched, authorization_details, build_context(enriched, decoded)
+                enriched,
+                authorization_details,
+                build_context(enriched, decoded),
+                decoded=decoded is not None,
             )
         if verdict is not None:
             enriched, findings, verification = verdict

@@ -115,3 +115,18 @@ def test_text_view_lists_every_check_of_a_denied_evaluation() -> None:
         "Checks    s3:CreateBucket: SCP at root r-ab12: allow, SCP at ou-ab12-workloads: "
         "explicit deny, SCP at account 111122223333: allow, identity-based policy: allow" in out
     )
+
+
+def test_blob_and_id_both_answering_is_said() -> None:
+    """When STS decoded the blob and the ID was resolved too, the finding says both answered."""
+    decoded = {
+        "allowed": False,
+        "explicitDeny": True,
+        "matchedStatements": {"items": []},
+        "context": {"principal": {"arn": shapes.SESSION}, "action": "s3:CreateBucket"},
+    }
+    d = Pipeline(load_rules(None)).diagnose_one(
+        FAILURE, DecodeResult(decoded=decoded), authorization_details=shapes.scp_explicit_deny()
+    )
+    assert "Both answered: STS decoded the EC2 encoded message" in d.findings[0].explanation
+    assert "Both answered" not in _diagnosis().findings[0].explanation

@@ -60,17 +60,38 @@ def _filled(failure: Failure, details: AuthorizationDetails) -> Failure:
     )
 
 
+BOTH_ANSWERED = (
+    "Both answered: STS decoded the EC2 encoded message and IAM Access Troubleshooter "
+    "returned the authorization details; this finding follows the details, which name "
+    "every layer that was checked."
+)
+
+
 def judge_details(
-    failure: Failure, raw: Mapping[str, Any], ctx: RequestContext | None = None
+    failure: Failure,
+    raw: Mapping[str, Any],
+    ctx: RequestContext | None = None,
+    *,
+    decoded: bool = False,
 ) -> Verdict | None:
-    """(failure filled in, findings, verification), or None when ``raw`` is no answer."""
+    """(failure filled in, findings, verification), or None when ``raw`` is no answer.
+
+    ``decoded``: STS also decoded the failure's blob; the findings say which answered.
+    """
     if not looks_like_details(raw):
         return None
     details = parse_details(raw, authorization_id=failure.authorization_id)
     filled = _filled(failure, details)
     findings = diagnose_details(filled, details, ctx)
     verification = verify_details(details, findings, filled.principal_arn)
-    return filled, _with_recheck(findings, verification), verification
+    findings = _with_recheck(findings, verification)
+    if decoded and findings:
+        first = findings[0]
+        findings = (
+            dataclasses.replace(first, explanation=f"{first.explanation}\n{BOTH_ANSWERED}"),
+            *findings[1:],
+        )
+    return filled, findings, verification
 
 
 def _with_recheck(
