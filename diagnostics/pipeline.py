@@ -182,10 +182,33 @@ class Pipeline:
         authorization_details: JSONObject | None = None,
         authorization_error: str | None = None,
     ) -> Diagnosis:
-        """Diagnose one failure with what decoding and resolving gave."""
+        """Diagnose one failure with what decoding and resolving gave.
+
+        Access Troubleshooter details, when given, decide the findings.
+        """
         decoded = result.decoded
         enriched = infer_action(enrich(failure, decoded))
-        findings, verification = self._judge(enriched, decoded)
+        verdict = None
+        if authorization_details is not None and self.ruleset is not None:
+            from diagnostics.troubleshooter import judge_details
+            from diagnostics.troubleshooter.diagnose import UNATTRIBUTED
+
+            # AWS's own record of every layer beats the rules' inference.
+            verdict = judge_details(
+                enriched,
+                authorization_details,
+                build_context(enriched, decoded),
+                decoded=decoded is not None,
+            )
+        if verdict is not None:
+            enriched, findings, verification = verdict
+            if all(f.rule == UNATTRIBUTED for f in findings):
+                # No check names the layer (caller outside the organization): the
+                # rules' reading of the message is still worth having.
+                more, checked = self._judge(enriched, decoded)
+                findings, verification = findings + more, verification + checked
+        else:
+            findings, verification = self._judge(enriched, decoded)
         return Diagnosis(
             enriched,
             decoded=decoded,

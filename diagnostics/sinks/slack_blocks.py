@@ -17,6 +17,7 @@ from diagnostics.model import Diagnosis
 from diagnostics.sinks.base import Detail
 from diagnostics.sinks.render import clean, summarize_decoded
 from diagnostics.sinks.text import headline, policy_words
+from diagnostics.troubleshooter.attribution import denial_summary
 
 SECTION_MAX = 3000
 FIELD_MAX = 2000
@@ -164,6 +165,10 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
         ),
         _fields(alert),
     ]
+    denied = denial_summary(d.authorization_details)
+    if denied:
+        # Access Troubleshooter names the exact policy, statement and target.
+        required.append(_section(f"*Denied by:* {esc(denied)}"))
     optional: list[Block] = []
     for finding in d.findings[:MAX_FINDINGS]:
         optional.append(_section(f"*{esc(finding.title)}*\n{esc_block(finding.explanation)}"))

@@ -7,6 +7,7 @@ import orjson
 from diagnostics.alerts.alert import Alert, iso_time
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.render import clean
+from diagnostics.troubleshooter.attribution import denial_summary
 
 _BOLD = "\x1b[1m"
 _RED = "\x1b[1;31m"
@@ -93,6 +94,9 @@ def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> 
                     f"   region {f.region or 'unknown'}")  # fmt: skip
     if f.policy_arn:
         lines += _lines("policy", f.policy_arn)
+    denied = denial_summary(d.authorization_details)
+    if denied:
+        lines += _lines("denied", denied)
     seen = f"{iso_time(alert.first_seen)} .. {iso_time(alert.last_seen)}"
     if alert.status != "new":
         seen += f" ({alert.new_count} since the last alert)"
