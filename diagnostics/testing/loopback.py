@@ -11,10 +11,55 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
+
+
+@dataclass(slots=True)
+class Fault:
+    """A scripted fault: ``kind`` for the next ``remaining`` matching calls (``None``: all)."""
+
+    kind: str
+    remaining: int | None
+    #: The one operation (action) it applies to; ``None``: any.
+    operation: str | None = None
+    #: Only calls signed by this account's keys; ``None``: any.
+    account: str | None = None
+    message: str | None = None
+
+
+class FaultQueue:
+    """Faults in the order given; each call consumes at most one.  Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, operation: str, account: str | None = None) -> Fault | None:
+        """The first fault matching this call, counted down (and dropped when spent)."""
+        with self._lock:
+            for i, fault in enumerate(self._faults):
+                if fault.operation not in (None, operation):
+                    continue
+                if fault.account is not None and fault.account != account:
+                    continue
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        del self._faults[i]
+                return fault
+            return None
 
 
 class LoopbackServer:

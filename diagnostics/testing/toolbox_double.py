@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import orjson
 
-from diagnostics.testing.loopback import LoopbackServer
+from diagnostics.testing.loopback import Fault, FaultQueue, LoopbackServer
 from diagnostics.testing.toolbox_samples import check_shape
 
 DETAILS = "GetRequestAuthorizationDetails"
@@ -94,14 +94,6 @@ class _Entry:
     created_at: float
 
 
-@dataclass(slots=True)
-class _Fault:
-    kind: str
-    remaining: int | None
-    operation: str | None
-    message: str | None
-
-
 class ToolboxDouble(LoopbackServer):
     """A programmable iam-toolbox endpoint on ``127.0.0.1`` (a free port).
 
@@ -137,7 +129,7 @@ class ToolboxDouble(LoopbackServer):
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._keys: dict[str, tuple[str, str | None]] = {}
-        self._faults: list[_Fault] = []
+        self._faults = FaultQueue()
         self._calls: list[ToolboxCall] = []
 
     # -- programming ---------------------------------------------------------
@@ -188,12 +180,10 @@ class ToolboxDouble(LoopbackServer):
         """
         if kind != "hang" and kind not in _FAULTS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {sorted(_FAULTS)} or 'hang'")
-        with self._lock:
-            self._faults.append(_Fault(kind, count, operation, message))
+        self._faults.add(Fault(kind, count, operation, message=message))
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        self._faults.clear()
 
     # -- observing -----------------------------------------------------------
 
@@ -235,7 +225,7 @@ class ToolboxDouble(LoopbackServer):
         )
         if self.latency > 0:
             self._stopping.wait(self.latency)
-        fault = self._take_fault(call.operation)
+        fault = self._faults.take(call.operation)
         if fault is not None and fault.kind == "hang":
             self._record(call, 0, "hang")
             self._stopping.wait(self.hang_seconds)
@@ -311,18 +301,6 @@ class ToolboxDouble(LoopbackServer):
             )
         self._record(call, 200, None)
         return _json(200, {"policyDocument": entry.documents[call.policy_uri]})
-
-    def _take_fault(self, operation: str) -> _Fault | None:
-        with self._lock:
-            for i, fault in enumerate(self._faults):
-                if fault.operation not in (None, operation):
-                    continue
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        del self._faults[i]
-                return fault
-            return None
 
     def _fault_text(self, kind: str, call: ToolboxCall) -> str:
         if kind == "access_denied":
