@@ -18,16 +18,13 @@ parsing, retries) over loopback HTTP; the double runs in its own process.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 
-from harness import BENCHMARKS_MD, machine, publish, verdict
+from harness import BENCHMARKS_MD, ChildDouble, machine, publish, verdict
 from p3_decode import fake_credentials, max_in_window
 from toolbox_server import bench_ids
 
@@ -40,52 +37,8 @@ GOAL_SHARE = 0.80
 CALLS_PER_ID = 1 + len(SCP_DOCUMENTS)
 
 
-class Double:
-    """The toolbox double in a child process."""
-
-    def __init__(self, latency: float, ids: int) -> None:
-        self._proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(Path(__file__).with_name("toolbox_server.py")),
-                f"--latency={latency}",
-                f"--ids={ids}",
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.endpoint_url = self._ask("")
-
-    def _ask(self, command: str) -> str:
-        assert self._proc.stdin and self._proc.stdout
-        if command:
-            self._proc.stdin.write(command + "\n")
-            self._proc.stdin.flush()
-        return self._proc.stdout.readline().strip()
-
-    def reset_calls(self) -> None:
-        self._ask("reset")
-
-    def call_times(self) -> list[float]:
-        times: list[float] = json.loads(self._ask("calls"))
-        return times
-
-    def __enter__(self) -> Double:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._ask("quit")
-        self._proc.wait(timeout=10)
-
-
 def run_resolver(
-    double: Double, failures: list[Failure], concurrency: int
+    double: ChildDouble, failures: list[Failure], concurrency: int
 ) -> tuple[float, int, int, int]:
     """Resolve all, then all again: ``(seconds, calls, errors, calls on the second pass)``."""
     double.reset_calls()
@@ -107,7 +60,7 @@ def run_resolver(
     return seconds, calls, errors, second
 
 
-def run_bare(double: Double, ids: list[str], concurrency: int) -> tuple[float, int]:
+def run_bare(double: ChildDouble, ids: list[str], concurrency: int) -> tuple[float, int]:
     """The same three calls per ID from a plain boto3 client on ``concurrency`` threads."""
     import boto3
     from botocore.config import Config
@@ -159,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     errors = 0
     second_pass: list[int] = []
     calls_seen: list[int] = []
-    with Double(args.latency, args.ids) as double:
+    with ChildDouble(
+        "toolbox_server.py", f"--latency={args.latency}", f"--ids={args.ids}"
+    ) as double:
         run_bare(double, ids[: args.concurrency], args.concurrency)  # warm-up: imports, pools
         for i in range(args.runs):
             for who in ("ours", "bare") if i % 2 == 0 else ("bare", "ours"):
