@@ -302,3 +302,38 @@ def test_builders_refuse_what_the_model_does_not_allow() -> None:
     """The sample builders check the model: an unknown effect is refused, not served."""
     with pytest.raises(ShapeError, match="MAYBE"):
         details(context={}, evaluations=[evaluation("s3:GetObject", "*", "MAYBE", [])], policies=[])
+
+
+def test_role_template_resolves_with_the_failure_accounts_role(
+    toolbox: ToolboxDouble, sts: StsDouble
+) -> None:
+    """With a role template, the ID is resolved with the role assumed in the failure's account."""
+    other = "222233334444"
+    toolbox.add_details(ID, scp_deny_details(), SCP_DOCUMENTS, account=other)
+
+    def member(key: str) -> tuple[str, str | None] | None:
+        # The STS double issued the key (AssumeRole): it knows the account.
+        call = next((c for c in sts.calls if c.action == "AssumeRole"), None)
+        return (other, None) if call is not None and key.startswith("ASIA") else None
+
+    toolbox.key_resolver = member
+    role = "arn:aws:iam::{account}:role/AuthzDiagnosticsDecoder"
+    with _resolver(toolbox, sts, role_arn_template=role) as resolver:
+        result = resolver.resolve(_failure(account_id=other))
+    assert result.error is None and result.details is not None
+    assert [c.role_arn for c in sts.calls if c.action == "AssumeRole"] == [
+        f"arn:aws:iam::{other}:role/AuthzDiagnosticsDecoder"
+    ]
+    assert all(c.access_key_id and c.access_key_id.startswith("ASIA") for c in toolbox.calls)
+
+
+def test_organization_rule_admits_members_and_refuses_outsiders(toolbox: ToolboxDouble) -> None:
+    """Details recorded for an organization answer its members; an outsider gets not-found."""
+    toolbox.add_details(ID, scp_deny_details(), SCP_DOCUMENTS, organization="o-a1b2c3d4e5")
+    toolbox.register_key("AKIAEXAMPLETEST00001", "555566667777", "o-a1b2c3d4e5")
+    with _resolver(toolbox) as resolver:
+        assert resolver.resolve(_failure()).details is not None
+    toolbox.register_key("AKIAEXAMPLETEST00001", "555566667777", "o-someoneelse")
+    with _resolver(toolbox) as resolver:
+        result = resolver.resolve(_failure())
+    assert result.details is None and result.kind == m.NOT_FOUND

@@ -125,7 +125,7 @@ class ToolboxDouble(LoopbackServer):
         self.retention = retention
         self.caller_arn = caller_arn
         self._clock = clock
-        self._key_resolver = key_resolver
+        self.key_resolver = key_resolver
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._keys: dict[str, tuple[str, str | None]] = {}
@@ -259,8 +259,8 @@ class ToolboxDouble(LoopbackServer):
             return None
         with self._lock:
             known = self._keys.get(key)
-        if known is None and self._key_resolver is not None:
-            known = self._key_resolver(key)
+        if known is None and self.key_resolver is not None:
+            known = self.key_resolver(key)
         return known
 
     def _visible(
