@@ -49,6 +49,15 @@ CASES: dict[str, Spec] = {
         [("", "authorization id: "), ("authorization id:", " "), ("authorization id: ", "0")],
     ),
     "diagnostics/extract/authorization_id.py:_ID_TAIL": ("fullmatch", [(" ", "a"), ("", " ")]),
+    "diagnostics/testing/toolbox_double.py:_CREDENTIAL": (
+        "search",
+        [("Credential=", "A"), ("Credential=A/20261201/", "a"), ("", "Credential=")],
+    ),
+    "diagnostics/testing/toolbox_double.py:_PATH": (
+        "match",
+        [("/authorization-details/", "a"), ("/authorization-details/", "%")],
+    ),
+    "diagnostics/testing/toolbox_double.py:_ID": ("match", [("", "a"), ("", "0")]),
     "diagnostics/extract/decoded.py:_START": (
         "search",
         [("", "{ "), ("", '{"allowed" '), ("", "{")],

@@ -44,9 +44,10 @@ _URL_ID = re.compile(
 )
 # Linear: a literal, bounded blanks and quotes, one bounded class run.
 _API_ID = re.compile(
-    r"authorization id:[ \t\r\n\"'`]{0,16}(?P<id>[0-9a-z]{1,256})(?P<after>[0-9A-Za-z]?)",
-    re.IGNORECASE,
+    r"[Aa]uthorization [Ii][Dd]:[ \t\r\n\"'`]{0,16}(?P<id>[0-9a-z]{1,256})(?P<after>[0-9A-Za-z]?)"
 )
+#: Cheap pre-checks before the API regex ("authorization id", "Authorization ID").
+_API_MARKS = ("uthorization i", "uthorization I")
 _ELLIPSES = ("...", "…", "[...]", "[truncated]", "(truncated)")
 
 #: What ``parse_notes`` says about a cut ID; the resolver and the no-decode path
@@ -87,6 +88,9 @@ class _One:
     value: str
     cut: bool
     api: bool
+    #: The whole "call the GetRequestAuthorizationDetails API ..." precedes it (a
+    #: wrapped message read from its middle has only the tail).
+    whole_sentence: bool = False
 
 
 def _is_cut(text: str, end: int, after: str, cut_at_end: bool) -> bool:
@@ -95,6 +99,15 @@ def _is_cut(text: str, end: int, after: str, cut_at_end: bool) -> bool:
     if text.startswith(_ELLIPSES, end):
         return True
     return cut_at_end and not text[end:].strip(" \t\r\n\"'`")
+
+
+def _whole_sentence(text: str, lead: str, at: int) -> bool:
+    """The API sentence is whole here: not the tail of a suffix whose URL was on
+    an earlier line ("for complete details, or call the ..." with no URL before)."""
+    lead = " ".join(lead.split())
+    if "call the " + API_SENTENCE not in lead:
+        return False
+    return "for complete details" not in lead or URL_MARK in text[:at]
 
 
 def _singles(text: str, cut_at_end: bool) -> list[_One]:
@@ -111,8 +124,9 @@ def _singles(text: str, cut_at_end: bool) -> list[_One]:
                     False,
                 )
             )
-    if "uthorization id" in text or "UTHORIZATION ID" in text:
+    if _API_MARKS[0] in text or _API_MARKS[1] in text:
         for m in _API_ID.finditer(text):
+            lead = text[max(0, m.start() - 120) : m.start()]
             out.append(
                 _One(
                     m.start(),
@@ -120,6 +134,7 @@ def _singles(text: str, cut_at_end: bool) -> list[_One]:
                     m.group("id"),
                     _is_cut(text, m.end("id"), m.group("after"), cut_at_end),
                     True,
+                    _whole_sentence(text, lead, m.start()),
                 )
             )
     elif cut_at_end:
@@ -138,7 +153,7 @@ def find_authorization_ids(text: str, *, cut_at_end: bool = False) -> list[IdHit
     The console URL and the API sentence that follow one denial are one hit;
     a complete copy wins over a cut one.
     """
-    if URL_MARK not in text and "uthorization id" not in text.lower():
+    if URL_MARK not in text and _API_MARKS[0] not in text and _API_MARKS[1] not in text:
         return []
     singles = _singles(text, cut_at_end)
     hits: list[IdHit] = []
@@ -165,15 +180,18 @@ def _merge(group: list[_One]) -> IdHit:
         end=max(o.end for o in group),
         authorization_id=whole[0] if whole else None,
         cut=not whole,
-        api_sentence=any(o.api for o in group),
+        api_sentence=any(o.whole_sentence for o in group),
     )
+
+
+_SUFFIX_STARTS = ("Go to ", "go to ", "or call the ", "call the ")
 
 
 def suffix_start(text: str, hit: IdHit) -> int:
     """Where the suffix's sentence starts ("Go to https://...", "or call the ...")."""
     lo = max(0, hit.start - 200)
     window = text[lo : hit.start]
-    for lead in ("Go to ", "go to ", "For complete details", "or call the ", "call the "):
+    for lead in _SUFFIX_STARTS:
         i = window.rfind(lead)
         if i != -1:
             return lo + i
@@ -224,13 +242,24 @@ def attach_ids(
             if hit.start - f.end <= MAX_GAP and f.authorization_id is None and not _noted(f):
                 owner = i
         if owner is None:
-            if standalone is None or not hit.api_sentence:
+            start = suffix_start(text, hit)
+            if standalone is None or not _stands_alone(text, hit, start):
                 continue
-            out.append(standalone(suffix_start(text, hit), hit.end))
+            out.append(standalone(start, hit.end))
             out.sort(key=lambda f: f.start)
-            owner = next(i for i, f in enumerate(out) if f.start == suffix_start(text, hit))
+            owner = next(i for i, f in enumerate(out) if f.start == start)
         out[owner] = _with_id(out[owner], hit)
     return out
+
+
+def _stands_alone(text: str, hit: IdHit, start: int) -> bool:
+    """A whole suffix with no denial before it in this record, not the tail of a
+    wrapped message whose sentence the reader could not join (an ARN or a policy
+    type before it says so)."""
+    if not hit.api_sentence or not text.startswith(_SUFFIX_STARTS, start):
+        return False
+    before = text[:start]
+    return "arn:" not in before and "polic" not in before.lower()
 
 
 def _noted(f: _FoundLike) -> bool:
@@ -317,16 +346,22 @@ def suffix_may_follow(text: str, sentence_ended: bool) -> bool:
     return sentence_ended or _go_to_at_end(text)
 
 
+_GO_TO_ENDS = (". Go to", ".\nGo to", ". Go", ".\nGo")
+
+
 def _go_to_at_end(text: str) -> bool:
-    """A narrow terminal wrapped between "Go to" and the URL."""
-    return text.rstrip().endswith((". Go to", ".\nGo to")) and "uthoriz" in text[-2200:]
+    """A narrow terminal wrapped inside "Go to <URL>", before the URL."""
+    return text.rstrip().endswith(_GO_TO_ENDS) and "uthoriz" in text[-2200:]
 
 
 def continues_suffix(text: str, body: str) -> bool:
     """``body`` (the next line, prefix removed) goes on with the suffix ``text`` ends in."""
     if _suffix_from(text) is None:  # a fresh suffix right after the sentence
         if _go_to_at_end(text):
-            return body.startswith("https://") and URL_MARK in body.split(" ", 1)[0]
+            if body == "to" and text.rstrip().endswith("Go"):
+                return True
+            rest = body if text.rstrip().endswith("to") else body.removeprefix("to ")
+            return rest.startswith("https://") and URL_MARK in rest.split(" ", 1)[0]
         if body == "Go to":
             return True
         if body.startswith("Go to https://"):

@@ -47,6 +47,11 @@ KEY_PHRASES = (
     "with an explicit deny in",
     "policy allows the",
     "transitively through",
+    # The policy type before the policy ARN (a wrap between them lost the ARN).
+    "identity-based policy",
+    "resource-based policy",
+    "control policy",
+    "endpoint policy",
     "api error",
     "operation error",
     "status code",
@@ -85,6 +90,8 @@ _OPEN_ENDINGS = (
     " explicit deny in a",
     " explicit deny in an",
     " explicit deny in the",
+    # "... in an identity-based policy:" wrapped before its ARN.
+    " policy:",
 )
 #: The labels AWS puts before the principal of a plain sentence.
 _LABELS = ("User:", "Principal:", "user:")
