@@ -32,6 +32,8 @@ CASES: dict[str, Spec] = {
     # _PART only runs on strings _DURATION accepted; those are what it gets here.
     "diagnostics/durations.py:_PART": ("findall", [("", "1s"), ("", "1.5ms")]),
     "diagnostics/commands/decode.py:_BLOB": ("search", [("", "a"), ("!", "-_")]),
+    "diagnostics/commands/decode.py:_OPTION": ("fullmatch", [("--", "a"), ("--a", "-")]),
+    "diagnostics/commands/decode.py:_AUTHORIZATION_ID": ("fullmatch", [("", "a"), ("", "0")]),
     "diagnostics/context.py:_ACCOUNT_IN_ARN": ("match", [("arn:aws", "-"), ("arn:aws:s3:", "a-")]),
     "diagnostics/context.py:_REGION_IN_ARN": (
         "match",

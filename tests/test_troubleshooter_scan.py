@@ -166,3 +166,34 @@ def test_cli_scan_resolves_through_the_double(toolbox: ToolboxDouble, tmp_path: 
     obj = orjson.loads(proc.stdout.splitlines()[0])
     assert obj["authorization_details"] is None and "resolving is off" in obj["authorization_error"]
     assert toolbox.call_count(DETAILS) == 1
+
+
+def test_cli_decode_resolves_a_bare_id_and_says_when_it_cannot(
+    toolbox: ToolboxDouble,
+) -> None:
+    """`authz-diag decode ID` resolves it (exit 0); an unknown ID exits 1 with the reason."""
+    env = dict(os.environ)
+    base = [AUTHZ_DIAG, "decode", "--format", "json", "--toolbox-endpoint-url"]
+    proc = subprocess.run(
+        [*base, toolbox.endpoint_url, ID],
+        capture_output=True,
+        timeout=120,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert orjson.loads(proc.stdout)["authorization_details"]["authorizationId"] == ID
+    proc = subprocess.run(
+        [*base, toolbox.endpoint_url, "unknown123"],
+        capture_output=True,
+        timeout=120,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert (
+        "no details for authorization ID unknown123"
+        in orjson.loads(proc.stdout)["authorization_error"]
+    )
