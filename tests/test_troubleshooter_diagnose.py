@@ -51,6 +51,7 @@ def test_run_instances_sub_evaluations_get_role_fixes_with_their_own_context() -
     assert [(f.target, f.applies_to) for f in fixes] == [("identity", shapes.ROLE)] * 2
     pass_role, create_tags = (fix.statements[0] for fix in fixes)
     assert pass_role["Resource"] == "arn:aws:iam::111122223333:role/app-instance"
+    assert (pass_role["Sid"], create_tags["Sid"]) == ("AllowIamPassRole", "AllowEc2CreateTags")
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
     assert create_tags["Condition"] == {"StringEquals": {"ec2:CreateAction": "RunInstances"}}
     assert "aws:TagKeys" not in str(create_tags)

@@ -10,6 +10,7 @@ context keys (``iam:PassedToService``, ``ec2:CreateAction``) as conditions.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -167,7 +168,12 @@ def _condition(evaluation: Evaluation) -> JSONObject:
 
 
 def _allow(evaluation: Evaluation, principal: Any = None) -> JSONObject:
-    statement: JSONObject = {"Effect": "Allow"}
+    # A Sid from the action, as the rules' fixes have (letters and digits only).
+    words = re.split(r"[^A-Za-z0-9]+", evaluation.action)
+    statement: JSONObject = {
+        "Sid": "Allow" + "".join(w[:1].upper() + w[1:] for w in words),
+        "Effect": "Allow",
+    }
     if principal is not None:
         statement["Principal"] = principal
     statement["Action"] = evaluation.action
