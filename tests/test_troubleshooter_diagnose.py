@@ -174,3 +174,26 @@ def test_an_inline_policy_is_named_with_its_entity() -> None:
         in finding.title
     )
     assert finding.fixes == ()
+
+
+def test_inconsistent_answers_still_explain_and_never_open_a_resource() -> None:
+    """A deny no check names is explained; a resource fix without a known principal is withheld."""
+    explicit = shapes.evaluation(
+        "s3:GetObject", shapes.BUCKET, "EXPLICIT_DENY", [shapes.scp_allow()]
+    )
+    implicit = shapes.evaluation(
+        "s3:PutObject", shapes.BUCKET, "IMPLICIT_DENY", [shapes.scp_allow()]
+    )
+    resource = shapes.evaluation(
+        "s3:DeleteObject",
+        shapes.BUCKET,
+        "IMPLICIT_DENY",
+        [shapes.check("RESOURCE", "IMPLICIT_DENY")],
+    )
+    raw = shapes.answer([explicit, implicit, resource], [])
+    del raw["requestContext"]["aws:PrincipalArn"]
+    anonymous = Failure(kind="plain", source=SourceRef("app.log"))
+    first, second, third = diagnose_details(anonymous, raw)
+    assert "explicitly denied, but no check" in first.explanation and first.fixes == ()
+    assert "no check of this evaluation says which layer" in second.explanation
+    assert third.fixes == () and "names no principal to allow" in third.explanation
