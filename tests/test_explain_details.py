@@ -129,3 +129,14 @@ def test_a_scan_json_line_with_details_is_explained() -> None:
     out = run("-", stdin=orjson.dumps(line))
     assert out.returncode == 0, out.stderr
     assert "denied by SCP p-7q3x9k2m at ou-ab12-workloads" in out.stdout
+
+
+def test_the_mcp_explain_tool_takes_saved_details_too() -> None:
+    """An agent pasting get-request-authorization-details output gets the same attribution."""
+    from diagnostics.commands.common import load_rules
+    from diagnostics.mcpserver import explain_text
+
+    answer = explain_text(orjson.dumps(shapes.scp_explicit_deny()).decode(), load_rules(None))
+    (d,) = answer["diagnoses"]
+    assert "denied by SCP p-7q3x9k2m at ou-ab12-workloads" in d["findings"][0]["title"]
+    assert d["findings"][0]["fixes"] == []

@@ -51,6 +51,7 @@ def test_run_instances_sub_evaluations_get_role_fixes_with_their_own_context() -
     assert [(f.target, f.applies_to) for f in fixes] == [("identity", shapes.ROLE)] * 2
     pass_role, create_tags = (fix.statements[0] for fix in fixes)
     assert pass_role["Resource"] == "arn:aws:iam::111122223333:role/app-instance"
+    assert (pass_role["Sid"], create_tags["Sid"]) == ("AllowIamPassRole", "AllowEc2CreateTags")
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
     assert create_tags["Condition"] == {"StringEquals": {"ec2:CreateAction": "RunInstances"}}
     assert "aws:TagKeys" not in str(create_tags)
@@ -173,3 +174,26 @@ def test_an_inline_policy_is_named_with_its_entity() -> None:
         in finding.title
     )
     assert finding.fixes == ()
+
+
+def test_inconsistent_answers_still_explain_and_never_open_a_resource() -> None:
+    """A deny no check names is explained; a resource fix without a known principal is withheld."""
+    explicit = shapes.evaluation(
+        "s3:GetObject", shapes.BUCKET, "EXPLICIT_DENY", [shapes.scp_allow()]
+    )
+    implicit = shapes.evaluation(
+        "s3:PutObject", shapes.BUCKET, "IMPLICIT_DENY", [shapes.scp_allow()]
+    )
+    resource = shapes.evaluation(
+        "s3:DeleteObject",
+        shapes.BUCKET,
+        "IMPLICIT_DENY",
+        [shapes.check("RESOURCE", "IMPLICIT_DENY")],
+    )
+    raw = shapes.answer([explicit, implicit, resource], [])
+    del raw["requestContext"]["aws:PrincipalArn"]
+    anonymous = Failure(kind="plain", source=SourceRef("app.log"))
+    first, second, third = diagnose_details(anonymous, raw)
+    assert "explicitly denied, but no check" in first.explanation and first.fixes == ()
+    assert "no check of this evaluation says which layer" in second.explanation
+    assert third.fixes == () and "names no principal to allow" in third.explanation

@@ -4,6 +4,7 @@ Access Troubleshooter authorization ID with iam-toolbox) and explain it."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 from typing import Any
@@ -41,7 +42,9 @@ def register(sub: Any) -> None:
         "2 usage or input error.",
     )
     p.add_argument("blob", metavar="BLOB|ID|-")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     add_rules_argument(p)
     add_decode_arguments(p, optional=False)
     p.set_defaults(run=run)
@@ -94,5 +97,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if decoder is not None:
             decoder.close()
+    from diagnostics.decode.messages import without_off_switch
+
+    # `decode` exists to call STS: advice to switch decoding off does not apply.
+    diagnoses = [
+        dataclasses.replace(d, decode_error=without_off_switch(d.decode_error))
+        if d.decode_error
+        else d
+        for d in diagnoses
+    ]
     print_diagnoses(diagnoses, args.format)
     return 1 if any(d.decode_error or d.authorization_error for d in diagnoses) else 0

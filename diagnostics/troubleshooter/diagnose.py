@@ -10,6 +10,7 @@ context keys (``iam:PassedToService``, ``ec2:CreateAction``) as conditions.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -101,6 +102,12 @@ def _explicit(
 ) -> Finding:
     checks = [c for c in evaluation.checks if c.effect == "EXPLICIT_DENY"]
     paragraphs = []
+    if not checks:
+        paragraphs.append(
+            f"{evaluation.label()} was explicitly denied, but no check of the answer says "
+            "which layer: open the console link of the authorization ID to see the full "
+            "evaluation. No Allow can fix an explicit deny."
+        )
     for check in checks:
         lines = [f"{evaluation.label()} was {deny_phrase(details, check)}."]
         named = denying_statements(check)
@@ -124,7 +131,8 @@ def _explicit(
                 lines += _quote(statement, ctx)
         lines.append(_no_allow(check))
         paragraphs.append("\n".join(lines))
-    title = f"{evaluation.action} " + "; ".join(deny_phrase(details, c) for c in checks)
+    phrases = "; ".join(deny_phrase(details, c) for c in checks) or "explicitly denied"
+    title = f"{evaluation.action} {phrases}"
     return Finding(EXPLICIT_RULE, title, "high", "\n\n".join(paragraphs), ())
 
 
@@ -167,7 +175,12 @@ def _condition(evaluation: Evaluation) -> JSONObject:
 
 
 def _allow(evaluation: Evaluation, principal: Any = None) -> JSONObject:
-    statement: JSONObject = {"Effect": "Allow"}
+    # A Sid from the action, as the rules' fixes have (letters and digits only).
+    words = re.split(r"[^A-Za-z0-9]+", evaluation.action)
+    statement: JSONObject = {
+        "Sid": "Allow" + "".join(w[:1].upper() + w[1:] for w in words),
+        "Effect": "Allow",
+    }
     if principal is not None:
         statement["Principal"] = principal
     statement["Action"] = evaluation.action
@@ -210,8 +223,14 @@ def _fix_for(
             "the session policy passed when the role was assumed does not allow it: pass one "
             "that does (AssumeRole Policy parameter), or none"
         )
+    if layer in {"resource", "vpc_endpoint"} and role is None:
+        # Principal "*" would open the resource (or endpoint) to everyone.
+        return None, (
+            f"the {LAYER_WORDS[layer]} does not allow it, and the answer names no principal "
+            "to allow: add a statement naming the caller's role or user ARN as Principal"
+        )
     if layer == "resource":
-        who = {"AWS": role} if role else "*"
+        who = {"AWS": role}
         return Fix("resource", evaluation.resource, (_allow(evaluation, who),)), (
             f"the resource-based policy of {evaluation.resource} ({names or 'none captured'}) "
             "must allow the caller separately (cross-account, or a KMS key): add the statement"
@@ -231,7 +250,7 @@ def _fix_for(
         )
     if layer == "vpc_endpoint":
         endpoint = _vpc_endpoint(details, check)
-        who = {"AWS": role} if role else "*"
+        who = {"AWS": role}
         return Fix("vpc_endpoint", endpoint, (_allow(evaluation, who),)), (
             f"the VPC endpoint policy of {endpoint or 'the endpoint'} does not allow it: "
             "add the statement to the endpoint's policy"
@@ -281,6 +300,11 @@ def _implicit(
         lines.append(
             f"The same request has {others} other denied evaluation(s); "
             "their fixes are listed with them and apply together."
+        )
+    if not checks:
+        lines.append(
+            "AWS recorded an implicit deny, but no check of this evaluation says which "
+            "layer: open the console link of the authorization ID to see the full evaluation."
         )
     phrases = "; ".join(deny_phrase(details, c) for c in checks) or "denied"
     title = f"{evaluation.label()} {phrases}"
