@@ -337,3 +337,20 @@ def test_organization_rule_admits_members_and_refuses_outsiders(toolbox: Toolbox
     with _resolver(toolbox) as resolver:
         result = resolver.resolve(_failure())
     assert result.details is None and result.kind == m.NOT_FOUND
+
+
+def test_details_only_model_keeps_the_details_and_says_to_upgrade(
+    toolbox: ToolboxDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore 1.43.80-1.44.3 (no GetRequestAuthorizationPolicy, no checks): details, and why
+    the layers and documents are missing."""
+    import diagnostics.troubleshooter.resolver as resolver_module
+
+    monkeypatch.setattr(resolver_module, "model_features", lambda client: (False, False))
+    toolbox.add_details(ID, scp_deny_details(), SCP_DOCUMENTS)
+    with _resolver(toolbox) as resolver:
+        result = resolver.resolve(_failure())
+    assert result.details is not None and result.details["documents"] == {}
+    assert result.error is not None
+    assert "predates `checks`" in result.error and "GetRequestAuthorizationPolicy" in result.error
+    assert toolbox.call_count(POLICY) == 0

@@ -265,12 +265,13 @@ class Resolver:
                 "them), so the layers that denied are unknown; upgrade botocore"
             )
         uris = policies_to_fetch(details)
+        details["documents"] = {}  # always present: the shape is a contract
         if uris and not has_policy_op:
             problem = (problem + "; " if problem else "") + m.documents_text(
                 len(uris), "this botocore has no GetRequestAuthorizationPolicy: upgrade it"
             )
             return details, problem
-        documents: dict[str, Any] = {}
+        documents: dict[str, Any] = details["documents"]
         missing: list[str] = []
         for uri in uris:
             try:
@@ -281,7 +282,6 @@ class Resolver:
                     self.stats.documents += 1
             except _Failed as exc:
                 missing.append(str(exc))
-        details["documents"] = documents
         if missing:
             problem = (problem + "; " if problem else "") + m.documents_text(
                 len(missing), missing[0]
