@@ -335,15 +335,19 @@ def open_suffix(text: str) -> bool:
     )
 
 
-def suffix_may_follow(text: str, sentence_ended: bool) -> bool:
-    """The next line may carry (the rest of) an authorization-ID suffix.
+def suffix_mode(text: str, sentence_ended: bool) -> str | None:
+    """Whether the next line may carry (the rest of) an authorization-ID suffix.
 
-    ``sentence_ended``: the text ends with a finished denial sentence (the
-    caller knows how to tell).  Either that, or a suffix is still open.
+    ``"suffix-open"``: the text ends inside a suffix (its ID has not arrived),
+    so a terminal's fixed-width rows may continue it too.  ``"suffix"``: the
+    text ends with a finished denial sentence (``sentence_ended``, which the
+    caller knows how to tell), so only a line that starts a suffix joins it.
     """
     if URL_MARK in text[-1200:] or "GetRequestAuthorizationDetails" in text[-1200:]:
-        return open_suffix(text)
-    return sentence_ended or _go_to_at_end(text)
+        return "suffix-open" if open_suffix(text) else None
+    if _go_to_at_end(text):
+        return "suffix-open"
+    return "suffix" if sentence_ended else None
 
 
 _GO_TO_ENDS = (". Go to", ".\nGo to", ". Go", ".\nGo")
