@@ -112,7 +112,6 @@ def _whole_sentence(text: str, lead: str, at: int) -> bool:
 
 def _singles(text: str, cut_at_end: bool) -> list[_One]:
     out: list[_One] = []
-    lowered: str | None = None
     if URL_MARK in text:
         for m in _URL_ID.finditer(text):
             out.append(
@@ -137,12 +136,13 @@ def _singles(text: str, cut_at_end: bool) -> list[_One]:
                     _whole_sentence(text, lead, m.start()),
                 )
             )
-    elif cut_at_end:
+    if cut_at_end:
         # Cut right after the label, before any character of the ID.
-        lowered = text[-40:].rstrip(" \t\r\n\"'`.…").lower()
-        if lowered.endswith("authorization id:"):
-            start = len(text) - len(text[-40:]) + text[-40:].lower().rfind("authorization id:")
-            out.append(_One(start, len(text), "", True, True))
+        tail = text[-40:]
+        if tail.rstrip(" \t\r\n\"'`.…").endswith(API_MARK):
+            out.append(
+                _One(len(text) - len(tail) + tail.rfind(API_MARK), len(text), "", True, True)
+            )
     out.sort(key=lambda o: o.start)
     return out
 
