@@ -200,3 +200,34 @@ def test_daemon_defers_a_slow_id_and_alerts_again_with_details(
     errors = [x.get("authorization_error") or "" for x in d.diagnoses()]
     assert errors[0].startswith("resolving deferred")
     assert any(e.get("event") == "resolve.deferred" for e in d.logs())
+
+
+def test_blob_and_id_both_answer_in_one_batch(toolbox: ToolboxDouble) -> None:
+    """A watch batch decodes the EC2 blob with STS and resolves the ID beside it."""
+    from diagnostics.testing.sts_double import StsDouble, decoded_message, fake_blob
+
+    blob = fake_blob("watch-both", 700)
+    with StsDouble() as sts:
+        sts.add_message(blob, decoded_message(action="ec2:RunInstances"))
+        settings = DecodeSettings(
+            region="us-east-1",
+            endpoint_url=sts.endpoint_url,
+            toolbox_endpoint_url=toolbox.endpoint_url,
+            max_per_second=1000.0,
+        )
+        inner = DeadlineDecoder(Decoder(settings), deadline=5.0)
+        wrapper = DeferringResolver(inner, Resolver(settings), deadline=5.0)
+        try:
+            failure = Failure(
+                kind="encoded",
+                source=SourceRef("app.log", 1, 0),
+                account_id=ACCOUNT,
+                encoded_message=blob,
+                authorization_id=ID,
+            )
+            [(_, result)] = list(wrapper.decode_many([failure]))
+        finally:
+            wrapper.close()
+    assert result.decoded is not None and result.error is None
+    assert result.authorization_details is not None and result.authorization_error is None
+    assert sts.call_count() == 1 and toolbox.call_count(DETAILS) == 1
