@@ -7,9 +7,10 @@ import textwrap
 
 from diagnostics.context import matched_statements
 from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
-from diagnostics.policy.arn_match import action_matches
 from diagnostics.render.sanitize import safe
 from diagnostics.troubleshooter.attribution import check_lines, denial_summary
+from diagnostics.troubleshooter.details import Evaluation
+from diagnostics.troubleshooter.layers import fix_aims_at
 
 POLICY_WORDS = {
     "identity": "identity-based",
@@ -73,16 +74,12 @@ def _fix_lines(fix: Fix) -> list[str]:
 
 
 def _for_fix(entry: JSONObject, fix: Fix) -> bool:
-    """Is a verification entry about this fix (per evaluation: one naming its action)?"""
+    """Is a verification entry about this fix (per evaluation: one its statements cover)?"""
     evaluation = entry.get("evaluation")
     if not isinstance(evaluation, str):
         return True
-    action = evaluation.split(" on ", 1)[0]
-    for statement in fix.statements:
-        raw = statement.get("Action", [])
-        if any(action_matches(str(a), action) for a in ([raw] if isinstance(raw, str) else raw)):
-            return True
-    return False
+    action, _, resource = evaluation.partition(" on ")
+    return fix_aims_at(fix, Evaluation(action, resource or None, None))
 
 
 def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
