@@ -69,3 +69,16 @@ def test_flush_keeps_an_unterminated_line_buffered() -> None:
     # Once the line is whole it waits for one line (its authorization ID may follow).
     assert ex.feed(PLAIN.encode()[-40:]) == []
     assert [f.action for f in ex.flush()] == ["s3:GetObject"]
+
+
+def test_equal_width_sentences_on_consecutive_lines_are_not_one_wrapped_message() -> None:
+    """Two finished sentences of the same width are two failures, not a terminal's hard wrap
+    (the first waits only for the second, which may have been its ID suffix)."""
+    first = PLAIN.replace("bucket/obj", "bucket/ob1")
+    second = PLAIN.replace("bucket/obj", "bucket/ob2")
+    assert len(first) == len(second)
+    ex = Extractor("app.log")
+    found = ex.feed((first + second).encode())
+    assert [f.resource for f in found] == ["arn:aws:s3:::bucket/ob1"]
+    assert [f.resource for f in ex.flush()] == ["arn:aws:s3:::bucket/ob2"]
+    assert ex.feed(b"more\n") == [] and ex.finish() == []

@@ -112,7 +112,6 @@ def _whole_sentence(text: str, lead: str, at: int) -> bool:
 
 def _singles(text: str, cut_at_end: bool) -> list[_One]:
     out: list[_One] = []
-    lowered: str | None = None
     if URL_MARK in text:
         for m in _URL_ID.finditer(text):
             out.append(
@@ -137,12 +136,13 @@ def _singles(text: str, cut_at_end: bool) -> list[_One]:
                     _whole_sentence(text, lead, m.start()),
                 )
             )
-    elif cut_at_end:
+    if cut_at_end:
         # Cut right after the label, before any character of the ID.
-        lowered = text[-40:].rstrip(" \t\r\n\"'`.…").lower()
-        if lowered.endswith("authorization id:"):
-            start = len(text) - len(text[-40:]) + text[-40:].lower().rfind("authorization id:")
-            out.append(_One(start, len(text), "", True, True))
+        tail = text[-40:]
+        if tail.rstrip(" \t\r\n\"'`.…").endswith(API_MARK):
+            out.append(
+                _One(len(text) - len(tail) + tail.rfind(API_MARK), len(text), "", True, True)
+            )
     out.sort(key=lambda o: o.start)
     return out
 
@@ -335,15 +335,19 @@ def open_suffix(text: str) -> bool:
     )
 
 
-def suffix_may_follow(text: str, sentence_ended: bool) -> bool:
-    """The next line may carry (the rest of) an authorization-ID suffix.
+def suffix_mode(text: str, sentence_ended: bool) -> str | None:
+    """Whether the next line may carry (the rest of) an authorization-ID suffix.
 
-    ``sentence_ended``: the text ends with a finished denial sentence (the
-    caller knows how to tell).  Either that, or a suffix is still open.
+    ``"suffix-open"``: the text ends inside a suffix (its ID has not arrived),
+    so a terminal's fixed-width rows may continue it too.  ``"suffix"``: the
+    text ends with a finished denial sentence (``sentence_ended``, which the
+    caller knows how to tell), so only a line that starts a suffix joins it.
     """
     if URL_MARK in text[-1200:] or "GetRequestAuthorizationDetails" in text[-1200:]:
-        return open_suffix(text)
-    return sentence_ended or _go_to_at_end(text)
+        return "suffix-open" if open_suffix(text) else None
+    if _go_to_at_end(text):
+        return "suffix-open"
+    return "suffix" if sentence_ended else None
 
 
 _GO_TO_ENDS = (". Go to", ".\nGo to", ". Go", ".\nGo")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-from diagnostics.extract.authorization_id import continues_suffix, suffix_may_follow
+from diagnostics.extract.authorization_id import continues_suffix, suffix_mode
 from diagnostics.extract.encoded import (
     MAX_BLOB,
     leading_blob_run,
@@ -168,9 +168,8 @@ def wants_next(text: str) -> str | None:
     codes = tail.replace("GetRequestAuthorizationDetails", "")
     if ": " in tail and "status code" not in tail and any(code in codes for code in _GO_CODES):
         return "status"
-    if suffix_may_follow(tail, _sentence_ended(tail)):
-        return "suffix"  # "Go to https://...#/authorization-details/ID ..." may follow
-    return None
+    # "Go to https://...#/authorization-details/ID ..." may follow.
+    return suffix_mode(tail, _sentence_ended(tail))
 
 
 def _sentence_ended(tail: str) -> bool:

@@ -8,6 +8,7 @@ fixes.  Importing this package imports no boto3 and reads nothing.
 
 from __future__ import annotations
 
+from diagnostics.troubleshooter.answers import policies_to_fetch
 from diagnostics.troubleshooter.cache import DetailsCache
 from diagnostics.troubleshooter.details import (
     AuthorizationDetails,
@@ -15,7 +16,7 @@ from diagnostics.troubleshooter.details import (
     parse_details,
 )
 from diagnostics.troubleshooter.diagnose import diagnose_details
-from diagnostics.troubleshooter.resolver import Resolver, ResolveResult, policies_to_fetch
+from diagnostics.troubleshooter.resolver import Resolver, ResolveResult
 from diagnostics.troubleshooter.verdict import failure_from_details, judge_details
 
 __all__ = [

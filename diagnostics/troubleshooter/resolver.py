@@ -32,6 +32,7 @@ from diagnostics.extract.authorization_id import CUT_NOTE, cut_error_text
 from diagnostics.model import Failure, JSONObject
 from diagnostics.ratelimit import TokenBucket
 from diagnostics.troubleshooter import messages as m
+from diagnostics.troubleshooter.answers import combine_pages, policies_to_fetch
 from diagnostics.troubleshooter.cache import DetailsCache
 from diagnostics.troubleshooter.client import NoToolboxModel, ToolboxClients, model_features
 
@@ -41,17 +42,6 @@ DETAILS = "GetRequestAuthorizationDetails"
 POLICY = "GetRequestAuthorizationPolicy"
 #: A request has a handful of evaluations; a token loop must not spin forever.
 MAX_PAGES = 100
-_DENIED_EFFECTS = frozenset({"IMPLICIT_DENY", "EXPLICIT_DENY"})
-#: checkType -> the PolicyInfo.type its policies have.
-_CHECK_POLICY_TYPES = {
-    "SERVICE_CONTROL_POLICY": "SERVICE_CONTROL_POLICY",
-    "RESOURCE_CONTROL_POLICY": "RESOURCE_CONTROL_POLICY",
-    "VPC_ENDPOINT": "VPC_ENDPOINT_POLICY",
-    "RESOURCE": "RESOURCE_BASED_POLICY",
-    "PRINCIPAL": "IDENTITY_BASED_POLICY",
-    "PERMISSIONS_BOUNDARY": "PERMISSIONS_BOUNDARY",
-    "SESSION": "SESSION_POLICY",
-}
 _THROTTLING = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 _EXPIRED_CREDENTIALS = frozenset({"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"})
 
@@ -99,41 +89,6 @@ def unresolved_error(failure: Failure) -> str | None:
     if failure.authorization_id is not None:
         return m.disabled_text()
     return cut_error_text() if _cut(failure) else None
-
-
-def policies_to_fetch(details: JSONObject) -> list[str]:
-    """URIs of the policies whose documents the diagnosis needs, in answer order.
-
-    Every policy a check (or, in the older model, an evaluation) matched, and
-    for each denied check the policies of its layer: the ones a fix edits.
-    """
-    wanted: dict[str, None] = {}
-    denied_layers: list[tuple[str, str | None]] = []
-    for evaluation in details.get("evaluations") or []:
-        if not isinstance(evaluation, dict):
-            continue
-        for mp in evaluation.get("matchedPolicies") or []:
-            if isinstance(mp, dict) and isinstance(mp.get("uri"), str):
-                wanted[mp["uri"]] = None
-        for check in evaluation.get("checks") or []:
-            if not isinstance(check, dict):
-                continue
-            for mp in check.get("matchedPolicies") or []:
-                if isinstance(mp, dict) and isinstance(mp.get("uri"), str):
-                    wanted[mp["uri"]] = None
-            if check.get("evaluatedEffect") in _DENIED_EFFECTS:
-                ptype = _CHECK_POLICY_TYPES.get(str(check.get("checkType")))
-                if ptype is not None:
-                    target = check.get("targetArn")
-                    denied_layers.append((ptype, target if isinstance(target, str) else None))
-    for info in details.get("policies") or []:
-        if not isinstance(info, dict) or not isinstance(info.get("uri"), str):
-            continue
-        attached = {a.get("arn") for a in info.get("attachedTo") or [] if isinstance(a, dict)}
-        for ptype, target in denied_layers:
-            if info.get("type") == ptype and (target is None or not attached or target in attached):
-                wanted[info["uri"]] = None
-    return list(wanted)
 
 
 class Resolver:
@@ -257,7 +212,7 @@ class Resolver:
         client, role_arn = self._client(failure)
         has_policy_op, has_checks = model_features(client)
         pages = self._pages(client, failure, key, role_arn)
-        details = _combine(key, pages)
+        details = combine_pages(key, pages)
         problem = None
         if not has_checks:
             problem = (
@@ -391,26 +346,3 @@ class Resolver:
         if status >= 500:
             return _Failed(m.SERVICE_ERROR, m.service_error_text(code, attempts))
         return _Failed(m.OTHER, m.other_text(code, message))
-
-
-def _combine(key: str, pages: list[JSONObject]) -> JSONObject:
-    """One details dict from all pages: evaluations concatenated, policies once each."""
-    first = pages[0] if pages else {}
-    evaluations: list[Any] = []
-    policies: list[Any] = []
-    seen: set[str] = set()
-    for page in pages:
-        evaluations.extend(page.get("evaluations") or [])
-        for info in page.get("policies") or []:
-            uri = info.get("uri") if isinstance(info, dict) else None
-            if isinstance(uri, str):
-                if uri in seen:
-                    continue
-                seen.add(uri)
-            policies.append(info)
-    return {
-        "authorizationId": key,
-        "requestContext": first.get("requestContext") or {},
-        "evaluations": evaluations,
-        "policies": policies,
-    }
