@@ -140,3 +140,11 @@ def test_the_mcp_explain_tool_takes_saved_details_too() -> None:
     (d,) = answer["diagnoses"]
     assert "denied by SCP p-7q3x9k2m at ou-ab12-workloads" in d["findings"][0]["title"]
     assert d["findings"][0]["fixes"] == []
+
+
+def test_text_shows_each_fix_with_its_own_recheck() -> None:
+    """Under each fix the text view shows the re-check of that fix's evaluation only."""
+    out = run(RUN_EXAMPLE).stdout
+    pass_role, create_tags = out.split("Fix: add to")[1:]
+    assert pass_role.count("✓ evaluator") == 1 and "allows iam:PassRole" in pass_role
+    assert create_tags.count("✓ evaluator") == 1 and "allows ec2:CreateTags" in create_tags

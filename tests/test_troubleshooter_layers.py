@@ -182,3 +182,21 @@ def test_a_fix_the_recheck_finds_blocked_says_so_in_its_explanation() -> None:
         "denied by SCP p-allowlst at ou-ab12-workloads (statement NoBuilds)" in finding.explanation
     )
     assert "the fix does not help until that changes" in finding.explanation
+
+
+def test_fixes_carry_escalation_risk_but_an_rcp_reattach_does_not() -> None:
+    """An escalation grant is marked; RCPFullAWSAccess, which grants nothing, is not."""
+    ev = shapes.evaluation(
+        "iam:PutRolePolicy",
+        "arn:aws:iam::111122223333:role/app",
+        "IMPLICIT_DENY",
+        [
+            shapes.check("RESOURCE_CONTROL_POLICY", "IMPLICIT_DENY", shapes.ROOT),
+            shapes.check("PRINCIPAL", "IMPLICIT_DENY", shapes.ROLE),
+        ],
+    )
+    verdict = judge_details(FAILURE, shapes.answer([ev], []))
+    assert verdict is not None
+    (finding,) = verdict[1]
+    risks = {fix.target: [r["id"] for r in fix.risk] for fix in finding.fixes}
+    assert risks == {"rcp": [], "identity": ["iam-put-role-policy"]}

@@ -7,9 +7,10 @@ import textwrap
 
 from diagnostics.context import matched_statements
 from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
-from diagnostics.policy.arn_match import action_matches
-from diagnostics.render.sanitize import safe
+from diagnostics.render.safe import block, line
 from diagnostics.troubleshooter.attribution import check_lines, denial_summary
+from diagnostics.troubleshooter.details import Evaluation
+from diagnostics.troubleshooter.layers import fix_aims_at
 
 POLICY_WORDS = {
     "identity": "identity-based",
@@ -60,29 +61,32 @@ def why(d: Diagnosis) -> str:
 
 
 def _field(label: str, value: object) -> str:
-    return f"  {label:<10}{safe(value)}"
+    # One line whatever the value holds: a newline in a log value cannot
+    # start a line of its own that reads like ``Why`` or ``Note``.
+    return f"  {label:<10}{line(value)}"
 
 
 def _fix_lines(fix: Fix) -> list[str]:
     target = TARGET_WORDS.get(fix.target, fix.target)
-    where = f" {safe(fix.applies_to)}" if fix.applies_to else ""
-    lines = [f"    Fix: add to {target}{where}"]
+    where = f" {line(fix.applies_to)}" if fix.applies_to else ""
+    lines = [f"    Fix: add to {line(target)}{where}"]
+    for risk in fix.risk:
+        lines.append(
+            f"      ! risk [{line(risk.get('severity'))}] {line(risk.get('id'))}: "
+            f"{line(risk.get('message'))}"
+        )
     body = json.dumps(list(fix.statements), indent=2, ensure_ascii=False)
-    lines += ["      " + safe(line) for line in body.splitlines()]
+    lines += block(body, "      ")
     return lines
 
 
 def _for_fix(entry: JSONObject, fix: Fix) -> bool:
-    """Is a verification entry about this fix (per evaluation: one naming its action)?"""
+    """Is a verification entry about this fix (per evaluation: one its statements cover)?"""
     evaluation = entry.get("evaluation")
     if not isinstance(evaluation, str):
         return True
-    action = evaluation.split(" on ", 1)[0]
-    for statement in fix.statements:
-        raw = statement.get("Action", [])
-        if any(action_matches(str(a), action) for a in ([raw] if isinstance(raw, str) else raw)):
-            return True
-    return False
+    action, _, resource = evaluation.partition(" on ")
+    return fix_aims_at(fix, Evaluation(action, resource or None, None))
 
 
 def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
@@ -102,13 +106,15 @@ def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
                 if status in ("allows_if_conditions_hold", "allows_with_other_fixes")
                 else "!"
             )
-            out.append(f"      {mark} {entry.get('checker')}: {safe(entry.get('message'))}")
+            out.append(f"      {mark} {line(entry.get('checker'))}: {line(entry.get('message'))}")
     return out
 
 
 def _finding_lines(d: Diagnosis, finding: Finding) -> list[str]:
-    lines = [f"  [{finding.severity}] {safe(finding.rule)}: {safe(finding.title)}"]
-    for para in safe(finding.explanation).split("\n"):
+    lines = [f"  [{line(finding.severity)}] {line(finding.rule)}: {line(finding.title)}"]
+    # Each paragraph escaped first, then wrapped: the 4-space indent keeps it
+    # under the finding, apart from the 2-space field lines.
+    for para in block(finding.explanation, ""):
         lines += textwrap.wrap(
             para,
             96,
@@ -124,7 +130,7 @@ def _finding_lines(d: Diagnosis, finding: Finding) -> list[str]:
         # A re-check with no fix to hang it on: say the request stays denied.
         for entry in d.verification:
             if entry.get("rule") == finding.rule and entry.get("applies_to") is None:
-                lines.append(f"    ! {entry.get('checker')}: {safe(entry.get('message'))}")
+                lines.append(f"    ! {line(entry.get('checker'))}: {line(entry.get('message'))}")
     return lines
 
 
@@ -136,13 +142,13 @@ def render(d: Diagnosis, index: int | None = None) -> str:
         where += f":{f.source.line}"
     if f.source.event_id:
         where += f" (eventID {f.source.event_id})"
-    head = f"── {f.error_code or 'Access denied'}"
+    head = f"── {line(f.error_code or 'Access denied', 128)}"
     if index is not None:
         head += f" #{index}"
     kind = KIND_WORDS[f.kind]
     if d.authorization_details is not None and d.decoded is None and f.kind == "decoded":
         kind = "IAM Access Troubleshooter details"
-    lines = [head + " " + "─" * max(3, 60 - len(head)), f"{safe(where)}  [{kind}]"]
+    lines = [head + " " + "─" * max(3, 60 - len(head)), f"{line(where)}  [{kind}]"]
     who = f.principal_arn or "(not stated)"
     if f.account_id:
         who += f"  (account {f.account_id})"
@@ -159,8 +165,8 @@ def render(d: Diagnosis, index: int | None = None) -> str:
             sid = st.statement_id or "(no Sid)"
             text = f"{st.effect} statement {sid}" + (f" with {conds}" if conds else "")
             lines.append(_field("Matched", text))
-    for line in check_lines(d.authorization_details):
-        lines.append(_field("Checks", line))
+    for checks in check_lines(d.authorization_details):
+        lines.append(_field("Checks", checks))
     if d.decode_error:
         lines.append(_field("Decode", d.decode_error))
     if not d.findings:

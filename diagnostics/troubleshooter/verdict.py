@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from diagnostics.iam.arns import parse_arn
-from diagnostics.model import Failure, Finding, JSONObject, RequestContext, SourceRef
+from diagnostics.model import Diagnosis, Failure, Finding, JSONObject, RequestContext, SourceRef
 from diagnostics.troubleshooter.attribution import deciding_checks, denying_statements
 from diagnostics.troubleshooter.details import (
     AuthorizationDetails,
@@ -82,7 +82,13 @@ def judge_details(
         return None
     details = parse_details(raw, authorization_id=failure.authorization_id)
     filled = _filled(failure, details)
-    findings = diagnose_details(filled, details, ctx)
+    from diagnostics.policy.risk import with_risk
+
+    # Each fix's privilege-escalation risk, as the rules' fixes get it.
+    findings = with_risk(
+        Diagnosis(filled, findings=diagnose_details(filled, details, ctx))
+    ).findings
+    findings = tuple(_no_rcp_risk(f) for f in findings)
     verification = verify_details(details, findings, filled.principal_arn)
     findings = _with_recheck(findings, verification)
     if decoded and findings:
@@ -117,6 +123,16 @@ def _with_recheck(
             else finding
         )
     return tuple(out)
+
+
+def _no_rcp_risk(finding: Finding) -> Finding:
+    """An RCP fix re-attaches AWS's own RCPFullAWSAccess: it grants nothing, so no risk."""
+    if not any(f.target == "rcp" and f.risk for f in finding.fixes):
+        return finding
+    fixes = tuple(
+        dataclasses.replace(f, risk=()) if f.target == "rcp" else f for f in finding.fixes
+    )
+    return dataclasses.replace(finding, fixes=fixes)
 
 
 def failure_from_details(raw: Mapping[str, Any], path: str) -> Failure:
