@@ -245,6 +245,9 @@ class DecodeResult:
     decoded: JSONObject | None = None
     error: str | None = None
     cached: bool = False
+    #: What resolving the failure's authorization ID gave (see ``Diagnosis``).
+    authorization_details: JSONObject | None = field(default=None, compare=False, hash=False)
+    authorization_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

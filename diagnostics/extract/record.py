@@ -368,7 +368,9 @@ def _terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool
     one row is common, of two rare); then each further row, the last one
     shorter, joins with no separator while the message is still open.
     """
-    if mode == "blob" or width < 60 or not rows or len(prev) != width or not row:
+    # "suffix": a finished sentence; only a line starting an ID suffix joins it,
+    # never the next log line that happens to be as wide.
+    if mode in ("blob", "suffix") or width < 60 or not rows or len(prev) != width or not row:
         return False
     if rows == 1:
         return len(row) == width

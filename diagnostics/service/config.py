@@ -29,6 +29,8 @@ class DecodeConfig:
     max_per_second: float = 5.0
     concurrency: int = 4
     endpoint_url: str | None = None
+    #: IAM Access Troubleshooter endpoint (iam-toolbox), for a VPC endpoint or a test double.
+    toolbox_endpoint_url: str | None = None
     max_attempts: int = 3
     #: Longest one batch waits for STS before its failures are alerted undecoded;
     #: well under systemd's WatchdogSec=30s.
@@ -183,6 +185,7 @@ def _decode(t: ConfigTable) -> DecodeConfig:
         max_per_second=t.number("max_per_second", 5.0),
         concurrency=t.integer("concurrency", 4),
         endpoint_url=t.text("endpoint_url"),
+        toolbox_endpoint_url=t.text("toolbox_endpoint_url"),
         max_attempts=t.integer("max_attempts", 3),
         batch_deadline=t.duration("batch_deadline", 20.0),
     )

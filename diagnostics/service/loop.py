@@ -242,6 +242,10 @@ class Service:
         except Exception:
             log.exception("in-memory alert delivery failed; will retry")
         try:
+            self.streams.retry_deferred()
+        except Exception:
+            log.exception("retrying deferred authorization IDs failed; will retry")
+        try:
             due = self.runtime.alerts.next_due()
             if due is not None and due <= 0:
                 self.runtime.alerts.tick()

@@ -18,6 +18,7 @@ from diagnostics.model import Diagnosis
 from diagnostics.sinks.base import Detail
 from diagnostics.sinks.render import clean, summarize_decoded
 from diagnostics.sinks.text import policy_words
+from diagnostics.troubleshooter.attribution import denial_summary
 
 SECTION_MAX = 3000
 FIELD_MAX = 2000
@@ -185,6 +186,10 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
         ),
         _fields(alert),
     ]
+    denied = denial_summary(d.authorization_details)
+    if denied:
+        # Access Troubleshooter names the exact policy, statement and target.
+        required.append(_section(f"*Denied by:* {esc(denied)}"))
     optional: list[Block] = []
     if alert.storm:
         required.insert(1, _section(f"*Storm:* {_code(storm_text(alert.storm), 500)}"))

@@ -8,6 +8,7 @@ from diagnostics.alerts.alert import Alert, iso_time
 from diagnostics.alerts.storms import storm_text
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.render import clean
+from diagnostics.troubleshooter.attribution import denial_summary
 
 _BOLD = "\x1b[1m"
 _RED = "\x1b[1;31m"
@@ -144,6 +145,9 @@ def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> 
         lines += _lines("region", f.region)
     if f.policy_arn:
         lines += _lines("policy", f.policy_arn)
+    denied = denial_summary(d.authorization_details)
+    if denied:
+        lines += _lines("denied", denied)
     seen = f"{iso_time(alert.first_seen)} .. {iso_time(alert.last_seen)}"
     if alert.status != "new":
         seen += f" ({alert.new_count} since the last alert)"
