@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from diagnostics.context import account_of, enrich, region_of
+from diagnostics.extract.authorization_id import attach_ids
 from diagnostics.extract.decoded import find_decoded
 from diagnostics.extract.encoded import find_encoded
 from diagnostics.extract.frames import Frame, find_frames
@@ -53,6 +54,8 @@ class Found:
     event_source: str | None = None
     region: str | None = None
     error_code: str | None = None
+    authorization_id: str | None = None
+    parse_notes: tuple[str, ...] = ()
 
     def to_failure(self, source: SourceRef, excerpt: str) -> Failure:
         failure = Failure(
@@ -73,6 +76,8 @@ class Found:
             region=self.region,
             error_code=self.error_code,
             excerpt=excerpt,
+            authorization_id=self.authorization_id,
+            parse_notes=self.parse_notes,
         )
         if self.decoded is not None:
             failure = enrich(failure, self.decoded)
@@ -95,8 +100,14 @@ def _from_plain(hit: PlainHit, kind: FailureKind = "plain") -> Found:
     )
 
 
-def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], list[str]]:
-    """The failures in ``text`` in order, and problems worth a warning."""
+def analyse_text(
+    text: str, *, cut_at_end: bool = False, id_cut_at_end: bool | None = None
+) -> tuple[list[Found], list[str]]:
+    """The failures in ``text`` in order, and problems worth a warning.
+
+    ``id_cut_at_end`` (default ``cut_at_end``) says an authorization ID that
+    runs to the end of the text was cut off.
+    """
     found: list[Found] = []
     plains = find_plain(text)
     used_plain: set[int] = set()
@@ -130,6 +141,12 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
     frames = find_frames(text)
     if frames:
         found = _apply_frames(found, frames)
+    found = attach_ids(
+        text,
+        found,
+        cut_at_end=cut_at_end if id_cut_at_end is None else id_cut_at_end,
+        standalone=lambda start, end: Found("plain", start, end),
+    )
     return _share_wrappers(found), problems
 
 
@@ -245,9 +262,13 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
     return out
 
 
-def analyse_message(message: str) -> Found | None:
-    """The one failure a single error message (a CloudTrail errorMessage) describes."""
-    found, _problems = analyse_text(message)
+def analyse_message(message: str, *, cut: bool = False) -> Found | None:
+    """The one failure a single error message (a CloudTrail errorMessage) describes.
+
+    ``cut``: the message was cut to a length limit, so an authorization ID at its
+    very end may be incomplete.
+    """
+    found, _problems = analyse_text(message, id_cut_at_end=cut)
     for f in found:
         if f.kind in ("encoded", "plain", "decoded"):
             return f
