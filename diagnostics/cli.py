@@ -12,12 +12,27 @@ from diagnostics.commands import COMMANDS
 from diagnostics.errors import DiagnosticsError
 
 
+class _Version(argparse.Action):
+    """``--version``: the version, and which compiled matcher and inflater a scan uses."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        # Looked up only when asked: find_spec, no import of the libraries themselves.
+        from diagnostics.extract.gunzip import available as inflater
+        from diagnostics.extract.marker_backends import available as matcher
+
+        print(f"authz-diag {__version__} (markers: {matcher()}, gunzip: {inflater()})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="authz-diag",
         description="Find, decode and explain AWS authorization failures in logs.",
     )
-    parser.add_argument("--version", action="version", version=f"authz-diag {__version__}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument(
         "-v",
         "--verbose",

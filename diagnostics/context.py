@@ -141,7 +141,11 @@ def enrich(failure: Failure, decoded: Mapping[str, Any] | None) -> Failure:
 
 def build_context(failure: Failure, decoded: Mapping[str, Any] | None = None) -> RequestContext:
     """The request context for rules and the evaluator."""
-    f = enrich(failure, decoded)
+    return context_of(enrich(failure, decoded), decoded)
+
+
+def context_of(f: Failure, decoded: Mapping[str, Any] | None = None) -> RequestContext:
+    """The request context of a failure ``enrich`` already filled from ``decoded``."""
     conditions: dict[str, tuple[str, ...]] = dict(f.conditions)
     principal_id: str | None = None
     matched: tuple[MatchedStatement, ...] = ()

@@ -7,6 +7,7 @@ failure is diagnosed the same way whichever command found it.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
@@ -14,18 +15,19 @@ from typing import TYPE_CHECKING, Protocol
 import orjson
 import structlog
 
-from diagnostics.context import build_context, enrich
+from diagnostics.context import context_of, enrich
+from diagnostics.infer import infer_action
 from diagnostics.model import (
     DecodeResult,
     Diagnosis,
     Failure,
     Finding,
     JSONObject,
-    SourceRef,
 )
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
+
 
 log = structlog.get_logger(__name__)
 
@@ -66,30 +68,6 @@ class Deduper:
         return False
 
 
-def _service_hint(failure: Failure) -> str | None:
-    if failure.event_source:
-        return failure.event_source
-    code = failure.error_code or ""
-    # Only EC2 answers "UnauthorizedOperation" (AWS EC2 API error code list);
-    # old EC2 errors carry the blob and the operation but no service name.
-    if code.endswith("UnauthorizedOperation"):
-        return "ec2"
-    return None
-
-
-def infer_action(failure: Failure) -> Failure:
-    """Fill ``action`` from the API operation when the text did not name it."""
-    if failure.action or not failure.operation:
-        return failure
-    service = _service_hint(failure)
-    if service is None:
-        return failure
-    from diagnostics.iam import action_for_operation
-
-    action = action_for_operation(service, failure.operation)
-    return dataclasses.replace(failure, action=action) if action else failure
-
-
 def _passthrough(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
     for failure, result in _passthrough_decode(failures):
         error = None
@@ -121,16 +99,28 @@ def _passthrough_decode(failures: Iterable[Failure]) -> Iterator[tuple[Failure, 
             yield failure, DecodeResult()
 
 
-_NOWHERE = SourceRef("")
 #: (findings, verification) of a diagnosed failure, for its repeats.
 Verdict = tuple[tuple[Finding, ...], tuple[JSONObject, ...]]
 
 
+#: The fields a failure compares by, minus where and when it was found.
+_JUDGED = operator.attrgetter(
+    *(
+        f.name
+        for f in dataclasses.fields(Failure)
+        if f.compare and f.name not in {"source", "event_time"}
+    )
+)
+
+
 def _verdict_key(failure: Failure, decoded: JSONObject | None) -> tuple[object, ...]:
-    """What the rules see: the failure without where and when it was found."""
-    where_free = dataclasses.replace(failure, source=_NOWHERE, event_time=None)
+    """What the rules see: the failure without where and when it was found.
+
+    A tuple of fields, not a ``dataclasses.replace`` copy: building a second
+    Failure per diagnosis cost more than the lookup it keys.
+    """
     body = orjson.dumps(decoded, option=orjson.OPT_SORT_KEYS) if decoded else None
-    return (where_free, body)
+    return (_JUDGED(failure), body)
 
 
 class Pipeline:
@@ -161,14 +151,20 @@ class Pipeline:
         if verdict is not None:
             self._memo.move_to_end(key)
             return verdict
-        findings = self.ruleset.diagnose(failure, build_context(failure, decoded))
+        # ``failure`` is already enriched: the context need not enrich it again.
+        ctx = context_of(failure, decoded)
+        findings = self.ruleset.diagnose(failure, ctx)
         verification: tuple[JSONObject, ...] = ()
         if findings:
-            from diagnostics.verify import check_fixes
+            from diagnostics.policy.risk import with_risk
+            from diagnostics.verify import verification as verify
 
-            # Proofs and risk: the findings come back with each fix's risk set.
-            checked = check_fixes(Diagnosis(failure, decoded=decoded, findings=findings))
-            findings, verification = checked.findings, checked.verification
+            # What check_fixes does, with the context already built: each fix's
+            # risk, then the proofs.
+            checked = with_risk(Diagnosis(failure, decoded=decoded, findings=findings))
+            findings = checked.findings
+            if failure.action:
+                verification = verify(checked, ctx)
         self._memo[key] = verdict = (findings, verification)
         if len(self._memo) > self._memo_size:
             self._memo.popitem(last=False)
@@ -197,7 +193,7 @@ class Pipeline:
             verdict = judge_details(
                 enriched,
                 authorization_details,
-                build_context(enriched, decoded),
+                context_of(enriched, decoded),
                 decoded=decoded is not None,
             )
         if verdict is not None:

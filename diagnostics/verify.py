@@ -67,7 +67,25 @@ def check_fixes(
     f = diagnosis.failure
     if not f.action or not diagnosis.findings:
         return diagnosis
-    ctx = build_context(f, diagnosis.decoded)
+    entries = verification(
+        diagnosis,
+        build_context(f, diagnosis.decoded),
+        simulator=simulator,
+        endpoint_url=endpoint_url,
+    )
+    return dataclasses.replace(diagnosis, verification=entries)
+
+
+def verification(
+    diagnosis: Diagnosis,
+    ctx: RequestContext,
+    *,
+    simulator: Any = None,
+    endpoint_url: str | None = None,
+) -> tuple[JSONObject, ...]:
+    """The verification entries of ``check_fixes`` for a context already built."""
+    if not ctx.action:
+        return ()
     entries: list[JSONObject] = []
     for finding in diagnosis.findings:
         for fix in finding.fixes:
@@ -85,4 +103,4 @@ def check_fixes(
                 entries.append(
                     _entry(finding.rule, fix, "simulator", result.status, result.message)
                 )
-    return dataclasses.replace(diagnosis, verification=tuple(entries))
+    return tuple(entries)

@@ -134,3 +134,23 @@ def test_decode_accepts_a_blob_that_starts_with_a_dash(sts: StsDouble) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert orjson.loads(proc.stdout)["encoded_message"] == blob
+
+
+def test_version_names_the_matcher_and_inflater() -> None:
+    """`authz-diag --version` says which marker matcher and gzip inflater a scan uses."""
+    import subprocess
+    import sys
+
+    from diagnostics.extract.gunzip import available as inflater
+    from diagnostics.extract.marker_backends import available as matcher
+
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnostics", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("authz-diag ")
+    assert f"markers: {matcher()}" in done.stdout and f"gunzip: {inflater()}" in done.stdout

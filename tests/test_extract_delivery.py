@@ -119,6 +119,16 @@ def test_only_authorization_codes_become_failures(tmp_path: Path) -> None:
     assert failures[0].principal_arn == "arn:aws:sts::111122223333:assumed-role/r/s3"
 
 
+def test_records_with_other_error_codes_are_not_even_parsed() -> None:
+    """Only records with an authorization error code are sliced out and parsed."""
+    records = [_record(1, "ThrottlingException"), _record(2, "AccessDenied"), _record(3)]
+    records += [_record(4, "Client.UnauthorizedOperation"), _record(5, "NoSuchBucketPolicy")]
+    found = error_records(_compact(records))
+    assert found is not None
+    assert [r["eventID"][-1] for _, _, r in found] == ["2", "4"]
+    assert [(line, offset) for line, offset, _ in found] == [(1, 0), (1, 0)]
+
+
 def test_no_error_records_means_no_parse_and_no_failure(tmp_path: Path) -> None:
     """A delivery without any errorCode yields nothing and is still counted as read."""
     document = _compact([_record(n) for n in range(50)])

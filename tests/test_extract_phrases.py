@@ -164,3 +164,23 @@ def test_generated_wrapped_blob(blob: str, style: str, width: int, prefix: str) 
     assert [f.encoded_message for f in found] == [blob]
     assert not found[0].truncated
     assert found[0].source.line == 1
+
+
+def test_plain_hits_memo_stays_bounded_and_returns_fresh_lists() -> None:
+    """Asking about many lines keeps the memo small; a caller changing its list changes nothing."""
+    from diagnostics.extract import plain
+
+    line = (
+        "User: arn:aws:iam::111122223333:user/u{n} is not authorized to perform: "
+        "s3:GetObject on resource: arn:aws:s3:::b{n}/k because no identity-based policy "
+        "allows the s3:GetObject action"
+    )
+    for n in range(200):
+        hits = plain.find_plain(line.format(n=n))
+        assert [h.resource for h in hits] == [f"arn:aws:s3:::b{n}/k"]
+        hits.clear()
+        assert len(plain.find_plain(line.format(n=n))) == 1
+        assert len(plain._memo) <= plain._MEMO_ENTRIES
+    huge = line.format(n=1) + " " + "x" * plain._MEMO_TEXT
+    plain._memo.clear()
+    assert len(plain.find_plain(huge)) == 1 and not plain._memo

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 from diagnostics.render import jsonl, text
+from diagnostics.render.safe import block
 from diagnostics.render.safe import line as safe
+from diagnostics.render.text import _fix_lines, _wrap
 
 
 def _diag(resource: str = "arn:aws:s3:::bucket/key") -> Diagnosis:
@@ -70,3 +76,44 @@ def test_bidi_overrides_are_shown_not_applied() -> None:
     """A right-to-left override in a logged ARN is printed as an escape."""
     out = safe("arn:aws:s3:::b/\u202eexe.txt")
     assert "\u202e" not in out and "\\u202e" in out
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=120),
+        max_size=40,
+    ),
+    st.sampled_from([" ", "  ", "\t", " \n "]),
+)
+@settings(max_examples=100, deadline=None)
+def test_explanation_wrap_is_textwraps(words: list[str], sep: str) -> None:
+    """Explanations wrap exactly as textwrap wraps them, whatever the spacing or characters."""
+    para = sep.join(words)
+    for sample in (para, " ".join(para.split())):
+        want = textwrap.wrap(
+            sample,
+            96,
+            initial_indent="    ",
+            subsequent_indent="    ",
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        assert _wrap(sample) == want
+
+
+_JSON = st.recursive(
+    st.text(max_size=30) | st.booleans() | st.none() | st.integers(-(2**53), 2**53),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=20,
+)
+
+
+@given(st.lists(st.dictionaries(st.text(max_size=10), _JSON, max_size=5), max_size=3))
+@settings(max_examples=100, deadline=None)
+def test_fix_statements_print_as_json_dumps_would(statements: list[dict[str, object]]) -> None:
+    """A fix's statements print as json.dumps(indent=2, ensure_ascii=False) lays them out."""
+    import json
+
+    fix = Fix("identity", "arn:aws:iam::111122223333:user/a", tuple(statements))
+    body = json.dumps(statements, indent=2, ensure_ascii=False)
+    assert _fix_lines(fix)[1:] == block(body, "      ")

@@ -10,7 +10,8 @@ from diagnostics.context import build_context
 from diagnostics.errors import RuleError
 from diagnostics.model import Failure, SourceRef
 from diagnostics.rules import RuleSet, bundled_rules_dir, lint
-from diagnostics.rules.registry import Matcher, matchers_table
+from diagnostics.rules.registry import Matcher
+from diagnostics.rules.tables import matchers_table
 
 RULE = """
 id = "{id}"

@@ -16,7 +16,7 @@ from diagnostics.model import Failure, SourceRef
 from diagnostics.rules import RuleSet, bundled_rules_dir, lint, run_cases
 from diagnostics.rules.cases import case_input, check_case
 from diagnostics.rules.docs import schema_markdown
-from diagnostics.rules.registry import matchers_table, placeholders_table
+from diagnostics.rules.tables import matchers_table, placeholders_table
 
 RULES = RuleSet.load([bundled_rules_dir()])
 CASES = [(r, i, c) for r in RULES.rules for i, c in enumerate(r.cases)]

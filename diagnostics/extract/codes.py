@@ -18,6 +18,7 @@ heading, so this also keeps forged headings out of its output.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
@@ -61,6 +62,12 @@ def is_authz_error_code(code: object) -> bool:
     """True when ``code`` (a CloudTrail errorCode or an SDK error code) is an authz refusal."""
     if not isinstance(code, str) or not code or len(code) > 128 or not _CODE.fullmatch(code):
         return False
+    return _is_authz(code)
+
+
+# The frame finders ask about every "Word: " in a line, and words repeat: memoised.
+@functools.lru_cache(maxsize=4096)
+def _is_authz(code: str) -> bool:
     bare = _strip_ec2_prefix(code)
     for how, text, _source in AUTHZ_CODE_TABLE:
         if (

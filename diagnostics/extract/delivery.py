@@ -16,11 +16,13 @@ document as before.  Quotes inside JSON strings are escaped, so the bytes
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
 
 from diagnostics.extract.cloudtrail import is_record
+from diagnostics.extract.codes import is_authz_error_code
 
 _HEAD = b'{"Records":['
 _START = b'{"eventVersion":'
@@ -69,26 +71,56 @@ def error_records(document: bytes) -> list[Located] | None:
         return None
     view = memoryview(document)
     out: list[Located] = []
+    # AWS writes a delivery as one line: then every record is on line 1 at
+    # offset 0, and no per-record newline search or count is needed.
+    one_line = document.find(b"\n", first, last) == -1
     line, counted = 1, 0
     pos = document.find(_KEY, first, last)
     while pos != -1:
-        if document[pos + len(_KEY) : pos + len(_KEY) + 1] != b":":
+        after = pos + len(_KEY)
+        if document[after : after + 1] != b":":
             return None  # spaces around the colon: not AWS's layout
+        code_end = _other_error_code(document, after + 1)
+        if code_end:
+            # Not an authorization error: the record is not parsed at all.
+            pos = document.find(_KEY, code_end, last)
+            continue
         start = document.rfind(_START, first, pos)
         if start != first and document[start - 1 : start] != b",":
             return None
         nxt = document.find(_NEXT, pos, last)
         stop = last if nxt == -1 else nxt
-        if document.find(b"\n", start, stop) != -1:
-            return None
-        line += document.count(b"\n", counted, start)
-        counted = start
+        if not one_line:
+            if document.find(b"\n", start, stop) != -1:
+                return None
+            line += document.count(b"\n", counted, start)
+            counted = start
         try:
             record = orjson.loads(view[start:stop])
         except orjson.JSONDecodeError:
             return None  # a nested record or a broken file: let the full parse decide
         if not isinstance(record, dict) or not is_record(record):
             return None
-        out.append((line, document.rfind(b"\n", 0, start) + 1, record))
+        offset = 0 if one_line else document.rfind(b"\n", 0, start) + 1
+        out.append((line, offset, record))
         pos = document.find(_KEY, stop, last)
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_authz(code: bytes) -> bool:
+    return is_authz_error_code(code.decode("ascii", "replace"))
+
+
+def _other_error_code(document: bytes, at: int) -> int:
+    """Where a plain ``"SomeCode"`` value at ``at`` ends when it is no authorization
+    error, else 0 (an authorization code, or anything unusual: parse the record)."""
+    if document[at : at + 1] != b'"':
+        return 0
+    end = document.find(b'"', at + 1, at + 130)
+    if end == -1:
+        return 0
+    code = document[at + 1 : end]
+    if b"\\" in code or _is_authz(code):
+        return 0
+    return end + 1

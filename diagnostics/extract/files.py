@@ -10,7 +10,6 @@ rest of the input (and the other inputs) are still processed.
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import BinaryIO
 import orjson
 
 from diagnostics.extract.documents import try_document
+from diagnostics.extract.gunzip import Bomb, GunzipReader
 from diagnostics.extract.scanner import Extractor
 from diagnostics.model import Failure, InputStats
 
@@ -27,8 +27,6 @@ CHUNK = 1 << 20
 MAX_DOCUMENT_BYTES = 256 << 20
 #: Decompressed bytes read from one gzip file before it is called a bomb.
 MAX_DECOMPRESSED_BYTES = 1 << 30
-#: Decompress in pieces this big, so a corrupt tail loses at most one piece.
-GZIP_PIECE = 64 << 10
 GZIP_MAGIC = b"\x1f\x8b"
 #: A NUL byte in this first block marks a binary file.
 BINARY_SNIFF = 8192
@@ -50,11 +48,16 @@ def _read(stream: BinaryIO, size: int) -> bytes:
 
 
 def _read_head(stream: BinaryIO) -> bytes:
-    """The start of the stream: at least its first line (or a chunk, or all of it)."""
-    parts = [_read(stream, CHUNK)]
+    """The start of the stream: at least its first line (or a chunk, or all of it).
+
+    A gzip reader asks for a bigger head (``head_size``): a whole CloudTrail
+    delivery then arrives as one bytes object, parsed without being joined.
+    """
+    want = max(CHUNK, getattr(stream, "head_size", CHUNK))
+    parts = [_read(stream, want)]
     size = len(parts[0])
-    while parts[-1] and b"\n" not in parts[-1] and size < CHUNK:
-        parts.append(_read(stream, CHUNK - size))
+    while parts[-1] and b"\n" not in parts[-1] and size < want:
+        parts.append(_read(stream, want - size))
         size += len(parts[-1])
     return b"".join(parts)
 
@@ -93,7 +96,7 @@ def extract_stream(
     extractor: Extractor | None = None
     try:
         first = _read_head(stream)
-        if first.startswith(GZIP_MAGIC) and not isinstance(stream, _CappedReader):
+        if first.startswith(GZIP_MAGIC) and not isinstance(stream, GunzipReader):
             # `cat x.json.gz | authz-diag scan -`: gzip is known by its magic, not a name.
             yield from _extract_gzip(_Prefixed(first, stream), path, stats, max_line_bytes)
             return
@@ -113,9 +116,9 @@ def extract_stream(
         pending = []
         while data := _read(stream, CHUNK):
             yield from extractor.feed(data)
-    except (OSError, EOFError, zlib.error, _Bomb) as exc:
+    except (OSError, EOFError, zlib.error, Bomb) as exc:
         stats.rejected += 1
-        reason = str(exc) if isinstance(exc, _Bomb) else f"read failed ({describe_error(exc)})"
+        reason = str(exc) if isinstance(exc, Bomb) else f"read failed ({describe_error(exc)})"
         stats.warnings.append(f"{path}: {reason}; what was read before it was still searched")
         if extractor is None:
             extractor = Extractor(path, stats=stats, max_line_bytes=max_line_bytes)
@@ -147,9 +150,8 @@ def _extract_gzip(
     max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES,
 ) -> Iterator[Failure]:
     """A gzip stream, decompressed under the bomb cap, then read like any other stream."""
-    with gzip.GzipFile(fileobj=raw, mode="rb") as gz:  # type: ignore[arg-type]
-        reader = _CappedReader(gz, max_decompressed_bytes, name)  # type: ignore[arg-type]
-        yield from extract_stream(reader, name, stats, max_line_bytes=max_line_bytes)  # type: ignore[arg-type]
+    reader = GunzipReader(raw, max_decompressed_bytes, name)  # type: ignore[arg-type]
+    yield from extract_stream(reader, name, stats, max_line_bytes=max_line_bytes)  # type: ignore[arg-type]
 
 
 def _binary(head: bytes, path: str, stats: InputStats) -> bool:
@@ -183,55 +185,7 @@ def _read_document(stream: BinaryIO, pending: list[bytes], cap: int) -> bytes | 
     return b"".join(pending) if size <= cap else None
 
 
-class _Bomb(Exception):
-    """A compressed input expanded past the configured cap."""
-
-
-class _CappedReader:
-    """A binary reader that stops with ``_Bomb`` after ``cap`` bytes."""
-
-    def __init__(self, raw: BinaryIO, cap: int, path: str):
-        self.raw = raw
-        self.cap = cap
-        self.path = path
-        self.total = 0
-        self.error: BaseException | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        # Small pieces, and an error held back until the data before it is
-        # returned: GzipFile.read() drops a whole chunk when the file ends early.
-        if self.error is not None:
-            raise self.error
-        want = size if size > 0 else CHUNK
-        parts: list[bytes] = []
-        got = 0
-        while got < want:
-            try:
-                data = self.raw.read(min(want - got, GZIP_PIECE))
-            except (OSError, EOFError, zlib.error) as exc:
-                if not parts:
-                    raise
-                self.error = exc
-                break
-            if not data:
-                break
-            self.total += len(data)
-            if self.total > self.cap:
-                self.error = _Bomb(
-                    f"decompressed size passed {self.cap} bytes (a gzip bomb?); the rest was "
-                    "skipped. Raise the cap if this file is genuine"
-                )
-                if not parts:
-                    raise self.error
-                break
-            parts.append(data)
-            got += len(data)
-        return b"".join(parts)
-
-
 def describe_error(exc: BaseException) -> str:
-    if isinstance(exc, gzip.BadGzipFile):
-        return f"not a valid gzip file: {exc}"
     if isinstance(exc, EOFError):
         return "the gzip data ends early (truncated file?)"
     if isinstance(exc, zlib.error):

@@ -1,15 +1,15 @@
 """Find the lines worth reading: fixed byte markers searched in big chunks.
 
-Two interchangeable searches give the same lines.  With ``ahocorasick_rs``
-installed (an optional, compiled multi-pattern matcher) all markers are found
-in one pass over the chunk; without it, one ``bytes.find`` pass per marker.
-On a 512 MiB log the single pass takes about a sixth of the time.
+Interchangeable searches give the same lines.  With a compiled multi-pattern
+matcher installed (hyperscan, else ahocorasick-rs: ``marker_backends.py``)
+all markers are found in one pass over the chunk; without one, one
+``bytes.find`` pass per marker.  On a 512 MiB log the single pass takes
+about a sixth of the time.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from diagnostics.extract.marker_backends import Matcher, compiled
 
 #: Byte strings whose presence makes a line worth reading.  Each is a substring
 #: of every spelling of what it stands for ("uthoriz" covers "not authorized to
@@ -24,23 +24,10 @@ MARKERS: tuple[bytes, ...] = (
     b"(403) when calling the Head",
 )
 
-#: (pattern index, start, end) triples, as the compiled matcher returns them.
-Hits = Sequence[tuple[int, int, int]]
-Matcher = Callable[[memoryview], Hits]
 
-
-@functools.cache
 def _compiled(markers: tuple[bytes, ...]) -> Matcher | None:
-    """The one-pass matcher for ``markers``, or None when the library is absent."""
-    try:
-        import ahocorasick_rs
-    except ImportError:
-        return None
-    automaton = ahocorasick_rs.BytesAhoCorasick(
-        list(markers), matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_FIRST
-    )
-    find: Matcher = automaton.find_matches_as_indexes
-    return find
+    """The one-pass matcher for ``markers``, or None when no library is installed."""
+    return compiled(markers).find
 
 
 def marker_lines(
@@ -50,13 +37,20 @@ def marker_lines(
     markers: tuple[bytes, ...] = MARKERS,
     *,
     one_pass: bool = True,
+    backend: str | None = None,
 ) -> list[int]:
     """Start indexes, ascending, of the lines in ``buf[:end]`` holding a marker.
 
     A hit counts only within the first ``max_line`` bytes of its line (the
-    part of an over-long line that is searched at all).
+    part of an over-long line that is searched at all).  ``backend`` picks
+    one matcher by name (tests compare them); by default the fastest runs.
     """
-    matcher = _compiled(markers) if one_pass else None
+    if not one_pass:
+        matcher = None
+    elif backend is not None:
+        matcher = compiled(markers, backend).find
+    else:
+        matcher = _compiled(markers)
     if matcher is None:
         return _by_find(buf, end, max_line, markers)
     view = memoryview(buf)

@@ -183,8 +183,31 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
     return (value or None), pos + len(window[:end].rstrip())
 
 
+#: Texts up to this long have their hits remembered (a few recent ones only).
+_MEMO_TEXT = 8192
+_MEMO_ENTRIES = 32
+_memo: dict[str, tuple[PlainHit, ...]] = {}
+
+
 def find_plain(text: str) -> list[PlainHit]:
-    """Every plain authorization-failure sentence in ``text``, in order."""
+    """Every plain authorization-failure sentence in ``text``, in order.
+
+    The record assembler asks about the same line up to three times (does it
+    start its own sentence, is a sentence left open, what does it hold), so
+    the hits of the last few short texts are remembered.  Bounded in entries
+    and text length, so memory stays flat; hits are frozen, so sharing is safe.
+    """
+    if len(text) > _MEMO_TEXT:
+        return _find_plain(text)
+    found = _memo.get(text)
+    if found is None:
+        if len(_memo) >= _MEMO_ENTRIES:
+            _memo.clear()
+        found = _memo[text] = tuple(_find_plain(text))
+    return list(found)
+
+
+def _find_plain(text: str) -> list[PlainHit]:
     hits: list[PlainHit] = []
     for middle_text, parse in ((_MIDDLE, _parse_at), (_STS_MIDDLE, _parse_sts)):
         i = text.find(middle_text)

@@ -74,23 +74,38 @@ def resource_type_for_arn(action_or_service: str, arn: str) -> str | None:
     ``arn:aws:s3:::b/k`` is an ``object`` and not a ``bucket``; then the one
     with more typed placeholders (a Lambda version is digits, an alias is not).
     """
+    for regex, name in _candidates(action_or_service):
+        if regex.fullmatch(arn):
+            return name
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _candidates(action_or_service: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Every (template regex, resource type) to try, most specific first.
+
+    Depends only on the action or service, so it is worked out once: the
+    first template that matches is then the best one, and the search stops
+    there (EC2 alone has about a hundred resource types).  The sort is stable,
+    so among equally specific templates the first listed still wins.
+    """
     service = _service_of(action_or_service)
     table = _resource_types(service)
     names: list[str]
     if ":" in action_or_service:
         info = get_action(action_or_service)
         if info is None:
-            return None
+            return ()
         names = [rt.name for rt in info.resource_types]
     else:
         names = [str(v.get("key", k)) for k, v in table.items() if isinstance(v, dict)]
-    best: tuple[tuple[int, int], str] | None = None
+    scored: list[tuple[tuple[int, int], re.Pattern[str], str]] = []
     for name in names:
         for template in arn_formats(service, name):
             regex, score = _template_regex(template)
-            if regex.fullmatch(arn) and (best is None or score > best[0]):
-                best = (score, name)
-    return best[1] if best else None
+            scored.append((score, regex, name))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    return tuple((regex, name) for _, regex, name in scored)
 
 
 def placeholders(template: str) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -23,6 +24,9 @@ class Arn:
         return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
 
 
+# Pure functions of one string, asked about the same principal and resource
+# several times per diagnosis (rules, fix checks, notes): a small memo each.
+@functools.lru_cache(maxsize=512)
 def parse_arn(text: str) -> Arn | None:
     """Split an ARN into its parts, or None when ``text`` is not an ARN."""
     parts = text.split(":", 5)
@@ -55,6 +59,7 @@ def permission_set_name(arn: str | None) -> str | None:
     return _sso_permission_set(name) if name else None
 
 
+@functools.lru_cache(maxsize=512)
 def principal_for_policy(arn: str) -> str:
     """The ARN whose policy governs ``arn``: an assumed-role session maps to its role.
 

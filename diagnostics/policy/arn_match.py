@@ -189,6 +189,10 @@ def arn_matches(pattern: str, arn: str, variables: Mapping[str, str] | None = No
     """
     if pattern == "*":
         return True
+    if "*" not in pattern and "?" not in pattern and "$" not in pattern:
+        # No wildcard and no variable: every part is literal, so the parts match
+        # exactly when the strings are equal (fixes mostly name the exact ARN).
+        return pattern == arn
     tokens = tokenize(pattern, variables)
     pattern_parts = _split_tokens(tokens)
     value_parts = arn.split(":", 5)

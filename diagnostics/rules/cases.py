@@ -52,7 +52,7 @@ def case_input(rule: Rule, index: int, case: dict[str, Any]) -> tuple[Failure, J
     as the scan pipeline does, so a case sees what a user's scan would see.
     """
     from diagnostics.context import enrich
-    from diagnostics.pipeline import infer_action
+    from diagnostics.infer import infer_action
 
     source = SourceRef(f"{rule.path}#case{index}", 1, 0)
     decoded: JSONObject | None = None

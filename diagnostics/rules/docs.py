@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics.rules.registry import matchers_table, placeholders_table
+from diagnostics.rules.tables import matchers_table, placeholders_table
 from diagnostics.rules.schema import CASE_FAILURE_FIELDS, CASE_FIX_FIELDS, FIX_FIELDS, RULE_FIELDS
 
 

@@ -14,8 +14,10 @@ import structlog
 from diagnostics.errors import RuleError
 from diagnostics.iam.arns import parse_arn, permission_set_name, principal_for_policy, role_name
 from diagnostics.model import Failure, Finding, Fix, RequestContext, Severity
+from diagnostics.rules.index import RuleIndex, facets_of
 from diagnostics.rules.loader import RuleDoc, load_dirs
-from diagnostics.rules.registry import Matcher, matchers_table
+from diagnostics.rules.registry import Matcher
+from diagnostics.rules.tables import matchers_table
 from diagnostics.rules.resources import fix_resources
 from diagnostics.rules.subject import Subject
 from diagnostics.rules.template import Defaults, Missing, render_text, render_value
@@ -43,9 +45,16 @@ class Condition:
         return cls(tests, any_of)
 
     def holds(self, subject: Subject) -> bool:
-        if not all(m.test(arg, subject) for m, arg in self.tests):
-            return False
-        return not self.any_of or any(c.holds(subject) for c in self.any_of)
+        # Plain loops: this runs for every candidate rule of every failure.
+        for m, arg in self.tests:
+            if not m.test(arg, subject):
+                return False
+        if not self.any_of:
+            return True
+        for branch in self.any_of:
+            if branch.holds(subject):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +214,9 @@ class RuleSet:
         self.rules = tuple(rules)
         self.dirs = tuple(dirs)
         self._by_id = {r.id: r for r in self.rules}
+        self._order = {r.id: i for i, r in enumerate(self.rules)}
+        # Only the rules whose [match] can hold for a failure's facets are tested.
+        self._index = RuleIndex([(r, r.doc["match"]) for r in self.rules])
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -234,24 +246,21 @@ class RuleSet:
 
     def diagnose(self, failure: Failure, ctx: RequestContext) -> tuple[Finding, ...]:
         """Every matching rule's finding, minus those a more specific match supersedes."""
-        matched: list[tuple[Rule, Subject]] = []
+        subject = Subject(failure, ctx)
+        matched: list[Rule] = []
         crashed: dict[str, Finding] = {}
-        for rule in self.rules:
-            subject = Subject(failure, ctx, rule.id)
+        for rule in self._index.candidates(facets_of(subject)):
             try:
                 if rule.matches(subject):
-                    matched.append((rule, subject))
+                    matched.append(rule)
             except Exception as exc:  # one bad rule must not stop the run
                 log.warning("rules.crashed", rule=rule.id, error=type(exc).__name__)
                 crashed[rule.id] = crash_finding(rule.id, exc)
         # Render only the findings that survive; a rule that crashed while matching
         # supersedes nothing, so the generic advice stays.
-        superseded = {s for rule, _ in matched for s in rule.supersedes}
-        findings: dict[str, Finding] = {}
-        for rule in self.rules:
-            if rule.id in crashed:
-                findings[rule.id] = crashed[rule.id]
-        for rule, subject in matched:
+        superseded = {s for rule in matched for s in rule.supersedes}
+        findings: dict[str, Finding] = dict(crashed)
+        for rule in matched:
             if rule.id in superseded:
                 continue
             try:
@@ -259,7 +268,7 @@ class RuleSet:
             except Exception as exc:
                 log.warning("rules.crashed", rule=rule.id, error=type(exc).__name__)
                 findings[rule.id] = crash_finding(rule.id, exc)
-        order = {rule.id: i for i, rule in enumerate(self.rules)}
+        order = self._order
         return tuple(
             findings[rid]
             for rid in sorted(findings, key=order.__getitem__)

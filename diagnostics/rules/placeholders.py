@@ -6,6 +6,7 @@ statement becomes a JSON list) or None when the failure does not say.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from diagnostics.rules.principals import name_of, policy_principal
@@ -90,10 +91,14 @@ def _error_code(s: Subject, _: str | None) -> Value:
     takes_arg="optional",
 )
 def _sid(s: Subject, arg: str | None) -> Value:
-    action = s.action or "Request"
+    return _sid_base(s.action or "Request") + (arg or "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _sid_base(action: str) -> str:
+    """``AllowS3GetObject`` for ``s3:GetObject``: depends on the action only, so memoised."""
     words = re.split(r"[^A-Za-z0-9]+", action)
-    base = "Allow" + "".join(w[:1].upper() + w[1:] for w in words if w)
-    return base + (arg or "")
+    return "Allow" + "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
 @placeholder("bucket_arn", "for an S3 resource, the bucket's ARN")

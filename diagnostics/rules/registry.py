@@ -4,6 +4,9 @@ Each matcher and each template placeholder registers a name, a one-line doc
 and (for matchers) a checker for its argument.  The loader, ``rules lint``
 and ``rules schema`` read these registries, so a rule file and the code
 cannot disagree about which names exist.
+
+This module only holds the registries; ``rules/tables.py`` imports the
+modules that fill them, so imports run one way (matchers -> registry).
 """
 
 from __future__ import annotations
@@ -72,18 +75,3 @@ def placeholder(name: str, doc: str, takes_arg: str = "none") -> Callable[[Resol
         return fn
 
     return deco
-
-
-def _ensure_loaded() -> None:
-    """Import the modules whose decorators fill the registries."""
-    from diagnostics.rules import matchers, placeholders  # noqa: F401
-
-
-def matchers_table() -> dict[str, Matcher]:
-    _ensure_loaded()
-    return MATCHERS
-
-
-def placeholders_table() -> dict[str, Placeholder]:
-    _ensure_loaded()
-    return PLACEHOLDERS

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.model import FIX_TARGETS, Failure
-from diagnostics.rules.registry import matchers_table
+from diagnostics.rules.tables import matchers_table
 from diagnostics.rules.template import placeholder_problems, walk_strings
 
 SEVERITIES = ("info", "low", "medium", "high")

@@ -2,52 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from diagnostics.model import Failure, MatchedStatement, RequestContext
 from diagnostics.rules.principals import principal_type
 
 
+def _account_of(arn: str | None) -> str | None:
+    from diagnostics.context import account_of
+
+    return account_of(arn)
+
+
+def _region_of(arn: str | None) -> str | None:
+    from diagnostics.context import region_of
+
+    return region_of(arn)
+
+
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """What one rule evaluation looks at: the failure, its context and the rule id."""
+    """What one rule evaluation looks at: the failure, its context and the rule id.
+
+    The derived values (principal type, service, account, region) are worked
+    out once here: every candidate rule and every placeholder reads them, so
+    computing them per read cost more than the matchers themselves.
+    """
 
     failure: Failure
     ctx: RequestContext
     rule_id: str = ""
+    action: str | None = field(init=False)
+    resource: str | None = field(init=False)
+    principal_arn: str | None = field(init=False)
+    principal_type: str = field(init=False)
+    service: str | None = field(init=False)
+    account: str | None = field(init=False)
+    region: str | None = field(init=False)
 
-    @property
-    def action(self) -> str | None:
-        return self.ctx.action or self.failure.action
-
-    @property
-    def resource(self) -> str | None:
-        return self.ctx.resource or self.failure.resource
-
-    @property
-    def principal_arn(self) -> str | None:
-        return self.ctx.principal_arn or self.failure.principal_arn
-
-    @property
-    def principal_type(self) -> str:
-        return principal_type(self.principal_arn)
-
-    @property
-    def service(self) -> str | None:
-        action = self.action
-        return action.split(":", 1)[0].lower() if action and ":" in action else None
-
-    @property
-    def account(self) -> str | None:
-        from diagnostics.context import account_of
-
-        return self.ctx.account_id or account_of(self.principal_arn) or account_of(self.resource)
-
-    @property
-    def region(self) -> str | None:
-        from diagnostics.context import region_of
-
-        return self.ctx.region or self.failure.region or region_of(self.resource)
+    def __post_init__(self) -> None:
+        ctx, failure = self.ctx, self.failure
+        action = ctx.action or failure.action
+        resource = ctx.resource or failure.resource
+        principal = ctx.principal_arn or failure.principal_arn
+        put = object.__setattr__  # frozen: derived fields are set once, here
+        put(self, "action", action)
+        put(self, "resource", resource)
+        put(self, "principal_arn", principal)
+        put(self, "principal_type", principal_type(principal))
+        put(
+            self,
+            "service",
+            action.split(":", 1)[0].lower() if action and ":" in action else None,
+        )
+        put(self, "account", ctx.account_id or _account_of(principal) or _account_of(resource))
+        put(self, "region", ctx.region or failure.region or _region_of(resource))
 
     def statements(self, effect: str | None = None) -> tuple[MatchedStatement, ...]:
         """Matched statements from the decoded message, optionally of one effect."""

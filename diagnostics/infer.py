@@ -1,0 +1,35 @@
+"""Infer the IAM action from the API operation when the text names only the operation.
+
+Below both the pipeline and the rule cases, so ``rules test`` sees a case
+exactly as a scan would without the rules importing the pipeline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from diagnostics.model import Failure
+
+
+def _service_hint(failure: Failure) -> str | None:
+    if failure.event_source:
+        return failure.event_source
+    code = failure.error_code or ""
+    # Only EC2 answers "UnauthorizedOperation" (AWS EC2 API error code list);
+    # old EC2 errors carry the blob and the operation but no service name.
+    if code.endswith("UnauthorizedOperation"):
+        return "ec2"
+    return None
+
+
+def infer_action(failure: Failure) -> Failure:
+    """Fill ``action`` from the API operation when the text did not name it."""
+    if failure.action or not failure.operation:
+        return failure
+    service = _service_hint(failure)
+    if service is None:
+        return failure
+    from diagnostics.iam import action_for_operation
+
+    action = action_for_operation(service, failure.operation)
+    return dataclasses.replace(failure, action=action) if action else failure
