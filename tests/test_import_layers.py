@@ -61,3 +61,16 @@ def test_a_lower_stage_never_imports_a_higher_one(lower: str, upper: str) -> Non
 def test_the_service_config_and_the_sources_are_no_circle() -> None:
     """service/config may use the sources' settings; sources/base never needs the service."""
     assert not any(_inside(t, "diagnostics.service") for t in GRAPH["diagnostics.sources.base"])
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        ("diagnostics.rules.registry", "diagnostics.rules.matchers"),
+        ("diagnostics.rules.registry", "diagnostics.rules.placeholders"),
+        ("diagnostics.rules.cases", "diagnostics.pipeline"),
+    ],
+)
+def test_the_old_circles_stay_broken(module: str, forbidden: str) -> None:
+    """The registry does not import what registers with it; rule cases do not need the pipeline."""
+    assert not any(_inside(t, forbidden) for t in GRAPH[module])
