@@ -96,7 +96,7 @@ def _passthrough(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeR
             yield failure, DecodeResult(decoded=failure.decoded)
         elif failure.encoded_message and not failure.truncated:
             yield failure, DecodeResult(error=NO_DECODE)
-        elif failure.encoded_message:
+        elif failure.encoded_message or (failure.truncated and failure.kind == "encoded"):
             yield (
                 failure,
                 DecodeResult(

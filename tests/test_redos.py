@@ -104,6 +104,17 @@ CASES: dict[str, Spec] = {
         [("", " "), (" transitively through a", " ")],
     ),
     "diagnostics/extract/plain.py:_POLICY_ARN": ("match", [(": ", " "), (": arn:", "a")]),
+    "diagnostics/extract/plain.py:_CLEAN_ARN": (
+        "match",
+        [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],
+    ),
+    "diagnostics/extract/plain.py:_NULL_ACTION": ("match", [("", " "), (": ", "n")]),
+    "diagnostics/extract/ec2.py:_CFN_API": (
+        "match",
+        [("API: ", "a"), ("API: ec2:", "A"), ("API: ec2:A", " ")],
+    ),
+    "diagnostics/extract/ec2.py:_STATUS_403": ("search", [("", "status code: 40"), ("", "(40")]),
+    "diagnostics/extract/ec2.py:_TEMPLATE": ("match", [("", " "), (": lt-", "0")]),
     "diagnostics/extract/plain.py:_SERVICE_PRINCIPAL": (
         "match",
         [("a", "."), ("a", "a.amazonaws.com")],

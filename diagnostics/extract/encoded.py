@@ -41,6 +41,9 @@ class EncodedHit:
     end: int  # just after the blob (and its "..." marker, if any)
     blob: str
     truncated: bool
+    #: Fewer than ``MIN_BLOB`` characters (empty, cut, or a placeholder): kept
+    #: only when a refusal sentence or error code beside it confirms it.
+    short: bool = False
 
 
 def find_encoded(text: str, *, cut_at_end: bool = False) -> list[EncodedHit]:
@@ -56,9 +59,8 @@ def find_encoded(text: str, *, cut_at_end: bool = False) -> list[EncodedHit]:
             continue
         blob = a.group("blob")
         end = a.end()
-        if len(blob) < MIN_BLOB:
-            continue
-        truncated = False
+        short = len(blob) < MIN_BLOB
+        truncated = short
         rest = text[end : end + 16]
         for mark in _ELLIPSES:
             if rest.startswith(mark):
@@ -70,7 +72,7 @@ def find_encoded(text: str, *, cut_at_end: bool = False) -> list[EncodedHit]:
             truncated = True
         if cut_at_end and a.end() >= len(text.rstrip(" \t")):
             truncated = True
-        hits.append(EncodedHit(m.start(), end, blob, truncated))
+        hits.append(EncodedHit(m.start(), end, blob, truncated, short))
     return hits
 
 

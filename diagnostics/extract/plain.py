@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from diagnostics.context import account_of, region_of
 
 _MIDDLE = "not authorized to perform"
+#: Route 53 and a few others name no action: "... is not authorized to access this resource".
+_ACCESS_MIDDLE = "not authorized to access this resource"
 _STS_MIDDLE = "Not authorized to perform"
 _MAX_TOKEN = 2048
 _MAX_RESOURCE = 2048
@@ -90,7 +92,7 @@ class PlainHit:
     start: int
     end: int
     principal_arn: str | None
-    action: str
+    action: str | None
     resource: str | None
     policy_type: str | None
     policy_arn: str | None
@@ -99,6 +101,10 @@ class PlainHit:
     region: str | None
     #: The reason clause was read to its end ("... allows the X action").
     complete: bool = True
+    #: The principal as written when it is not a clean ARN (``[REDACTED]``, ``""``).
+    principal_text: str | None = None
+    #: Slots left empty and why, one short sentence each.
+    notes: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -117,38 +123,79 @@ def normalise_action(svc: str, name: str) -> str:
     return info.name if info is not None else action
 
 
-def _principal_before(text: str, middle: int) -> tuple[str, int] | None:
-    """The principal candidate before ``is not authorized``, and where the sentence starts."""
+#: A clean principal ARN: partition, service, an empty region, a 12-digit account.
+# Linear: anchored; disjoint bounded classes separated by literal colons.
+_CLEAN_ARN = re.compile(
+    r"^arn:aws[a-z-]{0,16}:[a-z0-9-]{1,64}:[a-z0-9-]{0,32}:(?:\d{12})?:[^\s<>\[\]{}*]{1,2000}$"
+)
+#: Labels AWS puts before the principal, longest first.
+_LABELS = ("Principal:", "User:", "user:", "User ")
+#: How far before ``is not authorized`` a label may be for a non-ARN principal.
+_LABEL_REACH = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The principal slot of a sentence: a clean ARN, or the text as written."""
+
+    arn: str | None
+    text: str | None
+    start: int  # where the sentence starts (its label, if any)
+
+
+def _principal_before(text: str, middle: int) -> Principal | None:
+    """The principal before ``is not authorized``, and where the sentence starts.
+
+    A clean ARN (or a service principal, or ``anonymous``) is the principal.
+    Anything else written after a ``User:`` label (redacted, empty, a
+    placeholder, a bare name, an ARN with a space in it) is kept as text.
+    """
     is_at = middle - 3
-    if is_at < 1 or text[is_at:middle] != "is ":
+    if is_at < 0 or text[is_at:middle] != "is ":
         return None
-    end = is_at - 1
-    if not text[end].isspace():
-        return None
+    end = is_at
     while end > 0 and text[end - 1].isspace():
         end -= 1
+    label_at, label = _label_before(text, is_at)
+    if end == is_at:
+        return None  # "...xis not authorized": not a sentence boundary
     start = end
     floor = max(0, end - _MAX_TOKEN)
     while start > floor and not text[start - 1].isspace() and text[start - 1] not in "\"'(`[":
         start -= 1
-    candidate = text[start:end].strip("\"'`,")
-    if not candidate:
-        return None
+    candidate = text[start:end].strip("\"'`,*")
     sentence_start = start
-    lead = text[max(0, start - 12) : start].rstrip()
-    for label in ("User:", "Principal:", "user:", "User"):
-        if lead.endswith(label):
-            sentence_start = (
-                start - (len(text[max(0, start - 12) : start]) - len(lead)) - len(label)
-            )
-            break
-    if candidate.startswith("arn:") and candidate.count(":") >= 5:
-        return candidate, sentence_start
-    if _SERVICE_PRINCIPAL.match(candidate):
-        return candidate, sentence_start
-    if candidate == "anonymous" and sentence_start < start:
-        return candidate, sentence_start
-    return None
+    if label and label_at + len(label) <= start:
+        gap = text[label_at + len(label) : start]
+        if not gap.strip(" \t\"'`*"):
+            sentence_start = label_at
+    if candidate and (
+        _CLEAN_ARN.match(candidate)
+        or _SERVICE_PRINCIPAL.match(candidate)
+        or (candidate == "anonymous" and sentence_start < start)
+    ):
+        return Principal(candidate, None, sentence_start)
+    if not label:
+        return None
+    written = text[label_at + len(label) : is_at].strip().strip("\"'`*").strip()
+    return Principal(None, written, label_at)
+
+
+def _label_before(text: str, is_at: int) -> tuple[int, str | None]:
+    """The nearest ``User:`` label before ``is_at`` on the same line, if any."""
+    lo = max(0, is_at - _LABEL_REACH)
+    window = text[lo:is_at]
+    best, which = -1, None
+    for label in _LABELS:
+        at = window.rfind(label)
+        if at > best:
+            best, which = at, label
+    if which is None:
+        return -1, None
+    between = window[best + len(which) :]
+    if "\n" in between or "not authorized" in between or ". " in between.rstrip():
+        return -1, None
+    return lo + best, which
 
 
 def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
@@ -171,6 +218,12 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
         # An ARN never holds a space; only IAM's plain descriptions ("policy
         # path /") do, and those end at the reason clause below.
         space = window.find(" ")
+        opened = window.find("<", 0, space) if space != -1 else -1
+        if opened != -1 and window.find(">", opened, space) == -1:
+            # A redaction placeholder ("<account id>") holds the only blank.
+            close = window.find(">", space, space + 64)
+            if close != -1:
+                space = window.find(" ", close)
         if space != -1:
             end = space
     for stop in _RESOURCE_ENDS:
@@ -186,7 +239,11 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
 def find_plain(text: str) -> list[PlainHit]:
     """Every plain authorization-failure sentence in ``text``, in order."""
     hits: list[PlainHit] = []
-    for middle_text, parse in ((_MIDDLE, _parse_at), (_STS_MIDDLE, _parse_sts)):
+    for middle_text, parse in (
+        (_MIDDLE, _parse_at),
+        (_STS_MIDDLE, _parse_sts),
+        (_ACCESS_MIDDLE, _parse_access),
+    ):
         i = text.find(middle_text)
         while i != -1:
             hit = parse(text, i)
@@ -229,11 +286,26 @@ def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int
     return policy_type, policy_arn, explicit, pos, complete
 
 
-def _hit(text: str, start: int, principal_arn: str | None, m: re.Match[str]) -> PlainHit:
+def _hit(
+    text: str,
+    start: int,
+    principal: Principal | None,
+    action: str | None,
+    *,
+    pos: int,
+    notes: tuple[str, ...] = (),
+) -> PlainHit:
     """The rest of the sentence after its action: resource, reason, policy."""
-    action = normalise_action(m.group("svc"), m.group("name"))
-    resource, pos = _resource_after(text, m.end())
+    resource, pos = _resource_after(text, pos)
+    if resource and resource.startswith("<") and resource.endswith(">"):
+        # "<resource-arn>": someone's placeholder, not a resource to grant on.
+        notes = (*notes, "the resource is a placeholder (<...>); resource left null")
+        resource = None
     policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
+    principal_arn = principal.arn if principal else None
+    principal_text = principal.text if principal else None
+    if principal is not None and principal.arn is None:
+        notes = (*notes, _principal_note(principal_text or ""))
     return PlainHit(
         start=start,
         end=pos,
@@ -246,18 +318,52 @@ def _hit(text: str, start: int, principal_arn: str | None, m: re.Match[str]) -> 
         account_id=account_of(principal_arn),
         region=region_of(resource),
         complete=complete,
+        principal_text=principal_text,
+        notes=notes,
     )
+
+
+def _principal_note(written: str) -> str:
+    if not written:
+        return "the message names no principal (empty after 'User:'); principal_arn left null"
+    return "the principal is not a clean ARN (redacted or a bare name); principal_arn left null"
+
+
+# Linear: bounded blanks, then a literal word.
+_NULL_ACTION = re.compile(r":?[ \t]{0,16}(?:null|None|undefined)\b")
+
+
+def _action_at(text: str, pos: int) -> tuple[str | None, int, tuple[str, ...]] | None:
+    """The action after ``perform``: (action, end, notes), or None for no sentence."""
+    m = _ACTION.match(text, pos)
+    if m and not _bad_action_end(text, m.end()):
+        return normalise_action(m.group("svc"), m.group("name")), m.end(), ()
+    n = _NULL_ACTION.match(text, pos)
+    if n:
+        return None, n.end(), ("the message names no action ('perform: null'); action left null",)
+    return None
 
 
 def _parse_at(text: str, middle: int) -> PlainHit | None:
     principal = _principal_before(text, middle)
     if principal is None:
         return None
-    principal_arn, start = principal
-    m = _ACTION.match(text, middle + len(_MIDDLE))
-    if not m or _bad_action_end(text, m.end()):
+    got = _action_at(text, middle + len(_MIDDLE))
+    if got is None:
         return None
-    return _hit(text, start, principal_arn, m)
+    action, pos, notes = got
+    return _hit(text, principal.start, principal, action, pos=pos, notes=notes)
+
+
+def _parse_access(text: str, middle: int) -> PlainHit | None:
+    """``User: X is not authorized to access this resource`` (no action named)."""
+    principal = _principal_before(text, middle)
+    if principal is None:
+        return None
+    note = "the message names no action ('not authorized to access this resource')"
+    return _hit(
+        text, principal.start, principal, None, pos=middle + len(_ACCESS_MIDDLE), notes=(note,)
+    )
 
 
 def _parse_sts(text: str, middle: int) -> PlainHit | None:
@@ -270,7 +376,8 @@ def _parse_sts(text: str, middle: int) -> PlainHit | None:
     m = _ACTION.match(text, middle + len(_STS_MIDDLE))
     if not m or _bad_action_end(text, m.end()):
         return None
-    return _hit(text, middle, None, m)
+    action = normalise_action(m.group("svc"), m.group("name"))
+    return _hit(text, middle, None, action, pos=m.end())
 
 
 def _bad_action_end(text: str, end: int) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from diagnostics.context import account_of, enrich, region_of
 from diagnostics.extract.decoded import find_decoded
+from diagnostics.extract.ec2 import Ec2Hit, find_ec2
 from diagnostics.extract.encoded import find_encoded
 from diagnostics.extract.frames import Frame, find_frames
 from diagnostics.extract.plain import PlainHit, find_plain
@@ -53,6 +54,8 @@ class Found:
     event_source: str | None = None
     region: str | None = None
     error_code: str | None = None
+    principal_text: str | None = None
+    notes: tuple[str, ...] = ()
 
     def to_failure(self, source: SourceRef, excerpt: str) -> Failure:
         failure = Failure(
@@ -73,6 +76,8 @@ class Found:
             region=self.region,
             error_code=self.error_code,
             excerpt=excerpt,
+            principal_text=self.principal_text,
+            parse_notes=self.notes,
         )
         if self.decoded is not None:
             failure = enrich(failure, self.decoded)
@@ -92,6 +97,8 @@ def _from_plain(hit: PlainHit, kind: FailureKind = "plain") -> Found:
         policy_arn=hit.policy_arn,
         explicit_deny=hit.explicit_deny,
         region=hit.region,
+        principal_text=hit.principal_text,
+        notes=hit.notes,
     )
 
 
@@ -99,9 +106,14 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
     """The failures in ``text`` in order, and problems worth a warning."""
     found: list[Found] = []
     plains = find_plain(text)
+    ec2 = find_ec2(text) if "You are not authorized to " in text else []
     used_plain: set[int] = set()
     for enc in find_encoded(text, cut_at_end=cut_at_end):
         partner = _partner(plains, used_plain, enc.start)
+        if enc.short and partner is None and not _ec2_before(ec2, enc.start):
+            continue  # a placeholder in prose ("message: FR4gBD..."), not a refusal
+        notes = (_short_note(enc.blob),) if enc.short else ()
+        blob = enc.blob or None
         if partner is not None:
             used_plain.add(partner)
             base = _from_plain(plains[partner], "encoded")
@@ -110,14 +122,20 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
                     base,
                     start=min(base.start, enc.start),
                     end=max(base.end, enc.end),
-                    encoded_message=enc.blob,
+                    encoded_message=blob,
                     truncated=enc.truncated,
+                    notes=base.notes + notes,
                 )
             )
         else:
             found.append(
                 Found(
-                    "encoded", enc.start, enc.end, encoded_message=enc.blob, truncated=enc.truncated
+                    "encoded",
+                    enc.start,
+                    enc.end,
+                    encoded_message=blob,
+                    truncated=enc.truncated,
+                    notes=notes,
                 )
             )
     for idx, hit in enumerate(plains):
@@ -126,11 +144,58 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
     decoded_hits, problems = find_decoded(text) if '"allowed"' in text else ([], [])
     for d in decoded_hits:
         found.append(Found("decoded", d.start, d.end, decoded=d.message))
+    found = _with_ec2(found, ec2)
     found.sort(key=lambda f: f.start)
     frames = find_frames(text)
     if frames:
         found = _apply_frames(found, frames)
     return _share_wrappers(found), problems
+
+
+def _short_note(blob: str) -> str:
+    if not blob:
+        return "the encoded authorization message is empty; nothing to decode"
+    return f"the encoded authorization message is cut to {len(blob)} characters; not decodable"
+
+
+def _ec2_before(ec2: list[Ec2Hit], pos: int) -> bool:
+    """An EC2 refusal sentence ends right before ``pos`` (the blob is its message's)."""
+    return any(h.end <= pos and pos - h.end <= _PAIR_GAP for h in ec2)
+
+
+def _with_ec2(found: list[Found], ec2: list[Ec2Hit]) -> list[Found]:
+    """EC2 sentences that no other failure of the same message already carries."""
+    if not ec2:
+        return found
+    out = list(found)
+    for hit in ec2:
+        # The blob, plain sentence or decoded message right after it is the same
+        # message: it already stands for this occurrence; pass the action on.
+        same = [
+            i
+            for i, f in enumerate(out)
+            if hit.start <= f.start <= hit.end + _PAIR_GAP or f.start <= hit.start < f.end
+        ]
+        if same:
+            i = same[0]
+            if hit.action and out[i].action is None:
+                out[i] = replace(out[i], action=hit.action)
+            out[i] = replace(out[i], start=min(out[i].start, hit.start))
+            continue
+        notes = ["EC2's sentence names no principal or resource"]
+        if not hit.action:
+            notes.append("EC2's sentence names no action; it comes from the operation, if any")
+        out.append(
+            Found(
+                "plain",
+                hit.start,
+                hit.end,
+                action=hit.action,
+                error_code=hit.error_code,
+                notes=tuple(notes),
+            )
+        )
+    return out
 
 
 def _same_occurrence(f: Found) -> tuple[object, ...]:

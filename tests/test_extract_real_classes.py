@@ -1,0 +1,330 @@
+"""Regression cases for the reader's tolerance classes (issue 11), each from a real paste.
+
+Every case is a short snippet shaped like one that a user pasted into a public
+thread (its URL is beside it), and the fields a careful reader takes from it.
+The snippets go through ``extract_text``, the same line assembler ``scan``
+uses.  A field absent from an expectation is not checked; ``None`` must be null.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from diagnostics.extract import extract_text
+from diagnostics.model import Failure, InputStats
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    url: str
+    text: str
+    expect: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _view(f: Failure) -> dict[str, Any]:
+    return {
+        "kind": f.kind,
+        "principal_arn": f.principal_arn,
+        "principal_text": f.principal_text,
+        "account_id": f.account_id,
+        "action": f.action,
+        "resource": f.resource,
+        "policy_type": f.policy_type,
+        "policy_arn": f.policy_arn,
+        "explicit_deny": f.explicit_deny,
+        "truncated": f.truncated,
+        "error_code": f.error_code,
+        "operation": f.operation,
+        "encoded_message": f.encoded_message,
+    }
+
+
+def _unique(failures: list[Failure]) -> list[Failure]:
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for f in failures:
+        if f.dedup_key() not in seen:
+            seen.add(f.dedup_key())
+            out.append(f)
+    return out
+
+
+def check(case: Case) -> list[Failure]:
+    stats = InputStats()
+    found = _unique(extract_text(case.text, "paste.txt", stats))
+    views = [_view(f) for f in found]
+    assert len(views) == len(case.expect), views
+    for got, want in zip(views, case.expect, strict=True):
+        for key, value in want.items():
+            assert got[key] == value, (key, got)
+    return found
+
+
+# -- class 1: the EC2 sentence outside the botocore wrapper ------------------
+
+EC2_CASES = [
+    # https://github.com/kubernetes-sigs/cluster-api-provider-aws/issues/815
+    Case(
+        "go-sdk-v1-status-line",
+        "https://github.com/kubernetes-sigs/cluster-api-provider-aws/issues/815",
+        "E0610 08:12:02.487821       1 controller.go:134] Error reconciling cluster object "
+        'test1; failed to reconcile network for cluster "test1": failed to create new vpc: '
+        "failed to set vpc attributes: UnauthorizedOperation: You are not authorized to "
+        "perform this operation.\n"
+        "\tstatus code: 403, request id: cc277ef7-2f64-49e3-9426-bb87acfeee88\n",
+        [{"kind": "plain", "error_code": "UnauthorizedOperation", "principal_arn": None}],
+    ),
+    # https://github.com/eksctl-io/eksctl/issues/365 (CloudFormation events via eksctl)
+    Case(
+        "cloudformation-api-prefix",
+        "https://github.com/eksctl-io/eksctl/issues/365",
+        '2018-12-29T00:04:53Z [✖]  AWS::EC2::VPC/VPC: CREATE_FAILED – "API: ec2:DescribeVpcs '
+        'You are not authorized to perform this operation."\n'
+        '2018-12-29T00:04:53Z [✖]  AWS::EC2::EIP/NATIP: CREATE_FAILED – "API: '
+        'ec2:describeAddresses You are not authorized to perform this operation."\n',
+        [
+            {"kind": "plain", "action": "ec2:DescribeVpcs", "resource": None},
+            {"kind": "plain", "action": "ec2:DescribeAddresses", "explicit_deny": None},
+        ],
+    ),
+    # https://github.com/webiny/webiny-js/issues/2953 (Pulumi over the Terraform provider)
+    Case(
+        "terraform-reading-ec2",
+        "https://github.com/webiny/webiny-js/issues/2953",
+        "        * error reading EC2 VPC (--) ClassicLinkEnabled: UnauthorizedOperation: You are "
+        "not authorized to perform this operation.\n"
+        "        status code: 403, request id:\n",
+        [{"kind": "plain", "error_code": "UnauthorizedOperation"}],
+    ),
+    # https://github.com/StreisandEffect/streisand/issues/1618 (boto2's raw XML reply)
+    Case(
+        "xml-error-document",
+        "https://github.com/StreisandEffect/streisand/issues/1618",
+        "An exception occurred during task execution. To see the full traceback, use -vvv. The "
+        "error was: <Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are "
+        "not authorized to perform this operation.</Message></Error></Errors><RequestID>"
+        "a1c6396c-f067-4e6b-bc27-aeebaf780b68</RequestID></Response>\n",
+        [{"kind": "plain", "action": None}],
+    ),
+    # https://github.com/tensult/cloud-reports/issues/74 (JS SDK v2)
+    Case(
+        "js-sdk-v2-code-prefix",
+        "https://github.com/tensult/cloud-reports/issues/74",
+        "[ERROR] aws.ec2.EC2InstancesCollector failed UnauthorizedOperation: You are not "
+        "authorized to perform this operation.\n"
+        "    at Request.extractError (/home/ec2-user/cloud-reports/node_modules/aws-sdk/lib/"
+        "services/ec2.js:50:35)\n",
+        [{"kind": "plain", "error_code": "UnauthorizedOperation"}],
+    ),
+    # https://github.com/serverless/serverless/issues/2055 (the sentence wrapped mid-phrase)
+    Case(
+        "serverless-wrapped-sentence",
+        "https://github.com/serverless/serverless/issues/2055",
+        "     - Your access has been denied by EC2, please make sure\n"
+        "     your request credentials have permission to DescribeSecurityGroups\n"
+        "     for xxxx. EC2 Error Code: UnauthorizedOperation.\n"
+        "     EC2 Error Message: You are not authorized to perform\n"
+        "     this operation..\n",
+        [{"kind": "plain", "principal_arn": None}],
+    ),
+]
+
+NEGATIVES = [
+    # https://github.com/CDCgov/prime-reportstream/issues/12209 (Azure Storage, not AWS)
+    Case(
+        "azure-storage-403",
+        "https://github.com/CDCgov/prime-reportstream/issues/12209",
+        "This request is not authorized to perform this operation.\n"
+        "RequestId:eac84bcc-f01e-0034-433b-1623fc000000\n"
+        "Status: 403 (This request is not authorized to perform this operation.)\n"
+        "ErrorCode: AuthorizationFailure\n",
+    ),
+    Case(
+        "prose-you-are-not-authorized",
+        "synthetic: documentation prose",
+        "If you see You are not authorized to perform this operation, ask your admin.\n",
+    ),
+    Case(
+        "doc-placeholder-blob",
+        "synthetic: documentation prose",
+        "If the output says Encoded authorization failure message: FR4gBD... decode it.\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", EC2_CASES, ids=[c.id for c in EC2_CASES])
+def test_ec2_sentence_outside_the_cli_wrapper(case: Case) -> None:
+    """EC2's bare refusal sentence is one failure wherever a tool printed it."""
+    check(case)
+
+
+@pytest.mark.parametrize("case", NEGATIVES, ids=[c.id for c in NEGATIVES])
+def test_lookalikes_are_not_failures(case: Case) -> None:
+    """Other products' refusals and documentation prose report nothing."""
+    check(case)
+
+
+# -- class 3: a principal that is not a clean ARN ------------------------------
+
+PRINCIPAL_CASES = [
+    Case(
+        "redacted-id-brackets",
+        "https://github.com/ryanto/next-s3-upload/issues/182",
+        "AccessDenied: User: arn:aws:iam::[ID] is not authorized to perform: "
+        "sts:GetFederationToken on resource: arn:aws:sts::[ID]:federated-user/S3UploadWebToken\n",
+        [
+            {
+                "kind": "plain",
+                "principal_arn": None,
+                "principal_text": "arn:aws:iam::[ID]",
+                "account_id": None,
+                "action": "sts:GetFederationToken",
+                "resource": "arn:aws:sts::[ID]:federated-user/S3UploadWebToken",
+                "policy_type": None,
+                "explicit_deny": None,
+            }
+        ],
+    ),
+    Case(
+        "redacted-account-xxx",
+        "https://github.com/amzn/selling-partner-api-docs/issues/564",
+        "botocore.exceptions.ClientError: An error occurred (AccessDenied) when calling the "
+        "AssumeRole operation: User: arn:aws:iam::xxx:user/mc.my.inventory is not authorized to "
+        "perform: sts:AssumeRole on resource: arn:aws:iam::xxx:role/AmazonOrders\n",
+        [
+            {
+                "principal_arn": None,
+                "principal_text": "arn:aws:iam::xxx:user/mc.my.inventory",
+                "account_id": None,
+                "action": "sts:AssumeRole",
+                "resource": "arn:aws:iam::xxx:role/AmazonOrders",
+                "operation": "AssumeRole",
+            }
+        ],
+    ),
+    Case(
+        "perform-null",
+        "https://github.com/aws/aws-cli/issues/6274",
+        "botocore.errorfactory.AccessDeniedException: An error occurred (AccessDeniedException) "
+        "when calling the CreateComponentVersion operation: User: arn:aws:iam::456012345600:user/"
+        "Administrator is not authorized to perform: null\n"
+        "\n"
+        "An error occurred (AccessDeniedException) when calling the CreateComponentVersion "
+        "operation: User: arn:aws:iam::456012345600:user/Administrator is not authorized to "
+        "perform: null\n",
+        [
+            {
+                "principal_arn": "arn:aws:iam::456012345600:user/Administrator",
+                "account_id": "456012345600",
+                "action": None,
+                "resource": None,
+                "operation": "CreateComponentVersion",
+            }
+        ],
+    ),
+    Case(
+        "placeholders-from-a-pr",
+        "https://github.com/aws-amplify/amplify-backend/pull/2258",
+        "Error: Stack <stack> failed: ValidationError: User: <user-arn> is not authorized to "
+        "perform: ssm:GetParameters on resource: <resource-arn> because no identity-based policy "
+        "allows the ssm:GetParameters action\n",
+        [
+            {
+                "principal_text": "<user-arn>",
+                "principal_arn": None,
+                "action": "ssm:GetParameters",
+                "resource": None,
+                "policy_type": "identity",
+                "explicit_deny": False,
+            }
+        ],
+    ),
+    Case(
+        "empty-principal",
+        "issue 11 (class 3): 'User:  is not authorized' as pasted",
+        "An error occurred (AccessDenied) when calling the ListBuckets operation: User:  is not "
+        "authorized to perform: s3:ListAllMyBuckets because no identity-based policy allows the "
+        "s3:ListAllMyBuckets action\n",
+        [{"principal_text": "", "principal_arn": None, "action": "s3:ListAllMyBuckets"}],
+    ),
+    Case(
+        "bare-name-and-space-in-redaction",
+        "issue 11 (class 3): Cognito trigger name and 'xxxx :user' as pasted",
+        "User: PostConfirmation is not authorized to perform: cognito-idp:AdminAddUserToGroup on "
+        "resource: arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc\n"
+        "User: arn:aws:iam::xxxx :user/xxxx is not authorized to perform: sqs:SendMessage on "
+        "resource: arn:aws:sqs:us-east-1:xxxx:q\n",
+        [
+            {"principal_text": "PostConfirmation", "action": "cognito-idp:AdminAddUserToGroup"},
+            {"principal_text": "arn:aws:iam::xxxx :user/xxxx", "action": "sqs:SendMessage"},
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", PRINCIPAL_CASES, ids=[c.id for c in PRINCIPAL_CASES])
+def test_unclean_principal_keeps_the_failure(case: Case) -> None:
+    """A redacted, empty or bare principal keeps the failure and everything else it says."""
+    found = check(case)
+    for f in found:
+        if f.principal_arn is None:
+            assert any("principal" in note for note in f.parse_notes), f.parse_notes
+        if f.action is None:
+            assert any("action" in note for note in f.parse_notes), f.parse_notes
+
+
+# -- class 2: a short, cut or empty blob ----------------------------------------
+
+SHORT_BLOB_TEXT = (
+    # Issue 11 (class 2): Terraform printed the phrase with nothing after it.
+    "│ Error: creating EC2 Instance: UnauthorizedOperation: You are not authorized to perform "
+    "this operation. Encoded authorization failure message: \n"
+    "│ \tstatus code: 403, request id: 5f1ee1a2-0000-4000-8000-000000000001\n"
+    # A person shortened the blob in a forum post.
+    "An error occurred (UnauthorizedOperation) when calling the RunInstances operation: You are "
+    "not authorized to perform this operation. Encoded authorization failure message: fqZ8dN...\n"
+)
+
+
+def test_short_or_empty_blob_keeps_the_failure() -> None:
+    """An empty or cut blob is still a failure: code, operation, truncated, and a note why."""
+    found = check(
+        Case(
+            "short-blobs",
+            "issue 11 (class 2)",
+            SHORT_BLOB_TEXT,
+            [
+                {"kind": "encoded", "truncated": True, "encoded_message": None},
+                {
+                    "kind": "encoded",
+                    "truncated": True,
+                    "encoded_message": "fqZ8dN",
+                    "operation": "RunInstances",
+                    "error_code": "UnauthorizedOperation",
+                },
+            ],
+        )
+    )
+    assert "empty" in found[0].parse_notes[0]
+    assert "cut to 6 characters" in found[1].parse_notes[0]
+
+
+def test_short_blobs_are_never_sent_to_sts() -> None:
+    """Decoding a cut or empty blob makes no STS call and says it was cut off."""
+    from diagnostics.decode import Decoder, DecodeSettings
+    from diagnostics.pipeline import Pipeline
+    from diagnostics.testing import StsDouble
+
+    failures = extract_text(SHORT_BLOB_TEXT)
+    offline = list(Pipeline(None).diagnose(failures))
+    assert all(d.decode_error and "cut off" in d.decode_error for d in offline)
+    with StsDouble() as sts:
+        settings = DecodeSettings(endpoint_url=sts.endpoint_url, max_per_second=1000.0)
+        with Decoder(settings) as decoder:
+            results = [decoder.decode(f) for f in failures]
+        assert sts.call_count(None) == 0
+    assert all(r.error and "cut off" in r.error for r in results)
