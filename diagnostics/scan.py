@@ -6,6 +6,7 @@ Output is streamed in input order as failures are diagnosed, so
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -142,3 +143,27 @@ def run_scan(
     warnings.drain(result.stats)
     warnings.close()
     return result, kept
+
+
+def scan(
+    inputs: Sequence[str],
+    *,
+    ruleset: RuleSet | None,
+    decoder: DecoderLike | None = None,
+    err: TextIO | None = None,
+    stdin: BinaryIO | None = None,
+) -> tuple[ScanResult, list[Diagnosis]]:
+    """Scan ``inputs`` without printing and return the diagnoses ``run_scan`` would print.
+
+    For tests, benchmarks and library users; input warnings go to ``err``
+    (stderr by default).
+    """
+    return run_scan(
+        inputs,
+        ruleset=ruleset,
+        decoder=decoder,
+        fmt="policy",
+        out=io.BytesIO(),
+        err=err if err is not None else sys.stderr,
+        stdin=stdin,
+    )
