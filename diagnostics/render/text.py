@@ -6,6 +6,7 @@ import json
 import textwrap
 
 from diagnostics.context import matched_statements
+from diagnostics.fold import span
 from diagnostics.model import Diagnosis, Finding, Fix
 from diagnostics.render.sanitize import safe
 
@@ -116,6 +117,8 @@ def render(d: Diagnosis, index: int | None = None) -> str:
     if index is not None:
         head += f" #{index}"
     lines = [head + " " + "─" * max(3, 60 - len(head)), f"{safe(where)}  [{KIND_WORDS[f.kind]}]"]
+    if d.occurrences > 1:
+        lines.append(_field("Repeats", span(f.source, d.last_source, d.occurrences)))
     who = f.principal_arn or "(not stated)"
     if f.account_id:
         who += f"  (account {f.account_id})"
