@@ -104,6 +104,7 @@ CASES: dict[str, Spec] = {
         [("", " "), (" transitively through a", " ")],
     ),
     "diagnostics/extract/plain.py:_POLICY_ARN": ("match", [(": ", " "), (": arn:", "a")]),
+    "diagnostics/extract/normalize.py:_BOLD": ("sub", [("", "**a"), ("**", "a*"), ("", "*")]),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

@@ -23,6 +23,7 @@ from diagnostics.extract.normalize import (
     has_json_escapes,
     packer_prefix,
     strip_known_prefix,
+    strip_markup,
     unescape_json,
 )
 from diagnostics.extract.plain import PlainHit, find_plain
@@ -94,7 +95,8 @@ _WORD_START = " \t(:\"'"
 
 
 def unescaped(text: str) -> str:
-    return unescape_json(text) if has_json_escapes(text) else text
+    """A piece of a record with JSON escapes, HTML entities and Markdown bold undone."""
+    return strip_markup(unescape_json(text) if has_json_escapes(text) else text)
 
 
 @functools.cache

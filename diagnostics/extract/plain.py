@@ -30,7 +30,7 @@ _MAX_RESOURCE = 2048
 # search does constant work per start position; the classes around the literal
 # colon are disjoint from it.
 _ACTION = re.compile(
-    r":?[ \t]{0,16}(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63})"
+    r":?[ \t]{0,16}[*`_]{0,2}(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63})"
     r":(?P<name>[A-Za-z0-9*][A-Za-z0-9_*-]{0,127})"
 )
 # Linear: bounded blanks, then literals.
@@ -126,7 +126,7 @@ def normalise_action(svc: str, name: str) -> str:
 #: A clean principal ARN: partition, service, an empty region, a 12-digit account.
 # Linear: anchored; disjoint bounded classes separated by literal colons.
 _CLEAN_ARN = re.compile(
-    r"^arn:aws[a-z-]{0,16}:[a-z0-9-]{1,64}:[a-z0-9-]{0,32}:(?:\d{12})?:[^\s<>\[\]{}*]{1,2000}$"
+    r"^arn:aws[a-z-]{0,16}:[a-z0-9-]{1,64}:[a-z0-9-]{0,32}:\d{12}:[^\s<>\[\]{}*]{1,2000}$"
 )
 #: Labels AWS puts before the principal, longest first.
 _LABELS = ("Principal:", "User:", "user:", "User ")
@@ -148,7 +148,9 @@ def _principal_before(text: str, middle: int) -> Principal | None:
 
     A clean ARN (or a service principal, or ``anonymous``) is the principal.
     Anything else written after a ``User:`` label (redacted, empty, a
-    placeholder, a bare name, an ARN with a space in it) is kept as text.
+    placeholder, a bare name, an ARN with a space in it) is kept as text; so
+    is an empty slot after any ``Word:`` label (``AccessDenied:  is not ...``,
+    ``Reason: is not ...``) or at a line's start (a pasted fragment).
     """
     is_at = middle - 3
     if is_at < 0 or text[is_at:middle] != "is ":
@@ -158,12 +160,14 @@ def _principal_before(text: str, middle: int) -> Principal | None:
         end -= 1
     label_at, label = _label_before(text, is_at)
     if end == is_at:
-        return None  # "...xis not authorized": not a sentence boundary
+        return _glued(text, is_at, label_at, label)
+    while end > 0 and text[end - 1] in "`'\"":
+        end -= 1  # the closing quote of `arn:...`: the token is inside it
     start = end
     floor = max(0, end - _MAX_TOKEN)
     while start > floor and not text[start - 1].isspace() and text[start - 1] not in "\"'(`[":
         start -= 1
-    candidate = text[start:end].strip("\"'`,*")
+    candidate = text[start:end].strip("\"'`,")
     sentence_start = start
     if label and label_at + len(label) <= start:
         gap = text[label_at + len(label) : start]
@@ -175,10 +179,30 @@ def _principal_before(text: str, middle: int) -> Principal | None:
         or (candidate == "anonymous" and sentence_start < start)
     ):
         return Principal(candidate, None, sentence_start)
-    if not label:
+    if label:
+        written = text[label_at + len(label) : is_at].strip().strip("\"'`").strip()
+        return Principal(None, written, label_at)
+    line_start = text.rfind("\n", 0, is_at) + 1
+    lead = text[line_start:is_at].strip(" \t\"'`>*-")
+    if not lead:
+        return Principal(None, None, is_at)  # a fragment that starts at "is not authorized"
+    word = lead.split()[-1]
+    if word.endswith(":") and len(word) > 1:
+        # "AccessDenied:  is not authorized": the principal was deleted.
+        return Principal(None, "", text.rfind(word, line_start, is_at))
+    return None
+
+
+def _glued(text: str, is_at: int, label_at: int, label: str | None) -> Principal | None:
+    """``User: arn:...:assumed-role/r/sessionis not authorized`` (a lost blank)."""
+    if label is None:
         return None
-    written = text[label_at + len(label) : is_at].strip().strip("\"'`*").strip()
-    return Principal(None, written, label_at)
+    written = text[label_at + len(label) : is_at].strip().strip("\"'`")
+    if written.startswith("arn:") and " " not in written:
+        if _CLEAN_ARN.match(written):
+            return Principal(written, None, label_at)
+        return Principal(None, written, label_at)
+    return None
 
 
 def _label_before(text: str, is_at: int) -> tuple[int, str | None]:
@@ -337,7 +361,11 @@ def _action_at(text: str, pos: int) -> tuple[str | None, int, tuple[str, ...]] |
     """The action after ``perform``: (action, end, notes), or None for no sentence."""
     m = _ACTION.match(text, pos)
     if m and not _bad_action_end(text, m.end()):
-        return normalise_action(m.group("svc"), m.group("name")), m.end(), ()
+        name, end = m.group("name"), m.end()
+        if name.endswith("**"):  # Markdown bold closing around the action
+            name = name.rstrip("*")
+            end = m.start("name") + len(name)
+        return normalise_action(m.group("svc"), name), end, ()
     n = _NULL_ACTION.match(text, pos)
     if n:
         return None, n.end(), ("the message names no action ('perform: null'); action left null",)
