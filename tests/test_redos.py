@@ -105,6 +105,10 @@ CASES: dict[str, Spec] = {
     ),
     "diagnostics/extract/plain.py:_POLICY_ARN": ("match", [(": ", " "), (": arn:", "a")]),
     "diagnostics/extract/normalize.py:_BOLD": ("sub", [("", "**a"), ("**", "a*"), ("", "*")]),
+    "diagnostics/extract/tool_operations.py:_GO_DEBUG": (
+        "match",
+        [("Validate Response ", "a"), ("Validate Response ec2/", "A")],
+    ),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

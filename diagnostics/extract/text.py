@@ -22,6 +22,7 @@ from diagnostics.extract.ec2 import Ec2Hit, find_ec2
 from diagnostics.extract.encoded import find_encoded
 from diagnostics.extract.frames import Frame, find_frames
 from diagnostics.extract.plain import PlainHit, find_plain
+from diagnostics.extract.tool_operations import tool_operation
 from diagnostics.model import Failure, FailureKind, JSONObject, SourceRef
 
 #: A plain sentence and a blob this close belong to the same message.
@@ -149,7 +150,19 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
     frames = find_frames(text)
     if frames:
         found = _apply_frames(found, frames)
-    return _share_wrappers(found), problems
+    return _share_wrappers(_with_tool_operations(text, found)), problems
+
+
+def _with_tool_operations(text: str, found: list[Found]) -> list[Found]:
+    """The operation a tool's own words name, for failures whose message names none."""
+    out = []
+    for f in found:
+        if f.action is None and f.operation is None and f.kind != "decoded":
+            named = tool_operation(text, f.start, f.end)
+            if named is not None:
+                f = replace(f, operation=named[1], event_source=f.event_source or named[0])
+        out.append(f)
+    return out
 
 
 def _short_note(blob: str) -> str:

@@ -1,0 +1,63 @@
+"""The API call a tool names in its own words around an AWS error.
+
+Terraform, Packer, docker-machine, Karpenter, the EBS CSI driver and
+Prometheus print what they were doing before the AWS error they got
+(``Error launching source instance: UnauthorizedOperation: ...``).  EC2's
+bare refusal names no action, so these words are the only place the call is
+said.  Each row is the tool's fixed wording (as printed in its public issue
+threads) and the one EC2/Lambda operation that wording stands for; the
+pipeline maps the operation to its IAM action.
+
+The AWS SDK for Go v1 debug log names the call exactly: ``Validate Response
+ec2/DescribeInstanceCreditSpecifications failed``.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: (wording, lower case; service; operation).
+TOOL_WORDINGS: tuple[tuple[str, str, str], ...] = (
+    # Packer amazon-ebs and Terraform aws_instance (provider <= v3).
+    ("launching source instance", "ec2", "RunInstances"),
+    # docker-machine's amazonec2 driver.
+    ("error launching instance", "ec2", "RunInstances"),
+    # Terraform aws_instance (provider >= v4).
+    ("creating ec2 instance", "ec2", "RunInstances"),
+    # Terraform provider v5 reads the instance type before RunInstances.
+    ("reading ec2 instance type", "ec2", "DescribeInstanceTypes"),
+    # Karpenter's instance provider.
+    ("creating fleet", "ec2", "CreateFleet"),
+    # Prometheus EC2 service discovery.
+    ("could not describe instances", "ec2", "DescribeInstances"),
+    # AWS EBS CSI driver.
+    ("could not create volume in ec2", "ec2", "CreateVolume"),
+    # Terraform data.aws_ami reads images.
+    ("data.aws_ami.", "ec2", "DescribeImages"),
+    # Terraform/Pulumi aws_lambda_function.
+    ("creating lambda function", "lambda", "CreateFunction"),
+)
+#: How far before a failure the tool's words may be.
+REACH = 300
+
+# Linear: anchored at a found literal; two bounded disjoint classes around "/".
+_GO_DEBUG = re.compile(
+    r"Validate Response (?P<svc>[a-z0-9-]{1,64})/(?P<op>[A-Za-z0-9]{1,128}) failed"
+)
+
+
+def tool_operation(text: str, start: int, end: int) -> tuple[str, str] | None:
+    """(service, operation) a tool's wording right before ``text[start:end]`` names."""
+    lo = max(0, start - REACH)
+    i = text.rfind("Validate Response ", lo, end)
+    if i != -1:
+        m = _GO_DEBUG.match(text, i)
+        if m:
+            return m.group("svc"), m.group("op")
+    window = text[lo:end].lower()
+    best: tuple[int, str, str] | None = None
+    for wording, service, operation in TOOL_WORDINGS:
+        at = window.rfind(wording)
+        if at != -1 and (best is None or at > best[0]):
+            best = (at, service, operation)  # the innermost (last) wording wins
+    return (best[1], best[2]) if best else None
