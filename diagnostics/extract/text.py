@@ -157,11 +157,13 @@ def _with_tool_operations(text: str, found: list[Found]) -> list[Found]:
     """The operation a tool's own words name, for failures whose message names none."""
     out = []
     for f in found:
+        named = None
         if f.action is None and f.operation is None and f.kind != "decoded":
             named = tool_operation(text, f.start, f.end)
-            if named is not None:
-                f = replace(f, operation=named[1], event_source=f.event_source or named[0])
-        out.append(f)
+        if named is None:
+            out.append(f)
+        else:
+            out.append(replace(f, operation=named[1], event_source=f.event_source or named[0]))
     return out
 
 
