@@ -109,6 +109,15 @@ CASES: dict[str, Spec] = {
         "match",
         [("Validate Response ", "a"), ("Validate Response ec2/", "A")],
     ),
+    "diagnostics/extract/wordings.py:_SQS": (
+        "match",
+        [("Access to the resource ", "a"), ("Access to the resource a", " is ")],
+    ),
+    "diagnostics/extract/wordings.py:_STS": ("match", [("Cannot call ", "Get")]),
+    "diagnostics/extract/wordings.py:_CALL_FAILED": (
+        "match",
+        [("Call failed: a(", "a"), ("Call failed: a(", ") => "), ("Call failed: a() => ", "a")],
+    ),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

@@ -22,6 +22,10 @@ MARKERS: tuple[bytes, ...] = (
     b"errorCode",
     b"explicitDeny",
     b"(403) when calling the Head",
+    # Refusals worded without "authoriz" (wordings.py): SQS, STS, Secrets Manager.
+    b"ccess to the resource ",
+    b"Cannot call Get",
+    b"Access to KMS is not allowed",
 )
 
 #: (pattern index, start, end) triples, as the compiled matcher returns them.

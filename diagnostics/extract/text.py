@@ -23,6 +23,7 @@ from diagnostics.extract.encoded import find_encoded
 from diagnostics.extract.frames import Frame, find_frames
 from diagnostics.extract.plain import PlainHit, find_plain
 from diagnostics.extract.tool_operations import tool_operation
+from diagnostics.extract.wordings import WordingHit, find_wordings
 from diagnostics.model import Failure, FailureKind, JSONObject, SourceRef
 
 #: A plain sentence and a blob this close belong to the same message.
@@ -146,11 +147,33 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
     for d in decoded_hits:
         found.append(Found("decoded", d.start, d.end, decoded=d.message))
     found = _with_ec2(found, ec2)
+    found = _with_wordings(found, find_wordings(text))
     found.sort(key=lambda f: f.start)
     frames = find_frames(text)
     if frames:
         found = _apply_frames(found, frames)
     return _share_wrappers(_with_tool_operations(text, found)), problems
+
+
+def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
+    """Refusals in other wordings (SQS, STS, Secrets Manager, JS traces) no sentence covers."""
+    out = list(found)
+    for hit in hits:
+        if any(f.start <= hit.start < f.end or hit.start <= f.start < hit.end for f in out):
+            continue
+        out.append(
+            Found(
+                "plain",
+                hit.start,
+                hit.end,
+                error_code=hit.error_code,
+                operation=hit.operation,
+                event_source=hit.service,
+                region=hit.region,
+                notes=("the message names no principal, action or resource",),
+            )
+        )
+    return out
 
 
 def _with_tool_operations(text: str, found: list[Found]) -> list[Found]:
