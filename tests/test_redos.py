@@ -118,6 +118,7 @@ CASES: dict[str, Spec] = {
         "match",
         [("Call failed: a(", "a"), ("Call failed: a(", ") => "), ("Call failed: a() => ", "a")],
     ),
+    "diagnostics/extract/plain.py:_BARE_DENY": ("match", [("", " "), (" with an explicit", " ")]),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

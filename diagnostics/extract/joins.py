@@ -265,7 +265,8 @@ def starts_own_sentence(body: str) -> bool:
     occurred (X) when calling the Y operation:`` frame before it), or that
     frame starts before the sentence.
     """
-    hits = find_plain(body)
+    # A fragment ("is not authorized ..." with no principal slot) starts nothing.
+    hits = [h for h in find_plain(body) if h.principal_arn or h.principal_text is not None]
     if any(h.start < 40 for h in hits):
         return True
     if any(h.principal_arn and body.startswith(_LABELS, h.start) for h in hits):

@@ -44,6 +44,10 @@ _REASON = re.compile(
     r"service control|resource control|role trust)(?:[ \t]{1,16}polic(?:y|ies))?",
     re.IGNORECASE,
 )
+# Linear: bounded blanks, literal words, then a single-character lookahead.
+_BARE_DENY = re.compile(
+    r"[ \t,]{0,16}(?:with|due to) an explicit deny(?=$|[\s.,;:)\"'`(\\])", re.IGNORECASE
+)
 # Linear: bounded blanks, literal words, one bounded action class.
 _ALLOWS = re.compile(r"[ \t]{1,16}allows the [A-Za-z0-9:*_-]{1,200} action", re.IGNORECASE)
 # Linear: bounded blanks then a literal.
@@ -80,6 +84,8 @@ _RESOURCE_ENDS = (
     " status code",
 )
 _TRAILING_PUNCT = ".,;)'\""
+#: What Markdown and prose leave after an unquoted resource ARN (``ZONEID```, ``name]``, ``:``).
+_RESOURCE_TRAILING = _TRAILING_PUNCT + "`]:"
 _SERVICE_PRINCIPAL = re.compile(
     r"^[a-z0-9][a-z0-9.-]{0,100}\.amazonaws\.com(?:\.cn)?$"
 )  # linear: anchored classes
@@ -134,6 +140,20 @@ _LABELS = ("Principal:", "User:", "user:", "User ")
 _LABEL_REACH = 300
 
 
+def is_clean_arn(arn: str) -> bool:
+    """A whole principal ARN: 12-digit account, a named user/role, a session for assumed-role."""
+    if not _CLEAN_ARN.match(arn):
+        return False
+    resource = arn.split(":", 5)[5]
+    kind, _, rest = resource.partition("/")
+    if kind == "assumed-role":
+        role, _, session = rest.partition("/")
+        return bool(role and session)  # "assumed-role/x" alone lost its session name
+    if kind in ("user", "role", "federated-user", "group"):
+        return bool(rest) and not rest.endswith("/")
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The principal slot of a sentence: a clean ARN, or the text as written."""
@@ -159,6 +179,8 @@ def _principal_before(text: str, middle: int) -> Principal | None:
     while end > 0 and text[end - 1].isspace():
         end -= 1
     label_at, label = _label_before(text, is_at)
+    if end == is_at and (is_at == 0 or text[is_at - 1] == "\n"):
+        return Principal(None, None, is_at)  # a fragment that starts at "is not authorized"
     if end == is_at:
         return _glued(text, is_at, label_at, label)
     while end > 0 and text[end - 1] in "`'\"":
@@ -174,7 +196,7 @@ def _principal_before(text: str, middle: int) -> Principal | None:
         if not gap.strip(" \t\"'`*"):
             sentence_start = label_at
     if candidate and (
-        _CLEAN_ARN.match(candidate)
+        is_clean_arn(candidate)
         or _SERVICE_PRINCIPAL.match(candidate)
         or (candidate == "anonymous" and sentence_start < start)
     ):
@@ -199,7 +221,7 @@ def _glued(text: str, is_at: int, label_at: int, label: str | None) -> Principal
         return None
     written = text[label_at + len(label) : is_at].strip().strip("\"'`")
     if written.startswith("arn:") and " " not in written:
-        if _CLEAN_ARN.match(written):
+        if is_clean_arn(written):
             return Principal(written, None, label_at)
         return Principal(None, written, label_at)
     return None
@@ -255,7 +277,7 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
         if i != -1 and i < end:
             end = i
     value = window[:end].rstrip()
-    while value and value[-1] in _TRAILING_PUNCT:
+    while value and value[-1] in _RESOURCE_TRAILING:
         value = value[:-1]
     return (value or None), pos + len(window[:end].rstrip())
 
@@ -307,6 +329,11 @@ def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int
         if p:
             policy_arn = p.group("arn").rstrip(_TRAILING_PUNCT)
             pos = p.start("arn") + len(policy_arn)
+        return policy_type, policy_arn, explicit, pos, complete
+    bare = _BARE_DENY.match(text, pos)
+    if bare:
+        # "... with an explicit deny" and nothing after: a Deny matched, in no named policy.
+        return None, None, True, bare.end(), True
     return policy_type, policy_arn, explicit, pos, complete
 
 
@@ -339,7 +366,7 @@ def _hit(
         policy_type=policy_type,
         policy_arn=policy_arn,
         explicit_deny=explicit,
-        account_id=account_of(principal_arn),
+        account_id=account_of(principal_arn or principal_text),
         region=region_of(resource),
         complete=complete,
         principal_text=principal_text,
