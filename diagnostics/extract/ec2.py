@@ -32,6 +32,8 @@ _SENTENCES = (
 _BEFORE = 160
 #: How far after it a status line or blob may be.
 _AFTER = 400
+#: At most this many per text: a hostile line repeating the sentence stays linear.
+MAX_HITS = 256
 
 # Linear: anchored at a found "API:"; disjoint bounded classes around literals.
 _CFN_API = re.compile(
@@ -63,7 +65,7 @@ def find_ec2(text: str) -> list[Ec2Hit]:
     hits: list[Ec2Hit] = []
     for sentence in _SENTENCES:
         i = text.find(sentence)
-        while i != -1:
+        while i != -1 and len(hits) < MAX_HITS:
             hit = _hit_at(text, i, sentence)
             if hit is not None:
                 hits.append(hit)

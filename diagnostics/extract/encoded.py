@@ -15,6 +15,9 @@ from dataclasses import dataclass
 MAX_BLOB = 10_240
 #: Shorter runs after the phrase are placeholders in documentation (``FR4gBD...``).
 MIN_BLOB = 20
+#: No whole blob is this short (STS's smallest run to about 500 characters): a
+#: shorter one was cut by a tool, a page or a person, and is never sent to STS.
+MIN_WHOLE_BLOB = 200
 
 BLOB_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -60,7 +63,7 @@ def find_encoded(text: str, *, cut_at_end: bool = False) -> list[EncodedHit]:
         blob = a.group("blob")
         end = a.end()
         short = len(blob) < MIN_BLOB
-        truncated = short
+        truncated = len(blob) < MIN_WHOLE_BLOB
         rest = text[end : end + 16]
         for mark in _ELLIPSES:
             if rest.startswith(mark):

@@ -204,10 +204,16 @@ def _principal_before(text: str, middle: int) -> Principal | None:
     if label:
         written = text[label_at + len(label) : is_at].strip().strip("\"'`").strip()
         return Principal(None, written, label_at)
-    line_start = text.rfind("\n", 0, is_at) + 1
+    # Bounded: only the last words before "is" matter (a hostile line repeats the phrase).
+    line_start = text.rfind("\n", max(0, is_at - _LABEL_REACH), is_at) + 1
+    at_line_start = line_start > 0 or is_at <= _LABEL_REACH
+    if not at_line_start:
+        line_start = is_at - _LABEL_REACH
     lead = text[line_start:is_at].strip(" \t\"'`>*-")
     if not lead:
-        return Principal(None, None, is_at)  # a fragment that starts at "is not authorized"
+        return (
+            Principal(None, None, is_at) if at_line_start else None
+        )  # a fragment that starts at "is not authorized"
     word = lead.split()[-1]
     if word.endswith(":") and len(word) > 1:
         # "AccessDenied:  is not authorized": the principal was deleted.

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from diagnostics.context import account_of, enrich, region_of
 from diagnostics.extract.decoded import find_decoded
 from diagnostics.extract.ec2 import Ec2Hit, find_ec2
-from diagnostics.extract.encoded import find_encoded
+from diagnostics.extract.encoded import MIN_WHOLE_BLOB, find_encoded
 from diagnostics.extract.frames import Frame, find_frames
 from diagnostics.extract.plain import PlainHit, find_plain
 from diagnostics.extract.tool_operations import tool_operation
@@ -114,7 +114,7 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
         partner = _partner(plains, used_plain, enc.start)
         if enc.short and partner is None and not _ec2_before(ec2, enc.start):
             continue  # a placeholder in prose ("message: FR4gBD..."), not a refusal
-        notes = (_short_note(enc.blob),) if enc.short else ()
+        notes = (_short_note(enc.blob),) if len(enc.blob) < MIN_WHOLE_BLOB else ()
         blob = enc.blob or None
         if partner is not None:
             used_plain.add(partner)
