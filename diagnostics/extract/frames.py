@@ -89,8 +89,39 @@ def find_frames(text: str) -> list[Frame]:
     _find_go2(text, frames)
     _find_java(text, frames)
     _find_go1(text, frames)
+    _find_cut_cli(text, frames)
+    _find_xml(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
+
+
+# Linear: anchored at the found literal; one bounded class.
+_CLI_CODE_ONLY = re.compile(r"An error occurred \((?P<code>[A-Za-z0-9_.]{1,100})\)")
+# Linear: anchored at the found literal; one bounded class between literals.
+_XML_CODE = re.compile(r"<Code>(?P<code>[A-Za-z0-9_.]{1,100})</Code>")
+
+
+def _find_cut_cli(text: str, out: list[Frame]) -> None:
+    """``An error occurred (AccessDenied) when calling the`` cut before its operation."""
+    taken = {f.start for f in out}
+    i = text.find("An error occurred (")
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _CLI_CODE_ONLY.match(text, i)
+        if m and i not in taken and is_authz_error_code(m.group("code")):
+            out.append(Frame(i, m.end(), m.group("code"), None, True))
+        i = text.find("An error occurred (", i + 1)
+
+
+def _find_xml(text: str, out: list[Frame]) -> None:
+    """An AWS XML error body: ``<Error><Code>AccessDenied</Code><Message>...``."""
+    i = text.find("<Code>")
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _XML_CODE.match(text, i)
+        if m and is_authz_error_code(m.group("code")):
+            # With its <Message> it is a whole refusal even with nothing else around it.
+            whole = text.startswith("<Message>", m.end()) or "<Message>" in text[max(0, i - 80) : i]
+            out.append(Frame(i, m.end(), m.group("code"), None, True, standalone_ok=whole))
+        i = text.find("<Code>", i + 1)
 
 
 def _find_cli(text: str, out: list[Frame]) -> None:
@@ -99,6 +130,9 @@ def _find_cli(text: str, out: list[Frame]) -> None:
         open_paren = text.rfind("(", max(0, i - 102), i)
         if open_paren != -1:
             m = _CLI.match(text, open_paren)
+            old_start = text.rfind("A client error (", max(0, i - 130), i)
+            if m is None and old_start != -1:
+                m = _CLI_OLD.match(text, old_start)  # "A client error (X) occurred when ..."
             if m:
                 start = text.rfind("An error occurred", max(0, open_paren - 20), open_paren)
                 old = text.rfind("A client error", max(0, open_paren - 20), open_paren)

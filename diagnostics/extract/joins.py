@@ -240,7 +240,11 @@ def join(
     if sep is not None:
         return sep, unescaped(body), line_explicit
     if mode == "open":
-        return " ", unescaped(body), line_explicit
+        # An ARN cut right after one of its separators ("arn:aws:iam::123456:" / "user/x")
+        # goes on with no blank: ARNs hold none.
+        last = text.rstrip(" \t").rsplit(None, 1)[-1] if text.strip() else ""
+        glue = last.startswith("arn:") and last.endswith((":", "/")) and body[:1].isalnum()
+        return ("" if glue else " "), unescaped(body), line_explicit
     if mode == "legacy":
         if body.startswith(("Encoded authorization failure message", "User: ")):
             return " ", unescaped(body), line_explicit

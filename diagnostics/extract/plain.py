@@ -434,11 +434,10 @@ def _parse_sts(text: str, middle: int) -> PlainHit | None:
     """
     if middle > 0 and not (text[middle - 1].isspace() or text[middle - 1] in ":(\"'"):
         return None
-    m = _ACTION.match(text, middle + len(_STS_MIDDLE))
-    if not m or _bad_action_end(text, m.end()):
+    got = _action_at(text, middle + len(_STS_MIDDLE))
+    if got is None or got[0] is None:
         return None
-    action = normalise_action(m.group("svc"), m.group("name"))
-    return _hit(text, middle, None, action, pos=m.end())
+    return _hit(text, middle, None, got[0], pos=got[1])
 
 
 def _bad_action_end(text: str, end: int) -> bool:
