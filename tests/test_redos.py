@@ -121,6 +121,8 @@ CASES: dict[str, Spec] = {
     "diagnostics/extract/plain.py:_BARE_DENY": ("match", [("", " "), (" with an explicit", " ")]),
     "diagnostics/extract/frames.py:_CLI_CODE_ONLY": ("match", [("An error occurred (", "a")]),
     "diagnostics/extract/frames.py:_XML_CODE": ("match", [("<Code>", "a"), ("<Code>a", "<")]),
+    "diagnostics/extract/plain.py:_BARE_NAME": ("match", [("a", "a"), ("a", "!")]),
+    "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

@@ -134,6 +134,8 @@ def normalise_action(svc: str, name: str) -> str:
 _CLEAN_ARN = re.compile(
     r"^arn:aws[a-z-]{0,16}:[a-z0-9-]{1,64}:[a-z0-9-]{0,32}:\d{12}:[^\s<>\[\]{}*]{1,2000}$"
 )
+# Linear: anchored; one bounded class.
+_BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=,-]{0,127}$")
 #: Labels AWS puts before the principal, longest first.
 _LABELS = ("Principal:", "User:", "user:", "User ")
 #: How far before ``is not authorized`` a label may be for a non-ARN principal.
@@ -214,10 +216,14 @@ def _principal_before(text: str, middle: int) -> Principal | None:
         return (
             Principal(None, None, is_at) if at_line_start else None
         )  # a fragment that starts at "is not authorized"
-    word = lead.split()[-1]
+    words = lead.split()
+    word = words[-1]
     if word.endswith(":") and len(word) > 1:
         # "AccessDenied:  is not authorized": the principal was deleted.
         return Principal(None, "", text.rfind(word, line_start, is_at))
+    if len(words) == 1 and at_line_start and _BARE_NAME.match(word):
+        # "PostConfirmation is not authorized ...": a paste cut before "User:".
+        return Principal(None, word, text.rfind(word, line_start, is_at))
     return None
 
 
@@ -409,11 +415,29 @@ def _parse_at(text: str, middle: int) -> PlainHit | None:
     principal = _principal_before(text, middle)
     if principal is None:
         return None
-    got = _action_at(text, middle + len(_MIDDLE))
+    got = _action_at(text, middle + len(_MIDDLE)) or _bare_operation(text, middle + len(_MIDDLE))
     if got is None:
         return None
     action, pos, notes = got
     return _hit(text, principal.start, principal, action, pos=pos, notes=notes)
+
+
+# Linear: bounded blanks, one bounded class, a literal.
+_BARE_OP = re.compile(r":?[ \t]{0,16}(?P<name>[A-Z][A-Za-z0-9]{2,127}) on resource: ?arn:")
+
+
+def _bare_operation(text: str, pos: int) -> tuple[str | None, int, tuple[str, ...]] | None:
+    """``perform: GetHostedZone on resource: arn:aws:route53:::...`` (Route 53 drops the prefix)."""
+    m = _BARE_OP.match(text, pos)
+    if m is None:
+        return None
+    arn_at = m.end() - len("arn:")
+    parts = text[arn_at : arn_at + 200].split(":", 3)
+    if len(parts) < 3 or not parts[2]:
+        return None
+    action = normalise_action(parts[2], m.group("name"))
+    note = "the message names the action without its service; the service is the resource's"
+    return action, m.end("name"), (note,)
 
 
 def _parse_access(text: str, middle: int) -> PlainHit | None:

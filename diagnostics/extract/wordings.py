@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 # Linear: anchored at the found literal; one bounded non-blank run, bounded junk class.
-_SQS = re.compile(r"Access to the resource (?P<url>\S{1,512}) is [`'\"*_ ]{0,3}denied")
+_SQS = re.compile(r"Access to the resource (?P<url>\S{1,512}) is [`'\"*_ >]{0,4}denied")
 # Linear: anchored at the found literal; a literal alternation.
 _STS = re.compile(
     r"Cannot call (?P<op>GetSessionToken|GetFederationToken) with session credentials"
