@@ -9,11 +9,12 @@ uses.  A field absent from an expectation is not checked; ``None`` must be null.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from diagnostics.extract import extract_text
+from diagnostics.extract import extract_path, extract_text
 from diagnostics.model import Failure, InputStats
 
 
@@ -328,3 +329,31 @@ def test_short_blobs_are_never_sent_to_sts() -> None:
             results = [decoder.decode(f) for f in failures]
         assert sts.call_count(None) == 0
     assert all(r.error and "cut off" in r.error for r in results)
+
+
+# -- class 11: a log that starts with NUL bytes ----------------------------------
+
+
+def test_log_after_a_nul_hole_is_read(tmp_path: Path) -> None:
+    """A copytruncate hole (NULs, no newline) before the first line does not make it binary."""
+    line = (
+        "2024-05-01T12:00:00Z ERROR User: arn:aws:iam::123456789012:user/ci is not authorized "
+        "to perform: s3:GetObject on resource: arn:aws:s3:::b/k because no identity-based "
+        "policy allows the s3:GetObject action\n"
+    )
+    path = tmp_path / "app.log"
+    path.write_bytes(b"\x00" * 20_000 + line.encode() + b"\x00" * 5_000)
+    stats = InputStats()
+    found = list(extract_path(path, stats))
+    assert [f.action for f in found] == ["s3:GetObject"]
+    assert found[0].principal_arn == "arn:aws:iam::123456789012:user/ci"
+    assert not any("binary" in w for w in stats.warnings)
+
+
+def test_real_binary_is_still_skipped(tmp_path: Path) -> None:
+    """NULs mixed into the content (an ELF header, a packed file) still mark a binary."""
+    path = tmp_path / "core"
+    path.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00" * 50 + b"User: x is not authorized\n")
+    stats = InputStats()
+    assert list(extract_path(path, stats)) == []
+    assert any("binary" in w for w in stats.warnings)

@@ -126,6 +126,8 @@ def normalize_line(raw: bytes) -> tuple[str, bool]:
     except UnicodeDecodeError:
         text = raw.decode("utf-8", errors="replace")
         bad = True
+    if "\x00" in text:
+        text = text.replace("\x00", "")  # a copytruncate hole before the line's text
     return clean_line(text), bad
 
 
