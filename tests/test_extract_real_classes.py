@@ -357,3 +357,171 @@ def test_real_binary_is_still_skipped(tmp_path: Path) -> None:
     stats = InputStats()
     assert list(extract_path(path, stats)) == []
     assert any("binary" in w for w in stats.warnings)
+
+
+# -- classes 4-6: wraps, Markdown/HTML, other wordings ----------------------------
+
+WRAP_MARKUP_WORDING_CASES = [
+    Case(
+        "tui-border-inside-arn",
+        "https://github.com/kubernetes-sigs/cluster-api-provider-aws/issues/2166",
+        "`failed to describe AutoScalingGroup for nodegroup: AccessDenied: User: "
+        "arn:aws:iam::123456: │\n"
+        "│ user/bootstrapper.cluster-api-provider-aws.sigs.k8s.io is not authorized to perform: "
+        "autoscaling:DescribeAutoScalingGroups`\n",
+        [
+            {
+                "principal_text": "arn:aws:iam::123456:user/bootstrapper.cluster-api-provider-aws"
+                ".sigs.k8s.io",
+                "action": "autoscaling:DescribeAutoScalingGroups",
+            }
+        ],
+    ),
+    Case(
+        "sentence-wrapped-at-every-blank-and-token",
+        "issue 11 (class 4): 'cloudforma\\ntion', 'us-east-\\n1', 'because no\\nidentity-based'",
+        "An error occurred (AccessDenied) when calling the DescribeStacks operation: User: "
+        "arn:aws:sts::123456789012:assumed-role/deploy/ci is not authorized to perform: "
+        "cloudforma\ntion:DescribeStacks on resource: arn:aws:cloudformation:us-east-\n"
+        "1:123456789012:stack/app/* because no\n"
+        "identity-based policy allows the cloudformation:DescribeStacks action\n",
+        [
+            {
+                "action": "cloudformation:DescribeStacks",
+                "resource": "arn:aws:cloudformation:us-east-1:123456789012:stack/app/*",
+                "policy_type": "identity",
+                "explicit_deny": False,
+            }
+        ],
+    ),
+    Case(
+        "cli-wrapped-before-operation",
+        "issue 11 (class 4): CLI output wrapped between the operation name and 'operation:'",
+        "An error occurred (AccessDenied) when calling the GetObject\n"
+        "operation: User: arn:aws:iam::123456789012:user/bob is not authorized to perform: "
+        "s3:GetObject on resource: arn:aws:s3:::b/k because no identity-based policy allows the "
+        "s3:GetObject action\n",
+        [{"operation": "GetObject", "action": "s3:GetObject", "error_code": "AccessDenied"}],
+    ),
+    Case(
+        "deep-indented-column-wrap",
+        "issue 11 (class 4): column-wrapped fragments under deep indentation",
+        "                      User: arn:aws:iam::123456789012:user/bob is not\n"
+        "                      authorized to perform: s3:GetObject on resource:\n"
+        "                      arn:aws:s3:::b/k with an explicit deny in a service\n"
+        "                      control policy\n",
+        [
+            {
+                "principal_arn": "arn:aws:iam::123456789012:user/bob",
+                "resource": "arn:aws:s3:::b/k",
+                "policy_type": "scp",
+                "explicit_deny": True,
+            }
+        ],
+    ),
+    Case(
+        "markdown-bold-across-lines",
+        "https://github.com/aws-actions/configure-aws-credentials/issues/1293",
+        "**Assuming role with OIDC\n"
+        "Error: Could not assume role with OIDC: Not authorized to perform "
+        "sts:AssumeRoleWithWebIdentity**\n",
+        [{"action": "sts:AssumeRoleWithWebIdentity"}],
+    ),
+    Case(
+        "markdown-bold-inside-cloudformation-event",
+        "https://github.com/eksctl-io/eksctl/issues/834",
+        "**2019-06-03T12:03:56Z [✖]  AWS::AutoScaling::AutoScalingGroup/NodeGroup: CREATE_FAILED – "
+        '"API: autoscaling:CreateAutoScalingGroup You are not authorized to use** launch '
+        'template: eksctl-kube-test-2-nodegroup-test-k8s-nodes"\n',
+        [{"action": "autoscaling:CreateAutoScalingGroup", "resource": None}],
+    ),
+    Case(
+        "html-entities-and-backticks",
+        "issue 11 (class 5): a web page's &quot; and a backtick-quoted ARN",
+        "error: &quot;User: `arn:aws:iam::123456789012:user/web` is not authorized to perform: "
+        "`s3:PutObject` on resource: `arn:aws:s3:::site/index.html` because no identity-based "
+        "policy allows the s3:PutObject action&quot;\n",
+        [
+            {
+                "principal_arn": "arn:aws:iam::123456789012:user/web",
+                "action": "s3:PutObject",
+                "resource": "arn:aws:s3:::site/index.html",
+            }
+        ],
+    ),
+    Case(
+        "explicit-deny-without-policy-type",
+        "https://github.com/nccgroup/ScoutSuite/issues/727",
+        "ERROR utils.py L58: Failed to get all pages from paginator for the iam service: An error "
+        "occurred (AccessDenied) when calling the ListGroups operation: User: "
+        "arn:aws:iam::304349946642:user/Scout is not authorized to perform: iam:ListGroups on "
+        "resource: arn:aws:iam::304349946642:group/ with an explicit deny\n",
+        [
+            {
+                "explicit_deny": True,
+                "policy_type": None,
+                "resource": "arn:aws:iam::304349946642:group/",
+            }
+        ],
+    ),
+    Case(
+        "action-without-service-prefix",
+        "https://github.com/opnsense/plugins/issues/2161",
+        "`/services_dyndns.php: Route53::listResourceRecordSets(): Sender - AccessDenied: User: "
+        "arn:aws:iam::454........:user/some_user is not authorized to perform: GetHostedZone on "
+        "resource: arn:aws:route53:::hostedzone/rrset`\n",
+        [
+            {
+                "principal_text": "arn:aws:iam::454........:user/some_user",
+                "action": "route53:GetHostedZone",
+                "resource": "arn:aws:route53:::hostedzone/rrset",
+            }
+        ],
+    ),
+    Case(
+        "empty-principal-after-code",
+        "https://github.com/kubernetes-sigs/aws-load-balancer-controller/issues/3399",
+        "Warning  FailedDeployModel  6s (x5 over 46s)  service  (combined from similar events): "
+        "Failed deploy model due to AccessDenied:  is not authorized to perform: "
+        "elasticloadbalancing:AddTags on resource: arn:aws:elasticloadbalancing:us-east-1:* "
+        "because no identity-based policy allows the elasticloadbalancing:AddTags action\n",
+        [{"principal_text": "", "action": "elasticloadbalancing:AddTags", "explicit_deny": False}],
+    ),
+    Case(
+        "bare-name-in-markdown-quote",
+        "https://github.com/functionalone/serverless-iam-roles-per-function/issues/106",
+        "> PostConfirmation is not authorized to perform: SNS:Publish on\n"
+        "> resource: +358.... because no identity-based policy allows the\n"
+        "> SNS:Publish action\n",
+        [
+            {
+                "principal_text": "PostConfirmation",
+                "action": "sns:Publish",
+                "policy_type": "identity",
+            }
+        ],
+    ),
+    Case(
+        "sqs-access-to-resource-with-quote-mark",
+        "https://github.com/aws/aws-sdk-php/issues/188",
+        "> AWS Error Code: AccessDenied, Status Code: 403, AWS Request ID: > a8156b52-2952-53fa-"
+        "87d3-2043726a2bb8, AWS Error Type: client, AWS Error > Message: Access to the resource "
+        "https://sqs.us-west-2.amazonaws.com/ is > denied., User-Agent: aws-sdk-php2/2.3.4\n",
+        [{"kind": "plain", "error_code": "AccessDenied", "action": None, "resource": None}],
+    ),
+    Case(
+        "js-sdk-call-failed",
+        "issue 11 (class 6): the JS SDK / CDK 'Call failed' trace",
+        'Call failed: getBucketLocation({"Bucket":"cdk-assets"}) => Access Denied '
+        "(code=AccessDenied)\n",
+        [{"kind": "plain", "operation": "GetBucketLocation", "error_code": "AccessDenied"}],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "case", WRAP_MARKUP_WORDING_CASES, ids=[c.id for c in WRAP_MARKUP_WORDING_CASES]
+)
+def test_wraps_markup_and_other_wordings(case: Case) -> None:
+    """Wrapped, marked-up or differently worded refusals give the same fields as clean ones."""
+    check(case)

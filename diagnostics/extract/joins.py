@@ -64,6 +64,22 @@ _EXTENSIONS = (
     "Encoded authorization failure message",
     "allows the",
     "action",
+    # The reason clause wrapped between its words ("because no" / "identity-based policy").
+    "identity-based",
+    "resource-based",
+    "service control",
+    "control polic",
+    "resource control",
+    "permissions boundary",
+    "boundary",
+    "session polic",
+    "role trust",
+    "trust polic",
+    "VPC endpoint",
+    "vpc endpoint",
+    "endpoint polic",
+    "policy",
+    "policies",
 )
 #: Phrases inside a line that continues a sentence cut mid-token.
 _GRAMMAR = (
@@ -92,6 +108,8 @@ _GO_CODES = ("AccessDenied", "Unauthorized", "Authoriz", "Forbidden")
 # Linear: a literal then one bounded class run, anchored at the end of a bounded tail.
 _PRINCIPAL_AT_END = re.compile(r"User: (?:arn:)?[^\s]{0,2048}$")
 _WORD_START = " \t(:\"'"
+# Linear: a literal, one bounded class, anchored at the end of a bounded tail.
+_CLI_OP_AT_END = re.compile(r"when calling the [A-Za-z0-9]{1,100}$")
 
 
 def unescaped(text: str) -> str:
@@ -153,6 +171,8 @@ def wants_next(text: str) -> str | None:
         return "open"
     if _ends_inside_phrase(end):
         return "phrase"
+    if _CLI_OP_AT_END.search(end):
+        return "cli"  # "when calling the GetObject" / "operation: ..." (wrapped CLI frame)
     if end.endswith(("perform this operation.", "perform this operation")):
         return "legacy"  # EC2 puts the plain sentence or the blob after it
     if "uthoriz" in tail and _sentence_open(tail):
@@ -245,6 +265,8 @@ def join(
         last = text.rstrip(" \t").rsplit(None, 1)[-1] if text.strip() else ""
         glue = last.startswith("arn:") and last.endswith((":", "/")) and body[:1].isalnum()
         return ("" if glue else " "), unescaped(body), line_explicit
+    if mode == "cli":
+        return (" ", unescaped(body), line_explicit) if body.startswith("operation") else None
     if mode == "legacy":
         if body.startswith(("Encoded authorization failure message", "User: ")):
             return " ", unescaped(body), line_explicit

@@ -46,7 +46,8 @@ _REASON = re.compile(
 )
 # Linear: bounded blanks, literal words, then a single-character lookahead.
 _BARE_DENY = re.compile(
-    r"[ \t,]{0,16}(?:with|due to) an explicit deny(?=$|[\s.,;:)\"'`(\\])", re.IGNORECASE
+    r"[ \t,]{0,16}(?:with|due to) an explicit deny(?![ \t]{1,16}in\b)(?=$|[\s.,;:)\"'`(\\])",
+    re.IGNORECASE,
 )
 # Linear: bounded blanks, literal words, one bounded action class.
 _ALLOWS = re.compile(r"[ \t]{1,16}allows the [A-Za-z0-9:*_-]{1,200} action", re.IGNORECASE)
@@ -265,8 +266,10 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
     if not m:
         return None, pos
     pos = m.end()
-    if text.startswith('"', pos):
-        close = text.find('"', pos + 1, pos + 1 + _MAX_RESOURCE)
+    quote = text[pos : pos + 1]
+    if quote == '"' or (quote in ("`", "'") and text.startswith("arn:", pos + 1)):
+        # S3 quotes its resource; Markdown users backtick theirs.
+        close = text.find(quote, pos + 1, pos + 1 + _MAX_RESOURCE)
         if close == -1:
             return None, pos
         return text[pos + 1 : close] or None, close + 1
@@ -286,6 +289,8 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
             end = space
     for stop in _RESOURCE_ENDS:
         i = window.find(stop)
+        while stop == ". " and 0 < i < end and window[i - 1] == ".":
+            i = window.find(stop, i + 1)  # an elision ("+358.... because"), not a full stop
         if i != -1 and i < end:
             end = i
     value = window[:end].rstrip()
@@ -404,6 +409,8 @@ def _action_at(text: str, pos: int) -> tuple[str | None, int, tuple[str, ...]] |
         if name.endswith("**"):  # Markdown bold closing around the action
             name = name.rstrip("*")
             end = m.start("name") + len(name)
+        while text.startswith(("`", "*"), end) and end - m.end() < 3:
+            end += 1  # the closing backtick or bold of `s3:PutObject`
         return normalise_action(m.group("svc"), name), end, ()
     n = _NULL_ACTION.match(text, pos)
     if n:

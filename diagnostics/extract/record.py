@@ -150,6 +150,7 @@ class Assembler:
         before = self._backward(first_piece)
         if before:
             acc.add(before, 0)
+            first_piece = first_piece.lstrip(" \t")  # the column's indentation is no blank
         acc.add(first_piece, 0)
         lines, first_hard = self._forward(acc, first, first_text, explicit=explicit)
         cur = lines[-1]
@@ -262,9 +263,12 @@ class Assembler:
         ``User: arn:...:assumed-ro`` / ``le/x is not authorized ...`` (hard wrap)
         or ``User: arn:...`` / ``is not authorized ...`` (soft wrap).
         """
-        if "not authorized to perform" not in first:
-            return ""
         body = strip_known_prefix(first).lstrip()
+        # A column wrap may also cut inside the phrase: "... is not" / "authorized to perform".
+        if "not authorized to perform" not in first and not body.startswith(
+            "authorized to perform"
+        ):
+            return ""
         if starts_own_sentence(body):
             return ""
         prev = self.prev_lines(1)
