@@ -525,3 +525,61 @@ WRAP_MARKUP_WORDING_CASES = [
 def test_wraps_markup_and_other_wordings(case: Case) -> None:
     """Wrapped, marked-up or differently worded refusals give the same fields as clean ones."""
     check(case)
+
+
+# -- class 7: decoded messages that are not valid JSON -------------------------------
+
+DECODED_CASES = [
+    Case(
+        "jq-output-with-elision",
+        "issue 11 (class 7): jq output with a '(...)' elision",
+        "$ aws sts decode-authorization-message --encoded-message $MSG --query DecodedMessage "
+        "--output text | jq .\n"
+        '{\n  "allowed": false,\n  "explicitDeny": false,\n  "matchedStatements": {\n'
+        '    "items": []\n  },\n  "context": {\n    "principal": {\n'
+        '      "id": "AROAEXAMPLE:ci",\n'
+        '      "arn": "arn:aws:sts::123456789012:assumed-role/ci/runner"\n    },\n'
+        '    "action": "ec2:RunInstances",\n'
+        '    "resource": "arn:aws:ec2:us-east-1:123456789012:instance/*",\n'
+        '    "conditions": {\n      "items": [\n        (...)\n      ]\n    }\n  }\n}\n',
+        [
+            {
+                "kind": "decoded",
+                "principal_arn": "arn:aws:sts::123456789012:assumed-role/ci/runner",
+                "action": "ec2:RunInstances",
+                "resource": "arn:aws:ec2:us-east-1:123456789012:instance/*",
+            }
+        ],
+    ),
+    Case(
+        "inline-message-cut-off",
+        "issue 11 (class 7): a one-line decoded message cut before its closing braces",
+        'Decoded: {"allowed":false,"explicitDeny":true,"matchedStatements":{"items":[{'
+        '"statementId":"DenyAll","effect":"DENY", ...}]},"context":{"principal":{"id":"AIDAX",'
+        '"arn":"arn:aws:iam::123456789012:user/bob"},"action":"s3:PutObject","resource":'
+        '"arn:aws:s3:::b/k","conditions":{"items":[{"key":"aws:Region","values":{"items":[{'
+        '"value":"us-east-1"}]}},{"key":"aws:\n',
+        [{"kind": "decoded", "action": "s3:PutObject", "explicit_deny": True}],
+    ),
+    Case(
+        "half-undone-escapes",
+        "issue 11 (class 7): the CLI envelope with some escapes undone by hand",
+        '{\n  "DecodedMessage": "{\\"allowed\\":false,"explicitDeny":false,\\"matchedStatements'
+        '\\":{\\"items\\":[]},\\"context\\":{\\"principal\\":{\\"arn\\":\\"arn:aws:iam::'
+        '123456789012:user/bob\\"},\\"action\\":\\"iam:CreateRole\\",\\"resource\\":\\"'
+        'arn:aws:iam::123456789012:role/x\\"}}"\n}\n',
+        [
+            {
+                "kind": "decoded",
+                "action": "iam:CreateRole",
+                "resource": "arn:aws:iam::123456789012:role/x",
+            }
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", DECODED_CASES, ids=[c.id for c in DECODED_CASES])
+def test_decoded_message_that_is_not_json(case: Case) -> None:
+    """An elided, cut or half-unescaped decoded message keeps its principal, action, resource."""
+    check(case)

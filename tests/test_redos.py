@@ -124,6 +124,12 @@ CASES: dict[str, Spec] = {
     "diagnostics/extract/plain.py:_BARE_NAME": ("match", [("a", "a"), ("a", "!")]),
     "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
     "diagnostics/extract/joins.py:_CLI_OP_AT_END": ("search", [("when calling the ", "a!")]),
+    "diagnostics/extract/decoded_lenient.py:_TRAILING_COMMA": ("sub", [("", ", "), (",", " ")]),
+    "diagnostics/extract/decoded_lenient.py:_STRING_KEY": (
+        "finditer",
+        [('"arn": "', "a"), ("", '"arn":')],
+    ),
+    "diagnostics/extract/decoded_lenient.py:_BOOL_KEY": ("finditer", [("", '"allowed": ')]),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

@@ -343,13 +343,13 @@ class Assembler:
             if nxt is None or nxt.long:
                 break
             text = self._norm(nxt, count)
+            if not _json_continuation(text):
+                break  # a message cut before its closing braces: read what came
             body.append(text)
             depth += text.count("{") - text.count("}")
             total += nxt.end - nxt.start
             count += 1
             cur = nxt
-        if depth > 0:
-            return None
         text = "\n".join(body)
         found, problems = analyse_text(text)
         failures = [
@@ -360,6 +360,14 @@ class Assembler:
         if not failures:
             return None
         return RecordResult(failures, cur.next, [(line_no, p) for p in problems])
+
+
+def _json_continuation(line: str) -> bool:
+    """A line that can continue a pretty-printed JSON object (or an elision inside one)."""
+    s = line.strip()
+    return bool(s) and (
+        s[0] in '"{}[]-0123456789' or s.startswith(("true", "false", "null", "...", "(...)", "…"))
+    )
 
 
 def _terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool:

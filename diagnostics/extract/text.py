@@ -145,7 +145,10 @@ def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], l
             found.append(_from_plain(hit))
     decoded_hits, problems = find_decoded(text) if '"allowed"' in text else ([], [])
     for d in decoded_hits:
-        found.append(Found("decoded", d.start, d.end, decoded=d.message))
+        notes = ("the decoded message is not valid JSON (cut or elided); read leniently",)
+        found.append(
+            Found("decoded", d.start, d.end, decoded=d.message, notes=notes if d.lenient else ())
+        )
     found = _with_ec2(found, ec2)
     found = _with_wordings(found, find_wordings(text))
     found.sort(key=lambda f: f.start)
