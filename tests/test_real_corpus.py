@@ -7,8 +7,12 @@ with every field the case sets.  A case marked ``known_gap`` must still fail
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
+from pathlib import Path
 
+import orjson
 import pytest
 
 from diagnostics.rules import RuleSet
@@ -28,6 +32,7 @@ MIN_CASES = 150
 NEGATIVE_SHARE = (0.08, 0.20)
 
 CASES = load_cases()
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "accuracy.py"
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +136,28 @@ def test_score_reports_a_wrong_field_and_a_false_alarm() -> None:
     alarm = score(negative, [_found(action="a:C")])
     assert alarm.misses == ["false alarm: plain a:C line 1"]
     assert total([alarm]).false_alarms == 1
+
+
+def test_accuracy_bench_ends_with_the_summary_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bench/accuracy.py prints per-case misses, per-field figures and a one-line summary last."""
+    for name in ("r-negative-terraform-invalidclienttokenid", "r-s3-listobjectsv2-cli-no-sign"):
+        for suffix in (".txt", ".expect.json"):
+            shutil.copy(REAL_DIR / f"{name}{suffix}", tmp_path)
+    expect = tmp_path / "r-s3-listobjectsv2-cli-no-sign.expect.json"
+    doc = orjson.loads(expect.read_bytes())
+    doc["failures"][0]["action"] = "s3:ListAllMyBuckets"  # a wrong expectation: one miss
+    expect.write_bytes(orjson.dumps(doc))
+    spec = importlib.util.spec_from_file_location("accuracy", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("r-s3-listobjectsv2-cli-no-sign: failure 1 action: expected")
+    assert "  action           0.0% (0/1)" in lines
+    assert lines[-1] == (
+        "recall 100.0% (1/1), false alarms 0 (0 in negatives, 0 extra), fields 83.3% (5/6)"
+    )
+    assert module.main(["--dir", str(tmp_path / "none")]) == 2
