@@ -107,7 +107,7 @@ CDK_TRACE = (
 )
 TRUST = (
     "An error occurred (AccessDenied) when calling the AssumeRole operation: User: "
-    "arn:aws:sts::xxxxxxxxxxxx:assumed-role/ci-runner/gitlab-42 is not authorized to perform: "
+    "arn:aws:sts::111122223333:assumed-role/ci-runner/gitlab-42 is not authorized to perform: "
     "sts:AssumeRole on resource: arn:aws:iam::444455556666:role/deploy\n"
 )
 
@@ -132,10 +132,10 @@ def test_a_cdk_cloudformation_trace_fixes_the_execution_role(
 
 
 def test_a_trust_fix_names_the_calling_role_as_principal(tmp_path: Path, ruleset: RuleSet) -> None:
-    """AssumeRole denied to a session (account redacted): the trust Principal is the role."""
+    """AssumeRole denied to a role session: the trust Principal is the role, not the session."""
     fixes = _fixes(tmp_path, TRUST, ruleset)
     trust = [f for f in fixes if f["target"] == "trust"]
     assert [st["Principal"] for f in trust for st in f["statements"]] == [
-        {"AWS": "arn:aws:iam::xxxxxxxxxxxx:role/ci-runner"}
+        {"AWS": "arn:aws:iam::111122223333:role/ci-runner"}
     ]
     assert session_arns_in(fixes) == []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 from pathlib import Path
 
 import orjson
@@ -142,20 +141,24 @@ def test_accuracy_bench_ends_with_the_summary_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """bench/accuracy.py prints per-case misses, per-field figures and a one-line summary last."""
-    for name in ("r-negative-terraform-invalidclienttokenid", "r-s3-listobjectsv2-cli-no-sign"):
-        for suffix in (".txt", ".expect.json"):
-            shutil.copy(REAL_DIR / f"{name}{suffix}", tmp_path)
-    expect = tmp_path / "r-s3-listobjectsv2-cli-no-sign.expect.json"
-    doc = orjson.loads(expect.read_bytes())
-    doc["failures"][0]["action"] = "s3:ListAllMyBuckets"  # a wrong expectation: one miss
-    expect.write_bytes(orjson.dumps(doc))
+    # A two-case corpus of its own: a negative, and a positive with one wrong expectation.
+    (tmp_path / "x-neg.txt").write_text("InvalidClientTokenId: The security token is invalid.\n")
+    (tmp_path / "x-neg.expect.json").write_bytes(orjson.dumps({"failures": []}))
+    (tmp_path / "x-s3.txt").write_text(
+        "An error occurred (AccessDenied) when calling the ListObjectsV2 operation: Access Denied\n"
+    )
+    unsaid = dict.fromkeys(
+        ("principal_arn", "account_id", "resource", "policy_type", "explicit_deny")
+    )
+    expected = {"kind": "plain", "action": "s3:ListAllMyBuckets", **unsaid}  # really s3:ListBucket
+    (tmp_path / "x-s3.expect.json").write_bytes(orjson.dumps({"failures": [expected]}))
     spec = importlib.util.spec_from_file_location("accuracy", BENCH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("r-s3-listobjectsv2-cli-no-sign: failure 1 action: expected")
+    assert lines[0] == 'x-s3: failure 1 action: expected "s3:ListAllMyBuckets", got "s3:ListBucket"'
     assert "  action           0.0% (0/1)" in lines
     assert lines[-1] == (
         "recall 100.0% (1/1), false alarms 0 (0 in negatives, 0 extra), fields 83.3% (5/6)"
