@@ -151,7 +151,8 @@ def test_accuracy_bench_ends_with_the_summary_line(
         ("principal_arn", "account_id", "resource", "policy_type", "explicit_deny")
     )
     expected = {"kind": "plain", "action": "s3:ListAllMyBuckets", **unsaid}  # really s3:ListBucket
-    (tmp_path / "x-s3.expect.json").write_bytes(orjson.dumps({"failures": [expected]}))
+    case = {"classes": ["bare-s3"], "failures": [expected]}
+    (tmp_path / "x-s3.expect.json").write_bytes(orjson.dumps(case))
     monkeypatch.syspath_prepend(str(BENCH.parent))  # the bench scripts import harness flat
     spec = importlib.util.spec_from_file_location("accuracy", BENCH)
     assert spec is not None and spec.loader is not None
@@ -161,6 +162,7 @@ def test_accuracy_bench_ends_with_the_summary_line(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == 'x-s3: failure 1 action: expected "s3:ListAllMyBuckets", got "s3:ListBucket"'
     assert "  action           0.0% (0/1)" in lines
+    assert "cases with a difference, by class: bare-s3 1/1" in lines
     assert lines[-1] == (
         "recall 100.0% (1/1), false alarms 0 (0 in negatives, 0 extra), fields 83.3% (5/6)"
     )

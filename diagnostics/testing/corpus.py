@@ -278,6 +278,7 @@ class CaseScore:
 
     slug: str
     negative: bool
+    classes: tuple[str, ...] = ()
     expected: int = 0
     matched: int = 0
     extra: int = 0
@@ -294,7 +295,9 @@ class CaseScore:
 def score(case: Case, found: Sequence[JSONObject]) -> CaseScore:
     """Align ``found`` with the case's expectation and record every difference."""
     expected = case.failures
-    result = CaseScore(case.slug, case.negative, expected=len(expected))
+    tags = case.expect.get("classes")
+    classes = tuple(str(t) for t in tags) if isinstance(tags, list) else ()
+    result = CaseScore(case.slug, case.negative, classes, expected=len(expected))
     aligned = align(expected, found)
     for i in aligned.missed:
         result.misses.append(f"missed failure {i + 1}: {describe(expected[i])}")
@@ -395,5 +398,20 @@ def report_lines(scores: Sequence[CaseScore]) -> list[str]:
     )
     for key, (right, asked) in t.fields.items():
         lines.append(f"  {key:<14} {_pct(right, asked):>6} ({right}/{asked})")
+    if by_class := classes_with_differences(scores):
+        shown = ", ".join(f"{tag} {bad}/{seen}" for tag, bad, seen in by_class)
+        lines.append(f"cases with a difference, by class: {shown}")
     lines.append(t.summary())
     return lines
+
+
+def classes_with_differences(scores: Sequence[CaseScore]) -> list[tuple[str, int, int]]:
+    """(class tag, cases with a difference, cases) for each tag that has a difference."""
+    seen: dict[str, list[int]] = {}
+    for s in scores:
+        for tag in s.classes:
+            counts = seen.setdefault(tag, [0, 0])
+            counts[0] += not s.passed
+            counts[1] += 1
+    rows = [(tag, bad, n) for tag, (bad, n) in seen.items() if bad]
+    return sorted(rows, key=lambda r: (-r[1], r[0]))
