@@ -331,6 +331,16 @@ def _mismatch(i: int, key: str, e: JSONObject, f: JSONObject) -> str:
     )
 
 
+def verdict(case: Case, result: CaseScore) -> tuple[str, str]:
+    """``("pass" | "fail" | "xfail", message)``: a known gap must still fail, strictly."""
+    report = f"{case.slug}: " + "; ".join(result.misses)
+    if case.known_gap:
+        if result.passed:
+            return "fail", f"{case.slug} passes now: remove its known_gap ({case.known_gap})"
+        return "xfail", f"known gap: {case.known_gap} ({report})"
+    return ("pass", "") if result.passed else ("fail", report)
+
+
 @dataclass(slots=True)
 class Totals:
     """The corpus-wide figures ``bench/accuracy.py`` prints."""
