@@ -15,17 +15,8 @@ import orjson
 import pytest
 
 from diagnostics.rules import RuleSet
-from diagnostics.testing.corpus import (
-    REAL_DIR,
-    Case,
-    align,
-    load_cases,
-    problems,
-    scan_case,
-    score,
-    total,
-    verdict,
-)
+from diagnostics.testing.corpus import REAL_DIR, Case, load_cases, problems, scan_case
+from diagnostics.testing.scoring import align, score, total, verdict
 
 #: The corpus is done when it has this many cases, about a tenth of them negatives.
 MIN_CASES = 150
