@@ -138,3 +138,48 @@ def test_every_rule_case_with_a_named_deny_names_it_in_each_finding(ruleset: Rul
                 ]
     assert checked >= 5  # the bundled cases do exercise named denies
     assert not missing, missing
+
+
+def test_a_rule_naming_only_the_sid_still_gets_the_condition(tmp_path: Path) -> None:
+    """A user rule whose text names the Sid but not its condition gets the condition added."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "eu-only.toml").write_text(
+        """id = "eu-only"
+title = "The EU-only statement matched"
+severity = "medium"
+status = "stable"
+description = "Our organization's DenyOutsideEU statement."
+references = []
+falsepositives = []
+explanation = "DenyOutsideEU matched: run this in an EU region."
+supersedes = ["explicit-deny"]
+
+[match]
+explicit_deny = true
+
+[[case]]
+name = "the EU statement"
+expect = true
+[case.failure]
+principal_arn = "arn:aws:iam::111122223333:user/alice"
+action = "s3:GetObject"
+explicit_deny = true
+
+[[case]]
+name = "an implicit deny is not this rule's"
+expect = false
+[case.failure]
+principal_arn = "arn:aws:iam::111122223333:user/alice"
+action = "s3:GetObject"
+explicit_deny = false
+""",
+        encoding="utf-8",
+    )
+    from diagnostics.rules import bundled_rules_dir
+
+    ruleset = RuleSet.load([bundled_rules_dir(), rules])
+    d = _diagnose(tmp_path, _decoded("DenyOutsideEU", "aws:RequestedRegion", "us-east-1"), ruleset)
+    [text] = [f.explanation for f in d.findings if f.rule == "eu-only"]
+    assert text.startswith("DenyOutsideEU matched: run this in an EU region.")
+    assert "(conditions: aws:RequestedRegion in [us-east-1])" in text

@@ -153,7 +153,12 @@ def _denial_sentence(subject: Subject, explanation: str) -> str | None:
     which condition matched, as the text view's ``Matched`` line does.
     """
     denies = subject.statements("Deny")
-    if not denies or all(st.statement_id and st.statement_id in explanation for st in denies):
+    if not denies or all(
+        st.statement_id
+        and st.statement_id in explanation
+        and all(c.key in explanation for c in st.conditions)
+        for st in denies
+    ):
         return None
     text = denying_statements(subject)
     if text is None or text in explanation:
