@@ -1,6 +1,6 @@
 """Seeded application-log corpora: realistic noise with failures placed among it.
 
-The failure formats follow the public shapes in DESIGN.md and examples/:
+The failure formats follow the public shapes in the README and examples/:
 AWS CLI errors, boto tracebacks, EC2 messages carrying the plain sentence and
 the encoded blob, blob-only EC2 messages, blobs hard-wrapped by a terminal,
 Terraform's box-drawn diagnostics and JSON log lines.  Near-misses (an

@@ -32,14 +32,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _take_leftovers(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extras: list[str]
+) -> None:
+    """Positionals after an option go to the command's list; anything else is an error.
+
+    argparse stops filling ``rules test DIR...`` at ``--only``, and reports an
+    unknown option with the top-level usage; both are the subcommand's business.
+    """
+    if not extras:
+        return
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    command = sub.choices[args.command]
+    trailing = getattr(args, "trailing", None)
+    if trailing and not any(e.startswith("-") for e in extras):
+        action = next(a for a in command._actions if a.dest == trailing)
+        convert = action.type if callable(action.type) else str
+        getattr(args, trailing).extend(convert(e) for e in extras)
+        return
+    command.error(f"unrecognized arguments: {' '.join(extras)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from diagnostics.commands.decode import protect_leading_dash
 
     parser = build_parser()
-    args = parser.parse_args(protect_leading_dash(list(sys.argv[1:] if argv is None else argv)))
+    args, extras = parser.parse_known_args(
+        protect_leading_dash(list(sys.argv[1:] if argv is None else argv))
+    )
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    _take_leftovers(parser, args, extras)
     if args.command != "watch":  # watch writes JSON logs for the journal itself
         from diagnostics.logconfig import configure_cli_logging
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 FailureKind = Literal["encoded", "plain", "cloudtrail", "decoded"]
 
-#: The policy types DESIGN.md names, in the vocabulary of the JSON output.
+#: The policy types of the output contract (README), in the vocabulary of the JSON output.
 POLICY_TYPES: tuple[str, ...] = (
     "identity",
     "resource",
@@ -60,7 +60,7 @@ class SourceRef:
 class Failure:
     """One authorization failure as the extractor found it, before decoding.
 
-    Fields follow DESIGN.md's output table.  Anything the text does not say is
+    Fields follow the README's output contract.  Anything the text does not say is
     ``None``; nothing is guessed here (rules may infer later and say so).
     """
 

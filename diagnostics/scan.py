@@ -69,14 +69,62 @@ class WarningPrinter:
             )
 
 
+@dataclass(slots=True)
+class Position:
+    """How far the scan is through its inputs, in on-disk bytes (for the progress bar).
+
+    Counting decompressed bytes against file sizes would run past 100% on
+    gzip, so a file counts by its size once finished and by what was read
+    of it, capped at its size, while it is being read.
+    """
+
+    stats: InputStats
+    finished: int = 0
+    size: int = 0
+    start: int = 0
+
+    def begin(self, path: Path) -> None:
+        try:
+            self.size = path.stat().st_size
+        except OSError:
+            self.size = 0
+        self.start = self.stats.bytes_read
+
+    def end(self) -> None:
+        self.finished += self.size
+        self.size = 0
+
+    def done(self) -> int:
+        return self.finished + min(self.stats.bytes_read - self.start, self.size)
+
+
+def planned_bytes(inputs: Sequence[str]) -> int | None:
+    """The on-disk size of everything ``inputs`` names, or None when stdin is one of them."""
+    if "-" in inputs:
+        return None
+    total = 0
+    for name in inputs:
+        path = Path(name)
+        files = iter_input_files(path, InputStats()) if path.is_dir() else iter([path])
+        for file in files:
+            try:
+                total += file.stat().st_size
+            except OSError:
+                continue
+    return total
+
+
 def iter_failures(
     inputs: Sequence[str],
     stats: InputStats,
     result: ScanResult,
     warnings: WarningPrinter,
     stdin: BinaryIO,
+    *,
+    position: Position | None = None,
 ) -> Iterator[Failure]:
     """Every failure in every input, in input order."""
+    position = position if position is not None else Position(stats)
     for name in inputs:
         if name == "-":
             stats.files += 1
@@ -95,8 +143,19 @@ def iter_failures(
                 file=warnings.stream,
             )
             continue
+        found = 0
         for file in files:
+            found += 1
+            position.begin(file)
             yield from extract_path(file, stats)
+            position.end()
+            warnings.drain(stats)
+        if not found:
+            # A typo'd or not-yet-synced directory must not look like a clean bill of health.
+            stats.warnings.append(
+                f"{name}: no files to scan in this directory (empty, or only skipped entries); "
+                "check the path"
+            )
             warnings.drain(stats)
 
 
@@ -144,8 +203,14 @@ def run_scan(
     """Scan ``inputs`` and stream ``text``/``json`` output; ``policy`` output is returned."""
     result = ScanResult()
     warnings = WarningPrinter(err)
+    position = Position(result.stats)
     failures = iter_failures(
-        inputs, result.stats, result, warnings, stdin if stdin is not None else sys.stdin.buffer
+        inputs,
+        result.stats,
+        result,
+        warnings,
+        stdin if stdin is not None else sys.stdin.buffer,
+        position=position,
     )
     pipeline = Pipeline(ruleset, decoder)
     kept: list[Diagnosis] = []
@@ -159,17 +224,29 @@ def run_scan(
     diagnoses: Iterator[Diagnosis] = _with_repeats(pipeline.diagnose(distinct()), entries)
     if transform is not None:
         diagnoses = map(transform, diagnoses)
-    with Progress(result.stats, err) as progress:
+    progress = Progress(
+        result.stats,
+        err,
+        total=planned_bytes(inputs) if err.isatty() else None,
+        done=position.done,
+        shares_terminal_with=out,
+    )
+    with progress:
         for diagnosis in diagnoses:
-            progress.clear()
             result.diagnoses += 1
             if fmt == "json":
-                out.write(jsonl.render(diagnosis))
+                chunk = jsonl.render(diagnosis)
             elif fmt == "text":
-                out.write(text.render(diagnosis, result.diagnoses).encode())
+                chunk = text.render(diagnosis, result.diagnoses).encode()
             else:
                 kept.append(diagnosis)
-            out.flush()
+                continue
+            progress.hold()
+            try:
+                out.write(chunk)
+                out.flush()
+            finally:
+                progress.release()
     warnings.drain(result.stats)
     warnings.close()
     return result, kept

@@ -37,3 +37,42 @@ def test_generalize_names_every_widened_arn_in_the_explanation() -> None:
     assert widened["Resource"] == "arn:aws:dynamodb:us-east-1:111122223333:table/*"
     assert untouched["Resource"] == arn  # Deny statements are never widened
     assert f"{arn} -> arn:aws:dynamodb:us-east-1:111122223333:table/*" in out.explanation
+
+
+def test_an_s3_object_widens_to_its_bucket_never_to_every_bucket() -> None:
+    """bucket/key becomes bucket/*; a bucket ARN stays (arn:aws:s3:::* is every bucket)."""
+    assert widen_arn("arn:aws:s3:::acme-artifacts/releases/app-1.4.2.tgz") == (
+        "arn:aws:s3:::acme-artifacts/*"
+    )
+    assert widen_arn("arn:aws:s3:::acme-artifacts") == "arn:aws:s3:::acme-artifacts"
+
+
+def test_a_role_widens_to_its_own_path_and_never_across_accounts() -> None:
+    """role/team/app becomes role/team/*; a role in another account is left exact."""
+    home = "111122223333"
+    assert widen_arn("arn:aws:iam::111122223333:role/team/app", home) == (
+        "arn:aws:iam::111122223333:role/team/*"
+    )
+    other = "arn:aws:iam::444455556666:role/DataReader"
+    assert widen_arn(other, home) == other
+
+
+def test_a_dynamodb_index_stays_inside_its_table() -> None:
+    """table/T/index/I becomes table/T/index/*, not every table's indexes."""
+    assert widen_arn("arn:aws:dynamodb:us-east-1:111122223333:table/Orders/index/byDate") == (
+        "arn:aws:dynamodb:us-east-1:111122223333:table/Orders/index/*"
+    )
+
+
+def test_generalize_keeps_a_cross_account_assume_role_exact() -> None:
+    """The caller's sts:AssumeRole on another account's role is not widened to role/*."""
+    role = "arn:aws:iam::444455556666:role/DataReader"
+    stmt = {"Sid": "A", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}
+    fix = Fix("identity", "arn:aws:iam::111122223333:user/alice", (stmt,))
+    diag = Diagnosis(
+        Failure(kind="plain", source=SourceRef("-")),
+        findings=(Finding("r", "t", "medium", "Add it.", (fix,)),),
+    )
+    [out] = generalize(diag).findings
+    assert out.fixes[0].statements[0]["Resource"] == role
+    assert "--generalize widened" not in out.explanation

@@ -71,45 +71,36 @@ def _decoded_line(**kwargs: object) -> str:
     return orjson.dumps({"DecodedMessage": orjson.dumps(message).decode()}).decode() + "\n"
 
 
-def test_decoded_action_without_prefix_takes_the_service_from_aws_service(
-    tmp_path: Path, ruleset: RuleSet
+@pytest.mark.parametrize(
+    "given",
+    [
+        # aws:Service names the service (EC2 writes the bare operation name).
+        (
+            "RunInstances",
+            "instance/*",
+            {"aws:Service": "ec2", "aws:Type": "instance"},
+            "ec2:RunInstances",
+        ),
+        # Without aws:Service the resource ARN's service qualifies it, in the dataset's spelling.
+        ("createvolume", "arn:aws:ec2:us-east-1:111122223333:volume/*", None, "ec2:CreateVolume"),
+        # Nothing names the service: kept as written rather than guessed.
+        ("RunInstances", "*", None, "RunInstances"),
+    ],
+)
+def test_decoded_action_without_prefix_gets_its_service(
+    tmp_path: Path, ruleset: RuleSet, given: tuple[str, str, dict[str, str] | None, str]
 ) -> None:
-    """A decoded action 'RunInstances' with aws:Service ec2 is reported as ec2:RunInstances."""
+    """A decoded action 'RunInstances' is reported as ec2:RunInstances when the message says EC2."""
+    action, resource, conditions, reported = given
     text = _decoded_line(
-        action="RunInstances",
-        resource="instance/*",
+        action=action,
+        resource=resource,
         principal_arn="arn:aws:iam::111122223333:user/builder",
-        conditions={"aws:Service": "ec2", "aws:Type": "instance"},
+        conditions=conditions,
     )
     [found] = _scan(tmp_path, text, ruleset)
     assert found["kind"] == "decoded"
-    assert found["action"] == "ec2:RunInstances"
-
-
-def test_decoded_action_without_prefix_takes_the_service_from_the_resource_arn(
-    tmp_path: Path, ruleset: RuleSet
-) -> None:
-    """Without aws:Service, the resource ARN's service qualifies the action (canonical spelling)."""
-    text = _decoded_line(
-        action="createvolume",
-        resource="arn:aws:ec2:us-east-1:111122223333:volume/*",
-        principal_arn="arn:aws:iam::111122223333:user/builder",
-    )
-    [found] = _scan(tmp_path, text, ruleset)
-    assert found["action"] == "ec2:CreateVolume"
-
-
-def test_decoded_action_with_nothing_naming_its_service_is_kept_as_written(
-    tmp_path: Path, ruleset: RuleSet
-) -> None:
-    """With no service anywhere the action stays as the message wrote it rather than guessed."""
-    text = _decoded_line(
-        action="RunInstances",
-        resource="*",
-        principal_arn="arn:aws:iam::111122223333:user/builder",
-    )
-    [found] = _scan(tmp_path, text, ruleset)
-    assert found["action"] == "RunInstances"
+    assert found["action"] == reported
 
 
 def _record(identity: dict[str, object]) -> dict[str, object]:

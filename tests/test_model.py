@@ -23,7 +23,7 @@ CONTRACT_FIELDS = {
 
 
 def test_diagnosis_json_has_every_contract_field() -> None:
-    """A diagnosis serialises with every field name DESIGN.md fixes."""
+    """A diagnosis serialises with every field name the output contract fixes."""
     failure = Failure(kind="plain", source=SourceRef("-", 3, 120), action="s3:GetObject")
     fix = Fix("identity", "arn:aws:iam::123456789012:role/app", ({"Effect": "Allow"},))
     diag = Diagnosis(failure, findings=(Finding("r", "t", "high", "e", (fix,)),))

@@ -158,6 +158,8 @@ CASES: dict[str, Spec] = {
     "diagnostics/iam/operations.py:_HOST_SUFFIX": ("search", [("", ".amazonaws"), ("", "a.")]),
     "diagnostics/policy/arn_match.py:_VARIABLE": ("finditer", [("", "${"), ("${", "a")]),
     "diagnostics/render/sanitize.py:_CONTROL": ("sub", [("", "\x01"), ("", "a")]),
+    "diagnostics/render/markdown.py:_MARKUP": ("sub", [("", "|"), ("", "a")]),
+    "diagnostics/generalize.py:_PLACEHOLDER": ("findall", [("", "${"), ("${", "a")]),
     "diagnostics/rules/placeholders.py:tag_key": (
         "match",
         [("aws:ResourceTag/", "a"), ("", "aws:")],

@@ -141,7 +141,7 @@ def test_lint_requires_positive_and_negative_cases(tmp_path: Path) -> None:
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     """A file that is not TOML is reported with its path, not a traceback."""
     (tmp_path / "broken.toml").write_text("id = [unclosed\n")
-    with pytest.raises(RuleError, match=r"broken\.toml: rule \?: field -: invalid TOML"):
+    with pytest.raises(RuleError, match=r"broken\.toml: rule \?: invalid TOML"):
         RuleSet.load([tmp_path])
 
 

@@ -93,7 +93,7 @@ def test_no_input_on_a_terminal_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_json_output_has_every_contract_field_in_input_order(tmp_path: Path) -> None:
-    """JSON lines carry DESIGN.md's fields, in input order across files of a directory."""
+    """JSON lines carry the output contract's fields, in input order across files of a directory."""
     (tmp_path / "a.log").write_text("noise\n" + PLAIN)
     (tmp_path / "b.log").write_text(PLAIN.replace("q3.csv", "q4.csv"))
     proc = scan("--no-decode", "--format", "json", str(tmp_path))

@@ -11,12 +11,13 @@ from pathlib import Path
 import orjson
 import pytest
 
+from diagnostics.decode import Decoder, DecodeSettings
 from diagnostics.fold import Folder
 from diagnostics.model import Failure, SourceRef
 from diagnostics.render import text
 from diagnostics.rules import RuleSet
 from diagnostics.scan import scan
-from diagnostics.testing import fake_blob
+from diagnostics.testing import StsDouble, decoded_message, fake_blob
 
 AUTHZ_DIAG = str(Path(sys.executable).parent / "authz-diag")
 DENIED = (
@@ -35,7 +36,9 @@ def ruleset() -> RuleSet:
 
 def _log(tmp_path: Path, lines: dict[int, str], total: int, name: str = "app.log") -> Path:
     """A log of ``total`` lines with ``lines`` (1-based) at their places and filler elsewhere."""
-    body = [lines.get(n, f"2024-05-01 INFO request {n} ok\n") for n in range(1, total + 1)]
+    body = [
+        lines.get(n, f"[2024-05-01 10:00:00] INFO request {n} ok\n") for n in range(1, total + 1)
+    ]
     path = tmp_path / name
     path.write_text("".join(body), encoding="utf-8")
     return path
@@ -80,6 +83,40 @@ def test_retries_with_different_blobs_stay_separate(tmp_path: Path, ruleset: Rul
     _, diagnoses = scan([str(path)], ruleset=ruleset, err=io.StringIO())
     assert [d.occurrences for d in diagnoses] == [1, 1]
     assert diagnoses[0].failure.encoded_message != diagnoses[1].failure.encoded_message
+
+
+def test_a_repeated_blob_is_decoded_once_and_reported_once_with_its_count(
+    tmp_path: Path, ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob printed three times (Packer) costs one STS call and is one decoded report of 3."""
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEBASE00001"),
+        ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_CONFIG_FILE", str(tmp_path / "no-config")),
+        ("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials")),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    blob = fake_blob(7)
+    line = (
+        "==> amazon-ebs: Error launching source instance: UnauthorizedOperation: You are not "
+        f"authorized to perform this operation. Encoded authorization failure message: {blob}\n"
+    )
+    path = _log(tmp_path, {3: line, 9: line, 15: line}, 16)
+    with StsDouble() as sts:
+        sts.add_message(blob, decoded_message(action="ec2:RunInstances", resource="*"))
+        settings = DecodeSettings(endpoint_url=sts.endpoint_url, max_per_second=1000.0)
+        with Decoder(settings) as decoder:
+            _, diagnoses = scan([str(path)], ruleset=ruleset, decoder=decoder, err=io.StringIO())
+        calls = sts.call_count()
+    [d] = diagnoses
+    assert calls == 1
+    assert d.decoded is not None and d.failure.action == "ec2:RunInstances"
+    assert (d.occurrences, d.failure.source.line) == (3, 3)
+    assert d.last_source is not None and d.last_source.line == 15
 
 
 def test_a_repeat_in_another_file_names_both_places(tmp_path: Path, ruleset: RuleSet) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 from typing import Any
@@ -32,7 +33,9 @@ def register(sub: Any) -> None:
         "1 STS could not decode it (the reason is printed), 2 usage or input error.",
     )
     p.add_argument("blob", metavar="BLOB|-")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     add_rules_argument(p)
     add_decode_arguments(p, optional=False)
     p.set_defaults(run=run)
@@ -80,5 +83,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if decoder is not None:
             decoder.close()
+    from diagnostics.decode.messages import without_off_switch
+
+    # `decode` exists to call STS: advice to switch decoding off does not apply.
+    diagnoses = [
+        dataclasses.replace(d, decode_error=without_off_switch(d.decode_error))
+        if d.decode_error
+        else d
+        for d in diagnoses
+    ]
     print_diagnoses(diagnoses, args.format)
     return 1 if any(d.decode_error for d in diagnoses) else 0

@@ -9,10 +9,7 @@ from typing import Any
 
 from diagnostics.commands.common import add_rules_argument, load_rules
 from diagnostics.commands.output import print_diagnoses
-from diagnostics.context import DecodedMessageError, parse_decoded
 from diagnostics.errors import InputError, UsageError
-from diagnostics.model import DecodeResult, Failure, SourceRef
-from diagnostics.pipeline import Pipeline
 
 
 def register(sub: Any) -> None:
@@ -24,7 +21,9 @@ def register(sub: Any) -> None:
         "parsed object. Exit status: 0 explained, 2 usage or input error.",
     )
     p.add_argument("file", nargs="?", default="-", metavar="FILE|-")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     add_rules_argument(p)
     p.set_defaults(run=run)
 
@@ -43,13 +42,7 @@ def run(args: argparse.Namespace) -> int:
             raw = Path(args.file).read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {args.file}: {exc.strerror}; check the path") from None
-    try:
-        decoded = parse_decoded(raw)
-    except DecodedMessageError as exc:
-        raise InputError(f"{args.file}: {exc}") from None
-    failure = Failure(kind="decoded", source=SourceRef(args.file), decoded=decoded)
-    diagnosis = Pipeline(load_rules(args.rules)).diagnose_one(
-        failure, DecodeResult(decoded=decoded)
-    )
-    print_diagnoses([diagnosis], args.format)
+    from diagnostics.explain import explain_bytes
+
+    print_diagnoses(explain_bytes(raw, args.file, load_rules(args.rules)), args.format)
     return 0

@@ -16,11 +16,20 @@ def register(sub: Any) -> None:
         "over the bundled rules (later dirs override by id) unless --only.",
     )
     p.add_argument("action", choices=("lint", "test", "schema"))
-    p.add_argument("dirs", nargs="*", type=Path, metavar="DIR")
+    # default=[] keeps argparse from listing the optional DIR as required.
+    p.add_argument(
+        "dirs",
+        nargs="*",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="rule directories (default: the bundled rules)",
+    )
     p.add_argument(
         "--only", action="store_true", help="check only the given DIRs, not the bundled rules"
     )
-    p.set_defaults(run=run)
+    # `rules test --only DIR`: DIRs after an option arrive as leftovers (cli.main).
+    p.set_defaults(run=run, trailing="dirs")
 
 
 def _dirs(args: argparse.Namespace) -> list[Path]:

@@ -14,7 +14,14 @@ if TYPE_CHECKING:
     from diagnostics.model import Diagnosis
 
 
-FORMATS = ("text", "json", "policy")
+FORMATS = ("text", "json", "policy", "policy-text", "markdown")
+#: Formats printed once the whole input is read (they merge or tabulate).
+COLLECTED = ("policy", "policy-text", "markdown")
+FORMAT_HELP = (
+    "text (default): a block per failure; json: one object per line; policy: one JSON "
+    "document of the policies to change (for jq or the AWS CLI), explanations on stderr; "
+    "policy-text: the same with # comments; markdown: a CI job summary or PR comment"
+)
 
 
 def register(sub: Any) -> None:
@@ -25,7 +32,7 @@ def register(sub: Any) -> None:
         "authorization failures. Exit status: 0 none found, 1 found, 2 usage or input error.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories; - for stdin")
-    p.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    p.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
     add_rules_argument(p)
     add_decode_arguments(p)
     p.add_argument(
@@ -41,7 +48,8 @@ def register(sub: Any) -> None:
         "allowed to call iam:SimulateCustomPolicy; without them it says why and continues)",
     )
     p.add_argument("--iam-endpoint-url", help=argparse.SUPPRESS)
-    p.set_defaults(run=run)
+    # `scan a.log --no-decode b.log`: paths after an option arrive as leftovers (cli.main).
+    p.set_defaults(run=run, trailing="paths")
 
 
 def _inputs(paths: list[str]) -> list[str]:
@@ -55,14 +63,32 @@ def _inputs(paths: list[str]) -> list[str]:
     )
 
 
-def _print_policies(diagnoses: list[Diagnosis]) -> None:
+def _print_collected(diagnoses: list[Diagnosis], fmt: str) -> None:
+    """The formats that need every diagnosis first: policy, policy-text, markdown."""
+    if fmt == "markdown":
+        from diagnostics.render import markdown
+
+        sys.stdout.write(markdown.render(diagnoses))
+        return
+    import orjson
+
     from diagnostics.policy.merge import merge_fixes, render_policies
+    from diagnostics.policy.output import explanations, policy_entries
 
     docs = merge_fixes(diagnoses)
-    sys.stdout.write(render_policies(docs))
-    for doc in docs:
-        for warning in doc.warnings:
-            print(f"authz-diag: warning: {warning}", file=sys.stderr)
+    if fmt == "policy-text":
+        sys.stdout.write(render_policies(docs))
+        for doc in docs:
+            for warning in doc.warnings:
+                print(f"authz-diag: warning: {warning}", file=sys.stderr)
+        return
+    # stdout is one JSON document; what a person reads goes to stderr.
+    sys.stdout.buffer.write(
+        orjson.dumps(policy_entries(docs, diagnoses), option=orjson.OPT_INDENT_2) + b"\n"
+    )
+    sys.stdout.flush()
+    for line in explanations(diagnoses):
+        print(f"authz-diag: {line}", file=sys.stderr)
 
 
 def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | None:
@@ -119,10 +145,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if decoder is not None:
             decoder.close()
-    if args.format == "policy":
-        _print_policies(kept)
+    if args.format in COLLECTED:
+        _print_collected(kept, args.format)
     stats = result.stats
-    if args.format != "json" or sys.stderr.isatty():
+    if args.format not in ("json", "markdown") or sys.stderr.isatty():
         dup = f", {stats.duplicates} repeats folded" if stats.duplicates else ""
         print(
             f"authz-diag: {result.diagnoses} authorization failure(s) in "

@@ -70,12 +70,10 @@ class StsClients:
                     session = boto3.session.Session(
                         profile_name=self.settings.profile, region_name=self.settings.region
                     )
-                except ProfileNotFound:
+                except ProfileNotFound as exc:
+                    # The profile may come from AWS_PROFILE, and the file from AWS_CONFIG_FILE.
                     raise m.DecodeFailed(
-                        m.NO_CREDENTIALS,
-                        m.no_credentials_text(
-                            f"the profile {self.settings.profile!r} is not in ~/.aws/config"
-                        ),
+                        m.NO_CREDENTIALS, m.no_credentials_text(m.missing_profile_detail(exc))
                     ) from None
                 if session.get_credentials() is None:
                     raise m.DecodeFailed(m.NO_CREDENTIALS, m.no_credentials_text())

@@ -8,6 +8,7 @@ contains credentials or a whole encoded blob.
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -68,6 +69,25 @@ def truncated_text() -> str:
         "decode it and it was not sent; find the full message in the failing tool's original "
         "output and run `authz-diag decode -` on it"
     )
+
+
+def missing_profile_detail(exc: Exception) -> str:
+    """Which profile botocore looked for, and in which config file."""
+    kwargs = getattr(exc, "kwargs", {})
+    profile = kwargs.get("profile") if isinstance(kwargs, dict) else None
+    config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    return f"the profile {profile or '(unnamed)'!r} is not in {config}"
+
+
+#: How the one-shot texts point at switching decoding off; ``decode`` has no such switch.
+_OFF_SWITCHES = ("; or skip decoding with --no-decode", ", or run with --no-decode")
+
+
+def without_off_switch(text: str) -> str:
+    """``text`` without the advice to pass ``--no-decode`` (for ``authz-diag decode``)."""
+    for phrase in _OFF_SWITCHES:
+        text = text.replace(phrase, "")
+    return text
 
 
 def no_credentials_text(detail: str = "") -> str:

@@ -29,6 +29,7 @@ MAX_DOCUMENT_BYTES = 256 << 20
 MAX_DECOMPRESSED_BYTES = 1 << 30
 #: Decompress in pieces this big, so a corrupt tail loses at most one piece.
 GZIP_PIECE = 64 << 10
+GZIP_MAGIC = b"\x1f\x8b"
 #: This much content (after NUL runs) tells a binary file from text.
 BINARY_SNIFF = 8192
 #: How far into the stream to look for that content.
@@ -98,6 +99,10 @@ def extract_stream(
     extractor: Extractor | None = None
     try:
         first = _read_head(stream)
+        if first.startswith(GZIP_MAGIC) and not isinstance(stream, _CappedReader):
+            # `cat x.json.gz | authz-diag scan -`: gzip is known by its magic, not a name.
+            yield from _extract_gzip(_Prefixed(first, stream), path, stats, max_line_bytes)
+            return
         if not first or _binary(first, path, stats):
             return
         pending.append(first)
@@ -124,6 +129,33 @@ def extract_stream(
             yield from extractor.feed(data)
     if extractor is not None:
         yield from extractor.finish()
+
+
+class _Prefixed:
+    """``head`` (already read to sniff the stream) followed by the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self.head = head
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            out, self.head = (self.head, b"") if size < 0 else (self.head[:size], self.head[size:])
+            return out
+        return self.stream.read(size)
+
+
+def _extract_gzip(
+    raw: BinaryIO | _Prefixed,
+    name: str,
+    stats: InputStats,
+    max_line_bytes: int,
+    max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES,
+) -> Iterator[Failure]:
+    """A gzip stream, decompressed under the bomb cap, then read like any other stream."""
+    with gzip.GzipFile(fileobj=raw, mode="rb") as gz:  # type: ignore[arg-type]
+        reader = _CappedReader(gz, max_decompressed_bytes, name)  # type: ignore[arg-type]
+        yield from extract_stream(reader, name, stats, max_line_bytes=max_line_bytes)  # type: ignore[arg-type]
 
 
 def _binary(head: bytes, path: str, stats: InputStats) -> bool:
@@ -268,9 +300,7 @@ def extract_path(
             stats.rejected += 1
             stats.warnings.append(f"{name}: cannot read ({describe_error(exc)}); skipped")
             return
-        if magic == b"\x1f\x8b":
-            with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
-                reader = _CappedReader(gz, max_decompressed_bytes, name)  # type: ignore[arg-type]
-                yield from extract_stream(reader, name, stats, max_line_bytes=max_line_bytes)  # type: ignore[arg-type]
+        if magic == GZIP_MAGIC:
+            yield from _extract_gzip(fh, name, stats, max_line_bytes, max_decompressed_bytes)
         else:
             yield from extract_stream(fh, name, stats, max_line_bytes=max_line_bytes)

@@ -293,15 +293,19 @@ def _entity(applies_to: str | None) -> str:
     return "principal"
 
 
+def header(doc: PolicyDocument) -> str:
+    """What the document is and how to apply it, in one sentence."""
+    template = _HEADERS.get(doc.kind, doc.kind + " policy for {target}")
+    return template.format(
+        target=doc.applies_to or "(unknown target)", entity=_entity(doc.applies_to)
+    )
+
+
 def render_policies(documents: Iterable[PolicyDocument]) -> str:
-    """Text for ``scan --format policy``: a ``#`` header per document, then its JSON."""
+    """Text for ``scan --format policy-text``: a ``#`` header per document, then its JSON."""
     blocks = []
     for doc in documents:
-        template = _HEADERS.get(doc.kind, doc.kind + " policy for {target}")
-        header = template.format(
-            target=doc.applies_to or "(unknown target)", entity=_entity(doc.applies_to)
-        )
-        lines = [f"# {header}"]
+        lines = [f"# {header(doc)}"]
         lines.extend(f"# warning: {w}" for w in doc.warnings)
         lines.append(orjson.dumps(doc.document, option=orjson.OPT_INDENT_2).decode())
         blocks.append("\n".join(lines))

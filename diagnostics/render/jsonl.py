@@ -1,4 +1,4 @@
-"""JSON lines: one diagnosis object per line, fields as DESIGN.md fixes them."""
+"""JSON lines: one diagnosis object per line, fields as the output contract (README) fixes them."""
 
 from __future__ import annotations
 

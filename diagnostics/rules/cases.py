@@ -11,7 +11,7 @@ import orjson
 
 from diagnostics.context import build_context, parse_decoded
 from diagnostics.model import Failure, Finding, Fix, JSONObject, SourceRef
-from diagnostics.rules.engine import Rule, RuleSet
+from diagnostics.rules.engine import Rule, RuleSet, bundled_rules_dir
 from diagnostics.rules.loader import load_dirs
 from diagnostics.rules.schema import Problem
 
@@ -174,7 +174,9 @@ def lint(dirs: Sequence[Path]) -> list[str]:
     """Every problem in the rule dirs, one line each; empty when clean."""
     loaded = load_dirs(dirs)
     problems: list[Problem] = [*loaded.problems, *loaded.unknown_disables]
-    ids = set(loaded.docs) | loaded.disabled
+    # User dirs always run layered over the bundled rules, so `lint --only DIR`
+    # may supersede a bundled id without that being a typo.
+    ids = set(loaded.docs) | loaded.disabled | set(load_dirs([bundled_rules_dir()]).docs)
     for rd in loaded.docs.values():
         cases = rd.doc.get("case", [])
         expects = {c.get("expect") for c in cases if isinstance(c, dict)}

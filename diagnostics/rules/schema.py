@@ -63,7 +63,13 @@ class Problem:
     hint: str
 
     def __str__(self) -> str:
-        return f"{self.path}: rule {self.rule_id}: field {self.field}: {self.problem} — {self.hint}"
+        # A problem with the file or directory itself has no rule or field to name.
+        where = "".join(
+            f" {label} {value}:"
+            for label, value in (("rule", self.rule_id), ("field", self.field))
+            if value != "-"
+        )
+        return f"{self.path}:{where} {self.problem} — {self.hint}"
 
 
 def _is_str(v: Any) -> bool:

@@ -7,6 +7,7 @@ the old one when anything in the new config or rules is invalid.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,13 +134,24 @@ def build_runtime(
 
 
 def _writable_dir(path: Path) -> bool:
-    """``path`` is a writable directory, or could be created under one."""
+    """``path`` is a writable directory, or could be created under one.
+
+    Permission bits are not enough: root may "write" /proc or a read-only
+    mount, so a real probe directory is made and removed in the nearest
+    existing ancestor.
+    """
     probe = path
     while not probe.exists():
         if probe.parent == probe:
             return False
         probe = probe.parent
-    return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+    if not probe.is_dir():
+        return False
+    try:
+        Path(tempfile.mkdtemp(prefix=".authz-diag-check-", dir=probe)).rmdir()
+    except OSError:
+        return False
+    return True
 
 
 def check(config: WatchConfig) -> None:

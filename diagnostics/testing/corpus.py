@@ -1,19 +1,19 @@
-"""The real-text corpus: load its cases, scan them, align and score the result.
+"""The real-text corpus: load and check its cases, and scan them.
 
 One case is ``<slug>.txt`` (a text exactly as a user pasted it in a public
 thread) and ``<slug>.expect.json`` (the failures a careful reader sees in it).
 ``tests/test_real_corpus.py`` asserts each case and ``bench/accuracy.py``
-prints the figures; both go through this module so they cannot disagree.
+prints the figures; both go through this module and ``scoring`` so they
+cannot disagree.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -73,17 +73,6 @@ KINDS = frozenset({"encoded", "plain", "cloudtrail", "decoded"})
 #: The six fields accuracy is measured on ("principal" is principal_arn, or
 #: principal_text when the expected ARN is null).
 MEASURED = ("principal", "action", "resource", "policy_type", "explicit_deny", "account_id")
-#: How much each identifying key weighs when pairing expected with found failures.
-_ALIGN_WEIGHTS = {
-    "encoded_prefix": 8,
-    "authorization_id": 8,
-    "principal": 4,
-    "action": 4,
-    "operation": 2,
-    "error_code": 2,
-    "resource": 1,
-    "kind": 1,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +148,13 @@ def problems(case: Case) -> list[str]:
             out.append(f"failure {n}: kind {f['kind']!r} is not one of {sorted(KINDS)}")
         if f.get("policy_type") not in (None, *POLICY_TYPES):
             out.append(f"failure {n}: policy_type {f['policy_type']!r} is unknown")
-        if missing := [k for k in MEASURED if not _sets(f, k)]:
+        if missing := [k for k in MEASURED if not asserts(f, k)]:
             out.append(f"failure {n}: set every measured field (null when unsaid): {missing}")
     return out
 
 
-def _sets(expected: JSONObject, key: str) -> bool:
+def asserts(expected: JSONObject, key: str) -> bool:
+    """True when the expected failure sets ``key`` (``principal``: the ARN or the text)."""
     if key == "principal":
         return "principal_arn" in expected or "principal_text" in expected
     return key in expected
@@ -176,224 +166,3 @@ def scan_case(case: Case, ruleset: RuleSet | None) -> list[JSONObject]:
 
     _, diagnoses = scan([str(case.text_path)], ruleset=ruleset, decoder=None, err=io.StringIO())
     return [d.to_json() for d in diagnoses]
-
-
-def actual_value(found: JSONObject, key: str) -> Any:
-    """The value of an expectation key in a diagnosis' JSON."""
-    if key == "encoded_prefix":
-        blob = found.get("encoded_message")
-        return blob[:16] if isinstance(blob, str) else None
-    if key == "principal":
-        return (found.get("principal_arn"), found.get("principal_text"))
-    return found.get(key)
-
-
-def expected_value(expected: JSONObject, key: str) -> Any:
-    if key == "principal":
-        arn = expected.get("principal_arn")
-        # A clean ARN is all that counts; else the text as written (None when unsaid).
-        return (arn, None) if arn else (None, expected.get("principal_text"))
-    return expected[key]
-
-
-def _agrees(expected: JSONObject, found: JSONObject, key: str) -> bool:
-    if key == "principal":
-        (want_arn, want_text), (got_arn, got_text) = (
-            expected_value(expected, key),
-            actual_value(found, key),
-        )
-        if want_arn:
-            return bool(got_arn == want_arn)
-        if "principal_text" not in expected:
-            return got_arn is None  # only "not an ARN" was asserted
-        return got_arn is None and got_text == want_text
-    return bool(expected_value(expected, key) == actual_value(found, key))
-
-
-def _affinity(expected: JSONObject, found: JSONObject) -> int:
-    return sum(
-        weight
-        for key, weight in _ALIGN_WEIGHTS.items()
-        if _sets(expected, key) and _agrees(expected, found, key)
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Alignment:
-    """Which found failure answers which expected one (indices), and the leftovers."""
-
-    pairs: tuple[tuple[int, int], ...]
-    missed: tuple[int, ...]
-    extra: tuple[int, ...]
-
-
-def align(expected: Sequence[JSONObject], found: Sequence[JSONObject]) -> Alignment:
-    """Greedy best-first pairing, ties in input order, so one miss shifts nothing else.
-
-    A pair needs at least one identifying key in common (kind counts), so a
-    missed failure is not blamed on an unrelated extra one.
-    """
-    scored = sorted(
-        (-_affinity(e, f), i, j) for i, e in enumerate(expected) for j, f in enumerate(found)
-    )
-    used_e: set[int] = set()
-    used_f: set[int] = set()
-    pairs = []
-    for neg, i, j in scored:
-        if neg == 0 or i in used_e or j in used_f:
-            continue
-        used_e.add(i)
-        used_f.add(j)
-        pairs.append((i, j))
-    return Alignment(
-        tuple(sorted(pairs)),
-        tuple(i for i in range(len(expected)) if i not in used_e),
-        tuple(j for j in range(len(found)) if j not in used_f),
-    )
-
-
-def describe(failure: JSONObject) -> str:
-    """A short label for a failure in a report: its kind, code, action and principal."""
-    bits = [str(failure.get(k)) for k in ("kind", "error_code", "action") if failure.get(k)]
-    who = failure.get("principal_arn") or failure.get("principal_text")
-    if who:
-        bits.append(str(who))
-    line = (failure.get("source") or {}).get("line")
-    if line:
-        bits.append(f"line {line}")
-    return " ".join(bits) or "(no fields)"
-
-
-def _show(value: Any) -> str:
-    return (
-        orjson.dumps(value).decode()
-        if not isinstance(value, tuple)
-        else "/".join(orjson.dumps(v).decode() for v in value)
-    )
-
-
-@dataclass(slots=True)
-class CaseScore:
-    """How the reader did on one case."""
-
-    slug: str
-    negative: bool
-    expected: int = 0
-    matched: int = 0
-    extra: int = 0
-    #: per measured field: [right, asked]
-    fields: dict[str, list[int]] = field(default_factory=lambda: {k: [0, 0] for k in MEASURED})
-    #: Every difference, one readable line each; empty when the case passes.
-    misses: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.misses
-
-
-def score(case: Case, found: Sequence[JSONObject]) -> CaseScore:
-    """Align ``found`` with the case's expectation and record every difference."""
-    expected = case.failures
-    result = CaseScore(case.slug, case.negative, expected=len(expected))
-    aligned = align(expected, found)
-    for i in aligned.missed:
-        result.misses.append(f"missed failure {i + 1}: {describe(expected[i])}")
-        for key in MEASURED:
-            if _sets(expected[i], key):
-                result.fields[key][1] += 1  # a missed failure gets none of its fields right
-    for j in aligned.extra:
-        what = "false alarm" if case.negative else "extra failure"
-        result.misses.append(f"{what}: {describe(found[j])}")
-    result.extra = len(aligned.extra)
-    result.matched = len(aligned.pairs)
-    for i, j in aligned.pairs:
-        e, f = expected[i], found[j]
-        for key in MEASURED:
-            if _sets(e, key):
-                ok = _agrees(e, f, key)
-                result.fields[key][0] += ok
-                result.fields[key][1] += 1
-                if not ok:
-                    result.misses.append(_mismatch(i, key, e, f))
-        for key in sorted(FAILURE_KEYS - {"principal_arn", "principal_text", *MEASURED}):
-            if key in e and not _agrees(e, f, key):
-                result.misses.append(_mismatch(i, key, e, f))
-    return result
-
-
-def _mismatch(i: int, key: str, e: JSONObject, f: JSONObject) -> str:
-    return (
-        f"failure {i + 1} {key}: expected {_show(expected_value(e, key))}, "
-        f"got {_show(actual_value(f, key))}"
-    )
-
-
-@dataclass(slots=True)
-class Totals:
-    """The corpus-wide figures ``bench/accuracy.py`` prints."""
-
-    cases: int = 0
-    negatives: int = 0
-    expected: int = 0
-    matched: int = 0
-    false_alarms: int = 0  # failures found in negative cases
-    extras: int = 0  # failures found in positive cases that nobody expected
-    fields: dict[str, list[int]] = field(default_factory=lambda: {k: [0, 0] for k in MEASURED})
-
-    def add(self, s: CaseScore) -> None:
-        self.cases += 1
-        self.negatives += s.negative
-        self.expected += s.expected
-        self.matched += s.matched
-        if s.negative:
-            self.false_alarms += s.extra
-        else:
-            self.extras += s.extra
-        for key, (right, asked) in s.fields.items():
-            self.fields[key][0] += right
-            self.fields[key][1] += asked
-
-    @property
-    def field_right(self) -> int:
-        return sum(right for right, _ in self.fields.values())
-
-    @property
-    def field_asked(self) -> int:
-        return sum(asked for _, asked in self.fields.values())
-
-    def summary(self) -> str:
-        """One line: recall, false alarms (negatives + extras) and field accuracy."""
-        return (
-            f"recall {_pct(self.matched, self.expected)} ({self.matched}/{self.expected}), "
-            f"false alarms {self.false_alarms + self.extras} "
-            f"({self.false_alarms} in negatives, {self.extras} extra), "
-            f"fields {_pct(self.field_right, self.field_asked)} "
-            f"({self.field_right}/{self.field_asked})"
-        )
-
-
-def _pct(n: int, d: int) -> str:
-    return f"{100.0 * n / d:.1f}%" if d else "n/a"
-
-
-def total(scores: Iterable[CaseScore]) -> Totals:
-    out = Totals()
-    for s in scores:
-        out.add(s)
-    return out
-
-
-def report_lines(scores: Sequence[CaseScore]) -> list[str]:
-    """Per-case misses, then per-field accuracy, then the one-line summary last."""
-    lines: list[str] = []
-    for s in scores:
-        lines.extend(f"{s.slug}: {miss}" for miss in s.misses)
-    t = total(scores)
-    lines.append(
-        f"{t.cases} cases ({t.negatives} negative), {t.expected} expected failures, "
-        f"{sum(not s.passed for s in scores)} cases with a difference"
-    )
-    for key, (right, asked) in t.fields.items():
-        lines.append(f"  {key:<14} {_pct(right, asked):>6} ({right}/{asked})")
-    lines.append(t.summary())
-    return lines
