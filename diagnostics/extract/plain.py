@@ -240,6 +240,16 @@ def _glued(text: str, is_at: int, label_at: int, label: str | None) -> Principal
     return None
 
 
+def _full_stop(text: str) -> bool:
+    """``text`` holds a sentence's full stop (". "), not just an elision ("... ")."""
+    i = text.find(". ")
+    while i != -1:
+        if i == 0 or text[i - 1] != ".":
+            return True
+        i = text.find(". ", i + 2)
+    return False
+
+
 def _label_before(text: str, is_at: int) -> tuple[int, str | None]:
     """The nearest ``User:`` label before ``is_at`` on the same line, if any."""
     lo = max(0, is_at - _LABEL_REACH)
@@ -252,7 +262,7 @@ def _label_before(text: str, is_at: int) -> tuple[int, str | None]:
     if which is None:
         return -1, None
     between = window[best + len(which) :]
-    if "\n" in between or "not authorized" in between or ". " in between.rstrip():
+    if "\n" in between or "not authorized" in between or _full_stop(between.rstrip()):
         return -1, None
     return lo + best, which
 
@@ -278,13 +288,7 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
     if window.startswith("arn:"):
         # An ARN never holds a space; only IAM's plain descriptions ("policy
         # path /") do, and those end at the reason clause below.
-        space = window.find(" ")
-        opened = window.find("<", 0, space) if space != -1 else -1
-        if opened != -1 and window.find(">", opened, space) == -1:
-            # A redaction placeholder ("<account id>") holds the only blank.
-            close = window.find(">", space, space + 64)
-            if close != -1:
-                space = window.find(" ", close)
+        space = _space_outside_placeholders(window)
         if space != -1:
             end = space
     for stop in _RESOURCE_ENDS:
@@ -294,9 +298,42 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
         if i != -1 and i < end:
             end = i
     value = window[:end].rstrip()
-    while value and value[-1] in _RESOURCE_TRAILING:
-        value = value[:-1]
+    while value and value[-1] in _RESOURCE_TRAILING and not value.endswith(":..."):
+        value = value[:-1]  # (an elided ARN tail, "us-east-1:...", is kept as written)
     return (value or None), pos + len(window[:end].rstrip())
+
+
+def _space_outside_placeholders(window: str) -> int:
+    """The first blank of ``window`` not inside a ``<account id>`` placeholder, or -1."""
+    pos = 0
+    for _ in range(8):
+        space = window.find(" ", pos)
+        if space == -1:
+            return -1
+        if window.startswith((" ... :", " …:", " ... /"), space):
+            pos = space + 5  # "arn:aws:sts:: ... :assumed-role/...": a redaction with blanks
+            continue
+        opened = window.rfind("<", pos, space)
+        if opened == -1 or window.find(">", opened, space) != -1:
+            return space
+        close = window.find(">", space, space + 64)
+        if close == -1:
+            return space
+        pos = close
+    return -1
+
+
+#: IAM's descriptions of what it refused on when it gives no ARN ("policy path /", "user bob").
+_IAM_DESCRIPTIONS = ("policy path ", "user ", "role ", "group ", "policy ", "instance-profile ")
+
+
+def _resource_note(resource: str | None) -> tuple[str | None, str | None]:
+    """(resource, note): a value that is neither an ARN, ``*`` nor an IAM description is dropped."""
+    if resource is None or resource == "*" or resource.startswith("arn:"):
+        return resource, None
+    if resource.startswith(_IAM_DESCRIPTIONS):
+        return resource, None
+    return None, "the resource is not an ARN (a name, number or placeholder); resource left null"
 
 
 def find_plain(text: str) -> list[PlainHit]:
@@ -365,10 +402,9 @@ def _hit(
 ) -> PlainHit:
     """The rest of the sentence after its action: resource, reason, policy."""
     resource, pos = _resource_after(text, pos)
-    if resource and resource.startswith("<") and resource.endswith(">"):
-        # "<resource-arn>": someone's placeholder, not a resource to grant on.
-        notes = (*notes, "the resource is a placeholder (<...>); resource left null")
-        resource = None
+    resource, note = _resource_note(resource)
+    if note:
+        notes = (*notes, note)
     policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
     principal_arn = principal.arn if principal else None
     principal_text = principal.text if principal else None

@@ -271,10 +271,15 @@ class Assembler:
             return ""
         if starts_own_sentence(body):
             return ""
-        prev = self.prev_lines(1)
+        prev = self.prev_lines(2)
         if not prev or not prev[-1]:
             return ""
         before = unescaped(strip_known_prefix(normalize_line(prev[-1])[0]).rstrip(" \t"))
+        if len(prev) == 2 and before and " " not in before.strip() and "User:" not in before:
+            # "User: arn:...:user/" / "marymajor" / "is not authorized": a name on its own row.
+            above = unescaped(strip_known_prefix(normalize_line(prev[0])[0]).rstrip(" \t"))
+            if above.endswith(("/", ":")) and "User:" in above:
+                before = above + before.strip()
         if "User:" not in before[-2100:] and "arn:" not in before[-2100:]:
             return ""
         # A sentence the previous line already completes (it has its reason,
