@@ -130,6 +130,13 @@ CASES: dict[str, Spec] = {
         [('"arn": "', "a"), ("", '"arn":')],
     ),
     "diagnostics/extract/decoded_lenient.py:_BOOL_KEY": ("finditer", [("", '"allowed": ')]),
+    "diagnostics/extract/tool_operations.py:_LAMBDA_EC2": (
+        "match",
+        [
+            ("denied by EC2, please make sure ", "a"),
+            ("denied by EC2, please make sure", " permission to "),
+        ],
+    ),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

@@ -189,7 +189,8 @@ def _with_tool_operations(text: str, found: list[Found]) -> list[Found]:
         if named is None:
             out.append(f)
         else:
-            out.append(replace(f, operation=named[1], event_source=f.event_source or named[0]))
+            # The tool names the service that refused (EC2 behind Lambda's VPC set-up, say).
+            out.append(replace(f, operation=named[1], event_source=named[0]))
     return out
 
 

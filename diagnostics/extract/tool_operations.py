@@ -36,6 +36,16 @@ TOOL_WORDINGS: tuple[tuple[str, str, str], ...] = (
     ("data.aws_ami.", "ec2", "DescribeImages"),
     # Terraform/Pulumi aws_lambda_function.
     ("creating lambda function", "lambda", "CreateFunction"),
+    # Terraform aws_security_group.
+    ("creating security group", "ec2", "CreateSecurityGroup"),
+    # eksctl looks up the zones of the region first.
+    ("getting availability zones", "ec2", "DescribeAvailabilityZones"),
+    # The AWS Service Broker.
+    ("failed to create the cloudformation stack", "cloudformation", "CreateStack"),
+)
+# Linear: literals and bounded classes; the lazy gap is bounded and stops at a literal.
+_LAMBDA_EC2 = re.compile(
+    r"denied by EC2, please make sure [^\n]{0,120}? permission to (?P<op>[A-Z][A-Za-z0-9]{2,100})"
 )
 #: How far before a failure the tool's words may be.
 REACH = 300
@@ -54,6 +64,11 @@ def tool_operation(text: str, start: int, end: int) -> tuple[str, str] | None:
         m = _GO_DEBUG.match(text, i)
         if m:
             return m.group("svc"), m.group("op")
+    i = text.rfind("denied by EC2, please make sure", lo, end)
+    if i != -1:
+        m = _LAMBDA_EC2.match(text, i)
+        if m:  # Lambda's VPC set-up: "... have permission to CreateNetworkInterface"
+            return "ec2", m.group("op")
     window = text[lo:end].lower()
     best: tuple[int, str, str] | None = None
     for wording, service, operation in TOOL_WORDINGS:
