@@ -137,6 +137,7 @@ CASES: dict[str, Spec] = {
             ("denied by EC2, please make sure", " permission to "),
         ],
     ),
+    "diagnostics/testing/corpus.py:SLUG": ("fullmatch", [("a", "a-"), ("a", "A")]),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],
