@@ -138,6 +138,17 @@ CASES: dict[str, Spec] = {
         ],
     ),
     "diagnostics/testing/corpus.py:SLUG": ("fullmatch", [("a", "a-"), ("a", "A")]),
+    "diagnostics/extract/wordings.py:_LAMBDA_ROLE": (
+        "match",
+        [("The provided execution role does not have permissions to call ", "A")],
+    ),
+    "diagnostics/extract/wordings.py:_MISSING": (
+        "match",
+        [
+            ("missing the following permissions: [", "a"),
+            ("missing the following permissions: a:", "A"),
+        ],
+    ),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

@@ -272,7 +272,7 @@ def join(
             return " ", unescaped(body), line_explicit
         return None
     if mode == "sentence":
-        if body.startswith(_EXTENSIONS):
+        if body.startswith(_EXTENSIONS) or body.lower().startswith("status code:"):
             return " ", unescaped(body), line_explicit
         # A line that opens a sentence of its own is not a continuation.
         fresh = "User:" in body or "not authorized to perform" in body

@@ -26,6 +26,8 @@ MARKERS: tuple[bytes, ...] = (
     b"ccess to the resource ",
     b"Cannot call Get",
     b"Access to KMS is not allowed",
+    b"does not have permissions to call",
+    b"missing the following permissions",
 )
 
 #: (pattern index, start, end) triples, as the compiled matcher returns them.

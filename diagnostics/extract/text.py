@@ -169,11 +169,15 @@ def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
                 "plain",
                 hit.start,
                 hit.end,
+                action=hit.action,
                 error_code=hit.error_code,
                 operation=hit.operation,
                 event_source=hit.service,
                 region=hit.region,
-                notes=("the message names no principal, action or resource",),
+                notes=(
+                    "the message names no principal or resource"
+                    + ("" if hit.action else ", nor the action"),
+                ),
             )
         )
     return out

@@ -7,6 +7,9 @@
   GetFederationToken): temporary credentials may never make these calls;
 - Secrets Manager: ``Access to KMS is not allowed`` (``AccessDeniedException``
   when the caller may not use the secret's KMS key);
+- Lambda: ``The provided execution role does not have permissions to call
+  CreateNetworkInterface on EC2``; Auto Scaling plans: ``User is missing the
+  following permissions: [ecs:UpdateService]``;
 - JS SDK v2 / CDK traces: ``Call failed: getBucketLocation({...}) => Access
   Denied (code=AccessDenied)``.
 
@@ -31,6 +34,15 @@ _CALL_FAILED = re.compile(
     r"(?P<msg>[^\n(]{1,200})\(code=(?P<code>[A-Za-z0-9_.]{1,100})\)"
 )
 _KMS = "Access to KMS is not allowed"
+# Linear: anchored at the found literal; bounded classes between literals.
+_LAMBDA_ROLE = re.compile(
+    r"The provided execution role does not have permissions to call (?P<op>[A-Z][A-Za-z0-9]{1,100})"
+    r" on (?P<svc>[A-Za-z0-9]{2,40})"
+)
+# Linear: anchored at the found literal; one bounded action class.
+_MISSING = re.compile(
+    r"missing the following permissions: ?\[?(?P<svc>[a-z0-9-]{1,64}):(?P<name>[A-Za-z0-9*]{1,128})"
+)
 #: How far from a wording an error code may be printed and still be its own.
 _CODE_REACH = 300
 
@@ -43,6 +55,7 @@ class WordingHit:
     operation: str | None
     service: str | None
     region: str | None = None
+    action: str | None = None
 
 
 def find_wordings(text: str) -> list[WordingHit]:
@@ -59,6 +72,15 @@ def find_wordings(text: str) -> list[WordingHit]:
     while i != -1:
         hits.append(WordingHit(i, i + len(_KMS), None, None, "secretsmanager"))
         i = text.find(_KMS, i + len(_KMS))
+    for m in _iter(text, "The provided execution role ", _LAMBDA_ROLE):
+        # Lambda checks its execution role's EC2 rights itself ("... call CreateNetworkInterface
+        # on EC2"): the refused call is the operation, EC2 the service.
+        hits.append(WordingHit(m.start(), m.end(), None, m.group("op"), m.group("svc").lower()))
+    for m in _iter(text, "missing the following permissions:", _MISSING):
+        from diagnostics.extract.plain import normalise_action
+
+        action = normalise_action(m.group("svc"), m.group("name"))
+        hits.append(WordingHit(m.start(), m.end(), None, None, None, action=action))
     for m in _iter(text, "Call failed: ", _CALL_FAILED):
         from diagnostics.extract.codes import is_authz_error_code
 
