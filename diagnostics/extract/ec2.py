@@ -60,13 +60,17 @@ class Ec2Hit:
     launch_template: str | None = None
 
 
-def find_ec2(text: str) -> list[Ec2Hit]:
-    """Every EC2 refusal sentence in ``text`` that something beside it confirms."""
+def find_ec2(text: str, context: str = "") -> list[Ec2Hit]:
+    """Every EC2 refusal sentence in ``text`` that something beside it confirms.
+
+    ``context`` is the few lines before the record: a tool's banner there
+    (``Creating EC2 Instance..``) confirms a sentence the record holds alone.
+    """
     hits: list[Ec2Hit] = []
     for sentence in _SENTENCES:
         i = text.find(sentence)
         while i != -1 and len(hits) < MAX_HITS:
-            hit = _hit_at(text, i, sentence)
+            hit = _hit_at(text, i, sentence, context)
             if hit is not None:
                 hits.append(hit)
             i = text.find(sentence, i + len(sentence))
@@ -74,7 +78,7 @@ def find_ec2(text: str) -> list[Ec2Hit]:
     return hits
 
 
-def _hit_at(text: str, i: int, sentence: str) -> Ec2Hit | None:
+def _hit_at(text: str, i: int, sentence: str, context: str) -> Ec2Hit | None:
     end = i + len(sentence)
     template: str | None = None
     if sentence.endswith("launch template"):
@@ -105,6 +109,7 @@ def _hit_at(text: str, i: int, sentence: str) -> Ec2Hit | None:
         or "UnauthorizedOperation" in before
         or "UnauthorizedOperation" in after[:160]
         or "EC2" in before
+        or (i < _BEFORE and ("EC2" in context or "UnauthorizedOperation" in context))
         or _STATUS_403.search(after) is not None
         or "ncoded authorization failure message" in after
         or "(Service: " in after

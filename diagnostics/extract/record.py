@@ -39,6 +39,8 @@ MAX_RECORD_BYTES = 256 * 1024
 #: How many earlier lines a record may borrow as context, and how long each may be.
 BACK_LINES = 12
 BACK_LINE_BYTES = 4096
+#: Earlier lines read (not joined) as evidence for a sentence alone on its line.
+CONTEXT_LINES = 4
 
 _JSON_LINE_KEYS = (b'"errorCode"', b"CloudTrailEvent", b'"logEvents"')
 
@@ -157,7 +159,13 @@ class Assembler:
         if first_hard and not before:
             acc.prepend(self._wrapped_before(first_text), 0)
         text = acc.text()
-        found, problems = analyse_text(text, cut_at_end=cur.unterminated or cur.long)
+        context = ""
+        if "You are not authorized to " in text:
+            # EC2's bare sentence may be confirmed only by the tool's banner above it.
+            context = "\n".join(normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES))
+        found, problems = analyse_text(
+            text, cut_at_end=cur.unterminated or cur.long, context=context
+        )
         failures: list[Failure] = []
         for f in found:
             rel = acc.line_of(f.start)

@@ -104,11 +104,16 @@ def _from_plain(hit: PlainHit, kind: FailureKind = "plain") -> Found:
     )
 
 
-def analyse_text(text: str, *, cut_at_end: bool = False) -> tuple[list[Found], list[str]]:
-    """The failures in ``text`` in order, and problems worth a warning."""
+def analyse_text(
+    text: str, *, cut_at_end: bool = False, context: str = ""
+) -> tuple[list[Found], list[str]]:
+    """The failures in ``text`` in order, and problems worth a warning.
+
+    ``context`` is the text of the lines just before it, read only for evidence.
+    """
     found: list[Found] = []
     plains = find_plain(text)
-    ec2 = find_ec2(text) if "You are not authorized to " in text else []
+    ec2 = find_ec2(text, context) if "You are not authorized to " in text else []
     used_plain: set[int] = set()
     for enc in find_encoded(text, cut_at_end=cut_at_end):
         partner = _partner(plains, used_plain, enc.start)
