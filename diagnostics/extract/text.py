@@ -117,6 +117,9 @@ def analyse_text(
     used_plain: set[int] = set()
     for enc in find_encoded(text, cut_at_end=cut_at_end):
         partner = _partner(plains, used_plain, enc.start)
+        if partner is None and len(enc.blob) < MIN_WHOLE_BLOB:
+            # "Encoded authorization failure message: ..." then the sentence (a blog's order).
+            partner = _partner_after(plains, used_plain, enc.end)
         if enc.short and partner is None and not _ec2_before(ec2, enc.start):
             continue  # a placeholder in prose ("message: FR4gBD..."), not a refusal
         notes = (_short_note(enc.blob),) if len(enc.blob) < MIN_WHOLE_BLOB else ()
@@ -305,6 +308,14 @@ def _partner(plains: list[PlainHit], used: set[int], blob_start: int) -> int | N
         if hit.end <= blob_start and blob_start - hit.end <= _PAIR_GAP:
             best = idx
     return best
+
+
+def _partner_after(plains: list[PlainHit], used: set[int], blob_end: int) -> int | None:
+    """The plain sentence that starts right after a cut or empty blob, if any."""
+    for idx, hit in enumerate(plains):
+        if idx not in used and blob_end <= hit.start <= blob_end + _PAIR_GAP:
+            return idx
+    return None
 
 
 def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
