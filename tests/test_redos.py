@@ -149,6 +149,14 @@ CASES: dict[str, Spec] = {
             ("missing the following permissions: a:", "A"),
         ],
     ),
+    "diagnostics/extract/tool_operations.py:_PHP": (
+        "match",
+        [('Error executing "A', "a"), ('Error executing "A" on "https://', "a")],
+    ),
+    "diagnostics/extract/tool_operations.py:_JS_V3": (
+        "match",
+        [("deserializeAws_", "a"), ("deserializeAws_aA", "a")],
+    ),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

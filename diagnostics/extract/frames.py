@@ -233,5 +233,17 @@ def _find_go1(text: str, out: list[Frame]) -> None:
                 covered = any(a <= j < b for a, b in spans[max(0, k - 4) : k])
                 if not covered:
                     status = _STATUS_403.search(text, i, min(len(text), i + 2400)) is not None
-                    out.append(Frame(j, i + 2, m.group("code"), None, True, standalone_ok=status))
+                    code = _unglued(m.group("code"))
+                    out.append(Frame(j, i + 2, code, None, True, standalone_ok=status))
         i = text.find(": ", i + 2)
+
+
+def _unglued(code: str) -> str:
+    """``SenderAccessDeniedUser`` -> ``AccessDenied``: the PHP SDK strips the XML tags of
+    ``<Type>Sender</Type><Code>AccessDenied</Code><Message>User: ...`` and glues them."""
+    for prefix in ("Sender", "Receiver"):
+        if code.startswith(prefix) and is_authz_error_code(code[len(prefix) :]):
+            code = code[len(prefix) :]
+    if code.endswith("User") and is_authz_error_code(code[:-4]):
+        code = code[:-4]
+    return code

@@ -30,7 +30,7 @@ _MAX_RESOURCE = 2048
 # search does constant work per start position; the classes around the literal
 # colon are disjoint from it.
 _ACTION = re.compile(
-    r":?[ \t]{0,16}[*`_]{0,2}(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63})"
+    r":?[ \t]{0,16}[*`_(]{0,2}(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63})"
     r":(?P<name>[A-Za-z0-9*][A-Za-z0-9_*-]{0,127})"
 )
 # Linear: bounded blanks, then literals.
@@ -445,7 +445,7 @@ def _action_at(text: str, pos: int) -> tuple[str | None, int, tuple[str, ...]] |
         if name.endswith("**"):  # Markdown bold closing around the action
             name = name.rstrip("*")
             end = m.start("name") + len(name)
-        while text.startswith(("`", "*"), end) and end - m.end() < 3:
+        while text.startswith(("`", "*", ")"), end) and end - m.end() < 3:
             end += 1  # the closing backtick or bold of `s3:PutObject`
         return normalise_action(m.group("svc"), name), end, ()
     n = _NULL_ACTION.match(text, pos)

@@ -202,7 +202,7 @@ def _with_tool_operations(text: str, found: list[Found]) -> list[Found]:
             out.append(f)
         else:
             # The tool names the service that refused (EC2 behind Lambda's VPC set-up, say).
-            out.append(replace(f, operation=named[1], event_source=named[0]))
+            out.append(replace(f, operation=named[1], event_source=named[0] or f.event_source))
     return out
 
 

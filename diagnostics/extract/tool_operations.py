@@ -56,9 +56,27 @@ _GO_DEBUG = re.compile(
 )
 
 
-def tool_operation(text: str, start: int, end: int) -> tuple[str, str] | None:
-    """(service, operation) a tool's wording right before ``text[start:end]`` names."""
+# Linear: literals around bounded classes.
+_PHP = re.compile(
+    r'Error executing "(?P<op>[A-Z][A-Za-z0-9]{1,100})" on "https://(?P<svc>[a-z0-9-]{1,64})\.'
+)
+# Linear: a literal, then bounded classes and a literal; anchored at the found literal.
+_JS_V3 = re.compile(r"deserializeAws_[a-z0-9]{1,20}(?P<op>[A-Z][A-Za-z0-9]{1,100})Command")
+
+
+def tool_operation(text: str, start: int, end: int) -> tuple[str | None, str] | None:
+    """(service, operation) a tool's wording right before ``text[start:end]`` names.
+
+    The service is None when the wording names only the call (the JS SDK v3's
+    ``deserializeAws_queryCreateQueueCommandError`` stack frame).
+    """
     lo = max(0, start - REACH)
+    i = text.rfind('Error executing "', lo, end)
+    if i != -1 and (m := _PHP.match(text, i)):
+        return m.group("svc"), m.group("op")  # the PHP SDK: 'Error executing "Op" on "https://svc.'
+    i = text.find("deserializeAws_", start, end + REACH)
+    if i != -1 and (m := _JS_V3.match(text, i)):
+        return None, m.group("op")
     i = text.rfind("Validate Response ", lo, end)
     if i != -1:
         m = _GO_DEBUG.match(text, i)
