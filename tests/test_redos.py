@@ -157,6 +157,7 @@ CASES: dict[str, Spec] = {
         "match",
         [("deserializeAws_", "a"), ("deserializeAws_aA", "a")],
     ),
+    "diagnostics/extract/plain.py:_QUOTED_ACCOUNT": ("match", [("arn:", "a"), ('arn:a::"', "a")]),
     "diagnostics/extract/plain.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

@@ -32,6 +32,8 @@ _SENTENCES = (
 _BEFORE = 160
 #: How far after it a status line or blob may be.
 _AFTER = 400
+#: How much of a console row before the sentence is read for its columns.
+_ROW = 600
 #: At most this many per text: a hostile line repeating the sentence stays linear.
 MAX_HITS = 256
 
@@ -58,6 +60,10 @@ class Ec2Hit:
     error_code: str | None
     #: The launch template named by the launch-template wording.
     launch_template: str | None = None
+    #: From a CloudTrail console row (``<arn>  <id>  ec2.amazonaws.com  <Op>  <code>  ...``).
+    operation: str | None = None
+    event_source: str | None = None
+    principal: str | None = None
 
 
 def find_ec2(text: str, context: str = "") -> list[Ec2Hit]:
@@ -116,7 +122,25 @@ def _hit_at(text: str, i: int, sentence: str, context: str) -> Ec2Hit | None:
     )
     if not confirmed:
         return None
+    row_start = max(text.rfind("\n", max(0, i - _ROW), i) + 1, i - _ROW)
+    row = _console_row(text[row_start:i])
+    if row is not None:
+        principal, source, operation, code = row
+        return Ec2Hit(row_start, end, action, code, template, operation, source, principal)
     return Ec2Hit(start, end, action, code, template)
+
+
+def _console_row(before: str) -> tuple[str | None, str, str, str] | None:
+    """(principal, event source, operation, code) when ``before`` ends a CloudTrail console
+    row copied as columns: ``<user ARN>  <event id>  ec2.amazonaws.com  <Op>  <code>``."""
+    words = before.rsplit("\n", 1)[-1].split()
+    if len(words) < 3 or not is_authz_error_code(words[-1]):
+        return None
+    source, operation = words[-3], words[-2]
+    if not source.endswith(".amazonaws.com") or not operation[:1].isupper():
+        return None
+    principal = next((w for w in words[:-3] if w.startswith("arn:")), None)
+    return principal, source, operation, words[-1]
 
 
 def _last_word(before: str) -> str:

@@ -285,6 +285,10 @@ def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
         return text[pos + 1 : close] or None, close + 1
     window = text[pos : pos + _MAX_RESOURCE]
     end = len(window)
+    quoted = _QUOTED_ACCOUNT.match(window)
+    if quoted:
+        # 'arn:aws:iam::"another account number":role/x': a placeholder someone quoted.
+        return quoted.group(0), pos + quoted.end()
     if window.startswith("arn:"):
         # An ARN never holds a space; only IAM's plain descriptions ("policy
         # path /") do, and those end at the reason clause below.
@@ -323,6 +327,8 @@ def _space_outside_placeholders(window: str) -> int:
     return -1
 
 
+# Linear: anchored; bounded classes separated by literals.
+_QUOTED_ACCOUNT = re.compile(r'arn:[a-z0-9:-]{1,64}::"[^"\n]{1,64}":[^\s"<]{1,1024}')
 #: IAM's descriptions of what it refused on when it gives no ARN ("policy path /", "user bob").
 _IAM_DESCRIPTIONS = ("policy path ", "user ", "role ", "group ", "policy ", "instance-profile ")
 
@@ -331,8 +337,13 @@ def _resource_note(resource: str | None) -> tuple[str | None, str | None]:
     """(resource, note): a value that is neither an ARN, ``*`` nor an IAM description is dropped."""
     if resource is None or resource == "*" or resource.startswith("arn:"):
         return resource, None
+    _kind, _, rest = resource.partition(" ")
+    if rest.startswith("arn:") and " " not in rest:
+        return rest, None  # IAM's "policy arn:aws:iam::...:policy/x": the ARN is the resource
     if resource.startswith(_IAM_DESCRIPTIONS):
         return resource, None
+    if resource.startswith("aws:") and resource.count(":") >= 4:
+        return resource, None  # an ARN that lost its "arn:" (kept as written)
     return None, "the resource is not an ARN (a name, number or placeholder); resource left null"
 
 

@@ -21,7 +21,7 @@ from diagnostics.extract.decoded import find_decoded
 from diagnostics.extract.ec2 import Ec2Hit, find_ec2
 from diagnostics.extract.encoded import MIN_WHOLE_BLOB, find_encoded
 from diagnostics.extract.frames import Frame, find_frames
-from diagnostics.extract.plain import PlainHit, find_plain
+from diagnostics.extract.plain import PlainHit, find_plain, is_clean_arn
 from diagnostics.extract.tool_operations import tool_operation
 from diagnostics.extract.wordings import WordingHit, find_wordings
 from diagnostics.model import Failure, FailureKind, JSONObject, SourceRef
@@ -239,12 +239,18 @@ def _with_ec2(found: list[Found], ec2: list[Ec2Hit]) -> list[Found]:
         notes = ["EC2's sentence names no principal or resource"]
         if not hit.action:
             notes.append("EC2's sentence names no action; it comes from the operation, if any")
+        arn = hit.principal if hit.principal and is_clean_arn(hit.principal) else None
         out.append(
             Found(
                 "plain",
                 hit.start,
                 hit.end,
+                principal_arn=arn,
+                account_id=account_of(arn),
+                principal_text=hit.principal if hit.principal and arn is None else None,
                 action=hit.action,
+                operation=hit.operation,
+                event_source=hit.event_source,
                 error_code=hit.error_code,
                 notes=tuple(notes),
             )
