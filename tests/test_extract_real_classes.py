@@ -55,8 +55,11 @@ def _unique(failures: list[Failure]) -> list[Failure]:
 
 
 def check(case: Case) -> list[Failure]:
+    """The case's failures as ``scan`` reports them (its action from the operation too)."""
+    from diagnostics.pipeline import infer_action
+
     stats = InputStats()
-    found = _unique(extract_text(case.text, "paste.txt", stats))
+    found = [infer_action(f) for f in _unique(extract_text(case.text, "paste.txt", stats))]
     views = [_view(f) for f in found]
     assert len(views) == len(case.expect), views
     for got, want in zip(views, case.expect, strict=True):
@@ -582,4 +585,121 @@ DECODED_CASES = [
 @pytest.mark.parametrize("case", DECODED_CASES, ids=[c.id for c in DECODED_CASES])
 def test_decoded_message_that_is_not_json(case: Case) -> None:
     """An elided, cut or half-unescaped decoded message keeps its principal, action, resource."""
+    check(case)
+
+
+# -- more wordings and tool frames seen in the real corpus ---------------------------
+
+MORE_CASES = [
+    Case(
+        "cloudtrail-console-row",
+        "https://github.com/github-aws-runners/terraform-aws-github-runner/issues/888",
+        "arn:aws:sts::xxxxx:assumed-role/sbx-action-syncer-lambda-role/awslambda_744_2021061211444"
+        "8101  620a2b93-c9d3-4edc-81e2-ea1570523282  ec2.amazonaws.com  CreateNetworkInterface  "
+        "Client.UnauthorizedOperation  You are not authorized to perform this operation.\n",
+        [
+            {
+                "principal_text": "arn:aws:sts::xxxxx:assumed-role/sbx-action-syncer-lambda-role/"
+                "awslambda_744_20210612114448101",
+                "action": "ec2:CreateNetworkInterface",
+                "error_code": "Client.UnauthorizedOperation",
+            }
+        ],
+    ),
+    Case(
+        "lambda-execution-role-wording",
+        "https://github.com/aws/aws-sam-cli/issues/617",
+        "The provided execution role does not have permissions to call CreateNetworkInterface on "
+        "EC2 (Service: AWSLambda; Status Code: 400; Error Code: InvalidParameterValueException; "
+        "Request ID: 944fe586-a15b-11e8-a8ae-8975581ab887)\n",
+        [{"action": "ec2:CreateNetworkInterface", "principal_arn": None, "resource": None}],
+    ),
+    Case(
+        "missing-permissions-list",
+        "https://github.com/awsdocs/aws-auto-scaling-user-guide/pull/3",
+        "    User is missing the following permissions: [ecs:UpdateService]\n",
+        [{"action": "ecs:UpdateService", "principal_arn": None}],
+    ),
+    Case(
+        "php-sdk-glued-xml-body",
+        "https://github.com/aws/aws-sdk-php/issues/2141",
+        'Error executing "ChangeResourceRecordSets" on "https://route53.amazonaws.com/2013-04-01/'
+        'hostedzone/Z38NKT9BP95V3O/rrset/"; AWS HTTP error: Client error: `POST https://route53.'
+        "amazonaws.com/2013-04-01/hostedzone/Z38NKT9BP95V3O/rrset/` resulted in a `403 Forbidden` "
+        "response: Sender SenderAccessDeniedUser: arn:aws:iam::457910130955:user/ is not "
+        "authorized to access this resourceaa78f434-adcc-4438-bc9\n",
+        [
+            {
+                "principal_text": "arn:aws:iam::457910130955:user/",
+                "account_id": "457910130955",
+                "action": "route53:ChangeResourceRecordSets",
+                "error_code": "AccessDenied",
+            }
+        ],
+    ),
+    Case(
+        "sts-session-credentials",
+        "https://github.com/aws/aws-sdk-php/issues/1876",
+        "~~~\nAccessDenied (client): Cannot call GetSessionToken with session credentials\n~~~\n",
+        [{"action": "sts:GetSessionToken", "operation": "GetSessionToken"}],
+    ),
+    Case(
+        "tool-banner-confirms-bare-sentence",
+        "https://github.com/test-kitchen/kitchen-ec2/issues/120",
+        "D      Creating EC2 Instance..\n"
+        ">>>>>> ------Exception-------\n"
+        ">>>>>> Class: Kitchen::ActionFailed\n"
+        ">>>>>> Message: Failed to complete #create action: [You are not authorized to perform "
+        "this operation.]\n",
+        [{"kind": "plain", "action": None, "principal_arn": None}],
+    ),
+    Case(
+        "packer-launching-source-instance",
+        "https://github.com/hashicorp/packer/pull/5415",
+        "Build 'amazon-ebs' errored: Error launching source instance: UnauthorizedOperation: You "
+        "are not authorized to perform this operation.\n",
+        [{"operation": "RunInstances", "error_code": "UnauthorizedOperation"}],
+    ),
+    Case(
+        "placeholders-with-blanks-in-arns",
+        "https://github.com/boostchicken/spring-data-dynamodb/issues/558",
+        "User: arn:aws:sts::<account id>:assumed-role/<env>/aws-sdk-java-1649071401744 is not "
+        "authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:ap-southeast-1:"
+        "<account id>:table/<table name> (Service: AmazonDynamoDBv2; Status Code: 400; Error "
+        "Code: AccessDeniedException; Request ID: A400G)\n",
+        [
+            {
+                "principal_text": "arn:aws:sts::<account id>:assumed-role/<env>/aws-sdk-java-"
+                "1649071401744",
+                "resource": "arn:aws:dynamodb:ap-southeast-1:<account id>:table/<table name>",
+            }
+        ],
+    ),
+    Case(
+        "name-alone-on-its-row",
+        "https://docs.amazonaws.cn/en_us/awssupport/latest/user/security_iam_troubleshoot.html",
+        "role to the service.\nUser: arn:aws-cn:iam::123456789012:user/\nmarymajor\n"
+        "is not authorized to perform: iam:PassRole\n",
+        [
+            {
+                "principal_arn": "arn:aws-cn:iam::123456789012:user/marymajor",
+                "account_id": "123456789012",
+                "action": "iam:PassRole",
+            }
+        ],
+    ),
+    Case(
+        "iam-policy-arn-resource-wording",
+        "issue 11 (class 6): IAM's 'policy arn:...' resource wording",
+        "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:GetPolicy on "
+        "resource: policy arn:aws:iam::123456789012:policy/deploy because no identity-based "
+        "policy allows the iam:GetPolicy action\n",
+        [{"resource": "arn:aws:iam::123456789012:policy/deploy", "policy_type": "identity"}],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", MORE_CASES, ids=[c.id for c in MORE_CASES])
+def test_more_wordings_and_frames(case: Case) -> None:
+    """Other services' wordings and the tools' own frames keep the action and principal."""
     check(case)
