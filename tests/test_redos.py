@@ -92,8 +92,11 @@ CASES: dict[str, Spec] = {
         [("==> ", "a"), ("  ", " "), ("  a", ".a")],
     ),
     "diagnostics/extract/plain.py:_ACTION": ("match", [(": ", " "), (" s3", "3"), ("s3:", "a")]),
-    "diagnostics/extract/plain.py:_ON_THIS": ("match", [("", " "), ("", "\t")]),
-    "diagnostics/extract/plain.py:_ON_RESOURCE": ("match", [("", " "), (" on resource:", " ")]),
+    "diagnostics/extract/resource_slot.py:_ON_THIS": ("match", [("", " "), ("", "\t")]),
+    "diagnostics/extract/resource_slot.py:_ON_RESOURCE": (
+        "match",
+        [("", " "), (" on resource:", " ")],
+    ),
     "diagnostics/extract/plain.py:_REASON": (
         "match",
         [("", " "), (" because ", " "), (" with an ", "a")],
@@ -121,7 +124,7 @@ CASES: dict[str, Spec] = {
     "diagnostics/extract/plain.py:_BARE_DENY": ("match", [("", " "), (" with an explicit", " ")]),
     "diagnostics/extract/frames.py:_CLI_CODE_ONLY": ("match", [("An error occurred (", "a")]),
     "diagnostics/extract/frames.py:_XML_CODE": ("match", [("<Code>", "a"), ("<Code>a", "<")]),
-    "diagnostics/extract/plain.py:_BARE_NAME": ("match", [("a", "a"), ("a", "!")]),
+    "diagnostics/extract/principals.py:_BARE_NAME": ("match", [("a", "a"), ("a", "!")]),
     "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
     "diagnostics/extract/joins.py:_CLI_OP_AT_END": ("search", [("when calling the ", "a!")]),
     "diagnostics/extract/decoded_lenient.py:_TRAILING_COMMA": ("sub", [("", ", "), (",", " ")]),
@@ -157,8 +160,11 @@ CASES: dict[str, Spec] = {
         "match",
         [("deserializeAws_", "a"), ("deserializeAws_aA", "a")],
     ),
-    "diagnostics/extract/plain.py:_QUOTED_ACCOUNT": ("match", [("arn:", "a"), ('arn:a::"', "a")]),
-    "diagnostics/extract/plain.py:_CLEAN_ARN": (
+    "diagnostics/extract/resource_slot.py:_QUOTED_ACCOUNT": (
+        "match",
+        [("arn:", "a"), ('arn:a::"', "a")],
+    ),
+    "diagnostics/extract/principals.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],
     ),
@@ -169,7 +175,7 @@ CASES: dict[str, Spec] = {
     ),
     "diagnostics/extract/ec2.py:_STATUS_403": ("search", [("", "status code: 40"), ("", "(40")]),
     "diagnostics/extract/ec2.py:_TEMPLATE": ("match", [("", " "), (": lt-", "0")]),
-    "diagnostics/extract/plain.py:_SERVICE_PRINCIPAL": (
+    "diagnostics/extract/principals.py:_SERVICE_PRINCIPAL": (
         "match",
         [("a", "."), ("a", "a.amazonaws.com")],
     ),

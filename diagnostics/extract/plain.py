@@ -6,8 +6,9 @@ explicit deny in a <type> policy[: <policy-arn>]]`` in every wording AWS uses
 (see DESIGN.md), plus the older forms without a reason or a resource.
 
 The sentence is located with ``str.find`` on its fixed middle ("not authorized
-to perform"); the principal is the token before it, found by scanning back to
-a blank; everything after is matched with anchored regexes.  No regex scans
+to perform"); the principal slot before it is read in ``principals.py``, the
+resource slot in ``resource_slot.py``; everything else is matched with
+anchored regexes.  No regex scans
 unbounded input or nests quantifiers.
 """
 
@@ -18,13 +19,13 @@ import re
 from dataclasses import dataclass
 
 from diagnostics.context import account_of, region_of
+from diagnostics.extract.principals import Principal, principal_before, principal_note
+from diagnostics.extract.resource_slot import TRAILING_PUNCT, resource_after, resource_note
 
 _MIDDLE = "not authorized to perform"
 #: Route 53 and a few others name no action: "... is not authorized to access this resource".
 _ACCESS_MIDDLE = "not authorized to access this resource"
 _STS_MIDDLE = "Not authorized to perform"
-_MAX_TOKEN = 2048
-_MAX_RESOURCE = 2048
 
 # Linear: every quantifier is bounded (blanks to 16), so even an unanchored
 # search does constant work per start position; the classes around the literal
@@ -33,9 +34,6 @@ _ACTION = re.compile(
     r":?[ \t]{0,16}[*`_(]{0,2}(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63})"
     r":(?P<name>[A-Za-z0-9*][A-Za-z0-9_*-]{0,127})"
 )
-# Linear: bounded blanks, then literals.
-_ON_THIS = re.compile(r"[ \t]{1,16}on this resource\b")
-_ON_RESOURCE = re.compile(r"[ \t]{1,16}on resources?:?[ \t]{0,16}")
 # Linear: bounded blanks around literal alternations (no quantified groups).
 _REASON = re.compile(
     r"[ \t,]{0,16}(?P<how>because no|because the|with an explicit deny in(?: an?| the)?|"
@@ -69,27 +67,6 @@ _POLICY_TYPES = {
     "resource control": "rcp",
     "role trust": "trust",
 }
-
-#: Where an unquoted resource ends.
-_RESOURCE_ENDS = (
-    " because ",
-    " with an explicit deny",
-    " due to an explicit deny",
-    ". ",
-    "\n",
-    "\t",
-    '"',
-    " (Service",
-    " (",
-    ", status code",
-    " status code",
-)
-_TRAILING_PUNCT = ".,;)'\""
-#: What Markdown and prose leave after an unquoted resource ARN (``ZONEID```, ``name]``, ``:``).
-_RESOURCE_TRAILING = _TRAILING_PUNCT + "`]:"
-_SERVICE_PRINCIPAL = re.compile(
-    r"^[a-z0-9][a-z0-9.-]{0,100}\.amazonaws\.com(?:\.cn)?$"
-)  # linear: anchored classes
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,223 +105,6 @@ def normalise_action(svc: str, name: str) -> str:
     action = f"{svc.lower()}:{name}"
     info = get_action(action)
     return info.name if info is not None else action
-
-
-#: A clean principal ARN: partition, service, an empty region, a 12-digit account.
-# Linear: anchored; disjoint bounded classes separated by literal colons.
-_CLEAN_ARN = re.compile(
-    r"^arn:aws[a-z-]{0,16}:[a-z0-9-]{1,64}:[a-z0-9-]{0,32}:\d{12}:[^\s<>\[\]{}*]{1,2000}$"
-)
-# Linear: anchored; one bounded class.
-_BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=,-]{0,127}$")
-#: Labels AWS puts before the principal, longest first.
-_LABELS = ("Principal:", "User:", "user:", "User ")
-#: How far before ``is not authorized`` a label may be for a non-ARN principal.
-_LABEL_REACH = 300
-
-
-def is_clean_arn(arn: str) -> bool:
-    """A whole principal ARN: 12-digit account, a named user/role, a session for assumed-role."""
-    if not _CLEAN_ARN.match(arn):
-        return False
-    resource = arn.split(":", 5)[5]
-    kind, _, rest = resource.partition("/")
-    if kind == "assumed-role":
-        role, _, session = rest.partition("/")
-        return bool(role and session)  # "assumed-role/x" alone lost its session name
-    if kind in ("user", "role", "federated-user", "group"):
-        return bool(rest) and not rest.endswith("/")
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The principal slot of a sentence: a clean ARN, or the text as written."""
-
-    arn: str | None
-    text: str | None
-    start: int  # where the sentence starts (its label, if any)
-
-
-def _principal_before(text: str, middle: int) -> Principal | None:
-    """The principal before ``is not authorized``, and where the sentence starts.
-
-    A clean ARN (or a service principal, or ``anonymous``) is the principal.
-    Anything else written after a ``User:`` label (redacted, empty, a
-    placeholder, a bare name, an ARN with a space in it) is kept as text; so
-    is an empty slot after any ``Word:`` label (``AccessDenied:  is not ...``,
-    ``Reason: is not ...``) or at a line's start (a pasted fragment).
-    """
-    is_at = middle - 3
-    if is_at < 0 or text[is_at:middle] != "is ":
-        return None
-    end = is_at
-    while end > 0 and text[end - 1].isspace():
-        end -= 1
-    label_at, label = _label_before(text, is_at)
-    if end == is_at and (is_at == 0 or text[is_at - 1] == "\n"):
-        return Principal(None, None, is_at)  # a fragment that starts at "is not authorized"
-    if end == is_at:
-        return _glued(text, is_at, label_at, label)
-    while end > 0 and text[end - 1] in "`'\"":
-        end -= 1  # the closing quote of `arn:...`: the token is inside it
-    start = end
-    floor = max(0, end - _MAX_TOKEN)
-    while start > floor and not text[start - 1].isspace() and text[start - 1] not in "\"'(`[":
-        start -= 1
-    candidate = text[start:end].strip("\"'`,")
-    sentence_start = start
-    if label and label_at + len(label) <= start:
-        gap = text[label_at + len(label) : start]
-        if not gap.strip(" \t\"'`*"):
-            sentence_start = label_at
-    if candidate and (
-        is_clean_arn(candidate)
-        or _SERVICE_PRINCIPAL.match(candidate)
-        or (candidate == "anonymous" and sentence_start < start)
-    ):
-        return Principal(candidate, None, sentence_start)
-    if label:
-        written = text[label_at + len(label) : is_at].strip().strip("\"'`").strip()
-        return Principal(None, written, label_at)
-    # Bounded: only the last words before "is" matter (a hostile line repeats the phrase).
-    line_start = text.rfind("\n", max(0, is_at - _LABEL_REACH), is_at) + 1
-    at_line_start = line_start > 0 or is_at <= _LABEL_REACH
-    if not at_line_start:
-        line_start = is_at - _LABEL_REACH
-    lead = text[line_start:is_at].strip(" \t\"'`>*-")
-    if not lead:
-        return (
-            Principal(None, None, is_at) if at_line_start else None
-        )  # a fragment that starts at "is not authorized"
-    words = lead.split()
-    word = words[-1]
-    if word.endswith(":") and len(word) > 1:
-        # "AccessDenied:  is not authorized": the principal was deleted.
-        return Principal(None, "", text.rfind(word, line_start, is_at))
-    if len(words) == 1 and at_line_start and _BARE_NAME.match(word):
-        # "PostConfirmation is not authorized ...": a paste cut before "User:".
-        return Principal(None, word, text.rfind(word, line_start, is_at))
-    return None
-
-
-def _glued(text: str, is_at: int, label_at: int, label: str | None) -> Principal | None:
-    """``User: arn:...:assumed-role/r/sessionis not authorized`` (a lost blank)."""
-    if label is None:
-        return None
-    written = text[label_at + len(label) : is_at].strip().strip("\"'`")
-    if written.startswith("arn:") and " " not in written:
-        if is_clean_arn(written):
-            return Principal(written, None, label_at)
-        return Principal(None, written, label_at)
-    return None
-
-
-def _full_stop(text: str) -> bool:
-    """``text`` holds a sentence's full stop (". "), not just an elision ("... ")."""
-    i = text.find(". ")
-    while i != -1:
-        if i == 0 or text[i - 1] != ".":
-            return True
-        i = text.find(". ", i + 2)
-    return False
-
-
-def _label_before(text: str, is_at: int) -> tuple[int, str | None]:
-    """The nearest ``User:`` label before ``is_at`` on the same line, if any."""
-    lo = max(0, is_at - _LABEL_REACH)
-    window = text[lo:is_at]
-    best, which = -1, None
-    for label in _LABELS:
-        at = window.rfind(label)
-        if at > best:
-            best, which = at, label
-    if which is None:
-        return -1, None
-    between = window[best + len(which) :]
-    if "\n" in between or "not authorized" in between or _full_stop(between.rstrip()):
-        return -1, None
-    return lo + best, which
-
-
-def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
-    """Parse ``on resource: X`` at ``pos``; returns (resource, new position)."""
-    m = _ON_THIS.match(text, pos)
-    if m:
-        return None, m.end()
-    m = _ON_RESOURCE.match(text, pos)
-    if not m:
-        return None, pos
-    pos = m.end()
-    quote = text[pos : pos + 1]
-    if quote == '"' or (quote in ("`", "'") and text.startswith("arn:", pos + 1)):
-        # S3 quotes its resource; Markdown users backtick theirs.
-        close = text.find(quote, pos + 1, pos + 1 + _MAX_RESOURCE)
-        if close == -1:
-            return None, pos
-        return text[pos + 1 : close] or None, close + 1
-    window = text[pos : pos + _MAX_RESOURCE]
-    end = len(window)
-    quoted = _QUOTED_ACCOUNT.match(window)
-    if quoted:
-        # 'arn:aws:iam::"another account number":role/x': a placeholder someone quoted.
-        return quoted.group(0), pos + quoted.end()
-    if window.startswith("arn:"):
-        # An ARN never holds a space; only IAM's plain descriptions ("policy
-        # path /") do, and those end at the reason clause below.
-        space = _space_outside_placeholders(window)
-        if space != -1:
-            end = space
-    for stop in _RESOURCE_ENDS:
-        i = window.find(stop)
-        while stop == ". " and 0 < i < end and window[i - 1] == ".":
-            i = window.find(stop, i + 1)  # an elision ("+358.... because"), not a full stop
-        if i != -1 and i < end:
-            end = i
-    value = window[:end].rstrip()
-    while value and value[-1] in _RESOURCE_TRAILING and not value.endswith(":..."):
-        value = value[:-1]  # (an elided ARN tail, "us-east-1:...", is kept as written)
-    return (value or None), pos + len(window[:end].rstrip())
-
-
-def _space_outside_placeholders(window: str) -> int:
-    """The first blank of ``window`` not inside a ``<account id>`` placeholder, or -1."""
-    pos = 0
-    for _ in range(8):
-        space = window.find(" ", pos)
-        if space == -1:
-            return -1
-        if window.startswith((" ... :", " …:", " ... /"), space):
-            pos = space + 5  # "arn:aws:sts:: ... :assumed-role/...": a redaction with blanks
-            continue
-        opened = window.rfind("<", pos, space)
-        if opened == -1 or window.find(">", opened, space) != -1:
-            return space
-        close = window.find(">", space, space + 64)
-        if close == -1:
-            return space
-        pos = close
-    return -1
-
-
-# Linear: anchored; bounded classes separated by literals.
-_QUOTED_ACCOUNT = re.compile(r'arn:[a-z0-9:-]{1,64}::"[^"\n]{1,64}":[^\s"<]{1,1024}')
-#: IAM's descriptions of what it refused on when it gives no ARN ("policy path /", "user bob").
-_IAM_DESCRIPTIONS = ("policy path ", "user ", "role ", "group ", "policy ", "instance-profile ")
-
-
-def _resource_note(resource: str | None) -> tuple[str | None, str | None]:
-    """(resource, note): a value that is neither an ARN, ``*`` nor an IAM description is dropped."""
-    if resource is None or resource == "*" or resource.startswith("arn:"):
-        return resource, None
-    _kind, _, rest = resource.partition(" ")
-    if rest.startswith("arn:") and " " not in rest:
-        return rest, None  # IAM's "policy arn:aws:iam::...:policy/x": the ARN is the resource
-    if resource.startswith(_IAM_DESCRIPTIONS):
-        return resource, None
-    if resource.startswith("aws:") and resource.count(":") >= 4:
-        return resource, None  # an ARN that lost its "arn:" (kept as written)
-    return None, "the resource is not an ARN (a name, number or placeholder); resource left null"
 
 
 def find_plain(text: str) -> list[PlainHit]:
@@ -392,7 +152,7 @@ def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int
             pos = t.end()
         p = _POLICY_ARN.match(text, pos)
         if p:
-            policy_arn = p.group("arn").rstrip(_TRAILING_PUNCT)
+            policy_arn = p.group("arn").rstrip(TRAILING_PUNCT)
             pos = p.start("arn") + len(policy_arn)
         return policy_type, policy_arn, explicit, pos, complete
     bare = _BARE_DENY.match(text, pos)
@@ -412,15 +172,15 @@ def _hit(
     notes: tuple[str, ...] = (),
 ) -> PlainHit:
     """The rest of the sentence after its action: resource, reason, policy."""
-    resource, pos = _resource_after(text, pos)
-    resource, note = _resource_note(resource)
+    resource, pos = resource_after(text, pos)
+    resource, note = resource_note(resource)
     if note:
         notes = (*notes, note)
     policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
     principal_arn = principal.arn if principal else None
     principal_text = principal.text if principal else None
     if principal is not None and principal.arn is None:
-        notes = (*notes, _principal_note(principal_text or ""))
+        notes = (*notes, principal_note(principal_text or ""))
     return PlainHit(
         start=start,
         end=pos,
@@ -436,12 +196,6 @@ def _hit(
         principal_text=principal_text,
         notes=notes,
     )
-
-
-def _principal_note(written: str) -> str:
-    if not written:
-        return "the message names no principal (empty after 'User:'); principal_arn left null"
-    return "the principal is not a clean ARN (redacted or a bare name); principal_arn left null"
 
 
 # Linear: bounded blanks, then a literal word.
@@ -466,7 +220,7 @@ def _action_at(text: str, pos: int) -> tuple[str | None, int, tuple[str, ...]] |
 
 
 def _parse_at(text: str, middle: int) -> PlainHit | None:
-    principal = _principal_before(text, middle)
+    principal = principal_before(text, middle)
     if principal is None:
         return None
     got = _action_at(text, middle + len(_MIDDLE)) or _bare_operation(text, middle + len(_MIDDLE))
@@ -496,7 +250,7 @@ def _bare_operation(text: str, pos: int) -> tuple[str | None, int, tuple[str, ..
 
 def _parse_access(text: str, middle: int) -> PlainHit | None:
     """``User: X is not authorized to access this resource`` (no action named)."""
-    principal = _principal_before(text, middle)
+    principal = principal_before(text, middle)
     if principal is None:
         return None
     note = "the message names no action ('not authorized to access this resource')"

@@ -21,7 +21,8 @@ from diagnostics.extract.decoded import find_decoded
 from diagnostics.extract.ec2 import Ec2Hit, find_ec2
 from diagnostics.extract.encoded import MIN_WHOLE_BLOB, find_encoded
 from diagnostics.extract.frames import Frame, find_frames
-from diagnostics.extract.plain import PlainHit, find_plain, is_clean_arn
+from diagnostics.extract.plain import PlainHit, find_plain
+from diagnostics.extract.principals import is_clean_arn
 from diagnostics.extract.tool_operations import tool_operation
 from diagnostics.extract.wordings import WordingHit, find_wordings
 from diagnostics.model import Failure, FailureKind, JSONObject, SourceRef
