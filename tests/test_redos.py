@@ -164,6 +164,10 @@ CASES: dict[str, Spec] = {
         "match",
         [("arn:", "a"), ('arn:a::"', "a")],
     ),
+    "diagnostics/extract/frames.py:_CODE_FIELD": (
+        "match",
+        [("code: '", "a"), ("::Errors::", "a"), ("code", " ")],
+    ),
     "diagnostics/extract/principals.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

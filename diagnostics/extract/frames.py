@@ -75,6 +75,8 @@ class Frame:
     after: bool = False
     standalone_ok: bool = True
     service: str | None = None
+    #: A code field (``code: 'AccessDenied'``) may sit before or after its message.
+    either: bool = False
 
 
 #: At most this many frames per text: a hostile line repeating "AccessDenied: "
@@ -91,6 +93,7 @@ def find_frames(text: str) -> list[Frame]:
     _find_go1(text, frames)
     _find_cut_cli(text, frames)
     _find_xml(text, frames)
+    _find_code_fields(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
 
@@ -247,3 +250,27 @@ def _unglued(code: str) -> str:
     if code.endswith("User") and is_authz_error_code(code[:-4]):
         code = code[:-4]
     return code
+
+
+#: Keys SDK error objects and JSON logs print the error code under.
+_CODE_KEYS = ("code", "Code", "errorType", "ErrorCode", "errorCode", "::Errors::")
+# Linear: anchored at a found key; bounded blanks and quotes, one bounded class.
+_CODE_FIELD = re.compile(
+    r"""(?:code|Code|errorType|ErrorCode|errorCode)["']?[ \t]{0,4}[:=][ \t]{0,4}"""
+    r"""["'](?P<code>[A-Za-z0-9_.]{1,100})["']|::Errors::(?P<ruby>[A-Za-z0-9_]{1,100})"""
+)
+
+
+def _find_code_fields(text: str, out: list[Frame]) -> None:
+    """``code: 'AccessDenied'`` (JS SDK v2), ``"ErrorCode":"X"`` (JSON logs),
+    ``Aws::Lambda::Errors::X`` (Ruby): they lend their code to the message beside them."""
+    taken = {f.start for f in out}
+    for key in _CODE_KEYS:
+        i = text.find(key)
+        while i != -1 and len(out) < MAX_FRAMES:
+            m = _CODE_FIELD.match(text, i)
+            code = (m.group("code") or m.group("ruby")) if m else None
+            if m and code and i not in taken and is_authz_error_code(code):
+                out.append(Frame(i, m.end(), code, None, True, standalone_ok=False, either=True))
+                taken.add(i)
+            i = text.find(key, i + len(key))

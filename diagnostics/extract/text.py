@@ -334,14 +334,18 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
         before = [
             j
             for j, fr in enumerate(frames)
-            if not fr.after
+            if (not fr.after or fr.either)
+            and j not in used
             and prev_end <= fr.start <= f.start
             and f.start - fr.end <= _FRAME_BEFORE
         ]
         after = [
             j
             for j, fr in enumerate(frames)
-            if fr.after and f.end <= fr.start <= f.end + _FRAME_AFTER and fr.start < next_start
+            if (fr.after or fr.either)
+            and j not in used
+            and f.end <= fr.start <= f.end + _FRAME_AFTER
+            and fr.start < next_start
         ]
         inside = [j for j, fr in enumerate(frames) if f.start <= fr.start < f.end]
         # Nearest wrapper first: it is the innermost one (Terraform > Go SDK > message).
