@@ -168,6 +168,10 @@ CASES: dict[str, Spec] = {
         "match",
         [("code: '", "a"), ("::Errors::", "a"), ("code", " ")],
     ),
+    "diagnostics/extract/frames.py:_CLI_ON": (
+        "match",
+        [("An error occurred (A)", " on x (a"), ("An error occurred (A) on x (", "a")],
+    ),
     "diagnostics/extract/principals.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],

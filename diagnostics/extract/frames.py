@@ -31,6 +31,12 @@ _CLI_OLD = re.compile(
     r"A client error \((?P<code>[A-Za-z0-9_.]{1,100})\) occurred"
     r" when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation"
 )
+# Linear: anchored; at most three bounded parenthesised groups, no nested repetition inside.
+_CLI_ON = re.compile(
+    r"An error occurred \((?P<code>[A-Za-z0-9_.]{1,100})\)"
+    r"(?: on [a-z]{1,20} \([^()\n]{1,300}\)){1,3}"
+    r" when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation"
+)
 # Linear: anchored; bounded classes between literals.
 _GO2_OP = re.compile(
     r"operation error (?P<svc>[A-Za-z0-9 ._-]{1,64}): (?P<op>[A-Za-z0-9_]{1,100}),"
@@ -89,6 +95,7 @@ def find_frames(text: str) -> list[Frame]:
     frames: list[Frame] = []
     _find_cli(text, frames)
     _find_go2(text, frames)
+    _find_go2_operation_only(text, frames)
     _find_java(text, frames)
     _find_go1(text, frames)
     _find_cut_cli(text, frames)
@@ -136,6 +143,10 @@ def _find_cli(text: str, out: list[Frame]) -> None:
             old_start = text.rfind("A client error (", max(0, i - 130), i)
             if m is None and old_start != -1:
                 m = _CLI_OLD.match(text, old_start)  # "A client error (X) occurred when ..."
+            dyn_start = text.rfind("An error occurred (", max(0, i - 1000), i)
+            if m is None and dyn_start != -1:
+                # PynamoDB: "An error occurred (X) on request (id) on table (t) when calling ..."
+                m = _CLI_ON.match(text, dyn_start)
             if m:
                 start = text.rfind("An error occurred", max(0, open_paren - 20), open_paren)
                 old = text.rfind("A client error", max(0, open_paren - 20), open_paren)
@@ -159,6 +170,19 @@ def _find_cli(text: str, out: list[Frame]) -> None:
         if len(out) >= MAX_FRAMES:
             return
         i = text.find(" when calling the ", i + 1)
+
+
+def _find_go2_operation_only(text: str, out: list[Frame]) -> None:
+    """``operation error Bedrock: PutX, https response error StatusCode: 403, User: ...``:
+    Go SDK v2 without an ``api error`` code still names the operation."""
+    spans = [(f.start, f.end) for f in out]
+    i = text.find("operation error ")
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _GO2_OP.match(text, i)
+        if m and not any(a <= i < b for a, b in spans):
+            service = m.group("svc").strip()
+            out.append(Frame(i, m.end(), None, m.group("op"), False, service=service))
+        i = text.find("operation error ", i + 1)
 
 
 def _find_go2(text: str, out: list[Frame]) -> None:
