@@ -71,7 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.run(args)
     except DiagnosticsError as exc:
-        print(f"authz-diag {args.command}: {exc}", file=sys.stderr)
+        from diagnostics.render.safe import line
+
+        # Errors quote file names and input: one escaped line.
+        print(f"authz-diag {args.command}: {line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

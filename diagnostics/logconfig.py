@@ -10,6 +10,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+
+def escape_values(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+    """Every string in a log event as one escaped line: events quote file names and input."""
+    from diagnostics.render.safe import line
+
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = line(value)
+    return event
 
 
 def configure_cli_logging(verbosity: int) -> None:
@@ -20,6 +32,8 @@ def configure_cli_logging(verbosity: int) -> None:
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="%H:%M:%S"),
+            # The console renderer prints strings as they are.
+            escape_values,
             structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

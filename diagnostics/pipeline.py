@@ -166,9 +166,9 @@ class Pipeline:
         if findings:
             from diagnostics.verify import check_fixes
 
-            verification = check_fixes(
-                Diagnosis(failure, decoded=decoded, findings=findings)
-            ).verification
+            # Proofs and risk: the findings come back with each fix's risk set.
+            checked = check_fixes(Diagnosis(failure, decoded=decoded, findings=findings))
+            findings, verification = checked.findings, checked.verification
         self._memo[key] = verdict = (findings, verification)
         if len(self._memo) > self._memo_size:
             self._memo.popitem(last=False)

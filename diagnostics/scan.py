@@ -22,6 +22,7 @@ from diagnostics.model import Diagnosis, Failure, InputStats
 from diagnostics.pipeline import DecoderLike, Pipeline
 from diagnostics.progress import Progress
 from diagnostics.render import jsonl, text
+from diagnostics.render.safe import line
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
@@ -55,7 +56,8 @@ class WarningPrinter:
     def drain(self, stats: InputStats) -> None:
         for message in stats.warnings:
             if self.printed < self.limit:
-                print(f"authz-diag: warning: {message}", file=self.stream)
+                # Warnings name files and quote input: one escaped line each.
+                print(f"authz-diag: warning: {line(message)}", file=self.stream)
                 self.printed += 1
             else:
                 self.suppressed += 1
@@ -139,7 +141,7 @@ def iter_failures(
         else:
             result.missing_inputs.append(name)
             print(
-                f"authz-diag: error: {name}: no such file or directory; check the path",
+                f"authz-diag: error: {line(name)}: no such file or directory; check the path",
                 file=warnings.stream,
             )
             continue

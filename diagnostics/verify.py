@@ -54,11 +54,16 @@ def _entry(rule: str, fix: Fix, checker: str, status: str, message: str) -> JSON
 def check_fixes(
     diagnosis: Diagnosis, *, simulator: Any = None, endpoint_url: str | None = None
 ) -> Diagnosis:
-    """The diagnosis with a ``verification`` entry per provable fix.
+    """The diagnosis with each fix's ``risk`` and a ``verification`` entry per provable fix.
 
+    Fixes are final here (after ``--generalize`` widened them), so this is
+    where their privilege-escalation risk is computed, for every command.
     ``simulator`` is a boto3 Session for ``--verify``; without it only the
     built-in evaluator runs.
     """
+    from diagnostics.policy.risk import with_risk
+
+    diagnosis = with_risk(diagnosis)
     f = diagnosis.failure
     if not f.action or not diagnosis.findings:
         return diagnosis

@@ -199,7 +199,11 @@ CASES: dict[str, Spec] = {
     "diagnostics/iam/operations.py:_VERSION_SUFFIX": ("search", [("", "1"), ("", "2020_05_")]),
     "diagnostics/iam/operations.py:_HOST_SUFFIX": ("search", [("", ".amazonaws"), ("", "a.")]),
     "diagnostics/policy/arn_match.py:_VARIABLE": ("finditer", [("", "${"), ("${", "a")]),
-    "diagnostics/render/sanitize.py:_CONTROL": ("sub", [("", "\x01"), ("", "a")]),
+    "diagnostics/testing/slack_receiver.py:_BARE_LINK": ("search", [("", "http"), ("<", "a://")]),
+    "diagnostics/testing/slack_receiver.py:_PING": ("search", [("", "@"), ("", "@her")]),
+    "diagnostics/render/safe.py:_UNSAFE": ("sub", [("", "\x01"), ("", "a"), ("", "\u202e")]),
+    "diagnostics/render/safe.py:_JSON_UNSAFE": ("sub", [("", "\x85"), ("", "a")]),
+    "diagnostics/extract/codes.py:_CODE": ("fullmatch", [("", "A"), ("", "a.")]),
     "diagnostics/render/markdown.py:_MARKUP": ("sub", [("", "|"), ("", "a")]),
     "diagnostics/generalize.py:_PLACEHOLDER": ("findall", [("", "${"), ("${", "a")]),
     "diagnostics/rules/placeholders.py:tag_key": (
@@ -221,7 +225,6 @@ CASES: dict[str, Spec] = {
     ),
     "diagnostics/sinks/config.py:_VAR": ("sub", [("", "${"), ("${", "a")]),
     "diagnostics/sinks/readback.py:_ID": ("fullmatch", [(ID + ".", "1"), ("", "a")]),
-    "diagnostics/sinks/render.py:_UNSAFE": ("sub", [("", "\x1b"), ("", "a")]),
     "diagnostics/sources/cloudtrail_dir.py:_DELIVERY": (
         "match",
         [("", "1"), ("123456789012_CloudTrail_", "a-")],

@@ -6,7 +6,7 @@ import orjson
 
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 from diagnostics.render import jsonl, text
-from diagnostics.render.sanitize import safe
+from diagnostics.render.safe import line as safe
 
 
 def _diag(resource: str = "arn:aws:s3:::bucket/key") -> Diagnosis:

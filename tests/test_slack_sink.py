@@ -273,7 +273,7 @@ def test_log_markup_is_escaped(rx: SlackReceiver) -> None:
     assert rx.violations == []
     assert "<!channel>" not in body
     assert "&lt;!channel&gt;" in body
-    assert "&lt;http://evil.example|click me&gt;&amp;" in body
+    assert "&lt;http[:]//evil.example|click me&gt;&amp;" in body  # shown, never a link
     assert "\x1b" not in body and "\\u001b" not in body
 
 

@@ -74,21 +74,21 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str) -> None:
 
     from diagnostics.policy.merge import merge_fixes, render_policies
     from diagnostics.policy.output import explanations, policy_entries
+    from diagnostics.render.safe import json_bytes, line
 
     docs = merge_fixes(diagnoses)
     if fmt == "policy-text":
         sys.stdout.write(render_policies(docs))
         for doc in docs:
             for warning in doc.warnings:
-                print(f"authz-diag: warning: {warning}", file=sys.stderr)
+                print(f"authz-diag: warning: {line(warning)}", file=sys.stderr)
         return
     # stdout is one JSON document; what a person reads goes to stderr.
-    sys.stdout.buffer.write(
-        orjson.dumps(policy_entries(docs, diagnoses), option=orjson.OPT_INDENT_2) + b"\n"
-    )
+    body = orjson.dumps(policy_entries(docs, diagnoses), option=orjson.OPT_INDENT_2)
+    sys.stdout.buffer.write(json_bytes(body) + b"\n")
     sys.stdout.flush()
-    for line in explanations(diagnoses):
-        print(f"authz-diag: {line}", file=sys.stderr)
+    for text in explanations(diagnoses):
+        print(f"authz-diag: {line(text)}", file=sys.stderr)
 
 
 def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | None:

@@ -8,11 +8,21 @@ authorization refusal, seen in service API references and real logs.
 Authentication failures (bad or expired credentials: ``InvalidClientTokenId``,
 ``ExpiredToken``, ``UnrecognizedClientException``, ``SignatureDoesNotMatch``)
 are deliberately absent: no policy change fixes them.
+
+A code is only ever letters, digits and ``. _ : -`` (``Client.UnauthorizedOperation``,
+``AccessDeniedException``): a "code" with any other character (a space, a
+newline, ESC, a bidi override) was written by someone else, not by AWS, and
+is not an authorization failure.  ``scan`` prints the code as a block
+heading, so this also keeps forged headings out of its output.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
+
+# Linear: one character class, anchored by fullmatch.
+_CODE = re.compile(r"[A-Za-z0-9._:-]+")
 
 MatchHow = Literal["exact", "prefix", "suffix", "contains"]
 
@@ -49,7 +59,7 @@ def _strip_ec2_prefix(code: str) -> str:
 
 def is_authz_error_code(code: object) -> bool:
     """True when ``code`` (a CloudTrail errorCode or an SDK error code) is an authz refusal."""
-    if not isinstance(code, str) or not code or len(code) > 128:
+    if not isinstance(code, str) or not code or len(code) > 128 or not _CODE.fullmatch(code):
         return False
     bare = _strip_ec2_prefix(code)
     for how, text, _source in AUTHZ_CODE_TABLE:

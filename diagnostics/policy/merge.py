@@ -19,6 +19,8 @@ import orjson
 from diagnostics.iam.arns import parse_arn, principal_for_policy
 from diagnostics.model import Diagnosis, JSONObject
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
+from diagnostics.policy.risk import statement_risks
+from diagnostics.render.safe import json_bytes, line
 
 VERSION = "2012-10-17"
 _LIST_FIELDS = ("Action", "NotAction", "Resource", "NotResource")
@@ -51,6 +53,10 @@ class PolicyDocument:
     applies_to: str | None
     document: JSONObject
     warnings: tuple[str, ...] = ()
+    #: Privilege-escalation paths the merged statements open (``Fix.risk``'s
+    #: shape); computed on the whole document, so paths that need actions
+    #: from two different failures' fixes show too.
+    risk: tuple[JSONObject, ...] = ()
 
     def to_json(self) -> JSONObject:
         return {
@@ -58,6 +64,7 @@ class PolicyDocument:
             "applies_to": self.applies_to,
             "document": self.document,
             "warnings": list(self.warnings),
+            "risk": list(self.risk),
         }
 
 
@@ -259,10 +266,11 @@ def merge_fixes(diagnoses: Iterable[Diagnosis]) -> list[PolicyDocument]:
         merged = merge_statements(statements)
         if not merged:
             continue
-        document = {"Version": VERSION, "Statement": _with_sids(merged)}
-        documents.append(
-            PolicyDocument(kind, applies_to, document, _warnings(kind, applies_to, document))
-        )
+        statements_out = _with_sids(merged)
+        document = {"Version": VERSION, "Statement": statements_out}
+        warnings = _warnings(kind, applies_to, document)
+        risk = statement_risks(statements_out)
+        documents.append(PolicyDocument(kind, applies_to, document, warnings, risk))
     return documents
 
 
@@ -293,6 +301,11 @@ def _entity(applies_to: str | None) -> str:
     return "principal"
 
 
+def risk_notes(risk: Iterable[Mapping[str, Any]]) -> list[str]:
+    """``risk [high] iam-attach-user-policy: ...``: one note per escalation path."""
+    return [f"risk [{r.get('severity')}] {r.get('id')}: {r.get('message')}" for r in risk]
+
+
 def header(doc: PolicyDocument) -> str:
     """What the document is and how to apply it, in one sentence."""
     template = _HEADERS.get(doc.kind, doc.kind + " policy for {target}")
@@ -305,8 +318,12 @@ def render_policies(documents: Iterable[PolicyDocument]) -> str:
     """Text for ``scan --format policy-text``: a ``#`` header per document, then its JSON."""
     blocks = []
     for doc in documents:
-        lines = [f"# {header(doc)}"]
-        lines.extend(f"# warning: {w}" for w in doc.warnings)
-        lines.append(orjson.dumps(doc.document, option=orjson.OPT_INDENT_2).decode())
+        # The target is a log value: one escaped line, so it cannot end the
+        # comment and start a line of JSON or a fake warning.
+        lines = [f"# {line(header(doc))}"]
+        lines.extend(f"# warning: {line(w)}" for w in doc.warnings)
+        lines.extend(f"# {line(note)}" for note in risk_notes(doc.risk))
+        body = json_bytes(orjson.dumps(doc.document, option=orjson.OPT_INDENT_2))
+        lines.append(body.decode())
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from diagnostics.iam.arns import principal_for_policy
 from diagnostics.model import Diagnosis, JSONObject
-from diagnostics.policy.merge import PolicyDocument, header
+from diagnostics.policy.merge import PolicyDocument, header, risk_notes
 
 
 def _where(d: Diagnosis) -> str:
@@ -63,7 +63,9 @@ def policy_entries(
             "target": doc.kind,
             "applies_to": doc.applies_to,
             "document": doc.document,
-            "notes": [header(doc), *doc.warnings],
+            # The entry has four keys by contract: the privilege-escalation
+            # paths the merged document opens go in its notes.
+            "notes": [header(doc), *doc.warnings, *risk_notes(doc.risk)],
         }
         for doc in documents
     ]

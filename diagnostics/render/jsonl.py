@@ -5,8 +5,9 @@ from __future__ import annotations
 import orjson
 
 from diagnostics.model import Diagnosis
+from diagnostics.render.safe import json_bytes
 
 
 def render(diagnosis: Diagnosis) -> bytes:
-    """One line, newline included."""
-    return orjson.dumps(diagnosis.to_json(), option=orjson.OPT_APPEND_NEWLINE)
+    """One line, newline included; C1 and bidi characters as ``\\uNNNN`` escapes."""
+    return json_bytes(orjson.dumps(diagnosis.to_json(), option=orjson.OPT_APPEND_NEWLINE))

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from diagnostics.model import Diagnosis
-from diagnostics.render.sanitize import safe
+from diagnostics.render.safe import line
 from diagnostics.render.text import TARGET_WORDS, why
 
 # Characters Markdown (CommonMark and GitHub's tables) gives a meaning to.
@@ -25,8 +25,7 @@ _MARKUP = re.compile(r"([\\`*_\[\]|~<>&])")
 
 def cell(value: object) -> str:
     """A value that renders as itself inside a table cell or a sentence."""
-    text = safe(value, limit=300).replace("\r", " ").replace("\n", " ")
-    return _MARKUP.sub(r"\\\1", text)
+    return _MARKUP.sub(r"\\\1", line(value, limit=300))
 
 
 def _where(d: Diagnosis) -> str:
@@ -67,7 +66,7 @@ def _section(i: int, d: Diagnosis) -> list[str]:
             who = f" {cell(fix.applies_to)}" if fix.applies_to else ""
             lines += ["", f"Add to {target}{who}:", ""]
             body = json.dumps(list(fix.statements), indent=2, ensure_ascii=True)
-            lines.append(_fence(safe(body, limit=100_000)))
+            lines.append(_fence("\n".join(line(x, limit=100_000) for x in body.split("\n"))))
             for risk in fix.risk:
                 lines.append(
                     f"> **Risk ({cell(risk.get('severity'))}):** {cell(risk.get('message'))}"

@@ -8,7 +8,7 @@ import textwrap
 from diagnostics.context import matched_statements
 from diagnostics.fold import span
 from diagnostics.model import Diagnosis, Finding, Fix
-from diagnostics.render.sanitize import safe
+from diagnostics.render.safe import block, line
 
 POLICY_WORDS = {
     "identity": "identity-based",
@@ -56,15 +56,22 @@ def why(d: Diagnosis) -> str:
 
 
 def _field(label: str, value: object) -> str:
-    return f"  {label:<10}{safe(value)}"
+    # One line whatever the value holds: a newline in a log value cannot
+    # start a line of its own that reads like ``Why`` or ``Note``.
+    return f"  {label:<10}{line(value)}"
 
 
 def _fix_lines(fix: Fix) -> list[str]:
     target = TARGET_WORDS.get(fix.target, fix.target)
-    where = f" {safe(fix.applies_to)}" if fix.applies_to else ""
-    lines = [f"    Fix: add to {target}{where}"]
+    where = f" {line(fix.applies_to)}" if fix.applies_to else ""
+    lines = [f"    Fix: add to {line(target)}{where}"]
+    for risk in fix.risk:
+        lines.append(
+            f"      ! risk [{line(risk.get('severity'))}] {line(risk.get('id'))}: "
+            f"{line(risk.get('message'))}"
+        )
     body = json.dumps(list(fix.statements), indent=2, ensure_ascii=False)
-    lines += ["      " + safe(line) for line in body.splitlines()]
+    lines += block(body, "      ")
     return lines
 
 
@@ -84,13 +91,15 @@ def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
                 if status == "allows_if_conditions_hold"
                 else "!"
             )
-            out.append(f"      {mark} {entry.get('checker')}: {safe(entry.get('message'))}")
+            out.append(f"      {mark} {line(entry.get('checker'))}: {line(entry.get('message'))}")
     return out
 
 
 def _finding_lines(d: Diagnosis, finding: Finding) -> list[str]:
-    lines = [f"  [{finding.severity}] {safe(finding.rule)}: {safe(finding.title)}"]
-    for para in safe(finding.explanation).split("\n"):
+    lines = [f"  [{line(finding.severity)}] {line(finding.rule)}: {line(finding.title)}"]
+    # Each paragraph escaped first, then wrapped: the 4-space indent keeps it
+    # under the finding, apart from the 2-space field lines.
+    for para in block(finding.explanation, ""):
         lines += textwrap.wrap(
             para,
             96,
@@ -113,11 +122,12 @@ def render(d: Diagnosis, index: int | None = None) -> str:
         where += f":{f.source.line}"
     if f.source.event_id:
         where += f" (eventID {f.source.event_id})"
-    head = f"── {f.error_code or 'Access denied'}"
+    head = f"── {line(f.error_code or 'Access denied', 128)}"
     if index is not None:
         head += f" #{index}"
-    lines = [head + " " + "─" * max(3, 60 - len(head)), f"{safe(where)}  [{KIND_WORDS[f.kind]}]"]
+    lines = [head + " " + "─" * max(3, 60 - len(head)), f"{line(where)}  [{KIND_WORDS[f.kind]}]"]
     if d.occurrences > 1:
+        # The span may name input paths: _field writes it as one escaped line.
         lines.append(_field("Repeats", span(f.source, d.last_source, d.occurrences)))
     who = f.principal_arn or "(not stated)"
     if f.account_id:

@@ -6,32 +6,24 @@ carry terminal escape sequences, bidi overrides or Slack markup.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from diagnostics.alerts.alert import Alert
 from diagnostics.context import matched_statements
 from diagnostics.model import Diagnosis, JSONObject
+from diagnostics.render.safe import line
 from diagnostics.sinks.base import Detail
-
-# C0 controls, DEL, C1 controls, and the Unicode bidi overrides/isolates that
-# can make a terminal or a chat client show text in another order.  A single
-# character class: linear time.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 #: How many matched statements a summary lists.
 SUMMARY_STATEMENTS = 5
 
-
-def _escape_char(m: re.Match[str]) -> str:
-    ch = m.group(0)
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+#: ``clean`` never shortens: a sink's text is a record, not a terminal screen.
+_NO_LIMIT = 1 << 62
 
 
 def clean(value: object) -> str:
-    """``value`` as one printable line: controls (ESC, CR, LF, ...) shown as ``\\xNN``."""
-    return _UNSAFE.sub(_escape_char, str(value))
+    """``value`` as one printable line (``diagnostics.render.safe.line``, never shortened)."""
+    return line(value, _NO_LIMIT)
 
 
 def summarize_decoded(decoded: JSONObject) -> JSONObject:

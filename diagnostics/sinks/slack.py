@@ -14,6 +14,7 @@ capped exponential backoff, ordering and the bounded spool are ours.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import threading
 import time
 import urllib.error
@@ -51,9 +52,31 @@ def _spool_lock(key: tuple[str, str]) -> threading.Lock:
         return _SPOOL_LOCKS.setdefault(key, threading.Lock())
 
 
+def _unprintable_at(url: str) -> int | None:
+    """1-based position of the first character that is not printable ASCII, if any."""
+    for i, ch in enumerate(url, 1):
+        if not "!" <= ch <= "~":
+            return i
+    return None
+
+
 def check_webhook_url(url: str, where: str) -> str:
-    """The URL stripped, if it is https (or http on loopback, for tests). Never echoes it."""
+    """The URL stripped, if it is https (or http on loopback, for tests). Never echoes it.
+
+    A credential file must hold the URL alone: whitespace, a control
+    character or anything outside printable ASCII inside it (a second line
+    with a comment, a space pasted in) is refused here, because the HTTP
+    client would otherwise refuse it at every retry with an error that quotes
+    the URL, secret path included.
+    """
     url = url.strip()
+    bad = _unprintable_at(url)
+    if bad is not None:
+        raise ConfigError(
+            f"{where}: the Slack webhook URL contains whitespace, a control character or "
+            f"a non-ASCII character (character {bad} of {len(url)}); the credential file or "
+            "variable must hold the URL alone, on one line, with no comment or space"
+        )
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -85,6 +108,15 @@ def retry_after_seconds(value: str | None, now_epoch: float) -> float:
 
 
 Poster = Callable[[bytes], tuple[int | None, dict[str, str], str]]
+
+
+def _error_class(exc: BaseException) -> str:
+    """``URLError(ConnectionRefusedError)``: what failed, without the exception's text."""
+    name = exc.__class__.__name__
+    reason = getattr(exc, "reason", None)
+    if isinstance(exc, urllib.error.URLError) and isinstance(reason, BaseException):
+        return f"{name}({reason.__class__.__name__})"
+    return name
 
 
 class SlackSink:
@@ -189,10 +221,11 @@ class SlackSink:
         except urllib.error.HTTPError as exc:
             text = exc.read(200).decode("utf-8", "replace") if exc.fp else ""
             return exc.code, dict(exc.headers.items()) if exc.headers else {}, text
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            # Only the exception's class and reason: never str(request), which holds the URL.
-            reason = getattr(exc, "reason", None) or exc.__class__.__name__
-            return None, {}, f"{exc.__class__.__name__}: {reason}"
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            # The exception's class only (and its cause's, for URLError): the
+            # text of an HTTP client error can quote the URL (InvalidURL does),
+            # and the URL's path is the webhook's secret.
+            return None, {}, _error_class(exc)
 
     def _backoff(self) -> float:
         self._failures += 1
@@ -277,7 +310,8 @@ class SlackSink:
             try:
                 wait = self._step_exclusive()
             except Exception as exc:
-                log.error("slack.worker_error", sink=self.name, error=str(exc))
+                # Class only: str(exc) of an HTTP client error can hold the URL.
+                log.error("slack.worker_error", sink=self.name, error=_error_class(exc))
                 wait = self._backoff_cap
             with self._cond:
                 if self._stopping:

@@ -16,7 +16,7 @@ from diagnostics.context import region_of
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.base import Detail
 from diagnostics.sinks.render import clean, summarize_decoded
-from diagnostics.sinks.text import headline, policy_words
+from diagnostics.sinks.text import policy_words
 
 SECTION_MAX = 3000
 FIELD_MAX = 2000
@@ -37,7 +37,12 @@ _DECISION = {
 
 
 def esc(value: object) -> str:
-    """A log-originated value made inert: controls shown, ``& < >`` escaped (no mentions)."""
+    """A log-originated value made inert: controls shown, ``& < >`` escaped (no mentions).
+
+    Only for text that then goes inside a code span or block: outside one,
+    Slack would still apply ``*bold*``, ``_italic_``, ``~strike~``, link bare
+    URLs and (with ``link_names``) ping ``@here``.
+    """
     return clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -62,9 +67,12 @@ def _code(text: str, limit: int = SECTION_MAX) -> str:
 
 
 def _inline(value: str | None) -> str:
+    """A log value as an inline code span: Slack formats nothing inside it."""
     if not value:
         return "_unknown_"
-    return "`" + esc(value).replace("`", "'") + "`"
+    # A backtick would close the span early; a URL's "://" is broken so that
+    # no client links it even where code spans are not honoured (previews).
+    return "`" + esc(value).replace("`", "'").replace("://", "[:]//") + "`"
 
 
 def _section(text: str) -> Block:
@@ -106,7 +114,14 @@ def _fix_blocks(d: Diagnosis) -> list[Block]:
         target = f"{where} of {_inline(fix.applies_to)}" if fix.applies_to else where
         doc = {"Version": "2012-10-17", "Statement": list(fix.statements)}
         body = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
-        out.append(_section(f"*Fix:* add to the {target}:\n{_code(body, SECTION_MAX - 200)}"))
+        risks = "".join(
+            f"\n:warning: *{esc(r.get('severity'))} risk* {_inline(str(r.get('id')))}: "
+            f"{_code(str(r.get('message')), 600)}"
+            for r in fix.risk
+        )
+        out.append(
+            _section(f"*Fix:* add to the {target}:{risks}\n{_code(body, SECTION_MAX - 1000)}")
+        )
     if len(fixes) > MAX_FIXES:
         out.append(_context(f"+{len(fixes) - MAX_FIXES} more fixes"))
     return out
@@ -123,7 +138,7 @@ def _detail_blocks(d: Diagnosis, detail: Detail, alert: Alert) -> list[Block]:
         return blocks
     summary = summarize_decoded(d.decoded)
     lines = [
-        f"• {esc(st['effect'])} {_inline(st['statement_id'])} "
+        f"• {_inline(st['effect'])} {_inline(st['statement_id'])} "
         f"on {', '.join(_inline(a) for a in st['actions']) or '_any action_'}"
         for st in summary["matched_statements"]
     ]
@@ -136,10 +151,13 @@ def _detail_blocks(d: Diagnosis, detail: Detail, alert: Alert) -> list[Block]:
 
 
 def _fallback(alert: Alert) -> str:
+    """The notification text: every log value in a code span, like the blocks."""
     f = alert.diagnosis.failure
+    times = "once" if alert.count == 1 else f"{alert.count} times"
     text = (
-        f"[{alert.status}] {esc(headline(alert))}: "
-        f"{esc(f.principal_arn or 'unknown principal')} on {esc(f.resource or 'unknown resource')}"
+        f"[{alert.status}] {_inline(f.action) if f.action else 'an unknown action'} denied "
+        f"{times}: {_inline(f.principal_arn or 'unknown principal')} on "
+        f"{_inline(f.resource or 'unknown resource')}"
     )
     return cut(text, FALLBACK_MAX)
 
@@ -166,9 +184,12 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
     ]
     optional: list[Block] = []
     for finding in d.findings[:MAX_FINDINGS]:
-        optional.append(_section(f"*{esc(finding.title)}*\n{esc_block(finding.explanation)}"))
+        # The explanation quotes log values: a code block keeps their markup inert.
+        optional.append(
+            _section(f"*{esc(finding.title)}*\n{_code(finding.explanation, SECTION_MAX - 200)}")
+        )
     if not d.findings and d.decode_error:
-        optional.append(_section(f"*Not decoded:* {esc(d.decode_error)}"))
+        optional.append(_section(f"*Not decoded:*\n{_code(d.decode_error)}"))
     optional += _fix_blocks(d)
     optional += _detail_blocks(d, detail, alert)
     if alert.sources:
@@ -188,7 +209,13 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
         blocks.append(block)
     if left_out:
         blocks.append(_context(f"+{left_out} more sections cut to fit Slack's limits"))
-    payload: Block = {"text": _fallback(alert), "blocks": blocks}
+    # No previews of links a log writer chose, whatever Slack decides is a link.
+    payload: Block = {
+        "text": _fallback(alert),
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
     if channel:
         payload["channel"] = channel
     return payload

@@ -15,6 +15,7 @@ import structlog
 
 from diagnostics.alerts.alert import Alert
 from diagnostics.errors import SinkError
+from diagnostics.render.safe import json_bytes
 from diagnostics.sinks.base import Detail
 from diagnostics.sinks.readback import SeenIds, read_tail
 from diagnostics.sinks.render import alert_json
@@ -49,7 +50,7 @@ def encode(
     with_id: bool = False,
 ) -> bytes:
     if fmt == "json":
-        return b"".join(orjson.dumps(alert_json(a, detail)) + b"\n" for a in alerts)
+        return b"".join(json_bytes(orjson.dumps(alert_json(a, detail))) + b"\n" for a in alerts)
     return "".join(render_text(a, color=color, with_id=with_id) + "\n" for a in alerts).encode()
 
 

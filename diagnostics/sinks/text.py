@@ -44,7 +44,9 @@ def headline(alert: Alert) -> str:
 
 def _lines(label: str, text: str) -> list[str]:
     """``label`` then ``text``, its own line breaks kept, each line cleaned and indented."""
-    parts = text.splitlines() or [""]
+    # Only "\n" breaks a line (str.splitlines would also break on \r, \x1c,
+    # U+2028 ...); everything else is escaped by ``clean``.
+    parts = text.split("\n")
     pad = " " * 12
     out = [f"  {label:<10}{clean(parts[0])}"]
     out.extend(f"{pad}{clean(p)}" for p in parts[1:])
@@ -62,6 +64,8 @@ def _fix_lines(d: Diagnosis) -> list[str]:
                 option=orjson.OPT_INDENT_2,
             ).decode()
             out += _lines("fix", f"add to the {target}:\n{body}")
+            for r in fix.risk:
+                out += _lines("risk", f"[{r.get('severity')}] {r.get('id')}: {r.get('message')}")
     return out
 
 

@@ -12,7 +12,8 @@ Usage::
 
 Every post is recorded (``posts``: arrival time, status answered, body).
 Bodies are checked against Block Kit's limits and for live Slack markup
-(``<!channel>``, ``<@U...>``, ``<http...|...>``); a breach is answered with
+(``<!channel>``, ``<@U...>``, ``<http...|...>``, and outside code spans a
+bare ``https://`` link or ``@here``); a breach is answered with
 400 ``invalid_blocks`` and recorded in ``violations``.  Scripted answers
 (``fail``, ``rate_limit``, ``hang``) apply to the next ``count`` posts, or
 until ``for_seconds`` have passed on the receiver's ``clock``.
@@ -39,6 +40,37 @@ TEXT_MAX = 40000
 # Slack control sequences: special mentions, user/channel mentions, links.
 # Linear: short literal alternatives.
 _MARKUP = re.compile(r"<(?:!|@|#|https?:|mailto:)")
+# Outside code, Slack links a bare URL and (with link_names) pings these
+# words.  Linear: literal alternatives, one-character lookbehind.
+_BARE_LINK = re.compile(r"(?<![<|])\b(?:https?|ftp)://")
+_PING = re.compile(r"(?<![\w@])@(?:here|channel|everyone)\b")
+
+
+def outside_code(text: str) -> str:
+    """``text`` without its code blocks and inline code spans: what Slack formats.
+
+    A scan, not a regex: an unclosed fence would make a lazy pattern quadratic.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("```", i):
+            end = text.find("```", i + 3)
+            if end == -1:
+                break  # Slack shows an unclosed fence literally; count nothing after it
+            i = end + 3
+        elif text[i] == "`":
+            end = text.find("`", i + 1)
+            newline = text.find("\n", i + 1)
+            if end == -1 or (newline != -1 and newline < end):
+                out.append(text[i])
+                i += 1
+            else:
+                i = end + 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +150,11 @@ def check_payload(payload: Any, *, max_total: int = 12000) -> list[str]:
         m = _MARKUP.search(t)
         if m:
             problems.append(f"live Slack markup {t[m.start() : m.start() + 20]!r}")
+        plain = outside_code(t)
+        for rx, what in ((_BARE_LINK, "bare link"), (_PING, "channel ping")):
+            m = rx.search(plain)
+            if m:
+                problems.append(f"{what} outside code {plain[m.start() : m.start() + 20]!r}")
     return problems
 
 

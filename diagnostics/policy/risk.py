@@ -1,0 +1,173 @@
+"""Privilege-escalation risk of a suggested fix.
+
+A fix is a statement to paste into a policy; some statements hand the
+principal a way to give itself more than the request needed (attach
+AdministratorAccess to itself, pass an admin role to a Lambda function it
+writes).  Since a log writer can author a whole denial (issue: forged
+denials), every fix is checked against a catalogue of known escalation
+paths and marked with each one it opens, with a severity.
+
+The catalogue is data, ``diagnostics/data/escalation_paths.json``, taken
+from Rhino Security Labs' "AWS IAM Privilege Escalation Methods"
+(https://github.com/RhinoSecurityLabs/AWS-IAM-Privilege-Escalation, methods
+1-28); it loads on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.resources
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from diagnostics.errors import DiagnosticsError
+from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
+from diagnostics.policy.arn_match import action_matches
+
+DATA_FILE = "escalation_paths.json"
+SEVERITIES = ("low", "medium", "high")
+_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationPath:
+    """One catalogued path: the actions that together open it, and how bad it is."""
+
+    id: str
+    severity: str
+    actions: tuple[str, ...]
+    message: str
+    source: str
+    #: Actions that only open the path when granted on a wildcard resource.
+    wildcard: tuple[str, ...] = ()
+    #: Severity when every iam:PassRole grant names specific roles.
+    scoped_severity: str | None = None
+
+
+def _path(row: Mapping[str, Any]) -> EscalationPath:
+    path = EscalationPath(
+        id=str(row["id"]),
+        severity=str(row["severity"]),
+        actions=tuple(str(a) for a in row["actions"]),
+        message=str(row["message"]),
+        source=str(row["source"]),
+        wildcard=tuple(str(a) for a in row.get("wildcard", ())),
+        scoped_severity=str(row["scoped_severity"]) if row.get("scoped_severity") else None,
+    )
+    if path.severity not in SEVERITIES or path.scoped_severity not in (None, *SEVERITIES):
+        raise ValueError(f"{path.id}: severity must be one of {', '.join(SEVERITIES)}")
+    if not path.actions or not set(path.wildcard) <= set(path.actions):
+        raise ValueError(f"{path.id}: needs actions, and wildcard must be among them")
+    return path
+
+
+def load_paths(data: bytes) -> tuple[EscalationPath, ...]:
+    """Paths from the catalogue's JSON text; ``ValueError`` says which row is wrong."""
+    try:
+        rows = orjson.loads(data)["paths"]
+        return tuple(_path(row) for row in rows)
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"not an escalation-path catalogue ({exc.__class__.__name__}: {exc})"
+        ) from None
+
+
+@functools.lru_cache(maxsize=1)
+def escalation_paths() -> tuple[EscalationPath, ...]:
+    """The bundled catalogue, read once."""
+    resource = importlib.resources.files("diagnostics") / "data" / DATA_FILE
+    try:
+        return load_paths(resource.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise DiagnosticsError(
+            f"the bundled escalation-path catalogue diagnostics/data/{DATA_FILE} is missing "
+            f"or corrupt ({exc}); reinstall authz-diagnostics"
+        ) from exc
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def _grants(statements: Iterable[Mapping[str, Any]], action: str) -> list[list[str]]:
+    """The Resource list of each Allow statement that grants ``action`` (NotResource: ``*``)."""
+    out = []
+    for st in statements:
+        if str(st.get("Effect", "")).lower() != "allow":
+            continue
+        if "Action" in st:
+            granted = any(action_matches(p, action) for p in _as_list(st["Action"]))
+        elif "NotAction" in st:
+            granted = not any(action_matches(p, action) for p in _as_list(st["NotAction"]))
+        else:
+            granted = False
+        if granted:
+            # No Resource (a trust or resource policy): the policy's own resource.
+            out.append(["*"] if "NotResource" in st else _as_list(st.get("Resource")))
+    return out
+
+
+def _wild(grants: list[list[str]]) -> bool:
+    return any("*" in r or "?" in r for resources in grants for r in resources)
+
+
+def _services(statements: list[Mapping[str, Any]]) -> set[str] | None:
+    """Services the Allow statements can grant actions of; None for "could be any"."""
+    out: set[str] = set()
+    for st in statements:
+        if str(st.get("Effect", "")).lower() != "allow":
+            continue
+        if "Action" not in st:
+            return None  # NotAction grants nearly everything
+        for pattern in _as_list(st["Action"]):
+            service, colon, _ = pattern.partition(":")
+            if not colon or "*" in service or "?" in service:
+                return None
+            out.add(service.lower())
+    return out
+
+
+def statement_risks(statements: Iterable[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
+    """``{"id", "severity", "message"}`` for each path the statements open, worst first."""
+    statements = list(statements)
+    services = _services(statements)
+    found: list[JSONObject] = []
+    for path in escalation_paths():
+        # Most fixes grant s3 or ec2 actions: skip paths they cannot reach
+        # before matching wildcards (this runs for every diagnosis).
+        if services is not None and any(
+            a.partition(":")[0].lower() not in services for a in path.actions
+        ):
+            continue
+        grants = {a: _grants(statements, a) for a in path.actions}
+        if not all(grants.values()):
+            continue
+        if not all(_wild(grants[a]) for a in path.wildcard):
+            continue
+        severity = path.severity
+        if path.scoped_severity and "iam:PassRole" in grants and not _wild(grants["iam:PassRole"]):
+            severity = path.scoped_severity
+        found.append(
+            {"id": path.id, "severity": severity, "message": f"{path.message} ({path.source})"}
+        )
+    return tuple(sorted(found, key=lambda r: _ORDER[r["severity"]]))
+
+
+def with_risk(diagnosis: Diagnosis) -> Diagnosis:
+    """The diagnosis with every fix's ``risk`` computed from its statements."""
+    if not any(finding.fixes for finding in diagnosis.findings):
+        return diagnosis
+
+    def fix(f: Fix) -> Fix:
+        return dataclasses.replace(f, risk=statement_risks(f.statements))
+
+    def finding(x: Finding) -> Finding:
+        return dataclasses.replace(x, fixes=tuple(fix(f) for f in x.fixes)) if x.fixes else x
+
+    return dataclasses.replace(diagnosis, findings=tuple(finding(x) for x in diagnosis.findings))

@@ -1,0 +1,201 @@
+"""Fix risk: a fix that opens a catalogued privilege-escalation path says so, everywhere."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from diagnostics.alerts import Alert
+from diagnostics.extract import extract_text
+from diagnostics.generalize import generalize
+from diagnostics.model import DecodeResult, Diagnosis
+from diagnostics.pipeline import Pipeline
+from diagnostics.policy.merge import merge_fixes, render_policies
+from diagnostics.policy.output import policy_entries
+from diagnostics.policy.risk import escalation_paths, load_paths, statement_risks
+from diagnostics.rules import RuleSet, bundled_rules_dir
+from diagnostics.sinks import StdoutSink, build_payload
+from diagnostics.testing.alert_capture import alerts_for
+from diagnostics.verify import check_fixes
+
+ACCOUNT = "123456789012"
+PATHS = escalation_paths()
+
+
+def _allow(actions: list[str], resource: str = "*") -> dict[str, object]:
+    return {"Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+def _ids(statements: list[dict[str, object]]) -> set[str]:
+    return {r["id"] for r in statement_risks(statements)}
+
+
+def _denied(action: str, resource: str, principal: str = f"arn:aws:iam::{ACCOUNT}:user/dev") -> str:
+    return (
+        f"User: {principal} is not authorized to perform: {action} on resource: {resource} "
+        f"because no identity-based policy allows the {action} action\n"
+    )
+
+
+def _diagnoses(log: str) -> list[Diagnosis]:
+    pipe = Pipeline(RuleSet.load([bundled_rules_dir()]))
+    return [pipe.diagnose_one(f, DecodeResult()) for f in extract_text(log, "app.log")]
+
+
+def test_catalogue_names_every_path_the_brief_requires() -> None:
+    """The catalogue covers the direct IAM paths, the PassRole combinations and the wildcards."""
+    ids = {p.id for p in PATHS}
+    assert len(ids) == len(PATHS)
+    assert {
+        "iam-attach-user-policy",
+        "iam-attach-role-policy",
+        "iam-put-user-policy",
+        "iam-put-role-policy",
+        "iam-create-policy-version",
+        "iam-set-default-policy-version",
+        "iam-create-access-key",
+        "iam-create-login-profile",
+        "iam-update-login-profile",
+        "iam-update-assume-role-policy",
+        "iam-add-user-to-group",
+        "iam-pass-role-any",
+        "sts-assume-role-any",
+        "lambda-update-function-code",
+        "lambda-create-function-pass-role",
+        "ec2-run-instances-pass-role",
+        "glue-create-dev-endpoint-pass-role",
+        "cloudformation-create-stack-pass-role",
+        "datapipeline-pass-role",
+    } <= ids
+    assert all("Rhino Security Labs" in p.source for p in PATHS)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.id for p in PATHS])
+def test_each_path_is_flagged_when_its_actions_are_granted(path: object) -> None:
+    """Granting a path's actions marks the fix with that path; one action short does not."""
+    from diagnostics.policy.risk import EscalationPath
+
+    assert isinstance(path, EscalationPath)
+    risks = {r["id"]: r for r in statement_risks([_allow(list(path.actions))])}
+    assert path.id in risks
+    assert risks[path.id]["severity"] == path.severity
+    assert path.source in risks[path.id]["message"]
+    if len(path.actions) > 1:
+        for left_out in path.actions:
+            rest = [a for a in path.actions if a != left_out]
+            assert path.id not in _ids([_allow(rest)]), left_out
+
+
+def test_wildcard_paths_need_a_wildcard_resource() -> None:
+    """PassRole/AssumeRole on one named role are not the "any role" paths; on role/* they are."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/app"
+    assert _ids([_allow(["iam:PassRole"], role)]) == set()
+    assert _ids([_allow(["sts:AssumeRole"], role)]) == set()
+    assert "iam-pass-role-any" in _ids([_allow(["iam:PassRole"], f"arn:aws:iam::{ACCOUNT}:role/*")])
+    assert "sts-assume-role-any" in _ids([_allow(["sts:AssumeRole"])])
+
+
+def test_pass_role_combination_is_medium_when_the_role_is_named() -> None:
+    """RunInstances with PassRole on one named role is medium; on every role it is high."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/app"
+    named = [_allow(["ec2:RunInstances"]), _allow(["iam:PassRole"], role)]
+    (risk,) = [r for r in statement_risks(named) if r["id"] == "ec2-run-instances-pass-role"]
+    assert risk["severity"] == "medium"
+    anyrole = [_allow(["ec2:RunInstances", "iam:PassRole"])]
+    severities = {r["id"]: r["severity"] for r in statement_risks(anyrole)}
+    assert severities["ec2-run-instances-pass-role"] == "high"
+
+
+def test_wildcard_actions_notaction_and_denies() -> None:
+    """``iam:*`` and NotAction grant the paths they cover; a Deny statement grants nothing."""
+    assert "iam-put-role-policy" in _ids([_allow(["iam:Put*"])])
+    assert "iam-attach-user-policy" in _ids(
+        [{"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}]
+    )
+    assert _ids([{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]) == set()
+    assert _ids([_allow(["s3:GetObject"])]) == set()
+
+
+def test_a_corrupt_catalogue_is_refused_with_the_row_named() -> None:
+    """A bad row (unknown severity) fails to load with its id in the message."""
+    bad = orjson.dumps(
+        {
+            "paths": [
+                {"id": "x", "severity": "dire", "actions": ["a:b"], "message": "m", "source": "s"}
+            ]
+        }
+    )
+    with pytest.raises(ValueError, match="x: severity"):
+        load_paths(bad)
+    with pytest.raises(ValueError, match="not an escalation-path catalogue"):
+        load_paths(b"[]")
+
+
+def test_a_forged_denial_for_attach_user_policy_gets_a_high_risk_fix() -> None:
+    """The fix for a denied iam:AttachUserPolicy carries the high-severity escalation path."""
+    (d,) = _diagnoses(_denied("iam:AttachUserPolicy", f"arn:aws:iam::{ACCOUNT}:user/dev"))
+    risks = [r for x in d.findings for fix in x.fixes for r in fix.risk]
+    assert {"id": "iam-attach-user-policy", "severity": "high"}.items() <= risks[0].items()
+    assert orjson.loads(orjson.dumps(d.to_json()))["findings"][0]["fixes"][0]["risk"] == risks
+
+
+def test_generalize_then_check_recomputes_risk_on_the_widened_statement() -> None:
+    """--generalize widening a PassRole fix to role/* turns it into the "any role" path."""
+    (d,) = _diagnoses(_denied("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/app-123"))
+    assert [r for x in d.findings for f in x.fixes for r in f.risk] == []
+    widened = check_fixes(generalize(d))
+    statements = [s for x in widened.findings for f in x.fixes for s in f.statements]
+    assert statements[0]["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/*"
+    ids = {r["id"] for x in widened.findings for f in x.fixes for r in f.risk}
+    assert "iam-pass-role-any" in ids
+
+
+def test_policy_merge_finds_a_path_that_needs_two_failures_fixes() -> None:
+    """Two harmless-looking fixes (RunInstances, PassRole) merged into one policy show the path."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/app"
+    log = _denied("ec2:RunInstances", f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/*") + _denied(
+        "iam:PassRole", role
+    )
+    docs = merge_fixes(_diagnoses(log))
+    identity = [doc for doc in docs if doc.kind == "identity"]
+    assert identity and any(r["id"] == "ec2-run-instances-pass-role" for r in identity[0].risk)
+    text = render_policies(docs)
+    assert "# risk [medium] ec2-run-instances-pass-role:" in text
+    assert identity[0].to_json()["risk"]
+    (entry,) = [e for e in policy_entries(docs, []) if e["target"] == "identity"]
+    assert any(n.startswith("risk [medium] ec2-run-instances-pass-role:") for n in entry["notes"])
+
+
+def test_scan_text_and_json_show_the_risk(tmp_path: Path) -> None:
+    """`scan` prints the risk under the fix in text, and in each fix's JSON."""
+    log = tmp_path / "app.log"
+    log.write_text(_denied("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/admin"))
+    base = [sys.executable, "-m", "diagnostics", "scan", "--no-decode", str(log)]
+    text = subprocess.run(base, capture_output=True, text=True, check=False, timeout=60).stdout
+    assert "! risk [high] iam-put-role-policy:" in text
+    out = subprocess.run(
+        [*base, "--format", "json"], capture_output=True, check=False, timeout=60
+    ).stdout
+    fix = orjson.loads(out.splitlines()[0])["findings"][0]["fixes"][0]
+    assert fix["risk"][0]["id"] == "iam-put-role-policy"
+
+
+def _alert(d: Diagnosis) -> Alert:
+    (alert,) = alerts_for([(d, "x")])
+    return alert
+
+
+def test_watch_text_sink_and_slack_show_the_risk() -> None:
+    """The journal summary and the Slack message both name the escalation path."""
+    (d,) = _diagnoses(_denied("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/p"))
+    alert = _alert(d)
+    buf = io.BytesIO()
+    StdoutSink(format="text", stream=buf, color=False).send([alert])
+    assert "  risk      [high] iam-create-policy-version:" in buf.getvalue().decode()
+    body = orjson.dumps(build_payload(alert)).decode()
+    assert "*high risk* `iam-create-policy-version`" in body
