@@ -689,6 +689,27 @@ MORE_CASES = [
         ],
     ),
     Case(
+        "sentence-cut-after-on-resource",
+        "https://github.com/oslokommune/okctl/issues/243",
+        "token-file-web-identity is not authorized to perform: secretsmanager:GetSecretValue on "
+        "resource\n\nBy adding secretsmanager:GetSecretValue permission it works\n",
+        [
+            {
+                "principal_text": "token-file-web-identity",
+                "action": "secretsmanager:GetSecretValue",
+                "resource": None,
+                "truncated": True,
+            }
+        ],
+    ),
+    Case(
+        "cli-frame-cut-before-operation",
+        "https://github.com/nccgroup/ScoutSuite/issues/727",
+        "ERROR services.py L55: Could not fetch cloudwatch configuration: An error occurred "
+        "(UnauthorizedOperation) when calling the\n",
+        [{"kind": "plain", "error_code": "UnauthorizedOperation", "truncated": True}],
+    ),
+    Case(
         "iam-policy-arn-resource-wording",
         "issue 11 (class 6): IAM's 'policy arn:...' resource wording",
         "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:GetPolicy on "

@@ -83,6 +83,8 @@ class Frame:
     service: str | None = None
     #: A code field (``code: 'AccessDenied'``) may sit before or after its message.
     either: bool = False
+    #: The frame is visibly cut (``... when calling the`` and the text ends).
+    cut: bool = False
 
 
 #: At most this many frames per text: a hostile line repeating "AccessDenied: "
@@ -118,7 +120,9 @@ def _find_cut_cli(text: str, out: list[Frame]) -> None:
     while i != -1 and len(out) < MAX_FRAMES:
         m = _CLI_CODE_ONLY.match(text, i)
         if m and i not in taken and is_authz_error_code(m.group("code")):
-            out.append(Frame(i, m.end(), m.group("code"), None, True))
+            rest = text[m.end() : m.end() + 40].rstrip()
+            cut = rest in ("", " when calling", " when calling the")
+            out.append(Frame(i, m.end(), m.group("code"), None, True, cut=cut))
         i = text.find("An error occurred (", i + 1)
 
 

@@ -89,6 +89,8 @@ class PlainHit:
     principal_text: str | None = None
     #: Slots left empty and why, one short sentence each.
     notes: tuple[str, ...] = ()
+    #: The sentence is visibly cut (nothing after "on resource").
+    cut: bool = False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -172,7 +174,12 @@ def _hit(
     notes: tuple[str, ...] = (),
 ) -> PlainHit:
     """The rest of the sentence after its action: resource, reason, policy."""
+    action_end = pos
     resource, pos = resource_after(text, pos)
+    # "... on resource" and the text ends: the paste was cut before the resource.
+    cut = resource is None and pos > action_end and not text[pos:].lstrip(" \t:")[:1].strip()
+    if cut:
+        notes = (*notes, "the message is cut after 'on resource'; resource left null")
     resource, note = resource_note(resource)
     if note:
         notes = (*notes, note)
@@ -195,6 +202,7 @@ def _hit(
         complete=complete,
         principal_text=principal_text,
         notes=notes,
+        cut=cut,
     )
 
 

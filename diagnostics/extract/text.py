@@ -102,6 +102,7 @@ def _from_plain(hit: PlainHit, kind: FailureKind = "plain") -> Found:
         region=hit.region,
         principal_text=hit.principal_text,
         notes=hit.notes,
+        truncated=hit.cut,
     )
 
 
@@ -377,6 +378,8 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
                 error_code=fr.error_code,
                 operation=fr.operation,
                 event_source=fr.service,
+                truncated=fr.cut,
+                notes=("the error is cut before its message",) if fr.cut else (),
             )
         )
     out.sort(key=lambda f: f.start)
