@@ -17,7 +17,7 @@ MAX_BLOB = 10_240
 MIN_BLOB = 20
 #: No whole blob is this short (STS's smallest run to about 500 characters): a
 #: shorter one was cut by a tool, a page or a person, and is never sent to STS.
-MIN_WHOLE_BLOB = 200
+MIN_WHOLE_BLOB = 64
 
 BLOB_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
