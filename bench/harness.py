@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
@@ -240,3 +242,49 @@ def publish(name: str, body: str, *, write: bool, path: Path = BENCHMARKS_MD) ->
 
 def progress(label: str, run: Run) -> None:
     print(f"  {label:<40} {run.seconds:8.3f} s  rss {run.max_rss_kib / 1024:7.1f} MiB", flush=True)
+
+
+class ChildDouble:
+    """A loopback double in its own process (``bench/*_server.py``), driven over stdin/stdout.
+
+    The script prints its endpoint URL first, then answers ``reset``,
+    ``calls`` (a JSON list of arrival times) and ``quit``.  A separate process
+    keeps the double's CPU work off the measured client's interpreter lock.
+    """
+
+    def __init__(self, script: str, *args: str) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name(script)), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.endpoint_url = self.ask("")
+
+    def ask(self, command: str) -> str:
+        assert self._proc.stdin and self._proc.stdout
+        if command:
+            self._proc.stdin.write(command + "\n")
+            self._proc.stdin.flush()
+        return self._proc.stdout.readline().strip()
+
+    def reset_calls(self) -> None:
+        self.ask("reset")
+
+    def call_times(self) -> list[float]:
+        import json
+
+        times: list[float] = json.loads(self.ask("calls"))
+        return times
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.ask("quit")
+        self._proc.wait(timeout=10)

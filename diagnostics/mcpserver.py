@@ -76,7 +76,7 @@ def diagnose_text(
 
 
 def explain_text(message: str, ruleset: RuleSet | None) -> dict[str, Any]:
-    """An already decoded message (``aws sts decode-authorization-message`` output)."""
+    """A decoded message or saved IAM Access Troubleshooter details, explained."""
     from diagnostics.explain import explain_bytes
 
     diagnoses = explain_bytes(_payload(message), "mcp", ruleset)
@@ -131,8 +131,10 @@ def build_server(
     @server.tool(
         name="explain_decoded_message",
         description="Explain the JSON that `aws sts decode-authorization-message` printed "
-        "(the whole output or its DecodedMessage): the matched statements, the request "
-        "context, and the fix.",
+        "(the whole output or its DecodedMessage), or that `aws iam-toolbox "
+        "get-request-authorization-details` printed for an authorization ID: the matched "
+        "statements, which check, policy, statement and organization target denied, the "
+        "request context, and the fix.",
     )
     def explain_decoded_message(message: str) -> dict[str, Any]:
         return guarded(lambda: explain_text(message, ruleset()))

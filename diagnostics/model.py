@@ -148,6 +148,8 @@ class Failure:
             # Like blobs, every authorization ID names one request: retries differ.
             self.authorization_id,
             self.principal_text,
+            # A forged copy in a user-agent must not hide the real one.
+            self.embedded,
         )
 
 
@@ -243,6 +245,9 @@ class DecodeResult:
     decoded: JSONObject | None = None
     error: str | None = None
     cached: bool = False
+    #: What resolving the failure's authorization ID gave (see ``Diagnosis``).
+    authorization_details: JSONObject | None = field(default=None, compare=False, hash=False)
+    authorization_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

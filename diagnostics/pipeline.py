@@ -104,6 +104,19 @@ def infer_action(failure: Failure) -> Failure:
 
 
 def _passthrough(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
+    for failure, result in _passthrough_decode(failures):
+        error = None
+        if failure.authorization_id is not None or failure.parse_notes:
+            from diagnostics.troubleshooter.resolver import unresolved_error
+
+            error = unresolved_error(failure)
+        yield (
+            failure,
+            result if error is None else dataclasses.replace(result, authorization_error=error),
+        )
+
+
+def _passthrough_decode(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
     for failure in failures:
         if failure.decoded is not None:
             yield failure, DecodeResult(decoded=failure.decoded)
@@ -174,20 +187,58 @@ class Pipeline:
             self._memo.popitem(last=False)
         return verdict
 
-    def diagnose_one(self, failure: Failure, result: DecodeResult) -> Diagnosis:
+    def diagnose_one(
+        self,
+        failure: Failure,
+        result: DecodeResult,
+        *,
+        authorization_details: JSONObject | None = None,
+        authorization_error: str | None = None,
+    ) -> Diagnosis:
+        """Diagnose one failure with what decoding and resolving gave.
+
+        Access Troubleshooter details, when given, decide the findings.
+        """
         decoded = result.decoded
         enriched = infer_action(enrich(failure, decoded))
-        findings, verification = self._judge(enriched, decoded)
+        verdict = None
+        if authorization_details is not None and self.ruleset is not None:
+            from diagnostics.troubleshooter import judge_details
+            from diagnostics.troubleshooter.diagnose import UNATTRIBUTED
+
+            # AWS's own record of every layer beats the rules' inference.
+            verdict = judge_details(
+                enriched,
+                authorization_details,
+                build_context(enriched, decoded),
+                decoded=decoded is not None,
+            )
+        if verdict is not None:
+            enriched, findings, verification = verdict
+            if all(f.rule == UNATTRIBUTED for f in findings):
+                # No check names the layer (caller outside the organization): the
+                # rules' reading of the message is still worth having.
+                more, checked = self._judge(enriched, decoded)
+                findings, verification = findings + more, verification + checked
+        else:
+            findings, verification = self._judge(enriched, decoded)
         return Diagnosis(
             enriched,
             decoded=decoded,
             decode_error=result.error,
             findings=findings,
             verification=verification,
+            authorization_details=authorization_details,
+            authorization_error=authorization_error,
         )
 
     def diagnose(self, failures: Iterable[Failure]) -> Iterator[Diagnosis]:
         """Lazily diagnose ``failures``; decoding runs concurrently inside the decoder."""
         pairs = self.decoder.decode_many(failures) if self.decoder else _passthrough(failures)
         for failure, result in pairs:
-            yield self.diagnose_one(failure, result)
+            yield self.diagnose_one(
+                failure,
+                result,
+                authorization_details=result.authorization_details,
+                authorization_error=result.authorization_error,
+            )

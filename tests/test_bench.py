@@ -226,3 +226,22 @@ def test_p2_harness_runs_on_a_tiny_tree(tmp_path: Path) -> None:
     errored = manifest["expected"]["records_with_error"]
     assert f"printed {errored} records with an errorCode (generator: {errored})" in text
     assert "| zlib only (Python) |" in text and "| zcat piped to jq |" in text
+
+
+def test_p8_harness_resolves_a_few_ids_and_writes_its_section(tmp_path: Path) -> None:
+    """P8 resolves IDs against the toolbox double in a child process and records its verdicts."""
+    md = tmp_path / "BENCHMARKS.md"
+    md.write_text("# Benchmarks\n")
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "p8_resolve.py"), "--ids=8", "--runs=1", f"--md={md}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr  # 1: the share goal missed on a loaded machine
+    text = md.read_text()
+    assert "<!-- bench:P8 begin -->" in text
+    assert "requests per pass: [24] (expected 24) **PASS**" in text
+    assert "calls on the second pass over the same IDs: [0] **PASS**" in text
+    assert "resolve errors: 0 **PASS**" in text

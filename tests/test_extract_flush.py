@@ -12,12 +12,30 @@ PLAIN = (
 BLOB = "AbCdEfGh0123456789-_" * 30
 
 
-def test_complete_sentence_is_reported_without_waiting_for_the_next_line() -> None:
-    """A plain sentence with its reason clause needs no lookahead: feed() returns it at once."""
+def test_complete_sentence_waits_one_line_for_an_authorization_id() -> None:
+    """A finished sentence may be followed by its "Go to ... authorization id" line: one line
+    of lookahead, or flush() at idle, reports it."""
     ex = Extractor("app.log")
-    found = ex.feed(PLAIN.encode())
-    assert [f.action for f in found] == ["s3:GetObject"]
-    assert ex.safe_offset == len(PLAIN)
+    assert ex.feed(PLAIN.encode()) == []
+    found = ex.feed(b"next unrelated line\n")
+    assert [(f.action, f.authorization_id) for f in found] == [("s3:GetObject", None)]
+    assert ex.safe_offset == len(PLAIN) + len("next unrelated line\n")
+    ex = Extractor("app.log")
+    assert ex.feed(PLAIN.encode()) == []
+    assert [f.action for f in ex.flush()] == ["s3:GetObject"]
+
+
+def test_sentence_with_its_authorization_id_is_reported_at_once() -> None:
+    """A sentence whose line ends with the authorization ID needs no lookahead."""
+    line = PLAIN.rstrip("\n") + (
+        ". Go to https://us-east-1.console.aws.amazon.com/iam/home?region=us-east-1"
+        "#/authorization-details/abc123 for complete details, or call the "
+        "GetRequestAuthorizationDetails API with the following authorization id: abc123\n"
+    )
+    ex = Extractor("app.log")
+    found = ex.feed(line.encode())
+    assert [(f.action, f.authorization_id) for f in found] == [("s3:GetObject", "abc123")]
+    assert ex.safe_offset == len(line)
 
 
 def test_blob_at_line_end_is_held_until_the_next_line() -> None:
@@ -48,4 +66,19 @@ def test_flush_keeps_an_unterminated_line_buffered() -> None:
     ex = Extractor("app.log")
     assert ex.feed(PLAIN.encode()[:-40]) == []
     assert ex.flush() == []
-    assert [f.action for f in ex.feed(PLAIN.encode()[-40:])] == ["s3:GetObject"]
+    # Once the line is whole it waits for one line (its authorization ID may follow).
+    assert ex.feed(PLAIN.encode()[-40:]) == []
+    assert [f.action for f in ex.flush()] == ["s3:GetObject"]
+
+
+def test_equal_width_sentences_on_consecutive_lines_are_not_one_wrapped_message() -> None:
+    """Two finished sentences of the same width are two failures, not a terminal's hard wrap
+    (the first waits only for the second, which may have been its ID suffix)."""
+    first = PLAIN.replace("bucket/obj", "bucket/ob1")
+    second = PLAIN.replace("bucket/obj", "bucket/ob2")
+    assert len(first) == len(second)
+    ex = Extractor("app.log")
+    found = ex.feed((first + second).encode())
+    assert [f.resource for f in found] == ["arn:aws:s3:::bucket/ob1"]
+    assert [f.resource for f in ex.flush()] == ["arn:aws:s3:::bucket/ob2"]
+    assert ex.feed(b"more\n") == [] and ex.finish() == []

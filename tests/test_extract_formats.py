@@ -38,11 +38,13 @@ _FIELDS = (
     "region",
     "error_code",
     "event_time",
+    "authorization_id",
 )
 
 
 def _view(failure: Failure) -> dict[str, Any]:
     out: dict[str, Any] = {name: getattr(failure, name) for name in _FIELDS}
+    out["parse_notes"] = list(failure.parse_notes)
     out["line"] = failure.source.line
     out["event_id"] = failure.source.event_id
     out["decoded_action"] = (failure.decoded or {}).get("context", {}).get("action")

@@ -32,6 +32,8 @@ CASES: dict[str, Spec] = {
     # _PART only runs on strings _DURATION accepted; those are what it gets here.
     "diagnostics/durations.py:_PART": ("findall", [("", "1s"), ("", "1.5ms")]),
     "diagnostics/commands/decode.py:_BLOB": ("search", [("", "a"), ("!", "-_")]),
+    "diagnostics/commands/decode.py:_OPTION": ("fullmatch", [("--", "a"), ("--a", "-")]),
+    "diagnostics/commands/decode.py:_AUTHORIZATION_ID": ("fullmatch", [("", "a"), ("", "0")]),
     "diagnostics/context.py:_ACCOUNT_IN_ARN": ("match", [("arn:aws", "-"), ("arn:aws:s3:", "a-")]),
     "diagnostics/context.py:_REGION_IN_ARN": (
         "match",
@@ -40,6 +42,24 @@ CASES: dict[str, Spec] = {
     "diagnostics/decode/messages.py:_BASE64URL": ("search", [("", "A"), ("", "!")]),
     "diagnostics/decode/settings.py:_SESSION_UNSAFE": ("sub", [("", "a"), ("", "!")]),
     "diagnostics/extract/cloudtrail.py:_ACCOUNT": ("match", [("", "1")]),
+    "diagnostics/extract/authorization_id.py:_URL_ID": (
+        "finditer",
+        [("", "authorization-details/"), ("authorization-details/", "a"), ("", "\\")],
+    ),
+    "diagnostics/extract/authorization_id.py:_API_ID": (
+        "finditer",
+        [("", "authorization id: "), ("authorization id:", " "), ("authorization id: ", "0")],
+    ),
+    "diagnostics/extract/authorization_id.py:_ID_TAIL": ("fullmatch", [(" ", "a"), ("", " ")]),
+    "diagnostics/testing/toolbox_double.py:_CREDENTIAL": (
+        "search",
+        [("Credential=", "A"), ("Credential=A/20261201/", "a"), ("", "Credential=")],
+    ),
+    "diagnostics/testing/toolbox_double.py:_PATH": (
+        "match",
+        [("/authorization-details/", "a"), ("/authorization-details/", "%")],
+    ),
+    "diagnostics/testing/toolbox_double.py:_ID": ("match", [("", "a"), ("", "0")]),
     "diagnostics/extract/decoded.py:_START": (
         "search",
         [("", "{ "), ("", '{"allowed" '), ("", "{")],
@@ -82,6 +102,10 @@ CASES: dict[str, Spec] = {
     "diagnostics/extract/normalize.py:_JSON_ESCAPE": (
         "sub",
         [("", "\\"), ("", "\\u12"), ("", "\\\\")],
+    ),
+    "diagnostics/extract/provenance.py:_ACCESS_LOG": (
+        "match",
+        [("", "a"), ("a ", "b"), ("a b c [", "0"), ("a b c [01/May", " ")],
     ),
     "diagnostics/extract/normalize.py:_TIMESTAMP": (
         "match",

@@ -113,6 +113,10 @@ def variant_id(diagnosis: Diagnosis) -> str:
             f.truncated,
             diagnosis.decoded is not None,
             [[x.rule, [fix.to_json() for fix in x.fixes]] for x in diagnosis.findings],
+            # Resolved Access Troubleshooter details are news, like a decoded blob
+            # (a deferred ID that resolves later re-notifies); appended only when
+            # present so the variants of every other diagnosis keep their ids.
+            *([True] if diagnosis.authorization_details is not None else []),
         ],
         option=orjson.OPT_SORT_KEYS,
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from diagnostics.decode import Decoder
     from diagnostics.rules import RuleSet
+    from diagnostics.troubleshooter.combined import ResolvingDecoder
 
 
 def add_rules_argument(p: argparse.ArgumentParser) -> None:
@@ -27,7 +27,8 @@ def add_decode_arguments(p: argparse.ArgumentParser, *, optional: bool = True) -
         p.add_argument(
             "--no-decode",
             action="store_true",
-            help="do not call STS DecodeAuthorizationMessage; diagnose from the text alone",
+            help="do not call STS DecodeAuthorizationMessage nor resolve Access Troubleshooter "
+            "authorization IDs (iam-toolbox); diagnose from the text alone",
         )
     p.add_argument("--profile", help="AWS profile whose credentials decode messages")
     p.add_argument("--region", help="AWS region for STS (default: the profile's, else us-east-1)")
@@ -40,6 +41,7 @@ def add_decode_arguments(p: argparse.ArgumentParser, *, optional: bool = True) -
     p.add_argument("--decode-concurrency", type=int, default=4, help=argparse.SUPPRESS)
     p.add_argument("--decode-rate", type=float, default=5.0, help=argparse.SUPPRESS)
     p.add_argument("--sts-endpoint-url", help=argparse.SUPPRESS)
+    p.add_argument("--toolbox-endpoint-url", help=argparse.SUPPRESS)
 
 
 def load_rules(extra: list[Path] | None) -> RuleSet:
@@ -48,8 +50,8 @@ def load_rules(extra: list[Path] | None) -> RuleSet:
     return RuleSet.load([bundled_rules_dir(), *(extra or [])])
 
 
-def build_decoder(args: argparse.Namespace) -> Decoder | None:
-    """A decoder unless ``--no-decode``; it imports boto3 only when a blob needs it."""
+def build_decoder(args: argparse.Namespace) -> ResolvingDecoder | None:
+    """A decoder and ID resolver unless ``--no-decode``; boto3 is imported only when needed."""
     if getattr(args, "no_decode", False):
         return None
     from diagnostics.awsenv import avoid_instance_metadata_off_ec2
@@ -63,5 +65,9 @@ def build_decoder(args: argparse.Namespace) -> Decoder | None:
         max_per_second=args.decode_rate,
         concurrency=args.decode_concurrency,
         endpoint_url=args.sts_endpoint_url,
+        toolbox_endpoint_url=getattr(args, "toolbox_endpoint_url", None),
     )
-    return Decoder(settings)
+    from diagnostics.troubleshooter import Resolver
+    from diagnostics.troubleshooter.combined import ResolvingDecoder
+
+    return ResolvingDecoder(Decoder(settings), Resolver(settings))

@@ -1,4 +1,5 @@
-"""``authz-diag decode BLOB|-``: decode one encoded message with STS and explain it."""
+"""``authz-diag decode BLOB|ID|-``: decode one encoded message with STS (or resolve one
+Access Troubleshooter authorization ID with iam-toolbox) and explain it."""
 
 from __future__ import annotations
 
@@ -20,19 +21,27 @@ from diagnostics.model import Failure, SourceRef
 
 # Anchored, one character class: linear.
 _BLOB = re.compile(r"[A-Za-z0-9_-]+")
+# Anchored, a literal and one class: linear.
+_OPTION = re.compile(r"--[a-z][a-z-]*")
+# Anchored, one bounded class (botocore's AuthorizationId): linear.
+_AUTHORIZATION_ID = re.compile(r"[0-9a-z]{1,256}")
 MAX_BLOB = 10_240  # STS EncodedMessage limit (STS API reference)
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "decode",
-        help="decode one encoded authorization failure message and explain it",
+        help="decode one encoded authorization failure message (or resolve one "
+        "authorization ID) and explain it",
         description="Decode a message with STS DecodeAuthorizationMessage and explain it. "
         "BLOB may be the bare message, or text (or - for stdin) that contains "
-        "'Encoded authorization failure message: ...'. Exit status: 0 decoded, "
-        "1 STS could not decode it (the reason is printed), 2 usage or input error.",
+        "'Encoded authorization failure message: ...'. A bare Access Troubleshooter "
+        "authorization ID (lower-case letters and digits), or text ending with '... "
+        "authorization id: ID', is resolved with GetRequestAuthorizationDetails instead. "
+        "Exit status: 0 decoded or resolved, 1 AWS could not (the reason is printed), "
+        "2 usage or input error.",
     )
-    p.add_argument("blob", metavar="BLOB|-")
+    p.add_argument("blob", metavar="BLOB|ID|-")
     p.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
@@ -50,6 +59,8 @@ def protect_leading_dash(argv: list[str]) -> list[str]:
     if not argv or argv[0] != "decode" or "--" in argv:
         return argv
     for i, arg in enumerate(argv[1:], 1):
+        if _OPTION.fullmatch(arg):
+            continue  # a long option (--toolbox-endpoint-url), not a blob
         if len(arg) >= 20 and arg.startswith("-") and _BLOB.fullmatch(arg):
             return [*argv[:i], *argv[i + 1 :], "--", arg]
     return argv
@@ -59,10 +70,13 @@ def failures_from_input(raw: str) -> list[Failure]:
     """The failures in ``raw``: text holding the marker, or one bare blob (wrapping undone)."""
     from diagnostics.extract import extract_text
 
-    found = [f for f in extract_text(raw, "-") if f.encoded_message]
+    found = [f for f in extract_text(raw, "-") if f.encoded_message or f.authorization_id]
     if found:
         return found
     blob = "".join(raw.split())
+    if _AUTHORIZATION_ID.fullmatch(blob):
+        # Blobs are hundreds of mixed-case characters; IDs are short and lower-case.
+        return [Failure(kind="plain", source=SourceRef("-"), authorization_id=blob)]
     if not blob or len(blob) > MAX_BLOB or not _BLOB.fullmatch(blob):
         raise UsageError(
             "that is not an encoded authorization message: expected base64url text "
@@ -93,4 +107,4 @@ def run(args: argparse.Namespace) -> int:
         for d in diagnoses
     ]
     print_diagnoses(diagnoses, args.format)
-    return 1 if any(d.decode_error for d in diagnoses) else 0
+    return 1 if any(d.decode_error or d.authorization_error for d in diagnoses) else 0

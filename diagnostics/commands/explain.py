@@ -1,4 +1,9 @@
-"""``authz-diag explain [FILE|-]``: explain an already decoded message."""
+"""``authz-diag explain [FILE|-]``: explain a decoded message or saved authorization details.
+
+Two inputs, told apart by shape: STS DecodeAuthorizationMessage's output, or
+IAM Access Troubleshooter's GetRequestAuthorizationDetails answer (an object
+with ``evaluations``), optionally with the policy documents beside it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnostics.commands.common import add_rules_argument, load_rules
+from diagnostics.commands.explain_policies import load_policies
 from diagnostics.commands.output import print_diagnoses
 from diagnostics.errors import InputError, UsageError
 
@@ -15,12 +21,27 @@ from diagnostics.errors import InputError, UsageError
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "explain",
-        help="explain an already decoded message (aws sts decode-authorization-message output)",
-        description="Explain the JSON that `aws sts decode-authorization-message` returns: "
-        'the whole {"DecodedMessage": "..."} output, the DecodedMessage string, or its '
-        "parsed object. Exit status: 0 explained, 2 usage or input error.",
+        help="explain a decoded message or saved IAM Access Troubleshooter details",
+        description="Explain the JSON that `aws sts decode-authorization-message` returns "
+        '(the whole {"DecodedMessage": "..."} output, the DecodedMessage string, or its '
+        "parsed object), or the JSON that `aws iam-toolbox "
+        "get-request-authorization-details --authorization-id ID` prints (recognised by "
+        "its evaluations list): which check, policy, statement and organization target "
+        "denied each evaluation, the fix for each layer, and a re-check of every layer "
+        "with the fixes added. Exit status: 0 explained, 2 usage or input error.",
     )
     p.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+    p.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="URI=FILE|DIR",
+        help="with authorization details: a policy document as `aws iam-toolbox "
+        "get-request-authorization-policy --authorization-id ID --policy-uri URI` prints it "
+        "(repeatable). URI=FILE names the policy; a DIR holds NAME.json files, each matched "
+        "to the evaluated policy whose URI ends in /NAME (p-7q3x9k2m.json for an SCP). "
+        "With the documents, denying statements are quoted and their conditions checked",
+    )
     p.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
@@ -42,7 +63,20 @@ def run(args: argparse.Namespace) -> int:
             raw = Path(args.file).read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {args.file}: {exc.strerror}; check the path") from None
-    from diagnostics.explain import explain_bytes
+    from diagnostics.explain import details_of, explain_bytes
 
-    print_diagnoses(explain_bytes(raw, args.file, load_rules(args.rules)), args.format)
+    documents: dict[str, Any] = {}
+    details = details_of(raw)
+    if details is not None and args.policy:
+        uris = [str(p.get("uri")) for p in details.get("policies") or [] if isinstance(p, dict)]
+        documents, warnings = load_policies(args.policy, uris)
+        for warning in warnings:
+            print(f"authz-diag: warning: {warning}", file=sys.stderr)
+    elif args.policy:
+        raise UsageError(
+            "--policy goes with saved authorization details (aws iam-toolbox "
+            "get-request-authorization-details output), not with a decoded message"
+        )
+    rules = load_rules(args.rules)
+    print_diagnoses(explain_bytes(raw, args.file, rules, documents=documents), args.format)
     return 0

@@ -27,13 +27,13 @@ from diagnostics.state import StateDB
 log = structlog.get_logger()
 
 _DDL = """
-CREATE TABLE IF NOT EXISTS decode_cache (
+CREATE TABLE IF NOT EXISTS {table} (
     blob_sha256 TEXT PRIMARY KEY,
     decoded BLOB,           -- orjson DecodedMessage; NULL for a negative entry
     error TEXT,             -- the decode_error of a negative entry
     expires_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS decode_cache_expiry ON decode_cache (expires_at);
+CREATE INDEX IF NOT EXISTS {table}_expiry ON {table} (expires_at);
 """
 
 
@@ -56,7 +56,11 @@ class DecodeCache:
     """Thread-safe LRU of decode results, write-through to ``db`` when given.
 
     ``clock`` is wall time (``time.time``) because entries outlive the process.
+    Subclasses keep other privileged answers the same way in their own ``TABLE``.
     """
+
+    #: The state DB table (a class constant: never built from input).
+    TABLE = "decode_cache"
 
     def __init__(
         self,
@@ -74,7 +78,7 @@ class DecodeCache:
         self._mem: OrderedDict[str, CacheEntry] = OrderedDict()
         self._pruned_at = clock()
         if db is not None:
-            db.ensure_schema("decode_cache", _DDL)
+            db.ensure_schema(self.TABLE, _DDL.format(table=self.TABLE))
             self._prune()
 
     def __len__(self) -> int:
@@ -115,7 +119,7 @@ class DecodeCache:
         try:
             with self._db.transaction() as conn:
                 conn.execute(
-                    "INSERT OR REPLACE INTO decode_cache VALUES (?, ?, ?, ?)",
+                    f"INSERT OR REPLACE INTO {self.TABLE} VALUES (?, ?, ?, ?)",  # noqa: S608
                     (key, payload, entry.error, entry.expires_at),
                 )
         except (StateError, sqlite3.Error, OSError) as exc:
@@ -134,7 +138,7 @@ class DecodeCache:
             return None
         try:
             rows = self._db.query(
-                "SELECT decoded, error, expires_at FROM decode_cache "
+                f"SELECT decoded, error, expires_at FROM {self.TABLE} "  # noqa: S608
                 "WHERE blob_sha256 = ? AND expires_at > ?",
                 (key, now),
             )
@@ -159,6 +163,9 @@ class DecodeCache:
         self._pruned_at = self._clock()
         try:
             with self._db.transaction() as conn:
-                conn.execute("DELETE FROM decode_cache WHERE expires_at <= ?", (self._clock(),))
+                conn.execute(
+                    f"DELETE FROM {self.TABLE} WHERE expires_at <= ?",  # noqa: S608
+                    (self._clock(),),
+                )
         except (StateError, sqlite3.Error) as exc:
             log.warning("decode_cache_prune_failed", error=str(exc))

@@ -34,7 +34,14 @@ class _AccountEntry:
 
 
 class StsClients:
-    """Thread-safe factory and cache of STS clients for a ``Decoder``."""
+    """Thread-safe factory and cache of STS clients for a ``Decoder``.
+
+    ``SERVICE`` is what the base and per-account clients call; AssumeRole and
+    GetCallerIdentity always go to STS.  A subclass serves another service
+    (iam-toolbox) with the same credentials, roles and token bucket.
+    """
+
+    SERVICE = "sts"
 
     def __init__(
         self,
@@ -94,16 +101,22 @@ class StsClients:
             max_pool_connections=max(10, self.settings.concurrency * 2),
         )
 
-    def _new_client(self, endpoint_url: str | None, **credentials: str) -> Any:
+    def service_endpoint(self) -> str | None:
+        """Where ``SERVICE`` is reached (``None``: botocore's endpoint for the region)."""
+        return self.settings.endpoint_url
+
+    def _new_client(
+        self, endpoint_url: str | None, *, service: str | None = None, **credentials: str
+    ) -> Any:
         session = self._boto_session()
         client = session.client(
-            "sts",
+            service or self.SERVICE,
             region_name=session.region_name or "us-east-1",
             endpoint_url=endpoint_url,
             config=self._config(),
             **credentials,
         )
-        client.meta.events.register("before-send.sts", self._take_token)
+        client.meta.events.register("before-send", self._take_token)
         return client
 
     def _take_token(self, **_: Any) -> None:
@@ -111,9 +124,9 @@ class StsClients:
         self._bucket.acquire()
 
     def base_client(self) -> Any:
-        """The DecodeAuthorizationMessage client on the base credentials."""
+        """The ``SERVICE`` client on the base credentials."""
         if self._base is None:
-            client = self._new_client(self.settings.endpoint_url)
+            client = self._new_client(self.service_endpoint())
             with self._lock:
                 if self._base is None:
                     self._base = client
@@ -122,7 +135,7 @@ class StsClients:
     def _assume_client(self) -> Any:
         if self._assumer is None:
             endpoint = self.settings.assume_role_endpoint_url or self.settings.endpoint_url
-            client = self._new_client(endpoint)
+            client = self._new_client(endpoint, service="sts")
             with self._lock:
                 if self._assumer is None:
                     self._assumer = client
@@ -208,7 +221,7 @@ class StsClients:
             raise m.DecodeFailed(m.NO_CREDENTIALS, m.no_credentials_text()) from None
         creds = answer["Credentials"]
         client = self._new_client(
-            self.settings.endpoint_url,
+            self.service_endpoint(),
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],

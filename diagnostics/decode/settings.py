@@ -47,6 +47,8 @@ class DecodeSettings:
     retry_mode: str = "adaptive"
     #: Seconds an "invalid or expired" answer stays cached (a positive one: ``cache_ttl``).
     negative_ttl: float = 600.0
+    #: Where IAM Access Troubleshooter (iam-toolbox) is reached; a test double.
+    toolbox_endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_per_second <= 0:

@@ -30,6 +30,9 @@ from diagnostics.model import Failure, SourceRef
 MAX_ENVELOPE_DEPTH = 6
 #: Longest errorMessage we parse (CloudTrail itself cuts messages far shorter).
 MAX_MESSAGE = 64 * 1024
+#: CloudTrail keeps this many characters of an errorMessage, then adds "..."
+#: (seen in DataDog/stratus-red-team's detonation logs: 1,026-character messages).
+CLOUDTRAIL_MESSAGE_LIMIT = 1023
 
 _ACCOUNT = re.compile(r"^\d{12}$")  # linear: anchored fixed-length class
 
@@ -164,6 +167,11 @@ def record_conditions(record: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, 
     return tuple(out)
 
 
+def _was_cut(message: str) -> bool:
+    """CloudTrail cut this errorMessage: it keeps 1,023 characters and appends "..."."""
+    return len(message) >= CLOUDTRAIL_MESSAGE_LIMIT
+
+
 def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure | None:
     """The authorization failure a CloudTrail record holds, or None (also for a non-mapping)."""
     if not isinstance(record, Mapping):  # callers pass parsed JSON of any shape
@@ -176,7 +184,11 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
     identity = identity if isinstance(identity, Mapping) else {}
     principal = _str(identity.get("arn"))
     message = record.get("errorMessage")
-    found = analyse_message(message[:MAX_MESSAGE]) if isinstance(message, str) else None
+    found = (
+        analyse_message(message[:MAX_MESSAGE], cut=_was_cut(message))
+        if isinstance(message, str)
+        else None
+    )
     event_id = _str(record.get("eventID"), 128)
     if source.event_id != event_id:
         source = SourceRef(source.path, source.line, source.offset, event_id)
@@ -202,6 +214,8 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
         event_time=_str(record.get("eventTime"), 64),
         conditions=record_conditions(record),
         excerpt=excerpt[:500],
+        authorization_id=found.authorization_id if found else None,
+        parse_notes=found.parse_notes if found else (),
     )
 
 

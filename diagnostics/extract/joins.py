@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
+from diagnostics.extract.authorization_id import continues_suffix, suffix_mode
 from diagnostics.extract.encoded import (
     MAX_BLOB,
     leading_blob_run,
@@ -47,6 +48,11 @@ KEY_PHRASES = (
     "with an explicit deny in",
     "policy allows the",
     "transitively through",
+    # The policy type before the policy ARN (a wrap between them lost the ARN).
+    "identity-based policy",
+    "resource-based policy",
+    "control policy",
+    "endpoint policy",
     "api error",
     "operation error",
     "status code",
@@ -101,6 +107,8 @@ _OPEN_ENDINGS = (
     " explicit deny in a",
     " explicit deny in an",
     " explicit deny in the",
+    # "... in an identity-based policy:" wrapped before its ARN.
+    " policy:",
 )
 #: The labels AWS puts before the principal of a plain sentence.
 _LABELS = ("User:", "Principal:", "user:")
@@ -177,9 +185,21 @@ def wants_next(text: str) -> str | None:
         return "legacy"  # EC2 puts the plain sentence or the blob after it
     if "uthoriz" in tail and _sentence_open(tail):
         return "sentence"
-    if ": " in tail and "status code" not in tail and any(code in tail for code in _GO_CODES):
+    # The authorization-ID suffix names an API ("GetRequestAuthorizationDetails"),
+    # not an error code.
+    codes = tail.replace("GetRequestAuthorizationDetails", "")
+    if ": " in tail and "status code" not in tail and any(code in codes for code in _GO_CODES):
         return "status"
-    return None
+    # "Go to https://...#/authorization-details/ID ..." may follow.
+    return suffix_mode(tail, _sentence_ended(tail))
+
+
+def _sentence_ended(tail: str) -> bool:
+    """The text ends right after a denial sentence (the authorization-ID suffix may follow)."""
+    if "uthorized to perform" not in tail:  # find_plain's two middles, cheaply first
+        return False
+    hits = find_plain(tail)
+    return bool(hits) and not tail[hits[-1].end :].strip(" \t.\"'")
 
 
 def _content(line: str, first_text: str, *, shared_prefix: bool) -> str:
@@ -230,6 +250,8 @@ def join(
         return None
     line_explicit = content.endswith("\\")
     body = content[:-1].rstrip(" \t") if line_explicit else content
+    if (mode != "blob" or body.startswith("Go to https://")) and continues_suffix(text, body):
+        return " ", unescaped(body), line_explicit
     if mode == "blob":
         ob = open_blob_at_end(text)
         assert ob is not None

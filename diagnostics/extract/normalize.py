@@ -132,8 +132,19 @@ def normalize_line(raw: bytes) -> tuple[str, bool]:
 
 
 def has_json_escapes(text: str) -> bool:
-    """True when ``text`` holds JSON string escapes worth undoing."""
-    return '\\"' in text or "\\n" in text or "\\u" in text or "\\t" in text or "\\\\" in text
+    """True when ``text`` holds JSON string escapes worth undoing.
+
+    ``\\/`` counts: JSON encoders that escape slashes turn every ARN and URL
+    into ``arn:aws:iam::1:policy\\/Name``.
+    """
+    return (
+        '\\"' in text
+        or "\\n" in text
+        or "\\u" in text
+        or "\\t" in text
+        or "\\\\" in text
+        or "\\/" in text
+    )
 
 
 def strip_known_prefix(line: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from diagnostics.context import account_of, enrich, region_of
+from diagnostics.extract.authorization_id import attach_ids
 from diagnostics.extract.decoded import find_decoded
 from diagnostics.extract.ec2 import Ec2Hit, find_ec2
 from diagnostics.extract.encoded import MIN_WHOLE_BLOB, find_encoded
@@ -58,7 +59,8 @@ class Found:
     region: str | None = None
     error_code: str | None = None
     principal_text: str | None = None
-    notes: tuple[str, ...] = ()
+    authorization_id: str | None = None
+    parse_notes: tuple[str, ...] = ()
 
     def to_failure(self, source: SourceRef, excerpt: str) -> Failure:
         failure = Failure(
@@ -80,7 +82,8 @@ class Found:
             error_code=self.error_code,
             excerpt=excerpt,
             principal_text=self.principal_text,
-            parse_notes=self.notes,
+            authorization_id=self.authorization_id,
+            parse_notes=self.parse_notes,
         )
         if self.decoded is not None:
             failure = enrich(failure, self.decoded)
@@ -101,17 +104,23 @@ def _from_plain(hit: PlainHit, kind: FailureKind = "plain") -> Found:
         explicit_deny=hit.explicit_deny,
         region=hit.region,
         principal_text=hit.principal_text,
-        notes=hit.notes,
+        parse_notes=hit.notes,
         truncated=hit.cut,
     )
 
 
 def analyse_text(
-    text: str, *, cut_at_end: bool = False, context: str = ""
+    text: str,
+    *,
+    cut_at_end: bool = False,
+    id_cut_at_end: bool | None = None,
+    context: str = "",
 ) -> tuple[list[Found], list[str]]:
     """The failures in ``text`` in order, and problems worth a warning.
 
-    ``context`` is the text of the lines just before it, read only for evidence.
+    ``id_cut_at_end`` (default ``cut_at_end``) says an authorization ID that
+    runs to the end of the text was cut off.  ``context`` is the text of the
+    lines just before it, read only for evidence.
     """
     found: list[Found] = []
     plains = find_plain(text)
@@ -136,7 +145,7 @@ def analyse_text(
                     end=max(base.end, enc.end),
                     encoded_message=blob,
                     truncated=enc.truncated,
-                    notes=base.notes + notes,
+                    parse_notes=base.parse_notes + notes,
                 )
             )
         else:
@@ -147,7 +156,7 @@ def analyse_text(
                     enc.end,
                     encoded_message=blob,
                     truncated=enc.truncated,
-                    notes=notes,
+                    parse_notes=notes,
                 )
             )
     for idx, hit in enumerate(plains):
@@ -157,7 +166,7 @@ def analyse_text(
     for d in decoded_hits:
         notes = ("the decoded message is not valid JSON (cut or elided); read leniently",)
         found.append(
-            Found("decoded", d.start, d.end, decoded=d.message, notes=notes if d.lenient else ())
+            Found("decoded", d.start, d.end, decoded=d.message, parse_notes=notes if d.lenient else ())
         )
     found = _with_ec2(found, ec2)
     found = _with_wordings(found, find_wordings(text))
@@ -165,7 +174,13 @@ def analyse_text(
     frames = find_frames(text)
     if frames:
         found = _apply_frames(found, frames)
-    return _share_wrappers(_with_tool_operations(text, found)), problems
+    found = attach_ids(
+        text,
+        _with_tool_operations(text, found),
+        cut_at_end=cut_at_end if id_cut_at_end is None else id_cut_at_end,
+        standalone=lambda start, end: Found("plain", start, end),
+    )
+    return _share_wrappers(found), problems
 
 
 def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
@@ -184,7 +199,7 @@ def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
                 operation=hit.operation,
                 event_source=hit.service,
                 region=hit.region,
-                notes=(
+                parse_notes=(
                     "the message names no principal or resource"
                     + ("" if hit.action else ", nor the action"),
                 ),
@@ -254,7 +269,7 @@ def _with_ec2(found: list[Found], ec2: list[Ec2Hit]) -> list[Found]:
                 operation=hit.operation,
                 event_source=hit.event_source,
                 error_code=hit.error_code,
-                notes=tuple(notes),
+                parse_notes=tuple(notes),
             )
         )
     return out
@@ -379,16 +394,20 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
                 operation=fr.operation,
                 event_source=fr.service,
                 truncated=fr.cut,
-                notes=("the error is cut before its message",) if fr.cut else (),
+                parse_notes=("the error is cut before its message",) if fr.cut else (),
             )
         )
     out.sort(key=lambda f: f.start)
     return out
 
 
-def analyse_message(message: str) -> Found | None:
-    """The one failure a single error message (a CloudTrail errorMessage) describes."""
-    found, _problems = analyse_text(message)
+def analyse_message(message: str, *, cut: bool = False) -> Found | None:
+    """The one failure a single error message (a CloudTrail errorMessage) describes.
+
+    ``cut``: the message was cut to a length limit, so an authorization ID at its
+    very end may be incomplete.
+    """
+    found, _problems = analyse_text(message, id_cut_at_end=cut)
     for f in found:
         if f.kind in ("encoded", "plain", "decoded"):
             return f

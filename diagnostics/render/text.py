@@ -7,8 +7,11 @@ import textwrap
 
 from diagnostics.context import matched_statements
 from diagnostics.fold import span
-from diagnostics.model import Diagnosis, Finding, Fix
+from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
 from diagnostics.render.safe import block, line
+from diagnostics.troubleshooter.attribution import check_lines, denial_summary
+from diagnostics.troubleshooter.details import Evaluation
+from diagnostics.troubleshooter.layers import fix_aims_at
 
 POLICY_WORDS = {
     "identity": "identity-based",
@@ -41,7 +44,10 @@ KIND_WORDS = {
 
 
 def why(d: Diagnosis) -> str:
-    """The one-line reason, in AWS's own terms."""
+    """The one-line reason, in AWS's own terms (Access Troubleshooter's when resolved)."""
+    summary = denial_summary(d.authorization_details)
+    if summary:
+        return summary
     f = d.failure
     words = POLICY_WORDS.get(f.policy_type or "", f.policy_type or "")
     if f.explicit_deny:
@@ -75,6 +81,15 @@ def _fix_lines(fix: Fix) -> list[str]:
     return lines
 
 
+def _for_fix(entry: JSONObject, fix: Fix) -> bool:
+    """Is a verification entry about this fix (per evaluation: one its statements cover)?"""
+    evaluation = entry.get("evaluation")
+    if not isinstance(evaluation, str):
+        return True
+    action, _, resource = evaluation.partition(" on ")
+    return fix_aims_at(fix, Evaluation(action, resource or None, None))
+
+
 def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
     out = []
     for entry in d.verification:
@@ -82,13 +97,14 @@ def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
             entry.get("rule") == rule
             and entry.get("applies_to") == fix.applies_to
             and entry.get("target") == fix.target
+            and _for_fix(entry, fix)
         ):
             status = entry.get("status")
             mark = (
                 "✓"
                 if status in ("allows", "allowed")
                 else "~"
-                if status == "allows_if_conditions_hold"
+                if status in ("allows_if_conditions_hold", "allows_with_other_fixes")
                 else "!"
             )
             out.append(f"      {mark} {line(entry.get('checker'))}: {line(entry.get('message'))}")
@@ -111,6 +127,11 @@ def _finding_lines(d: Diagnosis, finding: Finding) -> list[str]:
     for fix in finding.fixes:
         lines += _fix_lines(fix)
         lines += _checks(d, finding.rule, fix)
+    if not finding.fixes:
+        # A re-check with no fix to hang it on: say the request stays denied.
+        for entry in d.verification:
+            if entry.get("rule") == finding.rule and entry.get("applies_to") is None:
+                lines.append(f"    ! {line(entry.get('checker'))}: {line(entry.get('message'))}")
     return lines
 
 
@@ -125,7 +146,10 @@ def render(d: Diagnosis, index: int | None = None) -> str:
     head = f"── {line(f.error_code or 'Access denied', 128)}"
     if index is not None:
         head += f" #{index}"
-    lines = [head + " " + "─" * max(3, 60 - len(head)), f"{line(where)}  [{KIND_WORDS[f.kind]}]"]
+    kind = KIND_WORDS[f.kind]
+    if d.authorization_details is not None and d.decoded is None and f.kind == "decoded":
+        kind = "IAM Access Troubleshooter details"
+    lines = [head + " " + "─" * max(3, 60 - len(head)), f"{line(where)}  [{kind}]"]
     if d.occurrences > 1:
         # The span may name input paths: _field writes it as one escaped line.
         lines.append(_field("Repeats", span(f.source, d.last_source, d.occurrences)))
@@ -139,12 +163,22 @@ def render(d: Diagnosis, index: int | None = None) -> str:
     lines.append(_field("Why", why(d)))
     if f.truncated:
         lines.append(_field("Note", "the message was cut off; fields may be incomplete"))
+    if f.embedded:
+        lines.append(
+            _field(
+                "Note",
+                "found inside a field the request's sender wrote (user-agent, request body), "
+                "not the log's own message: it may be forged, and watch does not alert it",
+            )
+        )
     if d.decoded:
         for st in matched_statements(d.decoded):
             conds = ", ".join(f"{c.key}={'|'.join(c.values)}" for c in st.conditions)
             sid = st.statement_id or "(no Sid)"
             text = f"{st.effect} statement {sid}" + (f" with {conds}" if conds else "")
             lines.append(_field("Matched", text))
+    for checks in check_lines(d.authorization_details):
+        lines.append(_field("Checks", checks))
     if d.decode_error:
         lines.append(_field("Decode", d.decode_error))
     if not d.findings:

@@ -75,11 +75,13 @@ def load_rules(config: WatchConfig) -> Any:
 def build_decoder(
     config: WatchConfig, state: StateDB | None, heartbeat: Callable[[], None] | None = None
 ) -> Any:
-    """The STS decoder, behind a per-batch deadline that keeps the main loop moving."""
+    """The STS decoder and the ID resolver, behind a per-batch deadline (the main loop moves)."""
     if not config.decode.enabled:
         return None
     from diagnostics.decode import DecodeCache, Decoder, DecodeSettings
     from diagnostics.service.decoding import DeadlineDecoder
+    from diagnostics.service.resolving import DeferringResolver
+    from diagnostics.troubleshooter import DetailsCache, Resolver
 
     d = config.decode
     settings = DecodeSettings(
@@ -91,11 +93,17 @@ def build_decoder(
         concurrency=d.concurrency,
         endpoint_url=d.endpoint_url,
         max_attempts=d.max_attempts,
+        toolbox_endpoint_url=d.toolbox_endpoint_url,
     )
-    return DeadlineDecoder(
-        Decoder(settings, cache=DecodeCache(state)),
+    beat = heartbeat or (lambda: None)
+    # decode.enabled = false turns resolving off too: both live behind this switch.
+    return DeferringResolver(
+        DeadlineDecoder(
+            Decoder(settings, cache=DecodeCache(state)), deadline=d.batch_deadline, heartbeat=beat
+        ),
+        Resolver(settings, DetailsCache(state)),
         deadline=d.batch_deadline,
-        heartbeat=heartbeat or (lambda: None),
+        heartbeat=beat,
     )
 
 
@@ -121,6 +129,11 @@ def build_runtime(
         group_wait=config.alerts.group_wait,
         group_interval=config.alerts.group_interval,
         repeat_interval=config.alerts.repeat_interval,
+        max_groups=config.alerts.max_groups,
+        storm_threshold=config.alerts.storm_threshold,
+        storm_window=config.alerts.storm_window,
+        embedded=config.alerts.embedded,
+        accounts=frozenset(config.alerts.accounts),
     )
     own_sinks = sinks is None
     built = build_sinks(config, state) if sinks is None else sinks

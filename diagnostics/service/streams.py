@@ -193,10 +193,16 @@ class StreamProcessor:
         # A socket or stdin stream has no checkpoint to write.
         self._commit(fresh, mark if commit is not None else None)
 
-    def _commit(self, failures: list[Failure], mark: Mark | None) -> None:
+    def retry_deferred(self) -> None:
+        """Alert failures whose deferred authorization IDs have resolved since (idle tick)."""
+        due = getattr(self._runtime().decoder, "retry_due", None)
+        if due is not None and due():
+            self._commit([], None, retries=True)
+
+    def _commit(self, failures: list[Failure], mark: Mark | None, *, retries: bool = False) -> None:
         rt = self._runtime()
         diagnoses: list[Diagnosis] = []
-        if failures:
+        if failures or retries:
             try:
                 diagnoses = list(rt.pipeline.diagnose(failures))
             except Exception:

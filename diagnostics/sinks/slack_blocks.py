@@ -12,11 +12,13 @@ from typing import Any
 import orjson
 
 from diagnostics.alerts.alert import Alert, iso_time
+from diagnostics.alerts.storms import storm_text
 from diagnostics.context import region_of
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.base import Detail
 from diagnostics.sinks.render import clean, summarize_decoded
 from diagnostics.sinks.text import policy_words
+from diagnostics.troubleshooter.attribution import denial_summary
 
 SECTION_MAX = 3000
 FIELD_MAX = 2000
@@ -171,6 +173,8 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
     d = alert.diagnosis
     times = "once" if alert.count == 1 else f"{alert.count}×"
     action = esc(d.failure.action or "unknown action")
+    if alert.storm:
+        action = f"storm of {alert.storm.get('groups')} distinct denials"
     header = cut(f"Denied: {action} ({times})", HEADER_MAX)
     if len(header) > HEADER_MAX:  # cut() needs room for its note; headers just truncate
         header = header[: HEADER_MAX - 1] + "…"
@@ -182,7 +186,13 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
         ),
         _fields(alert),
     ]
+    denied = denial_summary(d.authorization_details)
+    if denied:
+        # Access Troubleshooter names the exact policy, statement and target.
+        required.append(_section(f"*Denied by:* {esc(denied)}"))
     optional: list[Block] = []
+    if alert.storm:
+        required.insert(1, _section(f"*Storm:* {_code(storm_text(alert.storm), 500)}"))
     for finding in d.findings[:MAX_FINDINGS]:
         # The explanation quotes log values: a code block keeps their markup inert.
         optional.append(

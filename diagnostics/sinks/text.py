@@ -5,8 +5,10 @@ from __future__ import annotations
 import orjson
 
 from diagnostics.alerts.alert import Alert, iso_time
+from diagnostics.alerts.storms import storm_text
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.render import clean
+from diagnostics.troubleshooter.attribution import denial_summary
 
 _BOLD = "\x1b[1m"
 _RED = "\x1b[1;31m"
@@ -69,8 +71,11 @@ def headline(alert: Alert) -> str:
     Without an IAM action the API operation stands in (``PutObject denied once``).
     """
     f = alert.diagnosis.failure
-    action = clean(f.action or f.operation or "") or "a request"
     times = "once" if alert.count == 1 else f"{alert.count} times"
+    if alert.storm:
+        # The representative's action is one of many: say what the alert is.
+        return f"storm of {alert.storm.get('groups')} distinct denials, {times}"
+    action = clean(f.action or f.operation or "") or "a request"
     return f"{action} denied {times}"
 
 
@@ -120,6 +125,8 @@ def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> 
     if color:
         head = f"{_BOLD}{head}{_RESET}"
     lines = [f"authz-diag alert {head}"]
+    if alert.storm:
+        lines += _lines("storm", storm_text(alert.storm).removeprefix("storm: "))
     # Only what the failure says: a missing principal, resource or region is
     # left out rather than printed as "unknown".
     principal = f.principal_arn or alert.key.principal
@@ -138,6 +145,9 @@ def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> 
         lines += _lines("region", f.region)
     if f.policy_arn:
         lines += _lines("policy", f.policy_arn)
+    denied = denial_summary(d.authorization_details)
+    if denied:
+        lines += _lines("denied", denied)
     seen = f"{iso_time(alert.first_seen)} .. {iso_time(alert.last_seen)}"
     if alert.status != "new":
         seen += f" ({alert.new_count} since the last alert)"

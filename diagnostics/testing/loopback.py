@@ -1,8 +1,9 @@
 """A threaded HTTP server on 127.0.0.1 that the AWS doubles share.
 
 Subclasses implement ``handle(params, authorization) -> (status, xml) | None``
-for the AWS Query protocol (form-encoded POST, XML answers); ``None`` means
-the double already answered or chose to hang.
+for the AWS Query protocol (form-encoded POST, XML answers), or
+``handle_get(path, query, headers) -> (status, headers, body) | None`` for a
+rest-json GET API; ``None`` means the double already answered or chose to hang.
 """
 
 from __future__ import annotations
@@ -10,10 +11,55 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+@dataclass(slots=True)
+class Fault:
+    """A scripted fault: ``kind`` for the next ``remaining`` matching calls (``None``: all)."""
+
+    kind: str
+    remaining: int | None
+    #: The one operation (action) it applies to; ``None``: any.
+    operation: str | None = None
+    #: Only calls signed by this account's keys; ``None``: any.
+    account: str | None = None
+    message: str | None = None
+
+
+class FaultQueue:
+    """Faults in the order given; each call consumes at most one.  Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, operation: str, account: str | None = None) -> Fault | None:
+        """The first fault matching this call, counted down (and dropped when spent)."""
+        with self._lock:
+            for i, fault in enumerate(self._faults):
+                if fault.operation not in (None, operation):
+                    continue
+                if fault.account is not None and fault.account != account:
+                    continue
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        del self._faults[i]
+                return fault
+            return None
 
 
 class LoopbackServer:
@@ -29,6 +75,12 @@ class LoopbackServer:
 
     def handle(self, params: Mapping[str, str], authorization: str) -> tuple[int, str] | None:
         raise NotImplementedError
+
+    def handle_get(
+        self, path: str, query: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, Mapping[str, str], bytes] | None:
+        """A rest-json GET; the default says the double speaks no such API."""
+        return 405, {"Content-Type": "application/json"}, b'{"message": "GET not supported"}'
 
     def start(self) -> Self:
         """Bind to 127.0.0.1 on a free port and serve in a daemon thread."""
@@ -102,6 +154,26 @@ class _QueryHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (its timeout); nothing left to tell it.
+            self.close_connection = True
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        answer = self.double.handle_get(unquote(parts.path), query, headers)
+        if answer is None:
+            self.close_connection = True
+            return
+        status, extra, data = answer
+        try:
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -36,7 +36,7 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 # Re-exported: tests and benchmarks import the samples with the double.
-from diagnostics.testing.loopback import LoopbackServer
+from diagnostics.testing.loopback import Fault, FaultQueue, LoopbackServer
 from diagnostics.testing.sts_samples import decoded_message, fake_blob
 
 __all__ = ["DECODE", "StsCall", "StsDouble", "decoded_message", "fake_blob"]
@@ -115,15 +115,6 @@ class StsCall:
     error_code: str | None = None
 
 
-@dataclass(slots=True)
-class _Fault:
-    kind: str
-    remaining: int | None  # None: until cleared
-    action: str | None
-    account: str | None
-    message: str | None
-
-
 class StsDouble(LoopbackServer):
     """A programmable STS endpoint on ``127.0.0.1`` (a free port).
 
@@ -157,7 +148,7 @@ class StsDouble(LoopbackServer):
         self.base_identity = base_identity
         self.credential_lifetime = credential_lifetime
         self._key_resolver = key_resolver
-        self._faults: list[_Fault] = []
+        self._faults = FaultQueue()
         self._calls: list[StsCall] = []
         self._key_accounts: dict[str, str] = {}
         self._key_arns: dict[str, str] = {}
@@ -208,12 +199,10 @@ class StsDouble(LoopbackServer):
         """
         if kind != "hang" and kind not in _FAULTS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {sorted(_FAULTS)} or 'hang'")
-        with self._lock:
-            self._faults.append(_Fault(kind, count, action, account, message))
+        self._faults.add(Fault(kind, count, action, account, message))
 
     def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        self._faults.clear()
 
     # -- observing -----------------------------------------------------------
 
@@ -233,20 +222,6 @@ class StsDouble(LoopbackServer):
             self._calls.clear()
 
     # -- request handling (called from server threads) ------------------------
-
-    def _take_fault(self, action: str, account: str | None) -> _Fault | None:
-        with self._lock:
-            for i, fault in enumerate(self._faults):
-                if fault.action not in (None, action):
-                    continue
-                if fault.account is not None and fault.account != account:
-                    continue
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        del self._faults[i]
-                return fault
-            return None
 
     def _record(self, call: StsCall) -> None:
         with self._lock:
@@ -277,7 +252,7 @@ class StsDouble(LoopbackServer):
         )
         if self.latency > 0:
             self._stopping.wait(self.latency)
-        fault = self._take_fault(action, account)
+        fault = self._faults.take(action, account)
         if fault is not None and fault.kind == "hang":
             self._record(_replace(base, status=0, error_code="hang"))
             self._stopping.wait(self.hang_seconds)
