@@ -166,7 +166,9 @@ def analyse_text(
     for d in decoded_hits:
         notes = ("the decoded message is not valid JSON (cut or elided); read leniently",)
         found.append(
-            Found("decoded", d.start, d.end, decoded=d.message, parse_notes=notes if d.lenient else ())
+            Found(
+                "decoded", d.start, d.end, decoded=d.message, parse_notes=notes if d.lenient else ()
+            )
         )
     found = _with_ec2(found, ec2)
     found = _with_wordings(found, find_wordings(text))
