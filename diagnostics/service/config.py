@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diagnostics.config_table import ConfigTable
 from diagnostics.durations import parse_duration
 from diagnostics.errors import ConfigError
 from diagnostics.service.metrics_config import MetricsConfig, parse_metrics
+from diagnostics.sources.settings import LimitsConfig, SourceConfig
 from diagnostics.state import default_state_dir
 
 
@@ -57,36 +59,6 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class LimitsConfig:
-    #: Longer lines are cut to this many bytes and counted (never held whole).
-    max_line_bytes: int = 1 << 20
-    #: Batches in flight between readers and the pipeline (backpressure bound).
-    queue_batches: int = 64
-    #: Bytes read from one input at a time.
-    read_chunk_bytes: int = 64 * 1024
-    #: Concurrent connections on a socket source.
-    socket_connections: int = 64
-    #: Concurrent connections from one peer uid (SO_PEERCRED), so one local
-    #: user cannot take every slot; at most ``socket_connections`` (default a quarter).
-    socket_connections_per_uid: int = 16
-    #: A connection that sends nothing for this long is closed (with an error
-    #: line the sender prints); ``authz-diag send`` exits non-zero.
-    socket_idle_timeout: float = 600.0
-    #: A connection is closed after this long, however busy (a trickling writer).
-    socket_max_lifetime: float = 21600.0
-
-
-@dataclass(frozen=True, slots=True)
-class SourceConfig:
-    """One ``[[source]]`` table: its type, a stable name and the checked options."""
-
-    type: str
-    name: str
-    options: Mapping[str, Any]
-    where: str
-
-
-@dataclass(frozen=True, slots=True)
 class WatchConfig:
     path: Path
     state_dir: Path
@@ -101,78 +73,6 @@ class WatchConfig:
     sink_where: tuple[str, ...] = field(default=())
     #: ``[metrics]``: the /metrics listener (service/metrics_config.py); off by default.
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
-
-
-class ConfigTable:
-    """Reads one TOML table, remembering which keys were used to reject the rest."""
-
-    def __init__(self, data: object, where: str) -> None:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
-        self.data: dict[str, Any] = data
-        self.where = where
-        self.used: set[str] = set()
-
-    def _get(self, key: str, default: Any, types: tuple[type, ...], hint: str) -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            return default
-        value = self.data[key]
-        if isinstance(value, bool) and bool not in types:
-            raise ConfigError(f"{self.where}: key {key!r} must be {hint}, got {value!r}")
-        if not isinstance(value, types):
-            raise ConfigError(f"{self.where}: key {key!r} must be {hint}, got {value!r}")
-        return value
-
-    def text(self, key: str, default: str | None = None) -> str | None:
-        value: str | None = self._get(key, default, (str,), "a string")
-        return value
-
-    def required_str(self, key: str, hint: str) -> str:
-        value = self.text(key)
-        if not value:
-            raise ConfigError(f"{self.where}: key {key!r} is required; {hint}")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        value: bool = self._get(key, default, (bool,), "true or false")
-        return value
-
-    def integer(self, key: str, default: int, minimum: int = 1) -> int:
-        value: int = self._get(key, default, (int,), "an integer")
-        if value < minimum:
-            raise ConfigError(f"{self.where}: key {key!r} must be at least {minimum}")
-        return value
-
-    def number(self, key: str, default: float) -> float:
-        value = self._get(key, default, (int, float), "a number")
-        if value <= 0:
-            raise ConfigError(f"{self.where}: key {key!r} must be positive")
-        return float(value)
-
-    def duration(self, key: str, default: float) -> float:
-        self.used.add(key)
-        if key not in self.data:
-            return default
-        return parse_duration(self.data[key], where=f"{self.where}: key {key!r}")
-
-    def str_list(self, key: str) -> list[str]:
-        value = self._get(key, [], (list,), "a list of strings")
-        if not all(isinstance(v, str) and v for v in value):
-            raise ConfigError(f"{self.where}: key {key!r} must be a list of non-empty strings")
-        return list(value)
-
-    def table(self, key: str) -> ConfigTable:
-        self.used.add(key)
-        return ConfigTable(self.data.get(key, {}), f"{self.where} [{key}]")
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            known = ", ".join(sorted(self.used))
-            raise ConfigError(
-                f"{self.where}: unknown key {unknown[0]!r}; known keys here are: {known}"
-            )
 
 
 def _decode(t: ConfigTable) -> DecodeConfig:
@@ -339,3 +239,17 @@ def load_config(path: Path) -> WatchConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax at that line") from None
     return parse_config(data, path)
+
+
+__all__ = [
+    "AlertsConfig",
+    "ConfigTable",
+    "DecodeConfig",
+    "LimitsConfig",
+    "SourceConfig",
+    "WatchConfig",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+    "restart_only_changes",
+]

@@ -18,7 +18,7 @@ from diagnostics.errors import ConfigError, InputError
 from diagnostics.model import Failure, SourceRef
 
 if TYPE_CHECKING:
-    from diagnostics.service.config import ConfigTable
+    from diagnostics.config_table import ConfigTable
 
 #: Default cap on one decompressed delivery.  CloudTrail rolls a file over
 #: long before this (deliveries are typically well under 50 MB uncompressed).

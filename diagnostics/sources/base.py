@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from diagnostics.model import Failure
 
 if TYPE_CHECKING:
-    from diagnostics.service.config import ConfigTable, LimitsConfig, SourceConfig
+    from diagnostics.config_table import ConfigTable
+    from diagnostics.sources.settings import LimitsConfig, SourceConfig
     from diagnostics.state import StateDB
 
 #: ``commit(conn, safe_offset, guard, safe_line)`` records that every byte

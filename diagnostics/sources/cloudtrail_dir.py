@@ -36,7 +36,8 @@ from diagnostics.sources.cloudtrail_layout import ACCOUNT, ORG, REGION_DIR
 if TYPE_CHECKING:
     import sqlite3
 
-    from diagnostics.service.config import ConfigTable, SourceConfig
+    from diagnostics.config_table import ConfigTable
+    from diagnostics.sources.settings import SourceConfig
 
 log = structlog.get_logger()
 

@@ -11,7 +11,8 @@ from diagnostics.sources.base import SourceContext
 from diagnostics.sources.file import FileSource
 
 if TYPE_CHECKING:
-    from diagnostics.service.config import ConfigTable, SourceConfig
+    from diagnostics.config_table import ConfigTable
+    from diagnostics.sources.settings import SourceConfig
 
 
 class _FileType:

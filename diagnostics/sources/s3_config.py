@@ -13,8 +13,9 @@ from diagnostics.sources.cloudtrail_layout import ACCOUNT, REGION
 from diagnostics.sources.s3 import S3Source
 
 if TYPE_CHECKING:
-    from diagnostics.service.config import ConfigTable, SourceConfig
+    from diagnostics.config_table import ConfigTable
     from diagnostics.sources.base import SourceContext
+    from diagnostics.sources.settings import SourceConfig
 
 # Linear: anchored, fixed width.
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

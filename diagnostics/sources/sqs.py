@@ -40,7 +40,8 @@ from diagnostics.sources.sqs_ack import InFlight, SqsAcker
 if TYPE_CHECKING:
     import sqlite3
 
-    from diagnostics.service.config import ConfigTable, SourceConfig
+    from diagnostics.config_table import ConfigTable
+    from diagnostics.sources.settings import SourceConfig
 
 log = structlog.get_logger()
 

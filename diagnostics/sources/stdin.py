@@ -29,7 +29,8 @@ from diagnostics.sources.base import (
 )
 
 if TYPE_CHECKING:
-    from diagnostics.service.config import ConfigTable, SourceConfig
+    from diagnostics.config_table import ConfigTable
+    from diagnostics.sources.settings import SourceConfig
 
 log = structlog.get_logger()
 

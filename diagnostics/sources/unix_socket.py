@@ -44,7 +44,8 @@ from diagnostics.sources.peer import connection_label
 from diagnostics.sources.socket_guard import ConnectionSlots, RefusalLog, peer_uid
 
 if TYPE_CHECKING:
-    from diagnostics.service.config import ConfigTable, SourceConfig
+    from diagnostics.config_table import ConfigTable
+    from diagnostics.sources.settings import SourceConfig
 
 log = structlog.get_logger()
 
