@@ -42,18 +42,38 @@ class SourceRef:
     ``path`` is ``"-"`` for stdin; ``line`` is 1-based; ``offset`` is the byte
     offset of the start of that line in the (decompressed) input.
     ``event_id`` is the CloudTrail eventID when the failure came from a record.
+    ``rotated_from`` is the name a tailed file had when ``watch`` opened it,
+    when it was renamed (rotated) to ``path`` since.  A tailed line whose
+    number is unknown has ``line`` None and ``offset`` set.
     """
 
     path: str
     line: int | None = None
     offset: int | None = None
     event_id: str | None = None
+    rotated_from: str | None = None
 
     def to_json(self) -> JSONObject:
         out: JSONObject = {"path": self.path, "line": self.line, "offset": self.offset}
         if self.event_id is not None:
             out["event_id"] = self.event_id
+        if self.rotated_from is not None:
+            out["rotated_from"] = self.rotated_from
         return out
+
+    def label(self) -> str:
+        """Where, for a person: ``app.log.1:52 (rotated from app.log)``, ``cloudtrail:<id>``."""
+        if self.event_id:
+            return f"cloudtrail:{self.event_id}"
+        if self.line is not None:
+            where = f"{self.path}:{self.line}"
+        elif self.offset is not None:
+            where = f"{self.path} byte {self.offset} (line unknown)"
+        else:
+            where = self.path
+        if self.rotated_from is not None:
+            where += f" (rotated from {self.rotated_from})"
+        return where
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,12 @@ import orjson
 import pytest
 
 from diagnostics.alerts import Alert, AlertManager, AlertSettings
-from diagnostics.alerts.examples import run_instances_implicit_deny, s3_explicit_deny_scp
+from diagnostics.alerts.examples import (
+    assume_role_no_reason,
+    run_instances_implicit_deny,
+    run_instances_not_decoded,
+    s3_explicit_deny_scp,
+)
 from diagnostics.sinks import StdoutSink, build_payload
 from diagnostics.testing.slack_receiver import check_payload
 
@@ -41,7 +46,8 @@ class Keep:
 
 
 def example_alerts() -> list[Alert]:
-    """Two groups: RunInstances seen 3 times (different blobs), the SCP deny once."""
+    """RunInstances seen 3 times (different blobs), the SCP deny, an undecided AssumeRole, a
+    blob that was not decoded."""
     now = [START]
     keep = Keep()
     m = AlertManager(AlertSettings(), None, [keep], clock=lambda: now[0])
@@ -52,6 +58,8 @@ def example_alerts() -> list[Alert]:
         )
         now[0] += 7
     m.add(s3_explicit_deny_scp(), sample="upload failed: AccessDenied when calling PutObject")
+    m.add(assume_role_no_reason(), sample="Error: User: ... is not authorized to perform: ...")
+    m.add(run_instances_not_decoded(), sample="Encoded authorization failure message: Xy0-...")
     now[0] = START + 60
     m.tick()
     return keep.alerts
@@ -73,9 +81,17 @@ def test_text_summary_matches_golden() -> None:
     check("text_summary.txt", buf.getvalue().decode())
 
 
-@pytest.mark.parametrize(("index", "name"), [(0, "run_instances"), (1, "s3_explicit_deny")])
-def test_slack_payload_matches_golden(index: int, name: str) -> None:
+@pytest.mark.parametrize(
+    ("action", "name"),
+    [("ec2:RunInstances", "run_instances"), ("s3:PutObject", "s3_explicit_deny")],
+)
+def test_slack_payload_matches_golden(action: str, name: str) -> None:
     """The Slack summary payload for each example is the reviewed one and within limits."""
-    payload = build_payload(example_alerts()[index], "summary")
+    (alert,) = [
+        a
+        for a in example_alerts()
+        if a.diagnosis.failure.action == action and a.diagnosis.decode_error is None
+    ]
+    payload = build_payload(alert, "summary")
     assert check_payload(payload) == []
     check(f"slack_{name}.json", orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -177,6 +177,31 @@ def test_p1_harness_runs_on_a_tiny_corpus_and_writes_its_section(tmp_path: Path)
     assert (tmp_path / "p1-scan.jsonl").exists()
 
 
+def test_line_count_bench_agrees_with_wc_and_writes_its_section(tmp_path: Path) -> None:
+    """The watch-start line count matches `wc -l` on a generated log and records the ratio."""
+    md = tmp_path / "BENCHMARKS.md"
+    md.write_text("# Benchmarks\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "line_count.py"),
+            "--size=256K",
+            "--runs=1",
+            f"--out={tmp_path}",
+            f"--md={md}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    section = md.read_text()
+    assert "<!-- bench:watch-line-count begin -->" in section
+    assert "(agree)" in section
+    assert "| wc -l |" in section and "| line_at (watch start) |" in section
+
+
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
 def test_p2_harness_runs_on_a_tiny_tree(tmp_path: Path) -> None:
     """P2 times scan, zlib, zcat and jq on a two-file tree; jq sees every errored record."""

@@ -81,14 +81,14 @@ def test_commit_from_before_a_truncation_does_not_move_the_checkpoint(tmp_path: 
     opened = [e for e in events if isinstance(e, StreamOpened)]
     assert len(opened) == 2, "the truncation opened a new stream"
     with state.transaction() as conn:
-        old_commit(conn, 301, ())
+        old_commit(conn, 301, (), 2)
     st = log.stat()
     assert checkpoints.load_file(state, "f", st.st_dev, st.st_ino) is None
     with state.transaction() as conn:
-        opened[1].commit(conn, 9, ())
+        opened[1].commit(conn, 9, (), 2)
     saved = checkpoints.load_file(state, "f", st.st_dev, st.st_ino)
     assert saved is not None
-    fp_len, fp, offset, _ = saved
+    fp_len, fp, offset, _, _ = saved
     assert (fp_len, fp, offset) == (9, checkpoints.fingerprint(b"new head\n"), 9)
     src.join(1)
 

@@ -36,6 +36,7 @@ def _source(value: Any) -> SourceRef | None:
         line=_int(value.get("line")),
         offset=_int(value.get("offset")),
         event_id=_str(value.get("event_id")),
+        rotated_from=_str(value.get("rotated_from")),
     )
 
 

@@ -106,6 +106,70 @@ def s3_explicit_deny_scp() -> Diagnosis:
     return Diagnosis(failure=failure, decode_error=None, findings=(finding,))
 
 
+def assume_role_no_reason() -> Diagnosis:
+    """A cross-account sts:AssumeRole refused without saying which policy or deny type."""
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/ci-deployer/gh-run-1842"
+    role = f"arn:aws:iam::{ACCOUNT}:role/ci-deployer"
+    target = "arn:aws:iam::210987654321:role/prod-deploy"
+    failure = Failure(
+        kind="plain",
+        source=SourceRef("/var/log/ci/deploy.log", 12, 2048),
+        principal_arn=session,
+        account_id=ACCOUNT,
+        action="sts:AssumeRole",
+        resource=target,
+    )
+    finding = Finding(
+        rule="assume-role",
+        title="sts:AssumeRole needs the caller's Allow and the role's trust",
+        severity="medium",
+        explanation=(
+            f"{session} could not assume {target}. Two policies must agree: the identity "
+            f"policy of {role} must allow sts:AssumeRole on the role, and the role's trust "
+            "policy must name the caller as Principal."
+        ),
+        fixes=(
+            Fix(
+                target="identity",
+                applies_to=role,
+                statements=(
+                    {
+                        "Sid": "AllowStsAssumeRole",
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Resource": target,
+                    },
+                ),
+            ),
+        ),
+    )
+    return Diagnosis(failure=failure, findings=(finding,))
+
+
+def run_instances_not_decoded() -> Diagnosis:
+    """An encoded ec2:RunInstances failure that could not be decoded (no credentials)."""
+    from diagnostics.decode.messages import no_credentials_text
+
+    failure = Failure(
+        kind="encoded",
+        source=SourceRef("/var/log/ci/terraform.log", 97, 9120),
+        action="ec2:RunInstances",
+        encoded_message="Xy0-example-not-decoded",
+        operation="RunInstances",
+        error_code="UnauthorizedOperation",
+    )
+    finding = Finding(
+        rule="ec2-run-instances",
+        title="ec2:RunInstances needs every resource it touches",
+        severity="medium",
+        explanation=(
+            "ec2:RunInstances was denied on one of its resources. The call is checked "
+            "against every resource it touches; decode the message to see which one."
+        ),
+    )
+    return Diagnosis(failure=failure, decode_error=no_credentials_text(), findings=(finding,))
+
+
 def hostile_log_values() -> Diagnosis:
     """A plain failure whose log-originated values try Slack mentions, links and escapes."""
     base = s3_explicit_deny_scp()

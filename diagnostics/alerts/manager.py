@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from diagnostics.alerts import store
+from diagnostics.alerts.alert import Alert
 from diagnostics.alerts.keys import group_key, variant_id
 from diagnostics.alerts.memdb import database
 from diagnostics.alerts.settings import AlertSettings
@@ -32,13 +33,11 @@ MAX_SAMPLE_CHARS = 2000
 
 
 def default_source(diagnosis: Diagnosis) -> str | None:
-    """``path:line``, or ``cloudtrail:<eventID>`` for a CloudTrail record."""
+    """``path:line`` (``SourceRef.label``), or ``cloudtrail:<eventID>`` for a record."""
     src = diagnosis.failure.source
-    if src.event_id:
-        return f"cloudtrail:{src.event_id}"
-    if src.line is not None:
-        return f"{src.path}:{src.line}"
-    return src.path or None
+    if not src.path and not src.event_id:
+        return None
+    return src.label()
 
 
 class AlertManager:
@@ -54,7 +53,9 @@ class AlertManager:
         sinks: Sequence[Sink],
         *,
         clock: Callable[[], float] = time.time,
+        on_delivery: Callable[[str, Sequence[Alert], bool], None] | None = None,
     ) -> None:
+        """``on_delivery(sink, alerts, ok)`` is told each send's outcome (metrics)."""
         names = [s.name for s in sinks]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -65,6 +66,7 @@ class AlertManager:
         self.settings = settings
         self.sinks = tuple(sinks)
         self._clock = clock
+        self._on_delivery = on_delivery
         self._lock = threading.RLock()
         self._db = database(state)
         self._db.ensure_schema("alerts", store.SCHEMA)
@@ -167,9 +169,11 @@ class AlertManager:
                 todo = owed[sink.name]
                 if not todo:
                     continue
+                alerts = [g.alert() for g in todo]
                 try:
-                    sink.send([g.alert() for g in todo])
+                    sink.send(alerts)
                 except Exception as exc:
+                    self._delivery(sink.name, alerts, ok=False)
                     failed.update(g.id for g in todo)
                     log.warning(
                         "alert.sink_failed",
@@ -179,6 +183,7 @@ class AlertManager:
                         retry_in=self.settings.retry_delay,
                     )
                     continue
+                self._delivery(sink.name, alerts, ok=True)
                 delivered.extend((g.id, sink.name, g.seq) for g in todo)
             with self._db.transaction() as conn:
                 for gid, name, seq in delivered:
@@ -188,6 +193,14 @@ class AlertManager:
                         "UPDATE alert_groups SET retry_at = ? WHERE id = ?",
                         (now + self.settings.retry_delay if gid in failed else None, gid),
                     )
+
+    def _delivery(self, sink: str, alerts: Sequence[Alert], *, ok: bool) -> None:
+        if self._on_delivery is None:
+            return
+        try:
+            self._on_delivery(sink, alerts, ok)
+        except Exception:  # counting must never cost a delivery
+            log.exception("alert delivery hook failed", sink=sink)
 
     def _cut(self, g: store.Group, now: float) -> None:
         """Turn a due group into its next notification."""

@@ -51,6 +51,11 @@ class Extractor:
         """Input bytes fully processed: no unreturned failure starts before this."""
         return self._base
 
+    @property
+    def safe_line(self) -> int:
+        """The 1-based number of the line that starts at ``safe_offset``."""
+        return self._line_no
+
     # -- public API ----------------------------------------------------------
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Failure]:

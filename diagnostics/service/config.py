@@ -15,6 +15,7 @@ from typing import Any
 
 from diagnostics.durations import parse_duration
 from diagnostics.errors import ConfigError
+from diagnostics.service.metrics_config import MetricsConfig, parse_metrics
 from diagnostics.state import default_state_dir
 
 
@@ -78,6 +79,8 @@ class WatchConfig:
     drain_timeout: float = 10.0
     poll_interval: float = 1.0
     sink_where: tuple[str, ...] = field(default=())
+    #: ``[metrics]``: the /metrics listener (service/metrics_config.py); off by default.
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
 class ConfigTable:
@@ -257,6 +260,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> WatchConfig:
         rules_dirs=tuple(Path(p) for p in top.str_list("rules_dirs")),
         drain_timeout=top.duration("drain_timeout", 10.0),
         poll_interval=top.duration("poll_interval", 1.0),
+        metrics=parse_metrics(top.table("metrics")),
     )
     top.finish()
     if cfg.poll_interval <= 0:
@@ -265,12 +269,12 @@ def parse_config(data: Mapping[str, Any], path: Path) -> WatchConfig:
 
 
 #: Keys a SIGHUP cannot apply: the process opened or sized these at start.
-RESTART_ONLY = ("state_dir", "limits", "poll_interval", "sources")
+RESTART_ONLY = ("state_dir", "limits", "poll_interval", "sources", "metrics")
 
 
 def restart_only_changes(old: WatchConfig, new: WatchConfig) -> list[str]:
     """The keys of ``RESTART_ONLY`` that differ between ``old`` and ``new``."""
-    names = {"limits": "[limits]", "sources": "[[source]]"}
+    names = {"limits": "[limits]", "sources": "[[source]]", "metrics": "[metrics]"}
     return [names.get(k, k) for k in RESTART_ONLY if getattr(old, k) != getattr(new, k)]
 
 

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -39,6 +40,9 @@ from diagnostics.sources.base import (
 )
 from diagnostics.sources.registry import source_types
 from diagnostics.state import StateDB
+
+if TYPE_CHECKING:
+    from diagnostics.service.metrics import ServiceMetrics
 
 log = structlog.get_logger()
 
@@ -64,7 +68,10 @@ class Service:
         self.counters: dict[str, int] = {}
         self.stats = InputStats()
         self.state = StateDB.in_dir(config.state_dir)
-        self.runtime: Runtime = build_runtime(config, self.state, heartbeat=self.notifier.ping)
+        self.metrics = self._build_metrics() if config.metrics.enabled else None
+        self.runtime: Runtime = build_runtime(
+            config, self.state, heartbeat=self.notifier.ping, on_delivery=self._on_delivery
+        )
         self.ctx = SourceContext(
             state=self.state, limits=config.limits, poll_interval=config.poll_interval
         )
@@ -78,7 +85,24 @@ class Service:
             stats=self.stats,
             counters=self.counters,
         )
+        self.streams.metrics = self.metrics
         self._finished: set[str] = set()
+
+    def _build_metrics(self) -> ServiceMetrics:
+        from diagnostics.service.metrics import LiveView, ServiceMetrics
+
+        # The scrape thread reads these; each is one attribute read or a spool count.
+        return ServiceMetrics(
+            LiveView(
+                sinks=lambda: self.runtime.sinks,
+                sources=lambda: self.sources,
+                last_checkpoint=lambda: self.streams.last_checkpoint,
+            )
+        )
+
+    @property
+    def _on_delivery(self) -> Callable[[str, Any, bool], None] | None:
+        return self.metrics.delivered if self.metrics is not None else None
 
     # -- signals ---------------------------------------------------------------
 
@@ -148,6 +172,8 @@ class Service:
 
     def run(self) -> int:
         """Run until SIGTERM (or the end of every finite source); return the exit status."""
+        if self.metrics is not None:
+            self.metrics.serve(self.config.metrics)
         for s in self.sources:
             s.start(self.emit)
         ready_sent = False
@@ -227,6 +253,7 @@ class Service:
                 self.state,
                 sinks=old.sinks if same_sinks else None,
                 heartbeat=self.notifier.ping,
+                on_delivery=self._on_delivery,
             )
         except DiagnosticsError as exc:
             self.counters["reload_errors"] = self.counters.get("reload_errors", 0) + 1
@@ -290,6 +317,8 @@ class Service:
         for s in self.sources:
             s.join(min(1.0, remaining))
         self.runtime.close(max(0.0, deadline - self._clock()))
+        if self.metrics is not None:
+            self.metrics.close()
         self.state.close()
         self.notifier.close()
         log.info("watch stopped", drained=drained, undrained=left, status=self.status_text())

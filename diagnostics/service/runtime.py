@@ -105,11 +105,13 @@ def build_runtime(
     *,
     sinks: list[Any] | None = None,
     heartbeat: Callable[[], None] | None = None,
+    on_delivery: Callable[[str, Any, bool], None] | None = None,
 ) -> Runtime:
     """Build everything ``config`` describes; raise ``DiagnosticsError`` if any part is invalid.
 
     ``sinks`` reuses running sinks (a reload that did not change ``[[sink]]``);
-    ``heartbeat`` is called while a batch waits for STS (the watchdog ping).
+    ``heartbeat`` is called while a batch waits for STS (the watchdog ping);
+    ``on_delivery`` is told each sink send's outcome (metrics).
     """
     from diagnostics.alerts import AlertManager, AlertSettings
     from diagnostics.pipeline import Pipeline
@@ -123,7 +125,7 @@ def build_runtime(
     own_sinks = sinks is None
     built = build_sinks(config, state) if sinks is None else sinks
     try:
-        alerts = AlertManager(settings, state, built)
+        alerts = AlertManager(settings, state, built, on_delivery=on_delivery)
         decoder = build_decoder(config, state, heartbeat)
     except BaseException:
         if own_sinks:

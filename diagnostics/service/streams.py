@@ -9,14 +9,16 @@ alerted from those bytes are listed in the checkpoint's guard and skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from diagnostics.model import Diagnosis, Failure, InputStats
+from diagnostics.model import Diagnosis, Failure, InputStats, SourceRef
 from diagnostics.sources.base import (
     FoundFailures,
     Mark,
@@ -29,6 +31,7 @@ from diagnostics.sources.base import (
 from diagnostics.sources.checkpoints import guard_key
 
 if TYPE_CHECKING:
+    from diagnostics.service.metrics import ServiceMetrics
     from diagnostics.service.runtime import Runtime
     from diagnostics.state import StateDB
 
@@ -46,6 +49,37 @@ class _Stream:
     commit: StreamCommit | None
     skip: frozenset[str]
     pending: dict[str, int] = field(default_factory=dict)
+    #: Line number at ``base`` (None: unknown, see StreamOpened.base_line).
+    base_line: int | None = 1
+    source: str = ""
+    #: Bytes fed so far, and (stream offset, new name) for each rename seen.
+    fed: int = 0
+    renames: list[tuple[int, str]] = field(default_factory=list)
+
+    def locate(self, ref: SourceRef) -> SourceRef:
+        """``ref`` (stream-relative) as a place in the file: absolute offset and line, name.
+
+        Bytes read after the file was renamed (rotated) carry its new name and
+        the one the stream was opened under.
+        """
+        if ref.offset is None:
+            return ref
+        line: int | None = None
+        if ref.line is not None and self.base_line is not None:
+            line = self.base_line + ref.line - 1
+        path, rotated_from = ref.path, ref.rotated_from
+        for at, name in self.renames:
+            if ref.offset >= at:
+                path, rotated_from = name, self.path
+        return dataclasses.replace(
+            ref, path=path, line=line, offset=self.base + ref.offset, rotated_from=rotated_from
+        )
+
+    def safe_line(self) -> int | None:
+        """The line number at the stream's safe offset, if the line base is known."""
+        if self.base_line is None:
+            return None
+        return self.base_line + int(self.extractor.safe_line) - 1
 
 
 class StreamProcessor:
@@ -70,6 +104,10 @@ class StreamProcessor:
         # alerts go through an in-memory manager and checkpoints wait here.
         self.fallback: Any = None
         self._backlog: list[Mark] = []
+        self.metrics: ServiceMetrics | None = None
+        #: Wall-clock time of the last checkpoint written (start until then).
+        self.last_checkpoint = time.time()
+        self._lines_counted = stats.lines
 
     @property
     def open_streams(self) -> int:
@@ -79,12 +117,24 @@ class StreamProcessor:
         from diagnostics.extract import Extractor
 
         ext = Extractor(ev.path, stats=self.stats, max_line_bytes=self._max_line)
-        self._streams[ev.stream] = _Stream(ev.path, ext, ev.base_offset, ev.commit, ev.guard)
+        self._streams[ev.stream] = _Stream(
+            ev.path,
+            ext,
+            ev.base_offset,
+            ev.commit,
+            ev.guard,
+            base_line=ev.base_line,
+            source=ev.source,
+        )
 
     def data(self, ev: StreamData) -> None:
         st = self._streams.get(ev.stream)
         if st is None:
             return
+        current = st.renames[-1][1] if st.renames else st.path
+        if ev.path is not None and ev.path != current:
+            st.renames.append((st.fed, ev.path))
+        st.fed += len(ev.data)
         self._accept(st, st.extractor.feed(ev.data))
 
     def idle(self, ev: StreamIdle) -> None:
@@ -113,7 +163,13 @@ class StreamProcessor:
         self._commit(ev.failures, ev.mark)
 
     def _accept(self, st: _Stream, failures: list[Failure]) -> None:
+        # Lines the extractor counted since the last call were this stream's
+        # (one thread feeds every extractor).
+        lines, self._lines_counted = self.stats.lines - self._lines_counted, self.stats.lines
+        if self.metrics is not None:
+            self.metrics.records(st.source, lines)
         safe = st.base + int(st.extractor.safe_offset)
+        safe_line = st.safe_line()
         fresh: list[Failure] = []
         for f in failures:
             if f.source.offset is not None:
@@ -123,6 +179,7 @@ class StreamProcessor:
                     self.counters["reread_skipped"] = self.counters.get("reread_skipped", 0) + 1
                     continue
                 st.pending[key] = absolute
+                f = dataclasses.replace(f, source=st.locate(f.source))  # noqa: PLW2901
             fresh.append(f)
         # Only failures from bytes past the checkpoint can be read again.
         st.pending = {k: o for k, o in st.pending.items() if o >= safe}
@@ -131,9 +188,10 @@ class StreamProcessor:
 
         def mark(conn: Any) -> None:
             if commit is not None:
-                commit(conn, safe, guard)
+                commit(conn, safe, guard, safe_line)
 
-        self._commit(fresh, mark)
+        # A socket or stdin stream has no checkpoint to write.
+        self._commit(fresh, mark if commit is not None else None)
 
     def _commit(self, failures: list[Failure], mark: Mark | None) -> None:
         rt = self._runtime()
@@ -146,6 +204,8 @@ class StreamProcessor:
                 # consumed so the same input does not crash-loop it either.
                 self.counters["pipeline_errors"] = self.counters.get("pipeline_errors", 0) + 1
                 log.exception("diagnosing failed; batch skipped", failures=len(failures))
+        if self.metrics is not None:
+            self.metrics.diagnosed(diagnoses)
         try:
             with self._state.transaction() as conn:
                 # Checkpoints held during an outage; their alerts went out already.
@@ -158,6 +218,8 @@ class StreamProcessor:
         except sqlite3.OperationalError as exc:  # disk full, read-only, I/O error
             self._outage(exc, rt, diagnoses, mark)
         else:
+            if mark is not None or self._backlog:
+                self.last_checkpoint = time.time()
             self._recovered()
         self.counters["failures"] = self.counters.get("failures", 0) + len(diagnoses)
 

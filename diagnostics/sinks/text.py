@@ -23,21 +23,53 @@ _POLICY_WORDS = {
     "trust": "role trust policy",
 }
 
-_DECISION_WORDS = {
-    "explicit_deny": "explicit deny",
-    "implicit_deny": "no policy allows it",
-    "unknown": "decision unknown",
-}
+#: Most of a decode error the journal shows (lines, characters per line); the
+#: JSON sinks keep it whole.  Decode errors are this project's own hints plus
+#: STS's error text, never a decoded message.
+DECODE_ERROR_LINES = 12
+DECODE_ERROR_CHARS = 240
 
 
 def policy_words(policy_type: str | None) -> str:
     return _POLICY_WORDS.get(policy_type or "", clean(policy_type) if policy_type else "unknown")
 
 
+def _a(words: str) -> str:
+    return f"an {words}" if words[:1] in "aeiouAEIOU" else f"a {words}"
+
+
+def why_words(decision: str, policy_type: str | None) -> str | None:
+    """``explicit deny in a service control policy``: what is known of the denial, else None.
+
+    Unknown parts are left out instead of printed as ``unknown``.
+    """
+    where = policy_words(policy_type) if policy_type else None
+    if decision == "explicit_deny":
+        return f"explicit deny in {_a(where)}" if where else "explicit deny"
+    if decision == "implicit_deny":
+        return f"no {where} allows it" if where else "no policy allows it"
+    return f"by {_a(where)}" if where else None
+
+
+def decode_summary(error: str) -> str:
+    """Why the blob was not decoded, bounded (the hint's statement included)."""
+    parts = error.strip().splitlines() or [""]
+    kept = [
+        p if len(p) <= DECODE_ERROR_CHARS else p[: DECODE_ERROR_CHARS - 3].rstrip() + "..."
+        for p in parts[:DECODE_ERROR_LINES]
+    ]
+    if len(parts) > DECODE_ERROR_LINES:
+        kept.append(f"... ({len(parts) - DECODE_ERROR_LINES} more lines in the JSON alert)")
+    return "not decoded: " + "\n".join(kept)
+
+
 def headline(alert: Alert) -> str:
-    """``ec2:RunInstances denied 3 times``: what was denied, how often (log values cleaned)."""
+    """``ec2:RunInstances denied 3 times``: what was denied, how often (log values cleaned).
+
+    Without an IAM action the API operation stands in (``PutObject denied once``).
+    """
     f = alert.diagnosis.failure
-    action = clean(f.action) if f.action else "an unknown action"
+    action = clean(f.action or f.operation or "") or "a request"
     times = "once" if alert.count == 1 else f"{alert.count} times"
     return f"{action} denied {times}"
 
@@ -83,18 +115,27 @@ def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> 
     f = d.failure
     status = alert.status.upper()
     tag = f"{_RED}{status}{_RESET}" if color else status
-    decision = _DECISION_WORDS.get(alert.key.decision, alert.key.decision)
-    head = f"[{tag}] {headline(alert)} ({decision}; {policy_words(f.policy_type)})"
+    why = why_words(alert.key.decision, f.policy_type)
+    head = f"[{tag}] {headline(alert)}" + (f" ({why})" if why else "")
     if color:
         head = f"{_BOLD}{head}{_RESET}"
     lines = [f"authz-diag alert {head}"]
-    principal = clean(f.principal_arn) if f.principal_arn else "unknown"
-    if alert.key.principal and alert.key.principal != f.principal_arn:
-        principal += f" (role {clean(alert.key.principal)})"
-    lines += _lines("principal", principal)
-    lines += _lines("resource", f.resource or "unknown")
-    lines += _lines("account", f"{f.account_id or alert.key.account or 'unknown'}"
-                    f"   region {f.region or 'unknown'}")  # fmt: skip
+    # Only what the failure says: a missing principal, resource or region is
+    # left out rather than printed as "unknown".
+    principal = f.principal_arn or alert.key.principal
+    if principal:
+        if alert.key.principal and alert.key.principal != principal:
+            principal += f" (role {alert.key.principal})"
+        lines += _lines("principal", principal)
+    elif f.principal_text:
+        lines += _lines("principal", f"{f.principal_text} (as the log wrote it)")
+    if f.resource:
+        lines += _lines("resource", f.resource)
+    account = f.account_id or alert.key.account
+    if account:
+        lines += _lines("account", account + (f"   region {f.region}" if f.region else ""))
+    elif f.region:
+        lines += _lines("region", f.region)
     if f.policy_arn:
         lines += _lines("policy", f.policy_arn)
     seen = f"{iso_time(alert.first_seen)} .. {iso_time(alert.last_seen)}"
@@ -106,10 +147,10 @@ def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> 
         text = ", ".join(alert.sources[-5:])
         hidden = more + max(0, len(alert.sources) - 5)
         lines += _lines("sources", text + (f" (+{hidden} more)" if hidden else ""))
+    if d.decode_error:
+        lines += _lines("decode", decode_summary(d.decode_error))
     for finding in d.findings:
         lines += _lines("why", f"{finding.title}\n{finding.explanation}".strip())
-    if not d.findings and d.decode_error:
-        lines += _lines("decode", d.decode_error)
     lines += _fix_lines(d)
     if not any(x.fixes for x in d.findings):
         lines.append("  fix       none to add (see why)")

@@ -23,17 +23,24 @@ if TYPE_CHECKING:
     from diagnostics.service.config import ConfigTable, LimitsConfig, SourceConfig
     from diagnostics.state import StateDB
 
-#: ``commit(conn, safe_offset, guard)`` records that every byte before
-#: ``safe_offset`` was turned into accepted alerts; ``guard`` holds the
-#: failures already alerted from bytes after it (re-read after a crash).
-StreamCommit = Callable[[sqlite3.Connection, int, tuple[str, ...]], None]
+#: ``commit(conn, safe_offset, guard, safe_line)`` records that every byte
+#: before ``safe_offset`` was turned into accepted alerts; ``guard`` holds the
+#: failures already alerted from bytes after it (re-read after a crash);
+#: ``safe_line`` is the number of the line starting at ``safe_offset`` (``None``
+#: when the stream's line base is unknown).
+StreamCommit = Callable[[sqlite3.Connection, int, tuple[str, ...], int | None], None]
 #: Records, in the alerts' transaction, that a unit of input is done.
 Mark = Callable[[sqlite3.Connection], None]
 
 
 @dataclass(frozen=True, slots=True)
 class StreamOpened:
-    """A byte stream starts at ``base_offset`` of ``path``."""
+    """A byte stream starts at ``base_offset`` of ``path``, on line ``base_line``.
+
+    ``base_line`` is ``None`` when the line number at ``base_offset`` is not
+    known (a checkpoint from before line numbers were stored): failures are
+    then labelled by byte offset and say the line is unknown.
+    """
 
     stream: str
     path: str
@@ -41,12 +48,18 @@ class StreamOpened:
     commit: StreamCommit | None = None
     #: Guard keys persisted by the last commit: failures not to alert again.
     guard: frozenset[str] = frozenset()
+    base_line: int | None = 1
+    #: The ``[[source]]`` name the stream belongs to (metrics label).
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class StreamData:
+    """Bytes of a stream; ``path`` is set when the file now has another name (rotated)."""
+
     stream: str
     data: bytes
+    path: str | None = None
 
 
 #: Seconds a stream may sit still before the extractor decides the records it

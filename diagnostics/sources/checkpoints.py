@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from typing import NamedTuple
 
 from diagnostics.state import StateDB
 
@@ -19,6 +20,7 @@ CREATE TABLE IF NOT EXISTS watch_files (
     offset INTEGER NOT NULL,
     guard TEXT NOT NULL DEFAULT '',
     updated REAL NOT NULL,
+    line INTEGER,
     PRIMARY KEY (source, dev, ino)
 );
 CREATE TABLE IF NOT EXISTS watch_sources (
@@ -39,8 +41,29 @@ FINGERPRINT_BYTES = 256
 FORGET_AFTER_SECONDS = 30 * 86400
 
 
+class SavedFile(NamedTuple):
+    """A file's checkpoint: its fingerprint, the committed offset and the line there.
+
+    ``line`` is the 1-based number of the line starting at ``offset``; ``None``
+    when it is not known (a row written before line numbers were stored).
+    """
+
+    fp_len: int
+    fp: str
+    offset: int
+    guard: frozenset[str]
+    line: int | None
+
+
 def ensure(state: StateDB) -> None:
     state.ensure_schema("watch", _DDL)
+    # Rows written before line numbers were kept have no ``line`` column; add
+    # it (NULL: line unknown) so those checkpoints stay readable.  Checked in
+    # the write transaction, so two sources starting together alter it once.
+    with state.transaction() as conn:
+        columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(watch_files)")}
+        if "line" not in columns:
+            conn.execute("ALTER TABLE watch_files ADD COLUMN line INTEGER")
 
 
 def fingerprint(head: bytes) -> str:
@@ -66,19 +89,18 @@ def first_start(state: StateDB, source: str) -> bool:
     return False
 
 
-def load_file(
-    state: StateDB, source: str, dev: int, ino: int
-) -> tuple[int, str, int, frozenset[str]] | None:
+def load_file(state: StateDB, source: str, dev: int, ino: int) -> SavedFile | None:
     rows = state.query(
-        "SELECT fp_len, fp, offset, guard FROM watch_files WHERE source=? AND dev=? AND ino=?",
+        "SELECT fp_len, fp, offset, guard, line FROM watch_files"
+        " WHERE source=? AND dev=? AND ino=?",
         (source, dev, ino),
     )
     if not rows:
         return None
-    fp_len, fp, offset, guard = rows[0]
+    fp_len, fp, offset, guard, line = rows[0]
     assert isinstance(fp_len, int) and isinstance(fp, str) and isinstance(offset, int)
     keys = frozenset(k for k in str(guard).split(",") if k)
-    return fp_len, fp, offset, keys
+    return SavedFile(fp_len, fp, offset, keys, line if isinstance(line, int) else None)
 
 
 def save_file(
@@ -87,15 +109,19 @@ def save_file(
     identity: tuple[int, int, str, int, str],
     offset: int,
     guard: tuple[str, ...],
+    *,
+    line: int | None = None,
 ) -> None:
+    """Record ``offset`` (and ``line``, the number of the line starting there, if known)."""
     dev, ino, path, fp_len, fp = identity
     conn.execute(
-        "INSERT INTO watch_files (source, dev, ino, path, fp_len, fp, offset, guard, updated)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO watch_files"
+        " (source, dev, ino, path, fp_len, fp, offset, guard, updated, line)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (source, dev, ino) DO UPDATE SET path=excluded.path,"
         " fp_len=excluded.fp_len, fp=excluded.fp, offset=excluded.offset,"
-        " guard=excluded.guard, updated=excluded.updated",
-        (source, dev, ino, path, fp_len, fp, offset, ",".join(guard), time.time()),
+        " guard=excluded.guard, updated=excluded.updated, line=excluded.line",
+        (source, dev, ino, path, fp_len, fp, offset, ",".join(guard), time.time(), line),
     )
 
 

@@ -22,7 +22,6 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -30,8 +29,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import structlog
 
-from diagnostics.errors import ConfigError
-from diagnostics.sources import checkpoints
+from diagnostics.sources import checkpoints, file_position
 from diagnostics.sources.base import (
     IDLE_FLUSH,
     Emit,
@@ -45,7 +43,6 @@ from diagnostics.sources.base import (
 if TYPE_CHECKING:
     import sqlite3
 
-    from diagnostics.service.config import ConfigTable, SourceConfig
 
 log = structlog.get_logger()
 
@@ -69,6 +66,8 @@ class _Tracked:
     unflushed: bool = False
     #: Bumped on truncation: commits of the stream before it no longer describe the file.
     generation: int = 0
+    #: The name the current stream was opened under; ``path`` differs after a rotation.
+    opened_path: str = ""
 
 
 def _watch_roots(pattern: str) -> tuple[str, bool]:
@@ -111,6 +110,7 @@ class FileSource:
         self._first = False
         self._ready = threading.Event()
         self._next_sweep = 0.0
+        self._caught_up: float | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -172,6 +172,10 @@ class FileSource:
     def is_ready(self) -> bool:
         return self._ready.is_set()
 
+    def caught_up_at(self) -> float | None:
+        """Monotonic time a pass last read every file to its end (metrics: source lag)."""
+        return self._caught_up
+
     def _run(self, emit: Emit) -> None:
         # The first pass opens every matched file before READY=1 is sent.
         self._reconcile(emit, initial=True)
@@ -222,6 +226,9 @@ class FileSource:
         for ident, tracked in list(self._tracked.items()):
             if ident not in seen and tracked.gone_since is None:
                 tracked.gone_since = now  # renamed away or deleted: drain it
+                # Renamed out of the globs (app.log -> app.log.1): label what is
+                # still read from it with the name it has now.
+                tracked.path = file_position.current_name(tracked.fh.fileno()) or tracked.path
         self._ready.set()
         if now >= self._next_sweep:
             self._next_sweep = now + FORGET_SWEEP
@@ -230,6 +237,7 @@ class FileSource:
             if self._stop.is_set():
                 return
             self._read(tracked, emit, now)
+        self._caught_up = time.monotonic()
 
     def _forget(self, present: set[tuple[int, int]]) -> None:
         try:
@@ -255,17 +263,32 @@ class FileSource:
         head = os.pread(fh.fileno(), checkpoints.FINGERPRINT_BYTES, 0)
         saved = checkpoints.load_file(self._ctx.state, self.name, fst.st_dev, fst.st_ino)
         guard: frozenset[str] = frozenset()
+        line: int | None = 1
         if saved is not None:
-            fp_len, fp, offset, keys = saved
-            if checkpoints.fingerprint(head[:fp_len]) == fp and offset <= fst.st_size:
-                start, guard = offset, keys
+            if (
+                checkpoints.fingerprint(head[: saved.fp_len]) == saved.fp
+                and saved.offset <= fst.st_size
+            ):
+                start, guard, line = saved.offset, saved.guard, saved.line
             else:
                 log.info("inode reused by another file; reading from the start", path=path)
                 start = 0
         elif initial and self._first and self._start_at == "end":
             start = fst.st_size
+            line = None
         else:
             start = 0  # files created after the first start are read whole
+        if line is None and start > 0:
+            line = file_position.line_at(fh.fileno(), start)
+            if line is None:
+                log.warning(
+                    "line numbers unknown for this file; alerts give byte offsets",
+                    source=self.name,
+                    path=path,
+                    offset=start,
+                    hint="the file is too large to count its lines at start; numbering "
+                    "starts over when it rotates",
+                )
         tracked = _Tracked(
             path=path,
             fh=fh,
@@ -275,6 +298,7 @@ class FileSource:
             stream=f"{self.name}:{path}#{next(self._ids)}",
             fp=(len(head), checkpoints.fingerprint(head)),
             last_growth=time.monotonic(),
+            opened_path=path,
         )
         fh.seek(start)
         self._tracked[(fst.st_dev, fst.st_ino)] = tracked
@@ -287,6 +311,8 @@ class FileSource:
                 base_offset=start,
                 commit=self._committer(tracked),
                 guard=guard,
+                base_line=line if start > 0 else 1,
+                source=self.name,
             )
         )
 
@@ -296,7 +322,9 @@ class FileSource:
         name = self.name
         generation = tracked.generation
 
-        def commit(conn: sqlite3.Connection, offset: int, guard: tuple[str, ...]) -> None:
+        def commit(
+            conn: sqlite3.Connection, offset: int, guard: tuple[str, ...], line: int | None
+        ) -> None:
             if tracked.generation != generation:
                 # Bytes read before a truncation: their offset would pair an old
                 # position with the new head's fingerprint.  The new stream's own
@@ -304,7 +332,7 @@ class FileSource:
                 return
             fp_len, fp = tracked.fp
             identity = (tracked.dev, tracked.ino, tracked.path, fp_len, fp)
-            checkpoints.save_file(conn, name, identity, offset, guard)
+            checkpoints.save_file(conn, name, identity, offset, guard, line=line)
 
         return commit
 
@@ -330,12 +358,14 @@ class FileSource:
             tracked.fp = (0, checkpoints.fingerprint(b""))
             tracked.generation += 1
             tracked.stream = f"{self.name}:{tracked.path}#{next(self._ids)}"
+            tracked.opened_path = tracked.path
             emit(
                 StreamOpened(
                     stream=tracked.stream,
                     path=tracked.path,
                     base_offset=0,
                     commit=self._committer(tracked),
+                    source=self.name,
                 )
             )
         chunk = self._ctx.limits.read_chunk_bytes
@@ -352,7 +382,9 @@ class FileSource:
                 tracked.fp = (len(head), checkpoints.fingerprint(head))
             tracked.offset += len(data)
             self._ctx.count("bytes_read", len(data))
-            if not emit(StreamData(stream=tracked.stream, data=data)):
+            # A rotated file's bytes say which name they were read under.
+            renamed = tracked.path if tracked.path != tracked.opened_path else None
+            if not emit(StreamData(stream=tracked.stream, data=data, path=renamed)):
                 return
         if grew:
             tracked.last_growth = now
@@ -369,41 +401,3 @@ class FileSource:
             tracked.fh.close()
             del self._tracked[(tracked.dev, tracked.ino)]
             log.info("finished rotated file", source=self.name, path=tracked.path)
-
-
-class _FileType:
-    def check(self, table: ConfigTable) -> Mapping[str, Any]:
-        paths = table.str_list("paths")
-        if not paths:
-            raise ConfigError(
-                f"{table.where}: key 'paths' is required; e.g. paths = [\"/var/log/app/*.log\"]"
-            )
-        for p in paths:
-            if not Path(p).is_absolute():
-                raise ConfigError(
-                    f"{table.where}: key 'paths' entry {p!r} is relative; use an absolute path "
-                    "(the service's working directory is not yours)"
-                )
-        start_at = table.text("start_at", "end")
-        if start_at not in ("end", "beginning"):
-            raise ConfigError(f'{table.where}: key \'start_at\' must be "end" or "beginning"')
-        return {
-            "paths": paths,
-            "start_at": start_at,
-            "follow_symlinks": table.flag("follow_symlinks", False),
-            "rotate_grace": table.duration("rotate_grace", 2.0),
-        }
-
-    def create(self, config: SourceConfig, ctx: SourceContext) -> FileSource:
-        o = config.options
-        return FileSource(
-            config.name,
-            ctx,
-            list(o["paths"]),
-            start_at=o["start_at"],
-            follow_symlinks=o["follow_symlinks"],
-            rotate_grace=o["rotate_grace"],
-        )
-
-
-FILE = _FileType()

@@ -10,6 +10,7 @@ a source never takes the daemon down.
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 import structlog
@@ -40,6 +41,11 @@ class PollingSource:
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._caught_up: float | None = None
+
+    def caught_up_at(self) -> float | None:
+        """Monotonic time the last pass that succeeded ended (metrics: source lag)."""
+        return self._caught_up
 
     def load(self) -> None:
         """Read checkpoints before the first pass."""
@@ -68,6 +74,7 @@ class PollingSource:
         while not self._stop.is_set():
             try:
                 self.poll(emit)
+                self._caught_up = time.monotonic()
             except Exception as exc:
                 self._ctx.count(self.ERROR_COUNTER)
                 hint = (

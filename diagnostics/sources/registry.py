@@ -13,7 +13,7 @@ from diagnostics.sources.base import SourceType
 
 #: type name -> "module:attribute" of an object implementing ``SourceType``.
 _BUILTIN: dict[str, str] = {
-    "file": "diagnostics.sources.file:FILE",
+    "file": "diagnostics.sources.file_config:FILE",
     "cloudtrail_dir": "diagnostics.sources.cloudtrail_dir:CLOUDTRAIL_DIR",
     "stdin": "diagnostics.sources.stdin:STDIN",
     "socket": "diagnostics.sources.unix_socket:SOCKET",

@@ -55,7 +55,7 @@ class StdinSource:
 
     def _run(self, emit: Emit) -> None:
         stream = f"{self.name}:-"
-        if not emit(StreamOpened(stream=stream, path="-")):
+        if not emit(StreamOpened(stream=stream, path="-", source=self.name)):
             return
         chunk = self._ctx.limits.read_chunk_bytes
         last_data: float | None = None  # None: nothing unflushed since the last idle

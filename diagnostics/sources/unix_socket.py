@@ -32,6 +32,7 @@ from diagnostics.sources.base import (
     StreamIdle,
     StreamOpened,
 )
+from diagnostics.sources.peer import connection_label
 
 if TYPE_CHECKING:
     from diagnostics.service.config import ConfigTable, SourceConfig
@@ -142,12 +143,14 @@ class SocketSource:
             self._threads.append(t)
 
     def _serve(self, conn: socket.socket, emit: Emit) -> None:
-        stream = f"{self.name}:conn-{next(self._ids)}"
+        number = next(self._ids)
+        stream = f"{self.name}:conn-{number}"
         chunk = self._ctx.limits.read_chunk_bytes
         conn.settimeout(RECV_TIMEOUT)
         last_data: float | None = None  # None: nothing unflushed since the last idle
         try:
-            if not emit(StreamOpened(stream=stream, path=f"socket:{self.path}")):
+            label = connection_label(self.path, number, conn)  # alerts tell senders apart
+            if not emit(StreamOpened(stream=stream, path=label, source=self.name)):
                 return
             self._ctx.count("connections")
             while not self._stop.is_set():
