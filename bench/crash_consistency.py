@@ -56,6 +56,8 @@ def write_config(work: Path) -> Path:
         'drain_timeout = "10s"\npoll_interval = "100ms"\n'
         "[decode]\nenabled = false\n"
         '[alerts]\ngroup_wait = "0s"\ngroup_interval = "1h"\nrepeat_interval = "4h"\n'
+        # One alert per distinct line is what these count: no storm folding.
+        "storm_threshold = 0\n"
         f'[[source]]\ntype = "file"\npaths = ["{work / "logs"}/*.log"]\n'
         'start_at = "beginning"\n'
         f'[[sink]]\ntype = "file"\nname = "alerts"\npath = "{work / "alerts.jsonl"}"\n'

@@ -57,7 +57,7 @@ def main() -> int:
     cfg.write_text(
         f'state_dir = "{tmp / "state"}"\npoll_interval = "1s"\n'
         "[decode]\nenabled = false\n"
-        '[alerts]\ngroup_wait = "0s"\n'
+        '[alerts]\nstorm_threshold = 0\ngroup_wait = "0s"\n'
         f'[[source]]\ntype = "file"\npaths = ["{logs}/*.log"]\n'
         '[[sink]]\ntype = "stdout"\nformat = "json"\n'
     )

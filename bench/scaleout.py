@@ -231,6 +231,8 @@ class Worker:
             'drain_timeout = "5s"\n'
             "[decode]\nenabled = false\n"
             '[alerts]\ngroup_wait = "0s"\ngroup_interval = "1h"\nrepeat_interval = "4h"\n'
+            # One alert per distinct line is what these count: no storm folding.
+            "storm_threshold = 0\n"
             f"{dedup}"
             "[[source]]\n"
             'type = "sqs"\n'

@@ -120,6 +120,7 @@ def write_config(work: Path, args: argparse.Namespace) -> Path:
         'drain_timeout = "30s"\npoll_interval = "250ms"\n'
         "[decode]\nenabled = false\n"
         f'[alerts]\ngroup_wait = "1s"\ngroup_interval = "{args.group_interval}s"\n'
+        "storm_threshold = 0\n"  # the soak counts one alert per distinct failure
         f'repeat_interval = "{args.repeat_interval}s"\n'
         f'[[source]]\ntype = "file"\npaths = ["{work / "logs"}/*.log"]\n'
         f'[[sink]]\ntype = "file"\nname = "file"\npath = "{work / "alerts.jsonl"}"\n'

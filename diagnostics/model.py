@@ -148,6 +148,8 @@ class Failure:
             # Like blobs, every authorization ID names one request: retries differ.
             self.authorization_id,
             self.principal_text,
+            # A forged copy in a user-agent must not hide the real one.
+            self.embedded,
         )
 
 

@@ -83,6 +83,10 @@ CASES: dict[str, Spec] = {
         "sub",
         [("", "\\"), ("", "\\u12"), ("", "\\\\")],
     ),
+    "diagnostics/extract/provenance.py:_ACCESS_LOG": (
+        "match",
+        [("", "a"), ("a ", "b"), ("a b c [", "0"), ("a b c [01/May", " ")],
+    ),
     "diagnostics/extract/normalize.py:_TIMESTAMP": (
         "match",
         [("2024-05-01T12:00:00", "0"), ("", "2")],

@@ -48,6 +48,8 @@ def write_config(tmp: Path, sources: str, *, extra: str = "") -> Path:
         f"{extra}\n"
         "[decode]\nenabled = false\n"
         '[alerts]\ngroup_wait = "0s"\ngroup_interval = "1h"\nrepeat_interval = "4h"\n'
+        # One alert per distinct line is what these count: no storm folding.
+        "storm_threshold = 0\n"
         f"{sources}\n"
         '[[sink]]\ntype = "stdout"\nformat = "json"\n'
     )

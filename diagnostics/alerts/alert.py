@@ -45,6 +45,8 @@ class Alert:
     sources_total: int = 0
     new_count: int = 0
     notification_id: str = ""
+    #: Set on a storm alert: scope, member groups and top actions (alerts/storms.py).
+    storm: JSONObject | None = None
 
     @property
     def id(self) -> str:
@@ -69,4 +71,5 @@ class Alert:
             "samples": list(self.samples),
             "distinct_total": self.distinct_total,
             **({"notification_id": self.notification_id} if self.notification_id else {}),
+            **({"storm": self.storm} if self.storm else {}),
         }

@@ -6,19 +6,25 @@ of the same only bumps the count, and is notified again after
 ``repeat_interval``.  Every change is written to the state database inside
 ``state.transaction()``, which joins the caller's transaction, so the watcher
 can commit an ``add`` together with its checkpoint.
+
+Floods are bounded: at most ``max_groups`` live groups (the least recently
+seen that owe nothing are evicted first, and counted), and storms of new
+groups for one principal or account collapse into one alert (``storms.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 
 import structlog
 
-from diagnostics.alerts import store
+from diagnostics.alerts import store, storms
 from diagnostics.alerts.alert import Alert
-from diagnostics.alerts.keys import group_key, variant_id
+from diagnostics.alerts.keys import GroupKey, group_key, variant_id
 from diagnostics.alerts.memdb import database
 from diagnostics.alerts.settings import AlertSettings
 from diagnostics.errors import ConfigError
@@ -30,6 +36,8 @@ log = structlog.get_logger()
 
 #: Longest sample line kept per group; log lines can be megabytes.
 MAX_SAMPLE_CHARS = 2000
+#: Seconds between two "groups evicted" log lines in a flood.
+EVICTION_LOG_INTERVAL = 60.0
 
 
 def default_source(diagnosis: Diagnosis) -> str | None:
@@ -70,6 +78,11 @@ class AlertManager:
         self._lock = threading.RLock()
         self._db = database(state)
         self._db.ensure_schema("alerts", store.SCHEMA)
+        self._db.ensure_schema("alert_storms", storms.SCHEMA)
+        self._window = storms.OpenedWindow(settings.storm_window)
+        self._live: int | None = None  # live groups, counted once then tracked
+        self._evict_logged: float | None = None
+        self._evicted_unlogged = 0
 
     # -- grouping -------------------------------------------------------------
 
@@ -89,42 +102,170 @@ class AlertManager:
     ) -> None:
         """Count ``diagnosis`` into its group (durably, in the caller's transaction)."""
         key = group_key(diagnosis)
-        variant = variant_id(diagnosis)
         source = source or default_source(diagnosis)
-        s = self.settings
         now = self._clock()
         with self._lock, self._db.transaction() as conn:
+            skipped = self._skip_reason(diagnosis, key)
+            if skipped is not None:
+                store.bump(conn, skipped)
+                return
             g = store.load(conn, key.id)
+            variant = variant_id(diagnosis)
             if g is None:
+                storm = self._storm_for(conn, key, now)
+                if storm is not None:
+                    scope, g = storm
+                    # A member is one distinct failure of the storm: its group id.
+                    if key.id not in g.variants:
+                        storms.record(conn, g.id, scope, key.action)
+                    variant = key.id
+            if g is None:
+                self._make_room(conn, now)
                 g = store.Group(
                     id=key.id,
                     key=key.to_json(),
                     created=now,
                     first_seen=now,
                     last_seen=now,
-                    count=1,
+                    count=0,
                     variants=[variant],
                     diagnoses=[diagnosis.to_json()],
                 )
-            else:
-                g.count += 1
-                g.last_seen = max(g.last_seen, now)
-                if variant not in g.variants:
-                    g.distinct_total += 1
-                    g.variants = [*g.variants, variant][-store.MAX_VARIANT_IDS :]
-                    if len(g.diagnoses) < s.max_diagnoses:
-                        g.diagnoses.append(diagnosis.to_json())
-                    if g.seq > 0:
-                        g.dirty = 1
+                self._live = None if self._live is None else self._live + 1
+            self._count_into(g, variant, diagnosis, now)
             if source:
-                g.sources = [*g.sources, source][-s.max_sources :]
+                g.sources = [*g.sources, source][-self.settings.max_sources :]
                 g.sources_total += 1
             if sample:
-                sample = sample[:MAX_SAMPLE_CHARS]
-                if len(g.samples) < s.max_samples and sample not in g.samples:
-                    g.samples.append(sample)
+                self._add_sample(g, sample[:MAX_SAMPLE_CHARS])
             g.due = self._due(g)
             store.save(conn, g)
+
+    def _count_into(self, g: store.Group, variant: str, diagnosis: Diagnosis, now: float) -> None:
+        g.count += 1
+        g.last_seen = max(g.last_seen, now)
+        if variant not in g.variants:
+            g.distinct_total += 1
+            g.variants = [*g.variants, variant][-store.MAX_VARIANT_IDS :]
+            if len(g.diagnoses) < self.settings.max_diagnoses:
+                g.diagnoses.append(diagnosis.to_json())
+            if g.seq > 0:
+                g.dirty = 1
+
+    def _add_sample(self, g: store.Group, sample: str) -> None:
+        if len(g.samples) < self.settings.max_samples and sample not in g.samples:
+            g.samples.append(sample)
+
+    def _skip_reason(self, diagnosis: Diagnosis, key: GroupKey) -> str | None:
+        """Why ``diagnosis`` is counted but not alerted, or None to alert it."""
+        s = self.settings
+        if diagnosis.failure.embedded and not s.embedded:
+            return "suppressed_embedded"
+        # An unknown account cannot be checked; it is alerted rather than hidden.
+        if s.accounts and key.account and key.account not in s.accounts:
+            return "suppressed_account"
+        return None
+
+    # -- floods -----------------------------------------------------------------
+
+    def _storm_for(
+        self, conn: sqlite3.Connection, key: GroupKey, now: float
+    ) -> tuple[storms.Scope, store.Group] | None:
+        """The storm group a new group belongs to (ongoing, or started by it), if any."""
+        s = self.settings
+        if s.storm_threshold <= 0:
+            return None
+        scopes = storms.scopes_of(key)
+        for scope in scopes:
+            g = store.load(conn, scope.key(key.account).id)
+            if g is not None and now - g.last_seen <= s.storm_window:
+                return scope, g
+        for scope in scopes:
+            opened = self._window.add(scope, now, key.id)
+            if len(opened) > s.storm_threshold:
+                self._window.clear(scope)
+                gids = [gid for _, gid in opened if gid != key.id]
+                return scope, self._start_storm(conn, scope, key, gids, now)
+        return None
+
+    def _start_storm(
+        self,
+        conn: sqlite3.Connection,
+        scope: storms.Scope,
+        key: GroupKey,
+        members: list[str],
+        now: float,
+    ) -> store.Group:
+        """A new storm group, holding the scope's recent groups not notified yet."""
+        skey = scope.key(key.account)
+        self._make_room(conn, now)
+        storm = store.Group(
+            id=skey.id, key=skey.to_json(), created=now, first_seen=now, last_seen=now,
+            count=0, distinct_total=0,
+        )  # fmt: skip
+        folded = 0
+        for gid in members:
+            g = store.load(conn, gid)
+            if g is None or g.seq > 0:
+                continue  # notified before the storm: it keeps its own alert
+            storm.count += g.count
+            storm.first_seen = min(storm.first_seen, g.first_seen)
+            storm.distinct_total += 1
+            storm.variants = [*storm.variants, gid][-store.MAX_VARIANT_IDS :]
+            room = self.settings.max_diagnoses - len(storm.diagnoses)
+            storm.diagnoses.extend(g.diagnoses[: max(0, room)])
+            storm.sources = [*storm.sources, *g.sources][-self.settings.max_sources :]
+            storm.sources_total += g.sources_total
+            for sample in g.samples:
+                self._add_sample(storm, sample)
+            storms.record(conn, storm.id, scope, g.key.get("action"))
+            store.delete(conn, gid)
+            folded += 1
+        self._live = None if self._live is None else self._live + 1 - folded
+        log.warning(
+            "alert.storm_started",
+            scope=scope.kind,
+            groups_folded=folded,
+            threshold=self.settings.storm_threshold,
+            window=self.settings.storm_window,
+            hint="new failures for this scope are collapsed into one alert while they keep "
+            "coming; raise [alerts] storm_threshold if this is normal traffic",
+        )
+        return storm
+
+    def _make_room(self, conn: sqlite3.Connection, now: float) -> None:
+        """Evict groups so one more fits under ``max_groups``, counting what went."""
+        cap = self.settings.max_groups
+        if self._live is None:
+            self._live = store.count(conn)
+        if self._live < cap:
+            return
+        # Evict a slice at once so a flood does not pay one eviction per failure.
+        n = self._live - cap + max(1, cap // 100)
+        quiet, unsent = store.evict(conn, n)
+        self._live -= quiet + unsent
+        store.bump(conn, "evicted_groups", quiet + unsent)
+        if unsent:
+            store.bump(conn, "evicted_unsent", unsent)
+        self._evicted_unlogged += quiet + unsent
+        if self._evict_logged is None or now - self._evict_logged >= EVICTION_LOG_INTERVAL:
+            self._evict_logged = now
+            log.warning(
+                "alert.groups_evicted",
+                evicted=self._evicted_unlogged,
+                unsent=unsent,
+                max_groups=cap,
+                hint="more distinct failures than [alerts] max_groups: the least recently "
+                "seen groups were forgotten (unsent ones lose their alert)",
+            )
+            self._evicted_unlogged = 0
+
+    def stats(self) -> dict[str, int]:
+        """Live groups and the counters kept across restarts (evicted, suppressed)."""
+        with self._lock, self._db.transaction() as conn:
+            out = store.stats(conn)
+            out["groups"] = store.count(conn)
+        return out
 
     # -- notifying ------------------------------------------------------------
 
@@ -161,6 +302,8 @@ class AlertManager:
                 # Quiet groups whose repeat_interval has passed carry nothing a
                 # restart would need; the next occurrence starts a new group.
                 store.forget_quiet(conn, self.settings.repeat_interval, now)
+                self._live = None
+                built = {g.id: self._alert(conn, g) for g in groups.values()}
             if not groups:
                 return
             failed: set[str] = set()
@@ -169,7 +312,7 @@ class AlertManager:
                 todo = owed[sink.name]
                 if not todo:
                     continue
-                alerts = [g.alert() for g in todo]
+                alerts = [built[g.id] for g in todo]
                 try:
                     sink.send(alerts)
                 except Exception as exc:
@@ -193,6 +336,12 @@ class AlertManager:
                         "UPDATE alert_groups SET retry_at = ? WHERE id = ?",
                         (now + self.settings.retry_delay if gid in failed else None, gid),
                     )
+
+    @staticmethod
+    def _alert(conn: sqlite3.Connection, g: store.Group) -> Alert:
+        alert = g.alert()
+        storm = storms.summary(conn, g.id) if g.key.get("decision") == storms.STORM else None
+        return dataclasses.replace(alert, storm=storm) if storm else alert
 
     def _delivery(self, sink: str, alerts: Sequence[Alert], *, ok: bool) -> None:
         if self._on_delivery is None:

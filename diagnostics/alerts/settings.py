@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from diagnostics.durations import parse_duration
 from diagnostics.errors import ConfigError
@@ -19,7 +19,14 @@ class AlertSettings:
     ``repeat_interval``: the earliest an unchanged group that keeps occurring
     is notified again.  ``max_samples``/``max_sources``/``max_diagnoses`` bound
     what one group carries.  ``retry_delay``: when a sink that failed is tried
-    again.
+    again.  ``max_groups`` caps the live groups (the state database's size):
+    past it the least recently seen groups that owe nothing are evicted first.
+    More than ``storm_threshold`` new groups for one principal or account
+    within ``storm_window`` collapse into one storm alert (0 turns it off).
+    ``embedded``: alert failures found inside a quoted or structured sub-field
+    (a user-agent, a ``body`` key) rather than the record's message.
+    ``accounts``: when set, failures for other known accounts are counted, not
+    alerted.
     """
 
     group_wait: float = 30.0
@@ -29,11 +36,18 @@ class AlertSettings:
     max_sources: int = 20
     max_diagnoses: int = 10
     retry_delay: float = 5.0
+    max_groups: int = 10_000
+    storm_threshold: int = 100
+    storm_window: float = 300.0
+    embedded: bool = False
+    accounts: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         for name in ("group_wait", "group_interval", "repeat_interval", "retry_delay"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"alerts.{name} must not be negative; use 0s for none")
-        for name in ("max_samples", "max_sources", "max_diagnoses"):
+        if self.storm_threshold < 0 or self.storm_window < 0:
+            raise ConfigError("alerts.storm_threshold and storm_window must not be negative")
+        for name in ("max_samples", "max_sources", "max_diagnoses", "max_groups"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"alerts.{name} must be at least 1")

@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS alert_groups (
 );
 CREATE INDEX IF NOT EXISTS alert_groups_due ON alert_groups(due);
 CREATE INDEX IF NOT EXISTS alert_groups_retry ON alert_groups(retry_at);
+CREATE INDEX IF NOT EXISTS alert_groups_last_seen ON alert_groups(last_seen);
+CREATE TABLE IF NOT EXISTS alert_stats (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS alert_deliveries (
     group_id TEXT NOT NULL,
     sink TEXT NOT NULL,
@@ -174,9 +179,59 @@ def forget_quiet(conn: sqlite3.Connection, repeat_interval: float, now: float) -
     )
     params = (repeat_interval, now)
     conn.execute(f"DELETE FROM alert_deliveries WHERE group_id IN ({quiet})", params)  # noqa: S608
+    conn.execute(f"DELETE FROM alert_storms WHERE group_id IN ({quiet})", params)  # noqa: S608
     conn.execute(f"DELETE FROM alert_groups WHERE id IN ({quiet})", params)  # noqa: S608
 
 
 def delete(conn: sqlite3.Connection, group_id: str) -> None:
     conn.execute("DELETE FROM alert_groups WHERE id = ?", (group_id,))
     conn.execute("DELETE FROM alert_deliveries WHERE group_id = ?", (group_id,))
+    conn.execute("DELETE FROM alert_storms WHERE group_id = ?", (group_id,))
+
+
+def count(conn: sqlite3.Connection) -> int:
+    (n,) = conn.execute("SELECT COUNT(*) FROM alert_groups").fetchone()
+    return int(n)
+
+
+#: Which groups go first when the table is full: those owing nothing (sent and
+#: delivered, no repeat due), then those already notified once, then any.
+_EVICTION_TIERS = (
+    "due IS NULL AND retry_at IS NULL AND seq > 0",
+    "seq > 0 AND retry_at IS NULL",
+    "1 = 1",
+)
+
+
+def evict(conn: sqlite3.Connection, n: int) -> tuple[int, int]:
+    """Delete ``n`` groups, least recently seen first by tier; (owing nothing, unsent)."""
+    removed: list[int] = []
+    for where in _EVICTION_TIERS:
+        left = n - sum(removed)
+        if left <= 0:
+            removed.append(0)
+            continue
+        ids = [
+            str(r[0])
+            for r in conn.execute(
+                f"SELECT id FROM alert_groups WHERE {where} ORDER BY last_seen LIMIT ?",  # noqa: S608 - fixed tiers
+                (left,),
+            )
+        ]
+        for gid in ids:
+            delete(conn, gid)
+        removed.append(len(ids))
+    return removed[0] + removed[1], removed[2]
+
+
+def bump(conn: sqlite3.Connection, name: str, n: int = 1) -> None:
+    conn.execute(
+        "INSERT INTO alert_stats (name, value) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+        (name, n),
+    )
+
+
+def stats(conn: sqlite3.Connection) -> dict[str, int]:
+    """Counters kept across restarts: evicted groups, suppressed failures."""
+    return {str(k): int(v) for k, v in conn.execute("SELECT name, value FROM alert_stats")}

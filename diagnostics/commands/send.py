@@ -3,6 +3,13 @@
 ``terraform apply 2>&1 | authz-diag send`` — the job's output goes to the
 daemon, which diagnoses and alerts.  With ``--tee`` the input is also copied
 to stdout, so the job's output stays visible in the terminal or CI log.
+
+After its input ends, ``send`` waits for the daemon's reply line (see
+``sources/unix_socket.py``): ``OK <bytes>`` once the daemon has diagnosed and
+committed every byte, else ``ERR <reason>``.  It exits 0 only on an ``OK``
+that counts every byte it sent; refused, cut off or unanswered, it exits 2
+with the reason.  The daemon must be this version or later (an older one
+closes without a reply, which ``send`` reports).
 """
 
 from __future__ import annotations
@@ -17,6 +24,10 @@ from typing import Any
 from diagnostics.errors import InputError
 
 CHUNK = 64 * 1024
+#: Longest ``send`` waits for the reply after its input ended.
+ACK_TIMEOUT = 120.0
+#: Longest reply line read from the daemon.
+MAX_REPLY = 512
 
 
 def register(sub: Any) -> None:
@@ -51,16 +62,62 @@ def send(source_fd: int, path: Path, *, tee_fd: int | None = None) -> int:
         ) from None
     sent = 0
     with sock:
-        while True:
-            data = os.read(source_fd, CHUNK)
-            if not data:
-                break
-            if tee_fd is not None:
-                _write_all(tee_fd, data)
-            sock.sendall(data)
-            sent += len(data)
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            while True:
+                data = os.read(source_fd, CHUNK)
+                if not data:
+                    break
+                if tee_fd is not None:
+                    _write_all(tee_fd, data)
+                sock.sendall(data)
+                sent += len(data)
+            sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            # The daemon closed on us; its reply line (if any) says why.
+            raise InputError(_failure(_reply(sock), path, sent)) from None
+        reply = _reply(sock)
+    if not reply.startswith("OK "):
+        raise InputError(_failure(reply, path, sent))
+    acked = reply[3:].strip()
+    if acked != str(sent):
+        raise InputError(
+            f"the daemon at {path} acknowledged {acked} of the {sent} bytes sent; "
+            "the rest were not processed, send them again"
+        )
     return sent
+
+
+def _reply(sock: socket.socket) -> str:
+    """The daemon's reply line, printable ASCII only; "" when it closed without one."""
+    sock.settimeout(ACK_TIMEOUT)
+    buf = b""
+    try:
+        while b"\n" not in buf and len(buf) < MAX_REPLY:
+            part = sock.recv(MAX_REPLY - len(buf))
+            if not part:
+                break
+            buf += part
+    except TimeoutError:
+        return "TIMEOUT"
+    except OSError:
+        pass
+    line = buf.split(b"\n", 1)[0].decode("ascii", "replace")
+    return "".join(c if " " <= c <= "~" else "?" for c in line)
+
+
+def _failure(reply: str, path: Path, sent: int) -> str:
+    if reply.startswith("ERR "):
+        return f"the daemon at {path} did not take the data ({reply[4:]}); {sent} bytes were sent"
+    if reply == "TIMEOUT":
+        return (
+            f"the daemon at {path} did not acknowledge the data within {ACK_TIMEOUT:.0f}s; "
+            "it may be overloaded or its decoder stuck: check its log, then send again"
+        )
+    return (
+        f"the daemon at {path} closed the connection without acknowledging the {sent} bytes "
+        "sent; it may have stopped, or be older than this client (update both): check its "
+        "log, then send again"
+    )
 
 
 def _write_all(fd: int, data: bytes) -> None:

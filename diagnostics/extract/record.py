@@ -31,6 +31,7 @@ from diagnostics.extract.encoded import open_blob_at_end
 from diagnostics.extract.joins import ends_on_arn, join, starts_own_sentence, unescaped, wants_next
 from diagnostics.extract.normalize import normalize_line, strip_known_prefix
 from diagnostics.extract.plain import find_plain
+from diagnostics.extract.provenance import mark_embedded
 from diagnostics.extract.text import analyse_text, excerpt_of
 from diagnostics.model import Failure, SourceRef
 
@@ -162,7 +163,9 @@ class Assembler:
             rel = acc.line_of(f.start)
             line = lines[rel]
             src = SourceRef(self.path, line_no + rel, base_offset + line.start)
-            failures.append(f.to_failure(src, excerpt_of(text, f.start, f.end)))
+            failure = f.to_failure(src, excerpt_of(text, f.start, f.end))
+            # A client's field (user-agent, request body) is not the record's message.
+            failures.append(mark_embedded(failure, self._norm(line, rel), text[f.start : f.end]))
         return RecordResult(
             failures,
             cur.next,

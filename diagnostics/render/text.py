@@ -139,6 +139,14 @@ def render(d: Diagnosis, index: int | None = None) -> str:
     lines.append(_field("Why", why(d)))
     if f.truncated:
         lines.append(_field("Note", "the message was cut off; fields may be incomplete"))
+    if f.embedded:
+        lines.append(
+            _field(
+                "Note",
+                "found inside a field the request's sender wrote (user-agent, request body), "
+                "not the log's own message: it may be forged, and watch does not alert it",
+            )
+        )
     if d.decoded:
         for st in matched_statements(d.decoded):
             conds = ", ".join(f"{c.key}={'|'.join(c.values)}" for c in st.conditions)

@@ -42,6 +42,16 @@ class AlertsConfig:
     repeat_interval: float = 14400.0
     #: DynamoDB table shared by several daemons so each alert is sent once (docs/scale-out.md).
     dedup_table: str | None = None
+    #: Live alert groups kept in the state database (its size bound).
+    max_groups: int = 10_000
+    #: More new groups than this for one principal or account within
+    #: ``storm_window`` collapse into one storm alert; 0 turns storms off.
+    storm_threshold: int = 100
+    storm_window: float = 300.0
+    #: Alert failures found inside a sub-field such as a user-agent (forgeable).
+    embedded: bool = False
+    #: When not empty, failures for other (known) accounts are counted, not alerted.
+    accounts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,14 @@ class LimitsConfig:
     read_chunk_bytes: int = 64 * 1024
     #: Concurrent connections on a socket source.
     socket_connections: int = 64
+    #: Concurrent connections from one peer uid (SO_PEERCRED), so one local
+    #: user cannot take every slot; at most ``socket_connections`` (default a quarter).
+    socket_connections_per_uid: int = 16
+    #: A connection that sends nothing for this long is closed (with an error
+    #: line the sender prints); ``authz-diag send`` exits non-zero.
+    socket_idle_timeout: float = 600.0
+    #: A connection is closed after this long, however busy (a trickling writer).
+    socket_max_lifetime: float = 21600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,18 +206,43 @@ def _alerts(t: ConfigTable) -> AlertsConfig:
         group_interval=t.duration("group_interval", 300.0),
         repeat_interval=t.duration("repeat_interval", 14400.0),
         dedup_table=t.text("dedup_table"),
+        max_groups=t.integer("max_groups", 10_000, minimum=100),
+        storm_threshold=t.integer("storm_threshold", 100, minimum=0),
+        storm_window=t.duration("storm_window", 300.0),
+        embedded=t.flag("embedded", False),
+        accounts=tuple(t.str_list("accounts")),
     )
+    bad = [a for a in cfg.accounts if not (len(a) == 12 and a.isdigit())]
+    if bad:
+        raise ConfigError(
+            f"{t.where}: key 'accounts' has {bad[0]!r}, which is not a 12-digit AWS account "
+            'id; list account ids as strings, e.g. accounts = ["123456789012"]'
+        )
     t.finish()
     return cfg
 
 
 def _limits(t: ConfigTable) -> LimitsConfig:
+    total = t.integer("socket_connections", 64)
     cfg = LimitsConfig(
         max_line_bytes=t.integer("max_line_bytes", 1 << 20, minimum=1024),
         queue_batches=t.integer("queue_batches", 64),
         read_chunk_bytes=t.integer("read_chunk_bytes", 64 * 1024, minimum=512),
-        socket_connections=t.integer("socket_connections", 64),
+        socket_connections=total,
+        # A quarter of the slots by default, so three other users still get in.
+        socket_connections_per_uid=t.integer("socket_connections_per_uid", max(1, total // 4)),
+        socket_idle_timeout=t.duration("socket_idle_timeout", 600.0),
+        socket_max_lifetime=t.duration("socket_max_lifetime", 21600.0),
     )
+    if cfg.socket_connections_per_uid > cfg.socket_connections:
+        raise ConfigError(
+            f"{t.where}: key 'socket_connections_per_uid' ({cfg.socket_connections_per_uid}) "
+            f"is above 'socket_connections' ({cfg.socket_connections}); lower it so one "
+            "local user cannot take every connection"
+        )
+    for key in ("socket_idle_timeout", "socket_max_lifetime"):
+        if getattr(cfg, key) <= 0:
+            raise ConfigError(f'{t.where}: key {key!r} must be above 0s, e.g. "10m"')
     t.finish()
     return cfg
 

@@ -97,6 +97,7 @@ class Service:
                 sinks=lambda: self.runtime.sinks,
                 sources=lambda: self.sources,
                 last_checkpoint=lambda: self.streams.last_checkpoint,
+                alert_stats=lambda: self.runtime.alerts.stats(),  # noqa: PLW0108 - runtime is swapped on reload
             )
         )
 
@@ -145,6 +146,8 @@ class Service:
                 self.streams.idle(ev)
             elif isinstance(ev, StreamClosed):
                 self.streams.closed(ev)
+                if ev.ack is not None:
+                    ev.ack(True)
             elif isinstance(ev, FoundFailures):
                 self.streams.found(ev)
             elif isinstance(ev, SourceFinished):
@@ -154,6 +157,8 @@ class Service:
             # checkpoint did not move, so a restart reads these bytes again.
             self.counters["event_errors"] = self.counters.get("event_errors", 0) + 1
             log.exception("event failed", kind=type(ev).__name__)
+            if isinstance(ev, StreamClosed) and ev.ack is not None:
+                ev.ack(False)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -164,10 +169,18 @@ class Service:
 
     def status_text(self) -> str:
         c = self.counters
-        return (
+        text = (
             f"failures={c.get('failures', 0)} bytes={self.ctx.stats.get('bytes_read', 0)} "
             f"streams={self.streams.open_streams} queue={self._queue.qsize()} "
             f"errors={c.get('event_errors', 0)}"
+        )
+        try:
+            a = self.runtime.alerts.stats()
+        except Exception:  # state unreadable: STATUS must still go out
+            return text
+        return (
+            f"{text} groups={a.get('groups', 0)} evicted={a.get('evicted_groups', 0)} "
+            f"suppressed={a.get('suppressed_embedded', 0) + a.get('suppressed_account', 0)}"
         )
 
     def run(self) -> int:

@@ -48,6 +48,8 @@ class LiveView:
     sinks: Callable[[], Sequence[Any]]
     sources: Callable[[], Sequence[Any]]
     last_checkpoint: Callable[[], float]
+    #: The alert manager's stats (live groups, evicted, suppressed), if any.
+    alert_stats: Callable[[], dict[str, int]] | None = None
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
 
@@ -120,6 +122,40 @@ class _Live:
             "Seconds since a checkpoint was last written (or since start).",
             value=max(0.0, v.wall() - v.last_checkpoint()),
         )
+        yield from self._alert_state()
+
+    def _alert_state(self) -> Iterator[Any]:
+        """Live groups, and what floods cost: evicted groups, failures not alerted."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        if self._view.alert_stats is None:
+            return
+        try:
+            stats = self._view.alert_stats()
+        except Exception as exc:  # state unreadable: the rest of the scrape still works
+            log.warning("metrics: cannot read the alert state", error=str(exc))
+            return
+        yield GaugeMetricFamily(
+            "authz_diag_alert_groups", "Live alert groups ([alerts] max_groups bounds them).",
+            value=float(stats.get("groups", 0)),
+        )  # fmt: skip
+        evicted = CounterMetricFamily(
+            "authz_diag_alert_groups_evicted",
+            "Groups evicted at max_groups; unsent ones lost their first alert.",
+            labels=["unsent"],
+        )
+        unsent = stats.get("evicted_unsent", 0)
+        evicted.add_metric(["false"], float(stats.get("evicted_groups", 0) - unsent))
+        evicted.add_metric(["true"], float(unsent))
+        yield evicted
+        suppressed = CounterMetricFamily(
+            "authz_diag_failures_suppressed",
+            "Failures counted but not alerted: embedded in a client's field, or another account.",
+            labels=["reason"],
+        )
+        for reason in ("embedded", "account"):
+            suppressed.add_metric([reason], float(stats.get(f"suppressed_{reason}", 0)))
+        yield suppressed
 
 
 def process_collector(registry: Any, proc: str = "/proc") -> Any:

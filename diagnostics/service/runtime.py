@@ -121,6 +121,11 @@ def build_runtime(
         group_wait=config.alerts.group_wait,
         group_interval=config.alerts.group_interval,
         repeat_interval=config.alerts.repeat_interval,
+        max_groups=config.alerts.max_groups,
+        storm_threshold=config.alerts.storm_threshold,
+        storm_window=config.alerts.storm_window,
+        embedded=config.alerts.embedded,
+        accounts=frozenset(config.alerts.accounts),
     )
     own_sinks = sinks is None
     built = build_sinks(config, state) if sinks is None else sinks

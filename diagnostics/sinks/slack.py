@@ -29,14 +29,19 @@ from diagnostics.alerts.alert import Alert
 from diagnostics.alerts.memdb import database
 from diagnostics.errors import ConfigError, SinkError
 from diagnostics.ratelimit import TokenBucket
+from diagnostics.sinks import spool as spool_ranks
 from diagnostics.sinks.base import Detail
 from diagnostics.sinks.slack_blocks import build_payload
+from diagnostics.sinks.slack_notice import with_drop_notice
 from diagnostics.sinks.spool import Spool
 from diagnostics.state import StateDB
 
 log = structlog.get_logger()
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: Seconds between two ``slack.spool_full`` lines: a flood during an outage
+#: must not become a flood in the journal (the counts are summed).
+DROP_LOG_INTERVAL = 60.0
 #: Longest Retry-After honoured; Slack asks for seconds to a minute.
 MAX_RETRY_AFTER = 900.0
 
@@ -107,6 +112,13 @@ def retry_after_seconds(value: str | None, now_epoch: float) -> float:
     return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
+def _rank(alert: Alert) -> int:
+    """What a full spool keeps longest: a group's first alert, then storm summaries."""
+    if alert.status != "new":
+        return spool_ranks.REPEAT
+    return spool_ranks.STORM if alert.storm else spool_ranks.FIRST
+
+
 Poster = Callable[[bytes], tuple[int | None, dict[str, str], str]]
 
 
@@ -165,6 +177,8 @@ class SlackSink:
         self.delivered = 0
         self.rejected = 0
         self.dropped = 0
+        self._drops_logged_at: float | None = None
+        self._drops_unlogged = 0
         self._cond = threading.Condition()
         self._stopping = False
         self._drain_deadline: float | None = None
@@ -181,22 +195,34 @@ class SlackSink:
 
     def send(self, alerts: Sequence[Alert]) -> None:
         payloads = [orjson.dumps(build_payload(a, self.detail, self.channel)) for a in alerts]
+        ranks = [_rank(a) for a in alerts]
         try:
-            dropped = self._spool.push(payloads, time.time())
+            dropped = self._spool.push(payloads, time.time(), ranks)
         except Exception as exc:
             raise SinkError(f"cannot spool Slack messages for sink {self.name}: {exc}") from exc
         if dropped:
             self.dropped += dropped
-            log.warning(
-                "slack.spool_full",
-                sink=self.name,
-                dropped=dropped,
-                dropped_total=self._spool.dropped(),
-                spool_max=self._spool.limit,
-                hint="Slack has been unreachable; the oldest alerts were dropped",
-            )
+            self._log_drops(dropped)
         with self._cond:
             self._cond.notify_all()
+
+    def _log_drops(self, dropped: int) -> None:
+        """``slack.spool_full`` at most once per DROP_LOG_INTERVAL, with the drops since."""
+        self._drops_unlogged += dropped
+        now = self._clock()
+        if self._drops_logged_at is not None and now - self._drops_logged_at < DROP_LOG_INTERVAL:
+            return
+        self._drops_logged_at = now
+        log.warning(
+            "slack.spool_full",
+            sink=self.name,
+            dropped=self._drops_unlogged,
+            dropped_total=self._spool.dropped(),
+            spool_max=self._spool.limit,
+            hint="Slack has been unreachable; the oldest repeats were dropped first, "
+            "and the next delivered message says how many",
+        )
+        self._drops_unlogged = 0
 
     def spooled(self) -> int:
         return len(self._spool)
@@ -247,10 +273,15 @@ class SlackSink:
         if wait > 0:
             return wait
         item_id, body = item
+        unreported = self._spool.unreported()
+        if unreported:
+            body = with_drop_notice(body, unreported)
         status, headers, reason = self.post(body)
         now = self._clock()
         if status is not None and 200 <= status < 300:
             self._spool.remove(item_id)
+            if unreported:
+                self._spool.reported(unreported)
             self.delivered += 1
             self._failures = 0
             return 0.0
@@ -338,6 +369,9 @@ class SlackSink:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout + 1.0 if timeout > 0 else 0.05)
+        if self._drops_unlogged:  # drops inside the last interval, not yet logged
+            self._drops_logged_at = None
+            self._log_drops(0)
         left = len(self._spool)
         if left and timeout > 0:  # at 0 (a reload) the new sink takes the spool over
             log.warning(

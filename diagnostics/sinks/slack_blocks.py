@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from diagnostics.alerts.alert import Alert, iso_time
+from diagnostics.alerts.storms import storm_text
 from diagnostics.context import region_of
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.base import Detail
@@ -171,6 +172,8 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
     d = alert.diagnosis
     times = "once" if alert.count == 1 else f"{alert.count}×"
     action = esc(d.failure.action or "unknown action")
+    if alert.storm:
+        action = f"storm of {alert.storm.get('groups')} distinct denials"
     header = cut(f"Denied: {action} ({times})", HEADER_MAX)
     if len(header) > HEADER_MAX:  # cut() needs room for its note; headers just truncate
         header = header[: HEADER_MAX - 1] + "…"
@@ -183,6 +186,8 @@ def build_payload(alert: Alert, detail: Detail = "summary", channel: str | None 
         _fields(alert),
     ]
     optional: list[Block] = []
+    if alert.storm:
+        required.insert(1, _section(f"*Storm:* {_code(storm_text(alert.storm), 500)}"))
     for finding in d.findings[:MAX_FINDINGS]:
         # The explanation quotes log values: a code block keeps their markup inert.
         optional.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from diagnostics.alerts.alert import Alert, iso_time
+from diagnostics.alerts.storms import storm_text
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.render import clean
 
@@ -69,8 +70,11 @@ def headline(alert: Alert) -> str:
     Without an IAM action the API operation stands in (``PutObject denied once``).
     """
     f = alert.diagnosis.failure
-    action = clean(f.action or f.operation or "") or "a request"
     times = "once" if alert.count == 1 else f"{alert.count} times"
+    if alert.storm:
+        # The representative's action is one of many: say what the alert is.
+        return f"storm of {alert.storm.get('groups')} distinct denials, {times}"
+    action = clean(f.action or f.operation or "") or "a request"
     return f"{action} denied {times}"
 
 
@@ -120,6 +124,8 @@ def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> 
     if color:
         head = f"{_BOLD}{head}{_RESET}"
     lines = [f"authz-diag alert {head}"]
+    if alert.storm:
+        lines += _lines("storm", storm_text(alert.storm).removeprefix("storm: "))
     # Only what the failure says: a missing principal, resource or region is
     # left out rather than printed as "unknown".
     principal = f.principal_arn or alert.key.principal

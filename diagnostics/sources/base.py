@@ -81,10 +81,16 @@ class StreamIdle:
 
 @dataclass(frozen=True, slots=True)
 class StreamClosed:
-    """The stream ended (EOF of a rotated file, a closed connection, truncation)."""
+    """The stream ended (EOF of a rotated file, a closed connection, truncation).
+
+    ``ack``, when set, is called by the service once the stream's last records
+    are diagnosed and committed (True) or failed (False): the socket source
+    answers its sender only then.
+    """
 
     stream: str
     reason: str = "eof"
+    ack: Callable[[bool], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

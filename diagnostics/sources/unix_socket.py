@@ -5,6 +5,14 @@ at once never mix their lines.  With systemd socket activation
 (``authz-diagnostics.socket``) the listening socket arrives as fd 3
 (``LISTEN_FDS``/``LISTEN_PID``, sd_listen_fds(3)); otherwise the source binds
 ``path`` itself with ``mode`` (0660 by default) and removes it on stop.
+
+Connections are capped in total and per peer uid (``socket_guard``), closed
+when idle for ``socket_idle_timeout`` or older than ``socket_max_lifetime``.
+The reply protocol (what ``authz-diag send`` waits for): after the sender
+shuts down its write side, the daemon writes one line, ``OK <bytes>`` once
+every byte is diagnosed and committed, or ``ERR <reason>`` when the
+connection was refused, cut off or failed.  A sender that never reads (an
+older client, ``nc -U``) is unaffected: the reply is best effort.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from diagnostics.sources.base import (
     StreamOpened,
 )
 from diagnostics.sources.peer import connection_label
+from diagnostics.sources.socket_guard import ConnectionSlots, RefusalLog, peer_uid
 
 if TYPE_CHECKING:
     from diagnostics.service.config import ConfigTable, SourceConfig
@@ -43,6 +52,11 @@ log = structlog.get_logger()
 LISTEN_FDS_START = 3
 #: How often a quiet connection is looked at.
 RECV_TIMEOUT = 0.25
+#: Longest a closed connection waits for its records to be committed before
+#: the sender is told they were not (STS's batch_deadline is 20 s by default).
+ACK_TIMEOUT = 60.0
+#: Pending connections the kernel queues before connect() blocks.
+BACKLOG = 128
 
 
 def default_socket_path() -> Path:
@@ -78,7 +92,17 @@ class SocketSource:
         self._listener: socket.socket | None = None
         self._owned = False
         self._threads: list[threading.Thread] = []
-        self._slots = threading.BoundedSemaphore(ctx.limits.socket_connections)
+        limits = ctx.limits
+        self._slots = ConnectionSlots(limits.socket_connections, limits.socket_connections_per_uid)
+        self._idle_timeout = limits.socket_idle_timeout
+        self._max_lifetime = limits.socket_max_lifetime
+        self.refusals = RefusalLog(
+            name,
+            {
+                "socket_connections": limits.socket_connections,
+                "socket_connections_per_uid": limits.socket_connections_per_uid,
+            },
+        )
         self._ids = count(1)
 
     def start(self, emit: Emit) -> None:
@@ -113,7 +137,7 @@ class SocketSource:
             finally:
                 os.umask(old)
             self.path.chmod(self._mode)
-            sock.listen(16)
+            sock.listen(BACKLOG)
         except OSError as exc:
             raise InputError(
                 f"socket source {self.name}: cannot listen on {self.path}: {exc.strerror}; "
@@ -132,55 +156,104 @@ class SocketSource:
                 if not self._stop.is_set():
                     log.error("socket accept failed", source=self.name, error=str(exc))
                 break
-            if not self._slots.acquire(blocking=False):
-                self._ctx.count("connections_refused")
-                log.warning("too many socket connections; refusing one", source=self.name)
-                conn.close()
+            uid = peer_uid(conn)
+            refused = self._slots.acquire(uid)
+            if refused is not None:
+                self._refuse(conn, refused, uid)
                 continue
-            t = threading.Thread(target=self._serve, args=(conn, emit), daemon=True)
+            t = threading.Thread(target=self._serve, args=(conn, uid, emit), daemon=True)
             t.start()
             self._threads = [x for x in self._threads if x.is_alive()]
             self._threads.append(t)
 
-    def _serve(self, conn: socket.socket, emit: Emit) -> None:
+    def _refuse(self, conn: socket.socket, reason: str, uid: int | None) -> None:
+        self._ctx.count("connections_refused")
+        self.refusals.refused(reason, uid)
+        what = "from your user" if reason == "per_uid" else "in total"
+        _reply(conn, f"ERR too many connections {what}; try again later")
+        conn.close()
+
+    def _serve(self, conn: socket.socket, uid: int | None, emit: Emit) -> None:
         number = next(self._ids)
         stream = f"{self.name}:conn-{number}"
-        chunk = self._ctx.limits.read_chunk_bytes
-        conn.settimeout(RECV_TIMEOUT)
-        last_data: float | None = None  # None: nothing unflushed since the last idle
         try:
             label = connection_label(self.path, number, conn)  # alerts tell senders apart
             if not emit(StreamOpened(stream=stream, path=label, source=self.name)):
                 return
             self._ctx.count("connections")
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(chunk)
-                except TimeoutError:
-                    if last_data is not None and time.monotonic() - last_data >= IDLE_FLUSH:
-                        last_data = None
-                        if not emit(StreamIdle(stream=stream)):
-                            return
-                    continue
-                except OSError as exc:
-                    log.warning("socket connection failed", source=self.name, error=str(exc))
-                    break
-                if not data:
-                    break
-                self._ctx.count("bytes_read", len(data))
-                last_data = time.monotonic()
-                if not emit(StreamData(stream=stream, data=data)):
-                    return
-            emit(StreamClosed(stream=stream))
+            got = self._read(conn, stream, emit)
+            if got is not None:
+                self._finish(conn, stream, emit, *got)
         finally:
             conn.close()
-            self._slots.release()
+            self._slots.release(uid)
+
+    def _read(self, conn: socket.socket, stream: str, emit: Emit) -> tuple[int, str | None] | None:
+        """Feed the connection to the service; (bytes, why it was cut or None at EOF).
+
+        None when the service is stopping and took no more events.
+        """
+        chunk = self._ctx.limits.read_chunk_bytes
+        conn.settimeout(RECV_TIMEOUT)
+        opened = last_recv = time.monotonic()
+        last_data: float | None = None  # None: nothing unflushed since the last idle
+        received = 0
+        while not self._stop.is_set():
+            if time.monotonic() - opened >= self._max_lifetime:
+                return received, "max_lifetime"
+            try:
+                data = conn.recv(chunk)
+            except TimeoutError:
+                now = time.monotonic()
+                if now - last_recv >= self._idle_timeout:
+                    return received, "idle_timeout"
+                if last_data is not None and now - last_data >= IDLE_FLUSH:
+                    last_data = None
+                    if not emit(StreamIdle(stream=stream)):
+                        return None
+                continue
+            except OSError as exc:
+                log.warning("socket connection failed", source=self.name, error=str(exc))
+                return received, "error"
+            if not data:
+                return received, None
+            self._ctx.count("bytes_read", len(data))
+            received += len(data)
+            last_recv = last_data = time.monotonic()
+            if not emit(StreamData(stream=stream, data=data)):
+                return None
+        return received, "stopping"
+
+    def _finish(
+        self, conn: socket.socket, stream: str, emit: Emit, received: int, cut: str | None
+    ) -> None:
+        """Close the stream and tell the sender whether its bytes were committed."""
+        if cut is not None:
+            # What arrived is still diagnosed; the sender learns it was cut off.
+            self._ctx.count(f"connections_{cut}")
+            emit(StreamClosed(stream=stream, reason=cut))
+            _reply(conn, f"ERR connection closed by the daemon ({cut}) after {received} bytes")
+            return
+        done = threading.Event()
+        ok: list[bool] = []
+
+        def ack(success: bool) -> None:
+            ok.append(success)
+            done.set()
+
+        if not emit(StreamClosed(stream=stream, ack=ack)):
+            _reply(conn, "ERR the daemon is stopping; send again later")
+        elif done.wait(ACK_TIMEOUT) and ok and ok[0]:
+            _reply(conn, f"OK {received}")
+        else:
+            _reply(conn, "ERR the daemon could not process the data; see its log")
 
     def is_ready(self) -> bool:
         return self._listener is not None
 
     def stop(self) -> None:
         self._stop.set()
+        self.refusals.flush()
 
     def join(self, timeout: float) -> None:
         for t in list(self._threads):
@@ -190,6 +263,13 @@ class SocketSource:
         if self._owned:
             with contextlib.suppress(OSError):
                 self.path.unlink()
+
+
+def _reply(conn: socket.socket, line: str) -> None:
+    """Best effort: a sender that already closed, or never reads, is not an error."""
+    with contextlib.suppress(OSError):
+        conn.settimeout(1.0)
+        conn.sendall(line.encode("ascii", "replace") + b"\n")
 
 
 class _SocketType:
