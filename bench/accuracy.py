@@ -17,6 +17,7 @@ of its fields.  The last line is the one-line summary.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,22 @@ GOALS = "recall >= 98%, 0 false alarms, field accuracy >= 97%"
 
 def _pct(right: int, asked: int) -> str:
     return f"{100.0 * right / asked:.1f}% ({right}/{asked})" if asked else "n/a"
+
+
+def _commit() -> str:
+    """`` at commit abc1234`` of the checkout measured, when git can say."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REAL_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except OSError:
+        return ""
+    return f", at commit {done.stdout.strip()}" if done.returncode == 0 else ""
 
 
 def markdown(t: Totals) -> str:
@@ -56,7 +73,7 @@ as wrong on each of its fields; "principal" is the ARN, or the principal as
 written when the text gives no clean ARN.  Run it without `--write` to see
 every remaining difference, case by case.
 
-Corpus: {t.cases} cases ({t.negatives} negatives), {t.expected} expected failures.
+Corpus: {t.cases} cases ({t.negatives} negatives), {t.expected} expected failures{_commit()}.
 Goal: {GOALS}.
 
 | measure | result |

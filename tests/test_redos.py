@@ -164,7 +164,6 @@ CASES: dict[str, Spec] = {
             ("denied by EC2, please make sure", " permission to "),
         ],
     ),
-    "diagnostics/testing/corpus.py:SLUG": ("fullmatch", [("a", "a-"), ("a", "A")]),
     "diagnostics/extract/wordings.py:_LAMBDA_ROLE": (
         "match",
         [("The provided execution role does not have permissions to call ", "A")],
@@ -218,8 +217,14 @@ CASES: dict[str, Spec] = {
     "diagnostics/iam/arn_templates.py:_PLACEHOLDER": ("findall", [("", "${"), ("${", "a")]),
     "diagnostics/iam/arns.py:_ASSUMED_ROLE": (
         "match",
-        [("arn:aws:sts::123456789012:assumed-role/", "a/")],
+        [
+            ("arn:aws:sts::123456789012:assumed-role/", "a/"),
+            # The account may be any text (a redacted "xxxx"): a long one, and a long role.
+            ("arn:aws:sts::", "x"),
+            ("arn:aws:sts::xxxx:assumed-role/", "a"),
+        ],
     ),
+    "diagnostics/testing/corpus.py:SLUG": ("fullmatch", [("a", "a-"), ("", "a")]),
     "diagnostics/iam/operations.py:_VERSION_SUFFIX": ("search", [("", "1"), ("", "2020_05_")]),
     "diagnostics/iam/operations.py:_HOST_SUFFIX": ("search", [("", ".amazonaws"), ("", "a.")]),
     "diagnostics/policy/arn_match.py:_VARIABLE": ("finditer", [("", "${"), ("${", "a")]),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 #: Where the corpus lives in a source checkout.
 REAL_DIR = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "real"
 SUFFIX = ".expect.json"
-# Linear: one class then one starred class, used with fullmatch.
+# Linear: one class after one literal class, fully matched.
 SLUG = re.compile(r"[a-z][a-z0-9-]*")
 
 TOOLS = frozenset(
