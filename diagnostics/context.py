@@ -116,6 +116,36 @@ def region_of(arn: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+def _service_of(ctx: Mapping[str, Any], failure: Failure) -> str | None:
+    """The service a decoded message is about: ``aws:Service``, else its resource's ARN."""
+    for entry in _conditions(ctx.get("conditions")):
+        if entry.key.lower() == "aws:service" and entry.values:
+            return entry.values[0]
+    for arn in (ctx.get("resource"), failure.resource):
+        if isinstance(arn, str) and arn.startswith("arn:"):
+            parts = arn.split(":", 3)
+            if len(parts) > 2 and parts[2]:
+                return parts[2]
+    if failure.action and ":" in failure.action:
+        return failure.action.split(":", 1)[0]
+    return failure.event_source
+
+
+def _qualified_action(action: Any, ctx: Mapping[str, Any], failure: Failure) -> str | None:
+    """``service:Action``; a decoded EC2 message may say only ``RunInstances``."""
+    if not isinstance(action, str) or not action:
+        return None
+    if ":" in action:
+        return action
+    service = _service_of(ctx, failure)
+    if not service:
+        return action  # nothing says which service: keep what the message says
+    from diagnostics.iam import action_for_operation, iam_prefix_for
+
+    mapped = action_for_operation(service, action)
+    return mapped or f"{iam_prefix_for(service) or service.lower()}:{action}"
+
+
 def enrich(failure: Failure, decoded: Mapping[str, Any] | None) -> Failure:
     """The failure with principal, action and resource taken from ``decoded``."""
     if not decoded:
@@ -125,7 +155,7 @@ def enrich(failure: Failure, decoded: Mapping[str, Any] | None) -> Failure:
     principal = ctx.get("principal") if isinstance(ctx.get("principal"), Mapping) else {}
     assert isinstance(principal, Mapping)
     principal_arn = principal.get("arn") or failure.principal_arn
-    action = ctx.get("action") or failure.action
+    action = _qualified_action(ctx.get("action"), ctx, failure) or failure.action
     resource = ctx.get("resource") or failure.resource
     explicit = decoded.get("explicitDeny")
     return dataclasses.replace(

@@ -10,6 +10,10 @@ import dataclasses
 
 from diagnostics.model import Failure
 
+#: The codes S3 gives a bare refusal: AccessDenied, or the HTTP status of a
+#: body-less HEAD response (botocore prints "403" / "Forbidden").
+_BARE_S3_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
+
 
 def _service_hint(failure: Failure) -> str | None:
     if failure.event_source:
@@ -19,6 +23,14 @@ def _service_hint(failure: Failure) -> str | None:
     # old EC2 errors carry the blob and the operation but no service name.
     if code.endswith("UnauthorizedOperation"):
         return "ec2"
+    # S3 answers a bare "Access Denied" naming no service (`aws s3 ls` prints
+    # only the operation); its rule already explains ListObjectsV2 as
+    # s3:ListBucket, so the action field says it too.
+    if code in _BARE_S3_CODES and failure.operation:
+        from diagnostics.iam.operations import is_s3_operation
+
+        if is_s3_operation(failure.operation):
+            return "s3"
     return None
 
 

@@ -87,7 +87,7 @@ def _passthrough_decode(failures: Iterable[Failure]) -> Iterator[tuple[Failure, 
             yield failure, DecodeResult(decoded=failure.decoded)
         elif failure.encoded_message and not failure.truncated:
             yield failure, DecodeResult(error=NO_DECODE)
-        elif failure.encoded_message:
+        elif failure.encoded_message or (failure.truncated and failure.kind == "encoded"):
             yield (
                 failure,
                 DecodeResult(

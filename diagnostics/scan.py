@@ -1,20 +1,25 @@
 """``authz-diag scan``: one pass over files, directories or stdin.
 
-Output is streamed in input order as failures are diagnosed, so
-``terraform apply 2>&1 | authz-diag scan -`` prints as the log arrives.
+A failure printed many times is reported once with its count, so output
+comes in input order of first occurrences when the input ends (or when a
+failure leaves the bounded fold window).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from diagnostics.extract import extract_path, extract_stream, iter_input_files
+from diagnostics.fold import DEFAULT_WINDOW, Folded, Folder
 from diagnostics.model import Diagnosis, Failure, InputStats
-from diagnostics.pipeline import DecoderLike, Deduper, Pipeline
+from diagnostics.pipeline import DecoderLike, Pipeline
 from diagnostics.progress import Progress
 from diagnostics.render import jsonl, text
 from diagnostics.render.safe import line
@@ -156,15 +161,34 @@ def iter_failures(
             warnings.drain(stats)
 
 
-def unique(failures: Iterator[Failure], stats: InputStats) -> Iterator[Failure]:
-    """Drop repeats of an already reported failure (Packer prints each error three times)."""
-    deduper = Deduper()
+def folded(
+    failures: Iterator[Failure], stats: InputStats, window: int = DEFAULT_WINDOW
+) -> Iterator[Folded]:
+    """Each distinct failure once, with its repeat count (Packer prints each error three times).
+
+    Retries with different blobs are distinct failures.  Output waits for the
+    end of input, or for an entry to leave the bounded window.
+    """
+    folder = Folder(window)
     for failure in failures:
-        if deduper.seen(failure):
+        if folder.add(failure):
             stats.duplicates += 1
-            continue
-        stats.failures += 1
-        yield failure
+        else:
+            stats.failures += 1
+        yield from folder.ready()
+    yield from folder.drain()
+
+
+def _with_repeats(diagnoses: Iterable[Diagnosis], entries: deque[Folded]) -> Iterator[Diagnosis]:
+    """Attach each fold's count; the pipeline keeps input order, so entries pair in order."""
+    for diagnosis in diagnoses:
+        entry = entries.popleft()
+        if entry.occurrences > 1:
+            yield dataclasses.replace(
+                diagnosis, occurrences=entry.occurrences, last_source=entry.last_source
+            )
+        else:
+            yield diagnosis
 
 
 def run_scan(
@@ -192,7 +216,14 @@ def run_scan(
     )
     pipeline = Pipeline(ruleset, decoder)
     kept: list[Diagnosis] = []
-    diagnoses = pipeline.diagnose(unique(failures, result.stats))
+    entries: deque[Folded] = deque()
+
+    def distinct() -> Iterator[Failure]:
+        for entry in folded(failures, result.stats):
+            entries.append(entry)  # before the pipeline can diagnose it
+            yield entry.failure
+
+    diagnoses: Iterator[Diagnosis] = _with_repeats(pipeline.diagnose(distinct()), entries)
     if transform is not None:
         diagnoses = map(transform, diagnoses)
     progress = Progress(
@@ -221,3 +252,27 @@ def run_scan(
     warnings.drain(result.stats)
     warnings.close()
     return result, kept
+
+
+def scan(
+    inputs: Sequence[str],
+    *,
+    ruleset: RuleSet | None,
+    decoder: DecoderLike | None = None,
+    err: TextIO | None = None,
+    stdin: BinaryIO | None = None,
+) -> tuple[ScanResult, list[Diagnosis]]:
+    """Scan ``inputs`` without printing and return the diagnoses ``run_scan`` would print.
+
+    For tests, benchmarks and library users; input warnings go to ``err``
+    (stderr by default).
+    """
+    return run_scan(
+        inputs,
+        ruleset=ruleset,
+        decoder=decoder,
+        fmt="policy",
+        out=io.BytesIO(),
+        err=err if err is not None else sys.stderr,
+        stdin=stdin,
+    )

@@ -121,6 +121,11 @@ HOSTILE_LINES = {
     "java-frames": "(Service: S3, Status Code: 403, Error Code: AccessDenied, " * 15_000,
     "sentences": "is not authorized to perform: " * 30_000,
     "phrases": "Encoded authorization failure message: " * 25_000,
+    "ec2-sentences": "UnauthorizedOperation: You are not authorized to perform this operation. "
+    * 14_000,
+    "sqs-wording": "Access to the resource https://sqs.us-east-1.amazonaws.com/ is denied. "
+    * 14_000,
+    "empty-principals": "AccessDenied: is not authorized to perform: " * 23_000,
     "principals": (
         "User: arn:aws:iam::123456789012:user/" + "a" * 2000 + " is not authorized to perform: x:Y "
     )

@@ -116,8 +116,11 @@ CASES: dict[str, Spec] = {
         [("==> ", "a"), ("  ", " "), ("  a", ".a")],
     ),
     "diagnostics/extract/plain.py:_ACTION": ("match", [(": ", " "), (" s3", "3"), ("s3:", "a")]),
-    "diagnostics/extract/plain.py:_ON_THIS": ("match", [("", " "), ("", "\t")]),
-    "diagnostics/extract/plain.py:_ON_RESOURCE": ("match", [("", " "), (" on resource:", " ")]),
+    "diagnostics/extract/resource_slot.py:_ON_THIS": ("match", [("", " "), ("", "\t")]),
+    "diagnostics/extract/resource_slot.py:_ON_RESOURCE": (
+        "match",
+        [("", " "), (" on resource:", " ")],
+    ),
     "diagnostics/extract/plain.py:_REASON": (
         "match",
         [("", " "), (" because ", " "), (" with an ", "a")],
@@ -128,7 +131,82 @@ CASES: dict[str, Spec] = {
         [("", " "), (" transitively through a", " ")],
     ),
     "diagnostics/extract/plain.py:_POLICY_ARN": ("match", [(": ", " "), (": arn:", "a")]),
-    "diagnostics/extract/plain.py:_SERVICE_PRINCIPAL": (
+    "diagnostics/extract/normalize.py:_BOLD": ("sub", [("", "**a"), ("**", "a*"), ("", "*")]),
+    "diagnostics/extract/tool_operations.py:_GO_DEBUG": (
+        "match",
+        [("Validate Response ", "a"), ("Validate Response ec2/", "A")],
+    ),
+    "diagnostics/extract/wordings.py:_SQS": (
+        "match",
+        [("Access to the resource ", "a"), ("Access to the resource a", " is ")],
+    ),
+    "diagnostics/extract/wordings.py:_STS": ("match", [("Cannot call ", "Get")]),
+    "diagnostics/extract/wordings.py:_CALL_FAILED": (
+        "match",
+        [("Call failed: a(", "a"), ("Call failed: a(", ") => "), ("Call failed: a() => ", "a")],
+    ),
+    "diagnostics/extract/plain.py:_BARE_DENY": ("match", [("", " "), (" with an explicit", " ")]),
+    "diagnostics/extract/frames.py:_CLI_CODE_ONLY": ("match", [("An error occurred (", "a")]),
+    "diagnostics/extract/frames.py:_XML_CODE": ("match", [("<Code>", "a"), ("<Code>a", "<")]),
+    "diagnostics/extract/principals.py:_BARE_NAME": ("match", [("a", "a"), ("a", "!")]),
+    "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
+    "diagnostics/extract/joins.py:_CLI_OP_AT_END": ("search", [("when calling the ", "a!")]),
+    "diagnostics/extract/decoded_lenient.py:_TRAILING_COMMA": ("sub", [("", ", "), (",", " ")]),
+    "diagnostics/extract/decoded_lenient.py:_STRING_KEY": (
+        "finditer",
+        [('"arn": "', "a"), ("", '"arn":')],
+    ),
+    "diagnostics/extract/decoded_lenient.py:_BOOL_KEY": ("finditer", [("", '"allowed": ')]),
+    "diagnostics/extract/tool_operations.py:_LAMBDA_EC2": (
+        "match",
+        [
+            ("denied by EC2, please make sure ", "a"),
+            ("denied by EC2, please make sure", " permission to "),
+        ],
+    ),
+    "diagnostics/extract/wordings.py:_LAMBDA_ROLE": (
+        "match",
+        [("The provided execution role does not have permissions to call ", "A")],
+    ),
+    "diagnostics/extract/wordings.py:_MISSING": (
+        "match",
+        [
+            ("missing the following permissions: [", "a"),
+            ("missing the following permissions: a:", "A"),
+        ],
+    ),
+    "diagnostics/extract/tool_operations.py:_PHP": (
+        "match",
+        [('Error executing "A', "a"), ('Error executing "A" on "https://', "a")],
+    ),
+    "diagnostics/extract/tool_operations.py:_JS_V3": (
+        "match",
+        [("deserializeAws_", "a"), ("deserializeAws_aA", "a")],
+    ),
+    "diagnostics/extract/resource_slot.py:_QUOTED_ACCOUNT": (
+        "match",
+        [("arn:", "a"), ('arn:a::"', "a")],
+    ),
+    "diagnostics/extract/frames.py:_CODE_FIELD": (
+        "match",
+        [("code: '", "a"), ("::Errors::", "a"), ("code", " ")],
+    ),
+    "diagnostics/extract/frames.py:_CLI_ON": (
+        "match",
+        [("An error occurred (A)", " on x (a"), ("An error occurred (A) on x (", "a")],
+    ),
+    "diagnostics/extract/principals.py:_CLEAN_ARN": (
+        "match",
+        [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],
+    ),
+    "diagnostics/extract/plain.py:_NULL_ACTION": ("match", [("", " "), (": ", "n")]),
+    "diagnostics/extract/ec2.py:_CFN_API": (
+        "match",
+        [("API: ", "a"), ("API: ec2:", "A"), ("API: ec2:A", " ")],
+    ),
+    "diagnostics/extract/ec2.py:_STATUS_403": ("search", [("", "status code: 40"), ("", "(40")]),
+    "diagnostics/extract/ec2.py:_TEMPLATE": ("match", [("", " "), (": lt-", "0")]),
+    "diagnostics/extract/principals.py:_SERVICE_PRINCIPAL": (
         "match",
         [("a", "."), ("a", "a.amazonaws.com")],
     ),
@@ -139,8 +217,14 @@ CASES: dict[str, Spec] = {
     "diagnostics/iam/arn_templates.py:_PLACEHOLDER": ("findall", [("", "${"), ("${", "a")]),
     "diagnostics/iam/arns.py:_ASSUMED_ROLE": (
         "match",
-        [("arn:aws:sts::123456789012:assumed-role/", "a/")],
+        [
+            ("arn:aws:sts::123456789012:assumed-role/", "a/"),
+            # The account may be any text (a redacted "xxxx"): a long one, and a long role.
+            ("arn:aws:sts::", "x"),
+            ("arn:aws:sts::xxxx:assumed-role/", "a"),
+        ],
     ),
+    "diagnostics/testing/corpus.py:SLUG": ("fullmatch", [("a", "a-"), ("", "a")]),
     "diagnostics/iam/operations.py:_VERSION_SUFFIX": ("search", [("", "1"), ("", "2020_05_")]),
     "diagnostics/iam/operations.py:_HOST_SUFFIX": ("search", [("", ".amazonaws"), ("", "a.")]),
     "diagnostics/policy/arn_match.py:_VARIABLE": ("finditer", [("", "${"), ("${", "a")]),

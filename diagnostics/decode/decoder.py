@@ -190,11 +190,12 @@ class Decoder:
             self._count(skip=True)
             return DecodeResult(decoded=failure.decoded)
         blob = failure.encoded_message
+        if failure.truncated and failure.kind in ("encoded", "cloudtrail"):
+            # A cut or empty blob (even one too short to keep) is never sent to STS.
+            return self._error(m.TRUNCATED, m.truncated_text())
         if not blob:
             self._count(skip=True)
             return DecodeResult()
-        if failure.truncated:
-            return self._error(m.TRUNCATED, m.truncated_text())
         problem = m.local_problem(blob)
         if problem is not None:
             return self._error(*problem)

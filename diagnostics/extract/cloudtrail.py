@@ -116,6 +116,14 @@ def _account(*values: object) -> str | None:
     return None
 
 
+def _caller_account(record: Mapping[str, Any], identity: Mapping[str, Any]) -> str | None:
+    # A caller of type AWSAccount (another account calling in, no ARN) is its
+    # own accountId; recipientAccountId is the account that refused it.
+    if identity.get("type") == "AWSAccount":
+        return _account(identity.get("accountId"), record.get("recipientAccountId"))
+    return _account(record.get("recipientAccountId"), identity.get("accountId"))
+
+
 def record_resource(record: Mapping[str, Any]) -> str | None:
     """The resource a record names: ``resources[0].ARN``, else one its request parameters name."""
     resources = record.get("resources")
@@ -191,8 +199,7 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
         kind="cloudtrail",
         source=source,
         principal_arn=principal or (found.principal_arn if found else None),
-        account_id=_account(record.get("recipientAccountId"), identity.get("accountId"))
-        or (found.account_id if found else None),
+        account_id=_caller_account(record, identity) or (found.account_id if found else None),
         action=found.action if found else None,
         resource=(found.resource if found else None) or record_resource(record),
         policy_type=found.policy_type if found else None,

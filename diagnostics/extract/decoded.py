@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from diagnostics.context import DecodedMessageError, parse_decoded
+from diagnostics.extract.decoded_lenient import repair, salvage
 from diagnostics.model import JSONObject
 
 #: Largest decoded message we try to parse (real ones are a few KiB).
@@ -30,6 +31,8 @@ class DecodedHit:
     start: int
     end: int
     message: JSONObject
+    #: Not valid JSON as pasted (cut, elided, half-escaped): read leniently.
+    lenient: bool = False
 
 
 class DecodedWarning(Exception):
@@ -47,6 +50,7 @@ def find_decoded(text: str) -> tuple[list[DecodedHit], list[str]]:
             break
         start = m.start()
         window = text[start : start + MAX_DECODED]
+        lenient = False
         try:
             obj, length = _DECODER.raw_decode(window)
         except RecursionError:
@@ -54,16 +58,44 @@ def find_decoded(text: str) -> tuple[list[DecodedHit], list[str]]:
             pos = m.end()
             continue
         except ValueError:
-            pos = m.end()
-            continue
+            # Cut, elided or half-unescaped: read what is still there.
+            length = _region_end(window)
+            obj = repair(window[:length]) or salvage(window[:length])
+            lenient = True
+            if obj is None:
+                pos = m.end()
+                continue
         try:
             message = parse_decoded(obj)
         except DecodedMessageError:
             pos = m.end()
             continue
-        hits.append(DecodedHit(start, start + length, message))
+        hits.append(DecodedHit(start, start + length, message, lenient))
         pos = start + length
     return hits, problems
+
+
+def _region_end(window: str) -> int:
+    """Where the object starting ``window`` ends: its closing brace, else the window's end."""
+    depth = 0
+    in_string = escaped = False
+    for i, ch in enumerate(window):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(window)
 
 
 def pretty_json_starts(line: str) -> bool:

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 MAX_BLOB = 10_240
 #: Shorter runs after the phrase are placeholders in documentation (``FR4gBD...``).
 MIN_BLOB = 20
+#: No whole blob is this short (STS's smallest run to about 500 characters): a
+#: shorter one was cut by a tool, a page or a person, and is never sent to STS.
+MIN_WHOLE_BLOB = 64
 
 BLOB_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -41,6 +44,9 @@ class EncodedHit:
     end: int  # just after the blob (and its "..." marker, if any)
     blob: str
     truncated: bool
+    #: Fewer than ``MIN_BLOB`` characters (empty, cut, or a placeholder): kept
+    #: only when a refusal sentence or error code beside it confirms it.
+    short: bool = False
 
 
 def find_encoded(text: str, *, cut_at_end: bool = False) -> list[EncodedHit]:
@@ -56,9 +62,8 @@ def find_encoded(text: str, *, cut_at_end: bool = False) -> list[EncodedHit]:
             continue
         blob = a.group("blob")
         end = a.end()
-        if len(blob) < MIN_BLOB:
-            continue
-        truncated = False
+        short = len(blob) < MIN_BLOB
+        truncated = len(blob) < MIN_WHOLE_BLOB
         rest = text[end : end + 16]
         for mark in _ELLIPSES:
             if rest.startswith(mark):
@@ -70,7 +75,7 @@ def find_encoded(text: str, *, cut_at_end: bool = False) -> list[EncodedHit]:
             truncated = True
         if cut_at_end and a.end() >= len(text.rstrip(" \t")):
             truncated = True
-        hits.append(EncodedHit(m.start(), end, blob, truncated))
+        hits.append(EncodedHit(m.start(), end, blob, truncated, short))
     return hits
 
 

@@ -28,8 +28,14 @@ MAX_DOCUMENT_BYTES = 256 << 20
 #: Decompressed bytes read from one gzip file before it is called a bomb.
 MAX_DECOMPRESSED_BYTES = 1 << 30
 GZIP_MAGIC = b"\x1f\x8b"
-#: A NUL byte in this first block marks a binary file.
+#: This much content (after NUL runs) tells a binary file from text.
 BINARY_SNIFF = 8192
+#: How far into the stream to look for that content.
+BINARY_LOOK = 1 << 20
+#: A run of NULs at least this long is a hole, not content.
+_NUL_HOLE = b"\x00" * 16
+#: Bytes no text log holds (tab, newlines, form feed and ESC are text).
+_CONTROL_BYTES = bytes(c for c in range(32) if c not in (9, 10, 12, 13, 27))
 
 
 def _is_json_start(head: bytes) -> bool:
@@ -155,13 +161,42 @@ def _extract_gzip(
 
 
 def _binary(head: bytes, path: str, stats: InputStats) -> bool:
-    """NUL bytes in the first block: a binary file, skipped with a warning."""
-    if b"\x00" not in head[:BINARY_SNIFF]:
+    """A binary file by its content, skipped with a warning.
+
+    Runs of NUL bytes are not content: a copytruncate hole or a preallocated
+    log starts or ends with them, and the text after them is still read.
+    What is left must be free of NULs and mostly printable.
+    """
+    sample = head[:BINARY_LOOK]
+    if b"\x00" not in sample:
+        return False
+    content = _without_holes(sample)[:BINARY_SNIFF]
+    if not content.strip():
+        return False  # nothing but NULs so far: text may follow
+    controls = sum(content.count(bytes([c])) for c in _CONTROL_BYTES)
+    if b"\x00" not in content and controls * 10 <= len(content):
         return False
     stats.rejected += 1
     stats.bytes_read += len(head)
-    stats.warnings.append(f"{path}: binary file (NUL bytes in its first block); skipped")
+    stats.warnings.append(
+        f"{path}: binary file (NUL or control bytes mixed into its text); skipped"
+    )
     return True
+
+
+def _without_holes(data: bytes, want: int = BINARY_SNIFF) -> bytes:
+    """The first ``want`` bytes of ``data`` outside its runs of 16 or more NULs."""
+    parts: list[bytes] = []
+    size = pos = 0
+    n = len(data)
+    while size < want and (i := data.find(_NUL_HOLE, pos)) != -1:
+        parts.append(data[pos:i])
+        size += i - pos
+        pos = i + len(_NUL_HOLE)
+        while pos < n and data[pos] == 0:
+            pos += 1
+    parts.append(data[pos : pos + want])
+    return b"".join(parts)[:want]
 
 
 def _read_document(stream: BinaryIO, pending: list[bytes], cap: int) -> bytes | None:

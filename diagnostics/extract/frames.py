@@ -31,6 +31,12 @@ _CLI_OLD = re.compile(
     r"A client error \((?P<code>[A-Za-z0-9_.]{1,100})\) occurred"
     r" when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation"
 )
+# Linear: anchored; at most three bounded parenthesised groups, no nested repetition inside.
+_CLI_ON = re.compile(
+    r"An error occurred \((?P<code>[A-Za-z0-9_.]{1,100})\)"
+    r"(?: on [a-z]{1,20} \([^()\n]{1,300}\)){1,3}"
+    r" when calling the (?P<op>[A-Za-z0-9_]{1,100}) operation"
+)
 # Linear: anchored; bounded classes between literals.
 _GO2_OP = re.compile(
     r"operation error (?P<svc>[A-Za-z0-9 ._-]{1,64}): (?P<op>[A-Za-z0-9_]{1,100}),"
@@ -75,6 +81,10 @@ class Frame:
     after: bool = False
     standalone_ok: bool = True
     service: str | None = None
+    #: A code field (``code: 'AccessDenied'``) may sit before or after its message.
+    either: bool = False
+    #: The frame is visibly cut (``... when calling the`` and the text ends).
+    cut: bool = False
 
 
 #: At most this many frames per text: a hostile line repeating "AccessDenied: "
@@ -87,10 +97,45 @@ def find_frames(text: str) -> list[Frame]:
     frames: list[Frame] = []
     _find_cli(text, frames)
     _find_go2(text, frames)
+    _find_go2_operation_only(text, frames)
     _find_java(text, frames)
     _find_go1(text, frames)
+    _find_cut_cli(text, frames)
+    _find_xml(text, frames)
+    _find_code_fields(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
+
+
+# Linear: anchored at the found literal; one bounded class.
+_CLI_CODE_ONLY = re.compile(r"An error occurred \((?P<code>[A-Za-z0-9_.]{1,100})\)")
+# Linear: anchored at the found literal; one bounded class between literals.
+_XML_CODE = re.compile(r"<Code>(?P<code>[A-Za-z0-9_.]{1,100})</Code>")
+
+
+def _find_cut_cli(text: str, out: list[Frame]) -> None:
+    """``An error occurred (AccessDenied) when calling the`` cut before its operation."""
+    taken = {f.start for f in out}
+    i = text.find("An error occurred (")
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _CLI_CODE_ONLY.match(text, i)
+        if m and i not in taken and is_authz_error_code(m.group("code")):
+            rest = text[m.end() : m.end() + 40].rstrip()
+            cut = rest in ("", " when calling", " when calling the")
+            out.append(Frame(i, m.end(), m.group("code"), None, True, cut=cut))
+        i = text.find("An error occurred (", i + 1)
+
+
+def _find_xml(text: str, out: list[Frame]) -> None:
+    """An AWS XML error body: ``<Error><Code>AccessDenied</Code><Message>...``."""
+    i = text.find("<Code>")
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _XML_CODE.match(text, i)
+        if m and is_authz_error_code(m.group("code")):
+            # With its <Message> it is a whole refusal even with nothing else around it.
+            whole = text.startswith("<Message>", m.end()) or "<Message>" in text[max(0, i - 80) : i]
+            out.append(Frame(i, m.end(), m.group("code"), None, True, standalone_ok=whole))
+        i = text.find("<Code>", i + 1)
 
 
 def _find_cli(text: str, out: list[Frame]) -> None:
@@ -99,6 +144,13 @@ def _find_cli(text: str, out: list[Frame]) -> None:
         open_paren = text.rfind("(", max(0, i - 102), i)
         if open_paren != -1:
             m = _CLI.match(text, open_paren)
+            old_start = text.rfind("A client error (", max(0, i - 130), i)
+            if m is None and old_start != -1:
+                m = _CLI_OLD.match(text, old_start)  # "A client error (X) occurred when ..."
+            dyn_start = text.rfind("An error occurred (", max(0, i - 1000), i)
+            if m is None and dyn_start != -1:
+                # PynamoDB: "An error occurred (X) on request (id) on table (t) when calling ..."
+                m = _CLI_ON.match(text, dyn_start)
             if m:
                 start = text.rfind("An error occurred", max(0, open_paren - 20), open_paren)
                 old = text.rfind("A client error", max(0, open_paren - 20), open_paren)
@@ -122,6 +174,19 @@ def _find_cli(text: str, out: list[Frame]) -> None:
         if len(out) >= MAX_FRAMES:
             return
         i = text.find(" when calling the ", i + 1)
+
+
+def _find_go2_operation_only(text: str, out: list[Frame]) -> None:
+    """``operation error Bedrock: PutX, https response error StatusCode: 403, User: ...``:
+    Go SDK v2 without an ``api error`` code still names the operation."""
+    spans = [(f.start, f.end) for f in out]
+    i = text.find("operation error ")
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _GO2_OP.match(text, i)
+        if m and not any(a <= i < b for a, b in spans):
+            service = m.group("svc").strip()
+            out.append(Frame(i, m.end(), None, m.group("op"), False, service=service))
+        i = text.find("operation error ", i + 1)
 
 
 def _find_go2(text: str, out: list[Frame]) -> None:
@@ -199,5 +264,41 @@ def _find_go1(text: str, out: list[Frame]) -> None:
                 covered = any(a <= j < b for a, b in spans[max(0, k - 4) : k])
                 if not covered:
                     status = _STATUS_403.search(text, i, min(len(text), i + 2400)) is not None
-                    out.append(Frame(j, i + 2, m.group("code"), None, True, standalone_ok=status))
+                    code = _unglued(m.group("code"))
+                    out.append(Frame(j, i + 2, code, None, True, standalone_ok=status))
         i = text.find(": ", i + 2)
+
+
+def _unglued(code: str) -> str:
+    """``SenderAccessDeniedUser`` -> ``AccessDenied``: the PHP SDK strips the XML tags of
+    ``<Type>Sender</Type><Code>AccessDenied</Code><Message>User: ...`` and glues them."""
+    for prefix in ("Sender", "Receiver"):
+        if code.startswith(prefix) and is_authz_error_code(code[len(prefix) :]):
+            code = code[len(prefix) :]
+    if code.endswith("User") and is_authz_error_code(code[:-4]):
+        code = code[:-4]
+    return code
+
+
+#: Keys SDK error objects and JSON logs print the error code under.
+_CODE_KEYS = ("code", "Code", "errorType", "ErrorCode", "errorCode", "::Errors::")
+# Linear: anchored at a found key; bounded blanks and quotes, one bounded class.
+_CODE_FIELD = re.compile(
+    r"""(?:code|Code|errorType|ErrorCode|errorCode)["']?[ \t]{0,4}[:=][ \t]{0,4}"""
+    r"""["'](?P<code>[A-Za-z0-9_.]{1,100})["']|::Errors::(?P<ruby>[A-Za-z0-9_]{1,100})"""
+)
+
+
+def _find_code_fields(text: str, out: list[Frame]) -> None:
+    """``code: 'AccessDenied'`` (JS SDK v2), ``"ErrorCode":"X"`` (JSON logs),
+    ``Aws::Lambda::Errors::X`` (Ruby): they lend their code to the message beside them."""
+    taken = {f.start for f in out}
+    for key in _CODE_KEYS:
+        i = text.find(key)
+        while i != -1 and len(out) < MAX_FRAMES:
+            m = _CODE_FIELD.match(text, i)
+            code = (m.group("code") or m.group("ruby")) if m else None
+            if m and code and i not in taken and is_authz_error_code(code):
+                out.append(Frame(i, m.end(), code, None, True, standalone_ok=False, either=True))
+                taken.add(i)
+            i = text.find(key, i + len(key))

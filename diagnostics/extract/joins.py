@@ -24,6 +24,7 @@ from diagnostics.extract.normalize import (
     has_json_escapes,
     packer_prefix,
     strip_known_prefix,
+    strip_markup,
     unescape_json,
 )
 from diagnostics.extract.plain import PlainHit, find_plain
@@ -69,6 +70,22 @@ _EXTENSIONS = (
     "Encoded authorization failure message",
     "allows the",
     "action",
+    # The reason clause wrapped between its words ("because no" / "identity-based policy").
+    "identity-based",
+    "resource-based",
+    "service control",
+    "control polic",
+    "resource control",
+    "permissions boundary",
+    "boundary",
+    "session polic",
+    "role trust",
+    "trust polic",
+    "VPC endpoint",
+    "vpc endpoint",
+    "endpoint polic",
+    "policy",
+    "policies",
 )
 #: Phrases inside a line that continues a sentence cut mid-token.
 _GRAMMAR = (
@@ -99,10 +116,13 @@ _GO_CODES = ("AccessDenied", "Unauthorized", "Authoriz", "Forbidden")
 # Linear: a literal then one bounded class run, anchored at the end of a bounded tail.
 _PRINCIPAL_AT_END = re.compile(r"User: (?:arn:)?[^\s]{0,2048}$")
 _WORD_START = " \t(:\"'"
+# Linear: a literal, one bounded class, anchored at the end of a bounded tail.
+_CLI_OP_AT_END = re.compile(r"when calling the [A-Za-z0-9]{1,100}$")
 
 
 def unescaped(text: str) -> str:
-    return unescape_json(text) if has_json_escapes(text) else text
+    """A piece of a record with JSON escapes, HTML entities and Markdown bold undone."""
+    return strip_markup(unescape_json(text) if has_json_escapes(text) else text)
 
 
 @functools.cache
@@ -159,6 +179,8 @@ def wants_next(text: str) -> str | None:
         return "open"
     if _ends_inside_phrase(end):
         return "phrase"
+    if _CLI_OP_AT_END.search(end):
+        return "cli"  # "when calling the GetObject" / "operation: ..." (wrapped CLI frame)
     if end.endswith(("perform this operation.", "perform this operation")):
         return "legacy"  # EC2 puts the plain sentence or the blob after it
     if "uthoriz" in tail and _sentence_open(tail):
@@ -260,13 +282,19 @@ def join(
     if sep is not None:
         return sep, unescaped(body), line_explicit
     if mode == "open":
-        return " ", unescaped(body), line_explicit
+        # An ARN cut right after one of its separators ("arn:aws:iam::123456:" / "user/x")
+        # goes on with no blank: ARNs hold none.
+        last = text.rstrip(" \t").rsplit(None, 1)[-1] if text.strip() else ""
+        glue = last.startswith("arn:") and last.endswith((":", "/")) and body[:1].isalnum()
+        return ("" if glue else " "), unescaped(body), line_explicit
+    if mode == "cli":
+        return (" ", unescaped(body), line_explicit) if body.startswith("operation") else None
     if mode == "legacy":
         if body.startswith(("Encoded authorization failure message", "User: ")):
             return " ", unescaped(body), line_explicit
         return None
     if mode == "sentence":
-        if body.startswith(_EXTENSIONS):
+        if body.startswith(_EXTENSIONS) or body.lower().startswith("status code:"):
             return " ", unescaped(body), line_explicit
         # A line that opens a sentence of its own is not a continuation.
         fresh = "User:" in body or "not authorized to perform" in body
@@ -285,7 +313,8 @@ def starts_own_sentence(body: str) -> bool:
     occurred (X) when calling the Y operation:`` frame before it), or that
     frame starts before the sentence.
     """
-    hits = find_plain(body)
+    # A fragment ("is not authorized ..." with no principal slot) starts nothing.
+    hits = [h for h in find_plain(body) if h.principal_arn or h.principal_text is not None]
     if any(h.start < 40 for h in hits):
         return True
     if any(h.principal_arn and body.startswith(_LABELS, h.start) for h in hits):

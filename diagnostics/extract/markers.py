@@ -22,6 +22,12 @@ MARKERS: tuple[bytes, ...] = (
     b"errorCode",
     b"explicitDeny",
     b"(403) when calling the Head",
+    # Refusals worded without "authoriz" (wordings.py): SQS, STS, Secrets Manager.
+    b"ccess to the resource ",
+    b"Cannot call Get",
+    b"Access to KMS is not allowed",
+    b"does not have permissions to call",
+    b"missing the following permissions",
 )
 
 

@@ -126,6 +126,8 @@ def normalize_line(raw: bytes) -> tuple[str, bool]:
     except UnicodeDecodeError:
         text = raw.decode("utf-8", errors="replace")
         bad = True
+    if "\x00" in text:
+        text = text.replace("\x00", "")  # a copytruncate hole before the line's text
     return clean_line(text), bad
 
 
@@ -146,12 +148,17 @@ def has_json_escapes(text: str) -> bool:
 
 
 def strip_known_prefix(line: str) -> str:
-    """Drop what a tool prints before each physical line: Terraform's ``│``, CI timestamps.
+    """Drop what a tool prints before each physical line: Terraform's ``│``, CI timestamps,
+    Markdown's ``> `` quote; and a TUI's right-hand ``│`` border.
 
     Leading blanks after them are kept: indentation is the caller's business.
     """
+    if line.endswith(BOX_BAR):
+        line = line[:-1].rstrip(" \t")
     for _ in range(3):  # a timestamp inside a box, a box inside a timestamped log
         rest, boxed = strip_box(line)
+        if not boxed:
+            rest, boxed = _strip_quote(rest)
         m = _TIMESTAMP.match(rest)
         if m:
             rest = rest[m.end() :]
@@ -159,6 +166,47 @@ def strip_known_prefix(line: str) -> str:
             return line
         line = rest
     return line
+
+
+def _strip_quote(line: str) -> tuple[str, bool]:
+    """Drop a Markdown/e-mail quote prefix (``> ``, ``>> ``); the rest and whether it was one."""
+    stripped = line.lstrip(" ")
+    if not stripped.startswith(">") or stripped.startswith(">>>>"):
+        return line, False  # ">>>>>> Message:" is a tool's banner, kept as text
+    rest = stripped.lstrip(">")
+    if rest and not rest.startswith((" ", "\t")):
+        return line, False  # "->x" or ">foo": not a quote
+    return rest[1:] if rest else rest, True
+
+
+#: The HTML entities web pages leave in pasted error texts.
+_ENTITIES = {
+    "&quot;": '"',
+    "&#34;": '"',
+    "&#39;": "'",
+    "&#x27;": "'",
+    "&apos;": "'",
+    "&gt;": ">",
+    "&lt;": "<",
+    "&nbsp;": " ",
+    "&amp;": "&",  # last: "&amp;quot;" is one level of escaping, undone once
+}
+# Linear: literal delimiters around one bounded negated class; lookarounds are single chars.
+_BOLD = re.compile(r"(?<!\*)\*\*([^\s*][^*\n]{0,300}?)\*\*(?!\*)")
+
+
+def strip_markup(text: str) -> str:
+    """Undo a web page's HTML entities and Markdown bold (``**ec2:RunInstances**``).
+
+    Stars that are not a bold pair (``***REDACTED**``, ``s3:*``) are kept.
+    """
+    if "&" in text and ";" in text:
+        for entity, char in _ENTITIES.items():
+            if entity in text:
+                text = text.replace(entity, char)
+    if "**" in text:
+        text = _BOLD.sub(r"\1", text)
+    return text
 
 
 def packer_prefix(line: str) -> str | None:

@@ -6,8 +6,9 @@ explicit deny in a <type> policy[: <policy-arn>]]`` in every wording AWS uses
 (see DESIGN.md), plus the older forms without a reason or a resource.
 
 The sentence is located with ``str.find`` on its fixed middle ("not authorized
-to perform"); the principal is the token before it, found by scanning back to
-a blank; everything after is matched with anchored regexes.  No regex scans
+to perform"); the principal slot before it is read in ``principals.py``, the
+resource slot in ``resource_slot.py``; everything else is matched with
+anchored regexes.  No regex scans
 unbounded input or nests quantifiers.
 """
 
@@ -18,28 +19,32 @@ import re
 from dataclasses import dataclass
 
 from diagnostics.context import account_of, region_of
+from diagnostics.extract.principals import Principal, principal_before, principal_note
+from diagnostics.extract.resource_slot import TRAILING_PUNCT, resource_after, resource_note
 
 _MIDDLE = "not authorized to perform"
+#: Route 53 and a few others name no action: "... is not authorized to access this resource".
+_ACCESS_MIDDLE = "not authorized to access this resource"
 _STS_MIDDLE = "Not authorized to perform"
-_MAX_TOKEN = 2048
-_MAX_RESOURCE = 2048
 
 # Linear: every quantifier is bounded (blanks to 16), so even an unanchored
 # search does constant work per start position; the classes around the literal
 # colon are disjoint from it.
 _ACTION = re.compile(
-    r":?[ \t]{0,16}(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63})"
+    r":?[ \t]{0,16}[*`_(]{0,2}(?P<svc>[A-Za-z0-9][A-Za-z0-9-]{0,63})"
     r":(?P<name>[A-Za-z0-9*][A-Za-z0-9_*-]{0,127})"
 )
-# Linear: bounded blanks, then literals.
-_ON_THIS = re.compile(r"[ \t]{1,16}on this resource\b")
-_ON_RESOURCE = re.compile(r"[ \t]{1,16}on resources?:?[ \t]{0,16}")
 # Linear: bounded blanks around literal alternations (no quantified groups).
 _REASON = re.compile(
     r"[ \t,]{0,16}(?P<how>because no|because the|with an explicit deny in(?: an?| the)?|"
     r"due to an explicit deny in(?: an?| the)?)[ \t]{1,16}"
     r"(?P<type>identity-based|resource-based|sessions?|permissions boundary|vpc endpoint|"
     r"service control|resource control|role trust)(?:[ \t]{1,16}polic(?:y|ies))?",
+    re.IGNORECASE,
+)
+# Linear: bounded blanks, literal words, then a single-character lookahead.
+_BARE_DENY = re.compile(
+    r"[ \t,]{0,16}(?:with|due to) an explicit deny(?![ \t]{1,16}in\b)(?=$|[\s.,;:)\"'`(\\])",
     re.IGNORECASE,
 )
 # Linear: bounded blanks, literal words, one bounded action class.
@@ -63,25 +68,6 @@ _POLICY_TYPES = {
     "role trust": "trust",
 }
 
-#: Where an unquoted resource ends.
-_RESOURCE_ENDS = (
-    " because ",
-    " with an explicit deny",
-    " due to an explicit deny",
-    ". ",
-    "\n",
-    "\t",
-    '"',
-    " (Service",
-    " (",
-    ", status code",
-    " status code",
-)
-_TRAILING_PUNCT = ".,;)'\""
-_SERVICE_PRINCIPAL = re.compile(
-    r"^[a-z0-9][a-z0-9.-]{0,100}\.amazonaws\.com(?:\.cn)?$"
-)  # linear: anchored classes
-
 
 @dataclass(frozen=True, slots=True)
 class PlainHit:
@@ -90,7 +76,7 @@ class PlainHit:
     start: int
     end: int
     principal_arn: str | None
-    action: str
+    action: str | None
     resource: str | None
     policy_type: str | None
     policy_arn: str | None
@@ -99,6 +85,12 @@ class PlainHit:
     region: str | None
     #: The reason clause was read to its end ("... allows the X action").
     complete: bool = True
+    #: The principal as written when it is not a clean ARN (``[REDACTED]``, ``""``).
+    principal_text: str | None = None
+    #: Slots left empty and why, one short sentence each.
+    notes: tuple[str, ...] = ()
+    #: The sentence is visibly cut (nothing after "on resource").
+    cut: bool = False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -115,72 +107,6 @@ def normalise_action(svc: str, name: str) -> str:
     action = f"{svc.lower()}:{name}"
     info = get_action(action)
     return info.name if info is not None else action
-
-
-def _principal_before(text: str, middle: int) -> tuple[str, int] | None:
-    """The principal candidate before ``is not authorized``, and where the sentence starts."""
-    is_at = middle - 3
-    if is_at < 1 or text[is_at:middle] != "is ":
-        return None
-    end = is_at - 1
-    if not text[end].isspace():
-        return None
-    while end > 0 and text[end - 1].isspace():
-        end -= 1
-    start = end
-    floor = max(0, end - _MAX_TOKEN)
-    while start > floor and not text[start - 1].isspace() and text[start - 1] not in "\"'(`[":
-        start -= 1
-    candidate = text[start:end].strip("\"'`,")
-    if not candidate:
-        return None
-    sentence_start = start
-    lead = text[max(0, start - 12) : start].rstrip()
-    for label in ("User:", "Principal:", "user:", "User"):
-        if lead.endswith(label):
-            sentence_start = (
-                start - (len(text[max(0, start - 12) : start]) - len(lead)) - len(label)
-            )
-            break
-    if candidate.startswith("arn:") and candidate.count(":") >= 5:
-        return candidate, sentence_start
-    if _SERVICE_PRINCIPAL.match(candidate):
-        return candidate, sentence_start
-    if candidate == "anonymous" and sentence_start < start:
-        return candidate, sentence_start
-    return None
-
-
-def _resource_after(text: str, pos: int) -> tuple[str | None, int]:
-    """Parse ``on resource: X`` at ``pos``; returns (resource, new position)."""
-    m = _ON_THIS.match(text, pos)
-    if m:
-        return None, m.end()
-    m = _ON_RESOURCE.match(text, pos)
-    if not m:
-        return None, pos
-    pos = m.end()
-    if text.startswith('"', pos):
-        close = text.find('"', pos + 1, pos + 1 + _MAX_RESOURCE)
-        if close == -1:
-            return None, pos
-        return text[pos + 1 : close] or None, close + 1
-    window = text[pos : pos + _MAX_RESOURCE]
-    end = len(window)
-    if window.startswith("arn:"):
-        # An ARN never holds a space; only IAM's plain descriptions ("policy
-        # path /") do, and those end at the reason clause below.
-        space = window.find(" ")
-        if space != -1:
-            end = space
-    for stop in _RESOURCE_ENDS:
-        i = window.find(stop)
-        if i != -1 and i < end:
-            end = i
-    value = window[:end].rstrip()
-    while value and value[-1] in _TRAILING_PUNCT:
-        value = value[:-1]
-    return (value or None), pos + len(window[:end].rstrip())
 
 
 #: Texts up to this long have their hits remembered (a few recent ones only).
@@ -209,7 +135,11 @@ def find_plain(text: str) -> list[PlainHit]:
 
 def _find_plain(text: str) -> list[PlainHit]:
     hits: list[PlainHit] = []
-    for middle_text, parse in ((_MIDDLE, _parse_at), (_STS_MIDDLE, _parse_sts)):
+    for middle_text, parse in (
+        (_MIDDLE, _parse_at),
+        (_STS_MIDDLE, _parse_sts),
+        (_ACCESS_MIDDLE, _parse_access),
+    ):
         i = text.find(middle_text)
         while i != -1:
             hit = parse(text, i)
@@ -247,16 +177,40 @@ def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int
             pos = t.end()
         p = _POLICY_ARN.match(text, pos)
         if p:
-            policy_arn = p.group("arn").rstrip(_TRAILING_PUNCT)
+            policy_arn = p.group("arn").rstrip(TRAILING_PUNCT)
             pos = p.start("arn") + len(policy_arn)
+        return policy_type, policy_arn, explicit, pos, complete
+    bare = _BARE_DENY.match(text, pos)
+    if bare:
+        # "... with an explicit deny" and nothing after: a Deny matched, in no named policy.
+        return None, None, True, bare.end(), True
     return policy_type, policy_arn, explicit, pos, complete
 
 
-def _hit(text: str, start: int, principal_arn: str | None, m: re.Match[str]) -> PlainHit:
+def _hit(
+    text: str,
+    start: int,
+    principal: Principal | None,
+    action: str | None,
+    *,
+    pos: int,
+    notes: tuple[str, ...] = (),
+) -> PlainHit:
     """The rest of the sentence after its action: resource, reason, policy."""
-    action = normalise_action(m.group("svc"), m.group("name"))
-    resource, pos = _resource_after(text, m.end())
+    action_end = pos
+    resource, pos = resource_after(text, pos)
+    # "... on resource" and the text ends: the paste was cut before the resource.
+    cut = resource is None and pos > action_end and not text[pos:].lstrip(" \t:")[:1].strip()
+    if cut:
+        notes = (*notes, "the message is cut after 'on resource'; resource left null")
+    resource, note = resource_note(resource)
+    if note:
+        notes = (*notes, note)
     policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
+    principal_arn = principal.arn if principal else None
+    principal_text = principal.text if principal else None
+    if principal is not None and principal.arn is None:
+        notes = (*notes, principal_note(principal_text or ""))
     return PlainHit(
         start=start,
         end=pos,
@@ -266,21 +220,74 @@ def _hit(text: str, start: int, principal_arn: str | None, m: re.Match[str]) -> 
         policy_type=policy_type,
         policy_arn=policy_arn,
         explicit_deny=explicit,
-        account_id=account_of(principal_arn),
+        account_id=account_of(principal_arn or principal_text),
         region=region_of(resource),
         complete=complete,
+        principal_text=principal_text,
+        notes=notes,
+        cut=cut,
     )
 
 
+# Linear: bounded blanks, then a literal word.
+_NULL_ACTION = re.compile(r":?[ \t]{0,16}(?:null|None|undefined)\b")
+
+
+def _action_at(text: str, pos: int) -> tuple[str | None, int, tuple[str, ...]] | None:
+    """The action after ``perform``: (action, end, notes), or None for no sentence."""
+    m = _ACTION.match(text, pos)
+    if m and not _bad_action_end(text, m.end()):
+        name, end = m.group("name"), m.end()
+        if name.endswith("**"):  # Markdown bold closing around the action
+            name = name.rstrip("*")
+            end = m.start("name") + len(name)
+        while text.startswith(("`", "*", ")"), end) and end - m.end() < 3:
+            end += 1  # the closing backtick or bold of `s3:PutObject`
+        return normalise_action(m.group("svc"), name), end, ()
+    n = _NULL_ACTION.match(text, pos)
+    if n:
+        return None, n.end(), ("the message names no action ('perform: null'); action left null",)
+    return None
+
+
 def _parse_at(text: str, middle: int) -> PlainHit | None:
-    principal = _principal_before(text, middle)
+    principal = principal_before(text, middle)
     if principal is None:
         return None
-    principal_arn, start = principal
-    m = _ACTION.match(text, middle + len(_MIDDLE))
-    if not m or _bad_action_end(text, m.end()):
+    got = _action_at(text, middle + len(_MIDDLE)) or _bare_operation(text, middle + len(_MIDDLE))
+    if got is None:
         return None
-    return _hit(text, start, principal_arn, m)
+    action, pos, notes = got
+    return _hit(text, principal.start, principal, action, pos=pos, notes=notes)
+
+
+# Linear: bounded blanks, one bounded class, a literal.
+_BARE_OP = re.compile(r":?[ \t]{0,16}(?P<name>[A-Z][A-Za-z0-9]{2,127}) on resource: ?arn:")
+
+
+def _bare_operation(text: str, pos: int) -> tuple[str | None, int, tuple[str, ...]] | None:
+    """``perform: GetHostedZone on resource: arn:aws:route53:::...`` (Route 53 drops the prefix)."""
+    m = _BARE_OP.match(text, pos)
+    if m is None:
+        return None
+    arn_at = m.end() - len("arn:")
+    parts = text[arn_at : arn_at + 200].split(":", 3)
+    if len(parts) < 3 or not parts[2]:
+        return None
+    action = normalise_action(parts[2], m.group("name"))
+    note = "the message names the action without its service; the service is the resource's"
+    return action, m.end("name"), (note,)
+
+
+def _parse_access(text: str, middle: int) -> PlainHit | None:
+    """``User: X is not authorized to access this resource`` (no action named)."""
+    principal = principal_before(text, middle)
+    if principal is None:
+        return None
+    note = "the message names no action ('not authorized to access this resource')"
+    return _hit(
+        text, principal.start, principal, None, pos=middle + len(_ACCESS_MIDDLE), notes=(note,)
+    )
 
 
 def _parse_sts(text: str, middle: int) -> PlainHit | None:
@@ -290,10 +297,10 @@ def _parse_sts(text: str, middle: int) -> PlainHit | None:
     """
     if middle > 0 and not (text[middle - 1].isspace() or text[middle - 1] in ":(\"'"):
         return None
-    m = _ACTION.match(text, middle + len(_STS_MIDDLE))
-    if not m or _bad_action_end(text, m.end()):
+    got = _action_at(text, middle + len(_STS_MIDDLE))
+    if got is None or got[0] is None:
         return None
-    return _hit(text, middle, None, m)
+    return _hit(text, middle, None, got[0], pos=got[1])
 
 
 def _bad_action_end(text: str, end: int) -> bool:

@@ -40,6 +40,8 @@ MAX_RECORD_BYTES = 256 * 1024
 #: How many earlier lines a record may borrow as context, and how long each may be.
 BACK_LINES = 12
 BACK_LINE_BYTES = 4096
+#: Earlier lines read (not joined) as evidence for a sentence alone on its line.
+CONTEXT_LINES = 4
 
 _JSON_LINE_KEYS = (b'"errorCode"', b"CloudTrailEvent", b'"logEvents"')
 
@@ -151,13 +153,20 @@ class Assembler:
         before = self._backward(first_piece)
         if before:
             acc.add(before, 0)
+            first_piece = first_piece.lstrip(" \t")  # the column's indentation is no blank
         acc.add(first_piece, 0)
         lines, first_hard = self._forward(acc, first, first_text, explicit=explicit)
         cur = lines[-1]
         if first_hard and not before:
             acc.prepend(self._wrapped_before(first_text), 0)
         text = acc.text()
-        found, problems = analyse_text(text, cut_at_end=cur.unterminated or cur.long)
+        context = ""
+        if "You are not authorized to " in text:
+            # EC2's bare sentence may be confirmed only by the tool's banner above it.
+            context = "\n".join(normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES))
+        found, problems = analyse_text(
+            text, cut_at_end=cur.unterminated or cur.long, context=context
+        )
         failures: list[Failure] = []
         for f in found:
             rel = acc.line_of(f.start)
@@ -265,15 +274,23 @@ class Assembler:
         ``User: arn:...:assumed-ro`` / ``le/x is not authorized ...`` (hard wrap)
         or ``User: arn:...`` / ``is not authorized ...`` (soft wrap).
         """
-        if "not authorized to perform" not in first:
-            return ""
         body = strip_known_prefix(first).lstrip()
+        # A column wrap may also cut inside the phrase: "... is not" / "authorized to perform".
+        if "not authorized to perform" not in first and not body.startswith(
+            "authorized to perform"
+        ):
+            return ""
         if starts_own_sentence(body):
             return ""
-        prev = self.prev_lines(1)
+        prev = self.prev_lines(2)
         if not prev or not prev[-1]:
             return ""
         before = unescaped(strip_known_prefix(normalize_line(prev[-1])[0]).rstrip(" \t"))
+        if len(prev) == 2 and before and " " not in before.strip() and "User:" not in before:
+            # "User: arn:...:user/" / "marymajor" / "is not authorized": a name on its own row.
+            above = unescaped(strip_known_prefix(normalize_line(prev[0])[0]).rstrip(" \t"))
+            if above.endswith(("/", ":")) and "User:" in above:
+                before = above + before.strip()
         if "User:" not in before[-2100:] and "arn:" not in before[-2100:]:
             return ""
         # A sentence the previous line already completes (it has its reason,
@@ -342,13 +359,13 @@ class Assembler:
             if nxt is None or nxt.long:
                 break
             text = self._norm(nxt, count)
+            if not _json_continuation(text):
+                break  # a message cut before its closing braces: read what came
             body.append(text)
             depth += text.count("{") - text.count("}")
             total += nxt.end - nxt.start
             count += 1
             cur = nxt
-        if depth > 0:
-            return None
         text = "\n".join(body)
         found, problems = analyse_text(text)
         failures = [
@@ -359,6 +376,14 @@ class Assembler:
         if not failures:
             return None
         return RecordResult(failures, cur.next, [(line_no, p) for p in problems])
+
+
+def _json_continuation(line: str) -> bool:
+    """A line that can continue a pretty-printed JSON object (or an elision inside one)."""
+    s = line.strip()
+    return bool(s) and (
+        s[0] in '"{}[]-0123456789' or s.startswith(("true", "false", "null", "...", "(...)", "…"))
+    )
 
 
 def _terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool:

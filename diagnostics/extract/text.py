@@ -19,9 +19,13 @@ from dataclasses import dataclass, replace
 from diagnostics.context import account_of, enrich, region_of
 from diagnostics.extract.authorization_id import attach_ids
 from diagnostics.extract.decoded import find_decoded
-from diagnostics.extract.encoded import find_encoded
+from diagnostics.extract.ec2 import Ec2Hit, find_ec2
+from diagnostics.extract.encoded import MIN_WHOLE_BLOB, find_encoded
 from diagnostics.extract.frames import Frame, find_frames
 from diagnostics.extract.plain import PlainHit, find_plain
+from diagnostics.extract.principals import is_clean_arn
+from diagnostics.extract.tool_operations import tool_operation
+from diagnostics.extract.wordings import WordingHit, find_wordings
 from diagnostics.model import Failure, FailureKind, JSONObject, SourceRef
 
 #: A plain sentence and a blob this close belong to the same message.
@@ -54,6 +58,7 @@ class Found:
     event_source: str | None = None
     region: str | None = None
     error_code: str | None = None
+    principal_text: str | None = None
     authorization_id: str | None = None
     parse_notes: tuple[str, ...] = ()
 
@@ -76,6 +81,7 @@ class Found:
             region=self.region,
             error_code=self.error_code,
             excerpt=excerpt,
+            principal_text=self.principal_text,
             authorization_id=self.authorization_id,
             parse_notes=self.parse_notes,
         )
@@ -97,22 +103,38 @@ def _from_plain(hit: PlainHit, kind: FailureKind = "plain") -> Found:
         policy_arn=hit.policy_arn,
         explicit_deny=hit.explicit_deny,
         region=hit.region,
+        principal_text=hit.principal_text,
+        parse_notes=hit.notes,
+        truncated=hit.cut,
     )
 
 
 def analyse_text(
-    text: str, *, cut_at_end: bool = False, id_cut_at_end: bool | None = None
+    text: str,
+    *,
+    cut_at_end: bool = False,
+    id_cut_at_end: bool | None = None,
+    context: str = "",
 ) -> tuple[list[Found], list[str]]:
     """The failures in ``text`` in order, and problems worth a warning.
 
     ``id_cut_at_end`` (default ``cut_at_end``) says an authorization ID that
-    runs to the end of the text was cut off.
+    runs to the end of the text was cut off.  ``context`` is the text of the
+    lines just before it, read only for evidence.
     """
     found: list[Found] = []
     plains = find_plain(text)
+    ec2 = find_ec2(text, context) if "You are not authorized to " in text else []
     used_plain: set[int] = set()
     for enc in find_encoded(text, cut_at_end=cut_at_end):
         partner = _partner(plains, used_plain, enc.start)
+        if partner is None and len(enc.blob) < MIN_WHOLE_BLOB:
+            # "Encoded authorization failure message: ..." then the sentence (a blog's order).
+            partner = _partner_after(plains, used_plain, enc.end)
+        if enc.short and partner is None and not _ec2_before(ec2, enc.start):
+            continue  # a placeholder in prose ("message: FR4gBD..."), not a refusal
+        notes = (_short_note(enc.blob),) if len(enc.blob) < MIN_WHOLE_BLOB else ()
+        blob = enc.blob or None
         if partner is not None:
             used_plain.add(partner)
             base = _from_plain(plains[partner], "encoded")
@@ -121,14 +143,20 @@ def analyse_text(
                     base,
                     start=min(base.start, enc.start),
                     end=max(base.end, enc.end),
-                    encoded_message=enc.blob,
+                    encoded_message=blob,
                     truncated=enc.truncated,
+                    parse_notes=base.parse_notes + notes,
                 )
             )
         else:
             found.append(
                 Found(
-                    "encoded", enc.start, enc.end, encoded_message=enc.blob, truncated=enc.truncated
+                    "encoded",
+                    enc.start,
+                    enc.end,
+                    encoded_message=blob,
+                    truncated=enc.truncated,
+                    parse_notes=notes,
                 )
             )
     for idx, hit in enumerate(plains):
@@ -136,18 +164,117 @@ def analyse_text(
             found.append(_from_plain(hit))
     decoded_hits, problems = find_decoded(text) if '"allowed"' in text else ([], [])
     for d in decoded_hits:
-        found.append(Found("decoded", d.start, d.end, decoded=d.message))
+        notes = ("the decoded message is not valid JSON (cut or elided); read leniently",)
+        found.append(
+            Found(
+                "decoded", d.start, d.end, decoded=d.message, parse_notes=notes if d.lenient else ()
+            )
+        )
+    found = _with_ec2(found, ec2)
+    found = _with_wordings(found, find_wordings(text))
     found.sort(key=lambda f: f.start)
     frames = find_frames(text)
     if frames:
         found = _apply_frames(found, frames)
     found = attach_ids(
         text,
-        found,
+        _with_tool_operations(text, found),
         cut_at_end=cut_at_end if id_cut_at_end is None else id_cut_at_end,
         standalone=lambda start, end: Found("plain", start, end),
     )
     return _share_wrappers(found), problems
+
+
+def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
+    """Refusals in other wordings (SQS, STS, Secrets Manager, JS traces) no sentence covers."""
+    out = list(found)
+    for hit in hits:
+        if any(f.start <= hit.start < f.end or hit.start <= f.start < hit.end for f in out):
+            continue
+        out.append(
+            Found(
+                "plain",
+                hit.start,
+                hit.end,
+                action=hit.action,
+                error_code=hit.error_code,
+                operation=hit.operation,
+                event_source=hit.service,
+                region=hit.region,
+                parse_notes=(
+                    "the message names no principal or resource"
+                    + ("" if hit.action else ", nor the action"),
+                ),
+            )
+        )
+    return out
+
+
+def _with_tool_operations(text: str, found: list[Found]) -> list[Found]:
+    """The operation a tool's own words name, for failures whose message names none."""
+    out = []
+    for f in found:
+        named = None
+        if f.action is None and f.operation is None and f.kind != "decoded":
+            named = tool_operation(text, f.start, f.end)
+        if named is None:
+            out.append(f)
+        else:
+            # The tool names the service that refused (EC2 behind Lambda's VPC set-up, say).
+            out.append(replace(f, operation=named[1], event_source=named[0] or f.event_source))
+    return out
+
+
+def _short_note(blob: str) -> str:
+    if not blob:
+        return "the encoded authorization message is empty; nothing to decode"
+    return f"the encoded authorization message is cut to {len(blob)} characters; not decodable"
+
+
+def _ec2_before(ec2: list[Ec2Hit], pos: int) -> bool:
+    """An EC2 refusal sentence ends right before ``pos`` (the blob is its message's)."""
+    return any(h.end <= pos and pos - h.end <= _PAIR_GAP for h in ec2)
+
+
+def _with_ec2(found: list[Found], ec2: list[Ec2Hit]) -> list[Found]:
+    """EC2 sentences that no other failure of the same message already carries."""
+    if not ec2:
+        return found
+    out = list(found)
+    for hit in ec2:
+        # The blob, plain sentence or decoded message right after it is the same
+        # message: it already stands for this occurrence; pass the action on.
+        same = [
+            i
+            for i, f in enumerate(out)
+            if hit.start <= f.start <= hit.end + _PAIR_GAP or f.start <= hit.start < f.end
+        ]
+        if same:
+            i = same[0]
+            if hit.action and out[i].action is None:
+                out[i] = replace(out[i], action=hit.action)
+            out[i] = replace(out[i], start=min(out[i].start, hit.start))
+            continue
+        notes = ["EC2's sentence names no principal or resource"]
+        if not hit.action:
+            notes.append("EC2's sentence names no action; it comes from the operation, if any")
+        arn = hit.principal if hit.principal and is_clean_arn(hit.principal) else None
+        out.append(
+            Found(
+                "plain",
+                hit.start,
+                hit.end,
+                principal_arn=arn,
+                account_id=account_of(arn),
+                principal_text=hit.principal if hit.principal and arn is None else None,
+                action=hit.action,
+                operation=hit.operation,
+                event_source=hit.event_source,
+                error_code=hit.error_code,
+                parse_notes=tuple(notes),
+            )
+        )
+    return out
 
 
 def _same_occurrence(f: Found) -> tuple[object, ...]:
@@ -208,6 +335,14 @@ def _partner(plains: list[PlainHit], used: set[int], blob_start: int) -> int | N
     return best
 
 
+def _partner_after(plains: list[PlainHit], used: set[int], blob_end: int) -> int | None:
+    """The plain sentence that starts right after a cut or empty blob, if any."""
+    for idx, hit in enumerate(plains):
+        if idx not in used and blob_end <= hit.start <= blob_end + _PAIR_GAP:
+            return idx
+    return None
+
+
 def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
     out: list[Found] = []
     used: set[int] = set()
@@ -217,14 +352,18 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
         before = [
             j
             for j, fr in enumerate(frames)
-            if not fr.after
+            if (not fr.after or fr.either)
+            and j not in used
             and prev_end <= fr.start <= f.start
             and f.start - fr.end <= _FRAME_BEFORE
         ]
         after = [
             j
             for j, fr in enumerate(frames)
-            if fr.after and f.end <= fr.start <= f.end + _FRAME_AFTER and fr.start < next_start
+            if (fr.after or fr.either)
+            and j not in used
+            and f.end <= fr.start <= f.end + _FRAME_AFTER
+            and fr.start < next_start
         ]
         inside = [j for j, fr in enumerate(frames) if f.start <= fr.start < f.end]
         # Nearest wrapper first: it is the innermost one (Terraform > Go SDK > message).
@@ -256,6 +395,8 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
                 error_code=fr.error_code,
                 operation=fr.operation,
                 event_source=fr.service,
+                truncated=fr.cut,
+                parse_notes=("the error is cut before its message",) if fr.cut else (),
             )
         )
     out.sort(key=lambda f: f.start)

@@ -6,8 +6,10 @@ import functools
 import re
 from dataclasses import dataclass
 
-# Linear: anchored; [^/]+ stops at the '/' that follows it.
-_ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$")
+# Linear: anchored; each class stops at the ':' or '/' that follows it.  The
+# account is any text: a pasted ARN is often redacted ("xxxx", "<account id>")
+# or cut short, and its fix must still name the role, never the session.
+_ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::([^:/]*):assumed-role/([^/]+)/.+$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,23 @@ def iam_prefix_for(service_or_event_source: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _s3_operations() -> frozenset[str]:
+    session = _botocore_session()
+    model = session.get_service_model("s3")  # type: ignore[attr-defined]
+    return frozenset(str(name) for name in model.operation_names)
+
+
+def is_s3_operation(operation: str) -> bool:
+    """True when ``operation`` is an S3 API operation (botocore's S3 service model).
+
+    A bare ``AccessDenied`` naming such an operation and no service is S3's:
+    the other services with like-named operations (Lightsail's CreateBucket,
+    MediaStore's GetObject) answer ``AccessDeniedException`` instead.
+    """
+    return _operation(operation) in _s3_operations()
+
+
 @functools.lru_cache(maxsize=8192)
 def action_for_operation(service_or_event_source: str, operation: str) -> str | None:
     """The IAM action an API call needs, or None when no IAM action governs it.

@@ -7,6 +7,7 @@ import textwrap
 import orjson
 
 from diagnostics.context import matched_statements
+from diagnostics.fold import span
 from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
 from diagnostics.render.safe import block, line
 from diagnostics.troubleshooter.attribution import check_lines, denial_summary
@@ -179,6 +180,9 @@ def render(d: Diagnosis, index: int | None = None) -> str:
     if d.authorization_details is not None and d.decoded is None and f.kind == "decoded":
         kind = "IAM Access Troubleshooter details"
     lines = [head + " " + "─" * max(3, 60 - len(head)), f"{line(where)}  [{kind}]"]
+    if d.occurrences > 1:
+        # The span may name input paths: _field writes it as one escaped line.
+        lines.append(_field("Repeats", span(f.source, d.last_source, d.occurrences)))
     who = f.principal_arn or "(not stated)"
     if f.account_id:
         who += f"  (account {f.account_id})"

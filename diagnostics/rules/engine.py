@@ -18,6 +18,7 @@ from diagnostics.rules.index import RuleIndex, facets_of
 from diagnostics.rules.loader import RuleDoc, load_dirs
 from diagnostics.rules.registry import Matcher
 from diagnostics.rules.tables import matchers_table
+from diagnostics.rules.placeholders import denying_statements
 from diagnostics.rules.resources import fix_resources
 from diagnostics.rules.subject import Subject
 from diagnostics.rules.template import Defaults, Missing, render_text, render_value
@@ -132,6 +133,9 @@ class Rule:
         explanation = " ".join(render_text(self.explanation, subject, lenient=True).split())
         for note in notes:
             explanation += " " + " ".join(note.split())
+        denial = _denial_sentence(subject, explanation)
+        if denial:
+            explanation += " " + denial
         wild = sorted({name for name, value in used if "*" in value})
         if wild:
             explanation += (
@@ -148,6 +152,27 @@ class Rule:
             explanation,
             tuple(Fix(t, a, tuple(sts)) for (t, a), sts in fixes.items()),
         )
+
+
+def _denial_sentence(subject: Subject, explanation: str) -> str | None:
+    """Name the decoded message's denying statements when the rule's text does not.
+
+    JSON and Slack show only the explanation, so a rule that explains an
+    explicit deny its own way (MFA, region) must still say which Sid and
+    which condition matched, as the text view's ``Matched`` line does.
+    """
+    denies = subject.statements("Deny")
+    if not denies or all(
+        st.statement_id
+        and st.statement_id in explanation
+        and all(c.key in explanation for c in st.conditions)
+        for st in denies
+    ):
+        return None
+    text = denying_statements(subject)
+    if text is None or text in explanation:
+        return None
+    return f"Denied by {text}."
 
 
 def _valid_resources(statements: list[Any], subject: Subject, notes: list[str]) -> list[Any]:

@@ -145,6 +145,11 @@ def _statement_values(s: Subject, arg: str | None) -> Value:
 
 @placeholder("denying_statements", "a sentence naming the matched Deny statements and conditions")
 def _denying(s: Subject, _: str | None) -> Value:
+    return denying_statements(s)
+
+
+def denying_statements(s: Subject) -> str | None:
+    """``statement 'DenyX' (conditions: aws:Key in [v])`` for each matched Deny, or None."""
     parts: list[str] = []
     for st in s.statements("Deny"):
         name = f"statement {st.statement_id!r}" if st.statement_id else "an unnamed statement"

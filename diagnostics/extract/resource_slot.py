@@ -1,0 +1,114 @@
+"""The resource slot of a plain sentence: ``on resource: <resource>``.
+
+An ARN ends at the first blank (except inside ``<account id>`` placeholders or
+``" ... "`` redactions), a quoted resource at its quote; IAM's descriptions
+(``policy path /``, ``user bob``) are kept as AWS wrote them, ``policy
+arn:...`` becomes the bare ARN, and anything else that is no ARN (a phone
+number, a name, ``<resource-arn>``) is dropped with a note.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MAX_RESOURCE = 2048
+# Linear: bounded blanks, then literals.
+_ON_THIS = re.compile(r"[ \t]{1,16}on this resource\b")
+_ON_RESOURCE = re.compile(r"[ \t]{1,16}on resources?:?[ \t]{0,16}")
+#: Where an unquoted resource ends.
+_RESOURCE_ENDS = (
+    " because ",
+    " with an explicit deny",
+    " due to an explicit deny",
+    ". ",
+    "\n",
+    "\t",
+    '"',
+    " (Service",
+    " (",
+    ", status code",
+    " status code",
+)
+TRAILING_PUNCT = ".,;)'\""
+#: What Markdown and prose leave after an unquoted resource ARN (``ZONEID```, ``name]``, ``:``).
+_RESOURCE_TRAILING = TRAILING_PUNCT + "`]:"
+
+
+def resource_after(text: str, pos: int) -> tuple[str | None, int]:
+    """Parse ``on resource: X`` at ``pos``; returns (resource, new position)."""
+    m = _ON_THIS.match(text, pos)
+    if m:
+        return None, m.end()
+    m = _ON_RESOURCE.match(text, pos)
+    if not m:
+        return None, pos
+    pos = m.end()
+    quote = text[pos : pos + 1]
+    if quote == '"' or (quote in ("`", "'") and text.startswith("arn:", pos + 1)):
+        # S3 quotes its resource; Markdown users backtick theirs.
+        close = text.find(quote, pos + 1, pos + 1 + _MAX_RESOURCE)
+        if close == -1:
+            return None, pos
+        return text[pos + 1 : close] or None, close + 1
+    window = text[pos : pos + _MAX_RESOURCE]
+    end = len(window)
+    quoted = _QUOTED_ACCOUNT.match(window)
+    if quoted:
+        # 'arn:aws:iam::"another account number":role/x': a placeholder someone quoted.
+        return quoted.group(0), pos + quoted.end()
+    if window.startswith("arn:"):
+        # An ARN never holds a space; only IAM's plain descriptions ("policy
+        # path /") do, and those end at the reason clause below.
+        space = _space_outside_placeholders(window)
+        if space != -1:
+            end = space
+    for stop in _RESOURCE_ENDS:
+        i = window.find(stop)
+        while stop == ". " and 0 < i < end and window[i - 1] == ".":
+            i = window.find(stop, i + 1)  # an elision ("+358.... because"), not a full stop
+        if i != -1 and i < end:
+            end = i
+    value = window[:end].rstrip()
+    while value and value[-1] in _RESOURCE_TRAILING and not value.endswith(":..."):
+        value = value[:-1]  # (an elided ARN tail, "us-east-1:...", is kept as written)
+    return (value or None), pos + len(window[:end].rstrip())
+
+
+def _space_outside_placeholders(window: str) -> int:
+    """The first blank of ``window`` not inside a ``<account id>`` placeholder, or -1."""
+    pos = 0
+    for _ in range(8):
+        space = window.find(" ", pos)
+        if space == -1:
+            return -1
+        if window.startswith((" ... :", " …:", " ... /"), space):
+            pos = space + 5  # "arn:aws:sts:: ... :assumed-role/...": a redaction with blanks
+            continue
+        opened = window.rfind("<", pos, space)
+        if opened == -1 or window.find(">", opened, space) != -1:
+            return space
+        close = window.find(">", space, space + 64)
+        if close == -1:
+            return space
+        pos = close
+    return -1
+
+
+# Linear: anchored; bounded classes separated by literals.
+_QUOTED_ACCOUNT = re.compile(r'arn:[a-z0-9:-]{1,64}::"[^"\n]{1,64}":[^\s"<]{1,1024}')
+#: IAM's descriptions of what it refused on when it gives no ARN ("policy path /", "user bob").
+_IAM_DESCRIPTIONS = ("policy path ", "user ", "role ", "group ", "policy ", "instance-profile ")
+
+
+def resource_note(resource: str | None) -> tuple[str | None, str | None]:
+    """(resource, note): a value that is neither an ARN, ``*`` nor an IAM description is dropped."""
+    if resource is None or resource == "*" or resource.startswith("arn:"):
+        return resource, None
+    _kind, _, rest = resource.partition(" ")
+    if rest.startswith("arn:") and " " not in rest:
+        return rest, None  # IAM's "policy arn:aws:iam::...:policy/x": the ARN is the resource
+    if resource.startswith(_IAM_DESCRIPTIONS):
+        return resource, None
+    if resource.startswith("aws:") and resource.count(":") >= 4:
+        return resource, None  # an ARN that lost its "arn:" (kept as written)
+    return None, "the resource is not an ARN (a name, number or placeholder); resource left null"

@@ -1,0 +1,163 @@
+"""``scan`` folds a failure printed again later into one report with its count and last place."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from diagnostics.decode import Decoder, DecodeSettings
+from diagnostics.fold import Folder
+from diagnostics.model import Failure, SourceRef
+from diagnostics.render import text
+from diagnostics.rules import RuleSet
+from diagnostics.scan import scan
+from diagnostics.testing import StsDouble, decoded_message, fake_blob
+
+AUTHZ_DIAG = str(Path(sys.executable).parent / "authz-diag")
+DENIED = (
+    "An error occurred (AccessDenied) when calling the GetObject operation: "
+    "User: arn:aws:sts::111122223333:assumed-role/app/i-0abc is not authorized to perform: "
+    's3:GetObject on resource: "arn:aws:s3:::acme-data/q3.csv" '
+    "because no identity-based policy allows the s3:GetObject action\n"
+)
+OTHER = DENIED.replace("s3:GetObject", "s3:PutObject").replace("GetObject", "PutObject")
+
+
+@pytest.fixture(scope="module")
+def ruleset() -> RuleSet:
+    return RuleSet.bundled()
+
+
+def _log(tmp_path: Path, lines: dict[int, str], total: int, name: str = "app.log") -> Path:
+    """A log of ``total`` lines with ``lines`` (1-based) at their places and filler elsewhere."""
+    body = [
+        lines.get(n, f"[2024-05-01 10:00:00] INFO request {n} ok\n") for n in range(1, total + 1)
+    ]
+    path = tmp_path / name
+    path.write_text("".join(body), encoding="utf-8")
+    return path
+
+
+def test_a_failure_seen_37_times_is_one_report_with_its_count_and_span(
+    tmp_path: Path, ruleset: RuleSet
+) -> None:
+    """37 prints from line 12 to 9,881 give one diagnosis: occurrences 37, last line 9,881."""
+    places = [12 + n * 268 for n in range(36)] + [9881]
+    path = _log(tmp_path, dict.fromkeys(places, DENIED), 9900)
+    result, diagnoses = scan([str(path)], ruleset=ruleset, err=io.StringIO())
+    [d] = diagnoses
+    assert (d.occurrences, d.failure.source.line) == (37, 12)
+    assert d.last_source is not None and d.last_source.line == 9881
+    out = d.to_json()
+    assert out["occurrences"] == 37
+    assert out["last_source"]["line"] == 9881
+    assert "seen 37 times, lines 12-9,881" in text.render(d)
+    assert (result.stats.failures, result.stats.duplicates) == (1, 36)
+
+
+def test_output_keeps_the_order_of_first_occurrences(tmp_path: Path, ruleset: RuleSet) -> None:
+    """A, B, A again: A is reported first (twice seen), then B once; a single print says nothing."""
+    path = _log(tmp_path, {2: DENIED, 5: OTHER, 9: DENIED}, 10)
+    _, diagnoses = scan([str(path)], ruleset=ruleset, err=io.StringIO())
+    assert [(d.failure.action, d.occurrences) for d in diagnoses] == [
+        ("s3:GetObject", 2),
+        ("s3:PutObject", 1),
+    ]
+    assert diagnoses[1].last_source is None
+    assert "Repeats" not in text.render(diagnoses[1])
+
+
+def test_retries_with_different_blobs_stay_separate(tmp_path: Path, ruleset: RuleSet) -> None:
+    """Two RunInstances retries each with their own encoded blob are two reports, not a fold."""
+    line = (
+        "Error: creating EC2 Instance: UnauthorizedOperation: You are not authorized to perform "
+        "this operation. Encoded authorization failure message: {}\n"
+    )
+    path = _log(tmp_path, {1: line.format(fake_blob(1)), 3: line.format(fake_blob(2))}, 4)
+    _, diagnoses = scan([str(path)], ruleset=ruleset, err=io.StringIO())
+    assert [d.occurrences for d in diagnoses] == [1, 1]
+    assert diagnoses[0].failure.encoded_message != diagnoses[1].failure.encoded_message
+
+
+def test_a_repeated_blob_is_decoded_once_and_reported_once_with_its_count(
+    tmp_path: Path, ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob printed three times (Packer) costs one STS call and is one decoded report of 3."""
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEBASE00001"),
+        ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_CONFIG_FILE", str(tmp_path / "no-config")),
+        ("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials")),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    blob = fake_blob(7)
+    line = (
+        "==> amazon-ebs: Error launching source instance: UnauthorizedOperation: You are not "
+        f"authorized to perform this operation. Encoded authorization failure message: {blob}\n"
+    )
+    path = _log(tmp_path, {3: line, 9: line, 15: line}, 16)
+    with StsDouble() as sts:
+        sts.add_message(blob, decoded_message(action="ec2:RunInstances", resource="*"))
+        settings = DecodeSettings(endpoint_url=sts.endpoint_url, max_per_second=1000.0)
+        with Decoder(settings) as decoder:
+            _, diagnoses = scan([str(path)], ruleset=ruleset, decoder=decoder, err=io.StringIO())
+        calls = sts.call_count()
+    [d] = diagnoses
+    assert calls == 1
+    assert d.decoded is not None and d.failure.action == "ec2:RunInstances"
+    assert (d.occurrences, d.failure.source.line) == (3, 3)
+    assert d.last_source is not None and d.last_source.line == 15
+
+
+def test_a_repeat_in_another_file_names_both_places(tmp_path: Path, ruleset: RuleSet) -> None:
+    """The same denial in two inputs is one report whose text names the first and last file."""
+    a = _log(tmp_path, {3: DENIED}, 3, "a.log")
+    b = _log(tmp_path, {1: DENIED}, 2, "b.log")
+    _, [d] = scan([str(a), str(b)], ruleset=ruleset, err=io.StringIO())
+    assert d.occurrences == 2
+    assert f"first {a}:3, last {b}:1" in text.render(d)
+
+
+def _failure(n: int, line: int) -> Failure:
+    return Failure("plain", SourceRef("x.log", line), action=f"s3:Action{n}")
+
+
+def test_a_full_window_reports_its_oldest_entry_first_and_a_later_repeat_again() -> None:
+    """Memory stays bounded: past the window the oldest fold is reported, order intact."""
+    folder = Folder(capacity=2)
+    out = []
+    for n, line in ((1, 1), (2, 2), (1, 3), (3, 4), (1, 5)):
+        folder.add(_failure(n, line))
+        out.extend((e.failure.action, e.occurrences) for e in folder.ready())
+    # Action1 left the window when Action3 arrived, Action2 when Action1 came back.
+    assert out == [("s3:Action1", 2), ("s3:Action2", 1)]
+    out.extend((e.failure.action, e.occurrences) for e in folder.drain())
+    assert out[2:] == [("s3:Action3", 1), ("s3:Action1", 1)]
+    with pytest.raises(ValueError, match="at least one"):
+        Folder(capacity=0)
+
+
+def test_cli_json_has_occurrences_and_last_source() -> None:
+    """`scan --format json` prints the fold's occurrences and last_source; the summary counts it."""
+    proc = subprocess.run(
+        [AUTHZ_DIAG, "scan", "-", "--no-decode", "--format", "json"],
+        input=(DENIED + "noise\n" + DENIED).encode(),
+        capture_output=True,
+        timeout=120,
+        env=dict(os.environ),
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    [obj] = [orjson.loads(line) for line in proc.stdout.splitlines()]
+    assert obj["occurrences"] == 2
+    assert obj["last_source"] == {"path": "-", "line": 3, "offset": len(DENIED) + 6}
