@@ -10,14 +10,89 @@ repeat arriving after that is reported again.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import dataclasses
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from diagnostics.infer import infer_action
 from diagnostics.model import Failure, SourceRef
 
 #: Distinct failures held at most; like the old de-duplication window.
 DEFAULT_WINDOW = 100_000
+#: Two partial reports this close (in lines of one input) may be one denial
+#: printed in parts: an XML body, the SDK's line and the tool's error line.
+PART_LINES = 8
+#: How many recent entries are compared for that.
+PART_ENTRIES = 4
+
+#: Fields a part may leave unsaid and another part say; any two values that
+#: differ mean two different denials.
+_PART_FIELDS = (
+    "principal_arn",
+    "principal_text",
+    "account_id",
+    "action",
+    "resource",
+    "policy_type",
+    "policy_arn",
+    "explicit_deny",
+    "encoded_message",
+    "operation",
+    "event_source",
+    "region",
+    "error_code",
+    "authorization_id",
+)
+#: At least one of these must be said by both parts, and be equal.
+_SHARED = ("action", "operation", "error_code")
+
+
+def _said(f: Failure) -> int:
+    return sum(getattr(f, name) is not None for name in _PART_FIELDS)
+
+
+def parts_of_one(a: Failure, b: Failure) -> bool:
+    """``a`` and ``b`` could be one denial printed in two parts.
+
+    Same input, a few lines apart, no CloudTrail event (each record is its
+    own request), nothing said differently by the two, and the action, the
+    operation or the error code said by both.
+    """
+    if a.source.path != b.source.path or a.source.event_id or b.source.event_id:
+        return False
+    if a.source.line is None or b.source.line is None:
+        return False
+    if abs(a.source.line - b.source.line) > PART_LINES or a.embedded != b.embedded:
+        return False
+    shared = False
+    for name in _PART_FIELDS:
+        x, y = getattr(a, name), getattr(b, name)
+        if x is not None and y is not None:
+            if x != y:
+                return False
+            shared = shared or name in _SHARED
+    return shared
+
+
+def join_parts(first: Failure, later: Failure) -> Failure:
+    """One failure saying everything either part said, found where the first part was."""
+    fill = {
+        name: getattr(later, name)
+        for name in _PART_FIELDS
+        if getattr(first, name) is None and getattr(later, name) is not None
+    }
+    richer = first if _said(first) >= _said(later) else later
+    note = f"joined with the part on line {later.source.line} (one denial printed in parts)"
+    return dataclasses.replace(
+        first,
+        **fill,
+        kind="encoded" if "encoded" in (first.kind, later.kind) else first.kind,
+        truncated=first.truncated or later.truncated,
+        conditions=first.conditions or later.conditions,
+        parse_notes=(*richer.parse_notes, note),
+        excerpt=first.excerpt or later.excerpt,
+    )
 
 
 @dataclass(slots=True)
@@ -27,19 +102,23 @@ class Folded:
     failure: Failure
     occurrences: int = 1
     last_source: SourceRef | None = None
+    #: Already handed out (a joined entry is held under several keys).
+    emitted: bool = False
 
 
 class Folder:
     """``add`` each failure in input order; iterate ``ready`` and, at the end, ``drain``."""
 
-    __slots__ = ("_capacity", "_ready", "_window")
+    __slots__ = ("_capacity", "_ready", "_recent", "_window")
 
     def __init__(self, capacity: int = DEFAULT_WINDOW) -> None:
         if capacity < 1:
             raise ValueError("the fold window must hold at least one failure")
         self._capacity = capacity
+        # A joined entry is held under each part's key, so count it out once.
         self._window: OrderedDict[tuple[object, ...], Folded] = OrderedDict()
         self._ready: list[Folded] = []
+        self._recent: deque[Folded] = deque(maxlen=PART_ENTRIES)
 
     def add(self, failure: Failure) -> bool:
         """Fold ``failure`` in; True when it repeats one still in the window."""
@@ -49,10 +128,27 @@ class Folder:
             entry.occurrences += 1
             entry.last_source = failure.source
             return True
-        self._window[key] = Folded(failure)
+        # Compared with the action the operation implies, as the rules will see them.
+        inferred = infer_action(failure)
+        for recent in reversed(self._recent):
+            if recent.emitted:
+                continue  # already reported: a later part starts a new report
+            known = infer_action(recent.failure)
+            if parts_of_one(known, inferred):
+                # Another layer printing the same denial: one report, richer.
+                recent.failure = join_parts(known, inferred)
+                self._window[key] = self._window[recent.failure.dedup_key()] = recent
+                return True
+        entry = self._window[key] = Folded(failure)
+        self._recent.append(entry)
         if len(self._window) > self._capacity:
-            self._ready.append(self._window.popitem(last=False)[1])
+            self._out(self._window.popitem(last=False)[1])
         return False
+
+    def _out(self, entry: Folded) -> None:
+        if not entry.emitted:
+            entry.emitted = True
+            self._ready.append(entry)
 
     def ready(self) -> Iterator[Folded]:
         """Entries that left the window, oldest first; each is yielded once."""
@@ -61,9 +157,9 @@ class Folder:
 
     def drain(self) -> Iterator[Folded]:
         """Everything still held, in first-occurrence order (end of input)."""
-        yield from self.ready()
         while self._window:
-            yield self._window.popitem(last=False)[1]
+            self._out(self._window.popitem(last=False)[1])
+        yield from self.ready()
 
 
 def span(first: SourceRef, last: SourceRef | None, occurrences: int) -> str:

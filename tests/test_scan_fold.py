@@ -161,3 +161,59 @@ def test_cli_json_has_occurrences_and_last_source() -> None:
     [obj] = [orjson.loads(line) for line in proc.stdout.splitlines()]
     assert obj["occurrences"] == 2
     assert obj["last_source"] == {"path": "-", "line": 3, "offset": len(DENIED) + 6}
+
+
+def test_one_denial_printed_in_parts_is_one_report() -> None:
+    """An SDK line with the operation and a nearby line with the principal are one failure."""
+    folder = Folder()
+    sdk = Failure(
+        "encoded",
+        SourceRef("x.log", 3),
+        operation="RunInstances",
+        error_code="UnauthorizedOperation",
+    )
+    sentence = Failure(
+        "plain",
+        SourceRef("x.log", 7),
+        principal_arn="arn:aws:sts::123456789012:assumed-role/r/s",
+        action="ec2:RunInstances",
+    )
+    assert folder.add(sdk) is False
+    assert folder.add(sentence) is True
+    [entry] = list(folder.drain())
+    f = entry.failure
+    assert (f.kind, f.source.line, f.operation, f.principal_arn, f.action) == (
+        "encoded",
+        3,
+        "RunInstances",
+        "arn:aws:sts::123456789012:assumed-role/r/s",
+        "ec2:RunInstances",
+    )
+    assert any("printed in parts" in note for note in f.parse_notes)
+
+
+def test_parts_that_disagree_far_apart_or_from_cloudtrail_stay_separate() -> None:
+    """Different principals, lines far apart, and CloudTrail records are never joined."""
+    a = Failure(
+        "plain", SourceRef("x.log", 1), principal_arn="arn:aws:iam::1:user/a", action="s3:X"
+    )
+    b = Failure(
+        "plain", SourceRef("x.log", 2), principal_arn="arn:aws:iam::1:user/b", action="s3:X"
+    )
+    far = Failure("plain", SourceRef("x.log", 40), action="s3:X", resource="arn:aws:s3:::b")
+    trail = Failure("cloudtrail", SourceRef("t.json", 1, event_id="e1"), action="s3:X")
+    trail2 = Failure("cloudtrail", SourceRef("t.json", 1, event_id="e2"), action="s3:X")
+    folder = Folder()
+    assert [folder.add(f) for f in (a, b, far, trail, trail2)] == [False] * 5
+    assert len(list(folder.drain())) == 5
+
+
+def test_a_part_after_its_report_left_the_window_starts_a_new_report() -> None:
+    """A report already handed out is never changed by a later part."""
+    folder = Folder(capacity=1)
+    folder.add(Failure("plain", SourceRef("x.log", 1), action="s3:A", error_code="AccessDenied"))
+    folder.add(Failure("plain", SourceRef("x.log", 2), action="s3:B"))
+    [first] = list(folder.ready())
+    folder.add(Failure("plain", SourceRef("x.log", 3), action="s3:A", resource="arn:aws:s3:::b"))
+    assert first.failure.resource is None
+    assert [e.failure.action for e in folder.drain()] == ["s3:B", "s3:A"]
