@@ -84,11 +84,15 @@ def explain_text(message: str, ruleset: RuleSet | None) -> dict[str, Any]:
 
 
 def _decoder(profile: str | None, region: str | None) -> DecoderLike:
+    """STS decoding and Access Troubleshooter resolving, as ``scan`` builds them."""
     from diagnostics.awsenv import avoid_instance_metadata_off_ec2
     from diagnostics.decode import Decoder, DecodeSettings
+    from diagnostics.troubleshooter import Resolver
+    from diagnostics.troubleshooter.combined import ResolvingDecoder
 
     avoid_instance_metadata_off_ec2()
-    return Decoder(DecodeSettings(region=region, profile=profile))
+    settings = DecodeSettings(region=region, profile=profile)
+    return ResolvingDecoder(Decoder(settings), Resolver(settings))
 
 
 def build_server(
@@ -142,9 +146,10 @@ def build_server(
     @server.tool(
         name="decode_authorization_message",
         description="Decode the encoded authorization failure messages in the text with STS "
-        "DecodeAuthorizationMessage (needs AWS credentials of the failing account allowed "
-        "sts:DecodeAuthorizationMessage; without them each diagnosis says why in "
-        "decode_error) and explain them.",
+        "DecodeAuthorizationMessage, and resolve IAM Access Troubleshooter authorization IDs "
+        "with GetRequestAuthorizationDetails (needs AWS credentials allowed "
+        "sts:DecodeAuthorizationMessage or iam:GetRequestAuthorizationDetails; without them "
+        "each diagnosis says why in decode_error or authorization_error), and explain them.",
     )
     def decode_authorization_message(
         text: str, profile: str | None = None, region: str | None = None

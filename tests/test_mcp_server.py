@@ -140,3 +140,47 @@ def test_the_decode_tool_decodes_through_sts_and_explains() -> None:
     assert d["decode_error"] is None
     assert d["decoded"]["context"]["action"] == "s3:GetObject"
     assert d["resource"] == "arn:aws:s3:::reports/q3.csv"
+
+
+@pytest.mark.slow
+def test_the_decode_tool_resolves_an_authorization_id() -> None:
+    """An Access Troubleshooter ID in the pasted text is resolved (loopback iam-toolbox double)."""
+    from diagnostics.testing.toolbox_double import ToolboxDouble
+    from diagnostics.testing.toolbox_samples import ACCOUNT, SCP_DOCUMENTS, scp_deny_details
+
+    auth_id = "7q2m9x4k1c8v3b6n0z5l2j7h4g9f1d3s"
+    text = (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/AppDeployer/ci-run-4821 is not authorized "
+        "to perform: s3:PutObject on resource: arn:aws:s3:::example-artifacts/build/app-0.zip "
+        "with an explicit deny in a service control policy. Go to https://us-east-1.console."
+        f"aws.amazon.com/iam/home?region=us-east-1#/authorization-details/{auth_id} for complete "
+        "details, or call the GetRequestAuthorizationDetails API with the following "
+        f"authorization id: {auth_id}\n"
+    )
+    with ToolboxDouble() as toolbox:
+        toolbox.add_details(auth_id, scp_deny_details(), SCP_DOCUMENTS, account=ACCOUNT)
+        params = _params()
+        params.env = {
+            **(params.env or {}),
+            # botocore's per-service endpoint variable (service id "IAM Toolbox").
+            "AWS_ENDPOINT_URL_IAM_TOOLBOX": toolbox.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+        async def call() -> Any:
+            async with (
+                stdio_client(params) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                return await session.call_tool("decode_authorization_message", {"text": text})
+
+        result = anyio.run(call)
+    d = _structured(result)["diagnoses"][0]
+    assert d["authorization_id"] == auth_id
+    assert d["authorization_error"] is None
+    assert d["authorization_details"]["evaluations"]
+    explanation = " ".join(f["explanation"] for f in d["findings"])
+    assert "SCP" in explanation
