@@ -14,19 +14,19 @@ occurrence gives one failure:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from diagnostics.context import account_of, enrich, region_of
+from diagnostics.context import account_of, region_of
 from diagnostics.extract.authorization_id import attach_ids
 from diagnostics.extract.decoded import find_decoded
 from diagnostics.extract.ec2 import Ec2Hit, find_ec2
 from diagnostics.extract.encoded import MIN_WHOLE_BLOB, find_encoded
+from diagnostics.extract.found import Found, from_plain
 from diagnostics.extract.frames import Frame, find_frames
 from diagnostics.extract.plain import PlainHit, find_plain
 from diagnostics.extract.principals import is_clean_arn
 from diagnostics.extract.tool_operations import tool_operation
 from diagnostics.extract.wordings import WordingHit, find_wordings
-from diagnostics.model import Failure, FailureKind, JSONObject, SourceRef
 
 #: A plain sentence and a blob this close belong to the same message.
 _PAIR_GAP = 80
@@ -35,78 +35,6 @@ _FRAME_BEFORE = 600
 #: A Java frame this far after a message still wraps it.
 _FRAME_AFTER = 400
 EXCERPT_MAX = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A failure found in a text, before it knows its source."""
-
-    kind: FailureKind
-    start: int
-    end: int
-    principal_arn: str | None = None
-    account_id: str | None = None
-    action: str | None = None
-    resource: str | None = None
-    policy_type: str | None = None
-    policy_arn: str | None = None
-    explicit_deny: bool | None = None
-    encoded_message: str | None = None
-    truncated: bool = False
-    decoded: JSONObject | None = None
-    operation: str | None = None
-    event_source: str | None = None
-    region: str | None = None
-    error_code: str | None = None
-    principal_text: str | None = None
-    authorization_id: str | None = None
-    parse_notes: tuple[str, ...] = ()
-
-    def to_failure(self, source: SourceRef, excerpt: str) -> Failure:
-        failure = Failure(
-            kind=self.kind,
-            source=source,
-            principal_arn=self.principal_arn,
-            account_id=self.account_id,
-            action=self.action,
-            resource=self.resource,
-            policy_type=self.policy_type,
-            policy_arn=self.policy_arn,
-            explicit_deny=self.explicit_deny,
-            encoded_message=self.encoded_message,
-            truncated=self.truncated,
-            decoded=self.decoded,
-            operation=self.operation,
-            event_source=self.event_source,
-            region=self.region,
-            error_code=self.error_code,
-            excerpt=excerpt,
-            principal_text=self.principal_text,
-            authorization_id=self.authorization_id,
-            parse_notes=self.parse_notes,
-        )
-        if self.decoded is not None:
-            failure = enrich(failure, self.decoded)
-        return failure
-
-
-def _from_plain(hit: PlainHit, kind: FailureKind = "plain") -> Found:
-    return Found(
-        kind=kind,
-        start=hit.start,
-        end=hit.end,
-        principal_arn=hit.principal_arn,
-        account_id=hit.account_id,
-        action=hit.action,
-        resource=hit.resource,
-        policy_type=hit.policy_type,
-        policy_arn=hit.policy_arn,
-        explicit_deny=hit.explicit_deny,
-        region=hit.region,
-        principal_text=hit.principal_text,
-        parse_notes=hit.notes,
-        truncated=hit.cut,
-    )
 
 
 def analyse_text(
@@ -137,7 +65,7 @@ def analyse_text(
         blob = enc.blob or None
         if partner is not None:
             used_plain.add(partner)
-            base = _from_plain(plains[partner], "encoded")
+            base = from_plain(plains[partner], "encoded")
             found.append(
                 replace(
                     base,
@@ -161,7 +89,7 @@ def analyse_text(
             )
     for idx, hit in enumerate(plains):
         if idx not in used_plain:
-            found.append(_from_plain(hit))
+            found.append(from_plain(hit))
     decoded_hits, problems = find_decoded(text) if '"allowed"' in text else ([], [])
     for d in decoded_hits:
         notes = ("the decoded message is not valid JSON (cut or elided); read leniently",)
