@@ -13,10 +13,10 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 import orjson
-import structlog
 
 from diagnostics.context import context_of, enrich
 from diagnostics.infer import infer_action
+from diagnostics.logconfig import get_logger
 from diagnostics.model import (
     DecodeResult,
     Diagnosis,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
 
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 NO_DECODE = (
     "decoding is off (--no-decode or decode.enabled = false); "

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import structlog
-
 from diagnostics.errors import StateError
+from diagnostics.logconfig import get_logger
 
 DB_NAME = "state.sqlite3"
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def _is_corrupt(exc: sqlite3.Error) -> bool:

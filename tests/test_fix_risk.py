@@ -111,6 +111,20 @@ def test_pass_role_combination_is_medium_when_the_role_is_named() -> None:
     assert severities["ec2-run-instances-pass-role"] == "high"
 
 
+def test_remembered_verdicts_tell_apart_what_the_paths_read() -> None:
+    """Verdicts are remembered by shape: other ARNs share one; a wildcard or NotResource not."""
+    named = [_allow(["iam:PassRole"], f"arn:aws:iam::{ACCOUNT}:role/app-{n}") for n in range(3)]
+    assert [_ids([st]) for st in named] == [set(), set(), set()]
+    wild = {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": "arn:aws:iam::1:role/a?"}
+    assert "iam-pass-role-any" in _ids([wild])
+    not_resource = {"Effect": "Allow", "Action": ["iam:PassRole"], "NotResource": "arn:x"}
+    assert "iam-pass-role-any" in _ids([not_resource])
+    # A Deny beside the grant reads as nothing, and grants nothing on its own.
+    deny = {"Effect": "Deny", "Action": ["iam:PassRole"], "Resource": "*"}
+    assert _ids([deny, named[0]]) == set()
+    assert _ids([deny]) == set()
+
+
 def test_wildcard_actions_notaction_and_denies() -> None:
     """``iam:*`` and NotAction grant the paths they cover; a Deny statement grants nothing."""
     assert "iam-put-role-policy" in _ids([_allow(["iam:Put*"])])

@@ -20,19 +20,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-import structlog
-
 from diagnostics.alerts import store, storms
 from diagnostics.alerts.alert import Alert
 from diagnostics.alerts.keys import GroupKey, group_key, variant_id
 from diagnostics.alerts.memdb import database
 from diagnostics.alerts.settings import AlertSettings
 from diagnostics.errors import ConfigError
+from diagnostics.logconfig import get_logger
 from diagnostics.model import Diagnosis
 from diagnostics.sinks.base import Sink
 from diagnostics.state import StateDB
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: Longest sample line kept per group; log lines can be megabytes.
 MAX_SAMPLE_CHARS = 2000

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
-import structlog
 
 from diagnostics.errors import StateError
+from diagnostics.logconfig import get_logger
 from diagnostics.model import JSONObject
 from diagnostics.state import StateDB
 
-log = structlog.get_logger()
+log = get_logger()
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS {table} (

@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
 from diagnostics.decode import messages as m
 from diagnostics.decode.settings import DecodeSettings
+from diagnostics.logconfig import get_logger
 from diagnostics.ratelimit import TokenBucket
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: Renew assumed-role credentials this long before they expire.
 REFRESH_MARGIN = 300.0

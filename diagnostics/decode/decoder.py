@@ -18,17 +18,16 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
-import structlog
-
 from diagnostics.context import DecodedMessageError, parse_decoded
 from diagnostics.decode import messages as m
 from diagnostics.decode.cache import DecodeCache, blob_key
 from diagnostics.decode.clients import StsClients
 from diagnostics.decode.settings import DecodeSettings
+from diagnostics.logconfig import get_logger
 from diagnostics.model import DecodeResult, Failure
 from diagnostics.ratelimit import TokenBucket
 
-log = structlog.get_logger()
+log = get_logger()
 
 _THROTTLING = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}

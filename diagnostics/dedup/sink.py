@@ -17,17 +17,16 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from diagnostics.alerts.keys import variant_id
 from diagnostics.errors import SinkError
+from diagnostics.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.alerts.alert import Alert
     from diagnostics.dedup.table import DedupTable
     from diagnostics.sinks.base import Detail, Sink
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def notification_key(sink: str, alert: Alert) -> str:

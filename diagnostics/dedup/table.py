@@ -24,11 +24,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Literal
 
-import structlog
-
 from diagnostics.errors import ConfigError
+from diagnostics.logconfig import get_logger
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: What a claim found: ``mine`` (send it), ``sent`` (someone did: drop it),
 #: ``busy`` (someone is sending it now: try again later).

@@ -51,6 +51,31 @@ AUTHZ_CODE_TABLE: tuple[tuple[MatchHow, str, str], ...] = (
 )
 
 
+#: Every authorization code holds one of these (each row's text, less rows that
+#: hold another row's): text without any cannot hold such a code.
+CODE_WORDS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            text
+            for _how, text, _source in AUTHZ_CODE_TABLE
+            if not any(o != text and o in text for _h, o, _s in AUTHZ_CODE_TABLE)
+        }
+    )
+)
+
+
+def code_word_starts(text: str) -> list[int]:
+    """Sorted positions of every ``CODE_WORDS`` occurrence in ``text``."""
+    out: list[int] = []
+    for word in CODE_WORDS:
+        i = text.find(word)
+        while i != -1:
+            out.append(i)
+            i = text.find(word, i + 1)
+    out.sort()
+    return out
+
+
 def _strip_ec2_prefix(code: str) -> str:
     for prefix in ("Client.", "Server."):
         if code.startswith(prefix):

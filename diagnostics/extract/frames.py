@@ -17,10 +17,10 @@ anchored regex.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from diagnostics.extract.codes import is_authz_error_code
+from diagnostics.extract.codes import code_word_starts, is_authz_error_code
 
 # Linear: anchored; one bounded class per group between literals.
 _CLI = re.compile(
@@ -247,14 +247,23 @@ def _find_go1(text: str, out: list[Frame]) -> None:
     Alone (no message we parse) it needs a following ``status code: 403`` to be
     told apart from an application's own "AccessDenied:" text.
     """
+    # A code holds a code word, so text without one has no such frame.
+    words = code_word_starts(text)
+    if not words:
+        return
     i = text.find(": ")
     taken = {f.start for f in out}
     spans = sorted((f.start, f.end + 2) for f in out)
     looked = 0
     while i != -1 and len(out) < MAX_FRAMES and looked < 16 * MAX_FRAMES:
         looked += 1
-        j = i
         floor = max(0, i - 101)
+        # The code runs unbroken up to ": ", so the nearest word before it starts inside.
+        w = bisect_left(words, i) - 1
+        if w < 0 or words[w] < floor or " " in text[words[w] : i]:
+            i = text.find(": ", i + 2)
+            continue
+        j = i
         while j > floor and (text[j - 1].isalnum() or text[j - 1] == "."):
             j -= 1
         if j < i and (j == 0 or not text[j - 1].isalnum()):

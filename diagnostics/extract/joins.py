@@ -220,17 +220,34 @@ def _content(line: str, first_text: str, *, shared_prefix: bool) -> str:
 
 
 def _completes_phrase(text: str, content: str) -> str | None:
-    """The separator ("" for a hard wrap, " " for a soft one) that completes a key phrase."""
+    """The separator ("" for a hard wrap, " " for a soft one) that completes a key phrase.
+
+    A phrase crosses the edge when the text ends with a proper start of it
+    and the separator plus the next line begin with the rest.
+    """
     a = text[-64:]
+    cuts = _phrase_cuts()
+    candidates = cuts.get(a[-2:], ()) + cuts.get(a[-1:], ()) if a else ()
+    if not candidates:
+        return None
     b = content[:64]
     for sep in ("", " "):
-        joined = a + sep + b
-        edge = len(a)
-        for phrase in KEY_PHRASES:
-            i = joined.find(phrase, max(0, edge - len(phrase) + 1))
-            if i != -1 and i < edge < i + len(phrase):
+        rest = sep + b
+        for start, remainder in candidates:
+            if a.endswith(start) and rest.startswith(remainder):
                 return sep
     return None
+
+
+@functools.cache
+def _phrase_cuts() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each key phrase cut in two (start, rest), by the start's last two characters
+    (its only character, for a one-character start)."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for phrase in KEY_PHRASES:
+        for k in range(1, len(phrase)):
+            index.setdefault(phrase[max(0, k - 2) : k], []).append((phrase[:k], phrase[k:]))
+    return {key: tuple(cuts) for key, cuts in index.items()}
 
 
 def join(

@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from diagnostics.logconfig import debug_wanted, get_logger
+
 #: (pattern index, start, end) triples.
 Hits = Sequence[tuple[int, int, int]]
 Matcher = Callable[[memoryview], Hits]
@@ -102,8 +104,7 @@ def compiled(markers: tuple[bytes, ...], only: str | None = None) -> Backend:
             continue
         find = _BUILDERS[name](markers)
         if find is not None:
-            import structlog
-
-            structlog.get_logger(__name__).debug("markers.backend", backend=name)
+            if debug_wanted():  # a quiet scan does not import structlog for this
+                get_logger(__name__).debug("markers.backend", backend=name)
             return Backend(name, find)
     return Backend("bytes.find", None)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-import structlog
-
 from diagnostics.iam.arns import (
     Arn,
     iam_path_arn,
@@ -22,6 +20,7 @@ from diagnostics.iam.arns import (
     role_name,
     user_name,
 )
+from diagnostics.logconfig import get_logger
 from diagnostics.model import RequestContext
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
 from diagnostics.policy.conditions import UnknownOperator, condition_matches
@@ -30,7 +29,7 @@ _NO_ARN = Arn("aws", "", "", "", "")
 
 Decision = Literal["allow", "implicit_deny", "explicit_deny"]
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def _as_list(value: Any) -> list[str]:

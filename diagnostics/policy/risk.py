@@ -133,9 +133,45 @@ def _services(statements: list[Mapping[str, Any]]) -> set[str] | None:
     return out
 
 
+#: Verdicts by what ``_risks`` reads of the statements; bounded, cleared when full.
+_MEMO: dict[tuple[Any, ...], tuple[JSONObject, ...]] = {}
+_MEMO_SIZE = 4096
+
+
+def _reads(st: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """All ``_risks`` reads of one statement: its actions and whether its resources are wild.
+
+    None for a statement that cannot open a path (not an Allow).
+    """
+    if str(st.get("Effect", "")).lower() != "allow":
+        return None
+    resources = ["*"] if "NotResource" in st else _as_list(st.get("Resource"))
+    return (
+        tuple(_as_list(st["Action"])) if "Action" in st else None,
+        tuple(_as_list(st["NotAction"])) if "NotAction" in st else None,
+        _wild([resources]),
+    )
+
+
 def statement_risks(statements: Iterable[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
-    """``{"id", "severity", "message"}`` for each path the statements open, worst first."""
+    """``{"id", "severity", "message"}`` for each path the statements open, worst first.
+
+    Fixes of one rule differ only in their resource ARNs, which the paths
+    never read beyond "is it a wildcard", so verdicts are remembered by what
+    they read (P2: a sixth of the diagnosis time went here).
+    """
     statements = list(statements)
+    key = tuple(r for r in map(_reads, statements) if r is not None)
+    risks = _MEMO.get(key)
+    if risks is None:
+        risks = _risks(statements)
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO[key] = risks
+    return risks
+
+
+def _risks(statements: list[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
     services = _services(statements)
     found: list[JSONObject] = []
     for path in escalation_paths():

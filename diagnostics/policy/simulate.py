@@ -12,11 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import structlog
-
+from diagnostics.logconfig import get_logger
 from diagnostics.model import RequestContext
 
-log = structlog.get_logger()
+log = get_logger()
 
 VerifyStatus = Literal["allowed", "denied", "unavailable"]
 

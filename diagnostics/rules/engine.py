@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import structlog
+from diagnostics.logconfig import get_logger
 
 from diagnostics.errors import RuleError
 from diagnostics.iam.arns import parse_arn, permission_set_name, principal_for_policy, role_name
@@ -23,7 +23,7 @@ from diagnostics.rules.resources import fix_resources
 from diagnostics.rules.subject import Subject
 from diagnostics.rules.template import Defaults, Missing, render_text, render_value
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def bundled_rules_dir() -> Path:

@@ -23,11 +23,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import structlog
-
+from diagnostics.logconfig import get_logger
 from diagnostics.model import DecodeResult, Failure
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: Longest wait between two heartbeats while results are pending.
 HEARTBEAT_EVERY = 0.5

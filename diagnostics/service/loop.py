@@ -19,9 +19,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from diagnostics.errors import DiagnosticsError
+from diagnostics.logconfig import get_logger
 from diagnostics.model import InputStats
 from diagnostics.service.config import WatchConfig, load_config, restart_only_changes
 from diagnostics.service.runtime import Runtime, build_runtime
@@ -44,7 +43,7 @@ from diagnostics.state import StateDB
 if TYPE_CHECKING:
     from diagnostics.service.metrics import ServiceMetrics
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: Longest the loop sleeps, so signals and timers are noticed promptly.
 MAX_WAIT = 0.25

@@ -29,16 +29,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from diagnostics.errors import DiagnosticsError
+from diagnostics.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.alerts import Alert
     from diagnostics.model import Diagnosis
     from diagnostics.service.metrics_config import MetricsConfig
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 @dataclass(slots=True)

@@ -25,14 +25,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
+from diagnostics.logconfig import get_logger
 from diagnostics.model import DecodeResult, Failure
 from diagnostics.troubleshooter import messages as m
 from diagnostics.troubleshooter.combined import with_resolution
 from diagnostics.troubleshooter.resolver import Resolver, ResolveResult, wants_resolving
 
-log = structlog.get_logger()
+log = get_logger()
 
 HEARTBEAT_EVERY = 0.5
 COOLDOWN = 30.0

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from diagnostics.errors import ConfigError
+from diagnostics.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.alerts import AlertManager
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from diagnostics.service.config import WatchConfig
     from diagnostics.state import StateDB
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 @dataclass(slots=True)

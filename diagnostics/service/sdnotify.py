@@ -12,9 +12,9 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 
-import structlog
+from diagnostics.logconfig import get_logger
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 class Notifier:

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
+from diagnostics.logconfig import get_logger
 from diagnostics.model import Diagnosis, Failure, InputStats, SourceRef
 from diagnostics.sources.base import (
     FoundFailures,
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
     from diagnostics.service.runtime import Runtime
     from diagnostics.state import StateDB
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: Checkpoint writes kept while the state directory cannot be written.
 MAX_BACKLOG = 10_000

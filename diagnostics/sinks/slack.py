@@ -23,11 +23,11 @@ from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import orjson
-import structlog
 
 from diagnostics.alerts.alert import Alert
 from diagnostics.alerts.memdb import database
 from diagnostics.errors import ConfigError, SinkError
+from diagnostics.logconfig import get_logger
 from diagnostics.ratelimit import TokenBucket
 from diagnostics.sinks import spool as spool_ranks
 from diagnostics.sinks.base import Detail
@@ -36,7 +36,7 @@ from diagnostics.sinks.slack_notice import with_drop_notice
 from diagnostics.sinks.spool import Spool
 from diagnostics.state import StateDB
 
-log = structlog.get_logger()
+log = get_logger()
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 #: Seconds between two ``slack.spool_full`` lines: a flood during an outage

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import IO, Literal
 
 import orjson
-import structlog
 
 from diagnostics.alerts.alert import Alert
 from diagnostics.errors import SinkError
+from diagnostics.logconfig import get_logger
 from diagnostics.render.safe import json_bytes
 from diagnostics.sinks.base import Detail
 from diagnostics.sinks.readback import SeenIds, read_tail
@@ -23,7 +23,7 @@ from diagnostics.sinks.text import render_text
 
 Format = Literal["text", "json"]
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def write_all(out: IO[bytes], data: bytes) -> None:

@@ -25,9 +25,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from diagnostics.errors import ConfigError
+from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure, InputStats
 from diagnostics.sources import checkpoints
 from diagnostics.sources.base import Emit, FoundFailures, SourceContext
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
     from diagnostics.config_table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
-log = structlog.get_logger()
+log = get_logger()
 
 # Linear: anchored alternation of fixed tokens and bounded character classes.
 _DELIVERY = re.compile(

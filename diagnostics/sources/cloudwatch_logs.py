@@ -14,9 +14,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from diagnostics.errors import ConfigError
+from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure, InputStats
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from diagnostics.config_table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
-log = structlog.get_logger()
+log = get_logger()
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS aws_cwl_checkpoints (

@@ -27,8 +27,7 @@ from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-import structlog
-
+from diagnostics.logconfig import get_logger
 from diagnostics.sources import checkpoints, file_position
 from diagnostics.sources.base import (
     IDLE_FLUSH,
@@ -44,7 +43,7 @@ if TYPE_CHECKING:
     import sqlite3
 
 
-log = structlog.get_logger()
+log = get_logger()
 
 _MAGIC = ("*", "?", "[")
 #: Seconds between sweeps of checkpoints whose files no longer match the globs.

@@ -13,14 +13,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-import structlog
-
+from diagnostics.logconfig import get_logger
 from diagnostics.sources import aws_common
 
 if TYPE_CHECKING:
     from diagnostics.sources.base import Emit, SourceContext
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 class PollingSource:

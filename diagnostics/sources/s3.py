@@ -25,9 +25,8 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from diagnostics.errors import InputError
+from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
 
     from diagnostics.state import StateDB
 
-log = structlog.get_logger()
+log = get_logger()
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS aws_s3_objects (

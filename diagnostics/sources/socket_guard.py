@@ -14,11 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 
-import structlog
-
+from diagnostics.logconfig import get_logger
 from diagnostics.sources.peer import peer_credentials
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: Seconds between two "connections refused" log lines.
 REFUSAL_LOG_INTERVAL = 10.0

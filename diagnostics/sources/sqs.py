@@ -29,9 +29,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from diagnostics.errors import ConfigError, InputError
+from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
     from diagnostics.config_table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
-log = structlog.get_logger()
+log = get_logger()
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS aws_sqs_events (

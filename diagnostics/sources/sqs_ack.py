@@ -15,12 +15,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
+from diagnostics.logconfig import get_logger
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, SourceContext
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: Alerted eventIDs are remembered this long (SQS keeps a message 4 days by default).
 EVENT_MEMORY_SECONDS = 4 * 86400

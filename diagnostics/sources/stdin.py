@@ -15,8 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
+from diagnostics.logconfig import get_logger
 from diagnostics.sources.base import (
     IDLE_FLUSH,
     Emit,
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
     from diagnostics.config_table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: How often a quiet stdin is looked at (and stop() noticed).
 POLL = 0.25

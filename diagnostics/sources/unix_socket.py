@@ -28,9 +28,8 @@ from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from diagnostics.errors import ConfigError, InputError
+from diagnostics.logconfig import get_logger
 from diagnostics.sources.base import (
     IDLE_FLUSH,
     Emit,
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
     from diagnostics.config_table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
-log = structlog.get_logger()
+log = get_logger()
 
 #: First fd systemd passes (SD_LISTEN_FDS_START).
 LISTEN_FDS_START = 3

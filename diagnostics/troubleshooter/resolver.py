@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-import structlog
-
 from diagnostics.decode import messages as decode_messages
 from diagnostics.decode.settings import DecodeSettings
 from diagnostics.extract.authorization_id import CUT_NOTE, cut_error_text
+from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure, JSONObject
 from diagnostics.ratelimit import TokenBucket
 from diagnostics.troubleshooter import messages as m
@@ -36,7 +35,7 @@ from diagnostics.troubleshooter.answers import combine_pages, policies_to_fetch
 from diagnostics.troubleshooter.cache import DetailsCache
 from diagnostics.troubleshooter.client import NoToolboxModel, ToolboxClients, model_features
 
-log = structlog.get_logger()
+log = get_logger()
 
 DETAILS = "GetRequestAuthorizationDetails"
 POLICY = "GetRequestAuthorizationPolicy"
