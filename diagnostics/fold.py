@@ -104,6 +104,8 @@ class Folded:
     last_source: SourceRef | None = None
     #: Already handed out (a joined entry is held under several keys).
     emitted: bool = False
+    #: ``failure`` with the action its operation implies (what parts are compared by).
+    inferred: Failure | None = None
 
 
 class Folder:
@@ -128,18 +130,19 @@ class Folder:
             entry.occurrences += 1
             entry.last_source = failure.source
             return True
-        # Compared with the action the operation implies, as the rules will see them.
+        # Compared with the action the operation implies, as the rules will see them
+        # (inferred once per failure: a CloudTrail record is compared with eight).
         inferred = infer_action(failure)
         for recent in reversed(self._recent):
             if recent.emitted:
                 continue  # already reported: a later part starts a new report
-            known = infer_action(recent.failure)
+            known = recent.inferred if recent.inferred is not None else recent.failure
             if parts_of_one(known, inferred):
                 # Another layer printing the same denial: one report, richer.
-                recent.failure = join_parts(known, inferred)
+                recent.failure = recent.inferred = join_parts(known, inferred)
                 self._window[key] = self._window[recent.failure.dedup_key()] = recent
                 return True
-        entry = self._window[key] = Folded(failure)
+        entry = self._window[key] = Folded(failure, inferred=inferred)
         self._recent.append(entry)
         if len(self._window) > self._capacity:
             self._out(self._window.popitem(last=False)[1])

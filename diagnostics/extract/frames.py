@@ -17,7 +17,7 @@ anchored regex.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from diagnostics.extract.codes import code_word_starts, is_authz_error_code
@@ -50,6 +50,8 @@ _JAVA = re.compile(
 )
 # Linear: anchored at a found position; one bounded class then a literal.
 _CODE_COLON = re.compile(r"(?P<code>[A-Z][A-Za-z0-9]{2,100}(?:\.[A-Za-z0-9]{1,100})?): ")
+# Linear: one class, matched forward from a found position (letters, digits, dots).
+_CODE_RUN = re.compile(r"(?:[^\W_]|\.)*")
 # Linear: anchored literal plus bounded digits.
 _STATUS_403 = re.compile(r"[Ss]tatus ?[Cc]ode:? ?403\b")
 
@@ -247,23 +249,20 @@ def _find_go1(text: str, out: list[Frame]) -> None:
     Alone (no message we parse) it needs a following ``status code: 403`` to be
     told apart from an application's own "AccessDenied:" text.
     """
-    # A code holds a code word, so text without one has no such frame.
-    words = code_word_starts(text)
-    if not words:
-        return
-    i = text.find(": ")
+    # A code holds a code word and runs unbroken to its ": ": only the ": "
+    # right after a code word's run can close one.
     taken = {f.start for f in out}
     spans = sorted((f.start, f.end + 2) for f in out)
-    looked = 0
-    while i != -1 and len(out) < MAX_FRAMES and looked < 16 * MAX_FRAMES:
-        looked += 1
-        floor = max(0, i - 101)
-        # The code runs unbroken up to ": ", so the nearest word before it starts inside.
-        w = bisect_left(words, i) - 1
-        if w < 0 or words[w] < floor or " " in text[words[w] : i]:
-            i = text.find(": ", i + 2)
+    last = -1
+    for looked, word in enumerate(code_word_starts(text)):
+        if len(out) >= MAX_FRAMES or looked >= 16 * MAX_FRAMES:
+            break
+        i = _CODE_RUN.match(text, word).end()
+        if i == last or not text.startswith(": ", i):
             continue
+        last = i
         j = i
+        floor = max(0, i - 101)
         while j > floor and (text[j - 1].isalnum() or text[j - 1] == "."):
             j -= 1
         if j < i and (j == 0 or not text[j - 1].isalnum()):
@@ -275,7 +274,6 @@ def _find_go1(text: str, out: list[Frame]) -> None:
                     status = _STATUS_403.search(text, i, min(len(text), i + 2400)) is not None
                     code = _unglued(m.group("code"))
                     out.append(Frame(j, i + 2, code, None, True, standalone_ok=status))
-        i = text.find(": ", i + 2)
 
 
 def _unglued(code: str) -> str:

@@ -23,6 +23,8 @@ _CLEAN_ARN = re.compile(
 )
 # Linear: anchored; one bounded class.
 _BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=,-]{0,127}$")
+# Linear: one class, no repetition.  ``\s`` is exactly ``str.isspace``.
+_TOKEN_BREAK = re.compile(r"[\s\"'(`\[]")
 #: Labels AWS puts before the principal, longest first.
 _LABELS = ("Principal:", "User:", "user:", "User ")
 #: How far before ``is not authorized`` a label may be for a non-ARN principal.
@@ -74,10 +76,11 @@ def principal_before(text: str, middle: int) -> Principal | None:
         return _glued(text, is_at, label_at, label)
     while end > 0 and text[end - 1] in "`'\"":
         end -= 1  # the closing quote of `arn:...`: the token is inside it
-    start = end
     floor = max(0, end - _MAX_TOKEN)
-    while start > floor and not text[start - 1].isspace() and text[start - 1] not in "\"'(`[":
-        start -= 1
+    # The token runs back to the last blank, quote or bracket (a blank, mostly).
+    start = max(floor, text.rfind(" ", floor, end) + 1)
+    for brk in _TOKEN_BREAK.finditer(text, start, end):
+        start = brk.end()
     candidate = text[start:end].strip("\"'`,")
     sentence_start = start
     if label and label_at + len(label) <= start:
