@@ -39,6 +39,36 @@ class Found:
     authorization_id: str | None = None
     parse_notes: tuple[str, ...] = ()
 
+    def framed(
+        self, start: int, error_code: str | None, operation: str | None, event_source: str | None
+    ) -> Found:
+        """This failure begun at ``start``, with what its SDK frame said filled in.
+
+        ``dataclasses.replace`` costs a third of frame pairing on failure-dense input.
+        """
+        return Found(
+            self.kind,
+            start,
+            self.end,
+            self.principal_arn,
+            self.account_id,
+            self.action,
+            self.resource,
+            self.policy_type,
+            self.policy_arn,
+            self.explicit_deny,
+            self.encoded_message,
+            self.truncated,
+            self.decoded,
+            self.operation or operation,
+            self.event_source or event_source,
+            self.region,
+            self.error_code or error_code,
+            self.principal_text,
+            self.authorization_id,
+            self.parse_notes,
+        )
+
     def to_failure(self, source: SourceRef, excerpt: str) -> Failure:
         failure = Failure(
             kind=self.kind,

@@ -257,7 +257,9 @@ def _find_go1(text: str, out: list[Frame]) -> None:
     for looked, word in enumerate(code_word_starts(text)):
         if len(out) >= MAX_FRAMES or looked >= 16 * MAX_FRAMES:
             break
-        i = _CODE_RUN.match(text, word).end()
+        run = _CODE_RUN.match(text, word)
+        assert run is not None  # "*" matches even an empty run
+        i = run.end()
         if i == last or not text.startswith(": ", i):
             continue
         last = i

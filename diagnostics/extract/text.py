@@ -301,15 +301,7 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
         service = next((frames[j].service for j in ordered if frames[j].service), None)
         used.update(ordered)
         start = min([f.start, *(frames[j].start for j in before)])
-        out.append(
-            replace(
-                f,
-                start=start,
-                error_code=f.error_code or code,
-                operation=f.operation or op,
-                event_source=f.event_source or service,
-            )
-        )
+        out.append(f.framed(start, code, op, service))
     for j, fr in enumerate(frames):
         if j in used or not fr.authz or not fr.standalone_ok:
             continue
