@@ -1,6 +1,7 @@
 """CPU seconds of each scan stage on one file, in one process (for optimisation work).
 
     python bench/stage_times.py bench/out/dense-20M-s1.log
+    python bench/stage_times.py bench/out/cloudtrail-100-s1
 
 Extraction alone, then extraction with repeat folding, then the whole
 pipeline without rendering, then JSON rendering of its output: each a
@@ -13,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-from diagnostics.extract import extract_path
+from diagnostics.extract import extract_path, iter_input_files
 from diagnostics.model import InputStats
 from diagnostics.pipeline import Pipeline
 from diagnostics.render import jsonl
@@ -26,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", type=Path)
     args = parser.parse_args(argv)
     t0 = time.process_time()
-    failures = list(extract_path(args.path, InputStats()))
+    stats = InputStats()
+    files = iter_input_files(args.path, stats) if args.path.is_dir() else iter([args.path])
+    failures = [f for file in files for f in extract_path(file, stats)]
     t1 = time.process_time()
     distinct = [e.failure for e in folded(iter(failures), InputStats())]
     t2 = time.process_time()
