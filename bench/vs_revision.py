@@ -14,6 +14,7 @@ nothing is written to BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import statistics
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import REPO, machine
+from harness import REPO, byte_compile, machine
 
 LAUNCHER = """\
 import sys
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="authz-rev-"))
     try:
         old = export(args.rev, scratch)
+        # Both trees run from bytecode, as installed copies do (harness.byte_compile).
+        compileall.compile_dir(old / "diagnostics", quiet=1)
+        byte_compile()
         launcher = scratch / "launch.py"
         launcher.write_text(LAUNCHER)
         scan = ["scan", "--no-decode", "--format", args.format, *args.inputs]
