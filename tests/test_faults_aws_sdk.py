@@ -109,6 +109,57 @@ def test_s3_slowdown_storm_and_500s_lose_nothing_and_resume(
     assert "s3_objects_skipped" not in ctx.stats
 
 
+def test_s3_one_folder_denied_does_not_hold_back_the_others(
+    aws_env: None, state_db: StateDB, faults: Faults
+) -> None:
+    """A bucket policy denying ListObjectsV2 on one account's folder: the other account's
+    deliveries are alerted in that same pass, the denied folder is logged with the permission
+    to grant and counted, and its deliveries are alerted once the listing is allowed."""
+    from urllib.parse import unquote
+
+    s3 = _bucket()
+    expected: dict[str, list[str]] = {ACCOUNT_A: [], ACCOUNT_B: []}
+    for n, account in enumerate((ACCOUNT_A, ACCOUNT_B, ACCOUNT_A, ACCOUNT_B), start=1):
+        record = failure_record(n, account)
+        expected[account].append(str(record["eventID"]))
+        key = delivery_key(account, REGION, "2024-05-01", n)
+        s3.put_object(Bucket=BUCKET, Key=key, Body=delivery([record]))
+    denied = {"left": 2}
+    folder_a = f"{ACCOUNT_A}/CloudTrail/{REGION}/"
+
+    def deny_account_a(request: Any) -> Any:
+        url = unquote(request.url)
+        if folder_a in url and "delimiter" not in url and denied["left"] > 0:
+            denied["left"] -= 1
+            return S3_DENIED
+        return None
+
+    faults.script("ListObjectsV2", [deny_account_a] * 500)
+    ctx = ctx_for(state_db)
+    src = S3Source("trail", ctx, **check(S3, {"bucket": BUCKET, "poll_interval": "50ms"}))
+    emit = Committer(state_db)
+    with capture_logs() as logs:
+        src.start(emit)
+        try:
+            assert until(lambda: set(expected[ACCOUNT_B]) <= {str(i) for i in emit.event_ids})
+            # Account B came through while account A's folder was still refused.
+            assert denied["left"] >= 0 and ctx.stats["s3_list_errors"] >= 1
+            assert until(lambda: len(emit.event_ids) >= 4)
+        finally:
+            src.stop()
+            src.join(5)
+    assert sorted(str(i) for i in emit.event_ids) == sorted(
+        expected[ACCOUNT_A] + expected[ACCOUNT_B]
+    )
+    assert faults.injected["ListObjectsV2"] == 2
+    assert ctx.stats["s3_list_errors"] == 2
+    assert "s3_pass_errors" not in ctx.stats  # no pass failed: the other folder was listed
+    refused = warnings_named(logs, "s3 folder listing failed; other folders go on")
+    assert len(refused) == 2
+    assert all(e["folder"].endswith(folder_a) and "AccessDenied" in e["error"] for e in refused)
+    assert all("s3:ListBucket" in e["hint"] for e in refused)
+
+
 # -- CloudWatch Logs ------------------------------------------------------------------------
 
 

@@ -113,3 +113,86 @@ def test_unreachable_sts_opens_the_breaker() -> None:
     assert dd.breaker_open()
     [(_, later)] = list(dd.decode_many([encoded(9)]))
     assert (later.error or "").startswith("decode deferred")
+
+
+def test_a_deferred_decode_is_retried_and_yielded_once_sts_answers() -> None:
+    """STS slow, then healthy: the deferred blob is decoded on a later (empty) batch, once."""
+    with StsDouble(latency=4.0, default=lambda blob, call: decoded_message()) as sts:
+        clock = Clock()
+        dd = DeadlineDecoder(
+            Decoder(settings(sts.endpoint_url)),
+            deadline=0.5,
+            cooldown=30.0,
+            retry_after=15.0,
+            clock=clock,
+        )
+        dd.heartbeat = lambda: setattr(clock, "now", clock.now + 0.3)
+        first = list(dd.decode_many([encoded(1), encoded(1)]))
+        assert all((r.error or "").startswith("decode deferred") for _, r in first)
+        assert dd.deferred == 2 and dd.pending == 1, "one retry per blob"
+        assert not dd.retry_due(), "not before the breaker closes and the backoff ends"
+        sts.latency = 0.0  # STS recovers
+        clock.now += 31.0
+        # The frozen clock cannot pass the deadline: the retry waits behind the
+        # first (slow) call still in flight, however loaded the machine is.
+        dd.heartbeat = lambda: None
+        assert dd.retry_due()
+        retried = list(dd.decode_many([]))
+        assert not dd.retry_due() and dd.pending == 0
+        assert list(dd.decode_many([])) == [], "yielded once"
+    [(failure, result)] = retried
+    assert failure.encoded_message == fake_blob(1) and failure.source.line == 1
+    assert result.decoded is not None and result.error is None
+    assert dd.recovered == 1 and dd.abandoned == 0
+
+
+def test_a_decode_late_on_every_retry_is_given_up_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Backoff doubles between retries; after MAX_ATTEMPTS late answers the blob is dropped."""
+    from structlog.testing import capture_logs
+
+    from diagnostics.service import decoding
+
+    monkeypatch.setattr(decoding, "MAX_ATTEMPTS", 2)
+    with StsDouble(latency=4.0, default=lambda blob, call: decoded_message()) as sts:
+        clock = Clock()
+        dd = DeadlineDecoder(
+            Decoder(settings(sts.endpoint_url)), deadline=0.5, retry_after=15.0, clock=clock
+        )
+        dd.heartbeat = lambda: setattr(clock, "now", clock.now + 0.3)
+        list(dd.decode_many([encoded(3)]))
+        clock.now += 31.0  # the breaker closes; the first retry is due (15 s)
+        with capture_logs() as logs:
+            assert list(dd.decode_many([])) == [], "late again: nothing to yield"
+            assert dd.pending == 1
+            clock.now += 31.0  # breaker closed; but the second retry waits 30 s from then
+            assert dd.retry_due()
+            assert list(dd.decode_many([])) == []
+    assert dd.pending == 0 and dd.abandoned == 1 and dd.recovered == 0
+    assert [e["event"] for e in logs if e["event"] == "decode.abandoned"] == ["decode.abandoned"]
+
+
+def test_the_resolver_passes_retried_decodes_through() -> None:
+    """``DeferringResolver`` around the deadline decoder: a retried decode reaches the pipeline."""
+    from diagnostics.service.resolving import DeferringResolver
+    from diagnostics.troubleshooter import Resolver
+
+    with StsDouble(latency=4.0, default=lambda blob, call: decoded_message()) as sts:
+        clock = Clock()
+        inner = DeadlineDecoder(
+            Decoder(settings(sts.endpoint_url)), deadline=0.5, retry_after=15.0, clock=clock
+        )
+        inner.heartbeat = lambda: setattr(clock, "now", clock.now + 0.3)
+        outer = DeferringResolver(
+            inner, Resolver(settings(sts.endpoint_url)), deadline=0.5, clock=clock
+        )
+        [(_, deferred)] = list(outer.decode_many([encoded(5)]))
+        assert (deferred.error or "").startswith("decode deferred")
+        sts.latency = 0.0
+        clock.now += 31.0
+        inner.heartbeat = lambda: None  # the frozen clock: no deadline while the first call ends
+        assert outer.retry_due(), "the daemon's idle tick asks the resolver"
+        pairs = list(outer.decode_many([encoded(6)]))
+    assert [p[0].source.line for p in pairs] == [6, 5], "the batch first, then the retry"
+    assert all(r.decoded is not None for _, r in pairs)

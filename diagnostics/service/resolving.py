@@ -102,7 +102,10 @@ class DeferringResolver:
         return self._clock() < self._open_until
 
     def retry_due(self) -> bool:
-        """A deferred ID may be retried (or has landed) now: worth an empty batch."""
+        """A deferred ID (or decode) may be retried, or has landed, now: worth an empty batch."""
+        inner_due = getattr(self.inner, "retry_due", None)
+        if inner_due is not None and inner_due():
+            return True
         if not self._pending:
             return False
         now = self._clock()
@@ -133,6 +136,8 @@ class DeferringResolver:
             else:
                 futures.append(self.resolver.submit(f))
         pairs = list(self.inner.decode_many(batch)) if self.inner is not None else _bare(batch)
+        # The decoder follows the batch's pairs with deferred decodes STS answered since.
+        pairs, decoded_later = pairs[: len(batch)], pairs[len(batch) :]
         late = unreachable = resolved = 0
         for (failure, decoded), future in zip(pairs, futures, strict=True):
             if future is None and not wants_resolving(failure):
@@ -151,6 +156,7 @@ class DeferringResolver:
             yield failure, with_resolution(decoded, answer)
         if late or (unreachable >= UNREACHABLE_TRIP and not resolved):
             self._trip("deadline" if late else "unreachable", late or unreachable)
+        yield from decoded_later
         yield from self._retries()
 
     def _local_or_none(self, failure: Failure) -> Future[ResolveResult] | None:

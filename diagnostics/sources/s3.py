@@ -10,6 +10,8 @@ look-back catches a delivery that lands after a later one.  Keys already
 processed are recorded in the state database, in the same transaction as the
 alerts they produced, so each object is processed once even across restarts.
 
+A folder that cannot be listed is counted and logged, and the pass goes on
+with the other folders (it fails only when no folder could be listed).
 An object that cannot be read (AccessDenied on an SSE-KMS object, a
 persistent 5xx) is counted and logged, and the pass goes on with the next
 key; the key is retried on later passes and, after ``MAX_OBJECT_ATTEMPTS``
@@ -30,8 +32,8 @@ from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
-from diagnostics.sources.cloudtrail_layout import ACCOUNT, ORG
 from diagnostics.sources.polling import PollingSource
+from diagnostics.sources.s3_listing import trail_folders
 
 if TYPE_CHECKING:
     import sqlite3
@@ -78,10 +80,11 @@ def _day_before(day: str) -> str:
     return (date(y, m, d) - timedelta(days=1)).strftime("%Y/%m/%d")
 
 
+_RETRYING = "retrying at the next poll"
+
+
 def _object_hint(code: str | None) -> str:
-    if code in aws_common.DENIED_CODES:
-        return OBJECT_DENIED_HINT
-    return "retrying at the next poll"
+    return OBJECT_DENIED_HINT if code in aws_common.DENIED_CODES else _RETRYING
 
 
 class S3Source(PollingSource):
@@ -175,43 +178,11 @@ class S3Source(PollingSource):
         """How many processed keys are held in memory."""
         return sum(len(keys) for keys in self._done.values())
 
-    def _children(self, prefix: str) -> list[str]:
-        """The next path segment of every "folder" directly under ``prefix``."""
-        out: list[str] = []
-        pages = (
-            self._s3()
-            .get_paginator("list_objects_v2")
-            .paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
-        )
-        for page in pages:
-            for cp in page.get("CommonPrefixes", []):
-                out.append(str(cp["Prefix"])[len(prefix) :].rstrip("/"))
-        return out
-
     def folders(self) -> list[str]:
         """Every ``.../CloudTrail/<region>/`` folder selected by accounts and regions."""
-        root = f"{self.prefix}AWSLogs/"
-        account_roots: list[str] = []
-        for child in self._children(root):
-            if ORG.fullmatch(child):
-                account_roots += [
-                    f"{root}{child}/{a}/"
-                    for a in self._children(f"{root}{child}/")
-                    if ACCOUNT.fullmatch(a)
-                ]
-            elif ACCOUNT.fullmatch(child):
-                account_roots.append(f"{root}{child}/")
-        out: list[str] = []
-        for acct_root in sorted(account_roots):
-            account = acct_root.rstrip("/").rsplit("/", 1)[-1]
-            if self.accounts and account not in self.accounts:
-                continue
-            base = f"{acct_root}CloudTrail/"
-            for region in sorted(self._children(base)):
-                if self.regions and region not in self.regions:
-                    continue
-                out.append(f"{base}{region}/")
-        return out
+        return trail_folders(
+            self._s3(), self.bucket, self.prefix, accounts=self.accounts, regions=self.regions
+        )
 
     def _start_after(self, folder: str) -> str | None:
         newest = self._newest.get(folder)
@@ -230,17 +201,50 @@ class S3Source(PollingSource):
         return None
 
     def pending(self) -> Iterator[str]:
-        """Delivery keys not processed yet, folder by folder, oldest first."""
+        """Delivery keys not processed yet, folder by folder, oldest first.
+
+        A folder whose listing fails (a bucket policy denying one account's
+        prefix, throttling past the retries) is counted, logged and left for
+        the next pass; the other folders go on.  Only when every folder
+        fails does the pass fail (an outage, or no s3:ListBucket at all).
+        """
+        failed: list[tuple[str, Exception]] = []
+        listed = 0
         for folder in self.folders():
-            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": folder}
-            start_after = self._start_after(folder)
-            if start_after is not None:
-                kwargs["StartAfter"] = start_after
-            for page in self._s3().get_paginator("list_objects_v2").paginate(**kwargs):
-                for obj in page.get("Contents", []):
-                    key = str(obj["Key"])
-                    if _DELIVERY.match(key) and not self.is_done(key):
-                        yield key
+            try:
+                yield from self._pending_in(folder)
+            except Exception as exc:  # any listing error: this folder only
+                failed.append((folder, exc))
+                continue
+            listed += 1
+        if failed and not listed:
+            raise failed[-1][1]  # the whole pass failed: PollingSource logs and counts it
+        for folder, error in failed:
+            self._folder_failed(folder, error)
+
+    def _folder_failed(self, folder: str, exc: Exception) -> None:
+        code = aws_common.error_code(exc) or type(exc).__name__
+        self._ctx.count("s3_list_errors")
+        log.warning(
+            "s3 folder listing failed; other folders go on",
+            source=self.name,
+            folder=folder,
+            error=str(exc),
+            hint=self.DENIED_HINT
+            if code in aws_common.DENIED_CODES
+            else "retrying at the next poll",
+        )
+
+    def _pending_in(self, folder: str) -> Iterator[str]:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": folder}
+        start_after = self._start_after(folder)
+        if start_after is not None:
+            kwargs["StartAfter"] = start_after
+        for page in self._s3().get_paginator("list_objects_v2").paginate(**kwargs):
+            for obj in page.get("Contents", []):
+                key = str(obj["Key"])
+                if _DELIVERY.match(key) and not self.is_done(key):
+                    yield key
 
     # -- processing ------------------------------------------------------------------
 
