@@ -90,6 +90,10 @@ CASES: dict[str, Spec] = {
         [("", "A"), ("", "Service: "), ("(Service: ", "A")],
     ),
     "diagnostics/extract/frames.py:_CODE_COLON": ("match", [("", "A"), ("A", "a."), ("Aa", "0")]),
+    "diagnostics/extract/frames.py:_CODE_RUN": (
+        "match",
+        [("", "A"), ("", "a."), ("", ".."), ("", "é")],
+    ),
     "diagnostics/extract/frames.py:_STATUS_403": ("search", [("", "Status Code"), ("", "S")]),
     "diagnostics/extract/normalize.py:_ANSI_CSI": (
         "sub",
@@ -149,6 +153,10 @@ CASES: dict[str, Spec] = {
     "diagnostics/extract/frames.py:_CLI_CODE_ONLY": ("match", [("An error occurred (", "a")]),
     "diagnostics/extract/frames.py:_XML_CODE": ("match", [("<Code>", "a"), ("<Code>a", "<")]),
     "diagnostics/extract/principals.py:_BARE_NAME": ("match", [("a", "a"), ("a", "!")]),
+    "diagnostics/extract/principals.py:_TOKEN_BREAK": (
+        "finditer",
+        [("", "a"), ("", " ("), ("", "é")],
+    ),
     "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
     "diagnostics/extract/joins.py:_CLI_OP_AT_END": ("search", [("when calling the ", "a!")]),
     "diagnostics/extract/decoded_lenient.py:_TRAILING_COMMA": ("sub", [("", ", "), (",", " ")]),
