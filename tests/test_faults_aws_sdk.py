@@ -57,6 +57,13 @@ BUCKET = helpers.BUCKET
 # -- S3 -------------------------------------------------------------------------------------
 
 
+def _polling_s3(state_db: StateDB) -> tuple[Any, S3Source, Committer]:
+    """An S3 source on the test bucket polling every 50 ms, and where its events land."""
+    ctx = ctx_for(state_db)
+    src = S3Source("trail", ctx, **check(S3, {"bucket": BUCKET, "poll_interval": "50ms"}))
+    return ctx, src, Committer(state_db)
+
+
 def test_s3_slowdown_storm_and_500s_lose_nothing_and_resume(
     aws_env: None, state_db: StateDB, faults: Faults
 ) -> None:
@@ -79,9 +86,7 @@ def test_s3_slowdown_storm_and_500s_lose_nothing_and_resume(
     # retries, mid-pass.  Pass 3: one more SlowDown per call type, retried.
     faults.script("ListObjectsV2", [SLOW_DOWN] * ATTEMPTS + [SLOW_DOWN] * 2)
     faults.script("GetObject", [None, None] + [S3_500] * ATTEMPTS + [SLOW_DOWN])
-    ctx = ctx_for(state_db)
-    src = S3Source("trail", ctx, **check(S3, {"bucket": BUCKET, "poll_interval": "50ms"}))
-    emit = Committer(state_db)
+    ctx, src, emit = _polling_s3(state_db)
     with capture_logs() as logs:
         src.start(emit)
         try:
@@ -135,9 +140,7 @@ def test_s3_one_folder_denied_does_not_hold_back_the_others(
         return None
 
     faults.script("ListObjectsV2", [deny_account_a] * 500)
-    ctx = ctx_for(state_db)
-    src = S3Source("trail", ctx, **check(S3, {"bucket": BUCKET, "poll_interval": "50ms"}))
-    emit = Committer(state_db)
+    ctx, src, emit = _polling_s3(state_db)
     with capture_logs() as logs:
         src.start(emit)
         try:

@@ -223,17 +223,16 @@ class S3Source(PollingSource):
             self._folder_failed(folder, error)
 
     def _folder_failed(self, folder: str, exc: Exception) -> None:
+        event = "s3 folder listing failed; other folders go on"
+        self._failed("s3_list_errors", event, exc, self.DENIED_HINT, folder=folder)
+
+    def _failed(self, counter: str, event: str, exc: Exception, denied: str, **at: Any) -> str:
+        """Count and log one failed call (``denied``: the hint for AccessDenied); its code."""
         code = aws_common.error_code(exc) or type(exc).__name__
-        self._ctx.count("s3_list_errors")
-        log.warning(
-            "s3 folder listing failed; other folders go on",
-            source=self.name,
-            folder=folder,
-            error=str(exc),
-            hint=self.DENIED_HINT
-            if code in aws_common.DENIED_CODES
-            else "retrying at the next poll",
-        )
+        self._ctx.count(counter)
+        hint = denied if code in aws_common.DENIED_CODES else _RETRYING
+        log.warning(event, source=self.name, **at, error=str(exc), hint=hint)
+        return code
 
     def _pending_in(self, folder: str) -> Iterator[str]:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": folder}
@@ -275,17 +274,11 @@ class S3Source(PollingSource):
 
     def _object_failed(self, key: str, exc: Exception) -> str:
         """Count and log one failed read; returns the error code for the record."""
-        code = aws_common.error_code(exc) or type(exc).__name__
-        self._ctx.count("s3_object_errors")
-        log.warning(
-            "s3 delivery unreadable; other deliveries go on",
-            source=self.name,
-            key=key,
-            error=str(exc),
-            attempts=self._attempts.get(key, 0) + 1,
-            hint=_object_hint(code),
+        attempts = self._attempts.get(key, 0) + 1
+        event = "s3 delivery unreadable; other deliveries go on"
+        return self._failed(
+            "s3_object_errors", event, exc, OBJECT_DENIED_HINT, key=key, attempts=attempts
         )
-        return code
 
     def _settle(self, failed: list[tuple[str, str]], *, counted: bool) -> None:
         """Count this pass's failed reads; skip keys that failed too often.
