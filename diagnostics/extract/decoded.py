@@ -107,3 +107,11 @@ def looks_like_decoded_key_line(line: str) -> bool:
     """A ``"allowed": false,`` / ``"explicitDeny": true,`` line of a pretty-printed message."""
     s = line.strip()
     return s.startswith(('"allowed"', '"explicitDeny"'))
+
+
+def json_continuation(line: str) -> bool:
+    """A line that can continue a pretty-printed JSON object (or an elision inside one)."""
+    s = line.strip()
+    return bool(s) and (
+        s[0] in '"{}[]-0123456789' or s.startswith(("true", "false", "null", "...", "(...)", "…"))
+    )

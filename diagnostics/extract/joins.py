@@ -348,3 +348,19 @@ def ends_on_arn(hit: PlainHit, text: str) -> bool:
         and resource.startswith("arn:")
         and resource.count(":") >= 5
     )
+
+
+def terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool:
+    """The next row continues a message a terminal hard-wrapped at ``width`` columns.
+
+    Two rows of exactly the same width establish the wrap (a chance match of
+    one row is common, of two rare); then each further row, the last one
+    shorter, joins with no separator while the message is still open.
+    """
+    # "suffix": a finished sentence; only a line starting an ID suffix joins it,
+    # never the next log line that happens to be as wide.
+    if mode in ("blob", "suffix") or width < 60 or not rows or len(prev) != width or not row:
+        return False
+    if rows == 1:
+        return len(row) == width
+    return len(row) <= width

@@ -26,9 +26,20 @@ from dataclasses import dataclass, field
 import orjson
 
 from diagnostics.extract.cloudtrail import failure_from_record, iter_records, looks_like_cloudtrail
-from diagnostics.extract.decoded import looks_like_decoded_key_line, pretty_json_starts
+from diagnostics.extract.decoded import (
+    json_continuation,
+    looks_like_decoded_key_line,
+    pretty_json_starts,
+)
 from diagnostics.extract.encoded import open_blob_at_end
-from diagnostics.extract.joins import ends_on_arn, join, starts_own_sentence, unescaped, wants_next
+from diagnostics.extract.joins import (
+    ends_on_arn,
+    join,
+    starts_own_sentence,
+    terminal_row,
+    unescaped,
+    wants_next,
+)
 from diagnostics.extract.normalize import normalize_line, strip_known_prefix
 from diagnostics.extract.plain import find_plain
 from diagnostics.extract.provenance import mark_embedded
@@ -218,7 +229,7 @@ class Assembler:
                 # only the blob): the first continuation sets the width.
                 blob_width = visible
             joined: tuple[str, str, bool] | None
-            if _terminal_row(mode, wrap_width, wrap_rows, prev_visible, ntext):
+            if terminal_row(mode, wrap_width, wrap_rows, prev_visible, ntext):
                 # Rows of a wrapped Terraform box each carry the border: drop it.
                 row = strip_known_prefix(ntext) if first_text.lstrip().startswith("│") else ntext
                 # The record's text may have lost the row's trailing blank: keep it.
@@ -359,7 +370,7 @@ class Assembler:
             if nxt is None or nxt.long:
                 break
             text = self._norm(nxt, count)
-            if not _json_continuation(text):
+            if not json_continuation(text):
                 break  # a message cut before its closing braces: read what came
             body.append(text)
             depth += text.count("{") - text.count("}")
@@ -376,27 +387,3 @@ class Assembler:
         if not failures:
             return None
         return RecordResult(failures, cur.next, [(line_no, p) for p in problems])
-
-
-def _json_continuation(line: str) -> bool:
-    """A line that can continue a pretty-printed JSON object (or an elision inside one)."""
-    s = line.strip()
-    return bool(s) and (
-        s[0] in '"{}[]-0123456789' or s.startswith(("true", "false", "null", "...", "(...)", "…"))
-    )
-
-
-def _terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool:
-    """The next row continues a message a terminal hard-wrapped at ``width`` columns.
-
-    Two rows of exactly the same width establish the wrap (a chance match of
-    one row is common, of two rare); then each further row, the last one
-    shorter, joins with no separator while the message is still open.
-    """
-    # "suffix": a finished sentence; only a line starting an ID suffix joins it,
-    # never the next log line that happens to be as wide.
-    if mode in ("blob", "suffix") or width < 60 or not rows or len(prev) != width or not row:
-        return False
-    if rows == 1:
-        return len(row) == width
-    return len(row) <= width
