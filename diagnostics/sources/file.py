@@ -24,7 +24,6 @@ import threading
 import time
 from dataclasses import dataclass
 from itertools import count
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from diagnostics.logconfig import get_logger
@@ -38,6 +37,7 @@ from diagnostics.sources.base import (
     StreamIdle,
     StreamOpened,
 )
+from diagnostics.sources.file_watch import DirWatch
 
 if TYPE_CHECKING:
     import sqlite3
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 log = get_logger()
 
-_MAGIC = ("*", "?", "[")
 #: Seconds between sweeps of checkpoints whose files no longer match the globs.
 FORGET_SWEEP = 3600.0
 
@@ -67,17 +66,6 @@ class _Tracked:
     generation: int = 0
     #: The name the current stream was opened under; ``path`` differs after a rotation.
     opened_path: str = ""
-
-
-def _watch_roots(pattern: str) -> tuple[str, bool]:
-    """The directory to watch for ``pattern`` and whether to watch it recursively."""
-    parts = Path(pattern).parts
-    fixed: list[str] = []
-    for part in parts[:-1]:
-        if any(m in part for m in _MAGIC):
-            return str(Path(*fixed)) if fixed else ".", True
-        fixed.append(part)
-    return (str(Path(*fixed)) if fixed else "."), False
 
 
 class FileSource:
@@ -103,8 +91,7 @@ class FileSource:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observer: Any = None
-        self._watched: set[str] = set()
+        self._watch = DirWatch(name, self._patterns, self._wake)
         self._ids = count(1)
         self._first = False
         self._ready = threading.Event()
@@ -116,7 +103,7 @@ class FileSource:
     def start(self, emit: Emit) -> None:
         checkpoints.ensure(self._ctx.state)
         self._first = checkpoints.first_start(self._ctx.state, self.name)
-        self._start_observer()
+        self._watch.start()
         self._thread = threading.Thread(
             target=self._run, args=(emit,), name=f"source-{self.name}", daemon=True
         )
@@ -129,44 +116,10 @@ class FileSource:
     def join(self, timeout: float) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(timeout)
+        self._watch.stop(timeout)
         for t in self._tracked.values():
             t.fh.close()
         self._tracked.clear()
-
-    def _start_observer(self) -> None:
-        try:
-            from watchdog.events import FileSystemEventHandler
-            from watchdog.observers import Observer
-        except ImportError:  # pragma: no cover - watchdog is a dependency
-            return
-        wake = self._wake
-
-        class _Wake(FileSystemEventHandler):
-            def on_any_event(self, event: Any) -> None:
-                wake.set()
-
-        self._handler = _Wake()
-        self._observer = Observer()
-        self._observer.daemon = True
-        self._observer.start()
-        self._schedule_watches()
-
-    def _schedule_watches(self) -> None:
-        if self._observer is None:
-            return
-        for pattern in self._patterns:
-            root, recursive = _watch_roots(pattern)
-            if root in self._watched or not Path(root).is_dir():
-                continue
-            try:
-                self._observer.schedule(self._handler, root, recursive=recursive)
-                self._watched.add(root)
-            except OSError as exc:
-                # Polling still covers it; inotify watches can run out.
-                log.warning("cannot watch directory", source=self.name, dir=root, error=str(exc))
 
     def is_ready(self) -> bool:
         return self._ready.is_set()
@@ -184,7 +137,7 @@ class FileSource:
             if self._stop.is_set():
                 break
             try:
-                self._schedule_watches()
+                self._watch.schedule()
                 self._reconcile(emit, initial=False)
             except Exception:
                 # Never let one odd file end tailing for every other file.
