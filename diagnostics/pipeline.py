@@ -156,15 +156,14 @@ class Pipeline:
         findings = self.ruleset.diagnose(failure, ctx)
         verification: tuple[JSONObject, ...] = ()
         if findings:
-            from diagnostics.policy.risk import with_risk
+            from diagnostics.policy.risk import findings_with_risk
             from diagnostics.verify import verification as verify
 
             # What check_fixes does, with the context already built: each fix's
             # risk, then the proofs.
-            checked = with_risk(Diagnosis(failure, decoded=decoded, findings=findings))
-            findings = checked.findings
+            findings = findings_with_risk(findings)
             if failure.action:
-                verification = verify(checked, ctx)
+                verification = verify(Diagnosis(failure, decoded=decoded, findings=findings), ctx)
         self._memo[key] = verdict = (findings, verification)
         if len(self._memo) > self._memo_size:
             self._memo.popitem(last=False)

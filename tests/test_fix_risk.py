@@ -125,6 +125,40 @@ def test_remembered_verdicts_tell_apart_what_the_paths_read() -> None:
     assert _ids([deny]) == set()
 
 
+def test_findings_with_risk_keeps_every_field_of_finding_and_fix() -> None:
+    """Built without ``dataclasses.replace``: a field added later must not be dropped."""
+    import dataclasses
+
+    from diagnostics.model import Finding, Fix
+    from diagnostics.policy.risk import findings_with_risk
+
+    grant = _allow(["iam:CreatePolicyVersion"])
+    fix = Fix("identity", f"arn:aws:iam::{ACCOUNT}:role/app", (grant,), risk=({"id": "old"},))
+    finding = Finding("r", "t", "high", "why", (fix,))
+    bare = Finding("s", "u", "low", "none")
+    out = findings_with_risk((finding, bare))
+    expected = dataclasses.replace(
+        finding, fixes=(dataclasses.replace(fix, risk=statement_risks([grant])),)
+    )
+    assert out == (expected, bare)
+    assert out[0].fixes[0].risk and out[0].fixes[0].risk != ({"id": "old"},)
+    # Every field of both classes is one the direct construction names.
+    assert [f.name for f in dataclasses.fields(Fix)] == [
+        "target",
+        "applies_to",
+        "statements",
+        "risk",
+    ]
+    assert [f.name for f in dataclasses.fields(Finding)] == [
+        "rule",
+        "title",
+        "severity",
+        "explanation",
+        "fixes",
+    ]
+    assert findings_with_risk((bare,)) == (bare,)
+
+
 def test_wildcard_actions_notaction_and_denies() -> None:
     """``iam:*`` and NotAction grant the paths they cover; a Deny statement grants nothing."""
     assert "iam-put-role-policy" in _ids([_allow(["iam:Put*"])])

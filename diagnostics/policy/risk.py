@@ -195,15 +195,34 @@ def _risks(statements: list[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
     return tuple(sorted(found, key=lambda r: _ORDER[r["severity"]]))
 
 
+def findings_with_risk(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """``findings`` with every fix's ``risk`` computed from its statements.
+
+    Built directly: three ``dataclasses.replace`` calls per failure were a
+    tenth of the diagnosis time on CloudTrail input.
+    """
+    if not any(finding.fixes for finding in findings):
+        return findings
+    return tuple(
+        Finding(
+            x.rule,
+            x.title,
+            x.severity,
+            x.explanation,
+            tuple(
+                Fix(f.target, f.applies_to, f.statements, statement_risks(f.statements))
+                for f in x.fixes
+            ),
+        )
+        if x.fixes
+        else x
+        for x in findings
+    )
+
+
 def with_risk(diagnosis: Diagnosis) -> Diagnosis:
     """The diagnosis with every fix's ``risk`` computed from its statements."""
-    if not any(finding.fixes for finding in diagnosis.findings):
+    findings = findings_with_risk(diagnosis.findings)
+    if findings is diagnosis.findings:
         return diagnosis
-
-    def fix(f: Fix) -> Fix:
-        return dataclasses.replace(f, risk=statement_risks(f.statements))
-
-    def finding(x: Finding) -> Finding:
-        return dataclasses.replace(x, fixes=tuple(fix(f) for f in x.fixes)) if x.fixes else x
-
-    return dataclasses.replace(diagnosis, findings=tuple(finding(x) for x in diagnosis.findings))
+    return dataclasses.replace(diagnosis, findings=findings)
