@@ -23,6 +23,7 @@ from diagnostics.pipeline import DecoderLike, Pipeline
 from diagnostics.progress import Progress
 from diagnostics.render import jsonl, text
 from diagnostics.render.safe import line
+from diagnostics.scan_workers import RENDERED, ScanWorkers, auto_jobs, read_size
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
@@ -35,6 +36,8 @@ class ScanResult:
     stats: InputStats = field(default_factory=InputStats)
     diagnoses: int = 0
     missing_inputs: list[str] = field(default_factory=list)
+    #: Diagnoses of the collected formats (``policy``, ``markdown``...), for the caller.
+    kept: list[Diagnosis] = field(default_factory=list)
 
     @property
     def exit_status(self) -> int:
@@ -102,18 +105,40 @@ class Position:
 
 def planned_bytes(inputs: Sequence[str]) -> int | None:
     """The on-disk size of everything ``inputs`` names, or None when stdin is one of them."""
+    planned = plan(inputs)
+    return planned[1] if planned is not None else None
+
+
+def plan(inputs: Sequence[str]) -> tuple[int, int, int] | None:
+    """(files, on-disk bytes, ``read_size`` bytes) of what ``inputs`` name; None for stdin."""
     if "-" in inputs:
         return None
-    total = 0
+    count = size = work = 0
     for name in inputs:
         path = Path(name)
         files = iter_input_files(path, InputStats()) if path.is_dir() else iter([path])
         for file in files:
             try:
-                total += file.stat().st_size
+                size += file.stat().st_size
             except OSError:
                 continue
-    return total
+            count += 1
+            work += read_size(file)
+    return count, size, work
+
+
+def _workers(
+    inputs: Sequence[str], jobs: int | None, ruleset: RuleSet | None
+) -> ScanWorkers | None:
+    """Worker processes for this scan: ``jobs`` of them, or as ``auto_jobs`` decides for None."""
+    planned = plan(inputs)
+    if jobs is None:
+        jobs = auto_jobs(planned[2]) if planned is not None else 1
+    elif inputs == ["-"]:
+        jobs = 1
+    # One file is read here either way: a worker could only wait for it.
+    one_file = planned is not None and planned[0] < 2
+    return ScanWorkers.start(jobs, ruleset, extract=not one_file)
 
 
 def iter_failures(
@@ -124,8 +149,9 @@ def iter_failures(
     stdin: BinaryIO,
     *,
     position: Position | None = None,
+    workers: ScanWorkers | None = None,
 ) -> Iterator[Failure]:
-    """Every failure in every input, in input order."""
+    """Every failure in every input, in input order (files extracted by ``workers`` if given)."""
     position = position if position is not None else Position(stats)
     for name in inputs:
         if name == "-":
@@ -146,11 +172,23 @@ def iter_failures(
             )
             continue
         found = 0
-        for file in files:
+        done = (
+            workers.files(files)
+            if workers is not None and workers.extract
+            else ((f, None, None) for f in files)
+        )
+        for file, failures, counted in done:
             found += 1
             position.begin(file)
-            yield from extract_path(file, stats)
+            if failures is None or counted is None:
+                yield from extract_path(file, stats)
+            else:
+                stats.add(counted)
+                yield from failures
             position.end()
+            if workers is not None:
+                stats.warnings.extend(workers.warnings)
+                workers.warnings.clear()
             warnings.drain(stats)
         if not found:
             # A typo'd or not-yet-synced directory must not look like a clean bill of health.
@@ -201,11 +239,18 @@ def run_scan(
     err: TextIO,
     stdin: BinaryIO | None = None,
     transform: Callable[[Diagnosis], Diagnosis] | None = None,
+    jobs: int | None = 1,
 ) -> tuple[ScanResult, list[Diagnosis]]:
-    """Scan ``inputs`` and stream ``text``/``json`` output; ``policy`` output is returned."""
+    """Scan ``inputs`` and stream ``text``/``json`` output; ``policy`` output is returned.
+
+    ``jobs``: worker processes for a tree of files (``scan_workers``); None
+    lets the size of the input decide, 1 keeps the scan in this process.
+    """
     result = ScanResult()
     warnings = WarningPrinter(err)
     position = Position(result.stats)
+    # Forked now, before the progress and decoder threads start.
+    workers = _workers(inputs, jobs, ruleset)
     failures = iter_failures(
         inputs,
         result.stats,
@@ -213,9 +258,58 @@ def run_scan(
         warnings,
         stdin if stdin is not None else sys.stdin.buffer,
         position=position,
+        workers=workers,
     )
+    progress = Progress(
+        result.stats,
+        err,
+        total=planned_bytes(inputs) if err.isatty() else None,
+        done=position.done,
+        shares_terminal_with=out,
+    )
+
+    def write(chunk: bytes) -> None:
+        progress.hold()
+        try:
+            out.write(chunk)
+            out.flush()
+        finally:
+            progress.release()
+
+    try:
+        with progress:
+            if workers is not None and decoder is None and transform is None and fmt in RENDERED:
+                # Diagnosis is the same pure function in every process: workers render.
+                for count, chunk in workers.render(folded(failures, result.stats), fmt):
+                    result.diagnoses += count
+                    write(chunk)
+            else:
+                for diagnosis in _diagnosed(failures, result, ruleset, decoder, transform):
+                    result.diagnoses += 1
+                    if fmt == "json":
+                        write(jsonl.render(diagnosis))
+                    elif fmt == "text":
+                        write(text.render(diagnosis, result.diagnoses).encode())
+                    else:
+                        result.kept.append(diagnosis)
+    finally:
+        if workers is not None:
+            workers.close()
+            result.stats.warnings.extend(workers.warnings)
+    warnings.drain(result.stats)
+    warnings.close()
+    return result, result.kept
+
+
+def _diagnosed(
+    failures: Iterator[Failure],
+    result: ScanResult,
+    ruleset: RuleSet | None,
+    decoder: DecoderLike | None,
+    transform: Callable[[Diagnosis], Diagnosis] | None,
+) -> Iterator[Diagnosis]:
+    """Each distinct failure diagnosed in this process, with its repeat count."""
     pipeline = Pipeline(ruleset, decoder)
-    kept: list[Diagnosis] = []
     entries: deque[Folded] = deque()
 
     def distinct() -> Iterator[Failure]:
@@ -224,34 +318,7 @@ def run_scan(
             yield entry.failure
 
     diagnoses: Iterator[Diagnosis] = _with_repeats(pipeline.diagnose(distinct()), entries)
-    if transform is not None:
-        diagnoses = map(transform, diagnoses)
-    progress = Progress(
-        result.stats,
-        err,
-        total=planned_bytes(inputs) if err.isatty() else None,
-        done=position.done,
-        shares_terminal_with=out,
-    )
-    with progress:
-        for diagnosis in diagnoses:
-            result.diagnoses += 1
-            if fmt == "json":
-                chunk = jsonl.render(diagnosis)
-            elif fmt == "text":
-                chunk = text.render(diagnosis, result.diagnoses).encode()
-            else:
-                kept.append(diagnosis)
-                continue
-            progress.hold()
-            try:
-                out.write(chunk)
-                out.flush()
-            finally:
-                progress.release()
-    warnings.drain(result.stats)
-    warnings.close()
-    return result, kept
+    return map(transform, diagnoses) if transform is not None else diagnoses
 
 
 def scan(
