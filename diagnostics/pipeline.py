@@ -72,7 +72,7 @@ def _passthrough(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeR
     for failure, result in _passthrough_decode(failures):
         error = None
         if failure.authorization_id is not None or failure.parse_notes:
-            from diagnostics.troubleshooter.resolver import unresolved_error
+            from diagnostics.troubleshooter.unresolved import unresolved_error
 
             error = unresolved_error(failure)
         yield (

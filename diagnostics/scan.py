@@ -23,10 +23,11 @@ from diagnostics.pipeline import DecoderLike, Pipeline
 from diagnostics.progress import Progress
 from diagnostics.render import jsonl, text
 from diagnostics.render.safe import line
-from diagnostics.scan_workers import RENDERED, ScanWorkers, auto_jobs, read_size
+from diagnostics.scan_plan import RENDERED, auto_jobs, read_size
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
+    from diagnostics.scan_workers import ScanWorkers
 
 
 @dataclass(slots=True)
@@ -138,6 +139,10 @@ def _workers(
         jobs = 1
     # One file is read here either way: a worker could only wait for it.
     one_file = planned is not None and planned[0] < 2
+    if jobs < 2:
+        return None
+    from diagnostics.scan_workers import ScanWorkers
+
     return ScanWorkers.start(jobs, ruleset, extract=not one_file)
 
 

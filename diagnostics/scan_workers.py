@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
 import signal
 import threading
 from collections import deque
@@ -41,26 +40,15 @@ from diagnostics.fold import Folded
 from diagnostics.model import Diagnosis, Failure, InputStats, SourceRef
 from diagnostics.pipeline import Pipeline
 from diagnostics.render import jsonl, text
+from diagnostics.scan_plan import MAX_TASK_BYTES, read_size
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
 
-#: Formats whose diagnoses workers can render themselves (the others are collected).
-RENDERED = ("json", "text")
-#: With ``--jobs`` unset, workers start only for inputs this big (gzip counted as
-#: read), in two or more files: below it, starting them costs more than they save.
-AUTO_MIN_BYTES = 16 << 20
-#: With ``--jobs`` unset, at most this many workers.
-AUTO_MAX_JOBS = 4
 #: Tasks queued per worker: enough to keep it busy, few enough to bound memory.
 IN_FLIGHT = 2
-#: A file bigger than this (gzip counted as read) is extracted by the parent:
-#: its failures would be too many to hold and send at once.
-MAX_TASK_BYTES = 32 << 20
 #: A file with more failures than this is extracted by the parent instead.
 MAX_TASK_FAILURES = 10_000
-#: A gzip file reads as about this many times its size (CloudTrail compresses about 10:1).
-GZIP_EXPANSION = 8
 #: Distinct failures diagnosed per task.
 CHUNK = 128
 
@@ -74,33 +62,6 @@ Item = tuple[int, Failure, int, SourceRef | None]
 
 # Worker-side state, set by ``_start`` in each forked worker.
 _worker: dict[str, object] = {}
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def read_size(path: Path) -> int:
-    """A guess at the bytes reading ``path`` gives: gzip counts as decompressed."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return 0
-    return size * GZIP_EXPANSION if path.suffix == ".gz" else size
-
-
-def auto_jobs(size: int) -> int:
-    """Workers for ``--jobs`` unset: one per CPU (at most ``AUTO_MAX_JOBS``) for big inputs.
-
-    ``size`` is what ``read_size`` says of all the files.  One big file gets
-    them too: its failures are diagnosed by the workers.
-    """
-    if size < AUTO_MIN_BYTES:
-        return 1
-    return min(usable_cpus(), AUTO_MAX_JOBS)
 
 
 def render_items(pipeline: Pipeline, items: list[Item], fmt: str) -> bytes:

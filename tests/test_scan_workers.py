@@ -15,16 +15,15 @@ import pytest
 
 from diagnostics.extract import extract_text
 from diagnostics.model import Failure, InputStats, SourceRef
-from diagnostics.scan_workers import (
+from diagnostics.scan_plan import (
     AUTO_MAX_JOBS,
     AUTO_MIN_BYTES,
-    BROKEN,
     GZIP_EXPANSION,
-    ScanWorkers,
     auto_jobs,
     read_size,
     usable_cpus,
 )
+from diagnostics.scan_workers import BROKEN, ScanWorkers
 
 REPO = Path(__file__).resolve().parents[1]
 AUTHZ_DIAG = str(Path(sys.executable).parent / "authz-diag")
@@ -176,7 +175,7 @@ def test_big_or_dense_files_are_read_by_the_parent_with_the_same_result(tree: Pa
         "out, err, _ = scan(2)\n"
         "assert (out, err) == (serial, serr), 'failure bound changed the output'\n"
         "w.MAX_TASK_FAILURES = 10_000\n"
-        "w.MAX_TASK_BYTES = 2_000\n"
+        "w.MAX_TASK_BYTES = 2_000  # imported by name into scan_workers\n"
         "out, err, _ = scan(2)\n"
         "assert (out, err) == (serial, serr), 'size bound changed the output'\n"
         "print(len(out))\n",

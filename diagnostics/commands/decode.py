@@ -7,7 +7,7 @@ import argparse
 import dataclasses
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diagnostics.commands.common import (
     add_decode_arguments,
@@ -15,9 +15,10 @@ from diagnostics.commands.common import (
     build_decoder,
     load_rules,
 )
-from diagnostics.commands.output import print_diagnoses
 from diagnostics.errors import UsageError
-from diagnostics.model import Failure, SourceRef
+
+if TYPE_CHECKING:
+    from diagnostics.model import Failure
 
 # Anchored, one character class: linear.
 _BLOB = re.compile(r"[A-Za-z0-9_-]+")
@@ -69,6 +70,7 @@ def protect_leading_dash(argv: list[str]) -> list[str]:
 def failures_from_input(raw: str) -> list[Failure]:
     """The failures in ``raw``: text holding the marker, or one bare blob (wrapping undone)."""
     from diagnostics.extract import extract_text
+    from diagnostics.model import Failure, SourceRef
 
     found = [f for f in extract_text(raw, "-") if f.encoded_message or f.authorization_id]
     if found:
@@ -106,5 +108,7 @@ def run(args: argparse.Namespace) -> int:
         else d
         for d in diagnoses
     ]
+    from diagnostics.commands.output import print_diagnoses
+
     print_diagnoses(diagnoses, args.format)
     return 1 if any(d.decode_error or d.authorization_error for d in diagnoses) else 0

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from diagnostics.commands.common import add_rules_argument, load_rules
-from diagnostics.commands.explain_policies import load_policies
-from diagnostics.commands.output import print_diagnoses
 from diagnostics.errors import InputError, UsageError
 
 
@@ -69,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     details = details_of(raw)
     if details is not None and args.policy:
         uris = [str(p.get("uri")) for p in details.get("policies") or [] if isinstance(p, dict)]
+        from diagnostics.commands.explain_policies import load_policies
+
         documents, warnings = load_policies(args.policy, uris)
         for warning in warnings:
             print(f"authz-diag: warning: {warning}", file=sys.stderr)
@@ -78,5 +78,7 @@ def run(args: argparse.Namespace) -> int:
             "get-request-authorization-details output), not with a decoded message"
         )
     rules = load_rules(args.rules)
+    from diagnostics.commands.output import print_diagnoses
+
     print_diagnoses(explain_bytes(raw, args.file, rules, documents=documents), args.format)
     return 0

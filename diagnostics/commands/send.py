@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import InputError
+
+if TYPE_CHECKING:
+    import socket
 
 CHUNK = 64 * 1024
 #: Longest ``send`` waits for the reply after its input ended.
@@ -51,6 +53,8 @@ def register(sub: Any) -> None:
 
 def send(source_fd: int, path: Path, *, tee_fd: int | None = None) -> int:
     """Copy ``source_fd`` to the socket at ``path`` until EOF; return bytes sent."""
+    import socket  # here: every other command would pay for it at start-up
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(str(path))

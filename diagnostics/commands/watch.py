@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -33,6 +32,8 @@ def register(sub: Any) -> None:
 
 def configure_logging(level: str) -> None:
     """JSON lines on stderr, one per event, for journald."""
+    import logging
+
     import structlog
 
     structlog.configure(

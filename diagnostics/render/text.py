@@ -10,9 +10,6 @@ from diagnostics.context import matched_statements
 from diagnostics.fold import span
 from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
 from diagnostics.render.safe import block, line
-from diagnostics.troubleshooter.attribution import check_lines, denial_summary
-from diagnostics.troubleshooter.details import Evaluation
-from diagnostics.troubleshooter.layers import fix_aims_at
 
 POLICY_WORDS = {
     "identity": "identity-based",
@@ -46,9 +43,13 @@ KIND_WORDS = {
 
 def why(d: Diagnosis) -> str:
     """The one-line reason, in AWS's own terms (Access Troubleshooter's when resolved)."""
-    summary = denial_summary(d.authorization_details)
-    if summary:
-        return summary
+    if d.authorization_details is not None:
+        # Imported here: most diagnoses have no details, and the module costs start-up time.
+        from diagnostics.troubleshooter.attribution import denial_summary
+
+        summary = denial_summary(d.authorization_details)
+        if summary:
+            return summary
     f = d.failure
     words = POLICY_WORDS.get(f.policy_type or "", f.policy_type or "")
     if f.explicit_deny:
@@ -123,6 +124,9 @@ def _for_fix(entry: JSONObject, fix: Fix) -> bool:
     evaluation = entry.get("evaluation")
     if not isinstance(evaluation, str):
         return True
+    from diagnostics.troubleshooter.details import Evaluation
+    from diagnostics.troubleshooter.layers import fix_aims_at
+
     action, _, resource = evaluation.partition(" on ")
     return fix_aims_at(fix, Evaluation(action, resource or None, None))
 
@@ -207,8 +211,11 @@ def render(d: Diagnosis, index: int | None = None) -> str:
             sid = st.statement_id or "(no Sid)"
             text = f"{st.effect} statement {sid}" + (f" with {conds}" if conds else "")
             lines.append(_field("Matched", text))
-    for checks in check_lines(d.authorization_details):
-        lines.append(_field("Checks", checks))
+    if d.authorization_details is not None:
+        from diagnostics.troubleshooter.attribution import check_lines
+
+        for checks in check_lines(d.authorization_details):
+            lines.append(_field("Checks", checks))
     if d.decode_error:
         lines.append(_field("Decode", d.decode_error))
     if not d.findings:

@@ -7,7 +7,18 @@ Public interface (see docs/architecture.md): ``RuleSet.load(dirs)``,
 
 from __future__ import annotations
 
-from diagnostics.rules.cases import CaseReport, CaseResult, lint, run_cases
+from typing import TYPE_CHECKING
+
+from diagnostics.lazy import lazy_exports
 from diagnostics.rules.engine import Rule, RuleSet, bundled_rules_dir
 
+if TYPE_CHECKING:
+    from diagnostics.rules.cases import CaseReport, CaseResult, lint, run_cases
+
 __all__ = ["RuleSet", "Rule", "bundled_rules_dir", "lint", "run_cases", "CaseReport", "CaseResult"]
+
+# The case runner (``rules test``) is imported when first asked for: a scan never needs it.
+__getattr__ = lazy_exports(
+    __name__,
+    {"CaseReport": "cases", "CaseResult": "cases", "lint": "cases", "run_cases": "cases"},
+)

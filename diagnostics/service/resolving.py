@@ -29,7 +29,8 @@ from diagnostics.logconfig import get_logger
 from diagnostics.model import DecodeResult, Failure
 from diagnostics.troubleshooter import messages as m
 from diagnostics.troubleshooter.combined import with_resolution
-from diagnostics.troubleshooter.resolver import Resolver, ResolveResult, wants_resolving
+from diagnostics.troubleshooter.resolver import Resolver, ResolveResult
+from diagnostics.troubleshooter.unresolved import wants_resolving
 
 log = get_logger()
 

@@ -17,7 +17,8 @@ from concurrent.futures import Future
 from typing import Any
 
 from diagnostics.model import DecodeResult, Failure
-from diagnostics.troubleshooter.resolver import Resolver, ResolveResult, wants_resolving
+from diagnostics.troubleshooter.resolver import Resolver, ResolveResult
+from diagnostics.troubleshooter.unresolved import wants_resolving
 
 
 def answered_by(result: DecodeResult) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from diagnostics.decode import messages as decode_messages
 from diagnostics.decode.settings import DecodeSettings
-from diagnostics.extract.authorization_id import CUT_NOTE, cut_error_text
+from diagnostics.extract.authorization_id import cut_error_text
 from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure, JSONObject
 from diagnostics.ratelimit import TokenBucket
@@ -34,6 +34,7 @@ from diagnostics.troubleshooter import messages as m
 from diagnostics.troubleshooter.answers import combine_pages, policies_to_fetch
 from diagnostics.troubleshooter.cache import DetailsCache
 from diagnostics.troubleshooter.client import NoToolboxModel, ToolboxClients, model_features
+from diagnostics.troubleshooter.unresolved import cut as _cut
 
 log = get_logger()
 
@@ -72,22 +73,6 @@ class _Failed(Exception):
     def __init__(self, kind: str, text: str) -> None:
         super().__init__(text)
         self.kind = kind
-
-
-def wants_resolving(failure: Failure) -> bool:
-    """The failure carries an ID worth an API call (or a cut one worth a message)."""
-    return failure.authorization_id is not None or _cut(failure)
-
-
-def _cut(failure: Failure) -> bool:
-    return any(note.startswith(CUT_NOTE) for note in failure.parse_notes)
-
-
-def unresolved_error(failure: Failure) -> str | None:
-    """The ``authorization_error`` when resolving is off: why the ID was not used."""
-    if failure.authorization_id is not None:
-        return m.disabled_text()
-    return cut_error_text() if _cut(failure) else None
 
 
 class Resolver:
