@@ -134,7 +134,7 @@ def _workers(
     """Worker processes for this scan: ``jobs`` of them, or as ``auto_jobs`` decides for None."""
     planned = plan(inputs)
     if jobs is None:
-        jobs = auto_jobs(planned[2]) if planned is not None else 1
+        jobs = auto_jobs(planned[0], planned[2]) if planned is not None else 1
     elif inputs == ["-"]:
         jobs = 1
     # One file is read here either way: a worker could only wait for it.

@@ -51,6 +51,9 @@ IN_FLIGHT = 2
 MAX_TASK_FAILURES = 10_000
 #: Distinct failures diagnosed per task.
 CHUNK = 128
+#: Verdicts a worker remembers: the parent already folded the repeats, so a
+#: worker's memo rarely hits, and each of its entries holds whole findings.
+WORKER_MEMO = 256
 
 BROKEN = (
     "a scan worker process died (killed, or out of memory?); "
@@ -87,7 +90,7 @@ def _render(diagnosis: Diagnosis, number: int, fmt: str) -> bytes:
 def _start(ruleset: RuleSet | None) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker["pipeline"] = Pipeline(ruleset, None)
+    _worker["pipeline"] = Pipeline(ruleset, None, memo_size=WORKER_MEMO)
 
 
 def _extract_task(path: str) -> tuple[list[Failure] | None, InputStats]:

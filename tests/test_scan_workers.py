@@ -199,8 +199,9 @@ def test_no_workers_while_another_thread_runs() -> None:
 
 
 def test_auto_jobs_start_workers_only_for_big_inputs(tmp_path: Path) -> None:
-    assert auto_jobs(AUTO_MIN_BYTES - 1) == 1
-    assert auto_jobs(AUTO_MIN_BYTES) == min(usable_cpus(), AUTO_MAX_JOBS)
+    assert auto_jobs(2, AUTO_MIN_BYTES - 1) == 1
+    assert auto_jobs(2, AUTO_MIN_BYTES) == min(usable_cpus(), AUTO_MAX_JOBS)
+    assert auto_jobs(1, AUTO_MIN_BYTES * 100) == 1  # one file: only when asked
     plain, packed = tmp_path / "a.log", tmp_path / "b.json.gz"
     plain.write_bytes(b"x" * 1000)
     packed.write_bytes(b"x" * 1000)

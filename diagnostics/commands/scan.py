@@ -52,9 +52,9 @@ def register(sub: Any) -> None:
         type=_jobs,
         default=None,
         metavar="N",
-        help="worker processes for a tree of files (default: one per CPU, at most 4, "
-        "when the input is 16 MiB or more, gzip counted as read; 1 scans in one process); "
-        "output is the same either way",
+        help="worker processes (default: one per CPU, at most 4, for two or more files "
+        "that add up to 16 MiB, gzip counted as read; for one file, its failures are "
+        "diagnosed by N workers; 1 scans in one process); output is the same either way",
     )
     p.add_argument("--iam-endpoint-url", help=argparse.SUPPRESS)
     # `scan a.log --no-decode b.log`: paths after an option arrive as leftovers (cli.main).
