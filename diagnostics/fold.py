@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from diagnostics.infer import infer_action
-from diagnostics.model import Failure, SourceRef
+from diagnostics.model import Diagnosis, Failure, SourceRef
 
 #: Distinct failures held at most; like the old de-duplication window.
 DEFAULT_WINDOW = 100_000
@@ -163,6 +163,13 @@ class Folder:
         while self._window:
             self._out(self._window.popitem(last=False)[1])
         yield from self.ready()
+
+
+def counted(diagnosis: Diagnosis, occurrences: int, last: SourceRef | None) -> Diagnosis:
+    """``diagnosis`` of a fold entry, with the entry's repeat count and last place."""
+    if occurrences < 2:
+        return diagnosis
+    return dataclasses.replace(diagnosis, occurrences=occurrences, last_source=last)
 
 
 def span(first: SourceRef, last: SourceRef | None, occurrences: int) -> str:

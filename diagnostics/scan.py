@@ -7,7 +7,6 @@ failure leaves the bounded fold window).
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import sys
 from collections import deque
@@ -17,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from diagnostics.extract import extract_path, extract_stream, iter_input_files
-from diagnostics.fold import DEFAULT_WINDOW, Folded, Folder
+from diagnostics.fold import DEFAULT_WINDOW, Folded, Folder, counted
 from diagnostics.model import Diagnosis, Failure, InputStats
 from diagnostics.pipeline import DecoderLike, Pipeline
 from diagnostics.progress import Progress
-from diagnostics.render import jsonl, text
 from diagnostics.render.safe import line
-from diagnostics.scan_plan import RENDERED, auto_jobs, read_size
+from diagnostics.render.streamed import RENDERED, rendered
+from diagnostics.scan_plan import auto_jobs, read_size
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
@@ -132,15 +131,15 @@ def _workers(
     inputs: Sequence[str], jobs: int | None, ruleset: RuleSet | None
 ) -> ScanWorkers | None:
     """Worker processes for this scan: ``jobs`` of them, or as ``auto_jobs`` decides for None."""
+    if jobs == 1 or inputs == ["-"]:
+        return None  # no walk of the tree to plan what one process does anyway
     planned = plan(inputs)
     if jobs is None:
         jobs = auto_jobs(planned[0], planned[2]) if planned is not None else 1
-    elif inputs == ["-"]:
-        jobs = 1
+        if jobs < 2:
+            return None
     # One file is read here either way: a worker could only wait for it.
     one_file = planned is not None and planned[0] < 2
-    if jobs < 2:
-        return None
     from diagnostics.scan_workers import ScanWorkers
 
     return ScanWorkers.start(jobs, ruleset, extract=not one_file)
@@ -182,13 +181,13 @@ def iter_failures(
             if workers is not None and workers.extract
             else ((f, None, None) for f in files)
         )
-        for file, failures, counted in done:
+        for file, failures, file_stats in done:
             found += 1
             position.begin(file)
-            if failures is None or counted is None:
+            if failures is None or file_stats is None:
                 yield from extract_path(file, stats)
             else:
-                stats.add(counted)
+                stats.add(file_stats)
                 yield from failures
             position.end()
             if workers is not None:
@@ -226,12 +225,7 @@ def _with_repeats(diagnoses: Iterable[Diagnosis], entries: deque[Folded]) -> Ite
     """Attach each fold's count; the pipeline keeps input order, so entries pair in order."""
     for diagnosis in diagnoses:
         entry = entries.popleft()
-        if entry.occurrences > 1:
-            yield dataclasses.replace(
-                diagnosis, occurrences=entry.occurrences, last_source=entry.last_source
-            )
-        else:
-            yield diagnosis
+        yield counted(diagnosis, entry.occurrences, entry.last_source)
 
 
 def run_scan(
@@ -291,10 +285,8 @@ def run_scan(
             else:
                 for diagnosis in _diagnosed(failures, result, ruleset, decoder, transform):
                     result.diagnoses += 1
-                    if fmt == "json":
-                        write(jsonl.render(diagnosis))
-                    elif fmt == "text":
-                        write(text.render(diagnosis, result.diagnoses).encode())
+                    if fmt in RENDERED:
+                        write(rendered(diagnosis, result.diagnoses, fmt))
                     else:
                         result.kept.append(diagnosis)
     finally:

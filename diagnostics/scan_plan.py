@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: Formats whose diagnoses workers can render themselves (the others are collected).
-RENDERED = ("json", "text")
 #: With ``--jobs`` unset, workers start only for inputs this big (gzip counted
 #: as read): below it, starting them costs more than they save.
 AUTO_MIN_BYTES = 16 << 20

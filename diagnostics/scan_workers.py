@@ -17,14 +17,13 @@ taken while another thread holds a lock can deadlock the child); otherwise
 the scan runs in one process.  At most ``IN_FLIGHT`` tasks per worker are
 queued; a big file, or one that yields more than ``MAX_TASK_FAILURES``
 failures, is extracted by the parent itself (as it comes in input order), so
-neither side holds much more than the fold window would.  A worker that dies (killed, out of memory)
-breaks the pool: the scan says so and finishes in the parent from the first
-file or chunk not done.
+neither side holds much more than the fold window would.  A worker that
+dies (killed, out of memory) breaks the pool: the scan says so and finishes
+in the parent from the first file or chunk not done.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import signal
 import threading
@@ -36,10 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.extract import extract_path
-from diagnostics.fold import Folded
-from diagnostics.model import Diagnosis, Failure, InputStats, SourceRef
+from diagnostics.fold import Folded, counted
+from diagnostics.model import Failure, InputStats, SourceRef
 from diagnostics.pipeline import Pipeline
-from diagnostics.render import jsonl, text
+from diagnostics.render.streamed import rendered
 from diagnostics.scan_plan import MAX_TASK_BYTES, read_size
 
 if TYPE_CHECKING:
@@ -69,22 +68,11 @@ _worker: dict[str, object] = {}
 
 def render_items(pipeline: Pipeline, items: list[Item], fmt: str) -> bytes:
     """What ``scan`` writes for these distinct failures, in order (workers and fallback)."""
-    out: list[bytes] = []
     diagnoses = pipeline.diagnose(item[1] for item in items)
-    for (number, _failure, occurrences, last), found in zip(items, diagnoses, strict=True):
-        diagnosis = (
-            dataclasses.replace(found, occurrences=occurrences, last_source=last)
-            if occurrences > 1
-            else found
-        )
-        out.append(_render(diagnosis, number, fmt))
-    return b"".join(out)
-
-
-def _render(diagnosis: Diagnosis, number: int, fmt: str) -> bytes:
-    if fmt == "json":
-        return jsonl.render(diagnosis)
-    return text.render(diagnosis, number).encode()
+    return b"".join(
+        rendered(counted(diagnosis, occurrences, last), number, fmt)
+        for (number, _failure, occurrences, last), diagnosis in zip(items, diagnoses, strict=True)
+    )
 
 
 def _start(ruleset: RuleSet | None) -> None:
@@ -110,7 +98,7 @@ def _diagnose_task(items: list[Item], fmt: str) -> bytes:
 
 
 class ScanWorkers:
-    """A pool of forked workers for one scan; use as a context manager."""
+    """A pool of forked workers for one scan; ``close`` it when the scan ends."""
 
     def __init__(self, jobs: int, ruleset: RuleSet | None, *, extract: bool = True) -> None:
         self.jobs = jobs
@@ -139,12 +127,6 @@ class ScanWorkers:
             return cls(jobs, ruleset, extract=extract)
         except (OSError, ValueError):  # no fork here, or no /dev/shm for its locks
             return None
-
-    def __enter__(self) -> ScanWorkers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         if self._pool is not None:

@@ -129,6 +129,34 @@ def _script(body: str, tree: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_the_workers_really_do_the_reading_and_the_diagnosing(tree: Path) -> None:
+    """The equality tests above mean nothing if the scan quietly stayed in one process."""
+    proc = _script(
+        "serial, _, _ = scan(1)\n"
+        "real_extract, real_render = w._extract_task, w.render_items\n"
+        "def extract(path):\n"
+        "    failures, stats = real_extract(path)\n"
+        "    os.write(1, b'extracted-in %d\\n' % os.getpid())  # one atomic write\n"
+        "    return failures, stats\n"
+        "def render(pipeline, items, fmt):\n"
+        "    os.write(1, b'rendered-in %d\\n' % os.getpid())\n"
+        "    return real_render(pipeline, items, fmt)\n"
+        "w._extract_task, w.render_items = extract, render\n"
+        "out, _, _ = scan(2)\n"
+        "assert out == serial, 'output differs'\n"
+        "os.write(1, b'parent %d\\n' % os.getpid())\n",
+        tree / "examples",
+    )
+    assert proc.returncode == 0, proc.stderr
+    words = [line.split() for line in proc.stdout.splitlines()]
+    assert all(len(w) == 2 for w in words), proc.stdout
+    parent = next(pid for word, pid in words if word == "parent")
+    extracted = {pid for word, pid in words if word == "extracted-in"}
+    rendered = {pid for word, pid in words if word == "rendered-in"}
+    assert extracted and parent not in extracted
+    assert rendered and parent not in rendered
+
+
 def test_a_worker_that_dies_reading_is_reported_and_the_scan_finishes(tree: Path) -> None:
     """A killed worker: a warning that says what to do, and nothing lost or doubled."""
     proc = _script(
