@@ -144,16 +144,15 @@ def test_s3_one_folder_denied_does_not_hold_back_the_others(
     with capture_logs() as logs:
         src.start(emit)
         try:
-            assert until(lambda: set(expected[ACCOUNT_B]) <= {str(i) for i in emit.event_ids})
-            # Account B came through while account A's folder was still refused.
-            assert denied["left"] >= 0 and ctx.stats["s3_list_errors"] >= 1
             assert until(lambda: len(emit.event_ids) >= 4)
         finally:
             src.stop()
             src.join(5)
-    assert sorted(str(i) for i in emit.event_ids) == sorted(
-        expected[ACCOUNT_A] + expected[ACCOUNT_B]
-    )
+    emitted = [str(i) for i in emit.event_ids]
+    assert sorted(emitted) == sorted(expected[ACCOUNT_A] + expected[ACCOUNT_B])
+    # Account B came through in the passes that refused account A's folder, not after:
+    # the order of emission says so whatever the machine's load (a snapshot would race).
+    assert set(emitted[:2]) == set(expected[ACCOUNT_B])
     assert faults.injected["ListObjectsV2"] == 2
     assert ctx.stats["s3_list_errors"] == 2
     assert "s3_pass_errors" not in ctx.stats  # no pass failed: the other folder was listed
