@@ -224,7 +224,9 @@ class Worker:
         self.dir.mkdir(parents=True)
         self.out = self.dir / "alerts.jsonl"
         self.err = self.dir / "stderr.log"
-        dedup = f'dedup_table = "{dedup_table}"\n' if dedup_table else ""
+        # A short lease: the killed worker's claims must run out well within the
+        # test's wait (the 60 s default outlasts it on a loaded 2-core machine).
+        dedup = f'dedup_table = "{dedup_table}"\ndedup_lease = "10s"\n' if dedup_table else ""
         cfg = self.dir / "watch.toml"
         cfg.write_text(
             f'state_dir = "{self.dir / "state"}"\n'

@@ -55,9 +55,11 @@ def ddb() -> Iterator[Any]:
             yield client
 
 
-def table(client: Any, owner: str, now: list[float], window: float = 3600.0) -> DedupTable:
+def table(
+    client: Any, owner: str, now: list[float], window: float = 3600.0, lease: float = 60.0
+) -> DedupTable:
     return DedupTable(
-        TABLE, window=window, lease=60.0, owner=owner, client=client, clock=lambda: now[0]
+        TABLE, window=window, lease=lease, owner=owner, client=client, clock=lambda: now[0]
     )
 
 
@@ -213,3 +215,35 @@ def test_config_dedup_table_wraps_every_sink(tmp_path: Path) -> None:
     sinks = build_sinks(cfg, None)
     assert [type(s).__name__ for s in sinks] == ["DedupSink"]
     assert sinks[0].table.window == 7200.0 and sinks[0].name == "stdout"
+    assert sinks[0].table.lease == 60.0  # the default lease
+
+
+def test_config_dedup_lease_sets_how_long_a_claim_holds(tmp_path: Path) -> None:
+    """``[alerts] dedup_lease`` reaches the table; a dead claimer then blocks others that long."""
+    from diagnostics.service.runtime import build_sinks
+
+    def config(lease: object) -> Any:
+        return parse_config(
+            {
+                "state_dir": str(tmp_path),
+                "alerts": {"dedup_table": TABLE, "dedup_lease": lease},
+                "source": [{"type": "stdin"}],
+                "sink": [{"type": "stdout", "format": "json"}],
+            },
+            tmp_path / "watch.toml",
+        )
+
+    assert build_sinks(config("7s"), None)[0].table.lease == 7.0
+    with pytest.raises(ConfigError, match=r"dedup_lease.*above 0s"):
+        config("0s")
+
+
+def test_a_short_lease_frees_a_dead_claim_sooner(ddb: Any) -> None:
+    """With a 5 s lease a dead claimer's key is free after 5 s, not after the 60 s default."""
+    now = [1000.0]
+    dead, live = table(ddb, "dead", now, lease=5.0), table(ddb, "live", now, lease=5.0)
+    assert dead.claim("k") == "mine"
+    now[0] += 4.0
+    assert live.claim("k") == "busy"
+    now[0] += 2.0
+    assert live.claim("k") == "mine"

@@ -105,7 +105,9 @@ class DedupSink:
         self.inner.reopen()
 
 
-def wrap_sinks(sinks: Sequence[Any], table_name: str, *, window: float) -> list[Any]:
+def wrap_sinks(
+    sinks: Sequence[Any], table_name: str, *, window: float, lease: float = 60.0
+) -> list[Any]:
     """``sinks`` each wrapped in a ``DedupSink`` over one shared table client.
 
     The table's region and endpoint come from the environment like every AWS
@@ -113,5 +115,5 @@ def wrap_sinks(sinks: Sequence[Any], table_name: str, *, window: float) -> list[
     """
     from diagnostics.dedup.table import DedupTable
 
-    table = DedupTable(table_name, window=window)
+    table = DedupTable(table_name, window=window, lease=lease)
     return [DedupSink(s, table) for s in sinks]

@@ -46,6 +46,9 @@ class AlertsConfig:
     repeat_interval: float = 14400.0
     #: DynamoDB table shared by several daemons so each alert is sent once (docs/scale-out.md).
     dedup_table: str | None = None
+    #: How long a claim in the dedup table holds before another daemon may send the
+    #: notification instead (the claimer died between claim and send).
+    dedup_lease: float = 60.0
     #: Live alert groups kept in the state database (its size bound).
     max_groups: int = 10_000
     #: More new groups than this for one principal or account within
@@ -109,12 +112,18 @@ def _alerts(t: ConfigTable) -> AlertsConfig:
         group_interval=t.duration("group_interval", 300.0),
         repeat_interval=t.duration("repeat_interval", 14400.0),
         dedup_table=t.text("dedup_table"),
+        dedup_lease=t.duration("dedup_lease", 60.0),
         max_groups=t.integer("max_groups", 10_000, minimum=100),
         storm_threshold=t.integer("storm_threshold", 100, minimum=0),
         storm_window=t.duration("storm_window", 300.0),
         embedded=t.flag("embedded", False),
         accounts=tuple(t.str_list("accounts")),
     )
+    if cfg.dedup_lease <= 0:
+        raise ConfigError(
+            f"{t.where}: key 'dedup_lease' must be above 0s, and longer than one sink send "
+            'takes, e.g. "60s"'
+        )
     bad = [a for a in cfg.accounts if not (len(a) == 12 and a.isdigit())]
     if bad:
         raise ConfigError(

@@ -53,7 +53,12 @@ def build_sinks(config: WatchConfig, state: StateDB | None) -> list[Any]:
     if config.alerts.dedup_table:
         from diagnostics.dedup import wrap_sinks
 
-        sinks = wrap_sinks(sinks, config.alerts.dedup_table, window=config.alerts.repeat_interval)
+        sinks = wrap_sinks(
+            sinks,
+            config.alerts.dedup_table,
+            window=config.alerts.repeat_interval,
+            lease=config.alerts.dedup_lease,
+        )
     return sinks
 
 
