@@ -65,6 +65,10 @@ def parts_of_one(a: Failure, b: Failure) -> bool:
         return False
     if abs(a.source.line - b.source.line) > PART_LINES or a.embedded != b.embedded:
         return False
+    if a.operation and b.operation and a.error_code and b.error_code:
+        # Each part is a whole SDK error of its own (operation and code): two
+        # requests, however alike; joining them would lose the second.
+        return False
     shared = False
     for name in _PART_FIELDS:
         x, y = getattr(a, name), getattr(b, name)

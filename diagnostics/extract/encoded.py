@@ -110,6 +110,11 @@ def open_blob_at_end(text: str) -> OpenBlob | None:
     return OpenBlob(blob_len, a.group("q"))
 
 
+def holds_phrase(text: str) -> bool:
+    """``text`` names an encoded message of its own (so it starts a new one)."""
+    return _PHRASE.search(text) is not None
+
+
 def leading_blob_run(text: str) -> int:
     """Length of the run of blob characters at the start of ``text``."""
     n = 0

@@ -15,6 +15,7 @@ import re
 from diagnostics.extract.authorization_id import continues_suffix, suffix_mode
 from diagnostics.extract.encoded import (
     MAX_BLOB,
+    holds_phrase,
     leading_blob_run,
     looks_like_blob_piece,
     open_blob_at_end,
@@ -262,6 +263,10 @@ def join(
     first_text: str,
 ) -> tuple[str, str, bool] | None:
     """How the next line joins the record: (separator, piece, ends with ``\\``) or None."""
+    if mode == "blob" and holds_phrase(ntext):
+        # A line with a blob phrase of its own is the next denial (a retry, another
+        # request), never more of this blob: a prefix both lines share must not hide it.
+        return None
     content = _content(ntext, first_text, shared_prefix=mode == "blob")
     if not content:
         return None
