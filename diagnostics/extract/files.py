@@ -20,6 +20,7 @@ import orjson
 from diagnostics.extract.documents import try_document
 from diagnostics.extract.gunzip import Bomb, GunzipReader
 from diagnostics.extract.scanner import Extractor
+from diagnostics.extract.utf16 import Utf16Reader, utf16_encoding
 from diagnostics.model import Failure, InputStats
 
 CHUNK = 1 << 20
@@ -105,6 +106,18 @@ def extract_stream(
         if first.startswith(GZIP_MAGIC) and not isinstance(stream, GunzipReader):
             # `cat x.json.gz | authz-diag scan -`: gzip is known by its magic, not a name.
             yield from _extract_gzip(_Prefixed(first, stream), path, stats, max_line_bytes)
+            return
+        encoding = None if isinstance(stream, Utf16Reader) else utf16_encoding(first)
+        if encoding is not None:
+            # PowerShell's `>` writes UTF-16: read as text, not skipped as binary.
+            reader = Utf16Reader(_Prefixed(first, stream), encoding)
+            yield from extract_stream(
+                reader,  # type: ignore[arg-type]
+                path,
+                stats,
+                max_line_bytes=max_line_bytes,
+                max_document_bytes=max_document_bytes,
+            )
             return
         if not first or _binary(first, path, stats):
             return
