@@ -25,6 +25,7 @@ from diagnostics.extract.found import Found, from_plain
 from diagnostics.extract.frames import Frame, find_frames
 from diagnostics.extract.plain import PlainHit, find_plain
 from diagnostics.extract.principals import is_clean_arn
+from diagnostics.extract.templates import is_template
 from diagnostics.extract.tool_operations import tool_operation
 from diagnostics.extract.wordings import WordingHit, find_wordings
 
@@ -110,6 +111,7 @@ def analyse_text(
         cut_at_end=cut_at_end if id_cut_at_end is None else id_cut_at_end,
         standalone=lambda start, end: Found("plain", start, end),
     )
+    found = [f for f in found if not is_template(text, f.start, f.end, f.principal_text)]
     return _share_wrappers(found), problems
 
 

@@ -1,0 +1,45 @@
+"""Message templates in code and documentation are not failures.
+
+Source code, tests and docs that build or describe a denial hold its
+sentence with variables in the slots: ``%s``, ``${ATTACKER_PRINCIPAL}``,
+``{{ .Principal }}``, ``{CALLER_ARN}``, or ``<complete blob>`` in a code
+comment.  No AWS service prints those.  A person redacting a real paste
+writes ``xxx``, ``<account-id>`` or ``{redacted}`` inside an ARN instead: that
+is still a failure, kept with the slot in ``principal_text``.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Linear: alternatives of a literal opener, one bounded negated class, a literal closer.
+_VARIABLE = re.compile(
+    r"%[-+# 0]?[0-9]{0,3}(?:\.[0-9]{1,3})?[svqdx]\b"  # printf: %s %v %q %-10s
+    r"|\$\{[^}\n]{1,100}\}"  # shell, Terraform, JS template literals
+    r"|\{\{[^}\n]{1,100}\}\}"  # Go text/template, Jinja, Handlebars
+    r"|#\{[^}\n]{1,100}\}"  # Ruby interpolation
+    r"|\{[0-9]{0,2}(?::[^{}\n]{0,20})?\}"  # Python, Rust, Java MessageFormat: {} {0} {:?}
+    r"|\{[A-Za-z_][A-Za-z0-9_.]{0,60}(?:![rsa]|:[^{}\n]{1,20})\}"  # f-string {x!r} {x:>10}
+)
+# Linear: a literal, one bounded identifier class, a literal.
+_NAMED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}")
+# Linear: a literal, one bounded negated class, a literal.
+_ANGLED = re.compile(r"<[^<>\n]{1,60}>")
+_COMMENT_STARTS = ("//", "/*", "* ", "# ", "-- ")
+
+
+def is_template(text: str, start: int, end: int, principal_text: str | None) -> bool:
+    """The failure found at ``text[start:end]`` is a template in code or docs, not a denial."""
+    span = text[start:end]
+    if _VARIABLE.search(span):
+        return True
+    named = {m.group() for m in _NAMED.finditer(span)}
+    if principal_text is not None and principal_text in named and len(named) >= 2:
+        # Every slot a format-string field: `f"User: {CALLER_ARN} ... {ROLE_ARN}"`.
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].lstrip().startswith(_COMMENT_STARTS):
+        # A code comment that shows the message with a placeholder in a slot
+        # (a blob placeholder sits just past the empty blob the hit ends on).
+        return bool(named or _ANGLED.search(text, start, min(len(text), end + 64)))
+    return False
