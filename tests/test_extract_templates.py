@@ -25,11 +25,11 @@ TEMPLATES = [
     '    expected := "User: ${ATTACKER_PRINCIPAL} is not authorized to perform: s3:GetObject '
     'on resource: ${BUCKET_ARN}/*"',
     '            "User: {} is not authorized to perform: {action} on resource: {}",',
-    '    msg = "User: {0} is not authorized to perform: s3:PutObject on resource: {1}".format(a, r)',
+    '    m = "User: {0} is not authorized to perform: s3:PutObject on resource: {1}".format(a, r)',
     '  message: "User: {{ .Principal }} is not authorized to perform: {{ .Action }}"',
     '    raise "User: #{arn} is not authorized to perform: iam:PassRole on resource: #{role}"',
     '    throw new AccessDenied(String.format("User: %s is not authorized to perform: %s", u, a));',
-    "    // Example: \"An error occurred (UnauthorizedOperation) when calling the RunInstances "
+    '    // Example: "An error occurred (UnauthorizedOperation) when calling the RunInstances '
     "operation: You are not authorized to perform this operation. Encoded authorization failure "
     'message: <complete blob>"',
     "# e.g. User: {principal_arn} is not authorized to perform: {action} on resource: {resource}",

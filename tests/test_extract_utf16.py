@@ -96,7 +96,10 @@ def test_reader_joins_code_units_split_between_reads() -> None:
 
 def test_sniffing() -> None:
     """UTF-16 is known by its BOM or by NUL-interleaved ASCII; UTF-8 and binary are not."""
-    assert utf16_encoding(codecs.BOM_UTF16_LE + b"x") == "utf-16"
+    assert utf16_encoding("ok\r\n".encode("utf-16")) == "utf-16"  # short: the BOM decides
+    assert utf16_encoding("ログ: アクセス拒否\r\n".encode("utf-16") * 4) == "utf-16"
+    # FF FE before UTF-8 text is a broken line, not a BOM.
+    assert utf16_encoding(b"\xff\xfe broken \xc3\x28\nUser: arn:aws:iam::1:user/x\n") is None
     assert utf16_encoding("hello world, this is a log".encode("utf-16-le")) == "utf-16-le"
     assert utf16_encoding("hello world, this is a log".encode("utf-16-be")) == "utf-16-be"
     assert utf16_encoding(b"plain utf-8 log line\n") is None

@@ -25,20 +25,37 @@ class _Readable(Protocol):
 
 def utf16_encoding(head: bytes) -> str | None:
     """The codec to read ``head``'s stream with, when it is UTF-16; else None."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"  # the codec reads the BOM, picks the byte order and drops it
-    sample = head[: 2 * _SNIFF_UNITS]
+    bom = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    sample = head[2 : 2 + 2 * _SNIFF_UNITS] if bom else head[: 2 * _SNIFF_UNITS]
     units = len(sample) // 2
     if units < _MIN_UNITS:
-        return None
+        # Too little to tell by content: the BOM alone decides.
+        return "utf-16" if bom and units else None
     even_nul = sample[0 : 2 * units : 2].count(0)
     odd_nul = sample[1 : 2 * units : 2].count(0)
-    # ASCII in UTF-16: one byte of each unit is NUL, the other almost never.
-    if odd_nul * 10 >= units * 9 and even_nul * 10 <= units:
-        return "utf-16-le"
-    if even_nul * 10 >= units * 9 and odd_nul * 10 <= units:
-        return "utf-16-be"
-    return None
+    # A log is mostly ASCII: in UTF-16 one byte of most units is NUL, the other
+    # almost never.  With a BOM half will do (a log in another script has fewer).
+    share = 5 if bom else 9
+    if odd_nul * 10 >= units * share and even_nul * 10 <= units:
+        encoding = "utf-16-le"
+    elif even_nul * 10 >= units * share and odd_nul * 10 <= units:
+        encoding = "utf-16-be"
+    elif bom and _has_lines(sample, "utf-16-le" if head[0] == 0xFF else "utf-16-be"):
+        encoding = "utf-16"  # a log in another script: fewer NULs, but lines of text
+    else:
+        # FF FE before bytes that are no UTF-16 text: a broken UTF-8 line, not a BOM.
+        return None
+    # "utf-16" reads the BOM, picks the byte order and drops it.
+    return "utf-16" if bom else encoding
+
+
+def _has_lines(sample: bytes, encoding: str) -> bool:
+    """``sample`` decodes as ``encoding`` with no bad unit and holds a line break."""
+    try:
+        text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(sample)
+    except UnicodeDecodeError:
+        return False
+    return "\n" in text
 
 
 class Utf16Reader:
