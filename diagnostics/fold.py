@@ -34,6 +34,7 @@ _PART_FIELDS = (
     "account_id",
     "action",
     "resource",
+    "resource_text",
     "policy_type",
     "policy_arn",
     "explicit_deny",

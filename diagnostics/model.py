@@ -131,6 +131,9 @@ class Failure:
     #: Found inside a quoted or structured sub-field that is not the record's
     #: own message (a user-agent, a request body): someone else's words.
     embedded: bool = False
+    #: The resource exactly as the text wrote it when it is not a clean ARN (a
+    #: placeholder account, an elision, IAM's ``role NAME``); ``resource`` is then ``None``.
+    resource_text: str | None = None
 
     def __reduce__(self) -> tuple[type[Failure], tuple[Any, ...]]:
         return (Failure, _FAILURE_FIELDS(self))  # as SourceRef.__reduce__
@@ -158,6 +161,7 @@ class Failure:
             # Like blobs, every authorization ID names one request: retries differ.
             self.authorization_id,
             self.principal_text,
+            self.resource_text,
             # A forged copy in a user-agent must not hide the real one.
             self.embedded,
         )
@@ -322,6 +326,7 @@ class Diagnosis:
             "authorization_details": self.authorization_details,
             "authorization_error": self.authorization_error,
             "embedded": f.embedded,
+            "resource_text": f.resource_text,
         }
 
 

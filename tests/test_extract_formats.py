@@ -28,6 +28,7 @@ _FIELDS = (
     "account_id",
     "action",
     "resource",
+    "resource_text",
     "policy_type",
     "policy_arn",
     "explicit_deny",

@@ -34,6 +34,7 @@ def _view(f: Failure) -> dict[str, Any]:
         "account_id": f.account_id,
         "action": f.action,
         "resource": f.resource,
+        "resource_text": f.resource_text,
         "policy_type": f.policy_type,
         "policy_arn": f.policy_arn,
         "explicit_deny": f.explicit_deny,
@@ -187,7 +188,8 @@ PRINCIPAL_CASES = [
                 "principal_text": "arn:aws:iam::[ID]",
                 "account_id": None,
                 "action": "sts:GetFederationToken",
-                "resource": "arn:aws:sts::[ID]:federated-user/S3UploadWebToken",
+                "resource": None,
+                "resource_text": "arn:aws:sts::[ID]:federated-user/S3UploadWebToken",
                 "policy_type": None,
                 "explicit_deny": None,
             }
@@ -205,7 +207,8 @@ PRINCIPAL_CASES = [
                 "principal_text": "arn:aws:iam::xxx:user/mc.my.inventory",
                 "account_id": None,
                 "action": "sts:AssumeRole",
-                "resource": "arn:aws:iam::xxx:role/AmazonOrders",
+                "resource": None,
+                "resource_text": "arn:aws:iam::xxx:role/AmazonOrders",
                 "operation": "AssumeRole",
             }
         ],
@@ -671,7 +674,8 @@ MORE_CASES = [
             {
                 "principal_text": "arn:aws:sts::<account id>:assumed-role/<env>/aws-sdk-java-"
                 "1649071401744",
-                "resource": "arn:aws:dynamodb:ap-southeast-1:<account id>:table/<table name>",
+                "resource": None,
+                "resource_text": "arn:aws:dynamodb:ap-southeast-1:<account id>:table/<table name>",
             }
         ],
     ),

@@ -163,6 +163,11 @@ CASES: dict[str, Spec] = {
     ),
     "diagnostics/extract/templates.py:_NAMED": ("finditer", [("{", "a"), ("", "{a")]),
     "diagnostics/extract/templates.py:_ANGLED": ("search", [("<", "a"), ("", "<")]),
+    "diagnostics/extract/resource_slot.py:_CLEAN_ARN": (
+        "fullmatch",
+        [("arn:aws:s3:::", "a"), ("arn:aws", "-a"), ("arn:aws:ec2:us-east-1:", "1")],
+    ),
+    "diagnostics/extract/resource_slot.py:_IAM_PATH": ("fullmatch", [("policy path /", "a/")]),
     "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
     "diagnostics/extract/joins.py:_CLI_OP_AT_END": ("search", [("when calling the ", "a!")]),
     "diagnostics/extract/decoded_lenient.py:_TRAILING_COMMA": ("sub", [("", ", "), (",", " ")]),

@@ -100,6 +100,7 @@ def diagnosis_from_json(obj: JSONObject) -> Diagnosis:
         parse_notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (),
         authorization_id=_str(obj.get("authorization_id")),
         embedded=obj.get("embedded") is True,
+        resource_text=_str(obj.get("resource_text")),
     )
     decoded = obj.get("decoded")
     findings = obj.get("findings")

@@ -89,7 +89,8 @@ def group_key(diagnosis: Diagnosis) -> GroupKey:
         account=f.account_id or account_of(f.principal_arn) or account_of(f.resource),
         principal=principal,
         action=f.action.lower() if f.action else None,
-        resource=f.resource,
+        # The resource as written when it is no clean ARN: still what tells groups apart.
+        resource=f.resource or f.resource_text,
         decision=decision_of(diagnosis),
         policy_type=f.policy_type,
     )

@@ -38,6 +38,7 @@ class Found:
     principal_text: str | None = None
     authorization_id: str | None = None
     parse_notes: tuple[str, ...] = ()
+    resource_text: str | None = None
 
     def framed(
         self, start: int, error_code: str | None, operation: str | None, event_source: str | None
@@ -67,6 +68,7 @@ class Found:
             self.principal_text,
             self.authorization_id,
             self.parse_notes,
+            self.resource_text,
         )
 
     def to_failure(self, source: SourceRef, excerpt: str) -> Failure:
@@ -91,6 +93,7 @@ class Found:
             principal_text=self.principal_text,
             authorization_id=self.authorization_id,
             parse_notes=self.parse_notes,
+            resource_text=self.resource_text,
         )
         if self.decoded is not None:
             failure = enrich(failure, self.decoded)
@@ -111,6 +114,7 @@ def from_plain(hit: PlainHit, kind: FailureKind = "plain") -> Found:
         explicit_deny=hit.explicit_deny,
         region=hit.region,
         principal_text=hit.principal_text,
+        resource_text=hit.resource_text,
         parse_notes=hit.notes,
         truncated=hit.cut,
     )

@@ -87,6 +87,8 @@ class PlainHit:
     complete: bool = True
     #: The principal as written when it is not a clean ARN (``[REDACTED]``, ``""``).
     principal_text: str | None = None
+    #: The resource as written when it is not a clean ARN (``role x``, ``<account>``).
+    resource_text: str | None = None
     #: Slots left empty and why, one short sentence each.
     notes: tuple[str, ...] = ()
     #: The sentence is visibly cut (nothing after "on resource").
@@ -203,7 +205,7 @@ def _hit(
     cut = resource is None and pos > action_end and not text[pos:].lstrip(" \t:")[:1].strip()
     if cut:
         notes = (*notes, "the message is cut after 'on resource'; resource left null")
-    resource, note = resource_note(resource)
+    resource, resource_text, note = resource_note(resource)
     if note:
         notes = (*notes, note)
     policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
@@ -224,6 +226,7 @@ def _hit(
         region=region_of(resource),
         complete=complete,
         principal_text=principal_text,
+        resource_text=resource_text,
         notes=notes,
         cut=cut,
     )

@@ -98,17 +98,46 @@ def _space_outside_placeholders(window: str) -> int:
 _QUOTED_ACCOUNT = re.compile(r'arn:[a-z0-9:-]{1,64}::"[^"\n]{1,64}":[^\s"<]{1,1024}')
 #: IAM's descriptions of what it refused on when it gives no ARN ("policy path /", "user bob").
 _IAM_DESCRIPTIONS = ("policy path ", "user ", "role ", "group ", "policy ", "instance-profile ")
+# Linear: anchored; literals and bounded classes, one fully matched run.
+_CLEAN_ARN = re.compile(
+    r"arn:aws(?:-[a-z]{1,10}){0,3}:[a-z0-9-]{1,64}:(?:[a-z]{2}(?:-[a-z]{1,10}){1,3}-[0-9])?:"
+    r"(?:[0-9]{12}|aws)?:[^\n<>{}\[\]]{1,1900}"  # S3 keys may hold blanks
+)
+# Linear: anchored; a literal alternation, a literal, one bounded class.
+_IAM_PATH = re.compile(
+    r"(?:user|role|group|policy|instance-profile|server-certificate|mfa) path /[^\s]{0,512}"
+)
+#: A person's elision inside an otherwise ARN-shaped value (a name or key may
+#: hold anything else, so only the account and region fields are checked by shape).
+_ELISIONS = ("...", "…")
 
 
-def resource_note(resource: str | None) -> tuple[str | None, str | None]:
-    """(resource, note): a value that is neither an ARN, ``*`` nor an IAM description is dropped."""
-    if resource is None or resource == "*" or resource.startswith("arn:"):
-        return resource, None
-    _kind, _, rest = resource.partition(" ")
-    if rest.startswith("arn:") and " " not in rest:
-        return rest, None  # IAM's "policy arn:aws:iam::...:policy/x": the ARN is the resource
-    if resource.startswith(_IAM_DESCRIPTIONS):
-        return resource, None
-    if resource.startswith("aws:") and resource.count(":") >= 4:
-        return resource, None  # an ARN that lost its "arn:" (kept as written)
-    return None, "the resource is not an ARN (a name, number or placeholder); resource left null"
+def resource_note(resource: str | None) -> tuple[str | None, str | None, str | None]:
+    """(resource, resource_text, note) for the value a sentence gives as its resource.
+
+    A clean ARN (its account 12 digits, or none) and ``*`` are the resource.
+    Anything else AWS or a person wrote there (a placeholder account, an
+    elision, IAM's ``role NAME`` or ``policy path /``, a bare name) is kept as
+    written in ``resource_text``: a fix must never name it as a resource.
+    """
+    if resource is None or resource == "*":
+        return resource, None, None
+    written = resource
+    kind, _, rest = resource.partition(" ")
+    if kind in ("policy", "role", "user", "group") and rest.startswith("arn:") and " " not in rest:
+        resource = rest  # IAM's "policy arn:aws:iam::...:policy/x": the ARN is the resource
+    elif resource.startswith("aws:") and resource.count(":") >= 4:
+        resource = "arn:" + resource  # an ARN that lost its "arn:"
+    if _CLEAN_ARN.fullmatch(resource) and not any(e in resource for e in _ELISIONS):
+        return resource, None, None
+    if _IAM_PATH.fullmatch(resource):
+        # IAM's "policy path /": AWS's own wording for every policy under a path;
+        # the rules turn it into that ARN pattern (diagnostics/rules/resources.py).
+        return resource, None, None
+    if resource.startswith(_IAM_DESCRIPTIONS) or resource.startswith("instance profile "):
+        note = "the resource is IAM's description, not an ARN; kept in resource_text"
+    elif resource.startswith("arn:"):
+        note = "the resource ARN is redacted or elided; kept in resource_text, resource left null"
+    else:
+        note = "the resource is not an ARN (a name, number or placeholder); resource left null"
+    return None, written, note

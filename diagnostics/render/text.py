@@ -187,13 +187,15 @@ def render(d: Diagnosis, index: int | None = None) -> str:
     if d.occurrences > 1:
         # The span may name input paths: _field writes it as one escaped line.
         lines.append(_field("Repeats", span(f.source, d.last_source, d.occurrences)))
-    who = f.principal_arn or "(not stated)"
+    who = f.principal_arn or (f"{f.principal_text} (as written)" if f.principal_text else None)
+    who = who or "(not stated)"
     if f.account_id:
         who += f"  (account {f.account_id})"
     lines.append(_field("Who", who))
     action = f.action or (f"{f.operation} (API operation)" if f.operation else "(not stated)")
     lines.append(_field("Denied", action))
-    lines.append(_field("Resource", f.resource or "(not stated)"))
+    resource = f.resource or (f"{f.resource_text} (as written)" if f.resource_text else None)
+    lines.append(_field("Resource", resource or "(not stated)"))
     lines.append(_field("Why", why(d)))
     if f.truncated:
         lines.append(_field("Note", "the message was cut off; fields may be incomplete"))

@@ -110,6 +110,24 @@ def _fix_lines(d: Diagnosis) -> list[str]:
 NOTIFICATION_LABEL = "  notification "
 
 
+def _who_and_what(alert: Alert) -> list[str]:
+    """The principal and resource lines: only what the failure says, never "unknown"."""
+    f = alert.diagnosis.failure
+    lines: list[str] = []
+    principal = f.principal_arn or alert.key.principal
+    if principal:
+        if alert.key.principal and alert.key.principal != principal:
+            principal += f" (role {alert.key.principal})"
+        lines += _lines("principal", principal)
+    elif f.principal_text:
+        lines += _lines("principal", f"{f.principal_text} (as the log wrote it)")
+    if f.resource:
+        lines += _lines("resource", f.resource)
+    elif f.resource_text:
+        lines += _lines("resource", f"{f.resource_text} (as the log wrote it)")
+    return lines
+
+
 def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> str:
     """One summary block per group, ending in a newline.
 
@@ -127,17 +145,7 @@ def render_text(alert: Alert, *, color: bool = False, with_id: bool = False) -> 
     lines = [f"authz-diag alert {head}"]
     if alert.storm:
         lines += _lines("storm", storm_text(alert.storm).removeprefix("storm: "))
-    # Only what the failure says: a missing principal, resource or region is
-    # left out rather than printed as "unknown".
-    principal = f.principal_arn or alert.key.principal
-    if principal:
-        if alert.key.principal and alert.key.principal != principal:
-            principal += f" (role {alert.key.principal})"
-        lines += _lines("principal", principal)
-    elif f.principal_text:
-        lines += _lines("principal", f"{f.principal_text} (as the log wrote it)")
-    if f.resource:
-        lines += _lines("resource", f.resource)
+    lines += _who_and_what(alert)
     account = f.account_id or alert.key.account
     if account:
         lines += _lines("account", account + (f"   region {f.region}" if f.region else ""))

@@ -55,6 +55,7 @@ FAILURE_KEYS = frozenset(
         "kind",
         "principal_arn",
         "principal_text",
+        "resource_text",
         "account_id",
         "action",
         "resource",

@@ -34,6 +34,8 @@ def actual_value(found: JSONObject, key: str) -> Any:
         return blob[:16] if isinstance(blob, str) else None
     if key == "principal":
         return (found.get("principal_arn"), found.get("principal_text"))
+    if key == "resource":
+        return (found.get("resource"), found.get("resource_text"))
     return found.get(key)
 
 
@@ -42,6 +44,9 @@ def expected_value(expected: JSONObject, key: str) -> Any:
         arn = expected.get("principal_arn")
         # A clean ARN is all that counts; else the text as written (None when unsaid).
         return (arn, None) if arn else (None, expected.get("principal_text"))
+    if key == "resource":
+        value = expected.get("resource")
+        return (value, None) if value else (None, expected.get("resource_text"))
     return expected[key]
 
 
@@ -56,6 +61,12 @@ def _agrees(expected: JSONObject, found: JSONObject, key: str) -> bool:
         if "principal_text" not in expected:
             return got_arn is None  # only "not an ARN" was asserted
         return got_arn is None and got_text == want_text
+    if key == "resource":
+        (want, want_text), (got, got_text) = expected_value(expected, key), actual_value(found, key)
+        if want:
+            return bool(got == want)
+        # A clean ARN must not be invented; the text as written counts where it was asserted.
+        return got is None and ("resource_text" not in expected or got_text == want_text)
     return bool(expected_value(expected, key) == actual_value(found, key))
 
 
@@ -167,7 +178,9 @@ def score(case: Case, found: Sequence[JSONObject]) -> CaseScore:
                 result.fields[key][1] += 1
                 if not ok:
                     result.misses.append(_mismatch(i, key, e, f))
-        for key in sorted(FAILURE_KEYS - {"principal_arn", "principal_text", *MEASURED}):
+        for key in sorted(
+            FAILURE_KEYS - {"principal_arn", "principal_text", "resource_text", *MEASURED}
+        ):
             if key in e and not _agrees(e, f, key):
                 result.misses.append(_mismatch(i, key, e, f))
     return result
