@@ -227,7 +227,8 @@ PRINCIPAL_CASES = [
             {
                 "principal_arn": "arn:aws:iam::456012345600:user/Administrator",
                 "account_id": "456012345600",
-                "action": None,
+                # "perform: null": the action is the one the operation needs.
+                "action": "greengrass:CreateComponentVersion",
                 "resource": None,
                 "operation": "CreateComponentVersion",
             }

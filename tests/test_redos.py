@@ -168,6 +168,15 @@ CASES: dict[str, Spec] = {
         [("arn:aws:s3:::", "a"), ("arn:aws", "-a"), ("arn:aws:ec2:us-east-1:", "1")],
     ),
     "diagnostics/extract/resource_slot.py:_IAM_PATH": ("fullmatch", [("policy path /", "a/")]),
+    "diagnostics/extract/exception_frames.py:_CLASS": (
+        "finditer",
+        [("", "Amazon.a."), ("com.amazonaws.services.", "a"), ("Aws\\", "a"), ("", "aException")],
+    ),
+    "diagnostics/extract/exception_frames.py:_RUBY": ("finditer", [("Aws::", "a"), ("", "Aws::")]),
+    "diagnostics/extract/exception_frames.py:_PHP_OPERATION": (
+        "match",
+        [('Error executing "', "a")],
+    ),
     "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
     "diagnostics/extract/joins.py:_CLI_OP_AT_END": ("search", [("when calling the ", "a!")]),
     "diagnostics/extract/decoded_lenient.py:_TRAILING_COMMA": ("sub", [("", ", "), (",", " ")]),

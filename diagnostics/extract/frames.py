@@ -21,6 +21,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from diagnostics.extract.codes import code_word_starts, is_authz_error_code
+from diagnostics.extract.exception_frames import find_exception_classes
 
 # Linear: anchored; one bounded class per group between literals.
 _CLI = re.compile(
@@ -104,6 +105,7 @@ def find_frames(text: str) -> list[Frame]:
     _find_go1(text, frames)
     _find_cut_cli(text, frames)
     _find_xml(text, frames)
+    _find_classes(text, frames)
     _find_code_fields(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
@@ -113,6 +115,18 @@ def find_frames(text: str) -> list[Frame]:
 _CLI_CODE_ONLY = re.compile(r"An error occurred \((?P<code>[A-Za-z0-9_.]{1,100})\)")
 # Linear: anchored at the found literal; one bounded class between literals.
 _XML_CODE = re.compile(r"<Code>(?P<code>[A-Za-z0-9_.]{1,100})</Code>")
+
+
+def _find_classes(text: str, out: list[Frame]) -> None:
+    """Java, .NET, PHP and Ruby exception classes around a refusal message."""
+    if "Exception: " not in text and "::Errors::" not in text:
+        return
+    taken = {f.start for f in out}
+    for start, end, code, op, service, alone in find_exception_classes(text):
+        if start not in taken and len(out) < MAX_FRAMES:
+            out.append(
+                Frame(start, end, code, op, True, standalone_ok=alone, service=service, either=True)
+            )
 
 
 def _find_cut_cli(text: str, out: list[Frame]) -> None:
@@ -274,8 +288,15 @@ def _find_go1(text: str, out: list[Frame]) -> None:
                 covered = any(a <= j < b for a, b in spans[max(0, k - 4) : k])
                 if not covered:
                     status = _STATUS_403.search(text, i, min(len(text), i + 2400)) is not None
+                    # "AccessDenied: Access Denied" (JS String(err)): the service's own
+                    # bare message after the code is evidence enough.
+                    bare = text.startswith(_BARE_MESSAGES, i + 2)
                     code = _unglued(m.group("code"))
-                    out.append(Frame(j, i + 2, code, None, True, standalone_ok=status))
+                    out.append(Frame(j, i + 2, code, None, True, standalone_ok=status or bare))
+
+
+#: The messages services give a refusal that names nothing (S3, and a body-less 403).
+_BARE_MESSAGES = ("Access Denied", "Forbidden")
 
 
 def _unglued(code: str) -> str:
@@ -294,7 +315,8 @@ _CODE_KEYS = ("code", "Code", "errorType", "ErrorCode", "errorCode", "::Errors::
 # Linear: anchored at a found key; bounded blanks and quotes, one bounded class.
 _CODE_FIELD = re.compile(
     r"""(?:code|Code|errorType|ErrorCode|errorCode)["']?[ \t]{0,4}[:=][ \t]{0,4}"""
-    r"""["'](?P<code>[A-Za-z0-9_.]{1,100})["']|::Errors::(?P<ruby>[A-Za-z0-9_]{1,100})"""
+    # Rust's Debug output wraps the code in Some("...").
+    r"""(?:Some\()?["'](?P<code>[A-Za-z0-9_.]{1,100})["']|::Errors::(?P<ruby>[A-Za-z0-9_]{1,100})"""
 )
 
 

@@ -186,6 +186,8 @@ def wants_next(text: str) -> str | None:
         return "legacy"  # EC2 puts the plain sentence or the blob after it
     if "uthoriz" in tail and _sentence_open(tail):
         return "sentence"
+    if _frame_open(tail[-400:]):
+        return "frame"
     # The authorization-ID suffix names an API ("GetRequestAuthorizationDetails"),
     # not an error code.
     codes = tail.replace("GetRequestAuthorizationDetails", "")
@@ -193,6 +195,33 @@ def wants_next(text: str) -> str | None:
         return "status"
     # "Go to https://...#/authorization-details/ID ..." may follow.
     return suffix_mode(tail, _sentence_ended(tail))
+
+
+#: SDK frames that run to a closing mark: Java's "(Service: ...)" list, and Go v2's
+#: "operation error S3: Op, https response error ... api error Code:" chain.
+_FRAME_OPENERS = (("(Service: ", ")"), ("operation error ", "api error "))
+
+
+def _frame_open(tail: str) -> bool:
+    """The text ends inside an SDK frame a terminal wrapped (its closing mark not yet seen)."""
+    for opener, closer in _FRAME_OPENERS:
+        i = tail.rfind(opener)
+        if i != -1 and tail.find(closer, i + len(opener)) == -1:
+            return True
+    return False
+
+
+_FAILURE_STARTS = (
+    "not authorized to perform",
+    "An error occurred (",
+    "operation error ",
+    "ncoded authorization failure message",
+    "(Service: ",
+)
+
+
+def _starts_failure(body: str) -> bool:
+    return any(marker in body for marker in _FAILURE_STARTS)
 
 
 def _sentence_ended(tail: str) -> bool:
@@ -322,6 +351,13 @@ def join(
         fresh = "User:" in body or "not authorized to perform" in body
         hard = not fresh and not text[-1:].isspace() and any(g in body for g in _GRAMMAR)
         return ("", unescaped(body), line_explicit) if hard else None
+    if mode == "frame":
+        # Only a terminal's fixed-width wrap continues a frame (rows as wide as the
+        # first, cut anywhere), and never into a line that starts a failure of its own.
+        width = len(first_text)
+        if width < 60 or len(prev_visible) != width or _starts_failure(body):
+            return None
+        return "", unescaped(body), line_explicit
     if body.lower().startswith("status code:"):
         return " ", body, line_explicit
     return None

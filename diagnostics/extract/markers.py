@@ -28,6 +28,14 @@ MARKERS: tuple[bytes, ...] = (
     b"Access to KMS is not allowed",
     b"does not have permissions to call",
     b"missing the following permissions",
+    # S3's bare refusal as every SDK prints it (docs/error-shapes.md): the message
+    # "Access Denied", and a body-less 403 (HEAD) as Go v1/v2 and Java v1 word it.
+    b"Access Denied",
+    b"api error Forbidden",
+    b"Forbidden: Forbidden",
+    b"Error Code: 403",
+    b"::Errors::",
+    b'code: Some("AccessDenied',
 )
 
 

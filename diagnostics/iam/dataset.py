@@ -88,6 +88,11 @@ def _actions(service: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def action_names(service: str) -> tuple[str, ...]:
+    """The action names (without prefix) the dataset lists for ``service``."""
+    return tuple(_actions(service))
+
+
 @functools.lru_cache(maxsize=512)
 def _resource_types(service: str) -> dict[str, Any]:
     if not service_exists(service):

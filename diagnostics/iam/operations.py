@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-from diagnostics.iam.dataset import get_action, service_exists
+from diagnostics.iam.dataset import action_names, get_action, service_exists, service_prefixes
 from diagnostics.iam.exceptions import COMPANION_ACTIONS, OPERATION_ACTIONS, PREFIX_BY_HOST
 
 # CloudTrail appends the API version to some event names: Lambda writes
@@ -144,3 +144,40 @@ def companion_actions(service_or_event_source: str, operation: str) -> tuple[str
     if prefix is None:
         return ()
     return COMPANION_ACTIONS.get((prefix, _operation(operation).lower()), ())
+
+
+#: When an operation name is an action of several services, the one a bare SDK
+#: error most likely came from: the services most AWS workloads call, in that order.
+#: Only consulted when the text names no service at all (botocore's ClientError).
+_USUAL_SERVICES = (
+    "s3", "ec2", "iam", "sts", "lambda", "dynamodb", "kms", "sqs", "sns",
+    "cloudformation", "secretsmanager", "ssm", "logs", "ecr", "ecs", "eks", "rds",
+    "route53", "elasticloadbalancing", "autoscaling", "cloudwatch", "events", "states",
+    "glue", "athena", "kinesis", "firehose", "apigateway", "acm", "cognito-idp",
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def _services_by_action_name() -> dict[str, tuple[str, ...]]:
+    """Lower-case action name -> the IAM prefixes that have it (about 0.2 s, once)."""
+    index: dict[str, list[str]] = {}
+    for prefix in sorted(service_prefixes()):
+        for name in action_names(prefix):
+            index.setdefault(name.lower(), []).append(prefix)
+    for prefix, op in OPERATION_ACTIONS:
+        index.setdefault(op, []).append(prefix)
+    return {name: tuple(dict.fromkeys(prefixes)) for name, prefixes in index.items()}
+
+
+@functools.lru_cache(maxsize=1024)
+def service_for_operation(operation: str) -> str | None:
+    """The IAM prefix of the one service an operation name points to, or None.
+
+    ``CreateRole`` is IAM's alone; ``PutObject`` is S3's among several (the
+    usual service wins); ``TagResource`` is everyone's, so None.
+    """
+    candidates = _services_by_action_name().get(_operation(operation).lower(), ())
+    if len(candidates) == 1:
+        return candidates[0]
+    usual = [s for s in _USUAL_SERVICES if s in candidates]
+    return usual[0] if len(usual) == 1 else None
