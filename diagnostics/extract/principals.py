@@ -33,8 +33,8 @@ _LABEL_REACH = 300
 
 def is_clean_arn(arn: str) -> bool:
     """A whole principal ARN: 12-digit account, a named user/role, a session for assumed-role."""
-    if not _CLEAN_ARN.match(arn):
-        return False
+    if not _CLEAN_ARN.match(arn) or arn.endswith(("...", "…")):
+        return False  # an elided tail ("assumed-role/x/...") names no real session
     resource = arn.split(":", 5)[5]
     kind, _, rest = resource.partition("/")
     if kind == "assumed-role":
