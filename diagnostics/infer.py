@@ -40,7 +40,7 @@ def _service_hint(failure: Failure) -> str | None:
         # the call was allowed and something it did was not.
         from diagnostics.iam.operations import service_for_operation
 
-        return service_for_operation(failure.operation)
+        return service_for_operation(failure.operation, code)
     return None
 
 

@@ -60,10 +60,15 @@ def test_access_denied_exception_on_a_like_named_operation_is_not_called_s3() ->
         operation="CreateBucket",
     )
     assert infer_action(failure).action is None
-    unknown = Failure(
+    iam = Failure(
         kind="plain", source=SourceRef("-"), error_code="AccessDenied", operation="GetUser"
     )
-    assert infer_action(unknown).action is None  # IAM's, not S3's: no guess
+    # IAM's: of the usual services with a GetUser call, only IAM refuses with AccessDenied.
+    assert infer_action(iam).action == "iam:GetUser"
+    tagged = Failure(
+        kind="plain", source=SourceRef("-"), error_code="AccessDenied", operation="TagResource"
+    )
+    assert infer_action(tagged).action is None  # every service's: no guess
 
 
 def _decoded_line(**kwargs: object) -> str:

@@ -157,7 +157,7 @@ def test_accuracy_bench_ends_with_the_summary_line(
     )
     assert module.main(["--dir", str(tmp_path / "none")]) == 2
     md = module.markdown(module.total([]))
-    assert md.startswith("## Reader accuracy on real pasted texts (issue 11)")
+    assert md.startswith("## Reader accuracy on real pasted texts (issues 11 and 21)")
     assert "| recall (expected failures found) | n/a |" in md
 
 

@@ -147,14 +147,26 @@ def companion_actions(service_or_event_source: str, operation: str) -> tuple[str
 
 
 #: When an operation name is an action of several services, the one a bare SDK
-#: error most likely came from: the services most AWS workloads call, in that order.
-#: Only consulted when the text names no service at all (botocore's ClientError).
-_USUAL_SERVICES = (
-    "s3", "ec2", "iam", "sts", "lambda", "dynamodb", "kms", "sqs", "sns",
-    "cloudformation", "secretsmanager", "ssm", "logs", "ecr", "ecs", "eks", "rds",
-    "route53", "elasticloadbalancing", "autoscaling", "cloudwatch", "events", "states",
-    "glue", "athena", "kinesis", "firehose", "apigateway", "acm", "cognito-idp",
-)  # fmt: skip
+#: error most likely came from: the services most AWS workloads call, each with
+#: the code it refuses with (query and rest-xml services say AccessDenied, json
+#: ones AccessDeniedException, EC2 UnauthorizedOperation, SNS AuthorizationError;
+#: the services' "Common Errors" API references).  Only consulted when the text
+#: names no service at all (botocore's ClientError).
+_USUAL_SERVICES: dict[str, str] = {
+    "s3": "AccessDenied", "ec2": "UnauthorizedOperation", "iam": "AccessDenied",
+    "sts": "AccessDenied", "lambda": "AccessDeniedException",
+    "dynamodb": "AccessDeniedException", "kms": "AccessDeniedException",
+    "sqs": "AccessDenied", "sns": "AuthorizationError", "cloudformation": "AccessDenied",
+    "secretsmanager": "AccessDeniedException", "ssm": "AccessDeniedException",
+    "logs": "AccessDeniedException", "ecr": "AccessDeniedException",
+    "ecs": "AccessDeniedException", "eks": "AccessDeniedException", "rds": "AccessDenied",
+    "route53": "AccessDenied", "elasticloadbalancing": "AccessDenied",
+    "autoscaling": "AccessDenied", "cloudwatch": "AccessDenied",
+    "events": "AccessDeniedException", "states": "AccessDeniedException",
+    "glue": "AccessDeniedException", "athena": "AccessDeniedException",
+    "kinesis": "AccessDeniedException", "firehose": "AccessDeniedException",
+    "apigateway": "AccessDeniedException", "acm": "AccessDeniedException",
+}  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1)
@@ -170,14 +182,20 @@ def _services_by_action_name() -> dict[str, tuple[str, ...]]:
 
 
 @functools.lru_cache(maxsize=1024)
-def service_for_operation(operation: str) -> str | None:
-    """The IAM prefix of the one service an operation name points to, or None.
+def service_for_operation(operation: str, code: str) -> str | None:
+    """The IAM prefix of the one service an operation name and refusal code point to.
 
-    ``CreateRole`` is IAM's alone; ``PutObject`` is S3's among several (the
-    usual service wins); ``TagResource`` is everyone's, so None.
+    ``CreateRole`` refused with ``AccessDenied`` is IAM's alone; ``PutObject``
+    with ``AccessDenied`` is S3's among several (the usual service wins);
+    ``CreateBucket`` with ``AccessDeniedException`` is not S3's (S3 says
+    ``AccessDenied``: Lightsail has one too), and ``TagResource`` is
+    everyone's: None.
     """
+    code = code.removeprefix("Client.")
     candidates = _services_by_action_name().get(_operation(operation).lower(), ())
     if len(candidates) == 1:
-        return candidates[0]
-    usual = [s for s in _USUAL_SERVICES if s in candidates]
+        only = candidates[0]
+        return only if _USUAL_SERVICES.get(only, code) == code else None
+    # A usual service refuses with its own code, which rules the others out.
+    usual = [s for s in candidates if _USUAL_SERVICES.get(s) == code]
     return usual[0] if len(usual) == 1 else None
