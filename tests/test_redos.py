@@ -177,6 +177,28 @@ CASES: dict[str, Spec] = {
         "match",
         [('Error executing "', "a")],
     ),
+    "diagnostics/extract/wordings.py:_CIPHERTEXT": (
+        "match",
+        [("The ciphertext refers to a ", "a"), ("The ciphertext refers to a ", "you ")],
+    ),
+    "diagnostics/extract/wordings.py:_DOTNET": (
+        "match",
+        [
+            ("Error making request with Error Code ", "a"),
+            ("Error making request with Error Code a and Http Status Code ", "a"),
+        ],
+    ),
+    "diagnostics/extract/wordings.py:_DOTNET_OUTER": (
+        "search",
+        [("Amazon.", "a"), ("", "Amazon.a.")],
+    ),
+    "diagnostics/extract/wordings.py:_JAVA_LEGACY": (
+        "match",
+        [
+            ("Status Code: 403, AWS Service: ", "a"),
+            ("Status Code: 403, AWS Service: a, AWS Request ID: ", "a"),
+        ],
+    ),
     "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
     "diagnostics/extract/joins.py:_CLI_OP_AT_END": ("search", [("when calling the ", "a!")]),
     "diagnostics/extract/decoded_lenient.py:_TRAILING_COMMA": ("sub", [("", ", "), (",", " ")]),

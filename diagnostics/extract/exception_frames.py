@@ -24,7 +24,8 @@ _CLASS = re.compile(
     r"(?P<cls>[A-Za-z0-9]{1,80})Exception: "
 )
 # Linear: literals and one bounded class each.
-_RUBY = re.compile(r"Aws::(?P<svc>[A-Za-z0-9]{1,40})::Errors::(?P<code>[A-Za-z0-9]{1,100})")
+# (aws-sdk v1 spelled its namespace AWS::.)
+_RUBY = re.compile(r"A(?:ws|WS)::(?P<svc>[A-Za-z0-9]{1,40})::Errors::(?P<code>[A-Za-z0-9]{1,100})")
 # Linear: anchored; a literal then one bounded class.
 _PHP_OPERATION = re.compile(r'Error executing "(?P<op>[A-Za-z0-9]{1,100})"')
 #: How the refusal messages Ruby prints before the class end.

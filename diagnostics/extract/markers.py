@@ -36,6 +36,10 @@ MARKERS: tuple[bytes, ...] = (
     b"Error Code: 403",
     b"::Errors::",
     b'code: Some("AccessDenied',
+    # KMS's ciphertext refusal and the .NET SDK's words for a bodiless 403 (wordings.py).
+    b"ciphertext refers to a ",
+    b"Http Status Code Forbidden",
+    b"returned an error: (403) Forbidden",
 )
 
 

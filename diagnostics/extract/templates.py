@@ -26,6 +26,19 @@ _NAMED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}")
 # Linear: a literal, one bounded negated class, a literal.
 _ANGLED = re.compile(r"<[^<>\n]{1,60}>")
 _COMMENT_STARTS = ("//", "/*", "* ", "# ", "-- ")
+#: Comments that only code has (a shell's "#" may be a root prompt).
+_CODE_COMMENTS = ("//", "/*", "* ")
+#: SDK error constructors that tests and mocks build a refusal with; no SDK
+#: prints these names before the message it received.
+_CONSTRUCTORS = (
+    "awserr.New(",
+    "awserr.NewRequestFailure(",
+    "smithy.GenericAPIError{",
+    # A literal error dict; botocore's own traceback shows ClientError(parsed_response, ...).
+    "ClientError({",
+    "AmazonServiceException(",
+    "AwsServiceException.builder()",
+)
 
 
 def is_template(text: str, start: int, end: int, principal_text: str | None) -> bool:
@@ -38,6 +51,11 @@ def is_template(text: str, start: int, end: int, principal_text: str | None) -> 
         # Every slot a format-string field: `f"User: {CALLER_ARN} ... {ROLE_ARN}"`.
         return True
     line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start].lstrip(" \t+-")  # a diff's +/- marks the line, too
+    if any(c in before for c in _CONSTRUCTORS):
+        return True  # a test or a mock building the error, not one received
+    if before.startswith(_CODE_COMMENTS) and before.rstrip().endswith(('"', "'", "`")):
+        return True  # a code comment quoting the message as an example
     if text[line_start:start].lstrip().startswith(_COMMENT_STARTS):
         # A code comment that shows the message with a placeholder in a slot
         # (a blob placeholder sits just past the empty blob the hit ends on).

@@ -11,7 +11,16 @@
   CreateNetworkInterface on EC2``; Auto Scaling plans: ``User is missing the
   following permissions: [ecs:UpdateService]``;
 - JS SDK v2 / CDK traces: ``Call failed: getBucketLocation({...}) => Access
-  Denied (code=AccessDenied)``.
+  Denied (code=AccessDenied)``;
+- KMS: ``The ciphertext refers to a customer master key that does not exist,
+  does not exist in this region, or you are not allowed to access.``
+  (``AccessDeniedException`` from Decrypt);
+- the .NET SDK's own words for a refusal with no body (docs/error-shapes.md):
+  ``Error making request with Error Code Forbidden and Http Status Code
+  Forbidden`` and ``HttpErrorResponseException: The remote server returned an
+  error: (403) Forbidden``;
+- Java SDK v1 before 1.9: ``Status Code: 403, AWS Service: Amazon S3, AWS
+  Request ID: ..., AWS Error Code: AccessDenied, AWS Error Message: ...``.
 
 Each is found with ``str.find`` on its fixed text and read with an anchored,
 bounded regex.
@@ -34,6 +43,21 @@ _CALL_FAILED = re.compile(
     r"(?P<msg>[^\n(]{1,200})\(code=(?P<code>[A-Za-z0-9_.]{1,100})\)"
 )
 _KMS = "Access to KMS is not allowed"
+# Linear: anchored at the found literal; one bounded negated class, then a literal.
+_CIPHERTEXT = re.compile(r"The ciphertext refers to a [^\n.]{1,200}?you are not allowed to access")
+# Linear: anchored at the found literal; bounded letter classes between literals.
+_DOTNET = re.compile(
+    r"Error making request with Error Code (?P<code>[A-Za-z]{1,40}) and Http Status Code "
+    r"(?P<status>[A-Za-z]{1,40})"
+)
+# Linear: literals and bounded classes, searched in a bounded window.
+_DOTNET_OUTER = re.compile(r"Amazon\.[A-Za-z0-9]{1,40}\.Amazon[A-Za-z0-9]{0,60}Exception: ")
+_DOTNET_403 = "HttpErrorResponseException: The remote server returned an error: (403) Forbidden"
+# Linear: anchored at the found literal; bounded classes between literals.
+_JAVA_LEGACY = re.compile(
+    r"Status Code: (?P<status>[0-9]{3}), AWS Service: (?P<svc>[^,\n]{1,64}), AWS Request ID: "
+    r"[^,\n]{0,100}, AWS Error Code: (?P<code>[A-Za-z0-9_.]{1,100})"
+)
 # Linear: anchored at the found literal; bounded classes between literals.
 _LAMBDA_ROLE = re.compile(
     r"The provided execution role does not have permissions to call (?P<op>[A-Z][A-Za-z0-9]{1,100})"
@@ -89,8 +113,31 @@ def find_wordings(text: str) -> list[WordingHit]:
             hits.append(
                 WordingHit(m.start(), m.end(), m.group("code"), op[0].upper() + op[1:], None)
             )
+    _more(text, hits)
     hits.sort(key=lambda h: h.start)
     return hits
+
+
+def _more(text: str, hits: list[WordingHit]) -> None:
+    """KMS's ciphertext sentence, the .NET SDK's bodiless refusals, Java v1's old frame."""
+    from diagnostics.extract.codes import is_authz_error_code
+
+    for m in _iter(text, "The ciphertext refers to a ", _CIPHERTEXT):
+        code = "AccessDeniedException" if _near(text, m.start(), m.end(), "AccessDenied") else None
+        hits.append(WordingHit(m.start(), m.end(), code, None, "kms", action="kms:Decrypt"))
+    for m in _iter(text, "Error making request with Error Code ", _DOTNET):
+        if m.group("code") in ("Forbidden", "AccessDenied") or m.group("status") == "Forbidden":
+            hits.append(WordingHit(m.start(), m.end(), m.group("code"), None, None))
+    i = text.find(_DOTNET_403)
+    while i != -1:
+        # The inner exception of an AWS exception already reported by its class.
+        outer = _DOTNET_OUTER.search(text, max(0, i - 4000), i)
+        if outer is None and not any(h.start <= i < h.end for h in hits):
+            hits.append(WordingHit(i, i + len(_DOTNET_403), "Forbidden", None, None))
+        i = text.find(_DOTNET_403, i + len(_DOTNET_403))
+    for m in _iter(text, "Status Code: ", _JAVA_LEGACY):
+        if is_authz_error_code(m.group("code")):
+            hits.append(WordingHit(m.start(), m.end(), m.group("code"), None, m.group("svc")))
 
 
 def _iter(text: str, literal: str, rx: re.Pattern[str]) -> list[re.Match[str]]:
