@@ -199,6 +199,11 @@ CASES: dict[str, Spec] = {
             ("Status Code: 403, AWS Service: a, AWS Request ID: ", "a"),
         ],
     ),
+    "diagnostics/extract/code_above.py:_CODE_LINE": (
+        "match",
+        [("", " "), ("<Code>", "a"), ('"Code": "', "a"), ("", '"Code": "a",')],
+    ),
+    "diagnostics/extract/code_above.py:_BARE_MESSAGE": ("match", [("", " "), ("", ">")]),
     "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
     "diagnostics/extract/joins.py:_CLI_OP_AT_END": ("search", [("when calling the ", "a!")]),
     "diagnostics/extract/decoded_lenient.py:_TRAILING_COMMA": ("sub", [("", ", "), (",", " ")]),

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from diagnostics.extract.cloudtrail import failure_from_record, iter_records, looks_like_cloudtrail
+from diagnostics.extract.code_above import with_code_above
 from diagnostics.extract.decoded import (
     json_continuation,
     looks_like_decoded_key_line,
@@ -178,6 +179,7 @@ class Assembler:
         found, problems = analyse_text(
             text, cut_at_end=cur.unterminated or cur.long, context=context
         )
+        found = with_code_above(found, first_text, self._lines_above)
         failures: list[Failure] = []
         for f in found:
             rel = acc.line_of(f.start)
@@ -260,6 +262,9 @@ class Assembler:
             prev_visible = ntext
             cur = nxt
         return lines, first_hard
+
+    def _lines_above(self) -> list[str]:
+        return [normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES)]
 
     def _wrapped_before(self, first_text: str) -> str:
         """Earlier lines of the same fixed-width wrap (each exactly as wide as this one).

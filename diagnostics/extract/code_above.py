@@ -1,0 +1,73 @@
+"""An error code printed on the line above its message: XML and pretty-printed JSON bodies.
+
+``<Error>`` / ``<Code>AccessDenied</Code>`` / ``<Message>Access Denied</Message>``
+(curl, boto2, a browser) and the AWS CLI's ``--cli-error-format json``
+(``"Code": "AccessDenied",`` then ``"Message": "..."``) put the code on its own
+line.  The record assembler reads the message line; this finds the code in
+the lines just above it, within the same body (it stops at a blank line or
+the body's opening brace or tag).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from diagnostics.extract.codes import is_authz_error_code
+from diagnostics.extract.found import Found
+
+# Linear: anchored after optional blanks; literal keys, one bounded class.
+_CODE_LINE = re.compile(
+    r"""[ \t>]{0,40}(?:<Code>(?P<xml>[A-Za-z0-9_.]{1,100})</Code>"""
+    r"""|["']?(?:Code|code|__type)["']?[ \t]{0,4}:[ \t]{0,4}"""
+    r"""["'](?P<json>[A-Za-z0-9_.#:]{1,160})["'],?)"""
+    r"""[ \t]{0,8}$"""
+)
+# Linear: anchored after optional blanks; literal keys and tags, one bounded class.
+_BARE_MESSAGE = re.compile(
+    r"""[ \t>]{0,40}(?:<Message>(?:Access Denied|Forbidden)</Message>"""
+    r"""|["']?(?:Message|message)["']?[ \t]{0,4}:[ \t]{0,4}["'](?:Access Denied|Forbidden)["'],?)"""
+    r"""[ \t]{0,8}$"""
+)
+_BODY_STARTS = ("{", "<Error>", "<Errors>", "<Response>", "<ErrorResponse>")
+
+
+def code_above(lines: list[str]) -> str | None:
+    """The refusal code on one of ``lines`` (the nearest last), within one error body."""
+    for line in reversed(lines):
+        stripped = line.strip(" \t>")
+        if not stripped or (stripped.startswith(_BODY_STARTS) and "Code" not in stripped):
+            return None
+        m = _CODE_LINE.match(line)
+        if m:
+            code = (m["xml"] or m["json"] or "").split("#")[-1].split(":")[0]
+            return code if is_authz_error_code(code) else None
+    return None
+
+
+def bare_message(line: str) -> bool:
+    """``line`` is only a body's message field holding S3's bare refusal."""
+    return _BARE_MESSAGE.match(line) is not None
+
+
+def with_code_above(
+    found: list[Found], first_line: str, above: Callable[[], list[str]]
+) -> list[Found]:
+    """``found`` with the code above filled in where no frame gave one.
+
+    A record that is only a body's bare message (``"Message": "Access Denied"``)
+    becomes a failure when the line above holds a refusal code.  ``above``
+    gives the previous lines; it is called only when needed.
+    """
+    if found and all(f.error_code is not None for f in found):
+        return found
+    if not found and not bare_message(first_line):
+        return found
+    code = code_above(above())
+    if code is None:
+        return found
+    if not found:
+        note = "the error code is on the line above; the message names no principal or resource"
+        return [Found("plain", 0, len(first_line), error_code=code, parse_notes=(note,))]
+    return [f if f.error_code is not None else replace(f, error_code=code) for f in found]
