@@ -37,7 +37,7 @@ KNOWN_MISSES: dict[str, int] = {
     "js-v3-json-stringify-s3": 20,  # of 48
     "dotnet-core-service-exception": 28,  # of 342
     "dotnet-framework-service-exception": 28,  # of 342: the inner 403 wrapped away from its class
-    "php-service-exception": 40,  # of 48: the operation is in 'Error executing "X"'
+    "php-service-exception": 1,  # of 48
     "ruby-uncaught": 68,  # of 342
     "rust-sdk-debug-prefix": 36,  # of 342
     "boto2-ec2-response-error": 1,  # of 54

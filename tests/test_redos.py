@@ -172,6 +172,10 @@ CASES: dict[str, Spec] = {
         "finditer",
         [("", "Amazon.a."), ("com.amazonaws.services.", "a"), ("Aws\\", "a"), ("", "aException")],
     ),
+    "diagnostics/extract/exception_frames.py:_PHP_CODE": (
+        "search",
+        [("", "a"), ("", "a (client)")],
+    ),
     "diagnostics/extract/exception_frames.py:_RUBY": ("finditer", [("Aws::", "a"), ("", "Aws::")]),
     "diagnostics/extract/exception_frames.py:_PHP_OPERATION": (
         "match",

@@ -28,6 +28,8 @@ _CLASS = re.compile(
 _RUBY = re.compile(r"A(?:ws|WS)::(?P<svc>[A-Za-z0-9]{1,40})::Errors::(?P<code>[A-Za-z0-9]{1,100})")
 # Linear: anchored; a literal then one bounded class.
 _PHP_OPERATION = re.compile(r'Error executing "(?P<op>[A-Za-z0-9]{1,100})"')
+# Linear: a bounded class then a literal; searched in a bounded window.
+_PHP_CODE = re.compile(r"(?P<code>[A-Za-z0-9.]{1,100}) \(client\): ")
 #: How the refusal messages Ruby prints before the class end.
 _RUBY_MESSAGE_ENDS = ("Access Denied", "Forbidden", "action", "operation.", "policy")
 #: What a service's message begins with when it is a refusal and names nothing else.
@@ -55,6 +57,9 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
             # Java's "(Service: Amazon S3; ...)" frame names the service in AWS's words.
             service = None if m["j1"] or m["j2"] else (m["net"] or m["php"] or m["cls"])
             code = m["cls"] + "Exception" if is_authz_error_code(m["cls"] + "Exception") else None
+            php = _PHP_CODE.search(text, m.end(), min(len(text), m.end() + 2000))
+            if php and is_authz_error_code(php["code"]):
+                code = php["code"]  # Guzzle's summary: "AccessDenied (client): Access Denied"
             out.append((m.start(), m.end(), code, op["op"] if op else None, service, True))
             break
         i = text.find("Exception: ", i + 1)

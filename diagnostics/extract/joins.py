@@ -199,7 +199,12 @@ def wants_next(text: str) -> str | None:
 
 #: SDK frames that run to a closing mark: Java's "(Service: ...)" list, and Go v2's
 #: "operation error S3: Op, https response error ... api error Code:" chain.
-_FRAME_OPENERS = (("(Service: ", ")"), ("operation error ", "api error "))
+_FRAME_OPENERS = (
+    ("(Service: ", ")"),
+    ("operation error ", "api error "),
+    # PHP: Guzzle's summary of the body follows on the next line.
+    ('Error executing "', " (client): "),
+)
 
 
 def _frame_open(tail: str) -> bool:
@@ -354,6 +359,8 @@ def join(
     if mode == "frame":
         # Only a terminal's fixed-width wrap continues a frame (rows as wide as the
         # first, cut anywhere), and never into a line that starts a failure of its own.
+        if text.rstrip().endswith(" response:") and " (client): " in body[:200]:
+            return " ", unescaped(body), line_explicit  # PHP's own line break
         width = len(first_text)
         if width < 60 or len(prev_visible) != width or _starts_failure(body):
             return None
