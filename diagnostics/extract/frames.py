@@ -47,7 +47,7 @@ _GO2_CODE = re.compile(r"api error (?P<code>[A-Za-z0-9_.]{1,100}):")
 # Linear: anchored; bounded classes between literals.
 _JAVA = re.compile(
     r"\(Service: (?P<svc>[A-Za-z0-9 ._-]{1,64})[;,] Status Code: (?P<status>\d{3})[;,]"
-    r"(?: Error Code: (?P<code>[A-Za-z0-9_.]{1,100})[;,])?"
+    r"(?: Error Code: (?P<code>403 Forbidden|[A-Za-z0-9_.]{1,100})[;,])?"
 )
 # Linear: anchored at a found position; one bounded class then a literal.
 _CODE_COLON = re.compile(r"(?P<code>[A-Z][A-Za-z0-9]{2,100}(?:\.[A-Za-z0-9]{1,100})?): ")
@@ -233,12 +233,15 @@ def _find_java(text: str, out: list[Frame]) -> None:
         if m:
             code = m.group("code")
             status = m.group("status")
-            if code:
+            if code == "403 Forbidden":
+                authz = True  # Java v1's words for a body-less 403 (a HEAD request)
+            elif code:
                 authz = is_authz_error_code(code)
             else:
-                # SDK v2 gives no error code; a 403 "Access Denied" is still a refusal.
-                before = text[max(0, i - 40) : i].rstrip()
-                authz = status == "403" and before.lower().endswith("access denied")
+                # SDK v2 gives no error code; a 403 "Access Denied" is still a refusal, and
+                # so is a HEAD's 403 with no message at all ("null", docs/error-shapes.md).
+                before = text[max(0, i - 40) : i].rstrip().lower()
+                authz = status == "403" and before.endswith(("access denied", "forbidden", "null"))
             service = _java_service(m.group("svc"))
             out.append(Frame(i, m.end(), code, None, authz, after=True, service=service))
         if len(out) >= MAX_FRAMES:
@@ -311,10 +314,10 @@ def _unglued(code: str) -> str:
 
 
 #: Keys SDK error objects and JSON logs print the error code under.
-_CODE_KEYS = ("code", "Code", "errorType", "ErrorCode", "errorCode", "::Errors::")
+_CODE_KEYS = ("code", "Code", "errorType", "ErrorCode", "errorCode", "::Errors::", "__type")
 # Linear: anchored at a found key; bounded blanks and quotes, one bounded class.
 _CODE_FIELD = re.compile(
-    r"""(?:code|Code|errorType|ErrorCode|errorCode)["']?[ \t]{0,4}[:=][ \t]{0,4}"""
+    r"""(?:code|Code|errorType|ErrorCode|errorCode|__type)["']?[ \t]{0,4}[:=][ \t]{0,4}"""
     # Rust's Debug output wraps the code in Some("...").
     r"""(?:Some\()?["'](?P<code>[A-Za-z0-9_.]{1,100})["']|::Errors::(?P<ruby>[A-Za-z0-9_]{1,100})"""
 )
@@ -330,6 +333,8 @@ def _find_code_fields(text: str, out: list[Frame]) -> None:
             m = _CODE_FIELD.match(text, i)
             code = (m.group("code") or m.group("ruby")) if m else None
             if m and code and i not in taken and is_authz_error_code(code):
-                out.append(Frame(i, m.end(), code, None, True, standalone_ok=False, either=True))
+                # A json-protocol body's "__type" is AWS's alone: a refusal even with no message.
+                alone = key == "__type"
+                out.append(Frame(i, m.end(), code, None, True, standalone_ok=alone, either=True))
                 taken.add(i)
             i = text.find(key, i + len(key))

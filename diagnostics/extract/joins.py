@@ -361,8 +361,12 @@ def join(
         # first, cut anywhere), and never into a line that starts a failure of its own.
         if text.rstrip().endswith(" response:") and " (client): " in body[:200]:
             return " ", unescaped(body), line_explicit  # PHP's own line break
+        if _starts_failure(body):
+            return None
+        if prev_visible.endswith(" ") and len(prev_visible) >= 40:
+            return " ", unescaped(body), line_explicit  # wrapped at a blank
         width = len(first_text)
-        if width < 60 or len(prev_visible) != width or _starts_failure(body):
+        if width < 60 or len(prev_visible) != width:
             return None
         return "", unescaped(body), line_explicit
     if body.lower().startswith("status code:"):

@@ -34,6 +34,7 @@ MARKERS: tuple[bytes, ...] = (
     b"api error Forbidden",
     b"Forbidden: Forbidden",
     b"Error Code: 403",
+    b"Status Code: 403",
     b"::Errors::",
     b'code: Some("AccessDenied',
     # KMS's ciphertext refusal and the .NET SDK's words for a bodiless 403 (wordings.py).
