@@ -65,7 +65,7 @@ def principal_before(text: str, middle: int) -> Principal | None:
     """
     is_at = middle - 3
     if is_at < 0 or text[is_at:middle] != "is ":
-        return None
+        return _left_out(text, middle)
     end = is_at
     while end > 0 and text[end - 1].isspace():
         end -= 1
@@ -117,6 +117,20 @@ def principal_before(text: str, middle: int) -> Principal | None:
     return None
 
 
+def _left_out(text: str, middle: int) -> Principal | None:
+    """``AccessDeniedException: not authorized to perform: ...``: a sentence with no principal.
+
+    Some services (Bedrock, and SDK frames that drop the ``User: ... is`` part)
+    start the sentence right after a label's colon, or at a line's start.
+    """
+    j = middle
+    while j > 0 and text[j - 1] in " \t":
+        j -= 1
+    if j == 0 or text[j - 1] == "\n" or (j < middle and text[j - 1] == ":"):
+        return Principal(None, None, middle)
+    return None
+
+
 def _glued(text: str, is_at: int, label_at: int, label: str | None) -> Principal | None:
     """``User: arn:...:assumed-role/r/sessionis not authorized`` (a lost blank)."""
     if label is None:
@@ -158,5 +172,5 @@ def _label_before(text: str, is_at: int) -> tuple[int, str | None]:
 
 def principal_note(written: str) -> str:
     if not written:
-        return "the message names no principal (empty after 'User:'); principal_arn left null"
+        return "the message names no principal; principal_arn left null"
     return "the principal is not a clean ARN (redacted or a bare name); principal_arn left null"

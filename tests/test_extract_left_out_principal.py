@@ -1,0 +1,46 @@
+"""Sentences that leave out the principal (issue 21, class 2) keep every other slot."""
+
+from __future__ import annotations
+
+import pytest
+
+from diagnostics.extract import extract_text
+
+SCP = "arn:aws:organizations::111122223333:policy/o-abc/service_control_policy/p-1"
+MODEL = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # As Bedrock's error reaches boto3 users: the sentence starts after the colon.
+        "botocore.errorfactory.AccessDeniedException: An error occurred (AccessDeniedException) "
+        f"when calling the InvokeModel operation: not authorized to perform: bedrock:InvokeModel "
+        f"on resource: {MODEL} with an explicit deny in a service control policy: {SCP}\n",
+        # The same sentence hard-wrapped over three lines.
+        "AccessDeniedException: not authorized to perform: bedrock:InvokeModel on resource:\n"
+        f"{MODEL} with an explicit\n"
+        f"deny in a service control policy: {SCP}\n",
+    ],
+    ids=["one-line", "wrapped"],
+)
+def test_left_out_principal_keeps_resource_and_reason(text: str) -> None:
+    """Action, resource, the SCP and its ARN are read; the principal is null with a note."""
+    (f,) = extract_text(text)
+    assert (f.principal_arn, f.principal_text) == (None, None)
+    assert (f.action, f.resource) == ("bedrock:InvokeModel", MODEL)
+    assert (f.policy_type, f.explicit_deny, f.policy_arn) == ("scp", True, SCP)
+    assert any("names no principal" in n for n in f.parse_notes)
+
+
+def test_readme_heading_shape() -> None:
+    """A troubleshooting heading as public READMEs print it is one failure with its action."""
+    (f,) = extract_text(
+        "### `AccessDeniedException: not authorized to perform: bedrock-agentcore:CreateRegistry`\n"
+    )
+    assert f.action == "bedrock-agentcore:CreateRegistry"
+
+
+def test_prose_is_not_a_sentence() -> None:
+    """'You are not authorized to perform' and mid-sentence prose are not this shape."""
+    assert extract_text("Note that users are not authorized to perform: this is by design.\n") == []
