@@ -337,11 +337,22 @@ def join(
     sep = _completes_phrase(text, body)
     if sep is not None:
         return sep, unescaped(body), line_explicit
+    if mode == "phrase" and body.startswith(_EXTENSIONS) and _sentence_open(text[-2200:]):
+        # "... on this resource" (also the start of "resource-based") and the reason
+        # clause on the next line: the sentence goes on.
+        return " ", unescaped(body), line_explicit
     if mode == "open":
         # An ARN cut right after one of its separators ("arn:aws:iam::123456:" / "user/x")
         # goes on with no blank: ARNs hold none.
         last = text.rstrip(" \t").rsplit(None, 1)[-1] if text.strip() else ""
-        glue = last.startswith("arn:") and last.endswith((":", "/")) and body[:1].isalnum()
+        # A terminal cuts a long row anywhere, even inside a role name
+        # ("assumed-role/app-ro" / "le/session is not ..."): no blank was lost.
+        cut = len(prev_visible) >= 60 and not prev_visible.endswith((" ", "\t"))
+        glue = (
+            last.startswith("arn:")
+            and (last.endswith((":", "/")) or (cut and not body.startswith("is ")))
+            and body[:1].isalnum()
+        )
         return ("" if glue else " "), unescaped(body), line_explicit
     if mode == "cli":
         return (" ", unescaped(body), line_explicit) if body.startswith("operation") else None
