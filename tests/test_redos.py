@@ -176,6 +176,10 @@ CASES: dict[str, Spec] = {
         "search",
         [("", "a"), ("", "a (client)")],
     ),
+    "diagnostics/extract/exception_frames.py:_PHP_HOST": (
+        "match",
+        [(' on "https://', "a"), (' on "https://', "a."), (' on "https://a.a.', "a")],
+    ),
     "diagnostics/extract/exception_frames.py:_RUBY": ("finditer", [("Aws::", "a"), ("", "Aws::")]),
     "diagnostics/extract/exception_frames.py:_PHP_OPERATION": (
         "match",

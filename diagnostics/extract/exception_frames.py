@@ -30,6 +30,10 @@ _RUBY = re.compile(r"A(?:ws|WS)::(?P<svc>[A-Za-z0-9]{1,40})::Errors::(?P<code>[A
 _PHP_OPERATION = re.compile(r'Error executing "(?P<op>[A-Za-z0-9]{1,100})"')
 # Linear: a bounded class then a literal; searched in a bounded window.
 _PHP_CODE = re.compile(r"(?P<code>[A-Za-z0-9.]{1,100}) \(client\): ")
+# Linear: anchored; literals and bounded classes.
+_PHP_HOST = re.compile(
+    r' on "https?://(?:[a-z0-9-]{1,63}\.){0,3}?(?P<svc>[a-z0-9-]{2,40})\.[a-z0-9-]{2,30}\.amazonaws\.com'
+)
 #: How the refusal messages Ruby prints before the class end.
 _RUBY_MESSAGE_ENDS = ("Access Denied", "Forbidden", "action", "operation.", "policy")
 #: What a service's message begins with when it is a refusal and names nothing else.
@@ -63,6 +67,7 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
             out.append((m.start(), m.end(), code, op["op"] if op else None, service, True))
             break
         i = text.find("Exception: ", i + 1)
+    _php_without_class(text, out)
     for m in _RUBY.finditer(text):
         if is_authz_error_code(m["code"]) and len(out) < 64:
             # "Access Denied (Aws::S3::Errors::AccessDenied)" (uncaught) or
@@ -74,6 +79,22 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
             )
             out.append((m.start(), m.end(), m["code"], None, m["svc"], alone))
     return out
+
+
+def _php_without_class(text: str, out: list[ClassFrame]) -> None:
+    """``Error executing "AssumeRole" on "https://sts...": AWS HTTP error: ...`` pasted
+    without its class: the PHP SDK's own words, so still its frame."""
+    i = text.find('Error executing "')
+    while i != -1 and len(out) < 64:
+        m = _PHP_OPERATION.match(text, i)
+        framed = any(a <= i <= b + 1 for a, b, *_ in out)  # already read after its class
+        php_error = "AWS HTTP error:" in text[i : i + 300] and _php_refusal(text[i : i + 2000])
+        if m and not framed and php_error:
+            php = _PHP_CODE.search(text, m.end(), min(len(text), m.end() + 2000))
+            code = php["code"] if php and is_authz_error_code(php["code"]) else None
+            host = _PHP_HOST.match(text, m.end())
+            out.append((i, m.end(), code, m["op"], host["svc"] if host else None, True))
+        i = text.find('Error executing "', i + 1)
 
 
 def _php_refusal(message: str) -> bool:

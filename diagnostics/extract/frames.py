@@ -119,7 +119,7 @@ _XML_CODE = re.compile(r"<Code>(?P<code>[A-Za-z0-9_.]{1,100})</Code>")
 
 def _find_classes(text: str, out: list[Frame]) -> None:
     """Java, .NET, PHP and Ruby exception classes around a refusal message."""
-    if "Exception: " not in text and "::Errors::" not in text:
+    if "Exception: " not in text and "::Errors::" not in text and "Error executing" not in text:
         return
     taken = {f.start for f in out}
     for start, end, code, op, service, alone in find_exception_classes(text):

@@ -207,6 +207,12 @@ _FRAME_OPENERS = (
 )
 
 
+def _php_open(text: str) -> bool:
+    """The text ends inside a PHP SDK exception, before Guzzle's ``Code (client):`` summary."""
+    i = text.rfind('Error executing "', max(0, len(text) - 4000))
+    return i != -1 and text.find(" (client): ", i) == -1 and "AWS HTTP error:" in text[i:]
+
+
 def _frame_open(tail: str) -> bool:
     """The text ends inside an SDK frame a terminal wrapped (its closing mark not yet seen)."""
     for opener, closer in _FRAME_OPENERS:
@@ -370,8 +376,9 @@ def join(
     if mode == "frame":
         # Only a terminal's fixed-width wrap continues a frame (rows as wide as the
         # first, cut anywhere), and never into a line that starts a failure of its own.
-        if text.rstrip().endswith(" response:") and " (client): " in body[:200]:
-            return " ", unescaped(body), line_explicit  # PHP's own line break
+        if _php_open(text) and (body.startswith("<") or " (client): " in body[:200]):
+            # PHP's exception goes on with Guzzle's summary and the XML body it quotes.
+            return " ", unescaped(body), line_explicit
         if _starts_failure(body):
             return None
         if prev_visible.endswith(" ") and len(prev_visible) >= 40:

@@ -42,7 +42,7 @@ MARKERS: tuple[bytes, ...] = (
     b"Http Status Code Forbidden",
     b"returned an error: (403) Forbidden",
     # The PHP SDK's exception names the operation on its first line (exception_frames.py).
-    b'Exception: Error executing "',
+    b'Error executing "',
 )
 
 
