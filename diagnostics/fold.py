@@ -76,13 +76,18 @@ def parts_of_one(a: Failure, b: Failure) -> bool:
     # One line that prints the same message twice (PHP: Guzzle's summary, then the
     # XML body) may redact it differently each time: text slots may then differ.
     loose = _REDACTED if one_line and a.action and a.action == b.action else ()
+    # Adjacent lines that name the same service (an SQS message, then the SDK's class
+    # line repeating it) are one report even when neither names an action or code.
+    sharing = (*_SHARED, "event_source") if abs(a.source.line - b.source.line) <= 1 else _SHARED
     shared = False
     for name in _PART_FIELDS:
         x, y = getattr(a, name), getattr(b, name)
+        if name == "event_source" and x and y:
+            x, y = x.lower(), y.lower()  # "SQS" from a class name, "sqs" from a URL
         if x is not None and y is not None:
             if x != y and name not in loose:
                 return False
-            shared = shared or name in _SHARED
+            shared = shared or name in sharing
     return shared
 
 

@@ -146,3 +146,17 @@ def test_identical_lines_are_one_failure_seen_twice(tmp_path: Path) -> None:
     _, diagnoses = scan([str(path)], ruleset=None, decoder=None, err=io.StringIO())
     found = [d.to_json() for d in diagnoses]
     assert len(found) == 1 and found[0]["occurrences"] == 2
+
+
+def test_one_refusal_printed_by_message_and_class_line_is_one_report(tmp_path: Path) -> None:
+    """An SQS refusal, then the Ruby SDK's class line repeating it (ManageIQ logs): one report."""
+    path = tmp_path / "evm.log"
+    path.write_text(
+        "ERROR -- evm: Event Monitor Thread aborted because [Access to the resource "
+        "https://sqs.us-east-1.amazonaws.com/ is denied.]\n"
+        "ERROR -- evm: [Aws::SQS::Errors::AccessDenied]: Access to the resource "
+        "https://sqs.us-east-1.amazonaws.com/ is denied.  Method:[block (2 levels)]\n"
+    )
+    _, diagnoses = scan([str(path)], ruleset=None, decoder=None, err=io.StringIO())
+    (d,) = diagnoses
+    assert d.failure.error_code == "AccessDenied" and d.failure.region == "us-east-1"
