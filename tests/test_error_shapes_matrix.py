@@ -38,8 +38,7 @@ KNOWN_MISSES: dict[str, int] = {
     "dotnet-core-service-exception": 28,  # of 342
     "dotnet-framework-service-exception": 28,  # of 342: the inner 403 wrapped away from its class
     "php-service-exception": 1,  # of 48
-    "ruby-uncaught": 68,  # of 342
-    "rust-sdk-debug-prefix": 36,  # of 342
+    "ruby-uncaught": 29,  # of 342
     "boto2-ec2-response-error": 1,  # of 54
     "terraform-aws-diagnostic": 26,  # of 294
     "terraform-aws-s3-diagnostic": 2,  # of 48

@@ -333,8 +333,9 @@ def _find_code_fields(text: str, out: list[Frame]) -> None:
             m = _CODE_FIELD.match(text, i)
             code = (m.group("code") or m.group("ruby")) if m else None
             if m and code and i not in taken and is_authz_error_code(code):
-                # A json-protocol body's "__type" is AWS's alone: a refusal even with no message.
-                alone = key == "__type"
+                # A json-protocol body's "__type", and the Rust SDK's Debug of its error
+                # metadata (code: Some("...")), are AWS's alone: a refusal even with no message.
+                alone = key == "__type" or "Some(" in m.group(0)
                 out.append(Frame(i, m.end(), code, None, True, standalone_ok=alone, either=True))
                 taken.add(i)
             i = text.find(key, i + len(key))

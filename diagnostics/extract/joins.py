@@ -204,6 +204,8 @@ _FRAME_OPENERS = (
     ("operation error ", "api error "),
     # PHP: Guzzle's summary of the body follows on the next line.
     ('Error executing "', " (client): "),
+    # Ruby's uncaught exception: "message (Aws::S3::Errors::AccessDenied)".
+    ("(Aws::", ")"),
 )
 
 
