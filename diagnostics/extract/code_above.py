@@ -33,9 +33,19 @@ _BARE_MESSAGE = re.compile(
 _BODY_STARTS = ("{", "<Error>", "<Errors>", "<Response>", "<ErrorResponse>")
 
 
+def _unboxed(line: str) -> str:
+    """The line without a box's side borders (Terraform, k9s)."""
+    line = line.strip(" \t")
+    if line.startswith("│"):
+        line = line[1:]
+    if line.endswith("│"):
+        line = line[:-1]
+    return line
+
+
 def code_above(lines: list[str]) -> str | None:
     """The refusal code on one of ``lines`` (the nearest last), within one error body."""
-    for line in reversed(lines):
+    for line in map(_unboxed, reversed(lines)):
         stripped = line.strip(" \t>")
         if not stripped or (stripped.startswith(_BODY_STARTS) and "Code" not in stripped):
             return None
@@ -48,7 +58,7 @@ def code_above(lines: list[str]) -> str | None:
 
 def bare_message(line: str) -> bool:
     """``line`` is only a body's message field holding S3's bare refusal."""
-    return _BARE_MESSAGE.match(line) is not None
+    return _BARE_MESSAGE.match(_unboxed(line)) is not None
 
 
 def with_code_above(
