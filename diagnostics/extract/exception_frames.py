@@ -11,6 +11,7 @@ refusal.  Templates: docs/error-shapes.md.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from diagnostics.extract.codes import is_authz_error_code
 
@@ -39,8 +40,17 @@ _RUBY_MESSAGE_ENDS = ("Access Denied", "Forbidden", "action", "operation.", "pol
 #: What a service's message begins with when it is a refusal and names nothing else.
 _REFUSALS = ("Access Denied", "Forbidden", "User: ", "You are not authorized", "Error executing ")
 
-#: (start, end, error code, operation, service, a refusal by itself)
-ClassFrame = tuple[int, int, str | None, str | None, str | None, bool]
+
+class ClassFrame(NamedTuple):
+    """An exception class (or PHP's message head) around a refusal."""
+
+    start: int
+    end: int
+    error_code: str | None
+    operation: str | None
+    service: str | None
+    #: A refusal by itself (its message is beside it), not only a code to lend.
+    alone: bool
 
 
 def find_exception_classes(text: str) -> list[ClassFrame]:
@@ -64,7 +74,9 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
             php = _PHP_CODE.search(text, m.end(), min(len(text), m.end() + 2000))
             if php and is_authz_error_code(php["code"]):
                 code = php["code"]  # Guzzle's summary: "AccessDenied (client): Access Denied"
-            out.append((m.start(), m.end(), code, op["op"] if op else None, service, True))
+            out.append(
+                ClassFrame(m.start(), m.end(), code, op["op"] if op else None, service, True)
+            )
             break
         i = text.find("Exception: ", i + 1)
     _php_without_class(text, out)
@@ -77,7 +89,7 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
             alone = before.endswith("#<") or (
                 before.endswith("(") and before[:-1].rstrip().endswith(_RUBY_MESSAGE_ENDS)
             )
-            out.append((m.start(), m.end(), m["code"], None, m["svc"], alone))
+            out.append(ClassFrame(m.start(), m.end(), m["code"], None, m["svc"], alone))
     return out
 
 
@@ -87,13 +99,13 @@ def _php_without_class(text: str, out: list[ClassFrame]) -> None:
     i = text.find('Error executing "')
     while i != -1 and len(out) < 64:
         m = _PHP_OPERATION.match(text, i)
-        framed = any(a <= i <= b + 1 for a, b, *_ in out)  # already read after its class
+        framed = any(f.start <= i <= f.end + 1 for f in out)  # already read after its class
         php_error = "AWS HTTP error:" in text[i : i + 300] and _php_refusal(text[i : i + 2000])
         if m and not framed and php_error:
             php = _PHP_CODE.search(text, m.end(), min(len(text), m.end() + 2000))
             code = php["code"] if php and is_authz_error_code(php["code"]) else None
             host = _PHP_HOST.match(text, m.end())
-            out.append((i, m.end(), code, m["op"], host["svc"] if host else None, True))
+            out.append(ClassFrame(i, m.end(), code, m["op"], host["svc"] if host else None, True))
         i = text.find('Error executing "', i + 1)
 
 
