@@ -56,7 +56,9 @@ class ClassFrame(NamedTuple):
 def find_exception_classes(text: str) -> list[ClassFrame]:
     """Every AWS SDK exception class in ``text`` whose message is a refusal."""
     out: list[ClassFrame] = []
-    i = text.find("Exception: ")
+    # Most texts with "Exception: " name no AWS SDK class (Go's "AccessDeniedException: ").
+    sdk = any(p in text for p in ("com.amazonaws.", "software.amazon.", "Amazon.", "Aws\\"))
+    i = text.find("Exception: ") if sdk else -1
     while i != -1 and len(out) < 64:
         start = max(0, i - 200)
         for m in _CLASS.finditer(text, start, i + len("Exception: ")):

@@ -44,9 +44,10 @@ _CONSTRUCTORS = (
 def is_template(text: str, start: int, end: int, principal_text: str | None) -> bool:
     """The failure found at ``text[start:end]`` is a template in code or docs, not a denial."""
     span = text[start:end]
-    if _VARIABLE.search(span):
+    braced = "{" in span
+    if (braced or "%" in span) and _VARIABLE.search(span):
         return True
-    named = {m.group() for m in _NAMED.finditer(span)}
+    named = {m.group() for m in _NAMED.finditer(span)} if braced else set()
     if principal_text is not None and principal_text in named and len(named) >= 2:
         # Every slot a format-string field: `f"User: {CALLER_ARN} ... {ROLE_ARN}"`.
         return True
