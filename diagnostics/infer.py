@@ -31,17 +31,19 @@ def _service_hint(failure: Failure) -> str | None:
 
         if is_s3_operation(failure.operation):
             return "s3"
+    if not failure.operation:
+        return None
     from diagnostics.extract.codes import is_authz_error_code
 
-    if failure.operation and is_authz_error_code(code):
-        # A refusal of the call itself that names no service (botocore's ClientError):
-        # the operation name alone, when it belongs to one service (or one usual one).
+    if not is_authz_error_code(code):
         # Another code (EKS's InvalidRequestException for a launch template) means
         # the call was allowed and something it did was not.
-        from diagnostics.iam.operations import service_for_operation
+        return None
+    # A refusal of the call itself that names no service (botocore's ClientError):
+    # the operation name alone, when it belongs to one service (or one usual one).
+    from diagnostics.iam.operations import service_for_operation
 
-        return service_for_operation(failure.operation, code)
-    return None
+    return service_for_operation(failure.operation, code)
 
 
 def infer_action(failure: Failure) -> Failure:

@@ -376,8 +376,9 @@ def join(
         hard = not fresh and not text[-1:].isspace() and any(g in body for g in _GRAMMAR)
         return ("", unescaped(body), line_explicit) if hard else None
     if mode == "frame":
-        # Only a terminal's fixed-width wrap continues a frame (rows as wide as the
-        # first, cut anywhere), and never into a line that starts a failure of its own.
+        # A frame goes on only as its SDK or a terminal breaks it: PHP's own line
+        # breaks, a wrap at a blank, or a fixed-width wrap (rows as wide as the first,
+        # cut anywhere); never into a line that starts a failure of its own.
         if _php_open(text) and (body.startswith("<") or " (client): " in body[:200]):
             # PHP's exception goes on with Guzzle's summary and the XML body it quotes.
             return " ", unescaped(body), line_explicit
