@@ -113,12 +113,12 @@ def find_wordings(text: str) -> list[WordingHit]:
             hits.append(
                 WordingHit(m.start(), m.end(), m.group("code"), op[0].upper() + op[1:], None)
             )
-    _more(text, hits)
+    _sdk_wordings(text, hits)
     hits.sort(key=lambda h: h.start)
     return hits
 
 
-def _more(text: str, hits: list[WordingHit]) -> None:
+def _sdk_wordings(text: str, hits: list[WordingHit]) -> None:
     """KMS's ciphertext sentence, the .NET SDK's bodiless refusals, Java v1's old frame."""
     from diagnostics.extract.codes import is_authz_error_code
 

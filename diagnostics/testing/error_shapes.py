@@ -114,7 +114,6 @@ def _cells(row: str) -> list[str]:
 
 def _table(doc: str, heading: str) -> list[dict[str, str]]:
     lines = doc.split(f"\n{heading}\n", 1)[1].splitlines()
-    rows = [line for line in lines if line.startswith("|")]
     stop = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
     rows = [line for line in lines[:stop] if line.startswith("|")]
     header = _cells(rows[0])
