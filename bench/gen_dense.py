@@ -153,11 +153,13 @@ def ensure_dense(out: Path, size: int, seed: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
     from harness import DEFAULT_OUT
 
-    # python bench/gen_dense.py [OUT]: the 20 MiB, seed 1 corpus P7 measures.
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT / "dense-20M-s1.log"
+    # argparse, so that --help prints usage instead of naming the output file.
+    parser = argparse.ArgumentParser(description="Write the 20 MiB, seed 1 corpus P7 measures.")
+    parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT / "dense-20M-s1.log")
+    target = parser.parse_args().out
     m = ensure_dense(target, 20 * MIB, 1)
     print(target, m["bytes"], m["lines"], m["expected"])
