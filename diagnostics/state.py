@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from diagnostics.errors import StateError
+from diagnostics.file_modes import state_problem
 from diagnostics.logconfig import get_logger
 
 DB_NAME = "state.sqlite3"
@@ -40,6 +41,13 @@ def move_aside(path: Path) -> Path:
         if side.exists():
             side.replace(target.with_name(target.name + suffix))
     return target
+
+
+def refuse_unsafe_state(state_dir: Path, db_name: str = DB_NAME) -> None:
+    """Raise ``StateError`` if other users could plant or read the state (``file_modes``)."""
+    problem = state_problem(state_dir, db_name)
+    if problem is not None:
+        raise StateError(problem.message)
 
 
 def default_state_dir() -> Path:
@@ -84,6 +92,7 @@ class StateDB:
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        refuse_unsafe_state(path.parent, path.name)
         # Create the file with 0600 before sqlite does, so no window exists
         # where another local user could read checkpoints or cached messages.
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)

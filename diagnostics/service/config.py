@@ -7,6 +7,7 @@ errors so a typo never silently disables a source.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 from diagnostics.config_table import ConfigTable
 from diagnostics.durations import parse_duration
 from diagnostics.errors import ConfigError
+from diagnostics.file_modes import config_file_problem
 from diagnostics.service.metrics_config import MetricsConfig, parse_metrics
 from diagnostics.sources.settings import LimitsConfig, SourceConfig
 from diagnostics.state import default_state_dir
@@ -236,11 +238,16 @@ def restart_only_changes(old: WatchConfig, new: WatchConfig) -> list[str]:
 def load_config(path: Path) -> WatchConfig:
     """Read and check ``path``."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            # The open file's owner and mode: a swap after the check changes nothing.
+            problem = config_file_problem(os.fstat(f.fileno()), path)
+            raw = f.read()
     except OSError as exc:
         raise ConfigError(
             f"{path}: cannot read the config file ({exc.strerror}); check the --config path"
         ) from None
+    if problem is not None:
+        raise ConfigError(problem.message)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -175,7 +175,15 @@ def _writable_dir(path: Path) -> bool:
 
 def check(config: WatchConfig) -> None:
     """What ``--check-config`` verifies beyond the file: rules, sinks, writable paths."""
+    from diagnostics.errors import StateError
+    from diagnostics.state import refuse_unsafe_state
+
     load_rules(config)
+    try:
+        refuse_unsafe_state(config.state_dir)
+    except StateError as exc:
+        # The same refusal `watch` gives at start, reported as a config error.
+        raise ConfigError(f"{config.path}: key 'state_dir': {exc}") from None
     if not _writable_dir(config.state_dir):
         raise ConfigError(
             f"{config.path}: key 'state_dir' {config.state_dir} cannot be created or written "

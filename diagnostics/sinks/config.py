@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from diagnostics.errors import ConfigError
+from diagnostics.file_modes import credential_file_exposure, credential_file_problem
+from diagnostics.logconfig import get_logger
 from diagnostics.sinks.base import Detail, Sink
 from diagnostics.sinks.slack import SlackSink, check_webhook_url
 from diagnostics.sinks.stream import FileSink, Format, StdoutSink
@@ -20,6 +23,9 @@ _KEYS: dict[str, set[str]] = {
     "slack": _COMMON
     | {"webhook_url_file", "webhook_url_env", "channel", "max_per_second", "spool_max", "timeout"},
 }
+
+log = get_logger()
+
 #: The sink types a ``[[sink]]`` table can name.
 SINK_TYPES: tuple[str, ...] = tuple(_KEYS)
 
@@ -87,13 +93,21 @@ def _webhook_url(table: Mapping[str, Any], env: Mapping[str, str], where: str) -
     assert file_ is not None
     path = expand_path(file_, env, where, "webhook_url_file")
     try:
-        url = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            st = os.fstat(f.fileno())
+            url = f.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise ConfigError(
             f"{where}: cannot read webhook_url_file {path}: {reason}; check the path and "
             "that the service may read it"
         ) from None
+    problem = credential_file_problem(st, path)
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem.message}")
+    exposed = credential_file_exposure(st, path)
+    if exposed is not None:
+        log.warning("config.credential_readable", sink=where, warning=exposed.message)
     return check_webhook_url(url, where)
 
 
