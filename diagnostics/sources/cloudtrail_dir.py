@@ -11,6 +11,12 @@ under) in every ``<region>`` directory, plus whatever inotify reported since
 the last pass (a late delivery into an older day, a day directory moved in).
 Records of processed deliveries older than the look-back are dropped, so the
 state stays as large as a few days of deliveries, not the whole history.
+
+Symlinks below ``path`` (a day directory, a region, a delivery file) are not
+followed unless ``follow_symlinks = true``: each is counted and warned about
+once, and a delivery is opened component by component with ``O_NOFOLLOW``
+(``sources/symlinks.py``), so a directory swapped for a link after the listing
+is refused too.
 """
 
 from __future__ import annotations
@@ -31,6 +37,13 @@ from diagnostics.model import Failure, InputStats
 from diagnostics.sources import checkpoints
 from diagnostics.sources.base import Emit, FoundFailures, SourceContext
 from diagnostics.sources.cloudtrail_layout import ACCOUNT, ORG, REGION_DIR
+from diagnostics.sources.symlinks import (
+    NotRegular,
+    Refusals,
+    SymlinkRefused,
+    open_below,
+    symlinked_dir,
+)
 
 if TYPE_CHECKING:
     import sqlite3
@@ -68,26 +81,42 @@ def delivery_date(rel: str) -> date | None:
         return None
 
 
-def _subdirs(path: Path) -> Iterator[tuple[str, Path]]:
+def _subdirs(path: Path, follow: bool) -> Iterator[tuple[str, Path, bool]]:
+    """(name, path, is a symlink) of each directory in ``path``; links only when ``follow``."""
     try:
         with os.scandir(path) as it:
-            entries = sorted((e.name, Path(e.path)) for e in it if e.is_dir(follow_symlinks=False))
+            entries = sorted(
+                (e.name, Path(e.path), e.is_symlink())
+                for e in it
+                if e.is_dir(follow_symlinks=False) or (e.is_symlink() and e.is_dir())
+            )
     except OSError:
         return
     yield from entries
 
 
-def trail_dirs(root: Path) -> list[Path]:
+def trail_dirs(
+    root: Path,
+    *,
+    follow_symlinks: bool = False,
+    refused: Callable[[str, str], None] | None = None,
+) -> list[Path]:
     """Every ``.../AWSLogs/[o-id/]<account>/CloudTrail/<region>`` directory under ``root``.
 
     Descends only along that layout, so other services' logs beside CloudTrail
     (VPC flow logs, Config) and the day directories themselves are not walked.
+    A symlinked directory on the way is passed to ``refused`` (path, link), not
+    descended, unless ``follow_symlinks``; the depth is bounded either way.
     """
     out: list[Path] = []
     stack: list[tuple[Path, str, int]] = [(root, "prefix", 0)]
     while stack:
         path, level, depth = stack.pop()
-        for name, sub in _subdirs(path):
+        for name, sub, is_link in _subdirs(path, follow_symlinks):
+            if is_link and not follow_symlinks:
+                if refused is not None:
+                    refused(str(sub), str(sub))
+                continue
             if level == "prefix":
                 if name == "AWSLogs":
                     stack.append((sub, "awslogs", 0))
@@ -116,9 +145,12 @@ class CloudTrailDirSource:
         lookback_days: int = 2,
         clock: Callable[[], float] = time.time,
         settle: float = SETTLE_SECONDS,
+        follow_symlinks: bool = False,
     ) -> None:
         self.name = name
         self.settle = settle
+        self._follow = follow_symlinks
+        self._refusals = Refusals(name, ctx.count)
         self._ctx = ctx
         self.root = root
         self.lookback_days = lookback_days
@@ -221,7 +253,9 @@ class CloudTrailDirSource:
         now = time.monotonic()
         if new_dirs or not self._regions or now >= self._next_discover:
             self._next_discover = now + REDISCOVER
-            self._regions = trail_dirs(self.root)
+            self._regions = trail_dirs(
+                self.root, follow_symlinks=self._follow, refused=self._refusals.refused
+            )
         for region in self._regions:
             for day in self.window():
                 yield region / f"{day:%Y/%m/%d}"
@@ -248,9 +282,15 @@ class CloudTrailDirSource:
             if rel in self._done or delivery_date(rel) is None:
                 continue
             try:
-                st = full.stat()
+                st = full.stat() if self._follow else full.lstat()
             except OSError:
                 continue  # vanished between listing and now
+            if not self._follow:
+                link = str(full) if stat.S_ISLNK(st.st_mode) else None
+                link = link or symlinked_dir(str(self.root), str(full))
+                if link is not None:
+                    self._refusals.refused(str(full), link)
+                    continue
             if not stat.S_ISREG(st.st_mode):
                 continue
             if now - st.st_mtime < self.settle:
@@ -267,15 +307,19 @@ class CloudTrailDirSource:
     # -- one pass ------------------------------------------------------------
 
     def _pass(self, emit: Emit) -> None:
-        from diagnostics.extract import extract_path
-
         self._prune()
         for rel, full in self.pending():
             if self._stop.is_set():
                 return
             stats = InputStats()
             try:
-                failures: list[Failure] = list(extract_path(full, stats))
+                failures: list[Failure] = self._extract(full, stats)
+            except SymlinkRefused as exc:
+                # Listed as a real directory, a symlink by the time it was opened.
+                self._refusals.refused(str(full), exc.link)
+                continue
+            except NotRegular:
+                continue  # replaced by a FIFO or a directory since the listing
             except Exception as exc:
                 # A delivery we cannot read at all is recorded as done with a
                 # warning: retrying a corrupt object forever helps nobody.
@@ -288,6 +332,17 @@ class CloudTrailDirSource:
             if not emit(FoundFailures(origin=str(full), failures=failures, mark=self._marker(rel))):
                 return
             self._done[rel] = self._clock()
+
+    def _extract(self, full: Path, stats: InputStats) -> list[Failure]:
+        from diagnostics.extract import extract_path, extract_stream
+
+        if self._follow:
+            return list(extract_path(full, stats))
+        fd = open_below(str(self.root), str(full))
+        with os.fdopen(fd, "rb") as fh:
+            stats.files += 1
+            # extract_stream tells gzip by its magic bytes, as extract_path does.
+            return list(extract_stream(fh, str(full), stats))
 
     def _prune(self) -> None:
         """Forget deliveries filed before the window and processed before it too.
@@ -331,7 +386,8 @@ class CloudTrailDirSource:
 def _files_in(directory: Path) -> list[Path]:
     try:
         with os.scandir(directory) as it:
-            return [Path(e.path) for e in it if e.is_file(follow_symlinks=False)]
+            # Links too: refused with a warning, or read with follow_symlinks.
+            return [Path(e.path) for e in it if e.is_file(follow_symlinks=False) or e.is_symlink()]
     except OSError:
         return []  # a day without deliveries (yet)
 
@@ -341,12 +397,20 @@ class _CloudTrailDirType:
         path = table.required_str("path", 'e.g. path = "/var/log/cloudtrail"')
         if not Path(path).is_absolute():
             raise ConfigError(f"{table.where}: key 'path' {path!r} must be an absolute path")
-        return {"path": Path(path), "lookback_days": table.integer("lookback_days", 2, minimum=0)}
+        return {
+            "path": Path(path),
+            "lookback_days": table.integer("lookback_days", 2, minimum=0),
+            "follow_symlinks": table.flag("follow_symlinks", False),
+        }
 
     def create(self, config: SourceConfig, ctx: SourceContext) -> CloudTrailDirSource:
         o = config.options
         return CloudTrailDirSource(
-            config.name, ctx, o["path"], lookback_days=o.get("lookback_days", 2)
+            config.name,
+            ctx,
+            o["path"],
+            lookback_days=o.get("lookback_days", 2),
+            follow_symlinks=o.get("follow_symlinks", False),
         )
 
 

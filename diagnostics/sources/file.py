@@ -37,7 +37,14 @@ from diagnostics.sources.base import (
     StreamIdle,
     StreamOpened,
 )
-from diagnostics.sources.file_watch import DirWatch
+from diagnostics.sources.file_watch import DirWatch, watch_roots
+from diagnostics.sources.symlinks import (
+    NotRegular,
+    Refusals,
+    SymlinkRefused,
+    open_below,
+    symlinked_dir,
+)
 
 if TYPE_CHECKING:
     import sqlite3
@@ -66,6 +73,13 @@ class _Tracked:
     generation: int = 0
     #: The name the current stream was opened under; ``path`` differs after a rotation.
     opened_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    st: os.stat_result
+    #: The fixed part of the glob that matched: symlinks below it are not followed.
+    root: str
 
 
 class FileSource:
@@ -97,6 +111,7 @@ class FileSource:
         self._ready = threading.Event()
         self._next_sweep = 0.0
         self._caught_up: float | None = None
+        self._refusals = Refusals(name, ctx.count)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -145,33 +160,41 @@ class FileSource:
 
     # -- one pass ------------------------------------------------------------
 
-    def _matches(self) -> dict[str, os.stat_result]:
-        found: dict[str, os.stat_result] = {}
+    def _matches(self) -> dict[str, _Match]:
+        found: dict[str, _Match] = {}
         for pattern in self._patterns:
+            root = watch_roots(pattern)[0]
             matches = glob.glob(pattern, recursive=True)  # noqa: PTH207 - str paths
             for path in sorted(matches):
+                if path in found:
+                    continue
+                link = None if self._follow else symlinked_dir(root, path)
+                if link is not None:
+                    self._refusals.refused(path, link)
+                    continue
                 try:
                     lst = os.lstat(path)
                     if stat.S_ISLNK(lst.st_mode):
                         if not self._follow:
+                            self._refusals.refused(path, path)
                             continue
                         lst = os.stat(path)  # noqa: PTH116 - str paths from glob
                 except OSError:
                     continue  # vanished between listing and looking
                 if stat.S_ISREG(lst.st_mode):
-                    found[path] = lst
+                    found[path] = _Match(lst, root)
         return found
 
     def _reconcile(self, emit: Emit, *, initial: bool) -> None:
         now = time.monotonic()
         matched = self._matches()
         seen: set[tuple[int, int]] = set()
-        for path, st in matched.items():
-            ident = (st.st_dev, st.st_ino)
+        for path, match in matched.items():
+            ident = (match.st.st_dev, match.st.st_ino)
             seen.add(ident)
             tracked = self._tracked.get(ident)
             if tracked is None:
-                self._open(path, st, emit, initial=initial)
+                self._open(path, match, emit, initial=initial)
             else:
                 tracked.path = path
                 tracked.gone_since = None
@@ -201,12 +224,27 @@ class FileSource:
         if n:
             log.info("forgot checkpoints of vanished files", source=self.name, count=n)
 
-    def _open(self, path: str, st: os.stat_result, emit: Emit, *, initial: bool) -> None:
+    def _open_file(self, path: str, root: str) -> BinaryIO | None:
+        """The file opened for reading; None (counted, warned) when it cannot or must not be."""
         try:
-            fh = open(path, "rb")  # noqa: SIM115, PTH123 - held open across passes on purpose
+            if self._follow:
+                return open(path, "rb")  # noqa: PTH123 - held open across passes
+            # Walks down from the glob's root without following a link, so a
+            # directory swapped for a symlink since the listing is caught here.
+            return os.fdopen(open_below(root, path), "rb")
+        except SymlinkRefused as exc:
+            self._refusals.refused(path, exc.link)
+        except NotRegular:
+            pass  # replaced by a FIFO or a directory since the listing: skipped, as listed ones are
         except OSError as exc:
             self._ctx.count("open_errors")
             log.warning("cannot open file", source=self.name, path=path, error=exc.strerror)
+        return None
+
+    def _open(self, path: str, match: _Match, emit: Emit, *, initial: bool) -> None:
+        st = match.st
+        fh = self._open_file(path, match.root)
+        if fh is None:
             return
         fst = os.fstat(fh.fileno())
         if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
