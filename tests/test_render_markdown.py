@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cmarkgfm
+
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 from diagnostics.render import markdown
 
@@ -57,13 +59,18 @@ def _hostile() -> Diagnosis:
 
 
 def test_log_values_cannot_become_markup_or_break_the_table() -> None:
-    """Pipes, backticks, HTML, emphasis and newlines from a log are escaped, never rendered."""
+    """Pipes, backticks, HTML, emphasis and newlines from a log show as written, never rendered."""
     out = markdown.render([_hostile()])
     rows = [line for line in out.splitlines() if line.startswith("| ")]
     assert len(rows) == 2  # the header and one row: no forged row
-    assert "<script>" not in out
-    assert "\\|x\\`y\\<script\\>" in out
-    assert "\\*\\*bold\\*\\*\\_it\\_" in out
+    # Values are code spans (longer fence than the backtick inside; pipes
+    # escaped for the table), and entity-escaped in the raw-HTML summary.
+    assert "``arn:aws:s3:::b\\|x`y<script>alert(1)</script>\\n\\| 9" in out
+    assert "`arn:aws:iam::111122223333:user/**bold**_it_`" in out
+    assert "<code>arn:aws:s3:::b|x`y&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    page = cmarkgfm.github_flavored_markdown_to_html(out, options=cmarkgfm.Options.CMARK_OPT_UNSAFE)
+    assert "<script>" not in page and "<strong>bold" not in page and "<em>" not in page
+    assert page.count("<tr>") == 2
     # The fence around `a```b` is longer than any run inside it.
     assert re.search(r"````json\n.*a```b.*\n````", out, re.S)
 

@@ -3,9 +3,11 @@
 A table first (who, action, resource, why), then one collapsible section per
 failure with its fixes in fenced ``json`` blocks, as GitHub's
 ``$GITHUB_STEP_SUMMARY``, GitLab and PR comments render them.  Every value
-comes from a log, so it is made terminal-safe and kept from becoming markup:
-no pipe can end a table cell, no backtick can close a code span, no ``<``
-can open an HTML tag.
+comes from a log, so it is made terminal-safe and kept from becoming markup
+(``markdown_safe``): ARNs, actions and file names are code spans, sentences
+are escaped with links and mentions broken, and the ``<summary>`` line (raw
+HTML, where backslash escapes do not apply) holds only fixed words, numbers
+and entity-escaped ``<code>`` elements.
 """
 
 from __future__ import annotations
@@ -14,26 +16,48 @@ import json
 import re
 from collections.abc import Sequence
 
-from diagnostics.model import Diagnosis
+from diagnostics.model import Diagnosis, Failure
+from diagnostics.render.markdown_safe import code, html_code, prose
 from diagnostics.render.safe import line
 from diagnostics.render.text import TARGET_WORDS, why
 
-# Characters Markdown (CommonMark and GitHub's tables) gives a meaning to.
-# One character class: linear.
-_MARKUP = re.compile(r"([\\`*_\[\]|~<>&])")
-
-
-def cell(value: object) -> str:
-    """A value that renders as itself inside a table cell or a sentence."""
-    return _MARKUP.sub(r"\\\1", line(value, limit=300))
+#: Table cells are cut shorter than section fields: the table is the overview.
+CELL_LIMIT = 300
 
 
 def _where(d: Diagnosis) -> str:
     src = d.failure.source
-    where = src.path + (f":{src.line}" if src.line is not None else "")
+    where = code(src.path) + (f":{src.line}" if src.line is not None else "")
+    if src.event_id:
+        where += f" (eventID {code(src.event_id)})"
     if d.occurrences > 1:
         where += f" (seen {d.occurrences} times)"
     return where
+
+
+def _who(f: Failure, in_table: bool = False) -> str:
+    if f.principal_arn:
+        return code(f.principal_arn, limit=CELL_LIMIT, in_table=in_table)
+    if f.principal_text:
+        return code(f.principal_text, limit=CELL_LIMIT, in_table=in_table) + " (as written)"
+    return "(not stated)"
+
+
+def _resource(f: Failure, in_table: bool = False) -> str:
+    if f.resource:
+        return code(f.resource, limit=CELL_LIMIT, in_table=in_table)
+    if f.resource_text:
+        return code(f.resource_text, limit=CELL_LIMIT, in_table=in_table) + " (as written)"
+    return "(not stated)"
+
+
+def _summary(i: int, f: Failure) -> str:
+    # Raw HTML: fixed words, a number and entity-escaped <code> elements only.
+    action = f.action or f.operation or f.error_code
+    what = html_code(action, limit=CELL_LIMIT) if action else "access denied"
+    value = f.resource or f.resource_text
+    where = html_code(value, limit=CELL_LIMIT) if value else "(resource not stated)"
+    return f"<summary>#{i} {what} on {where}</summary>"
 
 
 def _fence(body: str) -> str:
@@ -45,31 +69,38 @@ def _fence(body: str) -> str:
 
 def _section(i: int, d: Diagnosis) -> list[str]:
     f = d.failure
-    action = f.action or f.operation or f.error_code or "access denied"
     lines = [
         "<details>",
-        f"<summary>#{i} {cell(action)} on {cell(f.resource or '(resource not stated)')}</summary>",
+        _summary(i, f),
         "",
-        f"- **Where:** {cell(_where(d))}",
-        f"- **Who:** {cell(f.principal_arn or f.principal_text or '(not stated)')}",
-        f"- **Why:** {cell(why(d))}",
+        f"- **Where:** {_where(d)}",
+        f"- **Who:** {_who(f)}",
+        f"- **Why:** {prose(why(d))}",
     ]
+    if f.embedded:
+        lines.append(
+            "- **Note:** found inside a field the request's sender wrote (user-agent, "
+            "request body), not the log's own message: it may be forged"
+        )
     if d.decode_error:
-        lines.append(f"- **Decode:** {cell(d.decode_error)}")
+        lines.append(f"- **Decode:** {prose(d.decode_error)}")
     if d.authorization_error:
-        lines.append(f"- **Access Troubleshooter:** {cell(d.authorization_error)}")
+        lines.append(f"- **Access Troubleshooter:** {prose(d.authorization_error)}")
     for finding in d.findings:
-        lines += ["", f"**{cell(finding.title)}** (`{cell(finding.rule)}`, {finding.severity})"]
-        lines += ["", cell(finding.explanation)]
+        lines += [
+            "",
+            f"**{prose(finding.title)}** ({code(finding.rule)}, {prose(finding.severity)})",
+        ]
+        lines += ["", prose(finding.explanation)]
         for fix in finding.fixes:
             target = TARGET_WORDS.get(fix.target, fix.target)
-            who = f" {cell(fix.applies_to)}" if fix.applies_to else ""
-            lines += ["", f"Add to {target}{who}:", ""]
+            who = f" {code(fix.applies_to)}" if fix.applies_to else ""
+            lines += ["", f"Add to {prose(target)}{who}:", ""]
             body = json.dumps(list(fix.statements), indent=2, ensure_ascii=True)
             lines.append(_fence("\n".join(line(x, limit=100_000) for x in body.split("\n"))))
             for risk in fix.risk:
                 lines.append(
-                    f"> **Risk ({cell(risk.get('severity'))}):** {cell(risk.get('message'))}"
+                    f"> **Risk ({prose(risk.get('severity'))}):** {prose(risk.get('message'))}"
                 )
     if not d.findings:
         lines += ["", "No rule matched; the fields above are all the message says."]
@@ -89,10 +120,11 @@ def render(diagnoses: Sequence[Diagnosis]) -> str:
     ]
     for i, d in enumerate(diagnoses, 1):
         f = d.failure
+        action = f.action or f.operation
         lines.append(
-            f"| {i} | {cell(f.principal_arn or f.principal_text or '(not stated)')} "
-            f"| {cell(f.action or f.operation or '(not stated)')} "
-            f"| {cell(f.resource or '(not stated)')} | {cell(why(d))} |"
+            f"| {i} | {_who(f, in_table=True)} "
+            f"| {code(action, limit=CELL_LIMIT, in_table=True) if action else '(not stated)'} "
+            f"| {_resource(f, in_table=True)} | {prose(why(d), limit=CELL_LIMIT)} |"
         )
     lines.append("")
     for i, d in enumerate(diagnoses, 1):
