@@ -204,6 +204,11 @@ class Pipeline:
                 findings, verification = findings + more, verification + checked
         else:
             findings, verification = self._judge(enriched, decoded)
+        if findings:
+            from diagnostics.action_gate import withhold_fixes
+
+            # A wildcard or unknown action is the log writer's, not AWS's: no fix.
+            enriched, findings, verification = withhold_fixes(enriched, findings, verification)
         return Diagnosis(
             enriched,
             decoded=decoded,

@@ -19,7 +19,7 @@ import orjson
 from diagnostics.iam.arns import parse_arn, principal_for_policy
 from diagnostics.model import Diagnosis, JSONObject
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
-from diagnostics.policy.risk import statement_risks
+from diagnostics.policy.risk import policy_risks
 from diagnostics.render.safe import json_bytes, line
 
 VERSION = "2012-10-17"
@@ -269,7 +269,7 @@ def merge_fixes(diagnoses: Iterable[Diagnosis]) -> list[PolicyDocument]:
         statements_out = _with_sids(merged)
         document = {"Version": VERSION, "Statement": statements_out}
         warnings = _warnings(kind, applies_to, document)
-        risk = statement_risks(statements_out)
+        risk = policy_risks(kind, applies_to, statements_out)
         documents.append(PolicyDocument(kind, applies_to, document, warnings, risk))
     return documents
 

@@ -5,12 +5,17 @@ principal a way to give itself more than the request needed (attach
 AdministratorAccess to itself, pass an admin role to a Lambda function it
 writes).  Since a log writer can author a whole denial (issue: forged
 denials), every fix is checked against a catalogue of known escalation
-paths and marked with each one it opens, with a severity.
+paths and marked with each one it opens, with a severity.  A fix whose
+grantee the log chose (a trust or resource policy's ``Principal``) is also
+marked ``cross-account`` when that grantee is another account, a whole
+account or everyone.
 
 The catalogue is data, ``diagnostics/data/escalation_paths.json``, taken
 from Rhino Security Labs' "AWS IAM Privilege Escalation Methods"
 (https://github.com/RhinoSecurityLabs/AWS-IAM-Privilege-Escalation, methods
-1-28); it loads on first use.
+1-28) and Datadog's pathfinding.cloud catalogue
+(https://github.com/DataDog/pathfinding.cloud; the version is in the file's
+``about``); it loads on first use.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.resources
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +31,7 @@ from typing import Any
 import orjson
 
 from diagnostics.errors import DiagnosticsError
+from diagnostics.iam.arns import parse_arn
 from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
 from diagnostics.policy.arn_match import action_matches
 
@@ -195,6 +202,104 @@ def _risks(statements: list[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
     return tuple(sorted(found, key=lambda r: _ORDER[r["severity"]]))
 
 
+#: Policies whose ``Principal`` is granted access (an SCP, RCP or endpoint
+#: policy only stops denying).
+GRANTING_TARGETS = frozenset({"trust", "resource"})
+CROSS_ACCOUNT = "cross-account"
+_ACCOUNT = re.compile(r"\d{12}")
+_CONFIRM = "the log, not AWS, chose this grantee: confirm it should have this access"
+
+
+def _account(text: str | None) -> str | None:
+    """The 12-digit account of an ARN (or a bare account id), else None."""
+    if text and _ACCOUNT.fullmatch(text):
+        return text
+    parsed = parse_arn(text) if text else None
+    return parsed.account if parsed and _ACCOUNT.fullmatch(parsed.account) else None
+
+
+def _owner(applies_to: str | None, statements: list[Mapping[str, Any]]) -> str | None:
+    """The resource's account: its ARN's, else the first statement Resource that says."""
+    owner = _account(applies_to)
+    if owner is None:
+        resources = (r for st in statements for r in _as_list(st.get("Resource")))
+        owner = next((a for a in map(_account, resources) if a), None)
+    return owner
+
+
+def _grantees(principal: Any) -> list[tuple[str, str]]:
+    """(kind, value) of each grantee a ``Principal`` names; service principals are AWS's own."""
+    if not isinstance(principal, Mapping):
+        return [("AWS", str(p)) for p in _as_list(principal)]
+    return [
+        (str(kind), str(value))
+        for kind, values in principal.items()
+        if kind != "Service"
+        for value in _as_list(values)
+    ]
+
+
+def _grantee_problem(kind: str, value: str, owner: str | None) -> str | None:
+    """Why granting ``value`` reaches beyond the resource's account, else None.
+
+    Only digits from the value reach the message: it is the log writer's text.
+    """
+    if value == "*":
+        return 'everyone ("*"): every principal of every account'
+    if kind == "Federated" and parse_arn(value) is None:
+        return None  # a web identity provider (accounts.google.com): conditions scope it
+    account = _account(value)
+    if account is None:
+        return "a principal whose account cannot be read from it"
+    parsed = parse_arn(value)
+    if parsed is None or parsed.resource == "root":
+        return f"the whole account {account}: every principal that account lets use it"
+    if owner is None:
+        return (
+            f"a principal of account {account}, and the failure does not show which account "
+            "owns the resource"
+        )
+    if account != owner:
+        return f"a principal of account {account}, not the resource's account {owner}"
+    return None
+
+
+def grantee_risks(
+    target: str | None, applies_to: str | None, statements: Iterable[Mapping[str, Any]]
+) -> tuple[JSONObject, ...]:
+    """A high ``cross-account`` risk when a trust or resource policy's Allow grants
+    another account, a whole account or everyone; else nothing."""
+    if target not in GRANTING_TARGETS:
+        return ()
+    statements = list(statements)
+    owner = _owner(applies_to, statements)
+    problems = [
+        problem
+        for st in statements
+        if str(st.get("Effect", "")).lower() == "allow" and "Principal" in st
+        for kind, value in _grantees(st["Principal"])
+        if (problem := _grantee_problem(kind, value, owner))
+    ]
+    if not problems:
+        return ()
+    granted = "; ".join(dict.fromkeys(problems))
+    return ({"id": CROSS_ACCOUNT, "severity": "high", "message": f"grants {granted}; {_CONFIRM}"},)
+
+
+def policy_risks(
+    target: str | None, applies_to: str | None, statements: Iterable[Mapping[str, Any]]
+) -> tuple[JSONObject, ...]:
+    """Every risk of statements bound for one policy, worst first: grantees, then paths."""
+    statements = list(statements)
+    risks = (*grantee_risks(target, applies_to, statements), *statement_risks(statements))
+    return tuple(sorted(risks, key=lambda r: _ORDER[r["severity"]]))
+
+
+def fix_risks(fix: Fix) -> tuple[JSONObject, ...]:
+    """Every risk of one fix, worst first."""
+    return policy_risks(fix.target, fix.applies_to, fix.statements)
+
+
 def findings_with_risk(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
     """``findings`` with every fix's ``risk`` computed from its statements.
 
@@ -209,10 +314,7 @@ def findings_with_risk(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
             x.title,
             x.severity,
             x.explanation,
-            tuple(
-                Fix(f.target, f.applies_to, f.statements, statement_risks(f.statements))
-                for f in x.fixes
-            ),
+            tuple(Fix(f.target, f.applies_to, f.statements, fix_risks(f)) for f in x.fixes),
         )
         if x.fixes
         else x
