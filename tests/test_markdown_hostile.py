@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 from diagnostics.render import markdown
-from diagnostics.render.safe import line
+from diagnostics.render.safe import _UNSAFE, line
 
 AUTHZ_DIAG = str(Path(sys.executable).parent / "authz-diag")
 
@@ -66,6 +66,8 @@ OWN_ATTRS = {("pre", "lang", "json")}
 # what its autolink extension turns into a link.
 _MENTION = re.compile(r"@[A-Za-z0-9]")
 _LINKY = re.compile(r"://|www\.", re.I)
+# Any character safe.line escapes, except the newlines between Markdown lines.
+_RAW = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x09\x0b-\x1f"))
 
 
 @dataclass
@@ -137,6 +139,8 @@ def _parsed(text: str) -> _Html:
 
 def _assert_inert(text: str, count: int) -> _Html:
     """No foreign markup, link or mention; ``count`` sections in order, each with its fix."""
+    # The only raw format character is the joiner the tool writes after "@".
+    assert _RAW.search(text.replace("@\u200d", "@")) is None
     page = _parsed(text)
     assert page.foreign == []
     foreign = [t for t, _ in page.tags if t not in OWN_TAGS]
