@@ -72,7 +72,104 @@ def test_catalogue_names_every_path_the_brief_requires() -> None:
         "cloudformation-create-stack-pass-role",
         "datapipeline-pass-role",
     } <= ids
-    assert all("Rhino Security Labs" in p.source for p in PATHS)
+    assert all("Rhino Security Labs" in p.source or "pathfinding.cloud" in p.source for p in PATHS)
+
+
+#: pathfinding.cloud's single- and two-action paths (by its id), and the role
+#: counterparts of its user-only paths (iam-022, iam-024, iam-025, iam-026).
+PATHFINDING = {
+    "apprunner-001": "apprunner-create-service-pass-role",
+    "apprunner-002": "apprunner-update-service",
+    "bedrock-002": "bedrock-agentcore-code-interpreter",
+    "cloudformation-002": "cloudformation-update-stack",
+    "cloudformation-004": "cloudformation-update-stack-set-pass-role",
+    "cloudformation-005": "cloudformation-change-set",
+    "codebuild-002": "codebuild-start-build",
+    "codebuild-003": "codebuild-start-build-batch",
+    "ec2-003": "ec2-request-spot-instances-pass-role",
+    "ec2-004": "ec2-launch-template-version",
+    "ec2instanceconnect-003": "ec2-instance-connect-send-ssh-public-key",
+    "iam-003": "iam-create-access-key-delete-access-key",
+    "iam-014": "iam-attach-role-policy-assume-role",
+    "iam-015": "iam-attach-user-policy-create-access-key",
+    "iam-016": "iam-create-policy-version-assume-role",
+    "iam-017": "iam-put-role-policy-assume-role",
+    "iam-018": "iam-put-user-policy-create-access-key",
+    "iam-019": "iam-attach-role-policy-update-assume-role-policy",
+    "iam-020": "iam-create-policy-version-update-assume-role-policy",
+    "iam-021": "iam-put-role-policy-update-assume-role-policy",
+    "iam-022": "iam-delete-user-permissions-boundary",
+    "iam-023": "iam-delete-role-permissions-boundary-assume-role",
+    "iam-024": "iam-put-user-permissions-boundary",
+    "iam-025": "iam-detach-user-policy",
+    "iam-026": "iam-delete-user-policy",
+    "lambda-004": "lambda-update-function-code-invoke",
+    "lambda-005": "lambda-update-function-code-add-permission",
+    "sagemaker-001": "sagemaker-create-notebook-pass-role",
+    "sagemaker-002": "sagemaker-training-job-pass-role",
+    "sagemaker-003": "sagemaker-processing-job-pass-role",
+    "ssm-001": "ssm-start-session",
+    "ssm-002": "ssm-send-command",
+    "sts-001": "sts-assume-role",
+}
+
+
+def test_catalogue_has_pathfinding_clouds_short_paths_and_names_its_version() -> None:
+    """Each one- or two-action pathfinding.cloud path is catalogued, citing it and its version."""
+    by_id = {p.id: p for p in PATHS}
+    for source_id, path_id in PATHFINDING.items():
+        assert path_id in by_id, source_id
+        assert f"pathfinding.cloud {source_id}" in by_id[path_id].source, path_id
+    about = orjson.loads(
+        (Path(__file__).parents[1] / "diagnostics/data/escalation_paths.json").read_bytes()
+    )["about"]
+    assert "pathfinding.cloud" in about and "84dd65c" in about
+
+
+def test_every_catalogued_action_is_one_the_iam_dataset_knows() -> None:
+    """A misspelt action in the catalogue would never match a fix: each one is a real action."""
+    from diagnostics.iam.dataset import get_action
+
+    unknown = {a for p in PATHS for a in p.actions if get_action(a) is None}
+    # CodeStar was retired and left the dataset; its rows still mark merged policies.
+    assert {a.partition(":")[0] for a in unknown} <= {"codestar"}
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "path_id"),
+    [
+        ("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/admin", "sts-assume-role"),
+        (
+            "iam:PutRolePermissionsBoundary",
+            f"arn:aws:iam::{ACCOUNT}:role/app",
+            "iam-put-role-permissions-boundary",
+        ),
+        (
+            "iam:DeleteRolePermissionsBoundary",
+            f"arn:aws:iam::{ACCOUNT}:role/app",
+            "iam-delete-role-permissions-boundary",
+        ),
+        ("iam:DetachRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/app", "iam-detach-role-policy"),
+        ("iam:DeleteRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/app", "iam-delete-role-policy"),
+        ("ssm:SendCommand", "*", "ssm-send-command"),
+        ("ecs:RunTask", "*", "ecs-run-task"),
+    ],
+)
+def test_the_reviews_unflagged_actions_are_flagged(
+    action: str, resource: str, path_id: str
+) -> None:
+    """The actions the security review found unflagged now carry their escalation path."""
+    assert path_id in _ids([_allow([action], resource)])
+    (d,) = _diagnoses(_denied(action, resource))
+    assert path_id in {r["id"] for x in d.findings for f in x.fixes for r in f.risk}
+
+
+def test_send_command_and_run_task_on_one_named_resource_are_not_the_any_paths() -> None:
+    """ssm:SendCommand on one instance and ecs:RunTask on one task definition open no path."""
+    instance = f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-0123456789abcdef0"
+    assert _ids([_allow(["ssm:SendCommand"], instance)]) == set()
+    task = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/app:3"
+    assert _ids([_allow(["ecs:RunTask"], task)]) == set()
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.id for p in PATHS])
@@ -95,7 +192,8 @@ def test_wildcard_paths_need_a_wildcard_resource() -> None:
     """PassRole/AssumeRole on one named role are not the "any role" paths; on role/* they are."""
     role = f"arn:aws:iam::{ACCOUNT}:role/app"
     assert _ids([_allow(["iam:PassRole"], role)]) == set()
-    assert _ids([_allow(["sts:AssumeRole"], role)]) == set()
+    # A named role is still that role's permissions (pathfinding.cloud sts-001).
+    assert _ids([_allow(["sts:AssumeRole"], role)]) == {"sts-assume-role"}
     assert "iam-pass-role-any" in _ids([_allow(["iam:PassRole"], f"arn:aws:iam::{ACCOUNT}:role/*")])
     assert "sts-assume-role-any" in _ids([_allow(["sts:AssumeRole"])])
 
