@@ -120,6 +120,8 @@ def test_corrupt_state_file_is_moved_aside_and_a_fresh_one_used(tmp_path: Path) 
     state.mkdir()
     (state / "state.sqlite3").write_bytes(b"this is not a database" * 500)
     (state / "state.sqlite3-wal").write_bytes(b"garbage wal")
+    for f in state.iterdir():  # the service's own files: a looser mode is refused
+        f.chmod(0o600)
     db = StateDB.in_dir(state)
     db.ensure_schema("t", "CREATE TABLE IF NOT EXISTS t (a INTEGER)")
     with db.transaction() as conn:
@@ -149,6 +151,7 @@ def test_daemon_with_corrupt_state_starts_fresh_and_alerts(tmp_path: Path) -> No
     logdir.mkdir()
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "state.sqlite3").write_bytes(b"\x00garbage" * 4096)
+    (tmp_path / "state" / "state.sqlite3").chmod(0o600)  # the service's own file
     cfg = write_config(tmp_path, file_source(logdir))
     for round_ in range(2):  # the second start must not find anything to complain about
         d = Daemon(tmp_path, cfg)
