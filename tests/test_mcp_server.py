@@ -57,7 +57,7 @@ async def _session_calls(calls: list[tuple[str, dict[str, Any]]]) -> tuple[Any, 
 
 @pytest.mark.slow
 def test_an_agent_gets_the_diagnosis_and_the_role_fix_over_stdio() -> None:
-    """initialize, list tools, call the text tool on a pasted error: the fix names the role."""
+    """Every tool says each fix needs a human; the text tool's fix names the role."""
     (init, tools), [result] = anyio.run(_session_calls, [("diagnose_aws_error", {"text": PASTED})])
     assert init.server_info.name == "authz-diagnostics"
     names = {t.name for t in tools.tools}
@@ -66,6 +66,10 @@ def test_an_agent_gets_the_diagnosis_and_the_role_fix_over_stdio() -> None:
         "explain_decoded_message",
         "decode_authorization_message",
     }
+    # Every fix needs a person, whatever its risk: an empty list is no all-clear.
+    for text in (init.instructions, *(t.description for t in tools.tools)):
+        assert "whatever its `risk`" in text and "human" in text, text
+        assert "non-empty `risk`" not in text
     assert not result.is_error
     answer = _structured(result)
     assert answer["count"] == 1
