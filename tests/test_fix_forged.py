@@ -191,3 +191,21 @@ def test_a_service_principal_or_a_same_account_role_is_not_flagged() -> None:
         assert not [
             r for r in fix_risks(Fix("trust", ROLE, (statement,))) if r["id"] == "cross-account"
         ]
+
+
+def test_the_cross_account_risk_shows_in_text_markdown_and_slack(tmp_path: Path) -> None:
+    """A foreign-root trust fix is flagged under the fix in text, in markdown and in Slack."""
+    from diagnostics.extract import extract_text
+    from diagnostics.model import DecodeResult
+    from diagnostics.pipeline import Pipeline
+    from diagnostics.rules import RuleSet
+    from diagnostics.sinks import build_payload
+    from diagnostics.testing.alert_capture import alerts_for
+
+    log = _denied("sts:AssumeRole", ROLE, f"arn:aws:iam::{OTHER}:root")
+    assert "! risk [high] cross-account:" in _scan(tmp_path, log, "text").stdout.decode()
+    assert f"whole account {OTHER}" in _scan(tmp_path, log, "markdown").stdout.decode()
+    pipe = Pipeline(RuleSet.bundled())
+    (d,) = [pipe.diagnose_one(f, DecodeResult()) for f in extract_text(log, "app.log")]
+    (alert,) = alerts_for([(d, "x")])
+    assert "*high risk* `cross-account`" in orjson.dumps(build_payload(alert)).decode()
