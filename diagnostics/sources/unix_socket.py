@@ -11,7 +11,9 @@ when idle for ``socket_idle_timeout`` or older than ``socket_max_lifetime``.
 The reply protocol (what ``authz-diag send`` waits for): after the sender
 shuts down its write side, the daemon writes one line, ``OK <bytes>`` once
 every byte is diagnosed and committed, or ``ERR <reason>`` when the
-connection was refused, cut off or failed.  A sender that never reads (an
+connection was refused, cut off or failed, or when a line was longer than
+``max_line_bytes`` (``ERR line <n> ...``: the rest of that line was not
+searched, so the sender must split it or the bound be raised).  A sender that never reads (an
 older client, ``nc -U``) is unaffected: the reply is best effort.
 """
 
@@ -39,6 +41,7 @@ from diagnostics.sources.base import (
     StreamIdle,
     StreamOpened,
 )
+from diagnostics.sources.long_lines import LongLines
 from diagnostics.sources.peer import connection_label
 from diagnostics.sources.socket_guard import ConnectionSlots, RefusalLog, peer_uid
 
@@ -181,14 +184,17 @@ class SocketSource:
             if not emit(StreamOpened(stream=stream, path=label, source=self.name)):
                 return
             self._ctx.count("connections")
-            got = self._read(conn, stream, emit)
+            long_lines = LongLines(self._ctx.limits.max_line_bytes)
+            got = self._read(conn, stream, emit, long_lines)
             if got is not None:
-                self._finish(conn, stream, emit, *got)
+                self._finish(conn, stream, emit, *got, long_lines=long_lines)
         finally:
             conn.close()
             self._slots.release(uid)
 
-    def _read(self, conn: socket.socket, stream: str, emit: Emit) -> tuple[int, str | None] | None:
+    def _read(
+        self, conn: socket.socket, stream: str, emit: Emit, long_lines: LongLines
+    ) -> tuple[int, str | None] | None:
         """Feed the connection to the service; (bytes, why it was cut or None at EOF).
 
         None when the service is stopping and took no more events.
@@ -219,13 +225,21 @@ class SocketSource:
                 return received, None
             self._ctx.count("bytes_read", len(data))
             received += len(data)
+            long_lines.feed(data)
             last_recv = last_data = time.monotonic()
             if not emit(StreamData(stream=stream, data=data)):
                 return None
         return received, "stopping"
 
     def _finish(
-        self, conn: socket.socket, stream: str, emit: Emit, received: int, cut: str | None
+        self,
+        conn: socket.socket,
+        stream: str,
+        emit: Emit,
+        received: int,
+        cut: str | None,
+        *,
+        long_lines: LongLines,
     ) -> None:
         """Close the stream and tell the sender whether its bytes were committed."""
         if cut is not None:
@@ -244,7 +258,13 @@ class SocketSource:
         if not emit(StreamClosed(stream=stream, ack=ack)):
             _reply(conn, "ERR the daemon is stopping; send again later")
         elif done.wait(ACK_TIMEOUT) and ok and ok[0]:
-            _reply(conn, f"OK {received}")
+            too_long = long_lines.reply()
+            if too_long is not None:
+                # Committed, but part of a line was never searched: not an OK.
+                self._ctx.count("connections_long_lines")
+                _reply(conn, f"ERR {too_long}")
+            else:
+                _reply(conn, f"OK {received}")
         else:
             _reply(conn, "ERR the daemon could not process the data; see its log")
 
