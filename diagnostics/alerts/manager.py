@@ -78,6 +78,8 @@ class AlertManager:
         self._db = database(state)
         self._db.ensure_schema("alerts", store.SCHEMA)
         self._db.ensure_schema("alert_storms", storms.SCHEMA)
+        with self._db.transaction() as conn:
+            storms.upgrade(conn)
         self._window = storms.OpenedWindow(settings.storm_window)
         self._live: int | None = None  # live groups, counted once then tracked
         self._evict_logged: float | None = None
@@ -111,12 +113,14 @@ class AlertManager:
             g = store.load(conn, key.id)
             variant = variant_id(diagnosis)
             if g is None:
-                storm = self._storm_for(conn, key, now)
+                storm = self._storm_for(
+                    conn, key, now, storms.source_name(diagnosis.failure.source)
+                )
                 if storm is not None:
                     scope, g = storm
                     # A member is one distinct failure of the storm: its group id.
                     if key.id not in g.variants:
-                        storms.record(conn, g.id, scope, key.action)
+                        storms.record(conn, g.id, scope, key.action, account=key.account)
                     variant = key.id
             if g is None:
                 self._make_room(conn, now)
@@ -168,22 +172,25 @@ class AlertManager:
     # -- floods -----------------------------------------------------------------
 
     def _storm_for(
-        self, conn: sqlite3.Connection, key: GroupKey, now: float
+        self, conn: sqlite3.Connection, key: GroupKey, now: float, source: str | None
     ) -> tuple[storms.Scope, store.Group] | None:
         """The storm group a new group belongs to (ongoing, or started by it), if any."""
         s = self.settings
         if s.storm_threshold <= 0:
             return None
-        scopes = storms.scopes_of(key)
+        scopes = storms.scopes_of(key, source)
         for scope in scopes:
             g = store.load(conn, scope.key(key.account).id)
             if g is not None and now - g.last_seen <= s.storm_window:
                 return scope, g
         for scope in scopes:
+            threshold = storms.threshold(s, scope)
+            if threshold <= 0:
+                continue
             opened = self._window.add(scope, now, key.id)
-            if len(opened) > s.storm_threshold:
+            if len(opened) > threshold:
                 self._window.clear(scope)
-                gids = [gid for _, gid in opened if gid != key.id]
+                gids = [gid for _, gid in opened if gid != key.id] if scope.folds else []
                 return scope, self._start_storm(conn, scope, key, gids, now)
         return None
 
@@ -217,7 +224,7 @@ class AlertManager:
             storm.sources_total += g.sources_total
             for sample in g.samples:
                 self._add_sample(storm, sample)
-            storms.record(conn, storm.id, scope, g.key.get("action"))
+            storms.record(conn, storm.id, scope, g.key.get("action"), account=g.key.get("account"))
             store.delete(conn, gid)
             folded += 1
         self._live = None if self._live is None else self._live + 1 - folded
@@ -225,10 +232,10 @@ class AlertManager:
             "alert.storm_started",
             scope=scope.kind,
             groups_folded=folded,
-            threshold=self.settings.storm_threshold,
+            threshold=storms.threshold(self.settings, scope),
             window=self.settings.storm_window,
             hint="new failures for this scope are collapsed into one alert while they keep "
-            "coming; raise [alerts] storm_threshold if this is normal traffic",
+            f"coming; raise [alerts] {storms.threshold_key(scope)} if this is normal traffic",
         )
         return storm
 

@@ -22,7 +22,13 @@ class AlertSettings:
     again.  ``max_groups`` caps the live groups (the state database's size):
     past it the least recently seen groups that owe nothing are evicted first.
     More than ``storm_threshold`` new groups for one principal or account
-    within ``storm_window`` collapse into one storm alert (0 turns it off).
+    within ``storm_window`` collapse into one storm alert (0 turns every storm
+    off); so do more than ``storm_source_threshold`` for one source (a file,
+    bucket or queue) and more than ``storm_global_threshold`` over all of them
+    (0 turns that scope off).  The defaults: a source may open as many as one
+    principal before it storms, and 300 in the 5-minute window is one a
+    second, the rate a Slack webhook sink posts at by default, so past it
+    alerts would queue faster than they leave.
     ``embedded``: alert failures found inside a quoted or structured sub-field
     (a user-agent, a ``body`` key) rather than the record's message.
     ``accounts``: when set, failures for other known accounts are counted, not
@@ -39,6 +45,8 @@ class AlertSettings:
     max_groups: int = 10_000
     storm_threshold: int = 100
     storm_window: float = 300.0
+    storm_source_threshold: int = 100
+    storm_global_threshold: int = 300
     embedded: bool = False
     accounts: frozenset[str] = field(default_factory=frozenset)
 
@@ -46,8 +54,10 @@ class AlertSettings:
         for name in ("group_wait", "group_interval", "repeat_interval", "retry_delay"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"alerts.{name} must not be negative; use 0s for none")
-        if self.storm_threshold < 0 or self.storm_window < 0:
-            raise ConfigError("alerts.storm_threshold and storm_window must not be negative")
+        for name in ("storm_threshold", "storm_window", "storm_source_threshold",
+                     "storm_global_threshold"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise ConfigError(f"alerts.{name} must not be negative; use 0 to turn it off")
         for name in ("max_samples", "max_sources", "max_diagnoses", "max_groups"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"alerts.{name} must be at least 1")

@@ -57,6 +57,10 @@ class AlertsConfig:
     #: ``storm_window`` collapse into one storm alert; 0 turns storms off.
     storm_threshold: int = 100
     storm_window: float = 300.0
+    #: The same for one source (file, bucket, queue) and for all of them together
+    #: (docs/alerts.md says why these defaults); 0 turns that scope off.
+    storm_source_threshold: int = 100
+    storm_global_threshold: int = 300
     #: Alert failures found inside a sub-field such as a user-agent (forgeable).
     embedded: bool = False
     #: When not empty, failures for other (known) accounts are counted, not alerted.
@@ -118,6 +122,8 @@ def _alerts(t: ConfigTable) -> AlertsConfig:
         max_groups=t.integer("max_groups", 10_000, minimum=100),
         storm_threshold=t.integer("storm_threshold", 100, minimum=0),
         storm_window=t.duration("storm_window", 300.0),
+        storm_source_threshold=t.integer("storm_source_threshold", 100, minimum=0),
+        storm_global_threshold=t.integer("storm_global_threshold", 300, minimum=0),
         embedded=t.flag("embedded", False),
         accounts=tuple(t.str_list("accounts")),
     )

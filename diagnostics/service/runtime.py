@@ -136,6 +136,8 @@ def build_runtime(
         max_groups=config.alerts.max_groups,
         storm_threshold=config.alerts.storm_threshold,
         storm_window=config.alerts.storm_window,
+        storm_source_threshold=config.alerts.storm_source_threshold,
+        storm_global_threshold=config.alerts.storm_global_threshold,
         embedded=config.alerts.embedded,
         accounts=frozenset(config.alerts.accounts),
     )

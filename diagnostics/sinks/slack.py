@@ -33,7 +33,7 @@ from diagnostics.sinks import spool as spool_ranks
 from diagnostics.sinks.base import Detail
 from diagnostics.sinks.slack_blocks import build_payload
 from diagnostics.sinks.slack_notice import with_drop_notice
-from diagnostics.sinks.spool import Spool
+from diagnostics.sinks.spool import Dropped, Spool
 from diagnostics.state import StateDB
 
 log = get_logger()
@@ -119,6 +119,11 @@ def _rank(alert: Alert) -> int:
     return spool_ranks.STORM if alert.storm else spool_ranks.FIRST
 
 
+def _scope(alert: Alert) -> str | None:
+    """Whose first alert this is, for a full spool: the account, or the principal without one."""
+    return alert.key.account or alert.key.principal
+
+
 Poster = Callable[[bytes], tuple[int | None, dict[str, str], str]]
 
 
@@ -178,7 +183,7 @@ class SlackSink:
         self.rejected = 0
         self.dropped = 0
         self._drops_logged_at: float | None = None
-        self._drops_unlogged = 0
+        self._drops_unlogged = Dropped()
         self._cond = threading.Condition()
         self._stopping = False
         self._drain_deadline: float | None = None
@@ -196,33 +201,43 @@ class SlackSink:
     def send(self, alerts: Sequence[Alert]) -> None:
         payloads = [orjson.dumps(build_payload(a, self.detail, self.channel)) for a in alerts]
         ranks = [_rank(a) for a in alerts]
+        scopes = [_scope(a) for a in alerts]
         try:
-            dropped = self._spool.push(payloads, time.time(), ranks)
+            dropped = self._spool.push(payloads, time.time(), ranks, scopes)
         except Exception as exc:
             raise SinkError(f"cannot spool Slack messages for sink {self.name}: {exc}") from exc
         if dropped:
-            self.dropped += dropped
+            self.dropped += dropped.total
             self._log_drops(dropped)
         with self._cond:
             self._cond.notify_all()
 
-    def _log_drops(self, dropped: int) -> None:
+    def _log_drops(self, dropped: Dropped) -> None:
         """``slack.spool_full`` at most once per DROP_LOG_INTERVAL, with the drops since."""
         self._drops_unlogged += dropped
         now = self._clock()
         if self._drops_logged_at is not None and now - self._drops_logged_at < DROP_LOG_INTERVAL:
             return
         self._drops_logged_at = now
+        since = self._drops_unlogged
         log.warning(
             "slack.spool_full",
             sink=self.name,
-            dropped=self._drops_unlogged,
+            dropped=since.total,
+            dropped_first=since.first,
+            dropped_storm=since.storm,
+            dropped_repeat=since.repeat,
             dropped_total=self._spool.dropped(),
             spool_max=self._spool.limit,
-            hint="Slack has been unreachable; the oldest repeats were dropped first, "
-            "and the next delivered message says how many",
+            hint=f"Slack has been unreachable and the spool is full; dropped {since.words()}. "
+            + (
+                "Each account keeps its oldest first alert while there is room for one each. "
+                if since.first
+                else "No first alert was dropped. "
+            )
+            + "The next delivered message says what was dropped",
         )
-        self._drops_unlogged = 0
+        self._drops_unlogged = Dropped()
 
     def spooled(self) -> int:
         return len(self._spool)
@@ -371,7 +386,7 @@ class SlackSink:
             self._thread.join(timeout + 1.0 if timeout > 0 else 0.05)
         if self._drops_unlogged:  # drops inside the last interval, not yet logged
             self._drops_logged_at = None
-            self._log_drops(0)
+            self._log_drops(Dropped())
         left = len(self._spool)
         if left and timeout > 0:  # at 0 (a reload) the new sink takes the spool over
             log.warning(

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import orjson
 
+from diagnostics.sinks.spool import Dropped
+
 #: Slack allows at most 50 blocks per message.
 MAX_BLOCKS = 50
 
 
-def notice_text(dropped: int) -> str:
+def notice_text(dropped: Dropped) -> str:
     return (
-        f"{dropped} earlier alert(s) were dropped while Slack was unreachable (the spool was "
-        "full); see the daemon's log (slack.spool_full) or the file sink for them"
+        f"{dropped.total} earlier alert(s) were dropped while Slack was unreachable (the spool "
+        f"was full): {dropped.words()}; see the daemon's log (slack.spool_full) or the file "
+        "sink for them"
     )
 
 
-def with_drop_notice(body: bytes, dropped: int) -> bytes:
-    """``body`` (a webhook payload) with a first block and text saying ``dropped`` were lost."""
+def with_drop_notice(body: bytes, dropped: Dropped) -> bytes:
+    """``body`` (a webhook payload) with a first block and text saying what was ``dropped``."""
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
