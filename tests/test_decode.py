@@ -12,6 +12,7 @@ import pytest
 
 from diagnostics.decode import DecodeCache, Decoder, DecodeSettings
 from diagnostics.errors import ConfigError
+from diagnostics.lookup.key import LookupKey
 from diagnostics.model import Failure, SourceRef
 from diagnostics.state import StateDB
 from diagnostics.testing import StsDouble, decoded_message, fake_blob
@@ -406,8 +407,8 @@ def test_expired_decoded_messages_leave_the_disk_while_running(tmp_path: Path) -
     now = [1_000_000.0]
     db = StateDB.in_dir(tmp_path)
     cache = DecodeCache(db, ttl=60.0, clock=lambda: now[0])
-    cache.put_decoded("old-blob", {"allowed": False})
+    cache.put_decoded(LookupKey("", "old-blob"), {"allowed": False})
     now[0] += PRUNE_EVERY + 1  # the old row expired long ago
-    cache.put_decoded("new-blob", {"allowed": False})
+    cache.put_decoded(LookupKey("", "new-blob"), {"allowed": False})
     rows = db.query("SELECT count(*) FROM decode_cache")
     assert rows == [(1,)]

@@ -97,7 +97,7 @@ def test_cached_blobs_are_still_decoded_while_the_breaker_is_open() -> None:
         dd = DeadlineDecoder(Decoder(settings(sts.endpoint_url)), deadline=5.0, clock=clock)
         [(_, first)] = list(dd.decode_many([encoded(7)]))
         assert first.decoded is not None
-        dd._trip("deadline", 1)  # as if the next batch had been late
+        dd.trip("deadline", 1)  # as if the next batch had been late
         [(_, again)] = list(dd.decode_many([encoded(7)]))
     assert again.decoded == first.decoded and again.error is None
 

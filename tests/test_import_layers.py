@@ -38,6 +38,11 @@ LAYERS = [
     ("diagnostics.extract", "diagnostics.rules"),
     ("diagnostics.extract", "diagnostics.pipeline"),
     ("diagnostics.alerts", "diagnostics.service"),
+    # The AWS lookup core sits below its two clients and the watch service.
+    ("diagnostics.lookup", "diagnostics.decode"),
+    ("diagnostics.lookup", "diagnostics.troubleshooter"),
+    ("diagnostics.lookup", "diagnostics.service"),
+    ("diagnostics.decode", "diagnostics.troubleshooter"),
 ]
 
 

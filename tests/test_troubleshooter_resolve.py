@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from diagnostics.decode import DecodeSettings
+from diagnostics.lookup.key import LookupKey
 from diagnostics.model import Failure, SourceRef
 from diagnostics.state import StateDB
 from diagnostics.testing.sts_double import StsDouble
@@ -268,10 +269,12 @@ def test_details_cache_expires_and_is_swept(tmp_path: Path) -> None:
     now = [1000.0]
     db = StateDB(tmp_path / "state.db")
     cache = DetailsCache(db, ttl=60.0, clock=lambda: now[0])
-    cache.put_decoded(ID, {"authorizationId": ID})
+    cache.put_decoded(LookupKey("", ID), {"authorizationId": ID})
     now[0] += 3601.0
-    assert cache.get(ID) is None
-    cache.put_decoded("other", {"authorizationId": "other"})  # a write after an hour sweeps
+    assert cache.get(LookupKey("", ID)) is None
+    cache.put_decoded(
+        LookupKey("", "other"), {"authorizationId": "other"}
+    )  # a write after an hour sweeps
     assert len(db.query("SELECT 1 FROM authorization_details_cache", ())) == 1
 
 
@@ -346,7 +349,7 @@ def test_details_only_model_keeps_the_details_and_says_to_upgrade(
     the layers and documents are missing."""
     import diagnostics.troubleshooter.resolver as resolver_module
 
-    monkeypatch.setattr(resolver_module, "model_features", lambda client: (False, False))
+    monkeypatch.setattr(resolver_module, "model_features", lambda model: (False, False))
     toolbox.add_details(ID, scp_deny_details(), SCP_DOCUMENTS)
     with _resolver(toolbox) as resolver:
         result = resolver.resolve(_failure())

@@ -1,171 +1,19 @@
-"""Decode results keyed by the blob: an in-memory LRU, optionally backed by SQLite.
+"""Decode results keyed by the blob: the lookup core's cache, in its own table.
 
-The key is the SHA-256 of the blob, so the state file never holds blobs.
-Decoded messages are kept for ``ttl`` seconds; "invalid or expired" answers
-(a negative entry) for a shorter ``negative_ttl`` chosen by the caller.
-Errors that depend on the environment (throttling, credentials) are never
-cached: they say nothing about the blob.
+See ``diagnostics.lookup.cache``: SHA-256 keys (the state file never holds
+blobs), a TTL for decoded messages, a shorter one for "invalid or expired"
+answers, and an hourly sweep of expired rows.
 """
 
 from __future__ import annotations
 
-import hashlib
-import sqlite3
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import orjson
-
-from diagnostics.errors import StateError
-from diagnostics.logconfig import get_logger
-from diagnostics.model import JSONObject
-from diagnostics.state import StateDB
-
-log = get_logger()
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS {table} (
-    blob_sha256 TEXT PRIMARY KEY,
-    decoded BLOB,           -- orjson DecodedMessage; NULL for a negative entry
-    error TEXT,             -- the decode_error of a negative entry
-    expires_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS {table}_expiry ON {table} (expires_at);
-"""
+from diagnostics.lookup.cache import PRUNE_EVERY, CacheEntry, LookupCache
 
 
-@dataclass(frozen=True, slots=True)
-class CacheEntry:
-    decoded: JSONObject | None
-    error: str | None
-    expires_at: float
+class DecodeCache(LookupCache):
+    """DecodeAuthorizationMessage answers by blob."""
 
-
-#: Seconds between sweeps of expired rows while the daemon runs.
-PRUNE_EVERY = 3600.0
-
-
-def blob_key(blob: str) -> str:
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-class DecodeCache:
-    """Thread-safe LRU of decode results, write-through to ``db`` when given.
-
-    ``clock`` is wall time (``time.time``) because entries outlive the process.
-    Subclasses keep other privileged answers the same way in their own ``TABLE``.
-    """
-
-    #: The state DB table (a class constant: never built from input).
     TABLE = "decode_cache"
 
-    def __init__(
-        self,
-        db: StateDB | None = None,
-        *,
-        max_entries: int = 10_000,
-        ttl: float = 7 * 24 * 3600.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = db
-        self._max = max_entries
-        self.ttl = ttl
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._mem: OrderedDict[str, CacheEntry] = OrderedDict()
-        self._pruned_at = clock()
-        if db is not None:
-            db.ensure_schema(self.TABLE, _DDL.format(table=self.TABLE))
-            self._prune()
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._mem)
-
-    def get(self, blob: str) -> CacheEntry | None:
-        key = blob_key(blob)
-        now = self._clock()
-        with self._lock:
-            entry = self._mem.get(key)
-            if entry is not None:
-                if entry.expires_at > now:
-                    self._mem.move_to_end(key)
-                    return entry
-                del self._mem[key]
-        entry = self._load(key, now)
-        if entry is not None:
-            self._remember(key, entry)
-        return entry
-
-    def put_decoded(self, blob: str, decoded: JSONObject) -> None:
-        self._put(blob, CacheEntry(decoded, None, self._clock() + self.ttl))
-
-    def put_negative(self, blob: str, error: str, ttl: float) -> None:
-        self._put(blob, CacheEntry(None, error, self._clock() + ttl))
-
-    def _put(self, blob: str, entry: CacheEntry) -> None:
-        key = blob_key(blob)
-        self._remember(key, entry)
-        if self._db is None:
-            return
-        if self._clock() - self._pruned_at >= PRUNE_EVERY:
-            # A daemon runs for months: decoded messages are privileged, so an
-            # expired one must leave the disk, not wait for the next restart.
-            self._prune()
-        payload = None if entry.decoded is None else orjson.dumps(entry.decoded)
-        try:
-            with self._db.transaction() as conn:
-                conn.execute(
-                    f"INSERT OR REPLACE INTO {self.TABLE} VALUES (?, ?, ?, ?)",  # noqa: S608
-                    (key, payload, entry.error, entry.expires_at),
-                )
-        except (StateError, sqlite3.Error, OSError) as exc:
-            # A full or read-only disk must not stop decoding; memory still helps.
-            log.warning("decode_cache_write_failed", error=str(exc))
-
-    def _remember(self, key: str, entry: CacheEntry) -> None:
-        with self._lock:
-            self._mem[key] = entry
-            self._mem.move_to_end(key)
-            while len(self._mem) > self._max:
-                self._mem.popitem(last=False)
-
-    def _load(self, key: str, now: float) -> CacheEntry | None:
-        if self._db is None:
-            return None
-        try:
-            rows = self._db.query(
-                f"SELECT decoded, error, expires_at FROM {self.TABLE} "  # noqa: S608
-                "WHERE blob_sha256 = ? AND expires_at > ?",
-                (key, now),
-            )
-        except (StateError, sqlite3.Error) as exc:
-            log.warning("decode_cache_read_failed", error=str(exc))
-            return None
-        if not rows:
-            return None
-        decoded, error, expires_at = rows[0]
-        try:
-            obj = orjson.loads(decoded) if isinstance(decoded, bytes) else None
-        except orjson.JSONDecodeError:
-            return None  # a damaged row is a miss; the next decode rewrites it
-        return CacheEntry(
-            obj if isinstance(obj, dict) else None,
-            error if isinstance(error, str) else None,
-            float(expires_at) if isinstance(expires_at, (int, float)) else 0.0,
-        )
-
-    def _prune(self) -> None:
-        assert self._db is not None
-        self._pruned_at = self._clock()
-        try:
-            with self._db.transaction() as conn:
-                conn.execute(
-                    f"DELETE FROM {self.TABLE} WHERE expires_at <= ?",  # noqa: S608
-                    (self._clock(),),
-                )
-        except (StateError, sqlite3.Error) as exc:
-            log.warning("decode_cache_prune_failed", error=str(exc))
+__all__ = ["PRUNE_EVERY", "CacheEntry", "DecodeCache"]

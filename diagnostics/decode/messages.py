@@ -7,13 +7,22 @@ contains credentials or a whole encoded blob.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from typing import Any
 
-from diagnostics.errors import DecodeError
 from diagnostics.iam.arns import principal_for_policy
+from diagnostics.lookup.errors import (
+    ACCESS_DENIED,
+    INVALID,
+    NO_CREDENTIALS,
+    OTHER,
+    ROLE_DENIED,
+    SERVICE_ERROR,
+    THROTTLED,
+    UNREACHABLE,
+)
+from diagnostics.lookup.errors import LookupFailed as DecodeFailed
+from diagnostics.lookup.messages import ServiceWords, pretty
 
 #: DecodeAuthorizationMessage supports no resource-level permissions, so the
 #: statement must use "*" (Service Authorization Reference, AWS STS actions).
@@ -28,21 +37,10 @@ MAX_BLOB_CHARS = 10_240  # STS EncodedMessage length limit (API reference)
 # Linear: one character class.
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
-# Error kinds, used as keys of DecodeStats.errors.
-NO_CREDENTIALS = "no_credentials"
-ACCESS_DENIED = "access_denied"
-ROLE_DENIED = "role_denied"
-INVALID = "invalid"
-THROTTLED = "throttled"
-UNREACHABLE = "unreachable"
-SERVICE_ERROR = "service_error"
+# Error kinds, the keys of the decoder's ``stats.errors``: the core's table, and two of
+# the decoder's own for blobs never sent.
 TRUNCATED = "truncated"
 MALFORMED = "malformed"
-OTHER = "other"
-
-
-def pretty(obj: object) -> str:
-    return json.dumps(obj, indent=2)
 
 
 def local_problem(blob: str) -> tuple[str, str] | None:
@@ -69,14 +67,6 @@ def truncated_text() -> str:
         "decode it and it was not sent; find the full message in the failing tool's original "
         "output and run `authz-diag decode -` on it"
     )
-
-
-def missing_profile_detail(exc: Exception) -> str:
-    """Which profile botocore looked for, and in which config file."""
-    kwargs = getattr(exc, "kwargs", {})
-    profile = kwargs.get("profile") if isinstance(kwargs, dict) else None
-    config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
-    return f"the profile {profile or '(unnamed)'!r} is not in {config}"
 
 
 #: How the one-shot texts point at switching decoding off; ``decode`` has no such switch.
@@ -118,25 +108,15 @@ def invalid_text() -> str:
     )
 
 
-def throttled_text(attempts: int, max_per_second: float) -> str:
-    return (
-        f"STS kept throttling DecodeAuthorizationMessage after {attempts} attempts; lower "
-        f"the decode rate (max_per_second, now {max_per_second:g}) or the concurrency, or "
-        "retry later; other tools sharing this account's STS quota may be busy"
-    )
-
-
-def unreachable_text(endpoint: str | None, detail: str, timeout: float) -> str:
-    where = endpoint or "the STS endpoint"
-    return (
-        f"could not reach {where} or got no answer within {timeout:g} s ({detail}); check "
-        "network access to STS (proxy, VPC endpoint, firewall) and the region, or run with "
-        "--no-decode"
-    )
-
-
-def service_error_text(code: str, attempts: int) -> str:
-    return f"STS failed with {code} after {attempts} attempts; this is on the AWS side, retry later"
+#: The core's texts for throttling, an unreachable endpoint and a 5xx, in this client's words.
+WORDS = ServiceWords(
+    service="STS",
+    throttled="STS kept throttling DecodeAuthorizationMessage",
+    rate="decode rate",
+    then="other tools sharing this account's STS quota may be busy",
+    endpoint="the STS endpoint",
+    network="STS (proxy, VPC endpoint, firewall)",
+)
 
 
 def other_error_text(code: str, message: str) -> str:
@@ -144,56 +124,25 @@ def other_error_text(code: str, message: str) -> str:
     return f"STS answered {code}: {message[:300]}; the message was not decoded"
 
 
-def trust_statement(principal_arn: str | None, external_id: str | None) -> dict[str, Any]:
-    """The decoder role's trust-policy statement that lets this daemon assume it."""
-    statement: dict[str, Any] = {
-        "Sid": "AllowAuthzDiagnosticsToDecode",
-        "Effect": "Allow",
-        "Principal": {
-            "AWS": principal_for_policy(principal_arn)
-            if principal_arn
-            else "<ARN of the role or user the daemon runs as>"
-        },
-        "Action": "sts:AssumeRole",
-    }
-    if external_id:
-        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
-    return statement
-
-
-def assume_statement(role_template: str) -> dict[str, Any]:
-    """The daemon's own identity-policy statement allowing it to assume decoder roles."""
-    return {
-        "Sid": "AllowAssumeDecoderRoles",
-        "Effect": "Allow",
-        "Action": "sts:AssumeRole",
-        "Resource": role_template.replace("{account}", "*"),
-    }
-
-
-def role_denied_text(
-    *,
-    role_arn: str,
-    account: str,
-    code: str,
-    caller: str | None,
-    external_id: str | None,
-    role_template: str,
-) -> str:
-    return (
-        f"could not assume the decoder role {role_arn} in account {account} ({code}): the "
-        "role is missing, or its trust policy does not trust this daemon, or the daemon may "
-        "not call sts:AssumeRole on it. Create the role in that account with "
-        "sts:DecodeAuthorizationMessage allowed, put this statement in its trust policy:\n"
-        f"{pretty(trust_statement(caller, external_id))}\n"
-        "and allow the daemon to assume it in its own identity policy:\n"
-        f"{pretty(assume_statement(role_template))}"
-    )
-
-
-class DecodeFailed(DecodeError):
-    """A decode that failed; ``str(e)`` is the decode_error, ``kind`` its category."""
-
-    def __init__(self, kind: str, text: str) -> None:
-        super().__init__(text)
-        self.kind = kind
+__all__ = [
+    "WORDS",
+    "ACCESS_DENIED",
+    "DECODE_STATEMENT",
+    "INVALID",
+    "MALFORMED",
+    "NO_CREDENTIALS",
+    "OTHER",
+    "ROLE_DENIED",
+    "SERVICE_ERROR",
+    "THROTTLED",
+    "TRUNCATED",
+    "UNREACHABLE",
+    "DecodeFailed",
+    "access_denied_text",
+    "invalid_text",
+    "local_problem",
+    "no_credentials_text",
+    "other_error_text",
+    "truncated_text",
+    "without_off_switch",
+]

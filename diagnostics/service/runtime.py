@@ -18,6 +18,7 @@ from diagnostics.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.alerts import AlertManager
+    from diagnostics.lookup.protocol import BatchDecoder
     from diagnostics.pipeline import Pipeline
     from diagnostics.service.config import WatchConfig
     from diagnostics.state import StateDB
@@ -31,7 +32,7 @@ class Runtime:
     pipeline: Pipeline
     alerts: AlertManager
     sinks: list[Any]
-    decoder: Any = None
+    decoder: BatchDecoder | None = None
 
     def close(self, timeout: float) -> None:
         self.alerts.close(timeout)
@@ -78,7 +79,7 @@ def load_rules(config: WatchConfig) -> Any:
 
 def build_decoder(
     config: WatchConfig, state: StateDB | None, heartbeat: Callable[[], None] | None = None
-) -> Any:
+) -> BatchDecoder | None:
     """The STS decoder and the ID resolver, behind a per-batch deadline (the main loop moves)."""
     if not config.decode.enabled:
         return None

@@ -14,11 +14,15 @@ import dataclasses
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING
 
 from diagnostics.model import DecodeResult, Failure
 from diagnostics.troubleshooter.resolver import Resolver, ResolveResult
 from diagnostics.troubleshooter.unresolved import wants_resolving
+
+if TYPE_CHECKING:
+    from diagnostics.decode.decoder import Decoder
+    from diagnostics.lookup.stats import LookupStats
 
 
 def answered_by(result: DecodeResult) -> tuple[str, ...]:
@@ -42,12 +46,12 @@ def with_resolution(result: DecodeResult, resolved: ResolveResult) -> DecodeResu
 class ResolvingDecoder:
     """A ``DecoderLike`` that decodes with ``decoder`` and resolves with ``resolver``."""
 
-    def __init__(self, decoder: Any, resolver: Resolver) -> None:
+    def __init__(self, decoder: Decoder | None, resolver: Resolver) -> None:
         self.decoder = decoder
         self.resolver = resolver
 
     @property
-    def stats(self) -> Any:
+    def stats(self) -> LookupStats | None:
         return self.decoder.stats if self.decoder is not None else None
 
     def decode_many(self, failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:

@@ -6,11 +6,23 @@ privileged); an authorization ID is fine: it names a request, not a secret.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from diagnostics.iam.arns import principal_for_policy
+from diagnostics.lookup.errors import (
+    ACCESS_DENIED,
+    INVALID,
+    NO_CREDENTIALS,
+    NOT_FOUND,
+    OTHER,
+    ROLE_DENIED,
+    SERVICE_ERROR,
+    THROTTLED,
+    UNREACHABLE,
+)
+from diagnostics.lookup.messages import ServiceWords
+from diagnostics.lookup.messages import pretty as _pretty
 
 #: The two actions resolving needs; neither is in the IAM dataset yet
 #: (preview), so no resource-level permissions are known: Resource "*".
@@ -27,22 +39,10 @@ RETENTION_HOURS = 24
 #: 1.44.3 ship an earlier, details-only model; see docs/decoding.md).
 MIN_BOTOCORE = "1.44.4"
 
-# Error kinds, the keys of ResolveStats.errors.
-NO_CREDENTIALS = "no_credentials"
+# Error kinds, the keys of the resolver's ``stats.errors``: the core's table, and the
+# resolver's own.
 NO_MODEL = "no_model"
-ACCESS_DENIED = "access_denied"
-ROLE_DENIED = "role_denied"
-NOT_FOUND = "not_found"
-INVALID = "invalid"
-THROTTLED = "throttled"
-UNREACHABLE = "unreachable"
-SERVICE_ERROR = "service_error"
 DEFERRED = "deferred"
-OTHER = "other"
-
-
-def _pretty(obj: object) -> str:
-    return json.dumps(obj, indent=2)
 
 
 def no_credentials_text() -> str:
@@ -129,28 +129,16 @@ def invalid_text(message: str) -> str:
     )
 
 
-def throttled_text(attempts: int, max_per_second: float) -> str:
-    return (
-        f"IAM kept throttling GetRequestAuthorizationDetails after {attempts} attempts; lower "
-        f"the rate (max_per_second, now {max_per_second:g}) or the concurrency, or retry "
-        "later; the details stay available for about 24 hours"
-    )
-
-
-def unreachable_text(endpoint: str | None, detail: str, timeout: float) -> str:
-    where = endpoint or "the iam-toolbox endpoint"
-    return (
-        f"could not reach {where} or got no answer within {timeout:g} s ({detail}); check "
-        "network access to iam-toolbox.<region>.amazonaws.com (proxy, firewall) and the "
-        "region, or run with --no-decode"
-    )
-
-
-def service_error_text(code: str, attempts: int) -> str:
-    return (
-        f"iam-toolbox failed with {code} after {attempts} attempts; this is on the AWS side "
-        "(the service is in preview), retry later"
-    )
+#: The core's texts for throttling, an unreachable endpoint and a 5xx, in this client's words.
+WORDS = ServiceWords(
+    service="iam-toolbox",
+    throttled="IAM kept throttling GetRequestAuthorizationDetails",
+    rate="rate",
+    then="the details stay available for about 24 hours",
+    endpoint="the iam-toolbox endpoint",
+    network="iam-toolbox.<region>.amazonaws.com (proxy, firewall)",
+    note=" (the service is in preview)",
+)
 
 
 def other_text(code: str, message: str) -> str:
@@ -177,3 +165,22 @@ def disabled_text() -> str:
         "resolving is off (--no-decode or decode.enabled = false); run without it, with "
         "credentials of the denied principal's organization, to see which policy denied"
     )
+
+
+__all__ = [
+    "WORDS",
+    "ACCESS_DENIED",
+    "DEFERRED",
+    "INVALID",
+    "MIN_BOTOCORE",
+    "NOT_FOUND",
+    "NO_CREDENTIALS",
+    "NO_MODEL",
+    "OTHER",
+    "RETENTION_HOURS",
+    "ROLE_DENIED",
+    "SERVICE_ERROR",
+    "THROTTLED",
+    "TOOLBOX_STATEMENT",
+    "UNREACHABLE",
+]

@@ -1,8 +1,9 @@
-"""boto3 STS clients: the base credentials and one client per decoder-role account.
+"""boto3 clients for one service: the base credentials and one client per role account.
 
 boto3 is imported here, lazily, the first time a client is needed.  Every
 HTTP request any of these clients sends (retries included) first takes a
 token from the shared bucket, so the process never exceeds the rate limit.
+AssumeRole and GetCallerIdentity always go to STS.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from diagnostics.decode import messages as m
-from diagnostics.decode.settings import DecodeSettings
 from diagnostics.logconfig import get_logger
+from diagnostics.lookup import errors as e
+from diagnostics.lookup.messages import missing_profile_detail, role_denied_text
+from diagnostics.lookup.protocol import AwsSettings
 from diagnostics.ratelimit import TokenBucket
 
 log = get_logger()
@@ -24,6 +26,10 @@ log = get_logger()
 REFRESH_MARGIN = 300.0
 #: How long a failed AssumeRole is remembered before trying again.
 ROLE_FAILURE_TTL = 60.0
+#: AssumeRole answers that mean the role cannot be used (not a passing fault).
+_ROLE_UNUSABLE = frozenset(
+    {"AccessDenied", "AccessDeniedException", "NoSuchEntity", "ValidationError"}
+)
 
 
 @dataclass(slots=True)
@@ -32,26 +38,29 @@ class _AccountEntry:
     expires_at: float
 
 
-class StsClients:
-    """Thread-safe factory and cache of STS clients for a ``Decoder``.
+class AwsClients:
+    """Thread-safe factory and cache of ``service`` clients (boto3 clients are untyped).
 
-    ``SERVICE`` is what the base and per-account clients call; AssumeRole and
-    GetCallerIdentity always go to STS.  A subclass serves another service
-    (iam-toolbox) with the same credentials, roles and token bucket.
+    ``make_error`` turns a failure to build a client (a botocore without the
+    service's model) into a classified error, or ``None`` to let it out.
     """
-
-    SERVICE = "sts"
 
     def __init__(
         self,
-        settings: DecodeSettings,
+        settings: AwsSettings,
         bucket: TokenBucket,
         *,
+        service: str,
+        endpoint: str | None,
         clock: Callable[[], float] = time.time,
+        make_error: Callable[[Exception], e.AwsError | None] = lambda _exc: None,
     ) -> None:
         self.settings = settings
+        self.service = service
+        self.endpoint = endpoint
         self._bucket = bucket
         self._clock = clock
+        self._make_error = make_error
         self._lock = threading.Lock()
         self._session: Any = None
         self._base: Any = None
@@ -60,7 +69,7 @@ class StsClients:
         self._caller_known = False
         self._accounts: dict[str, _AccountEntry] = {}
         self._account_locks: dict[str, threading.Lock] = {}
-        self._role_failures: dict[str, tuple[float, m.DecodeFailed]] = {}
+        self._role_failures: dict[str, tuple[float, e.AwsFailure]] = {}
         #: AssumeRole calls made, by role ARN (observability and tests).
         self.assume_calls: dict[str, int] = {}
 
@@ -78,11 +87,10 @@ class StsClients:
                     )
                 except ProfileNotFound as exc:
                     # The profile may come from AWS_PROFILE, and the file from AWS_CONFIG_FILE.
-                    raise m.DecodeFailed(
-                        m.NO_CREDENTIALS, m.no_credentials_text(m.missing_profile_detail(exc))
-                    ) from None
+                    detail = missing_profile_detail(exc)
+                    raise e.AwsFailure(e.AwsError(e.NO_CREDENTIALS, detail=detail)) from None
                 if session.get_credentials() is None:
-                    raise m.DecodeFailed(m.NO_CREDENTIALS, m.no_credentials_text())
+                    raise e.AwsFailure(e.AwsError(e.NO_CREDENTIALS))
                 self._session = session
             return self._session
 
@@ -100,21 +108,23 @@ class StsClients:
             max_pool_connections=max(10, self.settings.concurrency * 2),
         )
 
-    def service_endpoint(self) -> str | None:
-        """Where ``SERVICE`` is reached (``None``: botocore's endpoint for the region)."""
-        return self.settings.endpoint_url
-
     def _new_client(
         self, endpoint_url: str | None, *, service: str | None = None, **credentials: str
     ) -> Any:
         session = self._boto_session()
-        client = session.client(
-            service or self.SERVICE,
-            region_name=session.region_name or "us-east-1",
-            endpoint_url=endpoint_url,
-            config=self._config(),
-            **credentials,
-        )
+        try:
+            client = session.client(
+                service or self.service,
+                region_name=session.region_name or "us-east-1",
+                endpoint_url=endpoint_url,
+                config=self._config(),
+                **credentials,
+            )
+        except Exception as exc:
+            error = self._make_error(exc)
+            if error is None:
+                raise
+            raise e.AwsFailure(error) from None
         client.meta.events.register("before-send", self._take_token)
         return client
 
@@ -123,9 +133,9 @@ class StsClients:
         self._bucket.acquire()
 
     def base_client(self) -> Any:
-        """The ``SERVICE`` client on the base credentials."""
+        """The ``service`` client on the base credentials."""
         if self._base is None:
-            client = self._new_client(self.service_endpoint())
+            client = self._new_client(self.endpoint)
             with self._lock:
                 if self._base is None:
                     self._base = client
@@ -147,16 +157,24 @@ class StsClients:
 
             try:
                 self._caller = self._assume_client().get_caller_identity()["Arn"]
-            except (BotoCoreError, ClientError, KeyError) as exc:
+            except (BotoCoreError, ClientError, KeyError, e.AwsFailure) as exc:
                 log.info("caller_identity_unknown", error=type(exc).__name__)
                 self._caller = None
             self._caller_known = True
         return self._caller
 
+    def caller_account(self, role_arn: str | None) -> str | None:
+        """The account the calls are made from: the role's, else the base caller's."""
+        arn = role_arn or self.caller_arn()
+        if not arn:
+            return None
+        parts = arn.split(":")
+        return parts[4] if len(parts) > 5 and parts[4] else None
+
     # -- per-account clients ---------------------------------------------------
 
     def client_for(self, account: str | None) -> tuple[Any, str | None]:
-        """``(client, role_arn)`` for decoding a message of ``account``."""
+        """``(client, role_arn)`` for a lookup of ``account``."""
         role_arn = self.settings.role_arn_for(account)
         if role_arn is None or account is None:
             return self.base_client(), None
@@ -172,8 +190,8 @@ class StsClients:
                 raise failed[1]
             try:
                 entry = self._assume(account, role_arn)
-            except m.DecodeFailed as exc:
-                if exc.kind == m.ROLE_DENIED:
+            except e.AwsFailure as exc:
+                if exc.error.kind == e.ROLE_DENIED:
                     self._role_failures[account] = (now + ROLE_FAILURE_TTL, exc)
                 raise
             self._role_failures.pop(account, None)
@@ -181,13 +199,13 @@ class StsClients:
             return entry.client, role_arn
 
     def invalidate(self, account: str | None) -> None:
-        """Forget ``account``'s credentials (STS said they expired)."""
+        """Forget ``account``'s credentials (AWS said they expired)."""
         if account is not None:
             with self._lock:
                 self._accounts.pop(account, None)
 
     def _assume(self, account: str, role_arn: str) -> _AccountEntry:
-        from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
+        from botocore.exceptions import ClientError
 
         params: dict[str, Any] = {
             "RoleArn": role_arn,
@@ -202,25 +220,21 @@ class StsClients:
             answer = assumer.assume_role(**params)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "ClientError")
-            if code in ("AccessDenied", "AccessDeniedException", "NoSuchEntity", "ValidationError"):
-                assert self.settings.role_arn_template is not None
-                raise m.DecodeFailed(
-                    m.ROLE_DENIED,
-                    m.role_denied_text(
-                        role_arn=role_arn,
-                        account=account,
-                        code=code,
-                        caller=self.caller_arn(),
-                        external_id=self.settings.external_id,
-                        role_template=self.settings.role_arn_template,
-                    ),
-                ) from None
-            raise  # throttling and 5xx: classified by the decoder like any call
-        except (NoCredentialsError, PartialCredentialsError):
-            raise m.DecodeFailed(m.NO_CREDENTIALS, m.no_credentials_text()) from None
+            if code not in _ROLE_UNUSABLE:
+                raise  # throttling and 5xx: classified like any call
+            assert self.settings.role_arn_template is not None
+            text = role_denied_text(
+                role_arn=role_arn,
+                account=account,
+                code=code,
+                caller=self.caller_arn(),
+                external_id=self.settings.external_id,
+                role_template=self.settings.role_arn_template,
+            )
+            raise e.AwsFailure(e.AwsError(e.ROLE_DENIED, code, detail=text)) from None
         creds = answer["Credentials"]
         client = self._new_client(
-            self.service_endpoint(),
+            self.endpoint,
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
