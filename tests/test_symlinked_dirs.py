@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 import os
 import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from diagnostics.sources import checkpoints
 from diagnostics.sources.base import SourceContext, StreamData, StreamOpened
 from diagnostics.sources.cloudtrail_dir import CloudTrailDirSource
 from diagnostics.sources.file import FileSource
+from diagnostics.sources.file_glob import expand
 from diagnostics.sources.symlinks import NotRegular, SymlinkRefused, open_below
 from diagnostics.state import StateDB
 
@@ -233,3 +236,42 @@ def test_cloudtrail_dir_accepts_follow_symlinks(tmp_path: Path) -> None:
     src = {"type": "cloudtrail_dir", "path": str(tmp_path), "follow_symlinks": True}
     cfg = parse_config({**base, "source": [src]}, tmp_path / "c.toml")
     assert cfg.sources[0].options["follow_symlinks"] is True
+
+
+def test_expand_matches_glob_on_a_tree_without_links(tmp_path: Path) -> None:
+    """Without symlinks the source's glob finds exactly what Python's glob finds."""
+    for rel in ["a.log", ".hidden.log", "x/b.log", "x/y/c.log", "x/.h/d.log", "z/e.txt", "z/f.log"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x\n")
+    patterns = ["*.log", ".*.log", "*/*.log", "**/*.log", "x/**/*.log", "**", "x/**", "[xz]/?.log",
+                "x/y/c.log", "none/*.log", "**/y/*.log", "*/y", "x/.h/*.log"]  # fmt: skip
+    for pattern in patterns:
+        full = f"{tmp_path}/{pattern}"
+        expected = sorted(glob.glob(full, recursive=True))  # noqa: PTH207
+        assert sorted(expand(full, lambda p, link: None)) == expected, pattern
+
+
+def test_file_glob_does_not_walk_in_circles_through_planted_links(tmp_path: Path) -> None:
+    """Two links `a -> .` and `b -> .` under a `**` glob neither hang the source nor hide the
+    real files; each link is refused and warned once."""
+    w = tmp_path / "w"
+    (w / "sub").mkdir(parents=True)
+    (w / "top.log").write_text(line(1, "top"))
+    (w / "sub" / "deep.log").write_text(line(2, "deep"))
+    (w / "a").symlink_to(".")
+    (w / "sub" / "b").symlink_to("..")
+    src = _file_source(tmp_path, [f"{w}/**/*.log"])
+    rec = _Recorder()
+    done = threading.Event()
+
+    def reconcile() -> None:
+        src._reconcile(rec, initial=True)
+        done.set()
+
+    with capture_logs() as logs:
+        threading.Thread(target=reconcile, daemon=True).start()
+        finished = done.wait(60)  # Python's glob never returns here
+    src.join(1.0)
+    assert finished, "the glob walked in circles"
+    assert sorted(rec.data) == [str(w / "sub" / "deep.log"), str(w / "top.log")]
+    assert sorted(e["path"] for e in _warnings(logs)) == [str(w / "a"), str(w / "sub" / "b")]

@@ -27,7 +27,7 @@ from itertools import count
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from diagnostics.logconfig import get_logger
-from diagnostics.sources import checkpoints, file_position
+from diagnostics.sources import checkpoints, file_glob, file_position
 from diagnostics.sources.base import (
     IDLE_FLUSH,
     Emit,
@@ -164,7 +164,11 @@ class FileSource:
         found: dict[str, _Match] = {}
         for pattern in self._patterns:
             root = watch_roots(pattern)[0]
-            matches = glob.glob(pattern, recursive=True)  # noqa: PTH207 - str paths
+            if self._follow:
+                matches = glob.glob(pattern, recursive=True)  # noqa: PTH207 - str paths
+            else:
+                # glob.glob would follow `**` into planted links, in circles.
+                matches = file_glob.expand(pattern, self._refusals.refused)
             for path in sorted(matches):
                 if path in found:
                     continue
