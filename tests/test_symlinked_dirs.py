@@ -275,3 +275,21 @@ def test_file_glob_does_not_walk_in_circles_through_planted_links(tmp_path: Path
     assert finished, "the glob walked in circles"
     assert sorted(rec.data) == [str(w / "sub" / "deep.log"), str(w / "top.log")]
     assert sorted(e["path"] for e in _warnings(logs)) == [str(w / "a"), str(w / "sub" / "b")]
+
+
+def test_cloudtrail_dir_refuses_a_symlinked_region_directory(tmp_path: Path) -> None:
+    """A region directory that is a symlink is not listed but counted and warned about;
+    with `follow_symlinks = true` its deliveries are read."""
+    today = datetime.fromtimestamp(NOW, UTC)
+    planted = deliver(tmp_path / "elsewhere", today, 3, region="AWSLogs/123456789012/CloudTrail/x")
+    region = tmp_path / "ct" / "AWSLogs/123456789012/CloudTrail/eu-west-1"
+    region.parent.mkdir(parents=True)
+    region.symlink_to(tmp_path / "elsewhere" / "AWSLogs/123456789012/CloudTrail/x")
+    src = _ct_source(tmp_path)
+    with capture_logs() as logs:
+        assert run_pass(src) == []
+    assert src._ctx.stats["symlinks_refused"] == 1
+    assert [e["path"] for e in _warnings(logs)] == [str(region)]
+    followed = _ct_source(tmp_path / "again", follow=True)
+    followed.root = tmp_path / "ct"
+    assert run_pass(followed) == [planted.replace("/x/", "/eu-west-1/")]
