@@ -260,7 +260,7 @@ def test_cache_answers_the_second_time_and_survives_a_restart(
         again = resolver.resolve(_failure(source=SourceRef("other.log", 9, 0)))
     assert len(toolbox.calls) == calls
     assert again.cached and again.details == first.details
-    rows = db.query("SELECT blob_sha256 FROM authorization_details_cache", ())
+    rows = db.query("SELECT lookup_key FROM authorization_details_cache", ())
     assert len(rows) == 1 and ID not in rows[0][0]
 
 

@@ -48,7 +48,7 @@ class StsDecode:
 
     def key(self, failure: Failure) -> LookupKey | None:
         blob = failure.encoded_message
-        return LookupKey("", blob) if blob else None
+        return LookupKey(failure.account_id or "", blob) if blob else None
 
     def local(self, failure: Failure) -> Answer | None:
         if failure.kind == "decoded" or failure.decoded is not None:

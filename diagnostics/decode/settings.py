@@ -49,6 +49,9 @@ class DecodeSettings:
     negative_ttl: float = 600.0
     #: Where IAM Access Troubleshooter (iam-toolbox) is reached; a test double.
     toolbox_endpoint_url: str | None = None
+    #: When not empty, the only accounts any AWS call is made for (AssumeRole, decode,
+    #: iam-toolbox); a failure naming another account is reported undecoded.
+    accounts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.max_per_second <= 0:

@@ -28,8 +28,8 @@ log = get_logger()
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS {table} (
-    blob_sha256 TEXT PRIMARY KEY,
-    decoded BLOB,           -- orjson answer; NULL for a negative entry
+    lookup_key TEXT PRIMARY KEY, -- SHA-256 of (account, blob or ID)
+    value BLOB,             -- orjson answer; NULL for a negative entry
     error TEXT,             -- the error of a negative entry
     expires_at REAL NOT NULL
 );
@@ -73,6 +73,7 @@ class LookupCache:
         self._mem: OrderedDict[str, CacheEntry] = OrderedDict()
         self._pruned_at = clock()
         if db is not None:
+            self._migrate(db)
             db.ensure_schema(self.TABLE, _DDL.format(table=self.TABLE))
             self._prune()
 
@@ -133,8 +134,8 @@ class LookupCache:
             return None
         try:
             rows = self._db.query(
-                f"SELECT decoded, error, expires_at FROM {self.TABLE} "  # noqa: S608
-                "WHERE blob_sha256 = ? AND expires_at > ?",
+                f"SELECT value, error, expires_at FROM {self.TABLE} "  # noqa: S608
+                "WHERE lookup_key = ? AND expires_at > ?",
                 (digest, now),
             )
         except (StateError, sqlite3.Error) as exc:
@@ -152,6 +153,22 @@ class LookupCache:
             error if isinstance(error, str) else None,
             float(expires_at) if isinstance(expires_at, (int, float)) else 0.0,
         )
+
+    def _migrate(self, db: StateDB) -> None:
+        """Drop a table of the first version, keyed by the blob or ID alone.
+
+        Its rows cannot say which account they were fetched for, so one of
+        them could answer a line naming another account; they are a cache,
+        so dropping them costs one lookup each.
+        """
+        try:
+            columns = {row[1] for row in db.query(f"PRAGMA table_info({self.TABLE})")}
+            if columns and "lookup_key" not in columns:
+                with db.transaction() as conn:
+                    conn.execute(f"DROP TABLE {self.TABLE}")
+                log.info("lookup_cache_dropped_unversioned_rows", table=self.TABLE)
+        except (StateError, sqlite3.Error) as exc:
+            log.warning("lookup_cache_migrate_failed", table=self.TABLE, error=str(exc))
 
     def _prune(self) -> None:
         assert self._db is not None

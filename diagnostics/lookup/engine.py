@@ -23,6 +23,7 @@ from diagnostics.lookup.cache import LookupCache
 from diagnostics.lookup.clients import AwsClients
 from diagnostics.lookup.flight import SingleFlight
 from diagnostics.lookup.key import LookupKey
+from diagnostics.lookup.messages import not_allowed_text
 from diagnostics.lookup.pool import LazyPool
 from diagnostics.lookup.protocol import AwsSettings, LookupClient
 from diagnostics.lookup.stats import LookupStats
@@ -118,7 +119,7 @@ class Lookup:
 
     def cached(self, failure: Failure) -> Answer | None:
         """The answer without any call: local problems and the cache, else ``None``."""
-        local = self.client.local(failure)
+        local = self.client.local(failure) or self._not_allowed(failure)
         if local is not None:
             if local.kind is not None:
                 self.stats.error(local.kind)
@@ -132,6 +133,15 @@ class Lookup:
             return None
         self.stats.add("cache_hits")
         return Answer(entry.decoded, entry.error, cached=True)
+
+    def _not_allowed(self, failure: Failure) -> Answer | None:
+        """Refused before any call: the log names the account, and a forged line could
+        otherwise make the daemon assume a role in, and read from, any account."""
+        allowed = self.settings.accounts
+        account = failure.account_id
+        if not allowed or not account or account in allowed:
+            return None
+        return Answer(error=not_allowed_text(account), kind=e.NOT_ALLOWED)
 
     def lookup(self, failure: Failure) -> Answer:
         """Look up one failure now (on the caller's thread); never raises for AWS trouble."""

@@ -20,4 +20,4 @@ class LookupKey:
 
     def digest(self) -> str:
         """The SHA-256 the caches store, so the state file never holds blobs or IDs."""
-        return hashlib.sha256(self.ident.encode()).hexdigest()
+        return hashlib.sha256(f"{self.account}\n{self.ident}".encode()).hexdigest()

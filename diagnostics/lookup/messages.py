@@ -112,3 +112,12 @@ class ServiceWords:
             f"{self.service} failed with {code} after {attempts} attempts; this is on the AWS "
             f"side{self.note}, retry later"
         )
+
+
+def not_allowed_text(account: str) -> str:
+    """A failure naming an account the daemon may not call AWS for."""
+    return (
+        f"not decoded: the failure names account {account}, which is not in `accounts` "
+        "([alerts] accounts), so no AWS call was made for it (no AssumeRole, no decode, no "
+        "iam-toolbox); add the account to `accounts` if it is yours"
+    )

@@ -99,6 +99,8 @@ def build_decoder(
         endpoint_url=d.endpoint_url,
         max_attempts=d.max_attempts,
         toolbox_endpoint_url=d.toolbox_endpoint_url,
+        # No AWS call for an account the alerts would not report (issue 22 item 6).
+        accounts=frozenset(config.alerts.accounts),
     )
     beat = heartbeat or (lambda: None)
     # decode.enabled = false turns resolving off too: both live behind this switch.

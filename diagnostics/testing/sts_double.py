@@ -175,6 +175,11 @@ class StsDouble(LoopbackServer):
             if arn is not None:
                 self._key_arns[access_key_id] = arn
 
+    def account_of(self, access_key_id: str) -> str | None:
+        """The account an access key id belongs to (issued by AssumeRole or registered)."""
+        with self._lock:
+            return self._key_accounts.get(access_key_id)
+
     def deny_role(self, role_arn: str) -> None:
         """AssumeRole on ``role_arn`` answers AccessDenied (a missing or untrusting role)."""
         with self._lock:

@@ -64,7 +64,7 @@ class ToolboxResolve:
 
     def key(self, failure: Failure) -> LookupKey | None:
         ident = failure.authorization_id
-        return None if ident is None else LookupKey("", ident)
+        return None if ident is None else LookupKey(failure.account_id or "", ident)
 
     def local(self, failure: Failure) -> Answer | None:
         if failure.authorization_id is not None:
