@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,11 +124,12 @@ def test_open_breaker_defers_without_calling(toolbox: ToolboxDouble) -> None:
     assert str(_errors(pairs)[0]).startswith("resolving deferred") and wrapper.pending == 1
 
 
-def test_not_found_is_final_not_retried(toolbox: ToolboxDouble) -> None:
-    """A 404 is an answer about the ID: reported in the batch and never retried."""
+def test_not_found_for_an_old_denial_is_final_not_retried(toolbox: ToolboxDouble) -> None:
+    """A 404 for a denial older than the not-ready window is final: reported, never retried."""
     wrapper = _wrapper(toolbox, 5.0)
+    old = dataclasses.replace(_failure("unknown1"), event_time="2020-01-01T00:00:00Z")
     try:
-        pairs = list(wrapper.decode_many([_failure("unknown1")]))
+        pairs = list(wrapper.decode_many([old]))
     finally:
         wrapper.close()
     assert "no details for authorization ID unknown1" in str(_errors(pairs)[0])

@@ -62,6 +62,7 @@ class DeferOptions(TypedDict, total=False):
     cooldown: float
     retry_after: float
     clock: Callable[[], float]
+    wall: Callable[[], float]
 
 
 @dataclass(slots=True)
@@ -214,11 +215,11 @@ class Deferring:
                     late += 1
                     # A call not started yet need not run past the deadline.
                     future = None if future.cancel() else future
-                results[i] = self._defer(failure, i, results[i], future, now_wall)
+                results[i] = self._defer(failure, i, results[i], future, now_wall, answer=None)
                 continue
             unreachable += answer.kind == e.UNREACHABLE
             if self.policy.retryable(answer, failure, now_wall):
-                results[i] = self._defer(failure, i, results[i], None, now_wall)
+                results[i] = self._defer(failure, i, results[i], None, now_wall, answer=answer)
                 continue
             answered += answer.value is not None
             results[i] = self.policy.merge(results[i], answer)
@@ -265,6 +266,8 @@ class Deferring:
         result: DecodeResult,
         future: Future[Answer] | None,
         now_wall: float,
+        *,
+        answer: Answer | None,
     ) -> DecodeResult:
         """Keep ``failure`` for a later try; the result it is diagnosed with meanwhile."""
         self.deferred += 1
@@ -278,7 +281,7 @@ class Deferring:
                 failure, result, 1, self._clock() + self.retry_after, future, now_wall
             )
             self._fresh.append((key, index))
-        return self.policy.merge(result, self.policy.deferred(self.deadline))
+        return self.policy.merge(result, self.policy.deferred(self.deadline, answer))
 
     # -- retries ---------------------------------------------------------------
 

@@ -141,8 +141,8 @@ class WatchPolicy(Protocol):
         """``result`` with this client's answer in it."""
         ...
 
-    def deferred(self, deadline: float) -> Answer:
-        """What a deferred failure is alerted with meanwhile."""
+    def deferred(self, deadline: float, answer: Answer | None) -> Answer:
+        """What a deferred failure is alerted with meanwhile (``answer``: ``None`` when late)."""
         ...
 
     def retryable(self, answer: Answer, failure: Failure, first_seen: float) -> bool:

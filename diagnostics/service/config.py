@@ -42,6 +42,12 @@ class DecodeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TroubleshooterConfig:
+    #: A not-found answer this soon after the denial means "not ready yet": retried.
+    not_found_window: float = 900.0
+
+
+@dataclass(frozen=True, slots=True)
 class AlertsConfig:
     group_wait: float = 30.0
     group_interval: float = 300.0
@@ -82,6 +88,8 @@ class WatchConfig:
     sink_where: tuple[str, ...] = field(default=())
     #: ``[metrics]``: the /metrics listener (service/metrics_config.py); off by default.
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    #: ``[troubleshooter]``: how ``watch`` treats Access Troubleshooter answers.
+    troubleshooter: TroubleshooterConfig = field(default_factory=TroubleshooterConfig)
 
 
 def _decode(t: ConfigTable) -> DecodeConfig:
@@ -108,6 +116,14 @@ def _decode(t: ConfigTable) -> DecodeConfig:
             f"{t.where}: key 'role_arn_template' must contain {{account}}, e.g. "
             '"arn:aws:iam::{account}:role/AuthzDiagnosticsDecoder"'
         )
+    t.finish()
+    return cfg
+
+
+def _troubleshooter(t: ConfigTable) -> TroubleshooterConfig:
+    cfg = TroubleshooterConfig(not_found_window=t.duration("not_found_window", 900.0))
+    if cfg.not_found_window < 0:
+        raise ConfigError(f'{t.where}: key \'not_found_window\' must be 0s or more, e.g. "15m"')
     t.finish()
     return cfg
 
@@ -224,6 +240,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> WatchConfig:
         drain_timeout=top.duration("drain_timeout", 10.0),
         poll_interval=top.duration("poll_interval", 1.0),
         metrics=parse_metrics(top.table("metrics")),
+        troubleshooter=_troubleshooter(top.table("troubleshooter")),
     )
     top.finish()
     if cfg.poll_interval <= 0:

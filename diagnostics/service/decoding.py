@@ -60,7 +60,7 @@ class DecodeWatch:
             result, decoded=answer.value, error=answer.error, cached=answer.cached
         )
 
-    def deferred(self, deadline: float) -> Answer:
+    def deferred(self, deadline: float, answer: Answer | None) -> Answer:
         return Answer(error=deferred_text(deadline))
 
     def retryable(self, answer: Answer, failure: Failure, first_seen: float) -> bool:

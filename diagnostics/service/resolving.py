@@ -10,6 +10,8 @@ retries, unreachable, or a 5xx (they say nothing about the ID).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Unpack
 
 from diagnostics.lookup.answer import Answer
@@ -32,10 +34,25 @@ from diagnostics.troubleshooter.unresolved import wants_resolving
 
 #: Errors worth a retry: they say nothing about the ID.
 RETRYABLE = TRANSIENT
+#: Details are created asynchronously: "not found" this soon after the denial means
+#: "not ready yet" ([troubleshooter] not_found_window).
+NOT_FOUND_WINDOW = 900.0
 
 
 class ResolveWatch:
-    """The ``WatchPolicy`` of iam-toolbox resolving."""
+    """The ``WatchPolicy`` of iam-toolbox resolving.
+
+    A ``ResourceNotFoundException`` within ``not_found_window`` seconds of the
+    denial (its event time when known, else when the daemon first saw it)
+    is retried like a throttle; after that it is final (expired, or another
+    account's).  ``wall`` is wall time.
+    """
+
+    def __init__(
+        self, not_found_window: float = NOT_FOUND_WINDOW, wall: Callable[[], float] = time.time
+    ) -> None:
+        self.not_found_window = not_found_window
+        self.wall = wall
 
     name = "resolve"
     deferred_hint = (
@@ -50,10 +67,16 @@ class ResolveWatch:
     def merge(self, result: DecodeResult, answer: Answer) -> DecodeResult:
         return with_resolution(result, answer)
 
-    def deferred(self, deadline: float) -> Answer:
+    def deferred(self, deadline: float, answer: Answer | None) -> Answer:
+        if answer is not None and answer.kind == m.NOT_FOUND:
+            return Answer(error=m.not_ready_text(self.not_found_window), kind=m.DEFERRED)
         return Answer(error=m.deferred_text(deadline), kind=m.DEFERRED)
 
     def retryable(self, answer: Answer, failure: Failure, first_seen: float) -> bool:
+        if answer.kind == m.NOT_FOUND:
+            now = self.wall()
+            age = m.age_seconds(failure.event_time, now)
+            return (now - first_seen if age is None else age) < self.not_found_window
         return answer.kind in RETRYABLE
 
 
@@ -66,11 +89,12 @@ class DeferringResolver(Deferring):
         resolver: Resolver,
         *,
         deadline: float,
+        not_found_window: float = NOT_FOUND_WINDOW,
         **options: Unpack[DeferOptions],
     ) -> None:
         super().__init__(
             resolver.core,
-            ResolveWatch(),
+            ResolveWatch(not_found_window, options.get("wall", time.time)),
             deadline=deadline,
             inner=inner,
             max_attempts=MAX_ATTEMPTS,
@@ -85,6 +109,7 @@ __all__ = [
     "HEARTBEAT_EVERY",
     "MAX_BACKOFF",
     "MAX_PENDING",
+    "NOT_FOUND_WINDOW",
     "RETRYABLE",
     "UNREACHABLE_TRIP",
     "DeferringResolver",

@@ -111,6 +111,7 @@ def build_decoder(
         Resolver(settings, DetailsCache(state)),
         deadline=d.batch_deadline,
         heartbeat=beat,
+        not_found_window=config.troubleshooter.not_found_window,
     )
 
 

@@ -160,6 +160,21 @@ def deferred_text(deadline: float) -> str:
     )
 
 
+def not_ready_text(window: float) -> str:
+    return (
+        "authorization details not ready yet: iam-toolbox has none for this ID so far, and "
+        "it creates them a few seconds to minutes after the denial; the ID is retried with "
+        f"backoff for {window / 60:g} minutes after the denial ([troubleshooter] "
+        "not_found_window) and the failure is alerted again with its details once they exist"
+    )
+
+
+def age_seconds(event_time: str | None, now: float) -> float | None:
+    """Seconds since ``event_time`` (ISO 8601), or ``None`` when it is missing or unreadable."""
+    hours = _age_hours(event_time, now)
+    return None if hours is None else hours * 3600.0
+
+
 def disabled_text() -> str:
     return (
         "resolving is off (--no-decode or decode.enabled = false); run without it, with "
