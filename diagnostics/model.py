@@ -38,6 +38,18 @@ JSONObject = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
+class Owed:
+    """A notification a committed failure waits on: ``seq`` (or a later one) of a group.
+
+    A source that must not forget its input before the alert is out (SQS
+    deletes a message for good) holds the input until every sink has it.
+    """
+
+    group_id: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """Where a failure was found.
 

@@ -6,12 +6,10 @@ The harness (moto server, CloudTrail tree, workers) is bench/scaleout.py's.
 from __future__ import annotations
 
 import importlib.util
-import sqlite3
 import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
@@ -30,15 +28,6 @@ def _harness() -> ModuleType:
 so = _harness()
 
 
-def _committed_by(worker: Any) -> set[str]:
-    """The CloudTrail eventIDs a (killed) worker committed to its own state database."""
-    db = sqlite3.connect(worker.dir / "state" / "state.sqlite3")
-    try:
-        return {row[0] for row in db.execute("SELECT event_id FROM aws_sqs_events")}
-    finally:
-        db.close()
-
-
 VISIBILITY = 5
 MAX_INFLIGHT = 50  # SqsSource default: messages one worker holds at most
 PER_OBJECT = 30
@@ -50,9 +39,10 @@ PER_OBJECT = 30
 def test_three_workers_one_killed_every_failure_alerted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dedup: bool
 ) -> None:
-    """3,000 failures, a worker killed: all alerted but what it had committed and not sent.
+    """3,000 failures, a worker killed -9 and never restarted: every failure is alerted.
 
-    The exception is the known loss of issue 22 item 9; duplicates come only from its batch.
+    A message is deleted only after its alerts are delivered, so what the dead
+    worker held goes to the others; duplicates come only from its batch.
     """
     for k, v in so.CREDENTIALS.items():
         monkeypatch.setenv(k, v)
@@ -89,21 +79,22 @@ def test_three_workers_one_killed_every_failure_alerted(
                 w.stop()
         stderr = "".join(w.err.read_text()[-1500:] for w in workers)
         missing = set(tree.where) - set(seen)
-        # Known loss, issue 22 item 9: a message is deleted once its alerts are committed
-        # to the worker's own state, so what the killed worker had committed but not yet
-        # delivered is gone with it. Anything else missing is a new bug.
-        committed = _committed_by(victim)
-        assert set(victim.event_ids()) <= committed  # it alerts only what it committed
-        lost = committed - set(victim.event_ids())
-        assert missing <= lost, (
-            f"{len(missing - lost)} failures never alerted that the killed worker had not "
-            f"taken either; stderr tail:\n{stderr}"
+        assert missing == set(), (
+            f"{len(missing)} failures never alerted, from "
+            f"{len({tree.where[eid] for eid in missing})} objects; stderr tail:\n{stderr}"
         )
-        assert len({tree.where[eid] for eid in missing}) <= MAX_INFLIGHT
         assert set(seen) <= set(tree.where)  # and nothing that was not a failure
         duplicated = {eid for eid, n in seen.items() if n > 1}
         if dedup:
-            assert duplicated == set(), f"{len(duplicated)} alerts sent twice despite the table"
+            # The table leaves one gap: alerts the victim wrote to its sink but had not
+            # yet confirmed when it died run out of lease and are sent again. They are
+            # the tail of its output, its last send; nothing earlier is repeated.
+            mine = victim.event_ids()
+            tail = set(mine[len(mine) - len(duplicated) :]) if duplicated else set()
+            assert duplicated == tail, (
+                f"{len(duplicated - tail)} alerts sent twice despite the table, "
+                "other than the dead worker's last unconfirmed send"
+            )
             return
         # Without the table: a duplicate is always something the killed worker had
         # alerted, from deliveries it held when it died (at most MAX_INFLIGHT messages).

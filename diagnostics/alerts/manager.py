@@ -27,8 +27,8 @@ from diagnostics.alerts.memdb import database
 from diagnostics.alerts.settings import AlertSettings
 from diagnostics.errors import ConfigError
 from diagnostics.logconfig import get_logger
-from diagnostics.model import Diagnosis
-from diagnostics.sinks.base import Sink
+from diagnostics.model import Diagnosis, Owed
+from diagnostics.sinks.base import Sink, Spooling
 from diagnostics.state import StateDB
 
 log = get_logger()
@@ -100,8 +100,12 @@ class AlertManager:
 
     def add(
         self, diagnosis: Diagnosis, sample: str | None = None, source: str | None = None
-    ) -> None:
-        """Count ``diagnosis`` into its group (durably, in the caller's transaction)."""
+    ) -> Owed | None:
+        """Count ``diagnosis`` into its group (durably, in the caller's transaction).
+
+        Returns the notification that will carry it, or None when none will:
+        a repeat of what was already sent, or a failure that is not alerted.
+        """
         key = group_key(diagnosis)
         source = source or default_source(diagnosis)
         now = self._clock()
@@ -109,7 +113,7 @@ class AlertManager:
             skipped = self._skip_reason(diagnosis, key)
             if skipped is not None:
                 store.bump(conn, skipped)
-                return
+                return None
             g = store.load(conn, key.id)
             variant = variant_id(diagnosis)
             if g is None:
@@ -143,6 +147,32 @@ class AlertManager:
                 self._add_sample(g, sample[:MAX_SAMPLE_CHARS])
             g.due = self._due(g)
             store.save(conn, g)
+            # Only new or changed content waits for a notification; a plain
+            # repeat of a sent alert is covered by the one already out.
+            return Owed(g.id, g.seq + 1) if g.seq == 0 or g.dirty else None
+
+    def delivered(self, owed: tuple[Owed, ...]) -> bool:
+        """Whether every sink has delivered each of ``owed`` (or a later notification).
+
+        A group folded into a storm is owed the storm's first notification. A
+        group that is gone otherwise was delivered and forgotten, or evicted
+        unsent (counted as ``evicted_unsent``): nothing more will come for it.
+        """
+        if not owed:
+            return True
+        # The state lock only, never ``_lock``: the committing thread holds the
+        # state lock while it takes ``_lock`` in ``add``.
+        with self._db.transaction() as conn:
+            for item in owed:
+                target = store.resolve(conn, item)
+                if target is None:
+                    continue
+                for sink in self.sinks:
+                    if store.delivered_seq(conn, target.group_id, sink.name) < target.seq:
+                        return False
+                    if isinstance(sink, Spooling) and not sink.posted(target.group_id):
+                        return False
+        return True
 
     def _count_into(self, g: store.Group, variant: str, diagnosis: Diagnosis, now: float) -> None:
         g.count += 1
@@ -226,6 +256,7 @@ class AlertManager:
                 self._add_sample(storm, sample)
             storms.record(conn, storm.id, scope, g.key.get("action"), account=g.key.get("account"))
             store.delete(conn, gid)
+            store.fold(conn, gid, storm.id)
             folded += 1
         self._live = None if self._live is None else self._live + 1 - folded
         log.warning(

@@ -11,7 +11,7 @@ import orjson
 from diagnostics.alerts.alert import Alert, AlertStatus
 from diagnostics.alerts.codec import diagnosis_from_json
 from diagnostics.alerts.keys import GroupKey
-from diagnostics.model import JSONObject
+from diagnostics.model import JSONObject, Owed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_groups (
@@ -42,6 +42,10 @@ CREATE INDEX IF NOT EXISTS alert_groups_last_seen ON alert_groups(last_seen);
 CREATE TABLE IF NOT EXISTS alert_stats (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS alert_folded (
+    group_id TEXT PRIMARY KEY,
+    storm_id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS alert_deliveries (
     group_id TEXT NOT NULL,
@@ -167,6 +171,31 @@ def mark_delivered(conn: sqlite3.Connection, group_id: str, sink: str, seq: int)
     )
 
 
+def fold(conn: sqlite3.Connection, group_id: str, storm_id: str) -> None:
+    """Record that ``group_id`` now lives in storm ``storm_id`` (see ``resolve``)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO alert_folded (group_id, storm_id) VALUES (?, ?)",
+        (group_id, storm_id),
+    )
+
+
+def resolve(conn: sqlite3.Connection, owed: Owed) -> Owed | None:
+    """The notification that now carries ``owed``, or None when its group is gone.
+
+    A group folded into a storm before it was notified is carried by the
+    storm's first notification.
+    """
+    if conn.execute("SELECT 1 FROM alert_groups WHERE id = ?", (owed.group_id,)).fetchone():
+        return owed
+    row = conn.execute(
+        "SELECT storm_id FROM alert_folded WHERE group_id = ?", (owed.group_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    storm = Owed(str(row[0]), 1)
+    return resolve(conn, storm) if storm.group_id != owed.group_id else None
+
+
 def forget_quiet(conn: sqlite3.Connection, repeat_interval: float, now: float) -> None:
     """Drop groups quiet for ``repeat_interval`` since their last notification.
 
@@ -180,6 +209,7 @@ def forget_quiet(conn: sqlite3.Connection, repeat_interval: float, now: float) -
     params = (repeat_interval, now)
     conn.execute(f"DELETE FROM alert_deliveries WHERE group_id IN ({quiet})", params)  # noqa: S608
     conn.execute(f"DELETE FROM alert_storms WHERE group_id IN ({quiet})", params)  # noqa: S608
+    conn.execute(f"DELETE FROM alert_folded WHERE storm_id IN ({quiet})", params)  # noqa: S608
     conn.execute(f"DELETE FROM alert_groups WHERE id IN ({quiet})", params)  # noqa: S608
 
 
@@ -187,6 +217,7 @@ def delete(conn: sqlite3.Connection, group_id: str) -> None:
     conn.execute("DELETE FROM alert_groups WHERE id = ?", (group_id,))
     conn.execute("DELETE FROM alert_deliveries WHERE group_id = ?", (group_id,))
     conn.execute("DELETE FROM alert_storms WHERE group_id = ?", (group_id,))
+    conn.execute("DELETE FROM alert_folded WHERE storm_id = ?", (group_id,))
 
 
 def count(conn: sqlite3.Connection) -> int:

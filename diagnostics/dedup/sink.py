@@ -82,15 +82,16 @@ class DedupSink:
                 for key in filter(None, keys):
                     self._quietly(self.table.release, key)
                 raise
-            for key in filter(None, keys):
-                self._quietly(self.table.confirm, key)
+            confirmed = [k for k in keys if k]
+            if confirmed:
+                self._quietly(self.table.confirm_many, confirmed)
         if busy:
             raise SinkError(
                 f"{busy} alert(s) are being sent by another instance right now; "
                 "retrying shortly (dedup_table)"
             )
 
-    def _quietly(self, call: Any, key: str) -> None:
+    def _quietly(self, call: Any, key: Any) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:

@@ -126,18 +126,41 @@ class DedupTable:
 
     def confirm(self, key: str) -> None:
         """Record that this process's sink accepted ``key``: others drop it for the window."""
+        self.confirm_many([key])
+
+    def confirm_many(self, keys: list[str]) -> None:
+        """``confirm`` each key, 25 per call (the BatchWriteItem limit).
+
+        One call per key would widen the gap between the sink's write and the
+        record of it: a process killed in that gap leaves claims that run out
+        and are sent again by another.
+        """
         now = self._clock()
         until = now + self.window
-        self._ddb().put_item(
-            TableName=self.name,
-            Item={
-                "pk": {"S": key},
-                "owner": {"S": self.owner},
-                "status": {"S": "sent"},
-                "until": {"N": f"{until:.3f}"},
-                "expires": {"N": str(int(until + TTL_SLACK))},
-            },
-        )
+        items = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": {"S": key},
+                        "owner": {"S": self.owner},
+                        "status": {"S": "sent"},
+                        "until": {"N": f"{until:.3f}"},
+                        "expires": {"N": str(int(until + TTL_SLACK))},
+                    }
+                }
+            }
+            for key in dict.fromkeys(keys)
+        ]
+        for i in range(0, len(items), 25):
+            todo: list[Any] = items[i : i + 25]
+            # Unprocessed items (throttling) are retried a few times, then
+            # left to run out like a dead claim: a duplicate, never a loss.
+            for attempt in range(5):
+                answer = self._ddb().batch_write_item(RequestItems={self.name: todo})
+                todo = answer.get("UnprocessedItems", {}).get(self.name, [])
+                if not todo:
+                    break
+                time.sleep(0.05 * 2**attempt)
 
     def release(self, key: str) -> None:
         """Give up an unsent claim (the sink refused it), so another process may send it."""

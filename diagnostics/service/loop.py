@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import DiagnosticsError
 from diagnostics.logconfig import get_logger
-from diagnostics.model import InputStats
+from diagnostics.model import InputStats, Owed
 from diagnostics.service.config import WatchConfig, load_config, restart_only_changes
 from diagnostics.service.runtime import Runtime, build_runtime
 from diagnostics.service.sdnotify import Notifier
@@ -72,7 +72,10 @@ class Service:
             config, self.state, heartbeat=self.notifier.ping, on_delivery=self._on_delivery
         )
         self.ctx = SourceContext(
-            state=self.state, limits=config.limits, poll_interval=config.poll_interval
+            state=self.state,
+            limits=config.limits,
+            poll_interval=config.poll_interval,
+            delivered=self._delivered,
         )
         self.sources: list[Source] = [
             source_types()[sc.type].create(sc, self.ctx) for sc in config.sources
@@ -99,6 +102,10 @@ class Service:
                 alert_stats=lambda: self.runtime.alerts.stats(),  # noqa: PLW0108 - runtime is swapped on reload
             )
         )
+
+    def _delivered(self, owed: tuple[Owed, ...]) -> bool:
+        # Source threads ask; the runtime (and its sinks) may be swapped by a reload.
+        return self.runtime.alerts.delivered(owed)
 
     @property
     def _on_delivery(self) -> Callable[[str, Any, bool], None] | None:
@@ -329,10 +336,13 @@ class Service:
             self.runtime.alerts.flush()
         except Exception:
             log.exception("final alert delivery failed; alerts stay spooled for the next start")
+        # Sinks first (the Slack spool posts what it can), then the sources'
+        # final pass: an SQS message whose alerts are out is deleted, any other
+        # goes back to the queue for another worker.
+        self.runtime.close(max(0.0, deadline - self._clock() - 1.0))
         remaining = max(0.0, deadline - self._clock())
         for s in self.sources:
             s.join(min(1.0, remaining))
-        self.runtime.close(max(0.0, deadline - self._clock()))
         if self.metrics is not None:
             self.metrics.close()
         self.state.close()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from diagnostics.logconfig import get_logger
 from diagnostics.model import Diagnosis, Failure, InputStats, SourceRef
 from diagnostics.sources.base import (
+    Awaits,
     FoundFailures,
     Mark,
     StreamClosed,
@@ -159,7 +160,7 @@ class StreamProcessor:
             self._accept(st, st.extractor.finish())
 
     def found(self, ev: FoundFailures) -> None:
-        self._commit(ev.failures, ev.mark)
+        self._commit(ev.failures, ev.mark, ev.awaits)
 
     def _accept(self, st: _Stream, failures: list[Failure]) -> None:
         # Lines the extractor counted since the last call were this stream's
@@ -198,7 +199,14 @@ class StreamProcessor:
         if due is not None and due():
             self._commit([], None, retries=True)
 
-    def _commit(self, failures: list[Failure], mark: Mark | None, *, retries: bool = False) -> None:
+    def _commit(
+        self,
+        failures: list[Failure],
+        mark: Mark | None,
+        awaits: Awaits | None = None,
+        *,
+        retries: bool = False,
+    ) -> None:
         rt = self._runtime()
         diagnoses: list[Diagnosis] = []
         if failures or retries:
@@ -216,8 +224,9 @@ class StreamProcessor:
                 # Checkpoints held during an outage; their alerts went out already.
                 for held in self._backlog:
                     held(conn)
-                for d in diagnoses:
-                    rt.alerts.add(d, sample=d.failure.excerpt or None)
+                owed = [rt.alerts.add(d, sample=d.failure.excerpt or None) for d in diagnoses]
+                if awaits is not None:
+                    awaits(tuple(dict.fromkeys(o for o in owed if o is not None)))
                 if mark is not None:
                     mark(conn)
         except sqlite3.OperationalError as exc:  # disk full, read-only, I/O error

@@ -29,3 +29,16 @@ class Sink(Protocol):
     def close(self, timeout: float) -> None: ...
 
     def reopen(self) -> None: ...
+
+
+@runtime_checkable
+class Spooling(Protocol):
+    """A sink whose ``send`` only queues: it says when a group's messages are out.
+
+    Whoever must not forget its input before the alert is delivered (the SQS
+    source) asks, through the alert manager, after ``send`` has accepted.
+    """
+
+    def posted(self, group_id: str) -> bool:
+        """True when nothing ``send`` accepted for ``group_id`` is still waiting."""
+        ...

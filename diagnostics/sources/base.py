@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from diagnostics.model import Failure
+from diagnostics.model import Failure, Owed
 
 if TYPE_CHECKING:
     from diagnostics.config_table import ConfigTable
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 StreamCommit = Callable[[sqlite3.Connection, int, tuple[str, ...], int | None], None]
 #: Records, in the alerts' transaction, that a unit of input is done.
 Mark = Callable[[sqlite3.Connection], None]
+#: Told, in the same transaction and before the mark, which notifications the
+#: unit's failures wait on (an empty tuple: none, e.g. repeats of a sent alert).
+Awaits = Callable[[tuple[Owed, ...]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ class FoundFailures:
     origin: str
     failures: list[Failure]
     mark: Mark | None = None
+    awaits: Awaits | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,9 @@ class SourceContext:
     limits: LimitsConfig
     poll_interval: float = 1.0
     stats: dict[str, int] = field(default_factory=dict)
+    #: Whether every sink has delivered these notifications (the service's
+    #: alert manager answers; without one, nothing is waited on).
+    delivered: Callable[[tuple[Owed, ...]], bool] = field(default=lambda owed: True, repr=False)
     #: Sources count from their own threads; a read-modify-write needs the lock.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -5,21 +5,24 @@ messages), reads each message (fetching the S3 objects a notification
 names), drops failures whose CloudTrail ``eventID`` this instance already
 alerted (SQS is at-least-once), and emits one ``FoundFailures`` per message.
 The acker deletes a message only once the transaction that added its alerts
-has committed: the message's ``mark`` writes its id to ``aws_sqs_acked`` in
-that transaction and wakes the acker, which reads the row back through the
-state lock (so it sees the transaction's outcome, never a half) and only then
+has committed and those alerts are delivered: the message's ``mark`` writes
+its id to ``aws_sqs_acked`` in that transaction and wakes the acker, which
+reads the row back through the state lock (so it sees the transaction's
+outcome, never a half); it then waits until every sink has delivered the
+notifications the message's failures wait on (``awaits``), and only then
 calls ``DeleteMessageBatch``.  Until then the acker keeps extending the
-messages' visibility.  A worker killed at any point therefore loses nothing:
-its undeleted messages reappear for another worker.  The price is bounded:
-the messages it had committed but not yet deleted are alerted again by
-whoever receives them next (see docs/scale-out.md and ``dedup_table``).
+messages' visibility.  A worker killed at any point, and never restarted,
+therefore loses nothing: its undeleted messages reappear for another
+worker.  The price is bounded: the messages it had delivered but not yet
+deleted are alerted again by whoever receives them next (see
+docs/scale-out.md and ``dedup_table``).
 
 Shutdown has two phases, so a rolling restart deletes everything it
 committed: ``stop()`` stops receiving only (the acker keeps deleting and
 extending while the service drains its queue and commits); ``join()``,
 which the service calls after the drain, makes the acker's final pass:
-delete what committed, and hand every other message straight back to the
-queue (visibility 0) for another worker.
+delete what was delivered, and hand every other message straight back to
+the queue (visibility 0) for another worker.
 """
 
 from __future__ import annotations
@@ -31,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import ConfigError, InputError
 from diagnostics.logconfig import get_logger
-from diagnostics.model import Failure
+from diagnostics.model import Failure, Owed
 from diagnostics.sources import aws_common
-from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
+from diagnostics.sources.base import Awaits, Emit, FoundFailures, Mark, SourceContext
 from diagnostics.sources.sqs_ack import InFlight, SqsAcker
 
 if TYPE_CHECKING:
@@ -77,6 +80,7 @@ class SqsSource(SqsAcker):
         processing_timeout: float = 900.0,
         max_object_bytes: int = aws_common.DEFAULT_MAX_OBJECT_BYTES,
         max_inflight: int = 50,
+        max_undelivered: int = 1000,
         clock: Any = time.monotonic,
     ) -> None:
         self.name = name
@@ -90,6 +94,7 @@ class SqsSource(SqsAcker):
         self.processing_timeout = processing_timeout
         self.max_object_bytes = max_object_bytes
         self.max_inflight = max_inflight
+        self.max_undelivered = max_undelivered
         self._clock = clock
         self._sqs: Any = None
         self._s3: dict[str | None, Any] = {}
@@ -156,7 +161,7 @@ class SqsSource(SqsAcker):
     def _receive_loop(self, emit: Emit) -> None:
         while not self._stop.is_set():
             with self._room:
-                while len(self._inflight) >= self.max_inflight and not self._stop.is_set():
+                while self._full() and not self._stop.is_set():
                     self._room.wait(0.5)
             if self._stop.is_set():
                 return
@@ -175,6 +180,12 @@ class SqsSource(SqsAcker):
             if got == 0 and self.wait_time_seconds == 0:
                 # Short polling an empty queue would spin, and every call is billed.
                 self._stop.wait(self._ctx.poll_interval)
+
+    def _full(self) -> bool:
+        """Too many messages being read, or too many waiting on a sink (hold ``_lock``)."""
+        waiting = sum(1 for e in self._inflight.values() if e.committed)
+        reading = len(self._inflight) - waiting
+        return reading >= self.max_inflight or waiting >= self.max_undelivered
 
     def receive_once(self, emit: Emit) -> int:
         """One ReceiveMessage call and the messages it returned; returns their number."""
@@ -246,7 +257,7 @@ class SqsSource(SqsAcker):
             self._forget(entry)
             return
         fresh = self._unseen(failures, entry)
-        if not emit(FoundFailures(origin, fresh, self._marker(entry))):
+        if not emit(FoundFailures(origin, fresh, self._marker(entry), self._awaits(entry))):
             self._forget(entry)
             return
         entry.emitted = True
@@ -310,6 +321,13 @@ class SqsSource(SqsAcker):
                 fresh.append(f)
         entry.event_ids = tuple(mine)
         return fresh
+
+    @staticmethod
+    def _awaits(entry: InFlight) -> Awaits:
+        def awaits(owed: tuple[Owed, ...]) -> None:
+            entry.owed = owed
+
+        return awaits
 
     def _marker(self, entry: InFlight) -> Mark:
         name = self.name
@@ -377,6 +395,7 @@ class _SqsType:
                 "max_object_bytes", aws_common.DEFAULT_MAX_OBJECT_BYTES, minimum=1024
             ),
             "max_inflight": table.integer("max_inflight", 50),
+            "max_undelivered": table.integer("max_undelivered", 1000),
         }
 
     def create(self, config: SourceConfig, ctx: SourceContext) -> SqsSource:

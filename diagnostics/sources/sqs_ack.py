@@ -1,11 +1,14 @@
-"""The acknowledging half of the ``sqs`` source: delete committed messages, extend the rest.
+"""The acknowledging half of the ``sqs`` source: delete delivered messages, extend the rest.
 
 ``SqsSource`` (``sqs.py``) receives; this mixin holds what it shares with
 the acker thread (the in-flight table) and the acker itself.  A message is
 deleted only after the transaction that recorded its alerts has committed
-(its id is read back from ``aws_sqs_acked`` through the state lock); until
-then its visibility keeps being extended, and after ``processing_timeout``
-it is released to reappear (see the module docstring of ``sqs.py``).
+(its id is read back from ``aws_sqs_acked`` through the state lock) *and*
+every sink has delivered the notifications its failures wait on
+(``SourceContext.delivered``): alerts held only in this worker's state die
+with its host.  Until then its visibility keeps being extended; a message
+not committed within ``processing_timeout`` is released to reappear (see
+the module docstring of ``sqs.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from diagnostics.logconfig import get_logger
+from diagnostics.model import Owed
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, SourceContext
 
@@ -33,7 +37,11 @@ class InFlight:
     received: float
     extended: float
     event_ids: tuple[str, ...] = ()
+    #: The notifications its failures wait on, told in the commit.
+    owed: tuple[Owed, ...] = ()
     marked: bool = False
+    #: Its commit was read back: only delivery is awaited now.
+    committed: bool = False
     emitted: bool = False
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -94,8 +102,10 @@ class SqsAcker:
                 source=self.name,
                 error=str(exc),
             )
+        # Uncommitted, or committed but not yet delivered: another worker
+        # alerts them (this one may never come back to deliver its spool).
         with self._lock:
-            left = [e for e in self._inflight.values() if not e.marked]
+            left = list(self._inflight.values())
         try:
             self._release(left)
         except Exception as exc:
@@ -106,7 +116,7 @@ class SqsAcker:
             )
 
     def _release(self, entries: list[InFlight]) -> None:
-        """Make uncommitted messages visible again at once, for another worker."""
+        """Make undelivered messages visible again at once, for another worker."""
         for i in range(0, len(entries), 10):
             batch = entries[i : i + 10]
             self._sqs.change_message_visibility_batch(
@@ -121,17 +131,27 @@ class SqsAcker:
                 self._forget(e)
 
     def ack_once(self, *, extend: bool = True) -> int:
-        """Delete committed messages, extend the others; return how many were deleted."""
+        """Delete delivered messages, extend the others; return how many were deleted."""
         with self._lock:
             entries = list(self._inflight.values())
-        marked = [e for e in entries if e.marked]
-        deleted = self._delete_committed(marked) if marked else 0
+        self._confirm([e for e in entries if e.marked and not e.committed])
+        delivered = [
+            e for e in entries if e.committed and (not e.owed or self._ctx.delivered(e.owed))
+        ]
+        deleted = self._delete(delivered) if delivered else 0
         if extend:
             self._extend([e for e in entries if not e.marked])
+            # Committed, waiting on a sink (Slack down): no processing timeout,
+            # since releasing them would only alert them twice.
+            sent = {id(e) for e in delivered}
+            self._extend([e for e in entries if e.committed and id(e) not in sent], idle=False)
         self._prune()
         return deleted
 
-    def _delete_committed(self, marked: list[InFlight]) -> int:
+    def _confirm(self, marked: list[InFlight]) -> None:
+        """Read back which marked messages' transactions committed; forget the rest."""
+        if not marked:
+            return
         ids = [e.message_id for e in marked]
         # StateDB.query takes the lock the committing transaction holds, so this
         # read happens after that transaction ended: committed rows or none.
@@ -141,12 +161,17 @@ class SqsAcker:
             (self.name, *ids),
         )
         committed = {str(r[0]) for r in rows}
-        deleted = 0
-        todo = [e for e in marked if e.message_id in committed]
         for e in marked:
-            if e.message_id not in committed:  # the transaction rolled back
+            if e.message_id in committed:
+                e.committed = True
+            else:  # the transaction rolled back
                 self._ctx.count("sqs_rolled_back")
                 self._forget(e)
+        with self._room:
+            self._room.notify_all()  # committed ones no longer hold a processing slot
+
+    def _delete(self, todo: list[InFlight]) -> int:
+        deleted = 0
         for i in range(0, len(todo), 10):
             batch = todo[i : i + 10]
             answer = self._sqs.delete_message_batch(
@@ -170,10 +195,11 @@ class SqsAcker:
         self._ctx.count("sqs_messages_deleted", deleted)
         return deleted
 
-    def _extend(self, waiting: list[InFlight]) -> None:
+    def _extend(self, waiting: list[InFlight], *, idle: bool = True) -> None:
+        """Keep ``waiting`` invisible; with ``idle``, release those past processing_timeout."""
         now = self._clock()
         due = [e for e in waiting if now - e.extended >= self.visibility_timeout / 2]
-        expired = [e for e in due if now - e.received >= self.processing_timeout]
+        expired = [e for e in due if idle and now - e.received >= self.processing_timeout]
         for e in expired:
             # Never confirmed (the event failed in the service): let it reappear.
             self._ctx.count("sqs_processing_timeouts")
