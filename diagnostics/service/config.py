@@ -123,7 +123,7 @@ def _decode(t: ConfigTable) -> DecodeConfig:
 def _troubleshooter(t: ConfigTable) -> TroubleshooterConfig:
     cfg = TroubleshooterConfig(not_found_window=t.duration("not_found_window", 900.0))
     if cfg.not_found_window < 0:
-        raise ConfigError(f'{t.where}: key \'not_found_window\' must be 0s or more, e.g. "15m"')
+        raise ConfigError(f"{t.where}: key 'not_found_window' must be 0s or more, e.g. \"15m\"")
     t.finish()
     return cfg
 
