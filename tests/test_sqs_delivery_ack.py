@@ -23,8 +23,10 @@ from diagnostics.alerts import Alert, AlertManager, AlertSettings
 from diagnostics.alerts.examples import run_instances_implicit_deny
 from diagnostics.errors import SinkError
 from diagnostics.model import Owed
+from diagnostics.sinks import SlackSink
 from diagnostics.sources.base import Event, FoundFailures
 from diagnostics.state import StateDB
+from diagnostics.testing.slack_receiver import SlackReceiver
 
 aws_env = helpers.aws
 state_db = helpers.state
@@ -244,3 +246,34 @@ def test_a_group_folded_into_a_storm_is_owed_the_storms_alert(tmp_path: Path) ->
     mgr.flush()
     assert len(sink.alerts) == 1 and sink.alerts[0].storm is not None
     assert mgr.delivered(tuple(owed))
+
+
+def test_a_slack_alert_is_owed_until_posted_not_when_spooled(tmp_path: Path) -> None:
+    """Spooled for a Slack that answers 500 is not delivered; posted after it heals is."""
+    clock = _Clock()
+    state = StateDB.in_dir(tmp_path / "state")
+    with SlackReceiver(clock=clock) as rx:
+        slack = SlackSink("slack", rx.url, clock=clock, start=False, timeout=5, state=state)
+        mgr = AlertManager(
+            AlertSettings(group_wait=0, storm_threshold=0), state, [slack], clock=clock
+        )
+        owed = mgr.add(run_instances_implicit_deny())
+        assert owed is not None
+        rx.fail(500, count=1)
+        mgr.tick()  # the manager has handed it over: it sits in the spool
+        assert slack.spooled() == 1
+        assert not mgr.delivered((owed,))
+        slack.step()  # answered 500: still spooled
+        assert not mgr.delivered((owed,))
+        clock.now += 60
+        slack.step()
+        assert [p.status for p in rx.posts] == [500, 200]
+        assert mgr.delivered((owed,))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now

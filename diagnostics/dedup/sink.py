@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from diagnostics.alerts.keys import variant_id
 from diagnostics.errors import SinkError
 from diagnostics.logconfig import get_logger
+from diagnostics.sinks.base import Spooling
 
 if TYPE_CHECKING:
     from diagnostics.alerts.alert import Alert
@@ -98,6 +99,10 @@ class DedupSink:
             call(key)
         except (BotoCoreError, ClientError) as exc:
             log.warning("dedup table update failed", sink=self.name, error=str(exc))
+
+    def posted(self, group_id: str) -> bool:
+        """The wrapped sink's answer; a sink that does not spool has posted on ``send``."""
+        return not isinstance(self.inner, Spooling) or self.inner.posted(group_id)
 
     def close(self, timeout: float) -> None:
         self.inner.close(timeout)

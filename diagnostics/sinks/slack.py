@@ -202,8 +202,9 @@ class SlackSink:
         payloads = [orjson.dumps(build_payload(a, self.detail, self.channel)) for a in alerts]
         ranks = [_rank(a) for a in alerts]
         scopes = [_scope(a) for a in alerts]
+        groups = [a.id for a in alerts]
         try:
-            dropped = self._spool.push(payloads, time.time(), ranks, scopes)
+            dropped = self._spool.push(payloads, time.time(), ranks, scopes, groups)
         except Exception as exc:
             raise SinkError(f"cannot spool Slack messages for sink {self.name}: {exc}") from exc
         if dropped:
@@ -211,6 +212,10 @@ class SlackSink:
             self._log_drops(dropped)
         with self._cond:
             self._cond.notify_all()
+
+    def posted(self, group_id: str) -> bool:
+        """Nothing of ``group_id`` waits in the spool: posted, or dropped (and counted)."""
+        return not self._spool.holds(group_id)
 
     def _log_drops(self, dropped: Dropped) -> None:
         """``slack.spool_full`` at most once per DROP_LOG_INTERVAL, with the drops since."""

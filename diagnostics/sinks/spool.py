@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS sink_spool (
     created REAL NOT NULL,
     payload BLOB NOT NULL,
     rank INTEGER NOT NULL DEFAULT 2,
-    scope TEXT
+    scope TEXT,
+    group_id TEXT
 );
 CREATE INDEX IF NOT EXISTS sink_spool_sink ON sink_spool(sink, id);
 CREATE TABLE IF NOT EXISTS sink_spool_stats (
@@ -115,6 +116,10 @@ class Spool:
         with db.transaction() as conn:
             _add_column(conn, "sink_spool", "rank", "INTEGER NOT NULL DEFAULT 2")
             _add_column(conn, "sink_spool", "scope", "TEXT")
+            _add_column(conn, "sink_spool", "group_id", "TEXT")
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS sink_spool_group ON sink_spool(sink, group_id)"
+            )
             _add_column(conn, "sink_spool_stats", "unreported", "INTEGER NOT NULL DEFAULT 0")
             for column in _COUNTERS:
                 _add_column(conn, "sink_spool_stats", column, "INTEGER NOT NULL DEFAULT 0")
@@ -125,17 +130,19 @@ class Spool:
         now: float,
         ranks: Sequence[int] | None = None,
         scopes: Sequence[str | None] | None = None,
+        groups: Sequence[str | None] | None = None,
     ) -> Dropped:
-        """Append ``payloads`` (with their rank and scope); return what was dropped to fit."""
+        """Append ``payloads`` (with their rank, scope and alert group); return what was dropped."""
         ranks = ranks or [FIRST] * len(payloads)
         scopes = scopes or [None] * len(payloads)
+        groups = groups or [None] * len(payloads)
         with self._db.transaction() as conn:
             conn.executemany(
-                "INSERT INTO sink_spool (sink, created, payload, rank, scope) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO sink_spool (sink, created, payload, rank, scope, group_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (self.sink, now, p, r, s)
-                    for p, r, s in zip(payloads, ranks, scopes, strict=True)
+                    (self.sink, now, p, r, s, g)
+                    for p, r, s, g in zip(payloads, ranks, scopes, groups, strict=True)
                 ],
             )
             (size,) = conn.execute(
@@ -191,6 +198,15 @@ class Spool:
                 (self.sink,),
             ).fetchone()
         return (int(row[0]), bytes(row[1])) if row else None
+
+    def holds(self, group_id: str) -> bool:
+        """Whether a message of alert group ``group_id`` is still waiting here."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM sink_spool WHERE sink = ? AND group_id = ? LIMIT 1",
+                (self.sink, group_id),
+            ).fetchone()
+        return row is not None
 
     def remove(self, item_id: int) -> None:
         with self._db.transaction() as conn:
