@@ -103,9 +103,13 @@ def run(args: argparse.Namespace) -> int:
 
     # `decode` exists to call STS: advice to switch decoding off does not apply.
     diagnoses = [
-        dataclasses.replace(d, decode_error=without_off_switch(d.decode_error))
-        if d.decode_error
-        else d
+        dataclasses.replace(
+            d,
+            decode_error=without_off_switch(d.decode_error) if d.decode_error else None,
+            authorization_error=without_off_switch(d.authorization_error)
+            if d.authorization_error
+            else None,
+        )
         for d in diagnoses
     ]
     from diagnostics.commands.output import print_diagnoses

@@ -10,10 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diagnostics.commands.common import add_rules_argument, load_rules
 from diagnostics.errors import InputError, UsageError
+from diagnostics.render.safe import line
+
+if TYPE_CHECKING:
+    from diagnostics.model import Diagnosis
+    from diagnostics.rules import RuleSet
 
 
 def register(sub: Any) -> None:
@@ -26,9 +31,16 @@ def register(sub: Any) -> None:
         "get-request-authorization-details --authorization-id ID` prints (recognised by "
         "its evaluations list): which check, policy, statement and organization target "
         "denied each evaluation, the fix for each layer, and a re-check of every layer "
-        "with the fixes added. Exit status: 0 explained, 2 usage or input error.",
+        "with the fixes added. Exit status: 0 explained, 2 usage or input error (for a "
+        "directory: a file in it could not be explained; the others are).",
     )
-    p.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+    p.add_argument(
+        "file",
+        nargs="?",
+        default="-",
+        metavar="FILE|DIR|-",
+        help="the JSON to explain; a directory: each .json file in it; - (default): stdin",
+    )
     p.add_argument(
         "--policy",
         action="append",
@@ -48,37 +60,72 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.file == "-":
+    rules = load_rules(args.rules)
+    folder = Path(args.file) if args.file != "-" else None
+    if folder is None or not folder.is_dir():
+        diagnoses = _explain(_read(args.file), args.file, args.policy, rules, strict=True)
+        _print(diagnoses, args.format)
+        return 0
+    # A folder of saved answers (examples/troubleshooter/): each .json file in it, by name.
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".json" and p.is_file())
+    if not files:
+        raise UsageError(
+            f"no .json file in the directory {args.file}; name a file, or a directory "
+            "holding decode-authorization-message or get-request-authorization-details "
+            "output as NAME.json files"
+        )
+    diagnoses = []
+    skipped = 0
+    for path in files:
+        try:
+            diagnoses += _explain(_read(str(path)), str(path), args.policy, rules, strict=False)
+        except InputError as exc:
+            # One unreadable file is named and skipped; the others are still explained.
+            skipped += 1
+            print(f"authz-diag: warning: skipped {line(exc)}", file=sys.stderr)
+    _print(diagnoses, args.format)
+    return 2 if skipped else 0
+
+
+def _read(name: str) -> bytes:
+    if name == "-":
         if sys.stdin.isatty():
             raise UsageError(
                 "paste the decode output on stdin, or name a file: "
                 "aws sts decode-authorization-message --encoded-message ... > msg.json; "
                 "authz-diag explain msg.json"
             )
-        raw = sys.stdin.buffer.read()
-    else:
-        try:
-            raw = Path(args.file).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {args.file}: {exc.strerror}; check the path") from None
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror}; check the path") from None
+
+
+def _explain(
+    raw: bytes, name: str, policy: list[str], rules: RuleSet | None, *, strict: bool
+) -> list[Diagnosis]:
+    """One input explained; ``strict``: --policy with a decoded message is a usage error."""
     from diagnostics.explain import details_of, explain_bytes
 
     documents: dict[str, Any] = {}
     details = details_of(raw)
-    if details is not None and args.policy:
+    if details is not None and policy:
         uris = [str(p.get("uri")) for p in details.get("policies") or [] if isinstance(p, dict)]
         from diagnostics.commands.explain_policies import load_policies
 
-        documents, warnings = load_policies(args.policy, uris)
+        documents, warnings = load_policies(policy, uris)
         for warning in warnings:
             print(f"authz-diag: warning: {warning}", file=sys.stderr)
-    elif args.policy:
+    elif policy and strict:
         raise UsageError(
             "--policy goes with saved authorization details (aws iam-toolbox "
             "get-request-authorization-details output), not with a decoded message"
         )
-    rules = load_rules(args.rules)
+    return explain_bytes(raw, name, rules, documents=documents)
+
+
+def _print(diagnoses: list[Diagnosis], fmt: str) -> None:
     from diagnostics.commands.output import print_diagnoses
 
-    print_diagnoses(explain_bytes(raw, args.file, rules, documents=documents), args.format)
-    return 0
+    print_diagnoses(diagnoses, fmt)

@@ -92,12 +92,16 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str) -> None:
     import orjson
 
     from diagnostics.policy.merge import merge_fixes, render_policies
-    from diagnostics.policy.output import explanations, policy_entries
+    from diagnostics.policy.output import explanations, policy_entries, unfixable
     from diagnostics.render.safe import json_bytes, line
 
     docs = merge_fixes(diagnoses)
     if fmt == "policy-text":
-        sys.stdout.write(render_policies(docs))
+        text = render_policies(docs)
+        # What `--format policy` lists with a null document is named here too, as comments.
+        for entry in unfixable(diagnoses):
+            text += ("\n" if text else "") + "".join(f"# {line(n)}\n" for n in entry["notes"])
+        sys.stdout.write(text)
         for doc in docs:
             for warning in doc.warnings:
                 print(f"authz-diag: warning: {line(warning)}", file=sys.stderr)
@@ -170,9 +174,15 @@ def run(args: argparse.Namespace) -> int:
     stats = result.stats
     if args.format not in ("json", "markdown") or sys.stderr.isatty():
         dup = f", {stats.duplicates} repeats folded" if stats.duplicates else ""
+        # A CI step fails on the exit status: say that finding failures is what it means.
+        status = (
+            "; exit status 1: failures found (0 when none, 2 on a usage or input error)"
+            if result.exit_status == 1
+            else ""
+        )
         print(
             f"authz-diag: {result.diagnoses} authorization failure(s) in "
-            f"{stats.files} input(s){dup}",
+            f"{stats.files} input(s){dup}{status}",
             file=sys.stderr,
         )
     return result.exit_status

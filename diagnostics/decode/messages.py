@@ -70,7 +70,11 @@ def truncated_text() -> str:
 
 
 #: How the one-shot texts point at switching decoding off; ``decode`` has no such switch.
-_OFF_SWITCHES = ("; or skip decoding with --no-decode", ", or run with --no-decode")
+_OFF_SWITCHES = (
+    "; or skip decoding with --no-decode",
+    ", or run with --no-decode",
+    "; or turn resolving off with --no-decode",  # the authorization ID resolver's
+)
 
 
 def without_off_switch(text: str) -> str:

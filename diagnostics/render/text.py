@@ -220,6 +220,11 @@ def render(d: Diagnosis, index: int | None = None) -> str:
             lines.append(_field("Checks", checks))
     if d.decode_error:
         lines.append(_field("Decode", d.decode_error))
+    if f.authorization_id and d.authorization_details is None:
+        # Found but not resolved: the ID and the reason, as the JSON has them.
+        lines.append(_field("Auth ID", f.authorization_id))
+        if d.authorization_error:
+            lines.append(_field("Resolve", d.authorization_error))
     if not d.findings:
         lines.append("  No rule matched; the fields above are all the message says.")
     for finding in d.findings:
