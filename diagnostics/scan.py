@@ -239,30 +239,37 @@ def run_scan(
     stdin: BinaryIO | None = None,
     transform: Callable[[Diagnosis], Diagnosis] | None = None,
     jobs: int | None = 1,
+    found: Callable[[InputStats, list[str]], Iterator[Failure]] | None = None,
 ) -> tuple[ScanResult, list[Diagnosis]]:
     """Scan ``inputs`` and stream ``text``/``json`` output; ``policy`` output is returned.
 
     ``jobs``: worker processes for a tree of files (``scan_workers``); None
     lets the size of the input decide, 1 keeps the scan in this process.
+    ``found``: failures from elsewhere (``--cloudtrail-lookup``) instead of ``inputs``;
+    it names what it could not read in the list it is given (exit status 2).
     """
     result = ScanResult()
     warnings = WarningPrinter(err)
     position = Position(result.stats)
     # Forked now, before the progress and decoder threads start.
-    workers = _workers(inputs, jobs, ruleset)
-    failures = iter_failures(
-        inputs,
-        result.stats,
-        result,
-        warnings,
-        stdin if stdin is not None else sys.stdin.buffer,
-        position=position,
-        workers=workers,
+    workers = _workers(inputs, jobs, ruleset) if found is None else None
+    failures = (
+        iter_failures(
+            inputs,
+            result.stats,
+            result,
+            warnings,
+            stdin if stdin is not None else sys.stdin.buffer,
+            position=position,
+            workers=workers,
+        )
+        if found is None
+        else found(result.stats, result.missing_inputs)
     )
     progress = Progress(
         result.stats,
         err,
-        total=planned_bytes(inputs) if err.isatty() else None,
+        total=planned_bytes(inputs) if err.isatty() and found is None else None,
         done=position.done,
         shares_terminal_with=out,
     )

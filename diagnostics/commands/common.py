@@ -11,6 +11,16 @@ if TYPE_CHECKING:
     from diagnostics.troubleshooter.combined import ResolvingDecoder
 
 
+class _Regions(argparse.Action):
+    """``--region``: the last one is ``region`` (STS), all of them ``regions`` (lookup)."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: object, *_: object
+    ) -> None:
+        ns.region = value
+        ns.regions = [*(getattr(ns, "regions", None) or []), value]
+
+
 def add_rules_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rules",
@@ -31,7 +41,12 @@ def add_decode_arguments(p: argparse.ArgumentParser, *, optional: bool = True) -
             "authorization IDs (iam-toolbox); diagnose from the text alone",
         )
     p.add_argument("--profile", help="AWS profile whose credentials decode messages")
-    p.add_argument("--region", help="AWS region for STS (default: the profile's, else us-east-1)")
+    p.add_argument(
+        "--region",
+        action=_Regions,
+        help="AWS region for STS (default: the profile's, else us-east-1); "
+        "repeat it for scan --cloudtrail-lookup, one pass per region",
+    )
     p.add_argument(
         "--decode-role-arn",
         metavar="TEMPLATE",

@@ -20,6 +20,7 @@ _BUILTIN: dict[str, str] = {
     "s3": "diagnostics.sources.s3_config:S3",
     "sqs": "diagnostics.sources.sqs:SQS",
     "cloudwatch_logs": "diagnostics.sources.cloudwatch_logs:CLOUDWATCH_LOGS",
+    "cloudtrail_lookup": "diagnostics.sources.cloudtrail_lookup:CLOUDTRAIL_LOOKUP",
 }
 _EXTRA: dict[str, str] = {}
 

@@ -3,7 +3,9 @@
 Subclasses implement ``handle(params, authorization) -> (status, xml) | None``
 for the AWS Query protocol (form-encoded POST, XML answers), or
 ``handle_get(path, query, headers) -> (status, headers, body) | None`` for a
-rest-json GET API; ``None`` means the double already answered or chose to hang.
+rest-json GET API, or ``handle_json(target, body, headers) -> (status, body) | None``
+for the JSON 1.1 protocol (POST with ``X-Amz-Target``); ``None`` means the
+double already answered or chose to hang.
 """
 
 from __future__ import annotations
@@ -82,6 +84,12 @@ class LoopbackServer:
         """A rest-json GET; the default says the double speaks no such API."""
         return 405, {"Content-Type": "application/json"}, b'{"message": "GET not supported"}'
 
+    def handle_json(
+        self, target: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, bytes] | None:
+        """A JSON 1.1 call; the default says the double speaks no such API."""
+        return 400, b'{"__type": "UnknownOperationException", "message": "not supported"}'
+
     def start(self) -> Self:
         """Bind to 127.0.0.1 on a free port and serve in a daemon thread."""
         if self._server is not None:
@@ -137,7 +145,17 @@ class _QueryHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", "replace")
+        raw = self.rfile.read(length)
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("application/x-amz-json-"):
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            reply = self.double.handle_json(self.headers.get("X-Amz-Target", ""), raw, headers)
+            if reply is None:
+                self.close_connection = True
+                return
+            self._send(reply[0], {"Content-Type": content_type}, reply[1])
+            return
+        body = raw.decode("utf-8", "replace")
         params = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
         answer = self.double.handle(params, self.headers.get("Authorization", ""))
         if answer is None:
@@ -165,6 +183,18 @@ class _QueryHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status, extra, data = answer
+        try:
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _send(self, status: int, extra: Mapping[str, str], data: bytes) -> None:
         try:
             self.send_response(status)
             for name, value in extra.items():
