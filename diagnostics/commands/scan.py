@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.commands.common import add_decode_arguments, add_rules_argument, build_decoder
+from diagnostics.commands.scan_lookup import add_lookup_arguments, cloudtrail_lookup
 from diagnostics.errors import UsageError
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def register(sub: Any) -> None:
         "diagnosed by N workers; 1 scans in one process); output is the same either way",
     )
     p.add_argument("--iam-endpoint-url", help=argparse.SUPPRESS)
+    add_lookup_arguments(p)
     # `scan a.log --no-decode b.log`: paths after an option arrive as leftovers (cli.main).
     p.set_defaults(run=run, trailing="paths")
 
@@ -149,7 +151,8 @@ def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | N
 def run(args: argparse.Namespace) -> int:
     from diagnostics.scan import run_scan
 
-    inputs = _inputs(args.paths)
+    lookup = cloudtrail_lookup(args)  # None without --cloudtrail-lookup
+    inputs = _inputs(args.paths) if lookup is None else []
     from diagnostics.commands.common import load_rules
 
     ruleset = load_rules(args.rules)
@@ -164,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
             out=sys.stdout.buffer,
             err=sys.stderr,
             transform=transform,
-            jobs=args.jobs,
+            jobs=args.jobs if lookup is None else 1,
+            found=lookup.failures if lookup is not None else None,
         )
     finally:
         if decoder is not None:
