@@ -27,9 +27,11 @@ POLICY_TYPES: tuple[str, ...] = (
     "trust",
 )
 
-#: Where a fix can be applied; the same vocabulary as ``POLICY_TYPES`` plus
-#: ``kms_key`` is deliberately *not* added: a KMS key policy is a resource policy.
-FIX_TARGETS: tuple[str, ...] = POLICY_TYPES
+#: Where a fix can be applied: the ``POLICY_TYPES`` plus ``permission_set``
+#: (an IAM Identity Center permission set's inline policy, for its
+#: ``AWSReservedSSO_*`` roles, which IAM refuses to change).  ``kms_key`` is
+#: deliberately *not* added: a KMS key policy is a resource policy.
+FIX_TARGETS: tuple[str, ...] = (*POLICY_TYPES, "permission_set")
 
 Severity = Literal["info", "low", "medium", "high"]
 

@@ -1,9 +1,13 @@
-"""Check that each suggested fix allows the request that failed.
+"""Check that each suggested fix allows the request that failed, and the whole call.
 
-Every fix aimed at an identity, resource or trust policy is run through the
-built-in evaluator against the failed request's action, resource and
-condition context.  ``--verify`` adds IAM's SimulateCustomPolicy as a second
-opinion from AWS itself.
+Every fix carrying an Allow, whatever the layer (identity, permission set,
+resource, trust, boundary, SCP, RCP, session, VPC endpoint), is run through
+the built-in evaluator against the failed request's action, resource and
+condition context.  A fix for the caller's own policy must also allow the
+rest of the call: every resource type the IAM dataset marks required and
+every dependent action the request's context shows AWS will check
+(``diagnostics.iam.call_needs``).  ``--verify`` adds IAM's
+SimulateCustomPolicy as a second opinion from AWS itself.
 """
 
 from __future__ import annotations
@@ -12,31 +16,80 @@ import dataclasses
 from typing import Any
 
 from diagnostics.context import build_context
-from diagnostics.model import Diagnosis, Fix, JSONObject, RequestContext
+from diagnostics.iam.call_needs import Need, call_needs
+from diagnostics.model import FIX_TARGETS, Diagnosis, Fix, JSONObject, RequestContext
 from diagnostics.policy import statement_allows, statement_allows_if_set
 
-#: Targets whose Allow statements grant access; guardrail fixes (SCP, boundary,
-#: session) only stop denying and cannot be proved by an Allow alone.
-PROVABLE_TARGETS = frozenset({"identity", "resource", "trust"})
+#: Every target: a guardrail fix (SCP, boundary, session) is proved to stop
+#: denying by the same check an identity fix gets.
+PROVABLE_TARGETS = frozenset(FIX_TARGETS)
+
+#: Fixes to the caller's own grants, which must cover the whole call.
+CALLER_TARGETS = frozenset({"identity", "permission_set"})
+
+_GUARDRAIL_WORDS = {
+    "scp": "the SCP",
+    "rcp": "the RCP",
+    "permissions_boundary": "the permissions boundary",
+    "session": "the session policy",
+    "vpc_endpoint": "the VPC endpoint policy",
+}
 
 
-def _judge(fix_statements: tuple[JSONObject, ...], ctx: RequestContext) -> tuple[str, str]:
+def _covers(allows: list[JSONObject], ctx: RequestContext) -> str | None:
+    """ "allows", "allows_if_conditions_hold" or None for ``allows`` against ``ctx``."""
+    if any(statement_allows(s, ctx) for s in allows):
+        return "allows"
+    if any(statement_allows_if_set(s, ctx) for s in allows):
+        return "allows_if_conditions_hold"
+    return None
+
+
+def _need_context(need: Need, ctx: RequestContext) -> RequestContext:
+    conditions = {**ctx.conditions, **need.conditions}
+    return dataclasses.replace(
+        ctx, action=need.action, resource=need.resource, conditions=conditions
+    )
+
+
+def missing_needs(fix_statements: tuple[JSONObject, ...], ctx: RequestContext) -> list[Need]:
+    """What the call needs besides the denied pair that the statements do not allow."""
+    allows = [s for s in fix_statements if s.get("Effect") == "Allow"]
+    needs = call_needs(ctx.action, ctx.resource, ctx.account_id, ctx.region, ctx.conditions)
+    return [n for n in needs if _covers(allows, _need_context(n, ctx)) is None]
+
+
+def _judge(
+    fix_statements: tuple[JSONObject, ...], ctx: RequestContext, target: str = "identity"
+) -> tuple[str, str]:
     """(status, message) of the evaluator for one fix's statements."""
     allows = [s for s in fix_statements if s.get("Effect") == "Allow"]
-    target = f"{ctx.action} on {ctx.resource or '*'}"
-    if any(statement_allows(s, ctx) for s in allows):
-        return "allows", f"allows {target} with the request's conditions"
-    if any(statement_allows_if_set(s, ctx) for s in allows):
-        # Keys such as iam:PassedToService are set by the service at call time
-        # and never appear in a log line: say what was and was not checked.
+    what = f"{ctx.action} on {ctx.resource or '*'}"
+    status = _covers(allows, ctx)
+    if status is None:
         return (
-            "allows_if_conditions_hold",
-            f"allows {target}; its conditions on keys the log does not show "
-            "(set by the service at call time) could not be checked",
+            "does_not_cover",
+            f"does not by itself allow {ctx.action}; it covers a related permission",
         )
+    if target in CALLER_TARGETS:
+        missing = missing_needs(fix_statements, ctx)
+        if missing:
+            left = "; ".join(n.why for n in missing)
+            return (
+                "incomplete",
+                f"allows {what} but not the whole call, which AWS also authorizes on: {left}",
+            )
+    layer = _GUARDRAIL_WORDS.get(target)
+    if status == "allows":
+        if layer:
+            return "allows", f"{layer} would allow {what} with the request's conditions"
+        return "allows", f"allows {what} with the request's conditions"
+    # Keys such as iam:PassedToService are set by the service at call time
+    # and never appear in a log line: say what was and was not checked.
     return (
-        "does_not_cover",
-        f"does not by itself allow {ctx.action}; it covers a related permission",
+        "allows_if_conditions_hold",
+        f"allows {what}; its conditions on keys the log does not show "
+        "(set by the service at call time) could not be checked",
     )
 
 
@@ -92,9 +145,11 @@ def verification(
             if fix.target not in PROVABLE_TARGETS:
                 continue
             # A fix for another action (a dependent call) is checked by its own failure.
-            status, message = _judge(fix.statements, ctx)
+            if not any(s.get("Effect") == "Allow" for s in fix.statements):
+                continue
+            status, message = _judge(fix.statements, ctx, fix.target)
             entries.append(_entry(finding.rule, fix, "evaluator", status, message))
-            if simulator is not None and fix.target == "identity":
+            if simulator is not None and fix.target in CALLER_TARGETS:
                 from diagnostics.policy.simulate import verify_with_simulator
 
                 result = verify_with_simulator(

@@ -97,7 +97,8 @@ def test_each_layer_gets_its_own_fix_target() -> None:
     resource = _one_layer(shapes.check("RESOURCE", "IMPLICIT_DENY", f"{shapes.BUCKET}/build.zip"))
     (statement,) = resource.fixes[0].statements
     assert statement["Principal"] == {"AWS": shapes.ROLE}
-    assert resource.fixes[0].applies_to == f"{shapes.BUCKET}/build.zip"
+    # The bucket policy belongs to the bucket, not to the object (issue 24 item 2).
+    assert resource.fixes[0].applies_to == shapes.BUCKET
     scp = _one_layer(
         shapes.check("SERVICE_CONTROL_POLICY", "IMPLICIT_DENY", shapes.OU),
         [shapes.policy(shapes.ALLOW_LIST_SCP, "SERVICE_CONTROL_POLICY", shapes.OU)],

@@ -229,10 +229,19 @@ def _limits(kind: str, applies_to: str | None) -> list[tuple[int, str]]:
         "permissions_boundary": [(MANAGED_POLICY_LIMIT, "managed policy used as a boundary")],
         "session": [(SESSION_POLICY_LIMIT, "session policy")],
         "vpc_endpoint": [(VPC_ENDPOINT_LIMIT, "VPC endpoint policy")],
+        # A permission set's inline policy becomes the inline policy of its role.
+        "permission_set": [
+            (ROLE_INLINE_LIMIT, "permission set inline policy (an inline role policy)")
+        ],
     }
     if kind == "resource" and parsed and parsed.service in RESOURCE_LIMITS:
         return [(RESOURCE_LIMITS[parsed.service], f"{parsed.service} resource policy")]
     return table.get(kind, [])
+
+
+def limits_for(kind: str, applies_to: str | None) -> list[tuple[int, str]]:
+    """(characters, what) of every size quota a policy of ``kind`` on ``applies_to`` has."""
+    return _limits(kind, applies_to)
 
 
 def _warnings(kind: str, applies_to: str | None, document: Mapping[str, Any]) -> tuple[str, ...]:

@@ -145,13 +145,18 @@ class Rule:
         if omitted:
             names = ", ".join(sorted(set(omitted)))
             explanation += f" (A suggested fix was left out: the failure does not say its {names}.)"
-        return Finding(
+        finding = Finding(
             self.id,
             self.title,
             self.severity,
             explanation,
             tuple(Fix(t, a, tuple(sts)) for (t, a), sts in fixes.items()),
         )
+        from diagnostics.policy.aim import aimed_findings
+
+        # The policy the user really edits (role path, bucket, trust, permission
+        # set), in that policy type's grammar.
+        return aimed_findings((finding,), subject.ctx)[0]
 
 
 def _denial_sentence(subject: Subject, explanation: str) -> str | None:

@@ -31,10 +31,15 @@ def required_arns(s: Subject, extra_types: str | None = None) -> list[str] | Non
         if ":" in (s.resource or s.principal_arn or "")
         else "aws"
     )
+    from diagnostics.iam.call_needs import stated_arns
+
     for name in types:
         if name == exact_type:
             continue
-        for fmt in arn_formats(info.service, name):
+        # The most specific ARN the input gives: ec2:ParentVolume names the volume.
+        stated = stated_arns(info.service, s.ctx.conditions, name)
+        out.extend(arn for arn in stated if arn not in out)
+        for fmt in [] if stated else arn_formats(info.service, name):
             arn = fill_arn(fmt, partition=partition, region=s.region, account=s.account)
             if arn not in out:
                 out.append(arn)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from diagnostics.iam.arns import parse_arn
+from diagnostics.iam.grantee import is_trust_action, policy_holder
 from diagnostics.model import Failure, Finding, Fix, JSONObject, RequestContext
 from diagnostics.policy import request_keys, statement_matches, statements_of
 from diagnostics.policy.conditions import UnknownOperator, condition_matches
@@ -229,10 +230,18 @@ def _fix_for(
             f"the {LAYER_WORDS[layer]} does not allow it, and the answer names no principal "
             "to allow: add a statement naming the caller's role or user ARN as Principal"
         )
+    if layer == "resource" and is_trust_action(evaluation.action):
+        who = {"AWS": role}
+        return Fix("trust", evaluation.resource, (_allow(evaluation, who),)), (
+            f"the trust policy of {evaluation.resource} ({names or 'none captured'}) does not "
+            "allow the caller to assume it: add the statement to the role's trust policy "
+            "(`aws iam update-assume-role-policy`)"
+        )
     if layer == "resource":
         who = {"AWS": role}
-        return Fix("resource", evaluation.resource, (_allow(evaluation, who),)), (
-            f"the resource-based policy of {evaluation.resource} ({names or 'none captured'}) "
+        holder = policy_holder(evaluation.resource)
+        return Fix("resource", holder, (_allow(evaluation, who),)), (
+            f"the resource-based policy of {holder} ({names or 'none captured'}) "
             "must allow the caller separately (cross-account, or a KMS key): add the statement"
         )
     if layer == "scp":
@@ -348,4 +357,15 @@ def diagnose_details(
             )
         else:
             findings.append(_implicit(details, evaluation, principal, len(denied) - 1))
-    return tuple(findings)
+    from diagnostics.policy.aim import aimed_findings
+
+    # The policy the user edits (trust policy, bucket, permission set, role
+    # path), in its policy type's grammar, as the rules' fixes are.
+    aim = RequestContext(
+        action=None,
+        resource=None,
+        principal_arn=principal,
+        account_id=None,
+        conditions=dict(details.request_context),
+    )
+    return aimed_findings(findings, aim)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.iam.arns import principal_for_policy
+from diagnostics.iam.grantee import policy_holder
 from diagnostics.model import Finding, Fix, JSONObject, RequestContext
 from diagnostics.policy import evaluate, statement_matches, statements_of
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
@@ -55,12 +56,15 @@ def evaluation_context(
 
 def fix_applies(fix: Fix, check: Check, evaluation: Evaluation) -> bool:
     """Does ``fix`` change a policy this check evaluates?"""
-    if fix.target != check.layer:
+    # A role's trust policy is its resource policy; a permission set's inline
+    # policy becomes its role's identity policy.
+    layer = {"trust": "resource", "permission_set": "identity"}.get(fix.target, fix.target)
+    if layer != check.layer:
         return False
     if check.layer in {"scp", "rcp"}:
         return fix.applies_to == check.target_arn
     if check.layer == "resource":
-        return fix.applies_to in {None, evaluation.resource}
+        return fix.applies_to in {None, evaluation.resource, policy_holder(evaluation.resource)}
     return True
 
 
