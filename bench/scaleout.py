@@ -19,11 +19,13 @@ import argparse
 import gzip
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from collections import Counter
@@ -219,7 +221,10 @@ class Worker:
         *,
         visibility: int,
         dedup_table: str | None = None,
+        slow: random.Random | None = None,
     ) -> None:
+        """``slow``: alerts reach the file through a pipe drained with random stalls,
+        so the daemon's deliveries block at random points (bench/scaleout_kill.py)."""
         self.dir = root / name
         self.dir.mkdir(parents=True)
         self.out = self.dir / "alerts.jsonl"
@@ -254,14 +259,21 @@ class Worker:
             "AWS_EC2_METADATA_DISABLED": "true",
         }
         env.pop("NOTIFY_SOCKET", None)
+        self._copier: threading.Thread | None = None
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.proc = subprocess.Popen(
                 [*watch_argv(), "watch", "--config", str(cfg)],
                 stdin=subprocess.DEVNULL,
-                stdout=out,
+                stdout=subprocess.PIPE if slow else out,
                 stderr=err,
                 env=env,
             )
+        if slow is not None:
+            assert self.proc.stdout is not None
+            self._copier = threading.Thread(
+                target=_drain_slowly, args=(self.proc.stdout, self.out, slow), daemon=True
+            )
+            self._copier.start()
 
     def ready(self) -> bool:
         return b"ready" in self.err.read_bytes()
@@ -295,6 +307,21 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if self._copier is not None:
+            self._copier.join(60)
+
+
+def _drain_slowly(pipe: Any, path: Path, rng: random.Random) -> None:
+    """Copy the daemon's stdout to ``path`` in small reads with random stalls.
+
+    What the daemon wrote into the pipe is delivered (it outlives a kill -9);
+    the stalls make its writes block, so kills land between commit and delivery.
+    """
+    with path.open("ab") as out:
+        while chunk := pipe.read1(2048):
+            out.write(chunk)
+            out.flush()
+            time.sleep(rng.uniform(0.8, 2.0) if rng.random() < 0.05 else rng.uniform(0, 0.02))
 
 
 def alerted(workers: list[Worker]) -> Counter[str]:
