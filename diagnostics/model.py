@@ -231,6 +231,40 @@ class RequestContext:
 
 
 @dataclass(frozen=True, slots=True)
+class FixEdit:
+    """An edit of one existing statement, in place of adding a new one.
+
+    The policy is ``policy_arn`` (managed policy, boundary, SCP, RCP), or the
+    inline policy ``policy_name`` of ``entity``, or the resource policy of
+    ``resource``; ``index`` is the statement's position.  ``before`` and
+    ``after`` are left out (None) where policy documents must not travel (alerts).
+    """
+
+    layer: str
+    sid: str | None
+    index: int
+    policy_arn: str | None = None
+    policy_name: str | None = None
+    entity: str | None = None
+    resource: str | None = None
+    before: JSONObject | None = None
+    after: JSONObject | None = None
+
+    def to_json(self) -> JSONObject:
+        return {
+            "layer": self.layer,
+            "policy_arn": self.policy_arn,
+            "policy_name": self.policy_name,
+            "entity": self.entity,
+            "resource": self.resource,
+            "sid": self.sid,
+            "index": self.index,
+            "before": self.before,
+            "after": self.after,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
     """A change to one policy that makes the failed request allowed."""
 
@@ -240,14 +274,19 @@ class Fix:
     #: Privilege-escalation paths the statements would open: each
     #: ``{"id", "severity", "message"}``; empty when none.
     risk: tuple[JSONObject, ...] = ()
+    #: The same change as an edit of the nearest existing statement (from a snapshot).
+    edit: FixEdit | None = None
 
     def to_json(self) -> JSONObject:
-        return {
+        out: JSONObject = {
             "target": self.target,
             "applies_to": self.applies_to,
             "statements": list(self.statements),
             "risk": list(self.risk),
         }
+        if self.edit is not None:
+            out["edit"] = self.edit.to_json()
+        return out
 
 
 @dataclass(frozen=True, slots=True)

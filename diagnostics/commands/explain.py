@@ -53,6 +53,15 @@ def register(sub: Any) -> None:
         "With the documents, denying statements are quoted and their conditions checked",
     )
     p.add_argument(
+        "--policies",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a policy snapshot (`authz-diag snapshot --out FILE`, or the JSON of `aws iam "
+        "get-account-authorization-details`; repeatable): attribute each denial to the layer, "
+        "policy and statement and fix it as an edit; FILE may then be any log `scan` reads",
+    )
+    p.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
     add_rules_argument(p)
@@ -61,10 +70,17 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules)
+    if args.policies:
+        from diagnostics.snapshot.judge import SnapshotJudge
+        from diagnostics.snapshot.read import load_snapshot
+
+        args.judge = SnapshotJudge(load_snapshot(args.policies))
     folder = Path(args.file) if args.file != "-" else None
     if folder is None or not folder.is_dir():
-        diagnoses = _explain(_read(args.file), args.file, args.policy, rules, strict=True)
-        _print(diagnoses, args.format)
+        diagnoses = _explain(
+            _read(args.file), args.file, args.policy, rules, strict=True, logs=bool(args.policies)
+        )
+        _print(_judged(args, diagnoses), args.format)
         return 0
     # A folder of saved answers (examples/troubleshooter/): each .json file in it, by name.
     files = sorted(p for p in folder.iterdir() if p.suffix == ".json" and p.is_file())
@@ -78,13 +94,26 @@ def run(args: argparse.Namespace) -> int:
     skipped = 0
     for path in files:
         try:
-            diagnoses += _explain(_read(str(path)), str(path), args.policy, rules, strict=False)
+            diagnoses += _explain(
+                _read(str(path)),
+                str(path),
+                args.policy,
+                rules,
+                strict=False,
+                logs=bool(args.policies),
+            )
         except InputError as exc:
             # One unreadable file is named and skipped; the others are still explained.
             skipped += 1
             print(f"authz-diag: warning: skipped {line(exc)}", file=sys.stderr)
-    _print(diagnoses, args.format)
+    _print(_judged(args, diagnoses), args.format)
     return 2 if skipped else 0
+
+
+def _judged(args: argparse.Namespace, diagnoses: list[Diagnosis]) -> list[Diagnosis]:
+    """--policies: each diagnosis judged against the snapshot."""
+    judge = getattr(args, "judge", None)
+    return diagnoses if judge is None else [judge(d) for d in diagnoses]
 
 
 def _read(name: str) -> bytes:
@@ -103,7 +132,13 @@ def _read(name: str) -> bytes:
 
 
 def _explain(
-    raw: bytes, name: str, policy: list[str], rules: RuleSet | None, *, strict: bool
+    raw: bytes,
+    name: str,
+    policy: list[str],
+    rules: RuleSet | None,
+    *,
+    strict: bool,
+    logs: bool = False,
 ) -> list[Diagnosis]:
     """One input explained; ``strict``: --policy with a decoded message is a usage error."""
     from diagnostics.explain import details_of, explain_bytes
@@ -122,7 +157,15 @@ def _explain(
             "--policy goes with saved authorization details (aws iam-toolbox "
             "get-request-authorization-details output), not with a decoded message"
         )
-    return explain_bytes(raw, name, rules, documents=documents)
+    try:
+        return explain_bytes(raw, name, rules, documents=documents)
+    except InputError:
+        if not logs:
+            raise
+    from diagnostics.snapshot.logs import diagnose_log
+
+    # With a snapshot, a log's denials are worth explaining too.
+    return diagnose_log(raw, name, rules)
 
 
 def _print(diagnoses: list[Diagnosis], fmt: str) -> None:

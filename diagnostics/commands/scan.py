@@ -57,6 +57,15 @@ def register(sub: Any) -> None:
         "that add up to 16 MiB, gzip counted as read; for one file, its failures are "
         "diagnosed by N workers; 1 scans in one process); output is the same either way",
     )
+    p.add_argument(
+        "--policies",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a policy snapshot (`authz-diag snapshot --out FILE`, or the JSON of `aws iam "
+        "get-account-authorization-details`; a directory: its .json files; repeatable): "
+        "attribute each denial to the layer, policy and statement, and fix it as an edit",
+    )
     p.add_argument("--iam-endpoint-url", help=argparse.SUPPRESS)
     add_lookup_arguments(p)
     # `scan a.log --no-decode b.log`: paths after an option arrive as leftovers (cli.main).
@@ -84,7 +93,7 @@ def _inputs(paths: list[str]) -> list[str]:
     )
 
 
-def _print_collected(diagnoses: list[Diagnosis], fmt: str) -> None:
+def _print_collected(diagnoses: list[Diagnosis], fmt: str, snapshot: Any = None) -> None:
     """The formats that need every diagnosis first: policy, policy-text, markdown."""
     if fmt == "markdown":
         from diagnostics.render import markdown
@@ -97,7 +106,14 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str) -> None:
     from diagnostics.policy.output import explanations, policy_entries, unfixable
     from diagnostics.render.safe import json_bytes, line
 
-    docs = merge_fixes(diagnoses)
+    edited: list[Any] = []
+    rest = diagnoses
+    if snapshot is not None and fmt == "policy":
+        from diagnostics.snapshot.documents import edit_entries
+
+        # An edit replaces its add-a-statement form: print the whole edited document.
+        edited, rest = edit_entries(diagnoses, snapshot)
+    docs = merge_fixes(rest)
     if fmt == "policy-text":
         text = render_policies(docs)
         # What `--format policy` lists with a null document is named here too, as comments.
@@ -109,7 +125,7 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str) -> None:
                 print(f"authz-diag: warning: {line(warning)}", file=sys.stderr)
         return
     # stdout is one JSON document; what a person reads goes to stderr.
-    body = orjson.dumps(policy_entries(docs, diagnoses), option=orjson.OPT_INDENT_2)
+    body = orjson.dumps([*edited, *policy_entries(docs, rest)], option=orjson.OPT_INDENT_2)
     sys.stdout.buffer.write(json_bytes(body) + b"\n")
     sys.stdout.flush()
     for text in explanations(diagnoses):
@@ -117,8 +133,12 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str) -> None:
 
 
 def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | None:
-    """--generalize and --verify, applied to each diagnosis in that order."""
+    """--policies, --generalize and --verify, applied to each diagnosis in that order."""
     steps: list[Callable[[Diagnosis], Diagnosis]] = []
+    if args.snapshot is not None:
+        from diagnostics.snapshot.judge import SnapshotJudge
+
+        steps.append(SnapshotJudge(args.snapshot))
     if args.generalize:
         from diagnostics.generalize import generalize
 
@@ -156,6 +176,11 @@ def run(args: argparse.Namespace) -> int:
     from diagnostics.commands.common import load_rules
 
     ruleset = load_rules(args.rules)
+    args.snapshot = None
+    if args.policies:
+        from diagnostics.snapshot.read import load_snapshot
+
+        args.snapshot = load_snapshot(args.policies)
     decoder = build_decoder(args)
     transform = _transform(args)
     try:
@@ -174,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         if decoder is not None:
             decoder.close()
     if args.format in COLLECTED:
-        _print_collected(kept, args.format)
+        _print_collected(kept, args.format, args.snapshot)
     stats = result.stats
     if args.format not in ("json", "markdown") or sys.stderr.isatty():
         dup = f", {stats.duplicates} repeats folded" if stats.duplicates else ""
