@@ -13,15 +13,17 @@ from diagnostics.errors import UsageError
 
 if TYPE_CHECKING:
     from diagnostics.model import Diagnosis
+    from diagnostics.rules import RuleSet
 
 
-FORMATS = ("text", "json", "policy", "policy-text", "markdown")
+FORMATS = ("text", "json", "policy", "policy-text", "markdown", "sarif")
 #: Formats printed once the whole input is read (they merge or tabulate).
-COLLECTED = ("policy", "policy-text", "markdown")
+COLLECTED = ("policy", "policy-text", "markdown", "sarif")
 FORMAT_HELP = (
     "text (default): a block per failure; json: one object per line; policy: one JSON "
     "document of the policies to change (for jq or the AWS CLI), explanations on stderr; "
     "policy-text: the same with # comments; markdown: a CI job summary or PR comment"
+    "; sarif: SARIF 2.1.0 for code scanning, one result per failure"
 )
 
 
@@ -132,6 +134,14 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str, snapshot: Any = None)
         print(f"authz-diag: {line(text)}", file=sys.stderr)
 
 
+def _print_sarif(diagnoses: list[Diagnosis], ruleset: RuleSet | None) -> None:
+    """SARIF 2.1.0 on stdout; artifact URIs relative to the current directory."""
+    from diagnostics.render import sarif
+
+    sys.stdout.buffer.write(sarif.render(diagnoses, rules=sarif.rule_infos(ruleset)))
+    sys.stdout.flush()
+
+
 def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | None:
     """--policies, --generalize and --verify, applied to each diagnosis in that order."""
     steps: list[Callable[[Diagnosis], Diagnosis]] = []
@@ -198,7 +208,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if decoder is not None:
             decoder.close()
-    if args.format in COLLECTED:
+    if args.format == "sarif":
+        _print_sarif(kept, ruleset)
+    elif args.format in COLLECTED:
         _print_collected(kept, args.format, args.snapshot)
     stats = result.stats
     if args.format not in ("json", "markdown") or sys.stderr.isatty():
