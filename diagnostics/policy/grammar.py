@@ -30,6 +30,10 @@ _SID = re.compile(r"^[A-Za-z0-9]*$")
 _SID_BAD = re.compile(r"[^A-Za-z0-9]+")
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+
+
 def _statement_problems(kind: str, index: int, statement: Mapping[str, Any]) -> list[str]:
     where = f"statement {index + 1}"
     out: list[str] = []
@@ -45,11 +49,11 @@ def _statement_problems(kind: str, index: int, statement: Mapping[str, Any]) -> 
     if kind == "trust" and has_resource:
         out.append(f"{where}: a trust policy has prohibited field Resource")
     if kind in PRINCIPAL_FREE and has_principal:
-        out.append(f"{where}: a {kind} policy has prohibited field Principal")
+        out.append(f"{where}: {_a(kind)} policy has prohibited field Principal")
     if kind in PRINCIPAL_REQUIRED and not has_principal:
-        out.append(f"{where}: a {kind} policy statement needs a Principal")
+        out.append(f"{where}: {_a(kind)} policy statement needs a Principal")
     if kind in PRINCIPAL_FREE and not has_resource:
-        out.append(f"{where}: a {kind} policy statement needs a Resource")
+        out.append(f"{where}: {_a(kind)} policy statement needs a Resource")
     return out
 
 
