@@ -145,6 +145,11 @@ CASES: dict[str, Spec] = {
         [("Access to the resource ", "a"), ("Access to the resource a", " is ")],
     ),
     "diagnostics/extract/wordings.py:_STS": ("match", [("Cannot call ", "Get")]),
+    "diagnostics/extract/image_pulls.py:_HOST": (
+        "finditer",
+        [("", "1"), ("", "111122223333.dkr.ecr."), ("111122223333.dkr.ecr.us", "-a")],
+    ),
+    "diagnostics/extract/image_pulls.py:_PATH": ("match", [("/", "a"), ("", "/")]),
     "diagnostics/extract/wordings.py:_CALL_FAILED": (
         "match",
         [("Call failed: a(", "a"), ("Call failed: a(", ") => "), ("Call failed: a() => ", "a")],

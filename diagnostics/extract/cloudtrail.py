@@ -170,6 +170,35 @@ def record_conditions(record: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, 
     return tuple(out)
 
 
+def _web_identity_provider(identity: Mapping[str, Any]) -> str | None:
+    """A web identity caller's OIDC provider ARN: it has no ARN of its own."""
+    provider = _str(identity.get("identityProvider"), 512)
+    if identity.get("type") == "WebIdentityUser" and provider and ":oidc-provider/" in provider:
+        return provider
+    return None
+
+
+def web_identity_claims(identity: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The token's ``<host>:sub`` and ``<host>:aud`` a web identity record states.
+
+    CloudTrail writes ``principalId`` as ``<provider ARN>:<aud>:<sub>`` and the
+    subject again as ``userName`` (``system:serviceaccount:NS:SA`` for EKS IRSA).
+    """
+    provider = _web_identity_provider(identity)
+    sub = _str(identity.get("userName"), 512)
+    if provider is None or sub is None:
+        return ()
+    host = provider.split(":oidc-provider/", 1)[1]
+    out: list[tuple[str, tuple[str, ...]]] = [(f"{host}:sub", (sub,))]
+    principal_id = _str(identity.get("principalId"), 2048) or ""
+    tail = f":{sub}"
+    if principal_id.startswith(f"{provider}:") and principal_id.endswith(tail):
+        aud = principal_id[len(provider) + 1 : -len(tail)]
+        if aud:
+            out.append((f"{host}:aud", (aud,)))
+    return tuple(out)
+
+
 def _was_cut(message: str) -> bool:
     """CloudTrail cut this errorMessage: it keeps 1,023 characters and appends "..."."""
     return len(message) >= CLOUDTRAIL_MESSAGE_LIMIT
@@ -185,7 +214,7 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
     assert isinstance(code, str)
     identity = record.get("userIdentity")
     identity = identity if isinstance(identity, Mapping) else {}
-    principal = _str(identity.get("arn"))
+    principal = _str(identity.get("arn")) or _web_identity_provider(identity)
     message = record.get("errorMessage")
     found = (
         analyse_message(message[:MAX_MESSAGE], cut=_was_cut(message))
@@ -215,7 +244,7 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
         region=_str(record.get("awsRegion"), 64),
         error_code=code,
         event_time=_str(record.get("eventTime"), 64),
-        conditions=record_conditions(record),
+        conditions=record_conditions(record) + web_identity_claims(identity),
         excerpt=excerpt[:500],
         authorization_id=found.authorization_id if found else None,
         parse_notes=found.parse_notes if found else (),

@@ -43,6 +43,10 @@ MARKERS: tuple[bytes, ...] = (
     b"returned an error: (403) Forbidden",
     # The PHP SDK's exception names the operation on its first line (exception_frames.py).
     b'Error executing "',
+    # A registry's bare refusal of a kubelet, containerd or ECS agent pull (image_pulls.py).
+    b": 403 Forbidden",
+    # kubectl's 401, an EKS access entry missing when AWS evidence is near (eks_auth.py).
+    b"logged in to the server",
 )
 
 

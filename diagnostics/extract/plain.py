@@ -298,7 +298,7 @@ def _parse_sts(text: str, middle: int) -> PlainHit | None:
 
     Only the capitalised sentence start counts: prose says "is not authorized".
     """
-    if middle > 0 and not (text[middle - 1].isspace() or text[middle - 1] in ":(\"'"):
+    if middle > 0 and not (text[middle - 1].isspace() or text[middle - 1] in ":(\"'`"):
         return None
     got = _action_at(text, middle + len(_STS_MIDDLE))
     if got is None or got[0] is None:

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 import orjson
 
 from diagnostics.extract.cloudtrail import failure_from_record, iter_records, looks_like_cloudtrail
-from diagnostics.extract.code_above import with_code_above
+from diagnostics.extract.code_above import with_code_above, with_code_below
 from diagnostics.extract.decoded import (
     json_continuation,
     looks_like_decoded_key_line,
     pretty_json_starts,
 )
+from diagnostics.extract.eks_auth import MARKER as EKS_MARKER
 from diagnostics.extract.encoded import open_blob_at_end
 from diagnostics.extract.joins import (
     ends_on_arn,
@@ -176,10 +177,14 @@ class Assembler:
         if "You are not authorized to " in text:
             # EC2's bare sentence may be confirmed only by the tool's banner above it.
             context = "\n".join(normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES))
+        elif EKS_MARKER in text:
+            # kubectl's 401 is EKS's only with the identity or cluster printed above it.
+            context = "\n".join(normalize_line(b)[0] for b in self.prev_lines(BACK_LINES))
         found, problems = analyse_text(
             text, cut_at_end=cur.unterminated or cur.long, context=context
         )
         found = with_code_above(found, first_text, self._lines_above)
+        found = with_code_below(found, first_text, lambda: self._lines_below(cur))
         failures: list[Failure] = []
         for f in found:
             rel = acc.line_of(f.start)
@@ -262,6 +267,18 @@ class Assembler:
             prev_visible = ntext
             cur = nxt
         return lines, first_hard
+
+    def _lines_below(self, last: Line) -> list[str]:
+        """Up to CONTEXT_LINES lines after the record, read without consuming them."""
+        out: list[str] = []
+        cur = last
+        while len(out) < CONTEXT_LINES and not cur.long and cur.next is not None:
+            nxt = self.line_at(cur.next)  # may raise NeedMore: the record waits for them
+            if nxt is None or nxt.long:
+                break
+            out.append(normalize_line(bytes(self.buf[nxt.start : nxt.end]))[0])
+            cur = nxt
+        return out
 
     def _lines_above(self) -> list[str]:
         return [normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES)]

@@ -11,7 +11,8 @@ the request itself names it.  Only shapes whose ARN is certain are read:
 - DynamoDB ``tableName`` (a name in the caller's account, or an ARN);
 - Lambda ``functionName`` (name, ``name:qualifier``, partial or full ARN);
 - KMS ``keyId`` and Secrets Manager ``secretId``, only when already an ARN
-  (a key id, alias or secret name alone does not give the full ARN).
+  (a key id, alias or secret name alone does not give the full ARN);
+- STS ``roleArn`` (AssumeRole, AssumeRoleWithWebIdentity, AssumeRoleWithSAML).
 
 ARN formats: the Service Authorization Reference's resource types per service.
 """
@@ -182,4 +183,18 @@ def request_resource(record: Mapping[str, Any], account: str | None) -> str | No
         return _arn_of(params.get("keyId"), "kms", "key/")
     if source == "secretsmanager.amazonaws.com":
         return _arn_of(params.get("secretId"), "secretsmanager", "secret:")
+    if source == "sts.amazonaws.com":
+        return _role_arn(params.get("roleArn"))
     return None
+
+
+def _role_arn(value: object) -> str | None:
+    """STS AssumeRole*'s ``roleArn``: an IAM role ARN (IAM ARNs have no region)."""
+    arn = _text(value)
+    if arn is None or any(ch.isspace() for ch in arn):
+        return None
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[1] not in _PARTITIONS:
+        return None
+    ok = parts[2] == "iam" and not parts[3] and _is_account(parts[4])
+    return arn if ok and parts[5].startswith("role/") and len(parts[5]) > 5 else None

@@ -20,6 +20,8 @@ from diagnostics.context import account_of, region_of
 from diagnostics.extract.authorization_id import attach_ids
 from diagnostics.extract.decoded import find_decoded
 from diagnostics.extract.ec2 import Ec2Hit, find_ec2
+from diagnostics.extract.eks_auth import MARKER as EKS_MARKER
+from diagnostics.extract.eks_auth import find_eks_unauthorized
 from diagnostics.extract.encoded import MIN_WHOLE_BLOB, find_encoded
 from diagnostics.extract.found import Found, from_plain
 from diagnostics.extract.frames import Frame, find_frames
@@ -100,7 +102,7 @@ def analyse_text(
             )
         )
     found = _with_ec2(found, ec2)
-    found = _with_wordings(found, find_wordings(text))
+    found = _with_wordings(found, find_wordings(text) + _eks_hits(text, context))
     found.sort(key=lambda f: f.start)
     frames = find_frames(text)
     if frames:
@@ -115,6 +117,16 @@ def analyse_text(
     return _share_wrappers(found), problems
 
 
+def _eks_hits(text: str, context: str) -> list[WordingHit]:
+    """kubectl's 401 from an EKS cluster, with the IAM identity and cluster before it."""
+    if EKS_MARKER not in text:
+        return []
+    return [
+        WordingHit(start, end, "Unauthorized", None, "eks", region, None, cluster, principal)
+        for start, end, principal, cluster, region in find_eks_unauthorized(text, context)
+    ]
+
+
 def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
     """Refusals in other wordings (SQS, STS, Secrets Manager, JS traces) no sentence covers."""
     out = list(found)
@@ -126,18 +138,27 @@ def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
                 "plain",
                 hit.start,
                 hit.end,
+                principal_arn=hit.principal_arn,
+                account_id=account_of(hit.principal_arn),
                 action=hit.action,
+                resource=hit.resource,
                 error_code=hit.error_code,
                 operation=hit.operation,
                 event_source=hit.service,
                 region=hit.region,
-                parse_notes=(
-                    "the message names no principal or resource"
-                    + ("" if hit.action else ", nor the action"),
-                ),
+                parse_notes=_wording_notes(hit),
             )
         )
     return out
+
+
+def _wording_notes(hit: WordingHit) -> tuple[str, ...]:
+    slots = (("principal", hit.principal_arn), ("resource", hit.resource))
+    missing = [word for word, value in slots if not value]
+    if not missing and hit.action:
+        return ()
+    said = f"the message names no {' or '.join(missing)}" if missing else "the message"
+    return (said + ("" if hit.action else (", nor the action" if missing else " names no action")),)
 
 
 def _with_tool_operations(text: str, found: list[Found]) -> list[Found]:

@@ -31,6 +31,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from diagnostics.extract.image_pulls import FORBIDDEN, find_image_pulls
+
 # Linear: anchored at the found literal; one bounded non-blank run, bounded junk class.
 _SQS = re.compile(r"Access to the resource (?P<url>\S{1,512}) is [`'\"*_ >]{0,4}denied")
 # Linear: anchored at the found literal; a literal alternation.
@@ -80,6 +82,8 @@ class WordingHit:
     service: str | None
     region: str | None = None
     action: str | None = None
+    resource: str | None = None
+    principal_arn: str | None = None
 
 
 def find_wordings(text: str) -> list[WordingHit]:
@@ -114,8 +118,19 @@ def find_wordings(text: str) -> list[WordingHit]:
                 WordingHit(m.start(), m.end(), m.group("code"), op[0].upper() + op[1:], None)
             )
     _sdk_wordings(text, hits)
+    if FORBIDDEN in text:
+        _image_pulls(text, hits)
     hits.sort(key=lambda h: h.start)
     return hits
+
+
+def _image_pulls(text: str, hits: list[WordingHit]) -> None:
+    """kubelet, containerd and ECS agent pulls from ECR refused with 403 (image_pulls.py)."""
+    for start, end, account, region, repo in find_image_pulls(text):
+        arn = f"arn:aws:ecr:{region}:{account}:repository/{repo}" if repo else None
+        # A pull is BatchGetImage on the manifest first; the layer actions follow it.
+        action = "ecr:BatchGetImage"
+        hits.append(WordingHit(start, end, "Forbidden", None, "ecr", region, action, arn))
 
 
 def _sdk_wordings(text: str, hits: list[WordingHit]) -> None:

@@ -323,6 +323,20 @@ def _federated_provider(s: Subject, _: str | None) -> Value:
 
 
 @placeholder(
+    "service_account",
+    "for an EKS service account's web identity (IRSA), the token's subject"
+    " system:serviceaccount:NAMESPACE:NAME, when the failure states it",
+)
+def _service_account(s: Subject, _: str | None) -> Value:
+    for key, values in s.ctx.conditions.items():
+        if key.endswith(":sub"):
+            subs = [v for v in values if v.startswith("system:serviceaccount:")]
+            if subs:
+                return subs[0]
+    return None
+
+
+@placeholder(
     "federated_host",
     "for an OIDC provider, the host that prefixes its condition keys (host:aud, host:sub)",
 )
