@@ -73,7 +73,8 @@ def test_an_agent_gets_the_diagnosis_and_the_role_fix_over_stdio() -> None:
     assert not result.is_error
     answer = _structured(result)
     assert answer["count"] == 1
-    d = answer["diagnoses"][0]
+    # What came from the log (the ARNs, the fix built on them) is marked untrusted.
+    d = answer["diagnoses"][0]["untrusted"]
     assert d["action"] == "iam:PassRole"
     assert d["resource"] == "arn:aws:iam::123456789012:role/app-handler-role"
     fixes = [fix for finding in d["findings"] for fix in finding["fixes"]]
@@ -89,7 +90,7 @@ def test_bad_input_comes_back_as_a_tool_error_that_says_what_to_do() -> None:
         _session_calls,
         [
             ("diagnose_aws_error", {"text": "everything is fine\n"}),
-            ("explain_decoded_message", {"message": "not json at all"}),
+            ("explain_decoded_message", {"text": "not json at all"}),
         ],
     )
     answer = _structured(empty)
@@ -142,8 +143,8 @@ def test_the_decode_tool_decodes_through_sts_and_explains() -> None:
     assert calls == [blob]
     d = _structured(result)["diagnoses"][0]
     assert d["decode_error"] is None
-    assert d["decoded"]["context"]["action"] == "s3:GetObject"
-    assert d["resource"] == "arn:aws:s3:::reports/q3.csv"
+    assert d["untrusted"]["decoded"]["context"]["action"] == "s3:GetObject"
+    assert d["untrusted"]["resource"] == "arn:aws:s3:::reports/q3.csv"
 
 
 @pytest.mark.slow
@@ -183,8 +184,8 @@ def test_the_decode_tool_resolves_an_authorization_id() -> None:
 
         result = anyio.run(call)
     d = _structured(result)["diagnoses"][0]
-    assert d["authorization_id"] == auth_id
     assert d["authorization_error"] is None
-    assert d["authorization_details"]["evaluations"]
-    explanation = " ".join(f["explanation"] for f in d["findings"])
+    assert d["untrusted"]["authorization_id"] == auth_id
+    assert d["untrusted"]["authorization_details"]["evaluations"]
+    explanation = " ".join(f["explanation"] for f in d["untrusted"]["findings"])
     assert "SCP" in explanation

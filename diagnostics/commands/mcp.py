@@ -18,6 +18,14 @@ def register(sub: Any) -> None:
         "Configure your agent to start `authz-diag mcp`.",
     )
     add_rules_argument(p)
+    p.add_argument(
+        "--max-reply-bytes",
+        type=_reply_bytes,
+        default=None,
+        metavar="N",
+        help="cap each tool reply at N bytes (default 262144); the diagnoses past it are left "
+        "out and the reply's notice says how many",
+    )
     p.set_defaults(run=run)
 
 
@@ -29,7 +37,25 @@ def run(args: argparse.Namespace) -> int:
             "the MCP server needs the MCP SDK: pip install 'mcp>=2.3,<3' into this "
             "environment (or pip install -e '.[mcp]' in a checkout)"
         ) from None
+    from diagnostics.mcp_reply import MAX_REPLY_BYTES
     from diagnostics.mcpserver import build_server
 
-    build_server(args.rules).run("stdio")
+    build_server(args.rules, max_reply_bytes=args.max_reply_bytes or MAX_REPLY_BYTES).run("stdio")
     return 0
+
+
+#: Below this a reply cannot hold even one diagnosis next to its envelope.
+MIN_REPLY_BYTES = 32 * 1024
+
+
+def _reply_bytes(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < MIN_REPLY_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"--max-reply-bytes takes a whole number of bytes, at least {MIN_REPLY_BYTES:,} "
+            f"(got {value!r})"
+        )
+    return n
