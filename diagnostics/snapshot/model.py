@@ -131,4 +131,9 @@ class Snapshot:
     def resource_policy(self, resource: str | None) -> ResourcePolicy | None:
         if not resource:
             return None
-        return next((r for r in self.resource_policies if r.resource == resource), None)
+        # An S3 object is governed by its bucket's policy.
+        wanted = {
+            resource,
+            resource.split("/", 1)[0] if resource.startswith("arn:aws:s3:::") else resource,
+        }
+        return next((r for r in self.resource_policies if r.resource in wanted), None)
