@@ -290,6 +290,29 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class IacLocation:
+    """Where an infrastructure-as-code tree defines a fix's target (``scan --iac``)."""
+
+    applies_to: str  # the fix's ``applies_to``, as the fix names it
+    path: str  # the file, as the --iac directory joined with its path below it
+    line: int  # 1-based line of the resource's first line
+    #: ``aws_iam_role.ci_deployer`` (Terraform) or ``CiDeployerRole (AWS::IAM::Role)``
+    resource: str
+
+    def to_json(self) -> JSONObject:
+        return {
+            "applies_to": self.applies_to,
+            "path": self.path,
+            "line": self.line,
+            "resource": self.resource,
+        }
+
+    def label(self) -> str:
+        """``infra/iam.tf:12 (aws_iam_role.ci_deployer)``."""
+        return f"{self.path}:{self.line} ({self.resource})"
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One rule's verdict on a failure."""
 
@@ -345,6 +368,8 @@ class Diagnosis:
     #: parsed, or why it was not resolved.
     authorization_details: JSONObject | None = field(default=None, compare=False, hash=False)
     authorization_error: str | None = None
+    #: Where ``scan --iac DIR`` found each fix's target defined (empty without --iac).
+    defined_in: tuple[IacLocation, ...] = ()
 
     def to_json(self) -> JSONObject:
         """The object ``scan --format json`` prints; field names are a contract."""
@@ -380,6 +405,7 @@ class Diagnosis:
             "authorization_error": self.authorization_error,
             "embedded": f.embedded,
             "resource_text": f.resource_text,
+            "defined_in": [x.to_json() for x in self.defined_in],
         }
 
 

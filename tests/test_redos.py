@@ -338,6 +338,24 @@ CASES: dict[str, Spec] = {
         [("us", "-a"), ("us-east", "-1")],
     ),
     "diagnostics/sources/s3_config.py:_DAY": ("match", [("", "1")]),
+    "diagnostics/iac/terraform.py:_OPEN": (
+        "match",
+        [("", " "), ("resource", " "), ('resource "a"', " "), ('resource "', "a")],
+    ),
+    "diagnostics/iac/terraform.py:_LITERAL": (
+        "match",
+        [("", " "), ("a", " "), ("a =", " "), ('a = "', "a"), ('a = "a"', " "), ('a="a"#', "a")],
+    ),
+    "diagnostics/iac/cloudformation.py:_KEY": ("match", [("", " "), ("A", "a"), ("A:", " ")]),
+    "diagnostics/iac/cloudformation.py:_SCALAR": (
+        "match",
+        [("", " "), ("A", " "), ("A:", " "), ('A: "', "a"), ("A: a", " a"), ("A: a#", "#")],
+    ),
+    "diagnostics/iac/cloudformation.py:_SECTION": (
+        "match",
+        [("Resources", " "), ("Resources:", " ")],
+    ),
+    "diagnostics/render/terraform.py:_ADDRESS": ("match", [("aws_", "a"), ("aws_a.", "a")]),
     "diagnostics/testing/slack_receiver.py:_MARKUP": ("search", [("", "<"), ("", "<h")]),
     "diagnostics/testing/sts_double.py:_CREDENTIAL": (
         "search",

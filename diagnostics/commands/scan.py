@@ -16,13 +16,24 @@ if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
 
 
-FORMATS = ("text", "json", "policy", "policy-text", "markdown", "sarif")
+FORMATS = (
+    "text",
+    "json",
+    "policy",
+    "policy-text",
+    "markdown",
+    "sarif",
+    "terraform",
+    "cloudformation",
+)
 #: Formats printed once the whole input is read (they merge or tabulate).
-COLLECTED = ("policy", "policy-text", "markdown", "sarif")
+COLLECTED = ("policy", "policy-text", "markdown", "sarif", "terraform", "cloudformation")
 FORMAT_HELP = (
     "text (default): a block per failure; json: one object per line; policy: one JSON "
     "document of the policies to change (for jq or the AWS CLI), explanations on stderr; "
-    "policy-text: the same with # comments; markdown: a CI job summary or PR comment"
+    "policy-text: the same with # comments; markdown: a CI job summary or PR comment; "
+    "terraform: aws_iam_policy_document blocks and the resources that apply them; "
+    "cloudformation: a YAML template of the same"
     "; sarif: SARIF 2.1.0 for code scanning, one result per failure"
 )
 
@@ -58,6 +69,12 @@ def register(sub: Any) -> None:
         help="worker processes (default: one per CPU, at most 4, for two or more files "
         "that add up to 16 MiB, gzip counted as read; for one file, its failures are "
         "diagnosed by N workers; 1 scans in one process); output is the same either way",
+    )
+    p.add_argument(
+        "--iac",
+        metavar="DIR",
+        help="a Terraform (.tf, .tf.json) or CloudFormation/CDK (templates, cdk.out) tree: "
+        "name the file and line that define each fix's role, user or bucket",
     )
     p.add_argument(
         "--policies",
@@ -101,6 +118,12 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str, snapshot: Any = None)
         from diagnostics.render import markdown
 
         sys.stdout.write(markdown.render(diagnoses))
+        return
+    if fmt in ("terraform", "cloudformation"):
+        from diagnostics.render import cloudformation, terraform
+
+        iac = terraform if fmt == "terraform" else cloudformation
+        sys.stdout.write(iac.render(diagnoses))
         return
     import orjson
 
@@ -149,6 +172,15 @@ def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | N
         from diagnostics.snapshot.judge import SnapshotJudge
 
         steps.append(SnapshotJudge(args.snapshot))
+    if args.iac:
+        from diagnostics.iac.annotate import annotate
+        from diagnostics.iac.search import index_tree
+        from diagnostics.render.safe import line
+
+        index = index_tree(args.iac)
+        for warning in index.warnings:
+            print(f"authz-diag: warning: {line(warning)}", file=sys.stderr)
+        steps.append(lambda d: annotate(d, index))
     if args.generalize:
         from diagnostics.generalize import generalize
 

@@ -159,7 +159,14 @@ def _finding_lines(d: Diagnosis, finding: Finding) -> list[str]:
     for para in block(finding.explanation, ""):
         lines += _wrap(para) or [""]
     for fix in finding.fixes:
-        lines += _fix_lines(fix)
+        fix_lines = _fix_lines(fix)
+        # `scan --iac`: where the user's Terraform or CloudFormation defines the target.
+        defined = [
+            f"      defined in {line(loc.label())}"
+            for loc in d.defined_in
+            if loc.applies_to == fix.applies_to
+        ]
+        lines += fix_lines[:1] + defined + fix_lines[1:]
         lines += _checks(d, finding.rule, fix)
     if not finding.fixes:
         # A re-check with no fix to hang it on: say the request stays denied.
