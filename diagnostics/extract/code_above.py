@@ -17,13 +17,16 @@ from dataclasses import replace
 from diagnostics.extract.codes import is_authz_error_code
 from diagnostics.extract.found import Found
 
-# Linear: anchored after optional blanks; literal keys, one bounded class.
+# Linear: anchored after optional blanks; literal keys, one bounded class per branch.
 _CODE_LINE = re.compile(
     r"""[ \t>]{0,40}(?:<Code>(?P<xml>[A-Za-z0-9_.]{1,100})</Code>"""
-    r"""|["']?(?:Code|code|__type)["']?[ \t]{0,4}:[ \t]{0,4}"""
-    r"""["'](?P<json>[A-Za-z0-9_.#:]{1,160})["'],?)"""
+    r"""|["']?(?:Code|code|__type|errorCode|ErrorCode)["']?[ \t]{0,4}:[ \t]{0,4}"""
+    r"""["'](?P<json>[A-Za-z0-9_.#:]{1,160})["'],?"""
+    # The exception class alone on its line (an IDE's or SDK's title line).
+    r"""|(?P<word>[A-Z][A-Za-z0-9.]{2,100}):?)"""
     r"""[ \t]{0,8}$"""
 )
+_BODY_ENDS = ("}", "</Error>", "</Errors>", "</Response>", "</ErrorResponse>")
 # Linear: anchored after optional blanks; literal keys and tags, one bounded class.
 _BARE_MESSAGE = re.compile(
     r"""[ \t>]{0,40}(?:<Message>(?:Access Denied|Forbidden)</Message>"""
@@ -49,10 +52,34 @@ def code_above(lines: list[str]) -> str | None:
         stripped = line.strip(" \t>")
         if not stripped or (stripped.startswith(_BODY_STARTS) and "Code" not in stripped):
             return None
-        m = _CODE_LINE.match(line)
-        if m:
-            code = (m["xml"] or m["json"] or "").split("#")[-1].split(":")[0]
-            return code if is_authz_error_code(code) else None
+        code = _code_on(line)
+        if code is not None:
+            return code or None
+    return None
+
+
+def _code_on(line: str) -> str | None:
+    """The refusal code a code line holds; "" for another code; None: no code line."""
+    m = _CODE_LINE.match(line)
+    if not m:
+        return None
+    code = (m["xml"] or m["json"] or m["word"] or "").split("#")[-1].split(":")[0]
+    return code if is_authz_error_code(code) else ""
+
+
+def code_below(lines: list[str]) -> str | None:
+    """The refusal code on one of ``lines`` (the nearest first), within one error body.
+
+    JS SDK v2 error objects and API Gateway bodies print ``"message"`` before
+    ``"code"``; the record assembler reads only the message line.
+    """
+    for line in map(_unboxed, lines):
+        stripped = line.strip(" \t>")
+        if not stripped or stripped.startswith(_BODY_ENDS):
+            return None
+        code = _code_on(line)
+        if code is not None:
+            return code or None
     return None
 
 
@@ -80,4 +107,24 @@ def with_code_above(
     if not found:
         note = "the error code is on the line above; the message names no principal or resource"
         return [Found("plain", 0, len(first_line), error_code=code, parse_notes=(note,))]
+    return [f if f.error_code is not None else replace(f, error_code=code) for f in found]
+
+
+# Linear: anchored after optional blanks; literal keys.
+_MESSAGE_KEY = re.compile(
+    r"""[ \t>]{0,40}(?:["']?(?:message|Message|errorMessage)["']?[ \t]{0,4}:|<Message>)"""
+)
+
+
+def with_code_below(
+    found: list[Found], first_line: str, below: Callable[[], list[str]]
+) -> list[Found]:
+    """``found`` with the code printed below its message field filled in where none was."""
+    if not found or all(f.error_code is not None for f in found):
+        return found
+    if not _MESSAGE_KEY.match(first_line):
+        return found
+    code = code_below(below())
+    if code is None:
+        return found
     return [f if f.error_code is not None else replace(f, error_code=code) for f in found]

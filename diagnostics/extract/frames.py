@@ -47,7 +47,8 @@ _GO2_CODE = re.compile(r"api error (?P<code>[A-Za-z0-9_.]{1,100}):")
 # Linear: anchored; bounded classes between literals.
 _JAVA = re.compile(
     r"\(Service: (?P<svc>[A-Za-z0-9 ._-]{1,64})[;,] Status Code: (?P<status>\d{3})[;,]"
-    r"(?: Error Code: (?P<code>403 Forbidden|[A-Za-z0-9_.]{1,100})[;,])?"
+    # A wrap may fall between "Error" and "Code"; the code may close the frame.
+    r"(?:\s{1,3}Error\s{1,3}Code: (?P<code>403 Forbidden|[A-Za-z0-9_.]{1,100})[;,)])?"
 )
 # Linear: anchored at a found position; one bounded class then a literal.
 _CODE_COLON = re.compile(r"(?P<code>[A-Z][A-Za-z0-9]{2,100}(?:\.[A-Za-z0-9]{1,100})?): ")
