@@ -150,6 +150,18 @@ CASES: dict[str, Spec] = {
         [("", "1"), ("", "111122223333.dkr.ecr."), ("111122223333.dkr.ecr.us", "-a")],
     ),
     "diagnostics/extract/image_pulls.py:_PATH": ("match", [("/", "a"), ("", "/")]),
+    "diagnostics/extract/eks_auth.py:_CLUSTER": (
+        "finditer",
+        [
+            ("", "arn:aws"),
+            ("arn:aws:eks:", "a"),
+            ("arn:aws:eks:us-east-1:111122223333:cluster/", "a"),
+        ],
+    ),
+    "diagnostics/extract/eks_auth.py:_PRINCIPAL": (
+        "finditer",
+        [("", "arn:aws:iam::"), ("arn:aws:sts::111122223333:assumed-role/", "a"), ("arn:aws", "-")],
+    ),
     "diagnostics/extract/wordings.py:_CALL_FAILED": (
         "match",
         [("Call failed: a(", "a"), ("Call failed: a(", ") => "), ("Call failed: a() => ", "a")],
