@@ -321,7 +321,7 @@ def _drain_slowly(pipe: Any, path: Path, rng: random.Random) -> None:
         while chunk := pipe.read1(2048):
             out.write(chunk)
             out.flush()
-            time.sleep(rng.uniform(0.8, 2.0) if rng.random() < 0.05 else rng.uniform(0, 0.02))
+            time.sleep(rng.uniform(0.3, 1.0) if rng.random() < 0.03 else rng.uniform(0, 0.01))
 
 
 def alerted(workers: list[Worker]) -> Counter[str]:
