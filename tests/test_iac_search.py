@@ -155,3 +155,19 @@ def test_a_bad_iac_tree_is_a_clear_error_or_a_warning(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     if os.geteuid() != 0:  # root reads a mode-0 file anyway
         assert "warning: --iac: could not read" in proc.stderr
+
+
+def test_policy_formats_name_where_each_target_is_defined() -> None:
+    """`--format policy` notes and `--format policy-text` comments say where the tree defines it."""
+    line = _line_of(f"{TREE}/iam.tf", 'resource "aws_iam_role" "backup_job"')
+    note = f"defined in {TREE}/iam.tf:{line} (aws_iam_role.backup_job)"
+    entries = json.loads(_scan("--format", "policy", "--iac", TREE, "examples/").stdout)
+    (backup,) = [
+        e for e in entries if e["applies_to"] == "arn:aws:iam::111122223333:role/backup-job"
+    ]
+    assert note in backup["notes"]
+    text = _scan("--format", "policy-text", "--iac", TREE, "examples/").stdout
+    header = "# identity policy for arn:aws:iam::111122223333:role/backup-job:"
+    lines = text.splitlines()
+    at = next(i for i, t in enumerate(lines) if t.startswith(header))
+    assert lines[at + 1] == f"# {note}"

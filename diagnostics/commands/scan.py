@@ -139,8 +139,13 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str, snapshot: Any = None)
         # An edit replaces its add-a-statement form: print the whole edited document.
         edited, rest = edit_entries(diagnoses, snapshot)
     docs = merge_fixes(rest)
+    from diagnostics.iac.annotate import defined_notes
+
     if fmt == "policy-text":
-        text = render_policies(docs)
+        text = "\n".join(
+            _with_comments(render_policies([doc]), defined_notes(doc.applies_to, diagnoses))
+            for doc in docs
+        )
         # What `--format policy` lists with a null document is named here too, as comments.
         for entry in unfixable(diagnoses):
             text += ("\n" if text else "") + "".join(f"# {line(n)}\n" for n in entry["notes"])
@@ -150,11 +155,23 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str, snapshot: Any = None)
                 print(f"authz-diag: warning: {line(warning)}", file=sys.stderr)
         return
     # stdout is one JSON document; what a person reads goes to stderr.
-    body = orjson.dumps([*edited, *policy_entries(docs, rest)], option=orjson.OPT_INDENT_2)
+    entries = policy_entries(docs, rest)
+    for entry in entries:
+        if entry["document"] is not None:  # `scan --iac`: where the target is defined
+            entry["notes"] += defined_notes(entry["applies_to"], diagnoses)
+    body = orjson.dumps([*edited, *entries], option=orjson.OPT_INDENT_2)
     sys.stdout.buffer.write(json_bytes(body) + b"\n")
     sys.stdout.flush()
     for text in explanations(diagnoses):
         print(f"authz-diag: {line(text)}", file=sys.stderr)
+
+
+def _with_comments(block: str, notes: list[str]) -> str:
+    """``block`` with a ``# note`` line per note after its header line."""
+    from diagnostics.render.safe import line
+
+    head, _, rest = block.partition("\n")
+    return head + "\n" + "".join(f"# {line(n)}\n" for n in notes) + rest
 
 
 def _print_sarif(diagnoses: list[Diagnosis], ruleset: RuleSet | None) -> None:

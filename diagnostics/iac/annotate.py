@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from diagnostics.iac.search import IacIndex
+from diagnostics.iac.targets import target_of
 from diagnostics.model import Diagnosis, IacLocation
 
 
@@ -21,3 +23,21 @@ def annotate(diagnosis: Diagnosis, index: IacIndex) -> Diagnosis:
     if not seen:
         return diagnosis
     return dataclasses.replace(diagnosis, defined_in=tuple(seen.values()))
+
+
+def defined_notes(applies_to: str | None, diagnoses: Iterable[Diagnosis]) -> list[str]:
+    """``defined in infra/iam.tf:12 (aws_iam_role.x)`` per location of ``applies_to``'s target.
+
+    A merged document names its target as the policy sees it (a session's role),
+    so locations are matched by the role, user, group or bucket they define.
+    """
+    target = target_of(applies_to) if applies_to else None
+    if target is None:
+        return []
+    notes: list[str] = []
+    for d in diagnoses:
+        for loc in d.defined_in:
+            note = f"defined in {loc.label()}"
+            if target_of(loc.applies_to) == target and note not in notes:
+                notes.append(note)
+    return notes
