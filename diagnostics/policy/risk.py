@@ -206,6 +206,7 @@ def _risks(statements: list[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
 #: policy only stops denying).
 GRANTING_TARGETS = frozenset({"trust", "resource"})
 CROSS_ACCOUNT = "cross-account"
+# Linear: a fixed count of digits.
 _ACCOUNT = re.compile(r"\d{12}")
 _CONFIRM = "the log, not AWS, chose this grantee: confirm it should have this access"
 

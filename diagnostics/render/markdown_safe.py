@@ -41,13 +41,18 @@ _INLINE = re.compile(r"([\\`*_\[\]<>&|~$])")
 # What opens a block at the start of a line: a heading, a list item, a
 # thematic break or setext underline, an ordered list item (">" and "*" are
 # escaped as inline markup already).
+# Linear: anchored, one bounded alternative.
 _BLOCK_START = re.compile(r"^(?:([#+=-])|(\d{1,9})([.)]))")
+# Linear: one repeated literal.
 _BACKTICKS = re.compile(r"`+")
 # GFM's extended autolinks start at a scheme's "://" or at "www." (any case).
+# Linear: literals only.
 _SCHEME = re.compile(r"://")
+# Linear: literals only.
 _WWW = re.compile(r"(www)\.", re.I)
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+# Linear: one character class.
 _HTML_SPECIAL = re.compile(r'[&<>"]')
 
 #: Joined after "@" in prose: GitHub's mentions and GFM's e-mail links need a
