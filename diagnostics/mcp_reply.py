@@ -167,8 +167,35 @@ def _finding(obj: dict[str, Any]) -> UntrustedFinding:
     )
 
 
-def _error(value: Any) -> str | None:
-    return None if value is None else in_tool_terms(str(value))
+#: Log-derived values an error text may quote (an authorization ID of 256 letters can
+#: spell a sentence); they are replaced by a pointer into ``untrusted``.
+_QUOTABLE = (
+    "authorization_id",
+    "principal_arn",
+    "resource",
+    "action",
+    "policy_arn",
+    "principal_text",
+    "resource_text",
+    "operation",
+    "error_code",
+    "event_source",
+)
+#: Shorter values cannot carry words; replacing them would garble the sentence.
+_MIN_QUOTED = 6
+
+
+def _error(value: Any, untrusted: dict[str, Any]) -> str | None:
+    if value is None:
+        return None
+    text = in_tool_terms(str(value))
+    quoted = [(untrusted.get(key), key) for key in _QUOTABLE]
+    for found, key in sorted(
+        ((v, k) for v, k in quoted if isinstance(v, str) and len(v) >= _MIN_QUOTED),
+        key=lambda pair: -len(pair[0]),
+    ):
+        text = text.replace(found, f"<untrusted.{key}>")
+    return text
 
 
 def tool_diagnosis(scan_json: dict[str, Any]) -> ToolDiagnosis:
@@ -195,8 +222,8 @@ def tool_diagnosis(scan_json: dict[str, Any]) -> ToolDiagnosis:
         truncated=bool(trusted["truncated"]),
         rules=list(dict.fromkeys(f.rule for f in findings)),
         risks=list(risks.values()),
-        decode_error=_error(trusted["decode_error"]),
-        authorization_error=_error(trusted["authorization_error"]),
+        decode_error=_error(trusted["decode_error"], known),
+        authorization_error=_error(trusted["authorization_error"], known),
         untrusted=UntrustedFailure(findings=findings, other=rest, **known),
     )
 

@@ -38,6 +38,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("e.g. --decode-role-arn ", "e.g. the `role_arn` argument "),
     ("run `authz-diag decode -`", f"call {DECODE_TOOL} with it as `text`"),
     ("role_arn_template must contain {account}", "`role_arn` must contain {account}"),
+    ("is not in `accounts` ([alerts] accounts)", "is not in the `accounts` argument"),
 )
 
 # The rate and concurrency are the server's settings, not the agent's: it can only wait.

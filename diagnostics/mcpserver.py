@@ -12,7 +12,8 @@ flags, and the size is capped.  The ``mcp`` SDK is an optional extra
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,21 @@ if TYPE_CHECKING:
     from diagnostics.pipeline import DecoderLike
     from diagnostics.rules import RuleSet
 
-#: Builds the decoder from the decode tool's ``profile``, ``region`` and ``role_arn``.
-DecoderFactory = Callable[[str | None, str | None, str | None], "DecoderLike"]
+
+@dataclass(frozen=True, slots=True)
+class DecodeArgs:
+    """The decode tool's AWS arguments, as the decoder settings take them."""
+
+    profile: str | None = None
+    region: str | None = None
+    #: A role ARN template with ``{account}``, assumed in each failure's account.
+    role_arn: str | None = None
+    #: When not empty, the only accounts any AWS call is made for.
+    accounts: frozenset[str] = frozenset()
+
+
+#: Builds the decoder from the decode tool's arguments.
+DecoderFactory = Callable[[DecodeArgs], "DecoderLike"]
 
 #: A paste larger than this is a log file, not a paste: point at `scan` instead.
 MAX_TEXT_BYTES = 4 * 1024 * 1024
@@ -102,7 +116,7 @@ def explain_text(message: str, ruleset: RuleSet | None) -> dict[str, Any]:
     return {"count": len(diagnoses), "diagnoses": [d.to_json() for d in diagnoses]}
 
 
-def _decoder(profile: str | None, region: str | None, role_arn: str | None) -> DecoderLike:
+def _decoder(args: DecodeArgs) -> DecoderLike:
     """STS decoding and Access Troubleshooter resolving, as ``scan`` builds them."""
     from diagnostics.awsenv import avoid_instance_metadata_off_ec2
     from diagnostics.decode import Decoder, DecodeSettings
@@ -110,8 +124,23 @@ def _decoder(profile: str | None, region: str | None, role_arn: str | None) -> D
     from diagnostics.troubleshooter.combined import ResolvingDecoder
 
     avoid_instance_metadata_off_ec2()
-    settings = DecodeSettings(region=region, profile=profile, role_arn_template=role_arn)
+    settings = DecodeSettings(
+        region=args.region,
+        profile=args.profile,
+        role_arn_template=args.role_arn,
+        accounts=args.accounts,
+    )
     return ResolvingDecoder(Decoder(settings), Resolver(settings))
+
+
+def _accounts(values: Iterable[str]) -> frozenset[str]:
+    bad = [a for a in values if not (len(a) == 12 and a.isdigit())]
+    if bad:
+        raise UsageError(
+            f"`accounts` has {bad[0][:40]!r}, which is not a 12-digit AWS account ID; "
+            'pass the IDs of the accounts to decode for, e.g. ["123456789012"]'
+        )
+    return frozenset(values)
 
 
 def _scan_reply(answer: dict[str, Any], max_bytes: int) -> Reply:
@@ -213,12 +242,11 @@ def build_server(
         "with GetRequestAuthorizationDetails, then explain them. Uses the server's AWS "
         "credentials, or the `profile` given; `region` picks the endpoint; `role_arn` (e.g. "
         "arn:aws:iam::{account}:role/AuthzDiagnosticsDecoder) is assumed in each failure's "
-        "account. The credentials need sts:DecodeAuthorizationMessage or "
-        "iam:GetRequestAuthorizationDetails; without them each diagnosis says why in "
-        "decode_error or authorization_error. Reads only: nothing in AWS is changed. "
-        + UNTRUSTED_NOTE
-        + " "
-        + REVIEW,
+        "account; `accounts` (12-digit IDs) limits every AWS call to those accounts, so a "
+        "forged line naming another account gets none. The credentials need "
+        "sts:DecodeAuthorizationMessage or iam:GetRequestAuthorizationDetails; without "
+        "them each diagnosis says why in decode_error or authorization_error. Reads only: "
+        "nothing in AWS is changed. " + UNTRUSTED_NOTE + " " + REVIEW,
     )
     @typed
     def decode_authorization_message(
@@ -226,11 +254,13 @@ def build_server(
         profile: str | None = None,
         region: str | None = None,
         role_arn: str | None = None,
+        accounts: list[str] | None = None,
     ) -> CallToolResult:
         def call() -> Reply:
             # Each encoded message costs an AWS call: a smaller paste than the offline tools.
             payload(text, MAX_DECODE_TEXT_BYTES)
-            decoder = decoder_factory(profile, region, role_arn)
+            args = DecodeArgs(profile, region, role_arn, _accounts(accounts or ()))
+            decoder = decoder_factory(args)
             try:
                 return _scan_reply(diagnose_text(text, ruleset(), decoder), max_reply_bytes)
             finally:
