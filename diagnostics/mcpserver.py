@@ -198,7 +198,9 @@ def build_server(
 
     # Every tool only reads: it parses text, or asks AWS to decode and to describe a past
     # denial, and changes nothing anywhere, so a repeated call is harmless (idempotent).
-    # Only the decode tool reaches beyond the text it is given (AWS STS and iam-toolbox).
+    # (With `role_arn`, AssumeRole only hands out short-lived credentials: no resource,
+    # policy or setting changes.)  Only the decode tool reaches beyond the text it is
+    # given, to AWS STS and iam-toolbox, so only it is open-world.
     offline = ToolAnnotations(
         read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
     )
