@@ -43,31 +43,6 @@ class DecoderLike(Protocol):
     ) -> Iterator[tuple[Failure, DecodeResult]]: ...
 
 
-class Deduper:
-    """Remembers the last ``capacity`` failures so a repeated print is reported once.
-
-    Bounded so a daemon running for months keeps flat memory; a repeat older
-    than the window is reported again, which alert grouping then folds.
-    """
-
-    __slots__ = ("_capacity", "_seen")
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._capacity = capacity
-        self._seen: OrderedDict[tuple[object, ...], None] = OrderedDict()
-
-    def seen(self, failure: Failure) -> bool:
-        """True when this failure was already seen (and refresh it); else remember it."""
-        key = failure.dedup_key()
-        if key in self._seen:
-            self._seen.move_to_end(key)
-            return True
-        self._seen[key] = None
-        if len(self._seen) > self._capacity:
-            self._seen.popitem(last=False)
-        return False
-
-
 def _passthrough(failures: Iterable[Failure]) -> Iterator[tuple[Failure, DecodeResult]]:
     for failure, result in _passthrough_decode(failures):
         error = None

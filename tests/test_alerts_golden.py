@@ -16,13 +16,13 @@ import orjson
 import pytest
 
 from diagnostics.alerts import Alert, AlertManager, AlertSettings
-from diagnostics.alerts.examples import (
+from diagnostics.sinks import StdoutSink, build_payload
+from diagnostics.testing.alert_examples import (
     assume_role_no_reason,
     run_instances_implicit_deny,
     run_instances_not_decoded,
     s3_explicit_deny_scp,
 )
-from diagnostics.sinks import StdoutSink, build_payload
 from diagnostics.testing.slack_receiver import check_payload
 
 GOLDEN = Path(__file__).parent / "golden" / "alerts"

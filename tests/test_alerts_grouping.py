@@ -15,10 +15,10 @@ from diagnostics.alerts import (
     group_key,
     parse_duration,
 )
-from diagnostics.alerts.examples import run_instances_implicit_deny, s3_explicit_deny_scp
 from diagnostics.errors import ConfigError, SinkError
 from diagnostics.model import Finding, Fix
 from diagnostics.state import StateDB
+from diagnostics.testing.alert_examples import run_instances_implicit_deny, s3_explicit_deny_scp
 
 
 class Clock:

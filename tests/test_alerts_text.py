@@ -12,15 +12,15 @@ from test_alerts_golden import Keep
 from test_watch_daemon import Daemon, line, watch_argv, write_config
 
 from diagnostics.alerts import AlertManager, AlertSettings
-from diagnostics.alerts.examples import (
+from diagnostics.model import Diagnosis, Failure, SourceRef
+from diagnostics.sinks import StdoutSink
+from diagnostics.sinks.text import DECODE_ERROR_CHARS, DECODE_ERROR_LINES
+from diagnostics.testing.alert_examples import (
     assume_role_no_reason,
     run_instances_implicit_deny,
     run_instances_not_decoded,
     s3_explicit_deny_scp,
 )
-from diagnostics.model import Diagnosis, Failure, SourceRef
-from diagnostics.sinks import StdoutSink
-from diagnostics.sinks.text import DECODE_ERROR_CHARS, DECODE_ERROR_LINES
 
 
 def text_of(*diagnoses: Diagnosis) -> str:

@@ -12,11 +12,11 @@ import pytest
 from moto import mock_aws
 
 from diagnostics.alerts import Alert, AlertManager, AlertSettings
-from diagnostics.alerts.examples import run_instances_implicit_deny, s3_explicit_deny_scp
 from diagnostics.dedup import DedupSink, DedupTable, create_table, notification_key
 from diagnostics.errors import ConfigError, SinkError
 from diagnostics.service.config import parse_config
 from diagnostics.state import StateDB
+from diagnostics.testing.alert_examples import run_instances_implicit_deny, s3_explicit_deny_scp
 
 TABLE = "authz-dedup"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from diagnostics.model import DecodeResult, Failure, SourceRef
-from diagnostics.pipeline import NO_DECODE, Deduper, Pipeline, infer_action
+from diagnostics.pipeline import NO_DECODE, Pipeline, infer_action
 from diagnostics.rules import RuleSet, bundled_rules_dir
 
 DECODED = {
@@ -91,19 +91,6 @@ def test_unknown_service_leaves_action_unknown() -> None:
         kind="plain", source=SourceRef("-"), operation="GetItem", error_code="AccessDenied"
     )
     assert infer_action(failure).action is None
-
-
-def test_deduper_folds_repeats_and_forgets_beyond_capacity() -> None:
-    """The same failure is seen once; the window is bounded."""
-    dedup = Deduper(capacity=2)
-    a, b, c = (_blob_failure(x) for x in ("A", "B", "C"))
-    assert [dedup.seen(a), dedup.seen(a), dedup.seen(b), dedup.seen(c)] == [
-        False,
-        True,
-        False,
-        False,
-    ]
-    assert dedup.seen(a) is False  # evicted: older than the window
 
 
 def test_rules_run_on_the_enriched_failure() -> None:

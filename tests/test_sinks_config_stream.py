@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from diagnostics.alerts import AlertManager, AlertSettings
-from diagnostics.alerts.examples import hostile_log_values, run_instances_implicit_deny
 from diagnostics.errors import ConfigError
 from diagnostics.sinks import SINK_TYPES, FileSink, SlackSink, StdoutSink, build_sink
+from diagnostics.testing.alert_examples import hostile_log_values, run_instances_implicit_deny
 
 WHERE = "/etc/authz-diag.toml: sink[2]"
 URL = "https://hooks.slack.com/services/T000/B000/secretpart"

@@ -10,14 +10,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from diagnostics.alerts import Alert, AlertManager, AlertSettings
-from diagnostics.alerts.examples import (
+from diagnostics.model import Diagnosis, Finding, Fix
+from diagnostics.sinks import SlackSink, build_payload
+from diagnostics.state import StateDB
+from diagnostics.testing.alert_examples import (
     hostile_log_values,
     run_instances_implicit_deny,
     s3_explicit_deny_scp,
 )
-from diagnostics.model import Diagnosis, Finding, Fix
-from diagnostics.sinks import SlackSink, build_payload
-from diagnostics.state import StateDB
 from diagnostics.testing.slack_receiver import SlackReceiver, check_payload
 
 

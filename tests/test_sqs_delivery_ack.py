@@ -20,12 +20,12 @@ from test_aws_sources import _counts, _queue, _sqs_source
 from test_aws_sources_helpers import eventbridge, failure_record
 
 from diagnostics.alerts import Alert, AlertManager, AlertSettings
-from diagnostics.alerts.examples import run_instances_implicit_deny
 from diagnostics.errors import SinkError
 from diagnostics.model import Owed
 from diagnostics.sinks import SlackSink
 from diagnostics.sources.base import Event, FoundFailures
 from diagnostics.state import StateDB
+from diagnostics.testing.alert_examples import run_instances_implicit_deny
 from diagnostics.testing.slack_receiver import SlackReceiver
 
 aws_env = helpers.aws

@@ -196,8 +196,8 @@ def test_rotated_source_survives_the_alert_store_round_trip() -> None:
     import dataclasses
 
     from diagnostics.alerts.codec import diagnosis_from_json
-    from diagnostics.alerts.examples import s3_explicit_deny_scp
     from diagnostics.model import SourceRef
+    from diagnostics.testing.alert_examples import s3_explicit_deny_scp
 
     d = s3_explicit_deny_scp()
     ref = SourceRef("/var/log/app.log.1", 52, 9000, rotated_from="/var/log/app.log")

@@ -14,10 +14,10 @@ import pytest
 from structlog.testing import capture_logs
 from test_slack_sink import alert_for
 
-from diagnostics.alerts.examples import hostile_log_values
 from diagnostics.errors import ConfigError
 from diagnostics.sinks import SlackSink
 from diagnostics.sinks.slack import check_webhook_url
+from diagnostics.testing.alert_examples import hostile_log_values
 from diagnostics.testing.slack_receiver import SlackReceiver
 
 SECRET = "xoxwebhooksecret42"

@@ -35,10 +35,6 @@ class DecodedHit:
     lenient: bool = False
 
 
-class DecodedWarning(Exception):
-    """A decoded message was found but could not be parsed (too deep, too big)."""
-
-
 def find_decoded(text: str) -> tuple[list[DecodedHit], list[str]]:
     """Every decoded message object in ``text``, plus problems worth a warning."""
     hits: list[DecodedHit] = []

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import re
 
-#: Characters of an encoded authorization message (base64url without padding).
-BLOB_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
 #: Terraform draws its diagnostics in a box: ``╷`` opens, ``│ `` prefixes, ``╵`` closes.
 BOX_BAR = "│"
-BOX_EDGES = ("╷", "╵")
 
 # Linear: a fixed introducer, one bounded class run, one final byte; no nesting.
 _ANSI_CSI = re.compile(r"\x1b\[[0-9;:?<=>]{0,64}[ -/]{0,4}[@-~]")
@@ -67,28 +63,9 @@ def strip_box(line: str) -> tuple[str, bool]:
     return line, False
 
 
-def is_box_edge(line: str) -> bool:
-    """True for Terraform's ``╷``/``╵`` lines that open and close a diagnostic."""
-    return line.strip() in BOX_EDGES
-
-
 def clean_line(raw: str) -> str:
     """A physical line without ANSI codes and without its line ending."""
     return strip_ansi(raw.rstrip("\r\n"))
-
-
-def blob_run(text: str, start: int, limit: int) -> int:
-    """Index just past the run of blob characters starting at ``start`` (at most ``limit``)."""
-    end = start
-    stop = min(len(text), start + limit)
-    while end < stop and text[end] in BLOB_CHARS:
-        end += 1
-    return end
-
-
-def all_blob(text: str) -> bool:
-    """True when ``text`` is non-empty and made only of blob characters."""
-    return bool(text) and all(c in BLOB_CHARS for c in text)
 
 
 def excerpt(text: str, start: int, end: int, limit: int = 500) -> str:
