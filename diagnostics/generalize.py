@@ -14,7 +14,7 @@ from typing import Any
 
 from diagnostics.iam import arn_formats, fill_arn, parse_arn, resource_type_for_arn
 from diagnostics.iam.arn_templates import placeholders
-from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
+from diagnostics.model import Diagnosis, Finding, FixEdit, JSONObject
 
 # `${Name}` in the dataset's ARN templates; literal delimiters around one class: linear.
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -106,14 +106,38 @@ def _account(arn: str | None) -> str | None:
     return parts.account or None if parts else None
 
 
+def _resources(statement: JSONObject | None) -> list[Any]:
+    raw: Any = (statement or {}).get("Resource", [])
+    return [raw] if isinstance(raw, str) else list(raw)
+
+
+def _widen_edit(edit: FixEdit | None, widened: dict[str, str], home: str | None) -> FixEdit | None:
+    """The edit with only the resources it adds widened: the user's own stay as written."""
+    if edit is None or edit.after is None or edit.after.get("Effect") != "Allow":
+        return edit
+    kept = set(map(str, _resources(edit.before)))
+    out: list[Any] = []
+    for arn in _resources(edit.after):
+        wide = arn if not isinstance(arn, str) or arn in kept else widen_arn(arn, home)
+        if wide != arn:
+            widened[arn] = wide
+        if wide not in out:
+            out.append(wide)
+    if out == _resources(edit.after):
+        return edit
+    after = {**edit.after, "Resource": out[0] if len(out) == 1 else out}
+    return dataclasses.replace(edit, after=after)
+
+
 def _widen_finding(finding: Finding) -> Finding:
     widened: dict[str, str] = {}
     fixes = tuple(
-        Fix(
-            fix.target,
-            fix.applies_to,
-            tuple(_widen_statement(s, widened, _account(fix.applies_to)) for s in fix.statements),
-            risk=fix.risk,
+        dataclasses.replace(
+            fix,
+            statements=tuple(
+                _widen_statement(s, widened, _account(fix.applies_to)) for s in fix.statements
+            ),
+            edit=_widen_edit(fix.edit, widened, _account(fix.applies_to)),
         )
         for fix in finding.fixes
     )

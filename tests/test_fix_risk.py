@@ -246,6 +246,7 @@ def test_findings_with_risk_keeps_every_field_of_finding_and_fix() -> None:
         "applies_to",
         "statements",
         "risk",
+        "edit",
     ]
     assert [f.name for f in dataclasses.fields(Finding)] == [
         "rule",

@@ -6,9 +6,15 @@ survives a restart with its representative diagnosis intact.
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import functools
+import types
+import typing
+from typing import Any, TypeVar
 
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, JSONObject, SourceRef
+
+_D = TypeVar("_D")
 
 
 def _str(value: Any) -> str | None:
@@ -40,14 +46,52 @@ def _source(value: Any) -> SourceRef | None:
     )
 
 
-def _fix(obj: Any) -> Fix:
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _value(hint: Any, raw: Any) -> Any:
+    """``raw`` read as ``hint`` says, or that type's empty value when it is something else."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        [inner] = [a for a in args if a is not type(None)]
+        return None if raw is None else _value(inner, raw) if _fits(inner, raw) else None
+    if hint is str:
+        return raw if isinstance(raw, str) else ""
+    if hint is int:
+        return _int(raw) or 0
+    if origin is tuple and args[1:] == (Ellipsis,) and typing.get_origin(args[0]) is dict:
+        return _objects(raw)
+    if origin is dict:
+        return raw if isinstance(raw, dict) else {}
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return _dataclass(hint, raw)
+    # A field of a new kind: fail loudly here rather than drop it from every alert.
+    raise TypeError(f"alerts/codec.py cannot read a field of type {hint}; teach _value it")
+
+
+def _fits(hint: Any, raw: Any) -> bool:
+    base = typing.get_origin(hint) or hint
+    if dataclasses.is_dataclass(base):
+        return isinstance(raw, dict)
+    return isinstance(raw, base) and not (base is int and isinstance(raw, bool))
+
+
+def _dataclass(cls: type[_D], obj: Any) -> _D:
+    """Every field of ``cls`` from its ``to_json`` keys (the field names), so none is dropped."""
     obj = obj if isinstance(obj, dict) else {}
-    return Fix(
-        target=str(obj.get("target", "")),
-        applies_to=_str(obj.get("applies_to")),
-        statements=_objects(obj.get("statements")),
-        risk=_objects(obj.get("risk")),
-    )
+    hints = _hints(typing.cast(Any, cls))
+    values = {
+        f.name: _value(hints[f.name], obj.get(f.name))
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name in obj or f.default is dataclasses.MISSING
+    }
+    return cls(**values)
+
+
+def _fix(obj: Any) -> Fix:
+    return _dataclass(Fix, obj)
 
 
 def _finding(obj: Any) -> Finding:

@@ -304,8 +304,11 @@ def fix_risks(fix: Fix) -> tuple[JSONObject, ...]:
 def findings_with_risk(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
     """``findings`` with every fix's ``risk`` computed from its statements.
 
-    Built directly: three ``dataclasses.replace`` calls per failure were a
-    tenth of the diagnosis time on CloudTrail input.
+    A fix without statements (an edit alone) keeps the risk it was given:
+    there is nothing here to compute it from.  Findings are built directly
+    (``dataclasses.replace`` per finding was a tenth of the diagnosis time on
+    CloudTrail input); fixes are replaced, so a field added to ``Fix`` (its
+    ``edit``) is carried, not dropped.
     """
     if not any(finding.fixes for finding in findings):
         return findings
@@ -315,12 +318,18 @@ def findings_with_risk(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
             x.title,
             x.severity,
             x.explanation,
-            tuple(Fix(f.target, f.applies_to, f.statements, fix_risks(f)) for f in x.fixes),
+            tuple(_risked(f) for f in x.fixes),
         )
         if x.fixes
         else x
         for x in findings
     )
+
+
+def _risked(fix: Fix) -> Fix:
+    if not fix.statements and fix.edit is not None:
+        return fix
+    return dataclasses.replace(fix, risk=fix_risks(fix))
 
 
 def with_risk(diagnosis: Diagnosis) -> Diagnosis:

@@ -12,6 +12,7 @@ service on the resource) becomes an edit; else a statement to add.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -301,10 +302,10 @@ def _explicit(
 
 
 def _implicit(layered: Layered, check: Check, private: bool) -> tuple[list[str], list[Fix]]:
-    from diagnostics.troubleshooter.diagnose import _fix_for
+    from diagnostics.troubleshooter.diagnose import fix_for_check
 
     principal = layered.ctx.principal_arn
-    add, sentence = _fix_for(layered.details, layered.evaluation, check, principal)
+    add, sentence = fix_for_check(layered.details, layered.evaluation, check, principal)
     lines = [sentence[:1].upper() + sentence[1:] + "."]
     near = nearest(_check_policies(check, layered), layered.ctx)
     if near is None:
@@ -331,7 +332,7 @@ def _implicit(layered: Layered, check: Check, private: bool) -> tuple[list[str],
             else principal_for_policy(principal or "")
         )
         return lines, [Fix(check.layer, target, (), edit=edit)]
-    return lines, [Fix(add.target, add.applies_to, add.statements, add.risk, edit=edit)]
+    return lines, [dataclasses.replace(add, edit=edit)]
 
 
 def _compact(statement: Mapping[str, Any]) -> str:

@@ -200,10 +200,17 @@ def _vpc_endpoint(details: AuthorizationDetails, check: Check) -> str | None:
     return next((a for p in policies for a in p.attached_to), check.target_arn)
 
 
-def _fix_for(
+def fix_for_check(
     details: AuthorizationDetails, evaluation: Evaluation, check: Check, principal: str | None
 ) -> tuple[Fix | None, str]:
-    """The fix for one IMPLICIT_DENY check, and the sentence that names what to edit."""
+    """The add-a-statement fix for one IMPLICIT_DENY check, and the sentence naming what to edit.
+
+    ``check`` is one layer of ``evaluation`` (identity, boundary, session,
+    resource or trust, SCP, RCP, VPC endpoint) and ``principal`` the caller's
+    ARN.  The fix is None where no statement can be written safely (a
+    resource policy with no principal to name); the sentence still says what
+    to do.  Used for Access Troubleshooter answers and for policy snapshots.
+    """
     role = role_of(principal)
     layer = check.layer
     policies = check_policies(details, check)
@@ -288,7 +295,7 @@ def _implicit(
         )
     else:
         for check in checks:
-            fix, sentence = _fix_for(details, evaluation, check, principal)
+            fix, sentence = fix_for_check(details, evaluation, check, principal)
             lines.append(sentence[:1].upper() + sentence[1:] + ".")
             if fix is not None:
                 fixes.append(fix)
