@@ -189,7 +189,7 @@ def test_rule_files_load_or_raise_rule_error(lines: list[str]) -> None:
         try:
             RuleSet.load([Path(tmp)])
         except RuleError as exc:
-            assert "fuzz.toml" in str(exc) or str(exc)
+            assert "fuzz.toml" in str(exc), str(exc)
         problems = lint([Path(tmp)])
         assert all(isinstance(p, str) for p in problems)
 
