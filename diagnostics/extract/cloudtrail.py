@@ -170,6 +170,84 @@ def record_conditions(record: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, 
     return tuple(out)
 
 
+_HEX = frozenset("0123456789abcdef")
+_SERVICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def _partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+def _via_service(record: Mapping[str, Any], identity: Mapping[str, Any]) -> str | None:
+    """``kms:ViaService`` of a KMS call a service made with the caller's credentials.
+
+    CloudTrail writes the service as ``userIdentity.invokedBy``
+    (``s3.amazonaws.com``); KMS's key is ``<service>.<region>.amazonaws.com``
+    (AWS KMS Developer Guide, "kms:ViaService").  A service acting as itself
+    (type AWSService) and "AWS Internal" are no forward access session.
+    """
+    invoked = _str(identity.get("invokedBy"), 128)
+    region = _str(record.get("awsRegion"), 64)
+    if (
+        record.get("eventSource") != "kms.amazonaws.com"
+        or identity.get("type") == "AWSService"
+        or not invoked
+        or not region
+    ):
+        return None
+    service = invoked.removesuffix(".amazonaws.com")
+    if service == invoked or not service or not set(service) <= _SERVICE_CHARS:
+        return None
+    return f"{service}.{region}.amazonaws.com"
+
+
+def _parent_volume(record: Mapping[str, Any], account: str | None) -> str | None:
+    """The volume ARN a CreateSnapshot request names (``requestParameters.volumeId``)."""
+    params = record.get("requestParameters")
+    region = _str(record.get("awsRegion"), 64)
+    if (
+        record.get("eventSource") != "ec2.amazonaws.com"
+        or record.get("eventName") != "CreateSnapshot"
+        or not isinstance(params, Mapping)
+        or not region
+        or not account
+    ):
+        return None
+    volume = _str(params.get("volumeId"), 32) or ""
+    digits = volume.removeprefix("vol-")
+    # vol- and 8 or 17 hex digits (EC2 resource IDs); anything else is not a volume.
+    if digits == volume or len(digits) not in (8, 17) or not set(digits) <= _HEX:
+        return None
+    return f"arn:{_partition_of(region)}:ec2:{region}:{account}:volume/{volume}"
+
+
+def caller_conditions(
+    record: Mapping[str, Any], identity: Mapping[str, Any], account: str | None
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Condition keys the caller and request state: role with path, calling service, volume.
+
+    A role session's ``sessionIssuer.arn`` is its ``aws:PrincipalArn``, the
+    role's ARN with its path (``role/apps/ingest-role``), which the session's
+    own ARN drops.
+    """
+    out: list[tuple[str, tuple[str, ...]]] = []
+    context = identity.get("sessionContext")
+    issuer = context.get("sessionIssuer") if isinstance(context, Mapping) else None
+    if isinstance(issuer, Mapping) and issuer.get("type") == "Role":
+        role = _str(issuer.get("arn"), 2048)
+        if role and role.startswith("arn:") and ":role/" in role:
+            out.append(("aws:PrincipalArn", (role,)))
+    via = _via_service(record, identity)
+    if via:
+        out.append(("kms:ViaService", (via,)))
+    volume = _parent_volume(record, account)
+    if volume:
+        out.append(("ec2:ParentVolume", (volume,)))
+    return tuple(out)
+
+
 def _web_identity_provider(identity: Mapping[str, Any]) -> str | None:
     """A web identity caller's OIDC provider ARN: it has no ARN of its own."""
     provider = _str(identity.get("identityProvider"), 512)
@@ -244,7 +322,9 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
         region=_str(record.get("awsRegion"), 64),
         error_code=code,
         event_time=_str(record.get("eventTime"), 64),
-        conditions=record_conditions(record) + web_identity_claims(identity),
+        conditions=record_conditions(record)
+        + web_identity_claims(identity)
+        + caller_conditions(record, identity, _caller_account(record, identity)),
         excerpt=excerpt[:500],
         authorization_id=found.authorization_id if found else None,
         parse_notes=found.parse_notes if found else (),

@@ -57,22 +57,20 @@ def _values(conditions: Mapping[str, tuple[str, ...]], key: str) -> tuple[str, .
     return ()
 
 
-def role_with_path(
+def stated_role(
     principal_arn: str | None, conditions: Mapping[str, tuple[str, ...]] | None = None
 ) -> str | None:
-    """The ARN whose identity policy governs ``principal_arn``, its role path kept.
+    """The role ARN, path included, that the input states for session ``principal_arn``.
 
     ``assumed-role/ingest-role/s1`` with ``aws:PrincipalArn`` (or
     ``sessionIssuer.arn``) ``role/apps/ingest-role`` in the same account gives
-    ``arn:aws:iam::ACCOUNT:role/apps/ingest-role``; without such a key, the
-    path-less role of ``principal_for_policy``.
+    that ARN; None when no such key names the session's role.
     """
     if not principal_arn:
         return None
-    base = principal_for_policy(principal_arn)
-    parsed = parse_arn(base)
+    parsed = parse_arn(principal_for_policy(principal_arn))
     if parsed is None or parsed.service != "iam" or not parsed.resource.startswith("role/"):
-        return base
+        return None
     name = parsed.resource.rsplit("/", 1)[-1]
     for key in ROLE_ARN_KEYS:
         for value in _values(conditions or {}, key):
@@ -85,4 +83,17 @@ def role_with_path(
                 and stated.resource.rsplit("/", 1)[-1] == name
             ):
                 return value
-    return base
+    return None
+
+
+def role_with_path(
+    principal_arn: str | None, conditions: Mapping[str, tuple[str, ...]] | None = None
+) -> str | None:
+    """The ARN whose identity policy governs ``principal_arn``, its role path kept.
+
+    The role ``stated_role`` finds, else the path-less role of
+    ``principal_for_policy``.
+    """
+    if not principal_arn:
+        return None
+    return stated_role(principal_arn, conditions) or principal_for_policy(principal_arn)

@@ -13,6 +13,7 @@ from diagnostics.logconfig import get_logger
 
 from diagnostics.errors import RuleError
 from diagnostics.iam.arns import parse_arn, permission_set_name, principal_for_policy, role_name
+from diagnostics.iam.grantee import stated_role
 from diagnostics.model import Failure, Finding, Fix, RequestContext, Severity
 from diagnostics.rules.index import RuleIndex, facets_of
 from diagnostics.rules.loader import RuleDoc, load_dirs
@@ -218,6 +219,8 @@ def _principal_notes(subject: Subject, fixes: dict[tuple[str, str | None], list[
     )
     if not named:
         return []
+    if stated_role(arn, subject.ctx.conditions):
+        return []  # the input states the role's ARN with its path: the fix uses it
     return [
         f"The session ARN does not show role {name}'s path: if the role has one, the Principal"
         f" needs its full ARN (`aws iam get-role --role-name {name} --query Role.Arn`)."
