@@ -77,7 +77,7 @@ def _judge(
             left = "; ".join(n.why for n in missing)
             return (
                 "incomplete",
-                f"allows {what} but not the whole call, which AWS also authorizes on: {left}",
+                f"also needs {left}: AWS authorizes the whole call, and the fix allows only {what}",
             )
     layer = _GUARDRAIL_WORDS.get(target)
     if status == "allows":

@@ -168,7 +168,7 @@ def test_oversized_documents_warn() -> None:
     bulky = tuple(allow(f"s3:Get{i}", f"arn:aws:s3:::other-{i:04d}/x") for i in range(40))
     docs = merge_fixes([diagnosis(Fix("identity", user, resources + bulky))])
     (doc,) = docs
-    assert any("2,048-character limit for a inline user policy" in w for w in doc.warnings)
+    assert any("2,048-character limit for an inline user policy" in w for w in doc.warnings)
     assert "# warning:" in render_policies(docs)
     small = merge_fixes([diagnosis(Fix("identity", user, resources[:1]))])
     assert small[0].warnings == ()

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from diagnostics.model import Finding, Fix, JSONObject
+from diagnostics.render.article import with_article
 
 #: Policies attached to a principal (or its session, or its organization):
 #: their statements never name a Principal.
@@ -31,7 +32,7 @@ _SID_BAD = re.compile(r"[^A-Za-z0-9]+")
 
 
 def _a(kind: str) -> str:
-    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+    return with_article(kind)
 
 
 def _statement_problems(kind: str, index: int, statement: Mapping[str, Any]) -> list[str]:

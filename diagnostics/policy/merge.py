@@ -20,6 +20,7 @@ from diagnostics.iam.arns import parse_arn, principal_for_policy
 from diagnostics.model import Diagnosis, JSONObject
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
 from diagnostics.policy.risk import policy_risks
+from diagnostics.render.article import with_article
 from diagnostics.render.safe import json_bytes, line
 
 VERSION = "2012-10-17"
@@ -251,7 +252,7 @@ def _warnings(kind: str, applies_to: str | None, document: Mapping[str, Any]) ->
         if size > limit:
             out.append(
                 f"this document is {size:,} characters, over the {limit:,}-character limit "
-                f"for a {what}; split it into several policies or use wildcards"
+                f"for {with_article(what)}; split it into several policies or use wildcards"
             )
     return tuple(out)
 

@@ -9,6 +9,7 @@ import orjson
 from diagnostics.context import matched_statements
 from diagnostics.fold import span
 from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
+from diagnostics.render.article import with_article
 from diagnostics.render.safe import block, line
 
 POLICY_WORDS = {
@@ -53,9 +54,9 @@ def why(d: Diagnosis) -> str:
     f = d.failure
     words = POLICY_WORDS.get(f.policy_type or "", f.policy_type or "")
     if f.explicit_deny:
-        where = f" {words} policy" if words else " policy"
+        where = f"{words} policy" if words else "policy"
         named = f" ({f.policy_arn})" if f.policy_arn else ""
-        return f"explicit deny in a{where}{named}"
+        return f"explicit deny in {with_article(where)}{named}"
     if f.explicit_deny is False:
         kind = f"{words} " if words else ""
         named = f" ({f.policy_arn})" if f.policy_arn else ""
@@ -141,6 +142,13 @@ def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
             and _for_fix(entry, fix)
         ):
             status = entry.get("status")
+            if status == "incomplete":
+                # Allows the denied pair, not the call: the next denial is certain.
+                out.append(
+                    f"      ✗ incomplete ({line(entry.get('checker'))}): "
+                    f"{line(entry.get('message'))}"
+                )
+                continue
             mark = (
                 "✓"
                 if status in ("allows", "allowed")
