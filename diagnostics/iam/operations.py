@@ -4,7 +4,8 @@ Most operations share their IAM action's name (``ec2:RunInstances``).  The
 exceptions live in ``diagnostics.iam.exceptions`` with a source per entry;
 the event source's host part becomes the IAM prefix through that table, the
 dataset itself, or botocore's service models (``endpointPrefix`` /
-``signingName``), which are loaded lazily and only when the cheaper ways fail.
+``signingName``): one model by its service name, or an index of every model's
+names extracted ahead of time (``endpoint_index.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import functools
 import re
 
 from diagnostics.iam.dataset import action_names, get_action, service_exists, service_prefixes
+from diagnostics.iam.endpoint_index import shipped
 from diagnostics.iam.exceptions import COMPANION_ACTIONS, OPERATION_ACTIONS, PREFIX_BY_HOST
 
 # CloudTrail appends the API version to some event names: Lambda writes
@@ -44,23 +46,20 @@ def _botocore_session() -> object:
 
 @functools.lru_cache(maxsize=1)
 def _endpoint_index() -> dict[str, str]:
-    """endpointPrefix (and botocore service name) -> IAM prefix, over every model.
+    """endpointPrefix (and botocore service name) -> IAM prefix, over every service.
 
-    Loading every model's metadata takes a few seconds, so this runs only for
-    hosts that neither the exceptions table nor the dataset know.
+    From the index extracted ahead of time (``endpoint_index.py``): reading
+    every botocore model here took seconds on the daemon's main thread.
     """
-    session = _botocore_session()
-    loader = session.get_component("data_loader")  # type: ignore[attr-defined]
     index: dict[str, str] = {}
-    for name in session.get_available_services():  # type: ignore[attr-defined]
-        meta = loader.load_service_model(name, "service-2").get("metadata", {})
-        prefix = str(meta.get("signingName") or meta.get("endpointPrefix") or name).lower()
+    for service in shipped().services:
+        prefix = (service.signing_name or service.endpoint_prefix or service.name).lower()
         if not service_exists(prefix):
             continue
-        endpoint = str(meta.get("endpointPrefix") or "").lower()
+        endpoint = service.endpoint_prefix.lower()
         if endpoint:
             index.setdefault(endpoint, prefix)
-        index.setdefault(name.lower(), prefix)
+        index.setdefault(service.name.lower(), prefix)
     return index
 
 
