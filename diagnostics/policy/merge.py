@@ -301,6 +301,15 @@ _HEADERS = {
     "(AssumeRole/GetFederationToken Policy parameter)",
     "vpc_endpoint": "VPC endpoint policy of {target}: add these statements to the "
     "endpoint's policy",
+    # IAM refuses changes to the AWSReservedSSO_ roles a permission set provisions
+    # (IAM Identity Center User Guide); the set's inline policy is where they go.
+    "permission_set": "inline policy of permission set {target} (IAM Identity Center), not "
+    "the AWSReservedSSO_{target}_* role, which IAM refuses to change: merge these statements "
+    "into the set's inline policy (aws sso-admin get-inline-policy-for-permission-set), apply it "
+    "with aws sso-admin put-inline-policy-to-permission-set --instance-arn INSTANCE_ARN "
+    "--permission-set-arn PERMISSION_SET_ARN --inline-policy file://policy.json, then aws "
+    "sso-admin provision-permission-set --instance-arn INSTANCE_ARN --permission-set-arn "
+    "PERMISSION_SET_ARN --target-type ALL_PROVISIONED_ACCOUNTS",
 }
 
 
