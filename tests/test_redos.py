@@ -66,6 +66,32 @@ CASES: dict[str, Spec] = {
     "diagnostics/decode/messages.py:_BASE64URL": ("search", [("", "A"), ("", "!")]),
     "diagnostics/decode/settings.py:_SESSION_UNSAFE": ("sub", [("", "a"), ("", "!")]),
     "diagnostics/extract/cloudtrail.py:_ACCOUNT": ("match", [("", "1")]),
+    "diagnostics/extract/cheap.py:_SENTENCE": (
+        "match",
+        [
+            ("User: arn:aws:iam::111122223333:", "a."),
+            ("User: arn:aws:iam::111122223333:user/a is not authorized to perform: s3:", "A"),
+            (
+                "User: arn:aws:iam::111122223333:user/a is not authorized to perform: s3:A"
+                " on resource: arn:aws:s3:::",
+                "a:",
+            ),
+            (
+                "User: arn:aws:iam::111122223333:user/a is not authorized to perform: s3:A"
+                " with an explicit deny in a session policy: arn:aws:",
+                "a-",
+            ),
+        ],
+    ),
+    "diagnostics/extract/cheap.py:_CLI_FRAME": (
+        "fullmatch",
+        [("An error occurred (", "A"), ("An error occurred (A) when calling the ", "a")],
+    ),
+    "diagnostics/extract/cheap.py:_JSON_HEAD": (
+        "fullmatch",
+        [("{", '"a":1,'), ('{"a":"', "a"), ('{"a":', "1."), ("{", '"a":"b",')],
+    ),
+    "diagnostics/extract/cheap.py:_EXCEPTION": ("fullmatch", [("", "AccessDeniedException: ")]),
     "diagnostics/extract/authorization_id.py:_URL_ID": (
         "finditer",
         [("", "authorization-details/"), ("authorization-details/", "a"), ("", "\\")],

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from diagnostics.extract.cheap import cheap_line
 from diagnostics.extract.cloudtrail import failure_from_record, iter_records, looks_like_cloudtrail
 from diagnostics.extract.code_above import with_code_above, with_code_below
 from diagnostics.extract.decoded import (
@@ -152,6 +153,19 @@ class Assembler:
             done = self._json_line(raw, source)
             if done is not None:
                 return RecordResult(done[0], first.next, done[1])
+        if not first.long and not first.unterminated:
+            # A clean one-line sentence skips the context assembly (cheap.py says when).
+            cheap = cheap_line(
+                self.path,
+                raw,
+                line_no=line_no,
+                offset=base_offset + first.start,
+                next_line=lambda: self._raw_after(first),
+                lines_above=self._lines_above,
+                lines_below=lambda: self._lines_below(first),
+            )
+            if cheap is not None:
+                return RecordResult(cheap, first.next)
         first_text = self._norm(first, 0)
         if looks_like_decoded_key_line(first_text):
             result = self._pretty_json(first, first_text, source, line_no)
@@ -279,6 +293,11 @@ class Assembler:
             out.append(normalize_line(bytes(self.buf[nxt.start : nxt.end]))[0])
             cur = nxt
         return out
+
+    def _raw_after(self, line: Line) -> bytes | None:
+        """The line after ``line`` as bytes (None: none follows, or it is over-long)."""
+        nxt = self.line_at(line.next) if line.next is not None else None  # may raise NeedMore
+        return None if nxt is None or nxt.long else bytes(self.buf[nxt.start : nxt.end])
 
     def _lines_above(self) -> list[str]:
         return [normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES)]
