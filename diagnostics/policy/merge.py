@@ -293,8 +293,12 @@ _HEADERS = {
     "policy (bucket, key, queue, topic, function or secret policy)",
     "scp": "service control policy (AWS Organizations) for {target}: change it in the "
     "management account",
-    "rcp": "resource control policy (AWS Organizations) for {target}: change it in the "
-    "management account",
+    # RCPs of your own may hold only Deny statements (AWS Organizations User
+    # Guide, RCP syntax): the one Allow is the AWS managed RCPFullAWSAccess.
+    "rcp": "resource control policy (AWS Organizations) for {target}: RCPs of your own may hold "
+    "only Deny statements, so this Allow is the AWS managed RCPFullAWSAccess; in the management "
+    "account, attach it again where it is missing on the path from the root to the account "
+    "(aws organizations attach-policy --policy-id p-RCPFullAWSAccess --target-id ID)",
     "permissions_boundary": "permissions boundary of {target}: the boundary policy must "
     "also allow these actions",
     "session": "session policy for {target}: pass it when the session is created "

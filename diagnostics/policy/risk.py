@@ -291,6 +291,9 @@ def policy_risks(
     target: str | None, applies_to: str | None, statements: Iterable[Mapping[str, Any]]
 ) -> tuple[JSONObject, ...]:
     """Every risk of statements bound for one policy, worst first: grantees, then paths."""
+    if target == "rcp":
+        # An RCP grants nothing, and its only Allow is AWS's RCPFullAWSAccess.
+        return ()
     statements = list(statements)
     risks = (*grantee_risks(target, applies_to, statements), *statement_risks(statements))
     return tuple(sorted(risks, key=lambda r: _ORDER[r["severity"]]))
