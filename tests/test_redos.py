@@ -28,6 +28,10 @@ ID = "0123456789abcdef" * 2
 
 # key: "path:NAME" -> (method, [(prefix, unit), ...])
 CASES: dict[str, Spec] = {
+    "diagnostics/mcp_terms.py:_RATE": (
+        "sub",
+        [("", "lower the "), ("lower the ", "a"), ("", "lower the a (max_per_second, now ")],
+    ),
     "diagnostics/commands/scan_lookup.py:_TIME": ("match", [("2026-", "1"), ("", "2026-12-07T")]),
     "diagnostics/extract/code_above.py:_MESSAGE_KEY": (
         "match",

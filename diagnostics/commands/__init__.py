@@ -7,4 +7,13 @@ Command modules must import nothing heavy at module level: ``authz-diag scan
 from __future__ import annotations
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("scan", "decode", "explain", "snapshot", "rules", "watch", "send", "mcp")
+COMMANDS: tuple[str, ...] = (
+    "scan",
+    "decode",
+    "explain",
+    "snapshot",
+    "rules",
+    "watch",
+    "send",
+    "mcp",
+)
