@@ -43,7 +43,9 @@ _PHRASES: tuple[tuple[str, str], ...] = (
 
 # The rate and concurrency are the server's settings, not the agent's: it can only wait.
 # Linear: bounded classes between literals (the text is one of our own messages).
-_RATE = re.compile(r"lower the [^;]{0,200}? \(max_per_second, now [^)]{0,50}\) or the concurrency, ")
+_RATE = re.compile(
+    r"lower the [^;]{0,200}? \(max_per_second, now [^)]{0,50}\) or the concurrency, "
+)
 
 
 def in_tool_terms(text: str) -> str:
