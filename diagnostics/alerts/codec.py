@@ -81,7 +81,7 @@ def _fits(hint: Any, raw: Any) -> bool:
 def _dataclass(cls: type[_D], obj: Any) -> _D:
     """Every field of ``cls`` from its ``to_json`` keys (the field names), so none is dropped."""
     obj = obj if isinstance(obj, dict) else {}
-    hints = _hints(typing.cast(Any, cls))
+    hints = _hints(typing.cast("Any", cls))
     values = {
         f.name: _value(hints[f.name], obj.get(f.name))
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]

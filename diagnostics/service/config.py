@@ -48,6 +48,30 @@ class TroubleshooterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PoliciesConfig:
+    """``[policies]``: a snapshot to judge denials against (docs/snapshot.md).
+
+    ``path`` names a snapshot file or a directory of them; ``refresh`` instead
+    collects one with the daemon's credentials every that many seconds.
+    """
+
+    path: Path | None = None
+    refresh: float | None = None
+    #: The account to collect (default: the credentials' own).
+    account: str | None = None
+    #: One endpoint for every collecting call (a test double); unset in production.
+    endpoint_url: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None or self.refresh is not None
+
+
+#: Shortest ``[policies] refresh``: GetAccountAuthorizationDetails reads the whole account.
+MIN_REFRESH = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class AlertsConfig:
     group_wait: float = 30.0
     group_interval: float = 300.0
@@ -90,6 +114,8 @@ class WatchConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     #: ``[troubleshooter]``: how ``watch`` treats Access Troubleshooter answers.
     troubleshooter: TroubleshooterConfig = field(default_factory=TroubleshooterConfig)
+    #: ``[policies]``: the snapshot denials are judged against; off by default.
+    policies: PoliciesConfig = field(default_factory=PoliciesConfig)
 
 
 def _decode(t: ConfigTable) -> DecodeConfig:
@@ -125,6 +151,44 @@ def _troubleshooter(t: ConfigTable) -> TroubleshooterConfig:
     if cfg.not_found_window < 0:
         raise ConfigError(f"{t.where}: key 'not_found_window' must be 0s or more, e.g. \"15m\"")
     t.finish()
+    return cfg
+
+
+def _policies(t: ConfigTable) -> PoliciesConfig:
+    path = t.text("path")
+    refresh = t.duration("refresh", 0.0) if "refresh" in t.data else None
+    cfg = PoliciesConfig(
+        path=Path(path) if path else None,
+        refresh=refresh,
+        account=t.text("account"),
+        endpoint_url=t.text("endpoint_url"),
+    )
+    t.finish()
+    if path is not None and refresh is not None:
+        raise ConfigError(
+            f"{t.where}: keys 'path' and 'refresh' are both set; give path (a saved snapshot) "
+            "or refresh (collect one with the daemon's credentials), not both"
+        )
+    if path == "":
+        raise ConfigError(
+            f"{t.where}: key 'path' is empty; name a snapshot file, e.g. path = \"/etc/"
+            'authz-diagnostics/gaad.json", or remove [policies]'
+        )
+    if refresh is not None and refresh < MIN_REFRESH:
+        raise ConfigError(
+            f"{t.where}: key 'refresh' must be at least 1m (each refresh reads the whole "
+            'account), e.g. refresh = "1h"'
+        )
+    if cfg.account is not None and not (len(cfg.account) == 12 and cfg.account.isdigit()):
+        raise ConfigError(
+            f"{t.where}: key 'account' {cfg.account!r} is not a 12-digit AWS account id; "
+            'write it as a string, e.g. account = "123456789012"'
+        )
+    if not cfg.enabled and (cfg.account or cfg.endpoint_url):
+        raise ConfigError(
+            f'{t.where}: give path = "FILE" or refresh = "1h"; account and endpoint_url '
+            "alone collect nothing"
+        )
     return cfg
 
 
@@ -241,6 +305,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> WatchConfig:
         poll_interval=top.duration("poll_interval", 1.0),
         metrics=parse_metrics(top.table("metrics")),
         troubleshooter=_troubleshooter(top.table("troubleshooter")),
+        policies=_policies(top.table("policies")),
     )
     top.finish()
     if cfg.poll_interval <= 0:
@@ -285,6 +350,7 @@ __all__ = [
     "ConfigTable",
     "DecodeConfig",
     "LimitsConfig",
+    "PoliciesConfig",
     "SourceConfig",
     "WatchConfig",
     "load_config",

@@ -277,6 +277,7 @@ class Service:
                 sinks=old.sinks if same_sinks else None,
                 heartbeat=self.notifier.ping,
                 on_delivery=self._on_delivery,
+                previous=old,
             )
         except DiagnosticsError as exc:
             self.counters["reload_errors"] = self.counters.get("reload_errors", 0) + 1

@@ -18,9 +18,11 @@ from diagnostics.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.alerts import AlertManager
+    from diagnostics.decode.settings import DecodeSettings
     from diagnostics.lookup.protocol import BatchDecoder
     from diagnostics.pipeline import Pipeline
     from diagnostics.service.config import WatchConfig
+    from diagnostics.service.policies import PolicyStore
     from diagnostics.state import StateDB
 
 log = get_logger()
@@ -33,11 +35,15 @@ class Runtime:
     alerts: AlertManager
     sinks: list[Any]
     decoder: BatchDecoder | None = None
+    #: ``[policies]``: the snapshot diagnoses are judged against (and its refresher).
+    policies: PolicyStore | None = None
 
     def close(self, timeout: float) -> None:
         self.alerts.close(timeout)
         if self.decoder is not None:
             self.decoder.close()
+        if self.policies is not None:
+            self.policies.close()
 
 
 def build_sinks(config: WatchConfig, state: StateDB | None) -> list[Any]:
@@ -77,19 +83,12 @@ def load_rules(config: WatchConfig) -> Any:
     return RuleSet.load([bundled_rules_dir(), *config.rules_dirs])
 
 
-def build_decoder(
-    config: WatchConfig, state: StateDB | None, heartbeat: Callable[[], None] | None = None
-) -> BatchDecoder | None:
-    """The STS decoder and the ID resolver, behind a per-batch deadline (the main loop moves)."""
-    if not config.decode.enabled:
-        return None
-    from diagnostics.decode import DecodeCache, Decoder, DecodeSettings
-    from diagnostics.service.decoding import DeadlineDecoder
-    from diagnostics.service.resolving import DeferringResolver
-    from diagnostics.troubleshooter import DetailsCache, Resolver
+def decode_settings(config: WatchConfig) -> DecodeSettings:
+    """The daemon's AWS settings from ``[decode]`` (decoding, resolving, ``[policies]`` refresh)."""
+    from diagnostics.decode import DecodeSettings
 
     d = config.decode
-    settings = DecodeSettings(
+    return DecodeSettings(
         region=d.region,
         profile=d.profile,
         role_arn_template=d.role_arn_template,
@@ -102,6 +101,21 @@ def build_decoder(
         # No AWS call for an account the alerts would not report (issue 22 item 6).
         accounts=frozenset(config.alerts.accounts),
     )
+
+
+def build_decoder(
+    config: WatchConfig, state: StateDB | None, heartbeat: Callable[[], None] | None = None
+) -> BatchDecoder | None:
+    """The STS decoder and the ID resolver, behind a per-batch deadline (the main loop moves)."""
+    if not config.decode.enabled:
+        return None
+    from diagnostics.decode import DecodeCache, Decoder
+    from diagnostics.service.decoding import DeadlineDecoder
+    from diagnostics.service.resolving import DeferringResolver
+    from diagnostics.troubleshooter import DetailsCache, Resolver
+
+    d = config.decode
+    settings = decode_settings(config)
     beat = heartbeat or (lambda: None)
     # decode.enabled = false turns resolving off too: both live behind this switch.
     return DeferringResolver(
@@ -122,17 +136,24 @@ def build_runtime(
     sinks: list[Any] | None = None,
     heartbeat: Callable[[], None] | None = None,
     on_delivery: Callable[[str, Any, bool], None] | None = None,
+    previous: Runtime | None = None,
 ) -> Runtime:
     """Build everything ``config`` describes; raise ``DiagnosticsError`` if any part is invalid.
 
     ``sinks`` reuses running sinks (a reload that did not change ``[[sink]]``);
     ``heartbeat`` is called while a batch waits for STS (the watchdog ping);
-    ``on_delivery`` is told each sink send's outcome (metrics).
+    ``on_delivery`` is told each sink send's outcome (metrics); ``previous`` is
+    the runtime a reload replaces: its ``[policies]`` refresher (and the
+    snapshot in use) is kept when nothing it uses changed, else stopped.
     """
     from diagnostics.alerts import AlertManager, AlertSettings
     from diagnostics.pipeline import Pipeline
+    from diagnostics.service.policies import JudgedPipeline, build_policies, retire
 
     ruleset = load_rules(config)
+    old_policies = previous.policies if previous is not None else None
+    # First of the parts that can fail: a bad snapshot path leaves nothing to undo.
+    policies = build_policies(config, decode_settings(config), old_policies)
     settings = AlertSettings(
         group_wait=config.alerts.group_wait,
         group_interval=config.alerts.group_interval,
@@ -154,8 +175,16 @@ def build_runtime(
         if own_sinks:
             for s in built:
                 s.close(1.0)
+        if policies is not None and policies is not old_policies:
+            policies.close()
         raise
-    return Runtime(config, Pipeline(ruleset, decoder), alerts, built, decoder)
+    pipeline = (
+        Pipeline(ruleset, decoder)
+        if policies is None
+        else JudgedPipeline(ruleset, decoder, policies)
+    )
+    retire(old_policies, policies, config.state_dir)
+    return Runtime(config, pipeline, alerts, built, decoder, policies)
 
 
 def _writable_dir(path: Path) -> bool:
@@ -185,6 +214,10 @@ def check(config: WatchConfig) -> None:
     from diagnostics.state import refuse_unsafe_state
 
     load_rules(config)
+    if config.policies.path is not None:
+        from diagnostics.service.policies import load_path
+
+        load_path(config)
     try:
         refuse_unsafe_state(config.state_dir)
     except StateError as exc:
