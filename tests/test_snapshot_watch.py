@@ -284,6 +284,10 @@ def test_refresh_collects_swaps_sweeps_and_keeps_the_last_snapshot_when_it_fails
     iam.put_role_policy(
         RoleName="uploader", PolicyName="uploads", PolicyDocument=json.dumps(_document(IDENTITY))
     )
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    s3.create_bucket(Bucket="acme-uploads")
+    reader = {**SCOPE, "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}
+    s3.put_bucket_policy(Bucket="acme-uploads", Policy=json.dumps(_document(reader)))
     directory = tmp_path / "state" / "policies"
     store = RefreshingStore(
         DecodeSettings(region="us-east-1", max_attempts=1),
@@ -305,6 +309,10 @@ def test_refresh_collects_swaps_sweeps_and_keeps_the_last_snapshot_when_it_fails
         seen = store.refreshed
         assert store.wait_for(lambda: store.refreshed >= seen + 2, 60)
         assert _title(store, account).startswith("s3:PutObject: every layer")
+        # The bucket of the denial judged above: its policy is collected too.
+        assert store.judge is not None
+        held = [r.resource for r in store.judge.snapshot.resource_policies]
+        assert held == ["arn:aws:s3:::acme-uploads"]
         [only] = list(directory.iterdir())
         assert only == store.current
         assert stat.S_IMODE(only.stat().st_mode) == 0o600
