@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,14 @@ class FakeTTY(io.StringIO):
         return True
 
 
+def _wait_frames(stream: io.StringIO, n: int) -> None:
+    """Wait until the bar's thread has drawn ``n`` frames (60 s is a bound for a hang)."""
+    deadline = time.monotonic() + 60
+    while stream.getvalue().count("\rscanning") + stream.getvalue().count("\r[") < n:
+        assert time.monotonic() < deadline, f"fewer than {n} frames: {stream.getvalue()!r}"
+        time.sleep(0.01)
+
+
 class FakeTTYBytes(io.BytesIO):
     def isatty(self) -> bool:
         return True
@@ -28,7 +37,8 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal() -> None:
     """Piped stderr gets no status line at all."""
     stream = io.StringIO()
     with Progress(InputStats(bytes_read=10), stream, interval=0.01):
-        time.sleep(0.05)
+        # No drawing thread at all, so nothing can be written later either.
+        assert not any(t.name == "progress" for t in threading.enumerate())
     assert stream.getvalue() == ""
 
 
@@ -37,7 +47,7 @@ def test_progress_without_a_total_shows_bytes_files_rate_and_failures() -> None:
     stream = FakeTTY()
     stats = InputStats(bytes_read=3 * 1024 * 1024, files=2, failures=5)
     with Progress(stats, stream, interval=0.01):
-        time.sleep(0.1)
+        _wait_frames(stream, 1)
     out = stream.getvalue()
     assert "scanning 3.0 MiB in 2 file(s)" in out
     assert "5 failure(s)" in out and "/s" in out
@@ -59,7 +69,7 @@ def test_frames_never_blank_the_line_first() -> None:
     """Each frame writes the new text, then erases the rest: no blank line between frames."""
     stream = FakeTTY()
     with Progress(InputStats(bytes_read=1), stream, interval=0.01):
-        time.sleep(0.08)
+        _wait_frames(stream, 2)
     frames = [f for f in stream.getvalue().split("\r") if f]
     assert len(frames) >= 2
     assert all(f.startswith("scanning") for f in frames[:-1])

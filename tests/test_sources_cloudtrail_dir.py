@@ -6,7 +6,6 @@ import gzip
 import json
 import os
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -170,7 +169,10 @@ def test_daemon_reads_recent_existing_deliveries_not_old_ones(tmp_path: Path) ->
     try:
         d.wait_ready()
         d.wait_for(lambda: len(d.alerts) >= 1, what="today's delivery")
-        time.sleep(1.0)  # the old delivery would be alerted within this
+        # A sentinel delivered now is read at a later pass than the start's,
+        # and stop() delivers what is due: an old delivery read would show.
+        deliver(root, now, 3)
+        d.wait_for(lambda: "bucket/ct-3" in json.dumps(d.alerts), 60, "the sentinel delivery")
     finally:
         assert d.stop() == 0, d.stderr()[-3000:]
     text = json.dumps(d.alerts)

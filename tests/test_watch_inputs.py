@@ -8,7 +8,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from test_watch_daemon import Daemon, line, watch_argv, write_config
@@ -164,8 +163,17 @@ def test_cloudtrail_dir_processes_each_delivery_once(tmp_path: Path) -> None:
     d2 = Daemon(tmp_path, cfg)
     try:
         d2.wait_ready()
-        time.sleep(1.0)  # a re-processed delivery would be alerted within this
+        # A sentinel delivery written after the restart is read no earlier than the
+        # old one would be re-read, and stop() delivers what is due.
+        doc = {"Records": [cloudtrail_record(3)]}
+        name = "123456789012_CloudTrail_us-east-1_20240501T1300Z_def.json.gz"
+        (day / name).write_bytes(gzip.compress(json.dumps(doc).encode()))
+        d2.wait_for(lambda: len(d2.alerts) >= 1, 60, "the sentinel delivery's alert")
     finally:
         assert d2.stop() == 0
     assert first >= 1
-    assert d2.alerts == [], "a processed delivery was alerted again after restart"
+    text = json.dumps(d2.alerts)
+    assert "bucket/ct-3" in text
+    assert "bucket/ct-1" not in text and "bucket/ct-2" not in text, (
+        "a processed delivery was alerted again after restart"
+    )
