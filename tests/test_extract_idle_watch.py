@@ -35,7 +35,7 @@ def test_blob_whose_continuation_never_comes_is_alerted_after_idle(tmp_path: Pat
             f"message: {BLOB}\n",
         )
         # No further line is ever written: only the idle flush can decide the record.
-        d.wait_for(lambda: bool(_encoded_alerts(d)), 15.0, "the held blob's alert")
+        d.wait_for(lambda: bool(_encoded_alerts(d)), 60.0, "the held blob's alert")
     finally:
         assert d.stop() == 0
     alerts = _encoded_alerts(d)

@@ -226,7 +226,7 @@ def test_full_state_dir_keeps_alerting_and_resumes(tmp_path: Path, tiny_state: P
         (tiny_state / "filler").unlink()
         append(log, line(3, "disk"))
         d.wait_resources(4)
-        d.wait_for(lambda: _checkpoint(tiny_state) == log.stat().st_size, 10, "checkpoint")
+        d.wait_for(lambda: _checkpoint(tiny_state) == log.stat().st_size, 60, "checkpoint")
     finally:
         assert d.stop() == 0
     _assert_one_outage(d, 4)
@@ -274,7 +274,7 @@ def test_read_only_state_dir_keeps_alerting_and_resumes(tmp_path: Path) -> None:
         locked = []
         append(log, line(3, "ro"))
         d.wait_resources(4)
-        d.wait_for(lambda: _checkpoint(state) == log.stat().st_size, 10, "checkpoint")
+        d.wait_for(lambda: _checkpoint(state) == log.stat().st_size, 60, "checkpoint")
     finally:
         if locked:
             _chattr("-i", locked)

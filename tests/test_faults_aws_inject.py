@@ -143,7 +143,7 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
     return plan
 
 
-def until(pred: Callable[[], bool], timeout: float = 15.0) -> bool:
+def until(pred: Callable[[], bool], timeout: float = 60.0) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():

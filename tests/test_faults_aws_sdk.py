@@ -271,7 +271,7 @@ def test_access_denied_on_each_source_logs_the_permission_and_keeps_running(
         for src in sources:
             src.start(locked)
         try:
-            assert until(lambda: len(emit.event_ids) >= 3, timeout=15)
+            assert until(lambda: len(emit.event_ids) >= 3, timeout=60)
         finally:
             for src in sources:
                 src.stop()

@@ -200,7 +200,7 @@ class SlowService:
             except queue.Empty:
                 continue
             gate, roll_back = self.plan.pop(0) if self.plan else ((lambda: True), False)
-            until(gate, timeout=15)
+            until(gate, timeout=60)
             ids = [str(f.source.event_id) for f in ev.failures]
             try:
                 with self.state.transaction() as conn:

@@ -323,7 +323,7 @@ def test_socket_connection_left_open_after_a_blob_is_alerted(tmp_path: Path) -> 
         d.wait_ready()
         client.connect(str(sock))
         client.sendall(blob_line(1).encode())
-        d.wait_for(lambda: len(d.alerts) >= 1, 6, "the alert while the connection is open")
+        d.wait_for(lambda: len(d.alerts) >= 1, 60, "the alert while the connection is open")
     finally:
         client.close()
         assert d.stop() == 0
@@ -359,7 +359,7 @@ def test_stdin_held_record_is_alerted_when_the_writer_goes_quiet(tmp_path: Path)
     try:
         d.wait_ready()
         os.write(w, blob_line(3).encode())
-        d.wait_for(lambda: len(d.alerts) >= 1, 6, "the alert from quiet stdin")
+        d.wait_for(lambda: len(d.alerts) >= 1, 60, "the alert from quiet stdin")
     finally:
         os.close(w)
         rc = d.stop()

@@ -102,7 +102,7 @@ def test_daemon_stopped_while_slack_is_down_delivers_on_the_next_start(tmp_path:
             d.wait_ready()
             append(logdir / "app.log", "".join(line(i, "down") for i in range(5)))
             d.wait_resources(5)  # stdout got them; Slack refused
-            d.wait_for(lambda: len(rx.posts) >= 1, 10, "a Slack attempt")
+            d.wait_for(lambda: len(rx.posts) >= 1, 60, "a Slack attempt")
         finally:
             assert d.stop() == 0
         assert rx.accepted == []
