@@ -34,7 +34,7 @@ PER_OBJECT = 30
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize("dedup", [False, True], ids=["no-dedup-table", "dedup-table"])
 def test_three_workers_one_killed_every_failure_alerted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dedup: bool
@@ -73,7 +73,8 @@ def test_three_workers_one_killed_every_failure_alerted(
                 time.sleep(0.02)
             victim.kill9()
             assert len(victim.event_ids()) >= 150, "the victim never got going"
-            seen = so.wait_all(workers, set(tree.where), timeout=60)
+            # Waits on the condition; the bound only matters on a very loaded machine.
+            seen = so.wait_all(workers, set(tree.where), timeout=150)
         finally:
             for w in workers:
                 w.stop()
