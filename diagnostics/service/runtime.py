@@ -18,7 +18,6 @@ from diagnostics.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.alerts import AlertManager
-    from diagnostics.decode.settings import DecodeSettings
     from diagnostics.lookup.protocol import BatchDecoder
     from diagnostics.pipeline import Pipeline
     from diagnostics.service.config import WatchConfig
@@ -83,26 +82,6 @@ def load_rules(config: WatchConfig) -> Any:
     return RuleSet.load([bundled_rules_dir(), *config.rules_dirs])
 
 
-def decode_settings(config: WatchConfig) -> DecodeSettings:
-    """The daemon's AWS settings from ``[decode]`` (decoding, resolving, ``[policies]`` refresh)."""
-    from diagnostics.decode import DecodeSettings
-
-    d = config.decode
-    return DecodeSettings(
-        region=d.region,
-        profile=d.profile,
-        role_arn_template=d.role_arn_template,
-        external_id=d.external_id,
-        max_per_second=d.max_per_second,
-        concurrency=d.concurrency,
-        endpoint_url=d.endpoint_url,
-        max_attempts=d.max_attempts,
-        toolbox_endpoint_url=d.toolbox_endpoint_url,
-        # No AWS call for an account the alerts would not report (issue 22 item 6).
-        accounts=frozenset(config.alerts.accounts),
-    )
-
-
 def build_decoder(
     config: WatchConfig, state: StateDB | None, heartbeat: Callable[[], None] | None = None
 ) -> BatchDecoder | None:
@@ -115,14 +94,13 @@ def build_decoder(
     from diagnostics.troubleshooter import DetailsCache, Resolver
 
     d = config.decode
-    settings = decode_settings(config)
     beat = heartbeat or (lambda: None)
     # decode.enabled = false turns resolving off too: both live behind this switch.
     return DeferringResolver(
         DeadlineDecoder(
-            Decoder(settings, cache=DecodeCache(state)), deadline=d.batch_deadline, heartbeat=beat
+            Decoder(d, cache=DecodeCache(state)), deadline=d.batch_deadline, heartbeat=beat
         ),
-        Resolver(settings, DetailsCache(state)),
+        Resolver(d, DetailsCache(state)),
         deadline=d.batch_deadline,
         heartbeat=beat,
         not_found_window=config.troubleshooter.not_found_window,
@@ -146,30 +124,18 @@ def build_runtime(
     the runtime a reload replaces: its ``[policies]`` refresher (and the
     snapshot in use) is kept when nothing it uses changed, else stopped.
     """
-    from diagnostics.alerts import AlertManager, AlertSettings
+    from diagnostics.alerts import AlertManager
     from diagnostics.pipeline import Pipeline
     from diagnostics.service.policies import JudgedPipeline, build_policies, retire
 
     ruleset = load_rules(config)
     old_policies = previous.policies if previous is not None else None
     # First of the parts that can fail: a bad snapshot path leaves nothing to undo.
-    policies = build_policies(config, decode_settings(config), old_policies)
-    settings = AlertSettings(
-        group_wait=config.alerts.group_wait,
-        group_interval=config.alerts.group_interval,
-        repeat_interval=config.alerts.repeat_interval,
-        max_groups=config.alerts.max_groups,
-        storm_threshold=config.alerts.storm_threshold,
-        storm_window=config.alerts.storm_window,
-        storm_source_threshold=config.alerts.storm_source_threshold,
-        storm_global_threshold=config.alerts.storm_global_threshold,
-        embedded=config.alerts.embedded,
-        accounts=frozenset(config.alerts.accounts),
-    )
+    policies = build_policies(config, config.decode, old_policies)
     own_sinks = sinks is None
     built = build_sinks(config, state) if sinks is None else sinks
     try:
-        alerts = AlertManager(settings, state, built, on_delivery=on_delivery)
+        alerts = AlertManager(config.alerts, state, built, on_delivery=on_delivery)
         decoder = build_decoder(config, state, heartbeat)
     except BaseException:
         if own_sinks:
