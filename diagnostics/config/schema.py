@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 import typing
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,11 @@ def _plain(spec: Spec, value: Any) -> Any:
     if isinstance(value, (tuple, frozenset)):
         return sorted(str(v) for v in value)
     return value
+
+
+def example_value(spec: Spec) -> Any:
+    """The key's TOML example as a JSON value."""
+    return tomllib.loads(f"x = {spec.key.example}")["x"]
 
 
 def _type_schema(spec: Spec) -> dict[str, Any]:
@@ -67,7 +73,7 @@ def table_schema(cls: type) -> dict[str, Any]:
             required.append(name)
         elif spec.key.default_text is None and spec.default() is not None:
             prop["default"] = _plain(spec, spec.default())
-        prop["examples"] = [spec.key.example]
+        prop["examples"] = [example_value(spec)]
         props[name] = prop
     out: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": props}
     if required:
