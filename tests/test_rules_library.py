@@ -20,7 +20,9 @@ from diagnostics.rules.tables import matchers_table, placeholders_table
 
 RULES = RuleSet.load([bundled_rules_dir()])
 CASES = [(r, i, c) for r in RULES.rules for i, c in enumerate(r.cases)]
-POSITIVE = [(r, i, c) for r, i, c in CASES if c["expect"]]
+# Cases with an Access Troubleshooter answer get their fixes re-checked across every
+# layer by the Troubleshooter itself (tests/test_troubleshooter_rules.py).
+POSITIVE = [(r, i, c) for r, i, c in CASES if c["expect"] and "details" not in c]
 ROOT = Path(__file__).resolve().parents[1]
 
 

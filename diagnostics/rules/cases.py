@@ -12,6 +12,7 @@ import orjson
 
 from diagnostics.context import build_context, parse_decoded
 from diagnostics.model import Failure, Finding, Fix, JSONObject, SourceRef
+from diagnostics.rules import troubleshooter_rules
 from diagnostics.rules.engine import Rule, RuleSet, bundled_rules_dir
 from diagnostics.rules.loader import load_dirs
 from diagnostics.rules.schema import Problem
@@ -98,8 +99,13 @@ def extractor_available() -> bool:
 def diagnose_case(
     ruleset: RuleSet, rule: Rule, index: int, case: dict[str, Any]
 ) -> tuple[Failure, tuple[Finding, ...]]:
+    """The failure and the findings a scan gives it (with ``details``, the Troubleshooter's)."""
     failure, decoded = case_input(rule, index, case)
-    return failure, ruleset.diagnose(failure, build_context(failure, decoded))
+    ctx = build_context(failure, decoded)
+    if "details" in case:
+        raw = troubleshooter_rules.parse_case_details(case["details"])
+        return troubleshooter_rules.diagnose_details_case(ruleset, failure, ctx, raw, decoded)
+    return failure, ruleset.diagnose(failure, ctx)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -133,7 +139,9 @@ def check_case(ruleset: RuleSet, rule: Rule, index: int, case: dict[str, Any]) -
         _, findings = diagnose_case(ruleset, rule, index, case)
     except Exception as exc:
         return CaseResult(rule.id, name, False, f"could not build the input: {exc}")
-    mine = next((f for f in findings if f.rule == rule.id), None)
+    # The Troubleshooter gives one finding per denied evaluation: a rule may have several.
+    all_mine = [f for f in findings if f.rule == rule.id]
+    mine = all_mine[0] if all_mine else None
     if mine is not None and mine.title.startswith(f"rule {rule.id} failed"):
         return CaseResult(rule.id, name, False, mine.explanation)
     fired = sorted(f.rule for f in findings)
@@ -145,20 +153,38 @@ def check_case(ruleset: RuleSet, rule: Rule, index: int, case: dict[str, Any]) -
         return CaseResult(
             rule.id, name, False, f"expected findings {case['findings']}, got {fired}"
         )
-    if (
-        mine is not None
-        and "fix" in case
-        and not any(_fix_matches(f, case["fix"]) for f in mine.fixes)
-    ):
-        got = [f.to_json() for f in mine.fixes]
+    if "details" in case:
+        problem = _details_problem(rule, index, case, all_mine)
+        if problem:
+            return CaseResult(rule.id, name, False, problem)
+    fixes = [fix for f in all_mine for fix in f.fixes]
+    if mine is not None and "fix" in case and not any(_fix_matches(f, case["fix"]) for f in fixes):
+        got = [f.to_json() for f in fixes]
         return CaseResult(rule.id, name, False, f"no fix has {case['fix']}; fixes: {got}")
+    explanation = "\n".join(f.explanation for f in all_mine)
     if mine is not None:
         for text in case.get("explanation", []):
-            if text not in mine.explanation:
+            if text not in explanation:
                 return CaseResult(
-                    rule.id, name, False, f"explanation lacks {text!r}: {mine.explanation}"
+                    rule.id, name, False, f"explanation lacks {text!r}: {explanation}"
                 )
     return CaseResult(rule.id, name, True)
+
+
+def _details_problem(
+    rule: Rule, index: int, case: dict[str, Any], mine: list[Finding]
+) -> str | None:
+    """Where a Troubleshooter rule's declaration disagrees with the finding it was given."""
+    failure, decoded = case_input(rule, index, case)
+    raw = troubleshooter_rules.parse_case_details(case["details"])
+    ctx = build_context(failure, decoded)
+    problem = troubleshooter_rules.disagreement(rule, failure, ctx, raw, bool(mine))
+    if problem:
+        return problem
+    bad = sorted({f.severity for f in mine if f.severity != rule.severity})
+    if bad:
+        return f"the finding has severity {bad[0]}, the rule declares {rule.severity}"
+    return None
 
 
 def run_cases(dirs: Sequence[Path]) -> CaseReport:
@@ -185,7 +211,9 @@ def lint(dirs: Sequence[Path]) -> list[str]:
     # User dirs always run layered over the bundled rules, so `lint --only DIR`
     # may supersede a bundled id without that being a typo.
     ids = set(loaded.docs) | loaded.disabled | _bundled_ids()
+    problems.extend(troubleshooter_rules.disable_problems(loaded.disabled_by))
     for rd in loaded.docs.values():
+        problems.extend(troubleshooter_rules.lint_problems(rd))
         cases = rd.doc.get("case", [])
         expects = {c.get("expect") for c in cases if isinstance(c, dict)}
         if True not in expects:

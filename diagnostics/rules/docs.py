@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from diagnostics.rules.tables import matchers_table, placeholders_table
-from diagnostics.rules.schema import CASE_FAILURE_FIELDS, CASE_FIX_FIELDS, FIX_FIELDS, RULE_FIELDS
+from diagnostics.rules.schema import (
+    CASE_FAILURE_FIELDS,
+    CASE_FIELDS,
+    CASE_FIX_FIELDS,
+    FIX_FIELDS,
+    RULE_FIELDS,
+)
 
 
 def schema_markdown() -> str:
@@ -26,7 +32,10 @@ def schema_markdown() -> str:
             p.takes_arg, f"{{{p.name}:ARG}}"
         )
         out.append(f"| `{form}` | {p.doc} |")
-    out += ["", "## Case fields", ""]
+    out += ["", "## Case fields (`[[case]]`)", "", "| field | meaning |", "|---|---|"]
+    for name, doc in CASE_FIELDS.items():
+        out.append(f"| `{name}` | {doc} |")
+    out.append("")
     out.append("`[case.failure]` takes: " + ", ".join(f"`{f}`" for f in CASE_FAILURE_FIELDS) + ".")
     out.append("")
     out.append(

@@ -1,7 +1,7 @@
 """Which rules can apply to a failure, decided before any matcher runs.
 
 A failure is reduced to a few facets (kind, service, policy type, explicit
-deny, decoded, matched statements, principal): values every failure has and
+deny, decoded, matched statements, principal, Troubleshooter answer): values every failure has and
 that are cheap to read.  A rule's ``[match]`` table is checked against the
 facets only, with the matchers that speak about them; the answer is "cannot
 match" or "may match", never "matches", so the real matchers still decide.
@@ -27,6 +27,8 @@ class Facets(NamedTuple):
     has_statements: bool
     has_principal: bool
     principal_type: str
+    #: An Access Troubleshooter answer came with the failure.
+    has_details: bool = False
 
 
 _DENY = {True: "true", False: "false", None: "unknown"}
@@ -45,6 +47,7 @@ def facets_of(s: Subject) -> Facets:
         has_statements=bool(s.ctx.matched_statements),
         has_principal=bool(s.principal_arn),
         principal_type=s.principal_type,
+        has_details=s.details is not None,
     )
 
 
@@ -76,6 +79,8 @@ _FACET_TESTS: dict[str, Callable[[Any, Facets], bool]] = {
     # Statement matchers look only at the decoded message's matched statements.
     "statement_effect": lambda v, f: f.has_statements,
     "statement_condition_key": lambda v, f: f.has_statements,
+    # The Troubleshooter's own findings: never a candidate for a failure without an answer.
+    "troubleshooter": lambda v, f: f.has_details,
 }
 
 

@@ -34,6 +34,8 @@ class Loaded:
     docs: dict[str, RuleDoc] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     disabled: set[str] = field(default_factory=set)
+    #: The file that switched each disabled id off (the last one, when several did).
+    disabled_by: dict[str, Path] = field(default_factory=dict)
     unknown_disables: list[Problem] = field(default_factory=list)
 
 
@@ -124,4 +126,5 @@ def load_dirs(dirs: Sequence[Path]) -> Loaded:
                 Problem(str(path), rule_id, "disable", "no rule has this id", "check for a typo")
             )
         out.disabled.add(rule_id)
+        out.disabled_by[rule_id] = path
     return out

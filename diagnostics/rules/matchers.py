@@ -16,6 +16,7 @@ from diagnostics.model import POLICY_TYPES
 from diagnostics.rules.principals import PRINCIPAL_TYPES
 from diagnostics.rules.registry import matcher
 from diagnostics.rules.subject import Subject
+from diagnostics.troubleshooter.findings import VERDICTS, verdict_of
 
 _KINDS = ("encoded", "plain", "cloudtrail", "decoded")
 
@@ -275,3 +276,22 @@ def _principal_is_sso(want: bool, s: Subject) -> bool:
     from diagnostics.iam.arns import permission_set_name
 
     return bool(permission_set_name(s.principal_arn)) == want
+
+
+#: The matcher of the Access Troubleshooter's own findings (rules/troubleshooter/).
+TROUBLESHOOTER = "troubleshooter"
+
+
+@matcher(
+    TROUBLESHOOTER,
+    "an Access Troubleshooter answer has a denied evaluation with this verdict: "
+    f"{', '.join(VERDICTS)} (no checks, an explicit Deny, no Allow); only the "
+    "Troubleshooter's own findings use it",
+    "name or [names]",
+    _choices(VERDICTS),
+    _as_list,
+)
+def _troubleshooter(want: list[str], s: Subject) -> bool:
+    if s.details is None:
+        return False
+    return any(verdict_of(e) in want for e in s.details.evaluations)

@@ -43,6 +43,18 @@ FIX_FIELDS = {
     " permission the request's context proves it needs",
     "note": "template sentence added to the explanation when this fix is offered",
 }
+CASE_FIELDS = {
+    "name": "what the case shows",
+    "expect": "true when the rule must fire, false when it must not",
+    "line": "a log line, run through the extractor (or give `failure`)",
+    "failure": "the failure's fields, a table (or give `line`)",
+    "decoded": "the STS decoded message, a table or its JSON",
+    "details": "the Access Troubleshooter answer (GetRequestAuthorizationDetails), a table or"
+    " its JSON: the case then runs as the scan does with that answer",
+    "fix": "a table some fix of the finding must match",
+    "findings": "the exact rule ids that fire",
+    "explanation": "substrings the explanation holds",
+}
 CASE_FIX_FIELDS = {
     "target": "the fix's target",
     "applies_to": "the exact applies_to ARN",
@@ -209,7 +221,7 @@ def _check_case(case: Any, field: str) -> Iterator[tuple[str, str, str]]:
     if not isinstance(case, dict):
         yield field, "must be a table", "write [[case]]"
         return
-    allowed = {"name", "expect", "line", "failure", "decoded", "fix", "findings", "explanation"}
+    allowed = CASE_FIELDS
     for key in case:
         if key not in allowed:
             yield f"{field}.{key}", "unknown field", _close(key, allowed)
@@ -236,6 +248,12 @@ def _check_case(case: Any, field: str) -> Iterator[tuple[str, str, str]]:
             )
     if "decoded" in case and not isinstance(case["decoded"], (str, dict)):
         yield f"{field}.decoded", "must be a table or JSON string", "paste the DecodedMessage JSON"
+    if "details" in case and not isinstance(case["details"], (str, dict)):
+        yield (
+            f"{field}.details",
+            "must be a table or JSON string",
+            "paste the GetRequestAuthorizationDetails answer JSON",
+        )
     expected = case.get("fix", {})
     if not isinstance(expected, dict):
         yield f"{field}.fix", "must be a table", "write [case.fix]"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from diagnostics.model import Failure, MatchedStatement, RequestContext
 from diagnostics.rules.principals import principal_type
+
+if TYPE_CHECKING:
+    from diagnostics.troubleshooter.details import AuthorizationDetails
 
 
 def _account_of(arn: str | None) -> str | None:
@@ -24,6 +28,9 @@ def _region_of(arn: str | None) -> str | None:
 class Subject:
     """What one rule evaluation looks at: the failure, its context and the rule id.
 
+    ``details`` is the Access Troubleshooter answer for the failure, when
+    there is one (the ``troubleshooter`` matcher reads it).
+
     The derived values (principal type, service, account, region) are worked
     out once here: every candidate rule and every placeholder reads them, so
     computing them per read cost more than the matchers themselves.
@@ -32,6 +39,7 @@ class Subject:
     failure: Failure
     ctx: RequestContext
     rule_id: str = ""
+    details: AuthorizationDetails | None = None
     action: str | None = field(init=False)
     resource: str | None = field(init=False)
     principal_arn: str | None = field(init=False)

@@ -19,6 +19,7 @@ from diagnostics.iam.grantee import is_trust_action, policy_holder
 from diagnostics.model import Failure, Finding, Fix, JSONObject, RequestContext
 from diagnostics.policy import request_keys, statement_matches, statements_of
 from diagnostics.policy.conditions import UnknownOperator, condition_matches
+from diagnostics.troubleshooter import findings as kinds
 from diagnostics.troubleshooter.attribution import (
     LAYER_WORDS,
     check_policies,
@@ -52,9 +53,11 @@ PURPOSE_KEYS = {
 #: (AWS Organizations User Guide, "Resource control policies").
 RCP_FULL_ACCESS = "arn:aws:organizations::aws:policy/resource_control_policy/p-RCPFullAWSAccess"
 
-EXPLICIT_RULE = "troubleshooter-explicit-deny"
-IMPLICIT_RULE = "troubleshooter-implicit-deny"
-UNATTRIBUTED = "troubleshooter-unattributed"
+# The ids, severities and which evaluation gets which finding live in
+# ``findings.py``, which the rule files in rules/troubleshooter/ declare.
+EXPLICIT_RULE = kinds.EXPLICIT.rule
+IMPLICIT_RULE = kinds.IMPLICIT.rule
+UNATTRIBUTED = kinds.UNATTRIBUTED.rule
 
 
 def _find_statement(
@@ -134,7 +137,7 @@ def _explicit(
         paragraphs.append("\n".join(lines))
     phrases = "; ".join(deny_phrase(details, c) for c in checks) or "explicitly denied"
     title = f"{evaluation.action} {phrases}"
-    return Finding(EXPLICIT_RULE, title, "high", "\n\n".join(paragraphs), ())
+    return Finding(EXPLICIT_RULE, title, kinds.EXPLICIT.severity, "\n\n".join(paragraphs), ())
 
 
 def _matching_denies(
@@ -324,7 +327,7 @@ def _implicit(
         )
     phrases = "; ".join(deny_phrase(details, c) for c in checks) or "denied"
     title = f"{evaluation.label()} {phrases}"
-    return Finding(IMPLICIT_RULE, title, "medium", " ".join(lines), tuple(fixes))
+    return Finding(IMPLICIT_RULE, title, kinds.IMPLICIT.severity, " ".join(lines), tuple(fixes))
 
 
 def diagnose_details(
@@ -344,21 +347,20 @@ def diagnose_details(
     denied = [e for e in details.evaluations if e.denied]
     findings = []
     for evaluation in denied:
-        if not evaluation.checks:
+        kind = kinds.kind_of(evaluation)
+        if kind is kinds.UNATTRIBUTED:
             findings.append(
                 Finding(
                     UNATTRIBUTED,
                     f"{evaluation.label()} denied (no checks returned)",
-                    "medium",
+                    kinds.UNATTRIBUTED.severity,
                     "The answer lists no checks for this evaluation, which happens when the "
                     "caller is outside the denied principal's account or organization: resolve "
                     "the ID with credentials of that account or organization to see which "
                     "layer denied.",
                 )
             )
-        elif evaluation.effect == "EXPLICIT_DENY" or any(
-            c.effect == "EXPLICIT_DENY" for c in evaluation.checks
-        ):
+        elif kind is kinds.EXPLICIT:
             findings.append(
                 _explicit(details, evaluation, evaluation_context(details, evaluation, principal))
             )
