@@ -10,6 +10,7 @@ rest of the input (and the other inputs) are still processed.
 
 from __future__ import annotations
 
+import mmap
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import orjson
 
 from diagnostics.extract.documents import try_document
 from diagnostics.extract.gunzip import Bomb, GunzipReader
+from diagnostics.extract.mapped import KnownLines, mapped
 from diagnostics.extract.scanner import Extractor
 from diagnostics.extract.utf16 import Utf16Reader, utf16_encoding
 from diagnostics.model import Failure, InputStats
@@ -29,6 +31,9 @@ MAX_DOCUMENT_BYTES = 256 << 20
 #: Decompressed bytes read from one gzip file before it is called a bomb.
 MAX_DECOMPRESSED_BYTES = 1 << 30
 GZIP_MAGIC = b"\x1f\x8b"
+#: A mapped file's pages behind the extractor are let go in steps this big.
+DROP_EVERY = 8 << 20
+_DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
 #: This much content (after NUL runs) tells a binary file from text.
 BINARY_SNIFF = 8192
 #: How far into the stream to look for that content.
@@ -88,6 +93,7 @@ def extract_stream(
     *,
     max_line_bytes: int = 1 << 20,
     max_document_bytes: int = MAX_DOCUMENT_BYTES,
+    map_file: bool = False,
 ) -> Iterator[Failure]:
     """Failures in a byte stream: a CloudTrail JSON document, or log lines.
 
@@ -96,7 +102,8 @@ def extract_stream(
     one JSON document (a Records file, an array of records, a single record,
     an EventBridge or CloudWatch Logs envelope).  Anything else, including
     JSON lines and JSON that is not CloudTrail, streams through the line
-    extractor.  A read error (a corrupt or truncated gzip, a bomb) ends the
+    extractor (``map_file``: a regular file is read through ``mmap`` instead).
+    A read error (a corrupt or truncated gzip, a bomb) ends the
     stream with a warning; what was read before it is still searched.
     """
     pending: list[bytes] = []
@@ -129,6 +136,18 @@ def extract_stream(
                 done = yield from try_document(document, path, stats)
                 if done:
                     return
+        mm = mapped(stream) if map_file else None
+        if mm is not None:
+            # A regular file: read through the map from its start (the head included).
+            with mm:
+                known = KnownLines(mm, max_line_bytes)
+                if known.usable:
+                    extractor = Extractor(
+                        path, stats=stats, max_line_bytes=max_line_bytes, known=known
+                    )
+                    yield from _feed_mapped(extractor, mm)
+                    yield from extractor.finish()
+                    return
         extractor = Extractor(path, stats=stats, max_line_bytes=max_line_bytes)
         for data in pending:
             yield from extractor.feed(data)
@@ -145,6 +164,28 @@ def extract_stream(
             yield from extractor.feed(data)
     if extractor is not None:
         yield from extractor.finish()
+
+
+def _feed_mapped(extractor: Extractor, mm: mmap.mmap) -> Iterator[Failure]:
+    """The whole map, in the chunks a read would give (slices, not copies)."""
+    view = memoryview(mm)
+    dropped = 0
+    try:
+        for start in range(0, len(mm), CHUNK):
+            part = view[start : start + CHUNK]
+            try:
+                found = extractor.feed(part)
+            finally:
+                part.release()  # the map must have no exported slice when it closes
+            if start - dropped >= DROP_EVERY and _DONTNEED is not None:
+                # The extractor copied what it keeps: pages behind it would only count
+                # toward the peak RSS (they stay in the page cache).
+                cut = start - start % mmap.PAGESIZE
+                mm.madvise(_DONTNEED, dropped, cut - dropped)
+                dropped = cut
+            yield from found
+    finally:
+        view.release()
 
 
 class _Prefixed:
@@ -270,4 +311,4 @@ def extract_path(
         if magic == GZIP_MAGIC:
             yield from _extract_gzip(fh, name, stats, max_line_bytes, max_decompressed_bytes)
         else:
-            yield from extract_stream(fh, name, stats, max_line_bytes=max_line_bytes)
+            yield from extract_stream(fh, name, stats, max_line_bytes=max_line_bytes, map_file=True)

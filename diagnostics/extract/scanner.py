@@ -16,6 +16,7 @@ input bytes that are fully processed.
 
 from __future__ import annotations
 
+from diagnostics.extract.mapped import KnownLines
 from diagnostics.extract.markers import MARKERS, marker_lines
 from diagnostics.extract.record import BACK_LINE_BYTES, BACK_LINES, Assembler, Line, NeedMore
 from diagnostics.model import Failure, InputStats
@@ -28,7 +29,12 @@ class Extractor:
     """Finds failures in a byte stream fed in chunks of any size."""
 
     def __init__(
-        self, path: str, *, stats: InputStats | None = None, max_line_bytes: int = 1 << 20
+        self,
+        path: str,
+        *,
+        stats: InputStats | None = None,
+        max_line_bytes: int = 1 << 20,
+        known: KnownLines | None = None,
     ):
         if max_line_bytes < 1024:
             raise ValueError("max_line_bytes must be at least 1024")
@@ -45,6 +51,8 @@ class Extractor:
         self._long_checked = 0  # absolute offset up to which long lines were counted
         self._cur_start = 0  # buffer index of the candidate being assembled
         self._finished = False
+        # A mapped file's marker lines, found ahead (mapped.py); None: search the buffer.
+        self._known = known
 
     @property
     def safe_offset(self) -> int:
@@ -65,9 +73,10 @@ class Extractor:
         if not data:
             return []
         self.stats.bytes_read += len(data)
-        if isinstance(data, memoryview):
-            data = data.tobytes()
+        if isinstance(data, memoryview) and self._discarding:
+            data = data.tobytes()  # a mapped file's slice: appended below without a copy
         if self._discarding:
+            assert not isinstance(data, memoryview)
             nl = data.find(b"\n")
             if nl == -1:
                 self._base += len(data)
@@ -268,6 +277,9 @@ class Extractor:
 
     def _candidates(self, end: int) -> list[int]:
         """Start indexes of lines holding a marker, within ``buf[:end]``."""
+        if self._known is not None:
+            base = self._base
+            return [s - base for s in self._known.between(base, base + end)]
         return marker_lines(self._buf, end, self.max_line_bytes, MARKERS)
 
     def _trim(self, upto: int, counted_to: int, line_at_counted: int) -> None:
