@@ -107,3 +107,17 @@ def test_the_watch_sections_are_what_the_components_run_with(tmp_path: Path) -> 
     finally:
         runtime.close(1.0)
         state.close()
+
+
+def test_sink_tables_are_worded_like_every_other_section() -> None:
+    """A bad [[sink]] value gets the same "must be ..., got ...; e.g." message as [alerts]."""
+    from diagnostics.sinks import build_sink
+
+    table = {"type": "slack", "webhook_url_env": "HOOK", "spool_max": 0}
+    with pytest.raises(ConfigError) as err:
+        build_sink(table, state=None, env={"HOOK": "x"}, where="w.toml [[sink]] #1")
+    assert str(err.value) == (
+        "w.toml [[sink]] #1: key 'spool_max' must be at least 1, got 0; e.g. spool_max = 1000"
+    )
+    with pytest.raises(ConfigError, match="did you mean 'format'"):
+        build_sink({"type": "file", "path": "/x", "fromat": "json"}, state=None, env={}, where="w")

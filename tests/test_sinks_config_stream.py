@@ -46,9 +46,9 @@ def test_unknown_key_names_where_key_and_allowed_keys() -> None:
     ("table", "needle"),
     [
         ({"type": "email"}, "not a sink type"),
-        ({"type": "stdout", "format": "yaml"}, "format = 'yaml'"),
+        ({"type": "stdout", "format": "yaml"}, 'key \'format\' must be one of "text", "json"'),
         ({"type": "stdout", "detail": "everything"}, "detail"),
-        ({"type": "file"}, "needs a path"),
+        ({"type": "file"}, "key 'path' is required"),
         ({"type": "slack"}, "exactly one of webhook_url_file"),
         ({"type": "slack", "webhook_url_env": "HOOK", "webhook_url_file": "/x"}, "exactly one"),
         ({"type": "slack", "webhook_url_env": "MISSING"}, "MISSING is not set"),

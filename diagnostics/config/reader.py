@@ -163,6 +163,11 @@ def read_table(
             elif name in data:
                 values[name] = _convert(spec, data[name], where)
                 _check_value(spec, values[name])
+            elif not spec.has_default:
+                why = f" ({spec.key.why})" if spec.key.why else ""
+                raise ConfigProblem(
+                    f"key {name!r} is required{why}; e.g. {name} = {spec.key.example}"
+                )
         obj = cls(**values)
         after = getattr(obj, "config_checked", None)
         if after is not None:

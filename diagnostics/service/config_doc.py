@@ -15,6 +15,7 @@ from diagnostics.config import config_keys, table_schema
 from diagnostics.config.reader import is_section
 from diagnostics.config.schema import markdown_rows
 from diagnostics.service.config import WatchConfig
+from diagnostics.sinks.config import SINK_CONFIGS
 
 SCHEMA_NAME = "config-schema.json"
 
@@ -35,14 +36,22 @@ never silently turns something off. Every error has one shape:
 
 Durations are written `"250ms"`, `"30s"`, `"5m"`, `"4h"`, `"1h30m"` or as a
 number of seconds. `authz-diag watch --check-config` checks a file without
-starting the daemon. `[[source]]` and `[[sink]]` tables are described in the
-README and systemd/config.example.toml.
+starting the daemon. `[[source]]` tables are described in the README and
+systemd/config.example.toml.
 
 `[decode] max_attempts` is 3 for both `scan` and `watch`: botocore's own
 default for its standard and adaptive retry modes. Each retry spends the
 shared `max_per_second` budget, and `watch` tries a failure it could not
 decode again on a later batch, so more attempts per call buy little.
 """
+
+
+def _typed(kind: str, cls: type) -> dict[str, Any]:
+    """The schema of one ``[[sink]]`` type: its own keys plus ``type = kind``."""
+    schema = table_schema(cls)
+    schema["properties"] = {"type": {"const": kind}, **schema["properties"]}
+    schema["required"] = ["type", *schema.get("required", [])]
+    return schema
 
 
 def watch_schema() -> dict[str, Any]:
@@ -59,7 +68,7 @@ def watch_schema() -> dict[str, Any]:
         "description": "[[sink]] tables: where alerts are sent.",
         "type": "array",
         "minItems": 1,
-        "items": {"type": "object", "required": ["type"]},
+        "items": {"oneOf": [_typed(kind, cls) for kind, cls in SINK_CONFIGS.items()]},
     }
     schema["required"] = ["source", "sink"]
     return {
@@ -75,6 +84,9 @@ def config_markdown() -> str:
     for name, spec in config_keys(WatchConfig).items():
         if is_section(spec.type):
             parts += [f"## [{name}]\n", spec.key.doc, "", *markdown_rows(spec.type), ""]
+    for kind, cls in SINK_CONFIGS.items():
+        doc = (cls.__doc__ or "").strip().replace("``", "`").split(": ", 1)[-1]
+        parts += [f'## [[sink]] type = "{kind}"\n', doc, "", *markdown_rows(cls), ""]
     return "\n".join(parts)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from diagnostics.config import ConfigProblem, key, read_table
 from diagnostics.errors import ConfigError
 from diagnostics.file_modes import credential_file_exposure, credential_file_problem
 from diagnostics.logconfig import get_logger
@@ -16,46 +18,89 @@ from diagnostics.sinks.slack import SlackSink, check_webhook_url
 from diagnostics.sinks.stream import FileSink, Format, StdoutSink
 from diagnostics.state import StateDB
 
-_COMMON = {"type", "name", "detail"}
-_KEYS: dict[str, set[str]] = {
-    "stdout": _COMMON | {"format"},
-    "file": _COMMON | {"format", "path"},
-    "slack": _COMMON
-    | {"webhook_url_file", "webhook_url_env", "channel", "max_per_second", "spool_max", "timeout"},
-}
-
 log = get_logger()
 
+_NAME_DOC = "The sink's name in logs and metrics (default: its type)."
+_DETAIL_DOC = '"summary" or "full": how much of each diagnosis an alert carries.'
+
+
+@dataclass(frozen=True, slots=True)
+class StdoutSinkConfig:
+    """``[[sink]] type = "stdout"``: alerts on standard output (the journal under systemd)."""
+
+    name: str | None = key(None, doc=_NAME_DOC, example='"journal"')
+    detail: Detail = key("full", doc=_DETAIL_DOC, example='"summary"')
+    format: Format = key("text", doc='"text" or "json" (one JSON object a line).', example='"json"')
+
+
+@dataclass(frozen=True, slots=True)
+class FileSinkConfig:
+    """``[[sink]] type = "file"``: alerts appended to a file, one JSON object a line."""
+
+    path: str = key(
+        doc="The file; ${NAME} is taken from the environment, e.g. ${STATE_DIRECTORY}.",
+        example='"${STATE_DIRECTORY}/alerts.jsonl"',
+        why="under the shipped unit only the state directory is writable",
+    )
+    name: str | None = key(None, doc=_NAME_DOC, example='"archive"')
+    detail: Detail = key("full", doc=_DETAIL_DOC, example='"summary"')
+    format: Format = key("json", doc='"json" or "text".', example='"text"')
+
+
+@dataclass(frozen=True, slots=True)
+class SlackSinkConfig:
+    """``[[sink]] type = "slack"``: alerts posted to a Slack incoming webhook."""
+
+    webhook_url_file: str | None = key(
+        None,
+        doc="A file holding the webhook URL (with systemd's LoadCredential); "
+        "exactly one of this and webhook_url_env.",
+        example='"${CREDENTIALS_DIRECTORY}/slack-webhook"',
+    )
+    webhook_url_env: str | None = key(
+        None,
+        doc="The name of an environment variable holding the webhook URL.",
+        example='"SLACK_WEBHOOK_URL"',
+    )
+    name: str | None = key(None, doc=_NAME_DOC, example='"team-slack"')
+    detail: Detail = key("summary", doc=_DETAIL_DOC, example='"full"')
+    channel: str | None = key(None, doc="Override the webhook's channel.", example='"#aws-access"')
+    max_per_second: float = key(
+        1.0, doc="Posts per second at most (Slack allows about one).", example="1",
+        minimum=0.01,
+    )  # fmt: skip
+    spool_max: int = key(
+        1000,
+        doc="Messages kept (in the state database) while Slack is down; when full, "
+        "repeats are dropped first.",
+        example="1000",
+        minimum=1,
+    )
+    timeout: float = key(10.0, doc="Seconds one post may take.", example="10", minimum=0.1)
+
+    def config_checked(self, given: frozenset[str]) -> SlackSinkConfig:
+        if (self.webhook_url_file is None) == (self.webhook_url_env is None):
+            raise ConfigProblem(
+                "set exactly one of webhook_url_file (for example "
+                '"${CREDENTIALS_DIRECTORY}/slack-webhook" with LoadCredential) or '
+                "webhook_url_env (the name of an environment variable); the URL itself "
+                "never goes in the config file"
+            )
+        return self
+
+
+#: Each sink type's table.
+SINK_CONFIGS: dict[str, type[StdoutSinkConfig | FileSinkConfig | SlackSinkConfig]] = {
+    "stdout": StdoutSinkConfig,
+    "file": FileSinkConfig,
+    "slack": SlackSinkConfig,
+}
+
 #: The sink types a ``[[sink]]`` table can name.
-SINK_TYPES: tuple[str, ...] = tuple(_KEYS)
+SINK_TYPES: tuple[str, ...] = tuple(SINK_CONFIGS)
 
 # ${NAME} references in a path; names are plain identifiers (linear match).
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _str(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str | None:
-    value = table.get(key, default)
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{where}: {key} must be a string, not {type(value).__name__}")
-    return value
-
-
-def _choice(table: Mapping[str, Any], key: str, where: str, options: tuple[str, ...],
-            default: str) -> str:  # fmt: skip
-    value = _str(table, key, where, default)
-    if value not in options:
-        raise ConfigError(
-            f"{where}: {key} = {value!r} is not one of {', '.join(repr(o) for o in options)}"
-        )
-    return value
-
-
-def _number(table: Mapping[str, Any], key: str, where: str, default: float,
-            minimum: float) -> float:  # fmt: skip
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise ConfigError(f"{where}: {key} must be a number of at least {minimum}, got {value!r}")
-    return float(value)
 
 
 def expand_path(text: str, env: Mapping[str, str], where: str, key: str) -> Path:
@@ -75,16 +120,8 @@ def expand_path(text: str, env: Mapping[str, str], where: str, key: str) -> Path
     return Path(_VAR.sub(sub, text))
 
 
-def _webhook_url(table: Mapping[str, Any], env: Mapping[str, str], where: str) -> str:
-    file_ = _str(table, "webhook_url_file", where)
-    var = _str(table, "webhook_url_env", where)
-    if (file_ is None) == (var is None):
-        raise ConfigError(
-            f"{where}: set exactly one of webhook_url_file (for example "
-            '"${CREDENTIALS_DIRECTORY}/slack-webhook" with LoadCredential) or '
-            "webhook_url_env (the name of an environment variable); the URL itself "
-            "never goes in the config file"
-        )
+def _webhook_url(cfg: SlackSinkConfig, env: Mapping[str, str], where: str) -> str:
+    file_, var = cfg.webhook_url_file, cfg.webhook_url_env
     if var is not None:
         url = env.get(var, "")
         if not url.strip():
@@ -111,40 +148,23 @@ def _webhook_url(table: Mapping[str, Any], env: Mapping[str, str], where: str) -
     return check_webhook_url(url, where)
 
 
-def _stdout(table: Mapping[str, Any], *, name: str, detail: Detail, where: str,
-            **_: Any) -> Sink:  # fmt: skip
-    fmt: Format = _choice(table, "format", where, ("text", "json"), "text")  # type: ignore[assignment]
-    return StdoutSink(name, format=fmt, detail=detail)
-
-
-def _file(table: Mapping[str, Any], *, name: str, detail: Detail, where: str,
-          env: Mapping[str, str], **_: Any) -> Sink:  # fmt: skip
-    path = _str(table, "path", where)
-    if not path:
-        raise ConfigError(
-            f'{where}: a file sink needs a path, e.g. path = "${{STATE_DIRECTORY}}/alerts.jsonl" '
-            "(under the shipped unit only the state directory is writable)"
-        )
-    fmt: Format = _choice(table, "format", where, ("text", "json"), "json")  # type: ignore[assignment]
-    return FileSink(name, expand_path(path, env, where, "path"), format=fmt, detail=detail)
-
-
-def _slack(table: Mapping[str, Any], *, name: str, detail: Detail, where: str,
-           env: Mapping[str, str], state: StateDB | None) -> Sink:  # fmt: skip
+def _build(cfg: object, *, where: str, env: Mapping[str, str], state: StateDB | None) -> Sink:
+    if isinstance(cfg, StdoutSinkConfig):
+        return StdoutSink(cfg.name or "stdout", format=cfg.format, detail=cfg.detail)
+    if isinstance(cfg, FileSinkConfig):
+        path = expand_path(cfg.path, env, where, "path")
+        return FileSink(cfg.name or "file", path, format=cfg.format, detail=cfg.detail)
+    assert isinstance(cfg, SlackSinkConfig)
     return SlackSink(
-        name,
-        _webhook_url(table, env, where),
-        detail=detail,
-        channel=_str(table, "channel", where),
-        max_per_second=_number(table, "max_per_second", where, 1.0, 0.01),
-        spool_max=int(_number(table, "spool_max", where, 1000, 1)),
-        timeout=_number(table, "timeout", where, 10.0, 0.1),
+        cfg.name or "slack",
+        _webhook_url(cfg, env, where),
+        detail=cfg.detail,
+        channel=cfg.channel,
+        max_per_second=cfg.max_per_second,
+        spool_max=cfg.spool_max,
+        timeout=cfg.timeout,
         state=state,
     )
-
-
-_BUILDERS: dict[str, Callable[..., Sink]] = {"stdout": _stdout, "file": _file, "slack": _slack}
-_DEFAULT_DETAIL: dict[str, Detail] = {"stdout": "full", "file": "full", "slack": "summary"}
 
 
 def build_sink(
@@ -155,19 +175,10 @@ def build_sink(
     Raises ``ConfigError`` naming ``where``, the key and a fix.
     """
     kind = table.get("type")
-    if kind not in _KEYS:
+    if kind not in SINK_CONFIGS:
         raise ConfigError(
             f"{where}: type = {kind!r} is not a sink type; use one of "
             f"{', '.join(repr(t) for t in SINK_TYPES)}"
         )
-    unknown = sorted(set(table) - _KEYS[kind])
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r} for a {kind} sink; "
-            f"allowed keys: {', '.join(sorted(_KEYS[kind]))}"
-        )
-    detail: Detail = _choice(  # type: ignore[assignment]
-        table, "detail", where, ("summary", "full"), _DEFAULT_DETAIL[kind]
-    )
-    name = _str(table, "name", where, kind) or kind
-    return _BUILDERS[kind](table, name=name, detail=detail, where=where, env=env, state=state)
+    cfg = read_table(SINK_CONFIGS[kind], table, where, extra=("type",))
+    return _build(cfg, where=where, env=env, state=state)
