@@ -184,3 +184,45 @@ def test_every_fix_of_a_positive_troubleshooter_case_passes_its_recheck(
     fixes = [e for e in verification if e.get("applies_to") is not None]
     assert len(fixes) == sum(len(f.fixes) for f in findings)
     assert all(e["status"] in {"allows", "allows_with_other_fixes"} for e in fixes), fixes
+
+
+DETAILS_CASES = [(rule, case) for rule in RULES.rules if rule.id in KINDS for case in rule.cases]
+
+
+@pytest.mark.parametrize(("rule", "case"), DETAILS_CASES, ids=lambda v: getattr(v, "id", None))
+def test_every_case_answer_fits_the_service_model(rule: Rule, case: dict[str, Any]) -> None:
+    """Each case's answer is shaped as the iam-toolbox model's GetRequestAuthorizationDetails."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("iam-toolbox")
+    shape = model.operation_model("GetRequestAuthorizationDetails").output_shape
+    answer = parse_case_details(case["details"])
+    # The captured documents ride beside the answer (get-request-authorization-policy).
+    body = {k: v for k, v in answer.items() if k != "documents"}
+    report = ParamValidator().validate(body, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_sarif_describes_a_troubleshooter_finding_by_its_rule_file() -> None:
+    """A SARIF run names a Troubleshooter finding's rule with the rule file's title and text."""
+    import orjson
+
+    from diagnostics.model import Diagnosis
+    from diagnostics.render import sarif
+
+    failure = Failure(kind="plain", source=SourceRef("app.log", 1), principal_arn=shapes.SESSION)
+    verdict = judge_details(failure, shapes.scp_explicit_deny())
+    assert verdict is not None
+    filled, findings, verification = verdict
+    log = orjson.loads(
+        sarif.render(
+            [Diagnosis(filled, findings=findings, verification=verification)],
+            rules=sarif.rule_infos(RULES),
+        )
+    )
+    (descriptor,) = log["runs"][0]["tool"]["driver"]["rules"]
+    rule = RULES.get("troubleshooter-explicit-deny")
+    assert rule is not None
+    assert descriptor["shortDescription"]["text"] == rule.title
+    assert descriptor["helpUri"].startswith("https://docs.aws.amazon.com/")
