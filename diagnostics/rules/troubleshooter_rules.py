@@ -21,7 +21,6 @@ import orjson
 
 from diagnostics.model import Failure, Finding
 from diagnostics.rules.matchers import TROUBLESHOOTER as MATCHER
-from diagnostics.rules.matchers import _as_list
 from diagnostics.rules.schema import Problem
 from diagnostics.rules.subject import Subject
 from diagnostics.troubleshooter.findings import KINDS
@@ -56,7 +55,8 @@ def lint_problems(rd: RuleDoc) -> Iterator[Problem]:
         return
     match = doc.get("match")
     said = match.get(MATCHER, ()) if isinstance(match, dict) else ()
-    if list(match or ()) != [MATCHER] or _as_list(said) != [kind.verdict] or "unless" in doc:
+    verdicts = [said] if isinstance(said, str) else list(said)
+    if list(match or ()) != [MATCHER] or verdicts != [kind.verdict] or "unless" in doc:
         yield Problem(
             path,
             rd.id,
