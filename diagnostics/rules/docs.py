@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from diagnostics.rules.tables import matchers_table, placeholders_table
 from diagnostics.rules.schema import (
     CASE_FAILURE_FIELDS,
     CASE_FIELDS,
@@ -10,6 +9,7 @@ from diagnostics.rules.schema import (
     FIX_FIELDS,
     RULE_FIELDS,
 )
+from diagnostics.rules.tables import matchers_table, placeholders_table
 
 
 def schema_markdown() -> str:
