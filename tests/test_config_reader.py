@@ -61,6 +61,15 @@ def test_a_misspelt_key_suggests_the_right_one() -> None:
             'written as a string; e.g. accounts = ["123456789012"]',
         ),
         (
+            {"source": [{"type": "file", "paths": ["/l/*.log"], "start_at": "middle"}]},
+            'w.toml [[source]] #1: key \'start_at\' must be one of "end", "beginning", '
+            "got 'middle'; e.g. start_at = \"beginning\"",
+        ),
+        (
+            {"source": [{"type": "file", "paths": ["/l/*.log"], "startat": "end"}]},
+            "w.toml [[source]] #1: unknown key 'startat'; did you mean 'start_at'?",
+        ),
+        (
             {"poll_interval": "0s"},
             "w.toml: key 'poll_interval' must be above 0s, got '0s'; e.g. poll_interval = \"1s\"",
         ),

@@ -58,7 +58,7 @@ def test_issue_example_loads(tmp_path: Path) -> None:
     assert cfg.alerts.group_wait == 30 and cfg.alerts.group_interval == 300
     assert cfg.alerts.repeat_interval == 4 * 3600
     assert [s.type for s in cfg.sources] == ["file", "cloudtrail_dir"]
-    assert cfg.sources[0].options["paths"] == ["/var/log/app/*.log"]
+    assert cfg.sources[0].options["paths"] == ("/var/log/app/*.log",)
     assert cfg.sources[0].options["start_at"] == "end"
     assert cfg.drain_timeout == 10.0
     assert cfg.sinks[0]["type"] == "stdout"
@@ -89,7 +89,7 @@ def test_state_dir_defaults_to_systemd_state_directory(
         ('[[source]]\ntype="file"\n[[sink]]\ntype="stdout"\n', "key 'paths' is required"),
         (
             '[[source]]\ntype="file"\npaths=["logs/*.log"]\n[[sink]]\ntype="stdout"\n',
-            "is relative",
+            "key 'paths' entry 'logs/*.log' must be an absolute path",
         ),
         (
             '[[source]]\ntype="file"\npaths=["/l/*"]\nstart_at="middle"\n[[sink]]\ntype="stdout"\n',

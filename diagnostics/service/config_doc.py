@@ -16,6 +16,8 @@ from diagnostics.config.reader import is_section
 from diagnostics.config.schema import markdown_rows
 from diagnostics.service.config import WatchConfig
 from diagnostics.sinks.config import SINK_CONFIGS
+from diagnostics.sources.file_config import FileSourceConfig
+from diagnostics.sources.registry import source_types
 
 SCHEMA_NAME = "config-schema.json"
 
@@ -36,8 +38,9 @@ never silently turns something off. Every error has one shape:
 
 Durations are written `"250ms"`, `"30s"`, `"5m"`, `"4h"`, `"1h30m"` or as a
 number of seconds. `authz-diag watch --check-config` checks a file without
-starting the daemon. `[[source]]` tables are described in the README and
-systemd/config.example.toml.
+starting the daemon. Each `[[source]]` takes `type` and an optional `name`;
+the keys of the source types not listed below are described in the README,
+docs/aws-setup.md and systemd/config.example.toml.
 
 `[decode] max_attempts` is 3 for both `scan` and `watch`: botocore's own
 default for its standard and adaptive retry modes. Each retry spends the
@@ -46,10 +49,17 @@ decode again on a later batch, so more attempts per call buy little.
 """
 
 
-def _typed(kind: str, cls: type) -> dict[str, Any]:
-    """The schema of one ``[[sink]]`` type: its own keys plus ``type = kind``."""
+#: ``[[source]] name``, read by the service for every source type.
+_NAME = {"type": "string", "description": "A stable name (checkpoints are kept under it)."}
+#: Source types whose keys are declared as one dataclass (the rest: sources/*.py check()).
+SOURCE_CONFIGS: dict[str, type] = {"file": FileSourceConfig}
+
+
+def _typed(kind: str, cls: type, *more: dict[str, Any]) -> dict[str, Any]:
+    """The schema of one ``[[sink]]``/``[[source]]`` type: its keys plus ``type = kind``."""
     schema = table_schema(cls)
-    schema["properties"] = {"type": {"const": kind}, **schema["properties"]}
+    extra = {"name": more[0]} if more else {}
+    schema["properties"] = {"type": {"const": kind}, **extra, **schema["properties"]}
     schema["required"] = ["type", *schema.get("required", [])]
     return schema
 
@@ -62,7 +72,16 @@ def watch_schema() -> dict[str, Any]:
         "description": "[[source]] tables: where failures are read from.",
         "type": "array",
         "minItems": 1,
-        "items": {"type": "object", "required": ["type"]},
+        "items": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"enum": sorted(source_types())}, "name": _NAME},
+            # Types whose keys are declared as dataclasses; the others are checked at load.
+            "allOf": [
+                {"if": {"properties": {"type": {"const": kind}}}, "then": _typed(kind, cls, _NAME)}
+                for kind, cls in SOURCE_CONFIGS.items()
+            ],
+        },
     }
     props["sink"] = {
         "description": "[[sink]] tables: where alerts are sent.",
@@ -78,14 +97,23 @@ def watch_schema() -> dict[str, Any]:
     }
 
 
+def _summary(cls: type) -> str:
+    """The first sentence of a ``[[...]] type = ...: what it is.`` docstring, capitalised."""
+    text = (cls.__doc__ or "").strip().split(": ", 1)[-1]
+    return text[:1].upper() + text[1:]
+
+
 def config_markdown() -> str:
     """docs/config.md: one table per section."""
     parts = [_INTRO, "## Top level\n", *markdown_rows(WatchConfig), ""]
     for name, spec in config_keys(WatchConfig).items():
         if is_section(spec.type):
             parts += [f"## [{name}]\n", spec.key.doc, "", *markdown_rows(spec.type), ""]
+    for kind, cls in SOURCE_CONFIGS.items():
+        doc = _summary(cls)
+        parts += [f'## [[source]] type = "{kind}"\n', doc, "", *markdown_rows(cls), ""]
     for kind, cls in SINK_CONFIGS.items():
-        doc = (cls.__doc__ or "").strip().replace("``", "`").split(": ", 1)[-1]
+        doc = _summary(cls)
         parts += [f'## [[sink]] type = "{kind}"\n', doc, "", *markdown_rows(cls), ""]
     return "\n".join(parts)
 

@@ -1,12 +1,12 @@
-"""``type = "file"`` config: the ``[[source]]`` keys checked, and the source built."""
+"""``type = "file"`` config: the ``[[source]]`` keys, and the source built."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Literal
 
-from diagnostics.errors import ConfigError
+from diagnostics.config import ConfigProblem, key, read_table
 from diagnostics.sources.base import SourceContext
 from diagnostics.sources.file import FileSource
 
@@ -15,28 +15,49 @@ if TYPE_CHECKING:
     from diagnostics.sources.settings import SourceConfig
 
 
+@dataclass(frozen=True, slots=True)
+class FileSourceConfig:
+    """``[[source]] type = "file"``: log files tailed across rotation."""
+
+    paths: tuple[str, ...] = key(
+        (),
+        doc="Absolute paths or globs of the files to tail.",
+        example='["/var/log/app/*.log"]',
+        pattern="/.*",
+        pattern_hint="an absolute path (the service's working directory is not yours)",
+        default_text="required",
+    )
+    start_at: Literal["end", "beginning"] = key(
+        "end",
+        doc='Where a file never seen before is read from; "beginning" reads what it holds.',
+        example='"beginning"',
+    )
+    follow_symlinks: bool = key(
+        False,
+        doc="Read symlinked files and directories below the fixed part of a glob "
+        "(refused and counted by default).",
+        example="true",
+    )
+    rotate_grace: float = key(
+        2.0,
+        doc="A renamed (rotated) file is read to its end and closed after this long without "
+        "growth.",
+        example='"2s"',
+        unit="duration",
+        minimum=0,
+    )
+
+    def config_checked(self, given: frozenset[str]) -> FileSourceConfig:
+        if not self.paths:
+            raise ConfigProblem("key 'paths' is required; e.g. paths = [\"/var/log/app/*.log\"]")
+        return self
+
+
 class _FileType:
     def check(self, table: ConfigTable) -> Mapping[str, Any]:
-        paths = table.str_list("paths")
-        if not paths:
-            raise ConfigError(
-                f"{table.where}: key 'paths' is required; e.g. paths = [\"/var/log/app/*.log\"]"
-            )
-        for p in paths:
-            if not Path(p).is_absolute():
-                raise ConfigError(
-                    f"{table.where}: key 'paths' entry {p!r} is relative; use an absolute path "
-                    "(the service's working directory is not yours)"
-                )
-        start_at = table.text("start_at", "end")
-        if start_at not in ("end", "beginning"):
-            raise ConfigError(f'{table.where}: key \'start_at\' must be "end" or "beginning"')
-        return {
-            "paths": paths,
-            "start_at": start_at,
-            "follow_symlinks": table.flag("follow_symlinks", False),
-            "rotate_grace": table.duration("rotate_grace", 2.0),
-        }
+        cfg = read_table(FileSourceConfig, table.data, table.where, extra=("type", "name"))
+        table.used.update(table.data)
+        return {f.name: getattr(cfg, f.name) for f in fields(cfg)}
 
     def create(self, config: SourceConfig, ctx: SourceContext) -> FileSource:
         o = config.options
