@@ -127,12 +127,21 @@ def test_slow_sts_keeps_feeding_the_watchdog_and_defers_what_misses_the_deadline
             d.wait_ready()
             start = time.monotonic()
             (logdir / "app.log").write_text("".join(blob_line(i) for i in range(60)))
-            d.wait_for(lambda: len(d.diagnoses()) >= 60, 30, "60 diagnoses")
+            d.wait_for(
+                lambda: len({x.get("principal_arn") for x in d.diagnoses()}) >= 60,
+                30,
+                "60 failures diagnosed",
+            )
             gap = d.max_gap(start)
             elapsed = time.monotonic() - start
         finally:
             assert d.stop() == 0
-    errors = [x.get("decode_error") or "" for x in d.diagnoses()]
+    # Each failure's first alert: a deferred one is alerted again once STS answers,
+    # and on a loaded machine some of those come before stop().
+    first: dict[str, dict[str, Any]] = {}
+    for x in d.diagnoses():
+        first.setdefault(str(x.get("principal_arn")), x)
+    errors = [x.get("decode_error") or "" for x in first.values()]
     decoded = sum(1 for e in errors if not e)
     deferred = sum(1 for e in errors if e.startswith("decode deferred: STS is slow"))
     assert gap < WATCHDOG_USEC / 2e6 + PING_SLACK, f"longest WATCHDOG=1 gap {gap:.1f}s"
