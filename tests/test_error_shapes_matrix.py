@@ -24,7 +24,7 @@ from diagnostics.testing.error_shapes import SHAPES_DOC, Rendering, load, matrix
 KNOWN_MISSES: dict[str, int] = {
     "awscli-v2-error-prefix": 1,  # of 342
     "awscli-v2-json-error-xml": 7,  # of 198: the code above a wrapped or quoted message
-    "awscli-v2-json-error-json": 62,  # of 144: likewise
+    "awscli-v2-json-error-json": 8,  # of 144: likewise
     "awscli-s3-transfer-failure": 1,  # of 48
     "go-v2-operation-error": 13,  # of 294
     "go-v2-s3-operation-error": 2,  # of 48

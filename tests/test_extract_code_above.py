@@ -1,4 +1,4 @@
-"""An error code on the line above its message (XML bodies, the CLI's JSON error format)."""
+"""An error code on the line above or below its message (XML and JSON bodies, IDE titles)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,65 @@ def test_not_a_refusal_code_gives_nothing() -> None:
     """NoSuchKey above "Access Denied" text is no refusal (the code decides)."""
     text = "<Error>\n<Code>NoSuchKey</Code>\n<Message>Access Denied</Message>\n</Error>\n"
     assert extract_text(text) == []
+
+
+def test_code_below_a_json_message_field() -> None:
+    """JS SDK v2 error objects print "message" before "code": the code below is read."""
+    text = (
+        "{\n"
+        '  "message": "User: arn:aws:sts::111122223333:assumed-role/api/fn is not authorized '
+        "to perform: dynamodb:PutItem on resource: "
+        'arn:aws:dynamodb:eu-west-1:111122223333:table/places",\n'
+        '  "code": "AccessDeniedException",\n'
+        '  "statusCode": 400\n'
+        "}\n"
+    )
+    (f,) = extract_text(text)
+    assert (f.error_code, f.action) == ("AccessDeniedException", "dynamodb:PutItem")
+
+
+def test_bare_message_then_code_below_is_a_refusal() -> None:
+    """`"Message": "Access Denied"` with the code on the next line is one bare refusal."""
+    text = '{\n    "Message": "Access Denied",\n    "Code": "AccessDeniedException"\n}\n'
+    (f,) = extract_text(text)
+    assert (f.error_code, f.source.line) == ("AccessDeniedException", 2)
+    assert "line below" in f.parse_notes[0]
+
+
+def test_code_below_in_a_terraform_box_and_after_a_wrapped_message() -> None:
+    """A boxed body, and a message wrapped at 80 columns, still get the code below them."""
+    boxed = (
+        '╷\n│ {\n│     "Message": "User: arn:aws:sts::111122223333:assumed-role/d/s is not '
+        "authorized to perform: lambda:InvokeFunction on resource: "
+        'arn:aws:lambda:us-east-1:111122223333:function:f",\n'
+        '│     "Code": "AccessDeniedException"\n│ }\n╵\n'
+    )
+    (f,) = extract_text(boxed)
+    assert f.error_code == "AccessDeniedException"
+    message = (
+        '    "Message": "User: arn:aws:sts::111122223333:assumed-role/deployer/ci-session is '
+        "not authorized to perform: dynamodb:PutItem on resource: "
+        "arn:aws:dynamodb:us-east-1:111122223333:table/orders because no identity-based "
+        'policy allows the dynamodb:PutItem action",'
+    )
+    wrapped = "\n".join(message[i : i + 80] for i in range(0, len(message), 80))
+    text = "{\n" + wrapped + '\n    "Code": "AccessDeniedException"\n}\n'
+    (g,) = extract_text(text)
+    assert (g.error_code, g.action) == ("AccessDeniedException", "dynamodb:PutItem")
+
+
+def test_a_code_below_the_body_is_not_borrowed() -> None:
+    """The body's closing brace ends it: a code after it belongs to something else."""
+    text = '{\n  "message": "Access Denied"\n}\n{"code": "AccessDenied"}\n'
+    assert extract_text(text) == []
+
+
+def test_exception_class_alone_above_the_sentence() -> None:
+    """An IDE prints the exception class on its own line above the message."""
+    text = (
+        "AccessDeniedException\n"
+        "User: arn:aws:sts::111122223333:assumed-role/r/s is not authorized to perform: "
+        "dynamodb:Query on resource: arn:aws:dynamodb:us-east-1:111122223333:table/t\n"
+    )
+    (f,) = extract_text(text)
+    assert f.error_code == "AccessDeniedException"

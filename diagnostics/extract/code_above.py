@@ -117,14 +117,26 @@ _MESSAGE_KEY = re.compile(
 
 
 def with_code_below(
-    found: list[Found], first_line: str, below: Callable[[], list[str]]
+    found: list[Found], heads: list[str], below: Callable[[], list[str]]
 ) -> list[Found]:
-    """``found`` with the code printed below its message field filled in where none was."""
-    if not found or all(f.error_code is not None for f in found):
+    """``found`` with the code printed below its message field filled in where none was.
+
+    ``heads`` are the lines the record may open with (its first line, and the
+    line a wrapped message began on); one must be the message field, which
+    may sit in a Terraform box.  A record that is only a body's bare message
+    becomes a failure when a refusal code follows it, as ``with_code_above``
+    does for a code above.
+    """
+    if found and all(f.error_code is not None for f in found):
         return found
-    if not _MESSAGE_KEY.match(first_line):
+    opened = [h for h in map(_unboxed, heads) if _MESSAGE_KEY.match(h)]
+    if not opened or (not found and not bare_message(opened[0])):
         return found
+    head = opened[0]
     code = code_below(below())
     if code is None:
         return found
+    if not found:
+        note = "the error code is on the line below; the message names no principal or resource"
+        return [Found("plain", 0, len(head), error_code=code, parse_notes=(note,))]
     return [f if f.error_code is not None else replace(f, error_code=code) for f in found]

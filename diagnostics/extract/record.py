@@ -198,7 +198,10 @@ class Assembler:
             text, cut_at_end=cur.unterminated or cur.long, context=context
         )
         found = with_code_above(found, first_text, self._lines_above)
-        found = with_code_below(found, first_text, lambda: self._lines_below(cur))
+        if not found or any(f.error_code is None for f in found):
+            # A wrapped message field began on the line above the hit.
+            heads = [first_text, *(self._lines_above()[-1:] if before else [])]
+            found = with_code_below(found, heads, lambda: self._lines_below(cur))
         failures: list[Failure] = []
         for f in found:
             rel = acc.line_of(f.start)
