@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Mapping
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# The vocabulary: each Literal type and its tuple of values, and the words
+# every renderer and sink prints for them (one table each, not a copy per renderer).
+
 FailureKind = Literal["encoded", "plain", "cloudtrail", "decoded"]
+FAILURE_KINDS: tuple[FailureKind, ...] = typing.get_args(FailureKind)
 
 #: The policy types of the output contract (README), in the vocabulary of the JSON output.
-POLICY_TYPES: tuple[str, ...] = (
+PolicyType = Literal[
     "identity",
     "resource",
     "scp",
@@ -25,7 +30,15 @@ POLICY_TYPES: tuple[str, ...] = (
     "session",
     "vpc_endpoint",
     "trust",
-)
+]
+POLICY_TYPES: tuple[PolicyType, ...] = typing.get_args(PolicyType)
+_POLICY_TYPE_SET: frozenset[str] = frozenset(POLICY_TYPES)
+
+
+def as_policy_type(text: str | None) -> PolicyType | None:
+    """``text`` when it is one of ``POLICY_TYPES``, else None."""
+    return typing.cast("PolicyType", text) if text in _POLICY_TYPE_SET else None
+
 
 #: Where a fix can be applied: the ``POLICY_TYPES`` plus ``permission_set``
 #: (an IAM Identity Center permission set's inline policy, for its
@@ -34,9 +47,77 @@ POLICY_TYPES: tuple[str, ...] = (
 FIX_TARGETS: tuple[str, ...] = (*POLICY_TYPES, "permission_set")
 
 Severity = Literal["info", "low", "medium", "high"]
+SEVERITIES: tuple[Severity, ...] = typing.get_args(Severity)
+
+#: How each kind of failure was found, as the text view names it.
+KIND_WORDS: dict[str, str] = {
+    "encoded": "encoded message",
+    "plain": "plain message",
+    "cloudtrail": "CloudTrail record",
+    "decoded": "already decoded message",
+}
+
+#: Each policy type as an adjective of "policy" ("explicit deny in a service control policy").
+POLICY_WORDS: dict[str, str] = {
+    "identity": "identity-based",
+    "resource": "resource-based",
+    "scp": "service control",
+    "rcp": "resource control",
+    "permissions_boundary": "permissions boundary",
+    "session": "session",
+    "vpc_endpoint": "VPC endpoint",
+    "trust": "role trust",
+}
+
+#: Each policy type as a noun (a boundary is not called a "boundary policy").
+POLICY_NAMES: dict[str, str] = {
+    t: words if t == "permissions_boundary" else f"{words} policy"
+    for t, words in POLICY_WORDS.items()
+}
+
+#: The short names Access Troubleshooter's layers go by ("denied by SCP p-...").
+LAYER_WORDS: dict[str, str] = {
+    "scp": "SCP",
+    "rcp": "RCP",
+    "vpc_endpoint": POLICY_NAMES["vpc_endpoint"],
+    "resource": POLICY_NAMES["resource"],
+    "identity": POLICY_NAMES["identity"],
+    "permissions_boundary": POLICY_NAMES["permissions_boundary"],
+    "session": POLICY_NAMES["session"],
+}
+
+#: ``LAYER_WORDS`` for several policies of one layer.
+LAYER_PLURALS: dict[str, str] = {
+    **LAYER_WORDS,
+    "scp": "SCPs",
+    "rcp": "RCPs",
+    "identity": "identity-based policies",
+    "session": "session policies",
+}
+
+#: What a fix for each target changes, before the ARN it applies to.
+TARGET_WORDS: dict[str, str] = {
+    "identity": "the identity policy of",
+    "resource": "the resource-based policy of",
+    "trust": "the trust policy of role",
+    "scp": "the service control policy",
+    "rcp": "the resource control policy",
+    "permissions_boundary": "the permissions boundary",
+    "session": "the session policy passed when assuming",
+    "vpc_endpoint": "the VPC endpoint policy of",
+}
 
 #: A JSON object as parsed by orjson.
 JSONObject = dict[str, Any]
+
+#: A field's ``metadata`` key naming its key in the JSON output, when that is
+#: not the field's name; None leaves the field out of the JSON.
+JSON_KEY = "json"
+
+
+def json_key(f: dataclasses.Field[Any]) -> str | None:
+    """The JSON key of a dataclass field (its name unless its metadata says otherwise)."""
+    return f.metadata.get(JSON_KEY, f.name)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +192,16 @@ class Failure:
     account_id: str | None = None
     action: str | None = None
     resource: str | None = None
-    policy_type: str | None = None
+    policy_type: PolicyType | None = None
     policy_arn: str | None = None
     explicit_deny: bool | None = None
     encoded_message: str | None = None
     truncated: bool = False
-    #: The decoded message when the input already held one (kind "decoded").
-    decoded: JSONObject | None = field(default=None, compare=False, hash=False)
+    #: The decoded message when the input already held one (kind "decoded");
+    #: the JSON prints it as the diagnosis's ``decoded``.
+    decoded: JSONObject | None = field(
+        default=None, compare=False, hash=False, metadata={JSON_KEY: None}
+    )
     #: API operation name when the text gives it ("when calling the RunInstances
     #: operation", CloudTrail eventName).  Not an IAM action.
     operation: str | None = None
@@ -131,10 +215,12 @@ class Failure:
     #: Request context the input itself states, as condition keys: CloudTrail
     #: gives the source IP, the VPC endpoint, the region and MFA.  A decoded
     #: message's context, when there is one, takes precedence.
-    conditions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    conditions: tuple[tuple[str, tuple[str, ...]], ...] = field(
+        default=(), metadata={JSON_KEY: "request_context"}
+    )
     #: A bounded excerpt of the input around the failure, for alert samples.
     #: Never used as an identity: every encoded blob differs.
-    excerpt: str = field(default="", compare=False, hash=False)
+    excerpt: str = field(default="", compare=False, hash=False, metadata={JSON_KEY: None})
     #: The principal exactly as the text wrote it when it is not a clean ARN
     #: (redacted, empty, a bare name); ``principal_arn`` is then ``None``.
     principal_text: str | None = None
@@ -373,40 +459,92 @@ class Diagnosis:
 
     def to_json(self) -> JSONObject:
         """The object ``scan --format json`` prints; field names are a contract."""
-        f = self.failure
-        return {
-            "kind": f.kind,
-            "source": f.source.to_json(),
-            "principal_arn": f.principal_arn,
-            "account_id": f.account_id,
-            "action": f.action,
-            "resource": f.resource,
-            "policy_type": f.policy_type,
-            "policy_arn": f.policy_arn,
-            "explicit_deny": f.explicit_deny,
-            "encoded_message": f.encoded_message,
-            "truncated": f.truncated,
-            "decoded": self.decoded,
-            "decode_error": self.decode_error,
-            "findings": [x.to_json() for x in self.findings],
-            "operation": f.operation,
-            "event_source": f.event_source,
-            "region": f.region,
-            "error_code": f.error_code,
-            "event_time": f.event_time,
-            "request_context": {key: list(values) for key, values in f.conditions},
-            "verification": list(self.verification),
-            "principal_text": f.principal_text,
-            "occurrences": self.occurrences,
-            "last_source": None if self.last_source is None else self.last_source.to_json(),
-            "parse_notes": list(f.parse_notes),
-            "authorization_id": f.authorization_id,
-            "authorization_details": self.authorization_details,
-            "authorization_error": self.authorization_error,
-            "embedded": f.embedded,
-            "resource_text": f.resource_text,
-            "defined_in": [x.to_json() for x in self.defined_in],
-        }
+        return _TO_JSON(self)
+
+
+#: The key order of ``scan --format json``, as fields were added to the
+#: contract; a key not listed here (a new field) comes last, never left out.
+_JSON_ORDER = (
+    "kind",
+    "source",
+    "principal_arn",
+    "account_id",
+    "action",
+    "resource",
+    "policy_type",
+    "policy_arn",
+    "explicit_deny",
+    "encoded_message",
+    "truncated",
+    "decoded",
+    "decode_error",
+    "findings",
+    "operation",
+    "event_source",
+    "region",
+    "error_code",
+    "event_time",
+    "request_context",
+    "verification",
+    "principal_text",
+    "occurrences",
+    "last_source",
+    "parse_notes",
+    "authorization_id",
+    "authorization_details",
+    "authorization_error",
+    "embedded",
+    "resource_text",
+    "defined_in",
+)
+
+
+def _json_expression(hint: Any, value: str) -> str:
+    """The Python expression writing ``value``, of type ``hint``, to JSON."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and args[1:] == (Ellipsis,):
+        item = args[0]
+        if typing.get_origin(item) is tuple:  # condition keys and their values
+            return f"{{key: list(values) for key, values in {value}}}"
+        if hasattr(item, "to_json"):
+            return f"[x.to_json() for x in {value}]"
+        return f"list({value})"
+    if type(None) in args:
+        [inner] = [a for a in args if a is not type(None)]
+        if hasattr(inner, "to_json"):
+            return f"None if {value} is None else {value}.to_json()"
+    if hasattr(hint, "to_json"):
+        return f"{value}.to_json()"
+    return value
+
+
+def _json_items(cls: type, owner: str) -> list[tuple[str, str]]:
+    """(key, expression) for each JSON field of ``cls``, an attribute of ``owner``."""
+    hints = typing.get_type_hints(cls)
+    return [
+        (key, _json_expression(hints[f.name], f"{owner}.{f.name}"))
+        for f in dataclasses.fields(cls)
+        if (key := json_key(f)) is not None and not (cls is Diagnosis and f.name == "failure")
+    ]
+
+
+def _diagnosis_to_json() -> Callable[[Diagnosis], JSONObject]:
+    """``Diagnosis.to_json``: every JSON field of the failure and the diagnosis, by field.
+
+    Generated once, as ``dataclasses`` generates ``__init__``: a literal dict
+    is as fast as the hand-written one it replaces, and no field can be left out.
+    """
+    items = _json_items(Failure, "f") + _json_items(Diagnosis, "self")
+    rank = {key: i for i, key in enumerate(_JSON_ORDER)}
+    items.sort(key=lambda item: rank.get(item[0], len(rank)))
+    body = ", ".join(f"{key!r}: {expression}" for key, expression in items)
+    source = f"def to_json(self):\n    f = self.failure\n    return {{{body}}}\n"
+    namespace: dict[str, Any] = {}
+    exec(source, {}, namespace)  # noqa: S102 - the source is built from field names only
+    return namespace["to_json"]  # type: ignore[no-any-return]
+
+
+_TO_JSON = _diagnosis_to_json()
 
 
 @dataclass(slots=True)

@@ -17,7 +17,14 @@ from typing import Any
 
 from diagnostics.context import build_context
 from diagnostics.iam.call_needs import Need, call_needs
-from diagnostics.model import FIX_TARGETS, Diagnosis, Fix, JSONObject, RequestContext
+from diagnostics.model import (
+    FIX_TARGETS,
+    LAYER_WORDS,
+    Diagnosis,
+    Fix,
+    JSONObject,
+    RequestContext,
+)
 from diagnostics.policy import statement_allows, statement_allows_if_set
 
 #: Every target: a guardrail fix (SCP, boundary, session) is proved to stop
@@ -27,12 +34,10 @@ PROVABLE_TARGETS = frozenset(FIX_TARGETS)
 #: Fixes to the caller's own grants, which must cover the whole call.
 CALLER_TARGETS = frozenset({"identity", "permission_set"})
 
+#: The guardrail layers a fix's message names ("the SCP would allow ...").
 _GUARDRAIL_WORDS = {
-    "scp": "the SCP",
-    "rcp": "the RCP",
-    "permissions_boundary": "the permissions boundary",
-    "session": "the session policy",
-    "vpc_endpoint": "the VPC endpoint policy",
+    t: f"the {LAYER_WORDS[t]}"
+    for t in ("scp", "rcp", "permissions_boundary", "session", "vpc_endpoint")
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from diagnostics.extract.found import Found
+from diagnostics.model import SourceRef
 
 
 def _every_field_set() -> Found:
@@ -33,3 +34,12 @@ def test_framed_equals_replace_with_every_field_set() -> None:
     assert bare.framed(1, "AccessDenied", "GetObject", "s3") == dataclasses.replace(
         bare, start=1, error_code="AccessDenied", operation="GetObject", event_source="s3"
     )
+
+
+def test_to_failure_carries_every_field() -> None:
+    """A field added to Found reaches the reported failure, not only the parser's hit."""
+    full = dataclasses.replace(_every_field_set(), policy_type="scp", decoded=None)
+    failure = full.to_failure(SourceRef("app.log", 3), "excerpt")
+    for field in dataclasses.fields(Found):
+        if field.name not in ("start", "end"):
+            assert getattr(failure, field.name) == getattr(full, field.name), field.name

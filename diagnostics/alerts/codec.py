@@ -12,7 +12,16 @@ import types
 import typing
 from typing import Any, TypeVar
 
-from diagnostics.model import Diagnosis, Failure, Finding, Fix, JSONObject, SourceRef
+from diagnostics.model import (
+    SEVERITIES,
+    Diagnosis,
+    Failure,
+    Finding,
+    Fix,
+    JSONObject,
+    SourceRef,
+    json_key,
+)
 
 _D = TypeVar("_D")
 
@@ -54,6 +63,8 @@ def _hints(cls: Any) -> dict[str, Any]:
 def _value(hint: Any, raw: Any) -> Any:
     """``raw`` read as ``hint`` says, or that type's empty value when it is something else."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Literal:
+        return raw if raw in args else None
     if origin in (typing.Union, types.UnionType) and type(None) in args:
         [inner] = [a for a in args if a is not type(None)]
         return None if raw is None else _value(inner, raw) if _fits(inner, raw) else None
@@ -61,6 +72,14 @@ def _value(hint: Any, raw: Any) -> Any:
         return raw if isinstance(raw, str) else ""
     if hint is int:
         return _int(raw) or 0
+    if hint is bool:
+        return raw is True
+    if hint is SourceRef:
+        return _source(raw)
+    if origin is tuple and args == (str, Ellipsis):
+        return tuple(str(x) for x in raw) if isinstance(raw, list) else ()
+    if origin is tuple and args[1:] == (Ellipsis,) and typing.get_origin(args[0]) is tuple:
+        return _conditions(raw)
     if origin is tuple and args[1:] == (Ellipsis,) and typing.get_origin(args[0]) is dict:
         return _objects(raw)
     if origin is dict:
@@ -72,6 +91,8 @@ def _value(hint: Any, raw: Any) -> Any:
 
 
 def _fits(hint: Any, raw: Any) -> bool:
+    if typing.get_origin(hint) is typing.Literal:
+        return raw in typing.get_args(hint)
     base = typing.get_origin(hint) or hint
     if dataclasses.is_dataclass(base):
         return isinstance(raw, dict)
@@ -101,7 +122,7 @@ def _finding(obj: Any) -> Finding:
     return Finding(
         rule=str(obj.get("rule", "")),
         title=str(obj.get("title", "")),
-        severity=severity if severity in ("info", "low", "medium", "high") else "info",
+        severity=severity if severity in SEVERITIES else "info",
         explanation=str(obj.get("explanation", "")),
         fixes=tuple(_fix(x) for x in fixes) if isinstance(fixes, list) else (),
     )
@@ -118,34 +139,23 @@ def _conditions(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     )
 
 
+def _failure(obj: JSONObject) -> Failure:
+    """Every JSON field of ``Failure`` (``json_key``), read by its type, so none is dropped."""
+    hints = _hints(Failure)
+    values = {
+        f.name: _value(hints[f.name], obj.get(key))
+        for f in dataclasses.fields(Failure)
+        if (key := json_key(f)) is not None
+    }
+    # The two fields without a default: a damaged row still gives a Failure.
+    values["kind"] = values["kind"] or "plain"
+    values["source"] = values["source"] or SourceRef(path="-")
+    return Failure(**values)
+
+
 def diagnosis_from_json(obj: JSONObject) -> Diagnosis:
     """The inverse of ``Diagnosis.to_json`` (``Failure.excerpt`` is not stored)."""
-    kind = obj.get("kind")
-    notes = obj.get("parse_notes")
-    failure = Failure(
-        kind=kind if kind in ("encoded", "plain", "cloudtrail", "decoded") else "plain",
-        source=_source(obj.get("source")) or SourceRef(path="-"),
-        principal_arn=_str(obj.get("principal_arn")),
-        account_id=_str(obj.get("account_id")),
-        action=_str(obj.get("action")),
-        resource=_str(obj.get("resource")),
-        policy_type=_str(obj.get("policy_type")),
-        policy_arn=_str(obj.get("policy_arn")),
-        explicit_deny=_bool(obj.get("explicit_deny")),
-        encoded_message=_str(obj.get("encoded_message")),
-        truncated=bool(obj.get("truncated", False)),
-        operation=_str(obj.get("operation")),
-        event_source=_str(obj.get("event_source")),
-        region=_str(obj.get("region")),
-        error_code=_str(obj.get("error_code")),
-        event_time=_str(obj.get("event_time")),
-        conditions=_conditions(obj.get("request_context")),
-        principal_text=_str(obj.get("principal_text")),
-        parse_notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (),
-        authorization_id=_str(obj.get("authorization_id")),
-        embedded=obj.get("embedded") is True,
-        resource_text=_str(obj.get("resource_text")),
-    )
+    failure = _failure(obj)
     decoded = obj.get("decoded")
     findings = obj.get("findings")
     details = obj.get("authorization_details")

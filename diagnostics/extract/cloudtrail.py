@@ -25,7 +25,7 @@ import orjson
 from diagnostics.extract.codes import is_authz_error_code
 from diagnostics.extract.request_resources import request_resource
 from diagnostics.extract.text import analyse_message
-from diagnostics.model import Failure, SourceRef
+from diagnostics.model import Failure, SourceRef, as_policy_type
 
 #: How many envelope levels we unwrap (EventBridge in SQS in SNS ...).
 MAX_ENVELOPE_DEPTH = 6
@@ -312,7 +312,7 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
         account_id=_caller_account(record, identity) or (found.account_id if found else None),
         action=found.action if found else None,
         resource=(found.resource if found else None) or record_resource(record),
-        policy_type=found.policy_type if found else None,
+        policy_type=as_policy_type(found.policy_type) if found else None,
         policy_arn=found.policy_arn if found else None,
         explicit_deny=found.explicit_deny if found else None,
         encoded_message=found.encoded_message if found else None,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from diagnostics.context import enrich
 from diagnostics.extract.plain import PlainHit
-from diagnostics.model import Failure, FailureKind, JSONObject, SourceRef
+from diagnostics.model import Failure, FailureKind, JSONObject, SourceRef, as_policy_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,32 +43,31 @@ class Found:
     def framed(
         self, start: int, error_code: str | None, operation: str | None, event_source: str | None
     ) -> Found:
-        """This failure begun at ``start``, with what its SDK frame said filled in.
-
-        ``dataclasses.replace`` costs a third of frame pairing on failure-dense input.
-        """
+        """This failure begun at ``start``, with what its SDK frame said filled in."""
+        # Keywords, not ``dataclasses.replace`` (a third of frame pairing's time on
+        # failure-dense input); tests/test_extract_found.py checks no field is left out.
         return Found(
-            self.kind,
-            start,
-            self.end,
-            self.principal_arn,
-            self.account_id,
-            self.action,
-            self.resource,
-            self.policy_type,
-            self.policy_arn,
-            self.explicit_deny,
-            self.encoded_message,
-            self.truncated,
-            self.decoded,
-            self.operation or operation,
-            self.event_source or event_source,
-            self.region,
-            self.error_code or error_code,
-            self.principal_text,
-            self.authorization_id,
-            self.parse_notes,
-            self.resource_text,
+            kind=self.kind,
+            start=start,
+            end=self.end,
+            principal_arn=self.principal_arn,
+            account_id=self.account_id,
+            action=self.action,
+            resource=self.resource,
+            policy_type=self.policy_type,
+            policy_arn=self.policy_arn,
+            explicit_deny=self.explicit_deny,
+            encoded_message=self.encoded_message,
+            truncated=self.truncated,
+            decoded=self.decoded,
+            operation=self.operation or operation,
+            event_source=self.event_source or event_source,
+            region=self.region,
+            error_code=self.error_code or error_code,
+            principal_text=self.principal_text,
+            authorization_id=self.authorization_id,
+            parse_notes=self.parse_notes,
+            resource_text=self.resource_text,
         )
 
     def to_failure(self, source: SourceRef, excerpt: str) -> Failure:
@@ -79,7 +78,8 @@ class Found:
             account_id=self.account_id,
             action=self.action,
             resource=self.resource,
-            policy_type=self.policy_type,
+            # The parsers take it from the wording table, so it is one of POLICY_TYPES.
+            policy_type=as_policy_type(self.policy_type),
             policy_arn=self.policy_arn,
             explicit_deny=self.explicit_deny,
             encoded_message=self.encoded_message,

@@ -16,10 +16,10 @@ import json
 import re
 from collections.abc import Sequence
 
-from diagnostics.model import Diagnosis, Failure
+from diagnostics.model import TARGET_WORDS, Diagnosis, Failure
 from diagnostics.render.markdown_safe import code, html_code, prose
 from diagnostics.render.safe import line
-from diagnostics.render.text import TARGET_WORDS, why
+from diagnostics.render.text import why
 
 #: Table cells are cut shorter than section fields: the table is the overview.
 CELL_LIMIT = 300

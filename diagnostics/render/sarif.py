@@ -29,9 +29,9 @@ from urllib.parse import quote, urlsplit
 import orjson
 
 from diagnostics import __version__
-from diagnostics.model import Diagnosis, Finding, JSONObject
+from diagnostics.model import TARGET_WORDS, Diagnosis, Finding, JSONObject
 from diagnostics.render.safe import json_bytes, line
-from diagnostics.render.text import TARGET_WORDS, why
+from diagnostics.render.text import why
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet

@@ -8,38 +8,17 @@ import orjson
 
 from diagnostics.context import matched_statements
 from diagnostics.fold import span
-from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
+from diagnostics.model import (
+    KIND_WORDS,
+    POLICY_WORDS,
+    TARGET_WORDS,
+    Diagnosis,
+    Finding,
+    Fix,
+    JSONObject,
+)
 from diagnostics.render.article import with_article
 from diagnostics.render.safe import block, line
-
-POLICY_WORDS = {
-    "identity": "identity-based",
-    "resource": "resource-based",
-    "scp": "service control",
-    "rcp": "resource control",
-    "permissions_boundary": "permissions boundary",
-    "session": "session",
-    "vpc_endpoint": "VPC endpoint",
-    "trust": "role trust",
-}
-
-TARGET_WORDS = {
-    "identity": "the identity policy of",
-    "resource": "the resource-based policy of",
-    "trust": "the trust policy of role",
-    "scp": "the service control policy",
-    "rcp": "the resource control policy",
-    "permissions_boundary": "the permissions boundary",
-    "session": "the session policy passed when assuming",
-    "vpc_endpoint": "the VPC endpoint policy of",
-}
-
-KIND_WORDS = {
-    "encoded": "encoded message",
-    "plain": "plain message",
-    "cloudtrail": "CloudTrail record",
-    "decoded": "already decoded message",
-}
 
 
 def why(d: Diagnosis) -> str:
@@ -52,7 +31,7 @@ def why(d: Diagnosis) -> str:
         if summary:
             return summary
     f = d.failure
-    words = POLICY_WORDS.get(f.policy_type or "", f.policy_type or "")
+    words = POLICY_WORDS.get(f.policy_type, f.policy_type) if f.policy_type else ""
     if f.explicit_deny:
         where = f"{words} policy" if words else "policy"
         named = f" ({f.policy_arn})" if f.policy_arn else ""

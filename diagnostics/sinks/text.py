@@ -6,24 +6,13 @@ import orjson
 
 from diagnostics.alerts.alert import Alert, iso_time
 from diagnostics.alerts.storms import storm_text
-from diagnostics.model import Diagnosis
+from diagnostics.model import POLICY_NAMES, Diagnosis
 from diagnostics.sinks.render import clean
 from diagnostics.troubleshooter.attribution import denial_summary
 
 _BOLD = "\x1b[1m"
 _RED = "\x1b[1;31m"
 _RESET = "\x1b[0m"
-
-_POLICY_WORDS = {
-    "identity": "identity-based policy",
-    "resource": "resource-based policy",
-    "scp": "service control policy",
-    "rcp": "resource control policy",
-    "permissions_boundary": "permissions boundary",
-    "session": "session policy",
-    "vpc_endpoint": "VPC endpoint policy",
-    "trust": "role trust policy",
-}
 
 #: Most of a decode error the journal shows (lines, characters per line); the
 #: JSON sinks keep it whole.  Decode errors are this project's own hints plus
@@ -33,7 +22,7 @@ DECODE_ERROR_CHARS = 240
 
 
 def policy_words(policy_type: str | None) -> str:
-    return _POLICY_WORDS.get(policy_type or "", clean(policy_type) if policy_type else "unknown")
+    return POLICY_NAMES.get(policy_type or "", clean(policy_type) if policy_type else "unknown")
 
 
 def _a(words: str) -> str:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from diagnostics.iam.arns import parse_arn
+from diagnostics.model import LAYER_PLURALS as _PLURALS
+from diagnostics.model import LAYER_WORDS as _WORDS
 from diagnostics.troubleshooter.details import (
     AuthorizationDetails,
     Check,
@@ -20,25 +22,9 @@ from diagnostics.troubleshooter.details import (
     parse_details,
 )
 
-LAYER_WORDS = {
-    "scp": "SCP",
-    "rcp": "RCP",
-    "vpc_endpoint": "VPC endpoint policy",
-    "resource": "resource-based policy",
-    "identity": "identity-based policy",
-    "permissions_boundary": "permissions boundary",
-    "session": "session policy",
-}
-
-LAYER_PLURALS = {
-    "scp": "SCPs",
-    "rcp": "RCPs",
-    "vpc_endpoint": "VPC endpoint policy",
-    "resource": "resource-based policy",
-    "identity": "identity-based policies",
-    "permissions_boundary": "permissions boundary",
-    "session": "session policies",
-}
+#: model's layer words, here too: the diagnosis and the snapshot import them from here.
+LAYER_WORDS = _WORDS
+LAYER_PLURALS = _PLURALS
 
 
 def short_target(arn: str | None) -> str | None:

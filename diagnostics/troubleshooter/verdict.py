@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from diagnostics.iam.arns import parse_arn
-from diagnostics.model import Diagnosis, Failure, Finding, JSONObject, RequestContext, SourceRef
+from diagnostics.model import (
+    Diagnosis,
+    Failure,
+    Finding,
+    JSONObject,
+    RequestContext,
+    SourceRef,
+    as_policy_type,
+)
 from diagnostics.troubleshooter.attribution import deciding_checks, denying_statements
 from diagnostics.troubleshooter.details import (
     AuthorizationDetails,
@@ -53,7 +61,8 @@ def _filled(failure: Failure, details: AuthorizationDetails) -> Failure:
         explicit_deny=failure.explicit_deny
         if failure.explicit_deny is not None
         else (primary.effect == "EXPLICIT_DENY" if primary and primary.denied else None),
-        policy_type=failure.policy_type or (checks[0].layer if checks else None),
+        # A checkType newer than CHECK_LAYERS names no policy type of the contract.
+        policy_type=failure.policy_type or (as_policy_type(checks[0].layer) if checks else None),
         policy_arn=failure.policy_arn or policy_arn,
         authorization_id=failure.authorization_id or details.authorization_id,
         parse_notes=tuple(dict.fromkeys((*failure.parse_notes, *details.notes))),
