@@ -160,7 +160,7 @@ def cheap_line(
     )
     if is_template(text, start, end, None):
         return None
-    founds = with_code_below(with_code_above([found], line, lines_above), line, lines_below)
+    founds = with_code_below(with_code_above([found], line, lines_above), [line], lines_below)
     out: list[Failure] = []
     for f in founds:
         failure = f.to_failure(SourceRef(path, line_no, offset), excerpt_of(text, f.start, f.end))
