@@ -138,7 +138,7 @@ def generate_dense(path: Path, *, size: int, seed: int) -> dict[str, Any]:
 
 def ensure_dense(out: Path, size: int, seed: int) -> dict[str, Any]:
     """Reuse ``out`` when its manifest says it was made with these arguments."""
-    from generate import load_manifest, manifest_path, write_manifest
+    from generate import at_rest, load_manifest, manifest_path, write_manifest
 
     if out.exists() and manifest_path(out).exists():
         m = load_manifest(out)
@@ -149,6 +149,7 @@ def ensure_dense(out: Path, size: int, seed: int) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     manifest = generate_dense(out, size=size, seed=seed)
     write_manifest(out, manifest)
+    at_rest(out)
     return manifest
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import sys
@@ -54,6 +55,7 @@ def applog(out: Path, size: int, seed: int, density: float) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     manifest = generate_applog(out, size=size, seed=seed, failures_per_mib=density)
     write_manifest(out, manifest)
+    at_rest(out)
     return manifest
 
 
@@ -74,6 +76,12 @@ def cloudtrail(
     )
     write_manifest(out, manifest)
     return manifest
+
+
+def at_rest(path: Path) -> None:
+    """Date ``path`` an hour back: a log at rest, which scan reads through mmap."""
+    then = time.time() - 3600
+    os.utime(path, (then, then))
 
 
 def ensure_applog(out: Path, size: int, seed: int, density: float) -> dict[str, Any]:

@@ -24,6 +24,22 @@ FIXTURES = ROOT / "tests" / "fixtures"
 sys.path.insert(0, str(ROOT / "bench"))
 
 
+@pytest.fixture(autouse=True)
+def _map_fresh_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These files were just written (or cloned); map them anyway."""
+    monkeypatch.setattr(mapped, "QUIET_SECONDS", 0.0)
+
+
+def test_a_file_written_just_now_is_read_in_chunks(tmp_path: Path) -> None:
+    """A log still being written is not mapped: a copytruncate under a map would kill scan."""
+    log = tmp_path / "live.log"
+    log.write_bytes(b"hello\n")
+    mapped.QUIET_SECONDS = 300.0
+    with log.open("rb") as stream:
+        assert mapped.mapped(stream) is None
+        assert mapped.mapped(stream, now=log.stat().st_mtime + 301) is not None
+
+
 def _both(path: Path, max_line: int = 1 << 20) -> tuple[bytes, bytes]:
     """(mapped, streamed) results: failures and the counters, as JSON."""
     out = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import mmap
 import os
 import stat
+import time
 from typing import BinaryIO
 
 from diagnostics.extract.marker_backends import compiled
@@ -26,12 +27,20 @@ from diagnostics.extract.markers import MARKERS
 WINDOW = 8 << 20
 
 
-def mapped(stream: BinaryIO) -> mmap.mmap | None:
-    """A read-only map of ``stream`` when it is a non-empty regular file, else None."""
+#: A file written to this recently is read in chunks, not mapped: a map of a
+#: file that is truncated meanwhile (logrotate's copytruncate) faults with
+#: SIGBUS, which kills the process, where a read just returns less.
+QUIET_SECONDS = 300.0
+
+
+def mapped(stream: BinaryIO, *, now: float | None = None) -> mmap.mmap | None:
+    """A read-only map of ``stream`` when it is a non-empty regular file at rest, else None."""
     try:
         fd = stream.fileno()
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+            return None
+        if (time.time() if now is None else now) - info.st_mtime < QUIET_SECONDS:
             return None
         return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError, AttributeError):
