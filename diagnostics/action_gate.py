@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from diagnostics.model import Failure, Finding, JSONObject
+from diagnostics.model import Failure, Finding, Verification
 
 
 def withheld_reason(action: str | None) -> str | None:
@@ -37,8 +37,8 @@ def withheld_reason(action: str | None) -> str | None:
 
 
 def withhold_fixes(
-    failure: Failure, findings: tuple[Finding, ...], verification: tuple[JSONObject, ...]
-) -> tuple[Failure, tuple[Finding, ...], tuple[JSONObject, ...]]:
+    failure: Failure, findings: tuple[Finding, ...], verification: tuple[Verification, ...]
+) -> tuple[Failure, tuple[Finding, ...], tuple[Verification, ...]]:
     """The failure, findings and proofs with every fix removed when its action says so.
 
     The reason goes into the failure's ``parse_notes`` and each finding that
@@ -57,6 +57,6 @@ def withhold_fixes(
         for f in findings
     )
     verification = tuple(
-        e for e in verification if e.get("applies_to") is None and "evaluation" in e
+        e for e in verification if e.applies_to is None and e.evaluation is not None
     )
     return failure, findings, verification

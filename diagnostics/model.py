@@ -430,6 +430,117 @@ class DecodeResult:
     authorization_error: str | None = None
 
 
+#: What checking a fix found, in one vocabulary whoever checked: ``allows``;
+#: ``allows_if_conditions_hold`` (conditions on keys a log cannot show);
+#: ``allows_with_other_fixes`` (another layer needs its fix too);
+#: ``incomplete`` (the denied pair, not the whole call); ``does_not_cover``;
+#: ``still_denied``; ``unavailable`` (the check could not run).
+VerificationStatus = Literal[
+    "allows",
+    "allows_if_conditions_hold",
+    "allows_with_other_fixes",
+    "incomplete",
+    "does_not_cover",
+    "still_denied",
+    "unavailable",
+]
+VERIFICATION_STATUSES: tuple[VerificationStatus, ...] = typing.get_args(VerificationStatus)
+
+#: Who checked: the built-in evaluator, IAM's SimulateCustomPolicy (``--verify``),
+#: or the evaluator over a policy snapshot (``--policies``).
+Checker = Literal["evaluator", "simulator", "snapshot"]
+CHECKERS: tuple[Checker, ...] = typing.get_args(Checker)
+
+#: The simulator's own words in the JSON (the output contract predates the one vocabulary).
+_SIMULATOR_JSON: dict[str, str] = {"allows": "allowed", "does_not_cover": "denied"}
+_SIMULATOR_STATUS: dict[str, VerificationStatus] = {
+    "allowed": "allows",
+    "denied": "does_not_cover",
+    "unavailable": "unavailable",
+}
+
+
+def simulator_status(word: str) -> VerificationStatus | None:
+    """The status of the simulator's ``allowed``, ``denied`` or ``unavailable``."""
+    return _SIMULATOR_STATUS.get(word)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """One action on one resource that AWS evaluated (an Access Troubleshooter evaluation)."""
+
+    action: str
+    resource: str | None = None
+
+    def label(self) -> str:
+        """``s3:GetObject on arn:aws:s3:::bucket/key`` (``*`` when no resource is named)."""
+        return f"{self.action} on {self.resource or '*'}"
+
+    @classmethod
+    def from_label(cls, label: str) -> Evaluated:
+        """The inverse of ``label`` (actions hold no spaces, so the first `` on `` splits)."""
+        action, _, resource = label.partition(" on ")
+        return cls(action, None if resource in ("", "*") else resource)
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """How one fix was checked, or, without a fix (``applies_to`` None), why none helps."""
+
+    rule: str
+    target: str
+    applies_to: str | None
+    checker: Checker
+    status: VerificationStatus
+    message: str
+    #: The Access Troubleshooter evaluation (or snapshot request) this entry re-checked.
+    evaluation: Evaluated | None = None
+
+    def to_json(self) -> JSONObject:
+        status = self.status
+        if self.checker == "simulator":
+            status = _SIMULATOR_JSON.get(status, status)  # type: ignore[assignment]
+        out: JSONObject = {
+            "rule": self.rule,
+            "target": self.target,
+            "applies_to": self.applies_to,
+            "checker": self.checker,
+            "status": status,
+            "message": self.message,
+        }
+        if self.evaluation is not None:
+            out["evaluation"] = self.evaluation.label()
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Verification | None:
+        """An entry ``to_json`` wrote, or None for anything that is not one."""
+        if not isinstance(obj, dict):
+            return None
+        checker, status = obj.get("checker"), obj.get("status")
+        if checker == "simulator" and isinstance(status, str):
+            status = _SIMULATOR_STATUS.get(status, status)
+        evaluation = obj.get("evaluation")
+        texts = [obj.get(k) for k in ("rule", "target", "message")]
+        applies_to = obj.get("applies_to")
+        if (
+            checker not in CHECKERS
+            or status not in VERIFICATION_STATUSES
+            or not all(isinstance(t, str) for t in texts)
+            or not isinstance(applies_to, str | None)
+        ):
+            return None
+        return cls(
+            rule=obj["rule"],
+            target=obj["target"],
+            applies_to=applies_to,
+            checker=checker,
+            status=status,
+            message=obj["message"],
+            evaluation=Evaluated.from_label(evaluation) if isinstance(evaluation, str) else None,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     """A failure, what decoding added, and the rules' findings.
@@ -443,9 +554,9 @@ class Diagnosis:
     decoded: JSONObject | None = None
     decode_error: str | None = None
     findings: tuple[Finding, ...] = ()
-    #: How each fix was checked: ``{"rule", "target", "applies_to", "checker",
-    #: "status", "message"}``; filled by the built-in evaluator and ``--verify``.
-    verification: tuple[JSONObject, ...] = ()
+    #: How each fix was checked: by the built-in evaluator, ``--verify``, the
+    #: Access Troubleshooter re-check or a policy snapshot.
+    verification: tuple[Verification, ...] = ()
     #: How many times ``scan`` saw this same failure (repeats are folded, never
     #: dropped), and where the last one was (``None`` when seen once).
     occurrences: int = 1

@@ -23,6 +23,7 @@ from diagnostics.model import (
     Failure,
     Finding,
     JSONObject,
+    Verification,
 )
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def _passthrough_decode(failures: Iterable[Failure]) -> Iterator[tuple[Failure, 
 
 
 #: (findings, verification) of a diagnosed failure, for its repeats.
-Verdict = tuple[tuple[Finding, ...], tuple[JSONObject, ...]]
+Verdict = tuple[tuple[Finding, ...], tuple[Verification, ...]]
 
 
 #: The fields a failure compares by, minus where and when it was found.
@@ -129,7 +130,7 @@ class Pipeline:
         # ``failure`` is already enriched: the context need not enrich it again.
         ctx = context_of(failure, decoded)
         findings = self.ruleset.diagnose(failure, ctx)
-        verification: tuple[JSONObject, ...] = ()
+        verification: tuple[Verification, ...] = ()
         if findings:
             from diagnostics.policy.risk import findings_with_risk
             from diagnostics.verify import verification as verify

@@ -20,10 +20,14 @@ from diagnostics.iam.call_needs import Need, call_needs
 from diagnostics.model import (
     FIX_TARGETS,
     LAYER_WORDS,
+    Checker,
     Diagnosis,
     Fix,
     JSONObject,
     RequestContext,
+    Verification,
+    VerificationStatus,
+    simulator_status,
 )
 from diagnostics.policy import statement_allows, statement_allows_if_set
 
@@ -41,7 +45,7 @@ _GUARDRAIL_WORDS = {
 }
 
 
-def _covers(allows: list[JSONObject], ctx: RequestContext) -> str | None:
+def _covers(allows: list[JSONObject], ctx: RequestContext) -> VerificationStatus | None:
     """ "allows", "allows_if_conditions_hold" or None for ``allows`` against ``ctx``."""
     if any(statement_allows(s, ctx) for s in allows):
         return "allows"
@@ -66,7 +70,7 @@ def missing_needs(fix_statements: tuple[JSONObject, ...], ctx: RequestContext) -
 
 def _judge(
     fix_statements: tuple[JSONObject, ...], ctx: RequestContext, target: str = "identity"
-) -> tuple[str, str]:
+) -> tuple[VerificationStatus, str]:
     """(status, message) of the evaluator for one fix's statements."""
     allows = [s for s in fix_statements if s.get("Effect") == "Allow"]
     what = f"{ctx.action} on {ctx.resource or '*'}"
@@ -98,15 +102,10 @@ def _judge(
     )
 
 
-def _entry(rule: str, fix: Fix, checker: str, status: str, message: str) -> JSONObject:
-    return {
-        "rule": rule,
-        "target": fix.target,
-        "applies_to": fix.applies_to,
-        "checker": checker,
-        "status": status,
-        "message": message,
-    }
+def _entry(
+    rule: str, fix: Fix, checker: Checker, status: VerificationStatus, message: str
+) -> Verification:
+    return Verification(rule, fix.target, fix.applies_to, checker, status, message)
 
 
 def check_fixes(
@@ -140,11 +139,11 @@ def verification(
     *,
     simulator: Any = None,
     endpoint_url: str | None = None,
-) -> tuple[JSONObject, ...]:
+) -> tuple[Verification, ...]:
     """The verification entries of ``check_fixes`` for a context already built."""
     if not ctx.action:
         return ()
-    entries: list[JSONObject] = []
+    entries: list[Verification] = []
     for finding in diagnosis.findings:
         for fix in finding.fixes:
             if fix.target not in PROVABLE_TARGETS:
@@ -160,7 +159,7 @@ def verification(
                 result = verify_with_simulator(
                     fix.statements, ctx, session=simulator, endpoint_url=endpoint_url
                 )
-                entries.append(
-                    _entry(finding.rule, fix, "simulator", result.status, result.message)
-                )
+                # One vocabulary: the simulator's "allowed" is the evaluator's "allows".
+                status = simulator_status(result.status) or "unavailable"
+                entries.append(_entry(finding.rule, fix, "simulator", status, result.message))
     return tuple(entries)

@@ -16,7 +16,7 @@ from diagnostics.alerts import (
     parse_duration,
 )
 from diagnostics.errors import ConfigError, SinkError
-from diagnostics.model import Finding, Fix
+from diagnostics.model import Finding, Fix, Verification
 from diagnostics.state import StateDB
 from diagnostics.testing.alert_examples import run_instances_implicit_deny, s3_explicit_deny_scp
 
@@ -332,14 +332,7 @@ def test_a_stored_diagnosis_keeps_its_request_context_and_proofs() -> None:
 
     d = run_instances_implicit_deny()
     failure = dataclasses.replace(d.failure, conditions=(("aws:SourceIp", ("203.0.113.7",)),))
-    proof = {
-        "rule": "r",
-        "target": "identity",
-        "applies_to": None,
-        "checker": "evaluator",
-        "status": "allows",
-        "message": "m",
-    }
+    proof = Verification("r", "identity", None, "evaluator", "allows", "m")
     original = dataclasses.replace(d, failure=failure, verification=(proof,))
     back = diagnosis_from_json(original.to_json())
     assert back.failure.conditions == failure.conditions

@@ -48,7 +48,7 @@ def test_kms_decrypt_invoked_by_s3_is_allowed_only_via_s3() -> None:
     # S3 is not among the services that set aws:CalledVia (IAM User Guide,
     # aws:CalledVia): a condition on it would make the fix deny.
     assert all("aws:CalledVia" not in _conditions(f) for f in _fixes(d))
-    statuses = {e["target"]: e["status"] for e in d.verification}
+    statuses = {e.target: e.status for e in d.verification}
     assert statuses["identity"] == "allows"
 
 
@@ -100,4 +100,4 @@ def test_a_cloudtrail_create_snapshot_fix_names_the_exact_volume() -> None:
     (fix,) = _fixes(d)
     resources = fix.statements[0]["Resource"]
     assert f"arn:aws:ec2:us-east-1:{ACCOUNT}:volume/{VOLUME}" in resources
-    assert [e["status"] for e in d.verification] == ["allows"]
+    assert [e.status for e in d.verification] == ["allows"]

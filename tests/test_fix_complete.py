@@ -58,7 +58,7 @@ def test_multi_resource_ec2_fixes_name_every_required_resource_type(
     wanted = required_resources(action, resource, ACCOUNT, "us-east-1", ctx.conditions)
     assert {rtype for rtype, _ in wanted} <= {rtype for rtype, arn in wanted if arn in granted}
     assert resource in granted
-    assert [e["status"] for e in d.verification if e["checker"] == "evaluator"] == ["allows"]
+    assert [e.status for e in d.verification if e.checker == "evaluator"] == ["allows"]
 
 
 def test_verification_fails_when_a_required_resource_is_left_out() -> None:
@@ -82,7 +82,7 @@ def test_verification_fails_when_a_required_resource_is_left_out() -> None:
         findings=(Finding("r", "t", "medium", "e", (Fix("identity", USER, (statement,)),)),),
     )
     (entry,) = check_fixes(d).verification
-    assert entry["status"] == "incomplete" and "volume" in entry["message"]
+    assert entry.status == "incomplete" and "volume" in entry.message
 
 
 def test_verification_fails_when_a_dependent_action_is_left_out() -> None:
@@ -103,7 +103,7 @@ def test_verification_fails_when_a_dependent_action_is_left_out() -> None:
         findings=(Finding("r", "t", "medium", "e", (Fix("identity", USER, (statement,)),)),),
     )
     (entry,) = check_fixes(d).verification
-    assert entry["status"] == "incomplete" and "iam:PassRole" in entry["message"]
+    assert entry.status == "incomplete" and "iam:PassRole" in entry.message
 
 
 @pytest.mark.parametrize(
@@ -118,5 +118,5 @@ def test_guardrail_fixes_from_sentences_are_checked_by_the_evaluator(why: str, t
     """Boundary, SCP and session-policy fixes from a plain sentence get an evaluator verdict."""
     d = _diagnose(_line("s3:GetObject", "arn:aws:s3:::data/k", why))
     assert any(fix.target == target for f in d.findings for fix in f.fixes)
-    entries = [e for e in d.verification if e["target"] == target]
-    assert entries and all(e["status"] == "allows" for e in entries)
+    entries = [e for e in d.verification if e.target == target]
+    assert entries and all(e.status == "allows" for e in entries)

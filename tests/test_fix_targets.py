@@ -49,7 +49,7 @@ def test_cross_account_assume_role_is_fixed_in_the_trust_policy_without_resource
     (statement,) = fix.statements
     assert "Resource" not in statement and statement["Principal"] == {"AWS": CALLER_ROLE}
     assert problems(fix) == []
-    assert [e["status"] for e in verification] == ["allows"]
+    assert [e.status for e in verification] == ["allows"]
 
 
 def test_a_cross_account_object_fix_goes_in_the_bucket_policy() -> None:
@@ -63,7 +63,7 @@ def test_a_cross_account_object_fix_goes_in_the_bucket_policy() -> None:
         shapes.BUCKET in findings[0].explanation
         and f"policy of {obj}" not in findings[0].explanation
     )
-    assert [e["status"] for e in verification] == ["allows"]
+    assert [e.status for e in verification] == ["allows"]
 
 
 def _rules(failure: Failure, decoded: dict[str, Any] | None = None) -> Any:
@@ -143,4 +143,4 @@ def test_a_troubleshooter_identity_center_denial_targets_the_permission_set() ->
     _, findings, verification = _judge(raw)
     (fix,) = findings[0].fixes
     assert (fix.target, fix.applies_to) == ("permission_set", "Admin")
-    assert [e["status"] for e in verification] == ["allows"]
+    assert [e.status for e in verification] == ["allows"]

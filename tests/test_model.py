@@ -19,10 +19,12 @@ from diagnostics.model import (
     POLICY_WORDS,
     TARGET_WORDS,
     Diagnosis,
+    Evaluated,
     Failure,
     Finding,
     Fix,
     SourceRef,
+    Verification,
     json_key,
 )
 
@@ -106,3 +108,27 @@ def test_every_word_table_names_every_value_of_its_type() -> None:
     # Access Troubleshooter has no trust-policy layer.
     for table in (LAYER_WORDS, LAYER_PLURALS):
         assert set(table) == set(POLICY_TYPES) - {"trust"}
+
+
+def test_a_simulator_check_keeps_its_own_words_in_the_json() -> None:
+    """``--verify`` prints the simulator's ``allowed``/``denied``; alerts read them back."""
+    allowed = Verification("r", "identity", "arn:aws:iam::1:role/a", "simulator", "allows", "m")
+    denied = dataclasses.replace(allowed, status="does_not_cover")
+    assert allowed.to_json()["status"] == "allowed"
+    assert denied.to_json()["status"] == "denied"
+    assert dataclasses.replace(allowed, checker="evaluator").to_json()["status"] == "allows"
+    for entry in (allowed, denied):
+        assert Verification.from_json(entry.to_json()) == entry
+
+
+def test_a_recheck_names_its_evaluation_and_reads_it_back() -> None:
+    """A re-check entry prints "action on resource" and an alert reads back the same pair."""
+    entry = Verification(
+        "r", "scp", None, "evaluator", "still_denied", "m", Evaluated("s3:GetObject", "arn:b/k")
+    )
+    assert entry.to_json()["evaluation"] == "s3:GetObject on arn:b/k"
+    assert Verification.from_json(entry.to_json()) == entry
+    anywhere = dataclasses.replace(entry, evaluation=Evaluated("s3:ListAllMyBuckets"))
+    assert anywhere.to_json()["evaluation"] == "s3:ListAllMyBuckets on *"
+    assert Verification.from_json(anywhere.to_json()) == anywhere
+    assert Verification.from_json({**entry.to_json(), "status": "maybe"}) is None

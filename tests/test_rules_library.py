@@ -99,15 +99,15 @@ def test_no_positive_case_prints_a_fix_the_evaluator_rejects(
             x
             for f in findings
             for x in f.fixes
-            if f.rule == entry["rule"]
-            and x.target == entry["target"]
-            and x.applies_to == entry["applies_to"]
+            if f.rule == entry.rule
+            and x.target == entry.target
+            and x.applies_to == entry.applies_to
         )
-        if entry["status"] != "allows" and not any(
+        if entry.status != "allows" and not any(
             st.get("Effect") == "Allow" and statement_allows_if_set(st, vctx)
             for st in fix.statements
         ):
-            bad.append((entry["target"], entry["message"], fix.to_json()))
+            bad.append((entry.target, entry.message, fix.to_json()))
     assert bad == [], (rule.id, bad)
 
 

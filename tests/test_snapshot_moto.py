@@ -182,7 +182,7 @@ def test_a_cross_account_bucket_read_needs_the_bucket_policy(account: None, tmp_
     [fix] = finding.fixes
     assert fix.edit is None  # the bucket's statement names another principal
     assert fix.statements[0]["Principal"] == {"AWS": ROLE}
-    assert d.verification[0]["status"] == "allows", d.verification
+    assert d.verification[0].status == "allows", d.verification
 
 
 def test_a_missing_permission_is_reported_as_a_statement_to_add(

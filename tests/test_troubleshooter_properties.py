@@ -8,7 +8,7 @@ import toolbox_shapes as shapes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnostics.model import FIX_TARGETS, Failure, SourceRef
+from diagnostics.model import FIX_TARGETS, Failure, SourceRef, Verification
 from diagnostics.troubleshooter import diagnose_details, parse_details
 from diagnostics.troubleshooter.layers import verify_details
 
@@ -33,6 +33,12 @@ EFFECTS = ["ALLOW", "NO_IMPACT", "IMPLICIT_DENY", "EXPLICIT_DENY"]
 _check = st.tuples(st.sampled_from(CHECK_TYPES), st.sampled_from(EFFECTS)).map(
     lambda t: shapes.check(t[0][0], t[1], t[0][1])
 )
+
+
+def _label(entry: Verification) -> str:
+    """An entry's evaluation as the JSON prints it."""
+    assert entry.evaluation is not None
+    return entry.evaluation.label()
 
 
 def _evaluation(action: tuple[str, str], checks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -68,12 +74,12 @@ def test_fixes_respect_the_rules_and_every_denial_is_rechecked(raw: dict[str, An
                 if statement.get("Action") == "iam:PassRole":
                     assert "*" not in statement["Resource"]
     entries = verify_details(details, findings, shapes.SESSION)
-    labelled = {e["evaluation"] for e in entries}
+    labelled = {_label(e) for e in entries}
     assert labelled == {e.label() for e in denied}
     explicit = {e.label() for e in denied if e.effect == "EXPLICIT_DENY"}
     for entry in entries:
         # Fixes cover every implicitly denying layer, so together they always allow.
-        assert entry["status"] in {"allows", "allows_with_other_fixes", "still_denied"}
-        if entry["status"] == "still_denied":
+        assert entry.status in {"allows", "allows_with_other_fixes", "still_denied"}
+        if entry.status == "still_denied":
             # Only an explicit deny, or a denial no fix was offered for, stays denied.
-            assert entry["evaluation"] in explicit or entry["applies_to"] is None, entry
+            assert _label(entry) in explicit or entry.applies_to is None, entry

@@ -181,9 +181,9 @@ def test_every_fix_of_a_positive_troubleshooter_case_passes_its_recheck(
     verdict = judge_details(failure, raw, build_context(failure, decoded))
     assert verdict is not None
     _, findings, verification = verdict
-    fixes = [e for e in verification if e.get("applies_to") is not None]
+    fixes = [e for e in verification if e.applies_to is not None]
     assert len(fixes) == sum(len(f.fixes) for f in findings)
-    assert all(e["status"] in {"allows", "allows_with_other_fixes"} for e in fixes), fixes
+    assert all(e.status in {"allows", "allows_with_other_fixes"} for e in fixes), fixes
 
 
 DETAILS_CASES = [(rule, case) for rule in RULES.rules if rule.id in KINDS for case in rule.cases]

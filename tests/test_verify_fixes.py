@@ -35,14 +35,14 @@ def test_a_fix_that_covers_the_request_is_marked_allows() -> None:
     """The evaluator confirms a statement naming the exact action and table."""
     stmt = {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE}
     [entry] = check_fixes(_diag(stmt)).verification
-    assert entry["checker"] == "evaluator" and entry["status"] == "allows"
+    assert entry.checker == "evaluator" and entry.status == "allows"
 
 
 def test_a_fix_for_another_resource_is_flagged() -> None:
     """A statement on a different table is reported as not covering the request."""
     stmt = {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE + "2"}
     [entry] = check_fixes(_diag(stmt)).verification
-    assert entry["status"] == "does_not_cover"
+    assert entry.status == "does_not_cover"
 
 
 def test_verify_flag_asks_the_simulator_over_http() -> None:
@@ -118,5 +118,5 @@ def test_a_condition_the_log_cannot_show_is_reported_as_unchecked() -> None:
     fix = Fix("identity", "arn:aws:iam::111122223333:user/ci", (stmt,))
     diag = Diagnosis(failure, findings=(Finding("r", "t", "medium", "e", (fix,)),))
     [entry] = check_fixes(diag).verification
-    assert entry["status"] == "allows_if_conditions_hold"
-    assert "could not be checked" in entry["message"]
+    assert entry.status == "allows_if_conditions_hold"
+    assert "could not be checked" in entry.message

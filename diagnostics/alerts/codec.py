@@ -20,6 +20,7 @@ from diagnostics.model import (
     Fix,
     JSONObject,
     SourceRef,
+    Verification,
     json_key,
 )
 
@@ -128,6 +129,11 @@ def _finding(obj: Any) -> Finding:
     )
 
 
+def _verification(raw: Any) -> tuple[Verification, ...]:
+    entries = (Verification.from_json(x) for x in raw) if isinstance(raw, list) else ()
+    return tuple(e for e in entries if e is not None)
+
+
 def _conditions(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``request_context`` back into ``Failure.conditions``."""
     if not isinstance(raw, dict):
@@ -165,7 +171,7 @@ def diagnosis_from_json(obj: JSONObject) -> Diagnosis:
         decoded=decoded if isinstance(decoded, dict) else None,
         decode_error=_str(obj.get("decode_error")),
         findings=tuple(_finding(x) for x in findings) if isinstance(findings, list) else (),
-        verification=_objects(obj.get("verification")),
+        verification=_verification(obj.get("verification")),
         occurrences=occurrences if occurrences and occurrences > 0 else 1,
         last_source=_source(obj.get("last_source")),
         authorization_details=details if isinstance(details, dict) else None,

@@ -198,7 +198,7 @@ def _properties(d: Diagnosis, findings: Sequence[Finding]) -> JSONObject:
         },
         "fixes": [fix.to_json() for fix in first.fixes] if first else [],
         "otherFindings": [x.to_json() for x in findings[1:]],
-        "verification": list(d.verification),
+        "verification": [v.to_json() for v in d.verification],
     }
 
 

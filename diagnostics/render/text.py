@@ -15,7 +15,8 @@ from diagnostics.model import (
     Diagnosis,
     Finding,
     Fix,
-    JSONObject,
+    Verification,
+    VerificationStatus,
 )
 from diagnostics.render.article import with_article
 from diagnostics.render.safe import block, line
@@ -99,43 +100,39 @@ def _wrap(para: str, width: int = 96, indent: str = "    ") -> list[str]:
     return lines
 
 
-def _for_fix(entry: JSONObject, fix: Fix) -> bool:
+def _for_fix(entry: Verification, fix: Fix) -> bool:
     """Is a verification entry about this fix (per evaluation: one its statements cover)?"""
-    evaluation = entry.get("evaluation")
-    if not isinstance(evaluation, str):
+    if entry.evaluation is None:
         return True
     from diagnostics.troubleshooter.details import Evaluation
     from diagnostics.troubleshooter.layers import fix_aims_at
 
-    action, _, resource = evaluation.partition(" on ")
-    return fix_aims_at(fix, Evaluation(action, resource or None, None))
+    return fix_aims_at(fix, Evaluation(entry.evaluation.action, entry.evaluation.resource, None))
+
+
+#: The mark before each status's line (``incomplete`` has its own line).
+_MARKS: dict[VerificationStatus, str] = {
+    "allows": "✓",
+    "allows_if_conditions_hold": "~",
+    "allows_with_other_fixes": "~",
+}
 
 
 def _checks(d: Diagnosis, rule: str, fix: Fix) -> list[str]:
     out = []
     for entry in d.verification:
         if (
-            entry.get("rule") == rule
-            and entry.get("applies_to") == fix.applies_to
-            and entry.get("target") == fix.target
+            entry.rule == rule
+            and entry.applies_to == fix.applies_to
+            and entry.target == fix.target
             and _for_fix(entry, fix)
         ):
-            status = entry.get("status")
-            if status == "incomplete":
+            if entry.status == "incomplete":
                 # Allows the denied pair, not the call: the next denial is certain.
-                out.append(
-                    f"      ✗ incomplete ({line(entry.get('checker'))}): "
-                    f"{line(entry.get('message'))}"
-                )
+                out.append(f"      ✗ incomplete ({line(entry.checker)}): {line(entry.message)}")
                 continue
-            mark = (
-                "✓"
-                if status in ("allows", "allowed")
-                else "~"
-                if status in ("allows_if_conditions_hold", "allows_with_other_fixes")
-                else "!"
-            )
-            out.append(f"      {mark} {line(entry.get('checker'))}: {line(entry.get('message'))}")
+            mark = _MARKS.get(entry.status, "!")
+            out.append(f"      {mark} {line(entry.checker)}: {line(entry.message)}")
     return out
 
 
@@ -158,8 +155,8 @@ def _finding_lines(d: Diagnosis, finding: Finding) -> list[str]:
     if not finding.fixes:
         # A re-check with no fix to hang it on: say the request stays denied.
         for entry in d.verification:
-            if entry.get("rule") == finding.rule and entry.get("applies_to") is None:
-                lines.append(f"    ! {line(entry.get('checker'))}: {line(entry.get('message'))}")
+            if entry.rule == finding.rule and entry.applies_to is None:
+                lines.append(f"    ! {line(entry.checker)}: {line(entry.message)}")
     return lines
 
 

@@ -14,7 +14,15 @@ import dataclasses
 from collections.abc import Sequence
 
 from diagnostics.context import context_of
-from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
+from diagnostics.model import (
+    Diagnosis,
+    Evaluated,
+    Finding,
+    Fix,
+    JSONObject,
+    Verification,
+    VerificationStatus,
+)
 from diagnostics.snapshot.attribute import ALLOWED_RULE, attribute, layer_phrase
 from diagnostics.snapshot.edits import apply_edit, apply_statements
 from diagnostics.snapshot.evaluate import Layered, evaluate_request
@@ -54,12 +62,15 @@ def _blockers(layered: Layered | None) -> list[str]:
     return [layer_phrase(c, layered, action) for c in layered.evaluation.checks if c.denied]
 
 
-def verify(snap: Snapshot, layered: Layered, finding: Finding, rule: str) -> tuple[JSONObject, ...]:
+def verify(
+    snap: Snapshot, layered: Layered, finding: Finding, rule: str
+) -> tuple[Verification, ...]:
     """Re-run the request against every layer of the snapshot with each fix in place."""
     ctx = layered.ctx
     label = layered.evaluation.label()
     together = _blockers(evaluate_request(_fixed(snap, finding.fixes, ctx.principal_arn), ctx))
-    entries: list[JSONObject] = []
+    entries: list[Verification] = []
+    status: VerificationStatus
     for fix in finding.fixes:
         alone = _blockers(evaluate_request(_fixed(snap, [fix], ctx.principal_arn), ctx))
         form = "edit" if fix.edit is not None else "statements"
@@ -72,15 +83,15 @@ def verify(snap: Snapshot, layered: Layered, finding: Finding, rule: str) -> tup
             status = "still_denied"
             message = f"{label} would still be {'; '.join(together)}"
         entries.append(
-            {
-                "rule": rule,
-                "target": fix.target,
-                "applies_to": fix.applies_to,
-                "checker": "snapshot",
-                "status": status,
-                "message": f"{message} (as the {form})",
-                "evaluation": label,
-            }
+            Verification(
+                rule,
+                fix.target,
+                fix.applies_to,
+                "snapshot",
+                status,
+                f"{message} (as the {form})",
+                Evaluated(layered.evaluation.action, layered.evaluation.resource),
+            )
         )
     return tuple(entries)
 

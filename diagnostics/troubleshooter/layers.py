@@ -18,7 +18,14 @@ from typing import Any
 
 from diagnostics.iam.arns import principal_for_policy
 from diagnostics.iam.grantee import policy_holder
-from diagnostics.model import Finding, Fix, JSONObject, RequestContext
+from diagnostics.model import (
+    Evaluated,
+    Finding,
+    Fix,
+    RequestContext,
+    Verification,
+    VerificationStatus,
+)
 from diagnostics.policy import evaluate, statement_matches, statements_of
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
 from diagnostics.troubleshooter.attribution import check_policies, deciding_checks, deny_phrase
@@ -167,17 +174,23 @@ def blockers(details: AuthorizationDetails, results: Iterable[CheckResult]) -> l
 
 
 def _entry(
-    rule: str, fix: Fix | None, target: str, status: str, message: str, *, ev: str
-) -> JSONObject:
-    return {
-        "rule": rule,
-        "target": fix.target if fix else target,
-        "applies_to": fix.applies_to if fix else None,
-        "checker": "evaluator",
-        "status": status,
-        "message": message,
-        "evaluation": ev,
-    }
+    rule: str,
+    fix: Fix | None,
+    target: str,
+    status: VerificationStatus,
+    message: str,
+    *,
+    ev: Evaluation,
+) -> Verification:
+    return Verification(
+        rule,
+        fix.target if fix else target,
+        fix.applies_to if fix else None,
+        "evaluator",
+        status,
+        message,
+        Evaluated(ev.action, ev.resource),
+    )
 
 
 def _layers(results: Sequence[CheckResult]) -> str:
@@ -188,7 +201,7 @@ def verify_details(
     details: AuthorizationDetails,
     findings: Sequence[Finding],
     principal_arn: str | None = None,
-) -> tuple[JSONObject, ...]:
+) -> tuple[Verification, ...]:
     """One entry per fix and denied evaluation it aims at (or per unfixable evaluation).
 
     Each fix is re-checked alone and with every other fix of the diagnosis, so
@@ -197,7 +210,7 @@ def verify_details(
     everything = [fix for finding in findings for fix in finding.fixes]
     rule_of = {id(fix): finding.rule for finding in findings for fix in finding.fixes}
     default_rule = findings[0].rule if findings else "troubleshooter"
-    entries: list[JSONObject] = []
+    entries: list[Verification] = []
     denied = [e for e in details.evaluations if e.denied]
     # diagnose_details gives one finding per denied evaluation, in order.
     paired = len(findings) == len(denied)
@@ -212,7 +225,7 @@ def verify_details(
                     "unknown",
                     "unavailable",
                     f"cannot re-check {label}: the answer lists no checks",
-                    ev=label,
+                    ev=evaluation,
                 )
             )
             continue
@@ -237,12 +250,13 @@ def verify_details(
                     else "unknown",
                     "still_denied",
                     f"{label} stays blocked: {still or 'denied'}; {why}",
-                    ev=label,
+                    ev=evaluation,
                 )
             )
             continue
         together = outcome(details, evaluation, everything, principal_arn)
         together_blocked = blockers(details, together)
+        status: VerificationStatus
         for fix in own:
             alone = outcome(details, evaluation, [fix], principal_arn)
             alone_blocked = blockers(details, alone)
@@ -259,7 +273,7 @@ def verify_details(
             else:
                 status = "still_denied"
                 message = f"{label} would still be blocked: {'; '.join(together_blocked)}"
-            entries.append(_entry(rule, fix, fix.target, status, message, ev=label))
+            entries.append(_entry(rule, fix, fix.target, status, message, ev=evaluation))
     return tuple(entries)
 
 

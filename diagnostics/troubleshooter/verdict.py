@@ -14,11 +14,12 @@ from typing import Any
 from diagnostics.iam.arns import parse_arn
 from diagnostics.model import (
     Diagnosis,
+    Evaluated,
     Failure,
     Finding,
-    JSONObject,
     RequestContext,
     SourceRef,
+    Verification,
     as_policy_type,
 )
 from diagnostics.troubleshooter.attribution import deciding_checks, denying_statements
@@ -31,7 +32,7 @@ from diagnostics.troubleshooter.details import (
 from diagnostics.troubleshooter.diagnose import diagnose_details
 from diagnostics.troubleshooter.layers import verify_details
 
-Verdict = tuple[Failure, tuple[Finding, ...], tuple[JSONObject, ...]]
+Verdict = tuple[Failure, tuple[Finding, ...], tuple[Verification, ...]]
 
 
 def _primary(details: AuthorizationDetails) -> Evaluation | None:
@@ -99,7 +100,7 @@ def judge_details(
     ).findings
     findings = tuple(_no_rcp_risk(f) for f in findings)
     verification = verify_details(details, findings, filled.principal_arn)
-    findings = _with_recheck(findings, verification)
+    findings = _with_recheck(findings, verification, details)
     if decoded and findings:
         first = findings[0]
         findings = (
@@ -110,18 +111,28 @@ def judge_details(
 
 
 def _with_recheck(
-    findings: tuple[Finding, ...], verification: tuple[JSONObject, ...]
+    findings: tuple[Finding, ...],
+    verification: tuple[Verification, ...],
+    details: AuthorizationDetails,
 ) -> tuple[Finding, ...]:
-    """Each finding whose fix the re-check found still blocked says so in its explanation."""
+    """Each finding whose fix the re-check found still blocked says so in its explanation.
+
+    ``diagnose_details`` gives one finding per denied evaluation, in order: a
+    finding's entries are the ones that re-checked its evaluation.
+    """
+    denied = [e for e in details.evaluations if e.denied]
+    if len(denied) != len(findings):
+        return findings
     out = []
-    for finding in findings:
+    for finding, evaluation in zip(findings, denied, strict=True):
+        own = Evaluated(evaluation.action, evaluation.resource)
         blocked = [
-            str(e["message"])
+            e.message
             for e in verification
-            if e.get("rule") == finding.rule
-            and e.get("applies_to") is not None
-            and e.get("status") == "still_denied"
-            and str(e.get("evaluation", "")) in finding.title
+            if e.rule == finding.rule
+            and e.applies_to is not None
+            and e.status == "still_denied"
+            and e.evaluation == own
         ]
         note = " ".join(
             f"Re-check: {m}; the fix does not help until that changes." for m in blocked
