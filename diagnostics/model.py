@@ -49,6 +49,10 @@ FIX_TARGETS: tuple[str, ...] = (*POLICY_TYPES, "permission_set")
 Severity = Literal["info", "low", "medium", "high"]
 SEVERITIES: tuple[Severity, ...] = typing.get_args(Severity)
 
+#: How bad a privilege-escalation path or cross-account grant a fix opens is.
+RiskSeverity = Literal["low", "medium", "high"]
+RISK_SEVERITIES: tuple[RiskSeverity, ...] = typing.get_args(RiskSeverity)
+
 #: How each kind of failure was found, as the text view names it.
 KIND_WORDS: dict[str, str] = {
     "encoded": "encoded message",
@@ -351,15 +355,26 @@ class FixEdit:
 
 
 @dataclass(frozen=True, slots=True)
+class Risk:
+    """A privilege-escalation path (or cross-account grant) a fix's statements would open."""
+
+    id: str
+    severity: RiskSeverity
+    message: str
+
+    def to_json(self) -> JSONObject:
+        return {"id": self.id, "severity": self.severity, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
     """A change to one policy that makes the failed request allowed."""
 
     target: str  # one of FIX_TARGETS
     applies_to: str | None  # ARN of the principal, role or resource whose policy changes
     statements: tuple[JSONObject, ...]
-    #: Privilege-escalation paths the statements would open: each
-    #: ``{"id", "severity", "message"}``; empty when none.
-    risk: tuple[JSONObject, ...] = ()
+    #: Privilege-escalation paths the statements would open, worst first; empty when none.
+    risk: tuple[Risk, ...] = ()
     #: The same change as an edit of the nearest existing statement (from a snapshot).
     edit: FixEdit | None = None
 
@@ -368,7 +383,7 @@ class Fix:
             "target": self.target,
             "applies_to": self.applies_to,
             "statements": list(self.statements),
-            "risk": list(self.risk),
+            "risk": [r.to_json() for r in self.risk],
         }
         if self.edit is not None:
             out["edit"] = self.edit.to_json()

@@ -16,7 +16,7 @@ from diagnostics.alerts import (
     parse_duration,
 )
 from diagnostics.errors import ConfigError, SinkError
-from diagnostics.model import Finding, Fix, Verification
+from diagnostics.model import Finding, Fix, Risk, Verification
 from diagnostics.state import StateDB
 from diagnostics.testing.alert_examples import run_instances_implicit_deny, s3_explicit_deny_scp
 
@@ -355,7 +355,7 @@ def test_a_stored_diagnosis_keeps_the_reader_and_troubleshooter_fields() -> None
         authorization_id="a1b2c3",
         embedded=True,
     )
-    risk = {"id": "iam-attach-user-policy", "severity": "high", "message": "m"}
+    risk = Risk("iam-attach-user-policy", "high", "m")
     finding = dataclasses.replace(
         d.findings[0],
         fixes=(Fix("identity", None, ({"Effect": "Allow"},), risk=(risk,)),),

@@ -7,7 +7,7 @@ import dataclasses
 
 from diagnostics.alerts.codec import diagnosis_from_json
 from diagnostics.generalize import generalize
-from diagnostics.model import Diagnosis, Failure, Finding, Fix, FixEdit, SourceRef
+from diagnostics.model import Diagnosis, Failure, Finding, Fix, FixEdit, Risk, SourceRef
 from diagnostics.policy.risk import findings_with_risk
 
 ROLE = "arn:aws:iam::111122223333:role/ci-deployer"
@@ -30,7 +30,7 @@ EDIT = FixEdit(
     before=BEFORE,
     after=AFTER,
 )
-GUARDRAIL = {"id": "deny-exemption", "severity": "high", "message": "exempts the caller"}
+GUARDRAIL = Risk("deny-exemption", "high", "exempts the caller")
 ADD = Fix(
     "identity",
     ROLE,

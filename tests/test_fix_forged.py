@@ -178,7 +178,7 @@ def test_everyone_or_a_whole_account_is_flagged(principal: object) -> None:
     """`*`, a bare account id and `:root` (even the resource's own account) are all flagged."""
     statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
     risks = fix_risks(Fix("trust", ROLE, (statement,)))
-    assert [r["severity"] for r in risks if r["id"] == "cross-account"] == ["high"]
+    assert [r.severity for r in risks if r.id == "cross-account"] == ["high"]
 
 
 def test_a_service_principal_or_a_same_account_role_is_not_flagged() -> None:
@@ -189,7 +189,7 @@ def test_a_service_principal_or_a_same_account_role_is_not_flagged() -> None:
     ):
         statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
         assert not [
-            r for r in fix_risks(Fix("trust", ROLE, (statement,))) if r["id"] == "cross-account"
+            r for r in fix_risks(Fix("trust", ROLE, (statement,))) if r.id == "cross-account"
         ]
 
 

@@ -32,7 +32,7 @@ def _allow(actions: list[str], resource: str = "*") -> dict[str, object]:
 
 
 def _ids(statements: list[dict[str, object]]) -> set[str]:
-    return {r["id"] for r in statement_risks(statements)}
+    return {r.id for r in statement_risks(statements)}
 
 
 def _denied(action: str, resource: str, principal: str = f"arn:aws:iam::{ACCOUNT}:user/dev") -> str:
@@ -161,7 +161,7 @@ def test_the_reviews_unflagged_actions_are_flagged(
     """The actions the security review found unflagged now carry their escalation path."""
     assert path_id in _ids([_allow([action], resource)])
     (d,) = _diagnoses(_denied(action, resource))
-    assert path_id in {r["id"] for x in d.findings for f in x.fixes for r in f.risk}
+    assert path_id in {r.id for x in d.findings for f in x.fixes for r in f.risk}
 
 
 def test_send_command_and_run_task_on_one_named_resource_are_not_the_any_paths() -> None:
@@ -178,10 +178,10 @@ def test_each_path_is_flagged_when_its_actions_are_granted(path: object) -> None
     from diagnostics.policy.risk import EscalationPath
 
     assert isinstance(path, EscalationPath)
-    risks = {r["id"]: r for r in statement_risks([_allow(list(path.actions))])}
+    risks = {r.id: r for r in statement_risks([_allow(list(path.actions))])}
     assert path.id in risks
-    assert risks[path.id]["severity"] == path.severity
-    assert path.source in risks[path.id]["message"]
+    assert risks[path.id].severity == path.severity
+    assert path.source in risks[path.id].message
     if len(path.actions) > 1:
         for left_out in path.actions:
             rest = [a for a in path.actions if a != left_out]
@@ -202,10 +202,10 @@ def test_pass_role_combination_is_medium_when_the_role_is_named() -> None:
     """RunInstances with PassRole on one named role is medium; on every role it is high."""
     role = f"arn:aws:iam::{ACCOUNT}:role/app"
     named = [_allow(["ec2:RunInstances"]), _allow(["iam:PassRole"], role)]
-    (risk,) = [r for r in statement_risks(named) if r["id"] == "ec2-run-instances-pass-role"]
-    assert risk["severity"] == "medium"
+    (risk,) = [r for r in statement_risks(named) if r.id == "ec2-run-instances-pass-role"]
+    assert risk.severity == "medium"
     anyrole = [_allow(["ec2:RunInstances", "iam:PassRole"])]
-    severities = {r["id"]: r["severity"] for r in statement_risks(anyrole)}
+    severities = {r.id: r.severity for r in statement_risks(anyrole)}
     assert severities["ec2-run-instances-pass-role"] == "high"
 
 
@@ -287,8 +287,9 @@ def test_a_forged_denial_for_attach_user_policy_gets_a_high_risk_fix() -> None:
     """The fix for a denied iam:AttachUserPolicy carries the high-severity escalation path."""
     (d,) = _diagnoses(_denied("iam:AttachUserPolicy", f"arn:aws:iam::{ACCOUNT}:user/dev"))
     risks = [r for x in d.findings for fix in x.fixes for r in fix.risk]
-    assert {"id": "iam-attach-user-policy", "severity": "high"}.items() <= risks[0].items()
-    assert orjson.loads(orjson.dumps(d.to_json()))["findings"][0]["fixes"][0]["risk"] == risks
+    assert (risks[0].id, risks[0].severity) == ("iam-attach-user-policy", "high")
+    printed = orjson.loads(orjson.dumps(d.to_json()))["findings"][0]["fixes"][0]["risk"]
+    assert printed == [r.to_json() for r in risks]
 
 
 def test_generalize_then_check_recomputes_risk_on_the_widened_statement() -> None:
@@ -298,7 +299,7 @@ def test_generalize_then_check_recomputes_risk_on_the_widened_statement() -> Non
     widened = check_fixes(generalize(d))
     statements = [s for x in widened.findings for f in x.fixes for s in f.statements]
     assert statements[0]["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/*"
-    ids = {r["id"] for x in widened.findings for f in x.fixes for r in f.risk}
+    ids = {r.id for x in widened.findings for f in x.fixes for r in f.risk}
     assert "iam-pass-role-any" in ids
 
 
@@ -310,7 +311,7 @@ def test_policy_merge_finds_a_path_that_needs_two_failures_fixes() -> None:
     )
     docs = merge_fixes(_diagnoses(log))
     identity = [doc for doc in docs if doc.kind == "identity"]
-    assert identity and any(r["id"] == "ec2-run-instances-pass-role" for r in identity[0].risk)
+    assert identity and any(r.id == "ec2-run-instances-pass-role" for r in identity[0].risk)
     text = render_policies(docs)
     assert "# risk [medium] ec2-run-instances-pass-role:" in text
     assert identity[0].to_json()["risk"]

@@ -201,7 +201,7 @@ def test_fixes_carry_escalation_risk_but_an_rcp_reattach_does_not() -> None:
     verdict = judge_details(FAILURE, shapes.answer([ev], []))
     assert verdict is not None
     (finding,) = verdict[1]
-    risks = {fix.target: [r["id"] for r in fix.risk] for fix in finding.fixes}
+    risks = {fix.target: [r.id for r in fix.risk] for fix in finding.fixes}
     assert risks == {"rcp": [], "identity": ["iam-put-role-policy"]}
 
 

@@ -83,6 +83,10 @@ def _value(hint: Any, raw: Any) -> Any:
         return _conditions(raw)
     if origin is tuple and args[1:] == (Ellipsis,) and typing.get_origin(args[0]) is dict:
         return _objects(raw)
+    if origin is tuple and args[1:] == (Ellipsis,) and isinstance(args[0], type):
+        if not dataclasses.is_dataclass(args[0]):
+            raise TypeError(f"alerts/codec.py cannot read a tuple of {args[0]}; teach _value it")
+        return tuple(_dataclass(args[0], x) for x in _objects(raw))
     if origin is dict:
         return raw if isinstance(raw, dict) else {}
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from diagnostics.iam.arns import parse_arn, principal_for_policy
-from diagnostics.model import Diagnosis, JSONObject
+from diagnostics.model import Diagnosis, JSONObject, Risk
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
 from diagnostics.policy.risk import policy_risks
 from diagnostics.render.article import with_article
@@ -57,7 +57,7 @@ class PolicyDocument:
     #: Privilege-escalation paths the merged statements open (``Fix.risk``'s
     #: shape); computed on the whole document, so paths that need actions
     #: from two different failures' fixes show too.
-    risk: tuple[JSONObject, ...] = ()
+    risk: tuple[Risk, ...] = ()
 
     def to_json(self) -> JSONObject:
         return {
@@ -65,7 +65,7 @@ class PolicyDocument:
             "applies_to": self.applies_to,
             "document": self.document,
             "warnings": list(self.warnings),
-            "risk": list(self.risk),
+            "risk": [r.to_json() for r in self.risk],
         }
 
 
@@ -324,9 +324,9 @@ def _entity(applies_to: str | None) -> str:
     return "principal"
 
 
-def risk_notes(risk: Iterable[Mapping[str, Any]]) -> list[str]:
+def risk_notes(risk: Iterable[Risk]) -> list[str]:
     """``risk [high] iam-attach-user-policy: ...``: one note per escalation path."""
-    return [f"risk [{r.get('severity')}] {r.get('id')}: {r.get('message')}" for r in risk]
+    return [f"risk [{r.severity}] {r.id}: {r.message}" for r in risk]
 
 
 def header(doc: PolicyDocument) -> str:

@@ -32,12 +32,12 @@ import orjson
 
 from diagnostics.errors import DiagnosticsError
 from diagnostics.iam.arns import parse_arn
-from diagnostics.model import Diagnosis, Finding, Fix, JSONObject
+from diagnostics.model import RISK_SEVERITIES, Diagnosis, Finding, Fix, Risk, RiskSeverity
 from diagnostics.policy.arn_match import action_matches
 
 DATA_FILE = "escalation_paths.json"
-SEVERITIES = ("low", "medium", "high")
-_ORDER = {"high": 0, "medium": 1, "low": 2}
+SEVERITIES = RISK_SEVERITIES
+_ORDER: dict[RiskSeverity, int] = {"high": 0, "medium": 1, "low": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,28 +45,35 @@ class EscalationPath:
     """One catalogued path: the actions that together open it, and how bad it is."""
 
     id: str
-    severity: str
+    severity: RiskSeverity
     actions: tuple[str, ...]
     message: str
     source: str
     #: Actions that only open the path when granted on a wildcard resource.
     wildcard: tuple[str, ...] = ()
     #: Severity when every iam:PassRole grant names specific roles.
-    scoped_severity: str | None = None
+    scoped_severity: RiskSeverity | None = None
+
+
+def _severity(value: Any, path_id: str) -> RiskSeverity:
+    for severity in SEVERITIES:
+        if value == severity:
+            return severity
+    raise ValueError(f"{path_id}: severity must be one of {', '.join(SEVERITIES)}")
 
 
 def _path(row: Mapping[str, Any]) -> EscalationPath:
+    path_id = str(row["id"])
+    scoped = row.get("scoped_severity")
     path = EscalationPath(
-        id=str(row["id"]),
-        severity=str(row["severity"]),
+        id=path_id,
+        severity=_severity(str(row["severity"]), path_id),
         actions=tuple(str(a) for a in row["actions"]),
         message=str(row["message"]),
         source=str(row["source"]),
         wildcard=tuple(str(a) for a in row.get("wildcard", ())),
-        scoped_severity=str(row["scoped_severity"]) if row.get("scoped_severity") else None,
+        scoped_severity=_severity(str(scoped), path_id) if scoped else None,
     )
-    if path.severity not in SEVERITIES or path.scoped_severity not in (None, *SEVERITIES):
-        raise ValueError(f"{path.id}: severity must be one of {', '.join(SEVERITIES)}")
     if not path.actions or not set(path.wildcard) <= set(path.actions):
         raise ValueError(f"{path.id}: needs actions, and wildcard must be among them")
     return path
@@ -141,7 +148,7 @@ def _services(statements: list[Mapping[str, Any]]) -> set[str] | None:
 
 
 #: Verdicts by what ``_risks`` reads of the statements; bounded, cleared when full.
-_MEMO: dict[tuple[Any, ...], tuple[JSONObject, ...]] = {}
+_MEMO: dict[tuple[Any, ...], tuple[Risk, ...]] = {}
 _MEMO_SIZE = 4096
 
 
@@ -160,8 +167,8 @@ def _reads(st: Mapping[str, Any]) -> tuple[Any, ...] | None:
     )
 
 
-def statement_risks(statements: Iterable[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
-    """``{"id", "severity", "message"}`` for each path the statements open, worst first.
+def statement_risks(statements: Iterable[Mapping[str, Any]]) -> tuple[Risk, ...]:
+    """A ``Risk`` for each path the statements open, worst first.
 
     Fixes of one rule differ only in their resource ARNs, which the paths
     never read beyond "is it a wildcard", so verdicts are remembered by what
@@ -178,9 +185,9 @@ def statement_risks(statements: Iterable[Mapping[str, Any]]) -> tuple[JSONObject
     return risks
 
 
-def _risks(statements: list[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
+def _risks(statements: list[Mapping[str, Any]]) -> tuple[Risk, ...]:
     services = _services(statements)
-    found: list[JSONObject] = []
+    found: list[Risk] = []
     for path in escalation_paths():
         # Most fixes grant s3 or ec2 actions: skip paths they cannot reach
         # before matching wildcards (this runs for every diagnosis).
@@ -196,10 +203,8 @@ def _risks(statements: list[Mapping[str, Any]]) -> tuple[JSONObject, ...]:
         severity = path.severity
         if path.scoped_severity and "iam:PassRole" in grants and not _wild(grants["iam:PassRole"]):
             severity = path.scoped_severity
-        found.append(
-            {"id": path.id, "severity": severity, "message": f"{path.message} ({path.source})"}
-        )
-    return tuple(sorted(found, key=lambda r: _ORDER[r["severity"]]))
+        found.append(Risk(path.id, severity, f"{path.message} ({path.source})"))
+    return tuple(sorted(found, key=lambda r: _ORDER[r.severity]))
 
 
 #: Policies whose ``Principal`` is granted access (an SCP, RCP or endpoint
@@ -267,7 +272,7 @@ def _grantee_problem(kind: str, value: str, owner: str | None) -> str | None:
 
 def grantee_risks(
     target: str | None, applies_to: str | None, statements: Iterable[Mapping[str, Any]]
-) -> tuple[JSONObject, ...]:
+) -> tuple[Risk, ...]:
     """A high ``cross-account`` risk when a trust or resource policy's Allow grants
     another account, a whole account or everyone; else nothing."""
     if target not in GRANTING_TARGETS:
@@ -284,22 +289,22 @@ def grantee_risks(
     if not problems:
         return ()
     granted = "; ".join(dict.fromkeys(problems))
-    return ({"id": CROSS_ACCOUNT, "severity": "high", "message": f"grants {granted}; {_CONFIRM}"},)
+    return (Risk(CROSS_ACCOUNT, "high", f"grants {granted}; {_CONFIRM}"),)
 
 
 def policy_risks(
     target: str | None, applies_to: str | None, statements: Iterable[Mapping[str, Any]]
-) -> tuple[JSONObject, ...]:
+) -> tuple[Risk, ...]:
     """Every risk of statements bound for one policy, worst first: grantees, then paths."""
     if target == "rcp":
         # An RCP grants nothing, and its only Allow is AWS's RCPFullAWSAccess.
         return ()
     statements = list(statements)
     risks = (*grantee_risks(target, applies_to, statements), *statement_risks(statements))
-    return tuple(sorted(risks, key=lambda r: _ORDER[r["severity"]]))
+    return tuple(sorted(risks, key=lambda r: _ORDER[r.severity]))
 
 
-def fix_risks(fix: Fix) -> tuple[JSONObject, ...]:
+def fix_risks(fix: Fix) -> tuple[Risk, ...]:
     """Every risk of one fix, worst first."""
     return policy_risks(fix.target, fix.applies_to, fix.statements)
 

@@ -99,9 +99,7 @@ def _section(i: int, d: Diagnosis) -> list[str]:
             body = json.dumps(list(fix.statements), indent=2, ensure_ascii=True)
             lines.append(_fence("\n".join(line(x, limit=100_000) for x in body.split("\n"))))
             for risk in fix.risk:
-                lines.append(
-                    f"> **Risk ({prose(risk.get('severity'))}):** {prose(risk.get('message'))}"
-                )
+                lines.append(f"> **Risk ({prose(risk.severity)}):** {prose(risk.message)}")
     if not d.findings:
         lines += ["", "No rule matched; the fields above are all the message says."]
     lines += ["", "</details>", ""]

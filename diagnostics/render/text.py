@@ -55,10 +55,7 @@ def _fix_lines(fix: Fix) -> list[str]:
     where = f" {line(fix.applies_to)}" if fix.applies_to else ""
     lines = [f"    Fix: add to {line(target)}{where}"]
     for risk in fix.risk:
-        lines.append(
-            f"      ! risk [{line(risk.get('severity'))}] {line(risk.get('id'))}: "
-            f"{line(risk.get('message'))}"
-        )
+        lines.append(f"      ! risk [{line(risk.severity)}] {line(risk.id)}: {line(risk.message)}")
     # orjson's two-space indent prints what json.dumps(indent=2, ensure_ascii=False)
     # does, at a fraction of the cost (the stdlib's indented encoder is pure Python).
     body = orjson.dumps(list(fix.statements), option=orjson.OPT_INDENT_2).decode()

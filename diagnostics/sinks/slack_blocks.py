@@ -117,8 +117,7 @@ def _fix_blocks(d: Diagnosis) -> list[Block]:
         doc = {"Version": "2012-10-17", "Statement": list(fix.statements)}
         body = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
         risks = "".join(
-            f"\n:warning: *{esc(r.get('severity'))} risk* {_inline(str(r.get('id')))}: "
-            f"{_code(str(r.get('message')), 600)}"
+            f"\n:warning: *{esc(r.severity)} risk* {_inline(r.id)}: {_code(r.message, 600)}"
             for r in fix.risk
         )
         out.append(

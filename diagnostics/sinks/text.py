@@ -91,7 +91,7 @@ def _fix_lines(d: Diagnosis) -> list[str]:
             ).decode()
             out += _lines("fix", f"add to the {target}:\n{body}")
             for r in fix.risk:
-                out += _lines("risk", f"[{r.get('severity')}] {r.get('id')}: {r.get('message')}")
+                out += _lines("risk", f"[{r.severity}] {r.id}: {r.message}")
     return out
 
 

@@ -19,7 +19,7 @@ from diagnostics.model import (
     Evaluated,
     Finding,
     Fix,
-    JSONObject,
+    Risk,
     Verification,
     VerificationStatus,
 )
@@ -30,11 +30,11 @@ from diagnostics.snapshot.model import Snapshot
 from diagnostics.troubleshooter.attribution import LAYER_PLURALS
 
 #: Added to every edit that exempts a caller from a Deny.
-GUARDRAIL_RISK: JSONObject = {
-    "id": "deny-exemption",
-    "severity": "high",
-    "message": "exempts the caller from an explicit Deny (a guardrail): agree it with its owner",
-}
+GUARDRAIL_RISK = Risk(
+    "deny-exemption",
+    "high",
+    "exempts the caller from an explicit Deny (a guardrail): agree it with its owner",
+)
 
 
 def _with_risk(fix: Fix) -> Fix:
