@@ -433,6 +433,143 @@ class Finding:
         }
 
 
+# IAM Access Troubleshooter's answers, parsed (``diagnostics.troubleshooter.details``
+# parses them; field names follow botocore's ``iam-toolbox`` service model).
+
+#: checkType -> the policy type of the JSON output contract.
+CHECK_LAYERS: dict[str, str] = {
+    "SERVICE_CONTROL_POLICY": "scp",
+    "RESOURCE_CONTROL_POLICY": "rcp",
+    "VPC_ENDPOINT": "vpc_endpoint",
+    "RESOURCE": "resource",
+    "PRINCIPAL": "identity",
+    "PERMISSIONS_BOUNDARY": "permissions_boundary",
+    "SESSION": "session",
+}
+
+#: PolicyInfo.type -> the checkType that evaluates policies of that type.
+POLICY_CHECKS: dict[str, str] = {
+    "SERVICE_CONTROL_POLICY": "SERVICE_CONTROL_POLICY",
+    "RESOURCE_CONTROL_POLICY": "RESOURCE_CONTROL_POLICY",
+    "VPC_ENDPOINT_POLICY": "VPC_ENDPOINT",
+    "RESOURCE_BASED_POLICY": "RESOURCE",
+    "IDENTITY_BASED_POLICY": "PRINCIPAL",
+    "PERMISSIONS_BOUNDARY": "PERMISSIONS_BOUNDARY",
+    "SESSION_POLICY": "SESSION",
+}
+
+CHECK_EFFECTS = frozenset({"ALLOW", "NO_IMPACT", "IMPLICIT_DENY", "EXPLICIT_DENY"})
+DENIED = frozenset({"IMPLICIT_DENY", "EXPLICIT_DENY"})
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRef:
+    """A matched statement: its Sid and ALLOW or DENY."""
+
+    sid: str | None
+    effect: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyMatch:
+    """A policy with statements that matched for one check (URI into ``policies``)."""
+
+    uri: str
+    statements: tuple[StatementRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One authorization requirement of an evaluation and its recorded effect."""
+
+    check_type: str
+    effect: str
+    target_arn: str | None = None
+    relevant_policy_types: tuple[str, ...] = ()
+    matched: tuple[PolicyMatch, ...] = ()
+
+    @property
+    def layer(self) -> str:
+        """The policy type of the output contract (``scp``, ``identity`` ...)."""
+        return CHECK_LAYERS.get(self.check_type, self.check_type.lower())
+
+    @property
+    def denied(self) -> bool:
+        return self.effect in DENIED
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One action and resource pair of the request, with its own context keys."""
+
+    action: str
+    resource: str | None
+    effect: str | None
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def denied(self) -> bool:
+        return self.effect in {"IMPLICIT_DENY", "EXPLICIT_DENY"}
+
+    def label(self) -> str:
+        return f"{self.action} on {self.resource or '*'}"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyInfo:
+    """One evaluated policy: its type, where it is attached, and its document if captured."""
+
+    uri: str
+    policy_type: str | None
+    inline: bool | None = None
+    attached_to: tuple[str, ...] = ()
+    source_type: str | None = None
+    document: Mapping[str, Any] | None = None
+
+    @property
+    def check_type(self) -> str | None:
+        return POLICY_CHECKS.get(self.policy_type or "")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationDetails:
+    """GetRequestAuthorizationDetails' answer for one authorization ID, parsed.
+
+    ``raw`` is the answer as given: the JSON output prints it unchanged (the
+    output contract), everything else reads the parsed fields.
+    """
+
+    authorization_id: str | None
+    request_context: tuple[tuple[str, tuple[str, ...]], ...]
+    evaluations: tuple[Evaluation, ...]
+    policies: tuple[PolicyInfo, ...]
+    notes: tuple[str, ...] = ()
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False)
+
+    def to_json(self) -> JSONObject:
+        return self.raw
+
+    @property
+    def is_answer(self) -> bool:
+        """Is ``raw`` shaped as an answer (it has an ``evaluations`` list)?"""
+        return isinstance(self.raw.get("evaluations"), list)
+
+    def policy(self, uri: str) -> PolicyInfo | None:
+        return next((p for p in self.policies if p.uri == uri), None)
+
+    def context_value(self, key: str) -> str | None:
+        wanted = key.lower()
+        for name, values in self.request_context:
+            if name.lower() == wanted and values:
+                return values[0]
+        return None
+
+    @property
+    def principal_arn(self) -> str | None:
+        return self.context_value("aws:PrincipalArn")
+
+
 @dataclass(frozen=True, slots=True)
 class DecodeResult:
     """What decoding gave: the parsed DecodedMessage, or why there is none."""
@@ -441,7 +578,9 @@ class DecodeResult:
     error: str | None = None
     cached: bool = False
     #: What resolving the failure's authorization ID gave (see ``Diagnosis``).
-    authorization_details: JSONObject | None = field(default=None, compare=False, hash=False)
+    authorization_details: AuthorizationDetails | None = field(
+        default=None, compare=False, hash=False
+    )
     authorization_error: str | None = None
 
 
@@ -578,7 +717,9 @@ class Diagnosis:
     last_source: SourceRef | None = None
     #: GetRequestAuthorizationDetails' answer for ``failure.authorization_id``,
     #: parsed, or why it was not resolved.
-    authorization_details: JSONObject | None = field(default=None, compare=False, hash=False)
+    authorization_details: AuthorizationDetails | None = field(
+        default=None, compare=False, hash=False
+    )
     authorization_error: str | None = None
     #: Where ``scan --iac DIR`` found each fix's target defined (empty without --iac).
     defined_in: tuple[IacLocation, ...] = ()

@@ -18,6 +18,7 @@ from diagnostics.context import context_of, enrich
 from diagnostics.infer import infer_action
 from diagnostics.logconfig import get_logger
 from diagnostics.model import (
+    AuthorizationDetails,
     DecodeResult,
     Diagnosis,
     Failure,
@@ -150,15 +151,20 @@ class Pipeline:
         failure: Failure,
         result: DecodeResult,
         *,
-        authorization_details: JSONObject | None = None,
+        authorization_details: AuthorizationDetails | JSONObject | None = None,
         authorization_error: str | None = None,
     ) -> Diagnosis:
         """Diagnose one failure with what decoding and resolving gave.
 
-        Access Troubleshooter details, when given, decide the findings.
+        Access Troubleshooter details, when given, decide the findings; given as
+        JSON (``explain`` of a saved answer), they are parsed here, once.
         """
         decoded = result.decoded
         enriched = infer_action(enrich(failure, decoded))
+        if isinstance(authorization_details, dict):
+            from diagnostics.troubleshooter.details import parse_details
+
+            authorization_details = parse_details(authorization_details)
         verdict = None
         if authorization_details is not None and self.ruleset is not None:
             from diagnostics.troubleshooter import judge_details

@@ -19,6 +19,7 @@ from diagnostics.errors import ConfigError, SinkError
 from diagnostics.model import Finding, Fix, Risk, Verification
 from diagnostics.state import StateDB
 from diagnostics.testing.alert_examples import run_instances_implicit_deny, s3_explicit_deny_scp
+from diagnostics.troubleshooter.details import parse_details
 
 
 class Clock:
@@ -366,7 +367,7 @@ def test_a_stored_diagnosis_keeps_the_reader_and_troubleshooter_fields() -> None
         findings=(finding,),
         occurrences=37,
         last_source=SourceRef(path="app.log", line=9881, offset=12),
-        authorization_details={"evaluations": []},
+        authorization_details=parse_details({"evaluations": []}),
         authorization_error=None,
     )
     back = diagnosis_from_json(original.to_json())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 import toolbox_shapes as shapes
 
 from diagnostics.alerts import group_key
@@ -136,3 +137,18 @@ def test_blob_and_id_both_answering_is_said() -> None:
     )
     assert "Both answered: STS decoded the EC2 encoded message" in d.findings[0].explanation
     assert "Both answered" not in _diagnosis().findings[0].explanation
+
+
+def test_the_views_read_the_answer_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text, stdout and Slack views of resolved details print without parsing the answer again."""
+    d = _diagnosis()
+    assert d.authorization_details is not None and d.authorization_details.evaluations
+
+    def parse_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the answer was parsed again at render time")
+
+    monkeypatch.setattr("diagnostics.troubleshooter.attribution.parse_details", parse_again)
+    assert PHRASE in text.render(d)
+    assert PHRASE in render_text(_alert(d))
+    assert PHRASE in orjson.dumps(build_payload(_alert(d))).decode()
+    assert d.to_json()["authorization_details"] == shapes.scp_explicit_deny()

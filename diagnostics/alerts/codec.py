@@ -23,6 +23,7 @@ from diagnostics.model import (
     Verification,
     json_key,
 )
+from diagnostics.troubleshooter.details import parse_details
 
 _D = TypeVar("_D")
 
@@ -178,6 +179,6 @@ def diagnosis_from_json(obj: JSONObject) -> Diagnosis:
         verification=_verification(obj.get("verification")),
         occurrences=occurrences if occurrences and occurrences > 0 else 1,
         last_source=_source(obj.get("last_source")),
-        authorization_details=details if isinstance(details, dict) else None,
+        authorization_details=parse_details(details) if isinstance(details, dict) else None,
         authorization_error=_str(obj.get("authorization_error")),
     )

@@ -26,7 +26,13 @@ from diagnostics.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from diagnostics.decode.settings import DecodeSettings
-    from diagnostics.model import DecodeResult, Diagnosis, Failure, JSONObject
+    from diagnostics.model import (
+        AuthorizationDetails,
+        DecodeResult,
+        Diagnosis,
+        Failure,
+        JSONObject,
+    )
     from diagnostics.pipeline import DecoderLike
     from diagnostics.rules import RuleSet
     from diagnostics.service.config import PoliciesConfig, WatchConfig
@@ -271,7 +277,7 @@ class JudgedPipeline(Pipeline):
         failure: Failure,
         result: DecodeResult,
         *,
-        authorization_details: JSONObject | None = None,
+        authorization_details: AuthorizationDetails | JSONObject | None = None,
         authorization_error: str | None = None,
     ) -> Diagnosis:
         diagnosis = super().diagnose_one(

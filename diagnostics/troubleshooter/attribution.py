@@ -135,12 +135,18 @@ def evaluation_summary(details: AuthorizationDetails, evaluation: Evaluation) ->
     return f"{evaluation.action} {'; '.join(deny_phrase(details, c) for c in checks)}"
 
 
-def denial_summary(raw: Mapping[str, Any] | None) -> str | None:
+def _answer(raw: AuthorizationDetails | Mapping[str, Any] | None) -> AuthorizationDetails | None:
+    """The parsed answer (parsed here only when given as JSON), or None for no answer."""
+    if isinstance(raw, AuthorizationDetails):
+        return raw if raw.is_answer else None
+    return parse_details(raw) if looks_like_details(raw) and raw is not None else None
+
+
+def denial_summary(raw: AuthorizationDetails | Mapping[str, Any] | None) -> str | None:
     """The line alerts print for an authorization-details answer, or None without one."""
-    if not looks_like_details(raw):
+    details = _answer(raw)
+    if details is None:
         return None
-    assert raw is not None
-    details = parse_details(raw)
     denied = [e for e in details.evaluations if e.denied]
     if not denied:
         return None
@@ -155,12 +161,11 @@ _EFFECT_WORDS = {
 }
 
 
-def check_lines(raw: Mapping[str, Any] | None) -> list[str]:
+def check_lines(raw: AuthorizationDetails | Mapping[str, Any] | None) -> list[str]:
     """One line per denied evaluation listing every check and its effect, in AWS's order."""
-    if not looks_like_details(raw):
+    details = _answer(raw)
+    if details is None:
         return []
-    assert raw is not None
-    details = parse_details(raw)
     lines = []
     for evaluation in details.evaluations:
         if not evaluation.denied:

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from diagnostics.model import DecodeResult, Failure
+from diagnostics.troubleshooter.details import parse_details
 from diagnostics.troubleshooter.resolver import Resolver, ResolveResult
 from diagnostics.troubleshooter.unresolved import wants_resolving
 
@@ -36,9 +37,11 @@ def answered_by(result: DecodeResult) -> tuple[str, ...]:
 
 
 def with_resolution(result: DecodeResult, resolved: ResolveResult) -> DecodeResult:
+    """The result with the resolver's answer, parsed once here for every later reader."""
+    details = resolved.details
     return dataclasses.replace(
         result,
-        authorization_details=resolved.details,
+        authorization_details=None if details is None else parse_details(details),
         authorization_error=resolved.error,
     )
 

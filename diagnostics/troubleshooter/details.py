@@ -7,8 +7,8 @@ keys), optionally with ``documents`` (policy URI -> policy document, from
 ``GetRequestAuthorizationPolicy``).  Field names follow botocore's
 ``iam-toolbox`` service model.
 
-The dataclasses live here, not in diagnostics/model.py: only the
-troubleshooter reads them; the rest of the pipeline sees the JSON.
+The dataclasses are in diagnostics/model.py: ``Diagnosis`` carries the
+parsed answer, parsed once here, and the renderers, sinks and alerts read it.
 
 Parsing is lenient: the API is in preview and users paste by hand, so a
 missing or odd field becomes a parse note and never an exception.
@@ -17,130 +17,39 @@ missing or odd field becomes a parse note and never an exception.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-#: checkType -> the policy type of the JSON output contract.
-CHECK_LAYERS: dict[str, str] = {
-    "SERVICE_CONTROL_POLICY": "scp",
-    "RESOURCE_CONTROL_POLICY": "rcp",
-    "VPC_ENDPOINT": "vpc_endpoint",
-    "RESOURCE": "resource",
-    "PRINCIPAL": "identity",
-    "PERMISSIONS_BOUNDARY": "permissions_boundary",
-    "SESSION": "session",
-}
+from diagnostics.model import (
+    CHECK_EFFECTS,
+    CHECK_LAYERS,
+    DENIED,
+    POLICY_CHECKS,
+    AuthorizationDetails,
+    Check,
+    Evaluation,
+    PolicyInfo,
+    PolicyMatch,
+    StatementRef,
+)
 
-#: PolicyInfo.type -> the checkType that evaluates policies of that type.
-POLICY_CHECKS: dict[str, str] = {
-    "SERVICE_CONTROL_POLICY": "SERVICE_CONTROL_POLICY",
-    "RESOURCE_CONTROL_POLICY": "RESOURCE_CONTROL_POLICY",
-    "VPC_ENDPOINT_POLICY": "VPC_ENDPOINT",
-    "RESOURCE_BASED_POLICY": "RESOURCE",
-    "IDENTITY_BASED_POLICY": "PRINCIPAL",
-    "PERMISSIONS_BOUNDARY": "PERMISSIONS_BOUNDARY",
-    "SESSION_POLICY": "SESSION",
-}
-
-CHECK_EFFECTS = frozenset({"ALLOW", "NO_IMPACT", "IMPLICIT_DENY", "EXPLICIT_DENY"})
-DENIED = frozenset({"IMPLICIT_DENY", "EXPLICIT_DENY"})
-
-
-@dataclass(frozen=True, slots=True)
-class StatementRef:
-    """A matched statement: its Sid and ALLOW or DENY."""
-
-    sid: str | None
-    effect: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyMatch:
-    """A policy with statements that matched for one check (URI into ``policies``)."""
-
-    uri: str
-    statements: tuple[StatementRef, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One authorization requirement of an evaluation and its recorded effect."""
-
-    check_type: str
-    effect: str
-    target_arn: str | None = None
-    relevant_policy_types: tuple[str, ...] = ()
-    matched: tuple[PolicyMatch, ...] = ()
-
-    @property
-    def layer(self) -> str:
-        """The policy type of the output contract (``scp``, ``identity`` ...)."""
-        return CHECK_LAYERS.get(self.check_type, self.check_type.lower())
-
-    @property
-    def denied(self) -> bool:
-        return self.effect in DENIED
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """One action and resource pair of the request, with its own context keys."""
-
-    action: str
-    resource: str | None
-    effect: str | None
-    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    checks: tuple[Check, ...] = ()
-
-    @property
-    def denied(self) -> bool:
-        return self.effect in {"IMPLICIT_DENY", "EXPLICIT_DENY"}
-
-    def label(self) -> str:
-        return f"{self.action} on {self.resource or '*'}"
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyInfo:
-    """One evaluated policy: its type, where it is attached, and its document if captured."""
-
-    uri: str
-    policy_type: str | None
-    inline: bool | None = None
-    attached_to: tuple[str, ...] = ()
-    source_type: str | None = None
-    document: Mapping[str, Any] | None = None
-
-    @property
-    def check_type(self) -> str | None:
-        return POLICY_CHECKS.get(self.policy_type or "")
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorizationDetails:
-    """GetRequestAuthorizationDetails' answer for one authorization ID, parsed."""
-
-    authorization_id: str | None
-    request_context: tuple[tuple[str, tuple[str, ...]], ...]
-    evaluations: tuple[Evaluation, ...]
-    policies: tuple[PolicyInfo, ...]
-    notes: tuple[str, ...] = ()
-
-    def policy(self, uri: str) -> PolicyInfo | None:
-        return next((p for p in self.policies if p.uri == uri), None)
-
-    def context_value(self, key: str) -> str | None:
-        wanted = key.lower()
-        for name, values in self.request_context:
-            if name.lower() == wanted and values:
-                return values[0]
-        return None
-
-    @property
-    def principal_arn(self) -> str | None:
-        return self.context_value("aws:PrincipalArn")
+__all__ = [
+    "CHECK_EFFECTS",
+    "CHECK_LAYERS",
+    "DENIED",
+    "POLICY_CHECKS",
+    "AuthorizationDetails",
+    "Check",
+    "Evaluation",
+    "PolicyInfo",
+    "PolicyMatch",
+    "StatementRef",
+    "context_values",
+    "looks_like_details",
+    "parse_details",
+    "parse_document",
+]
 
 
 def context_values(value: Any) -> tuple[str, ...]:
@@ -340,4 +249,5 @@ def parse_details(
         evaluations=tuple(evaluations),
         policies=tuple(policies),
         notes=tuple(dict.fromkeys(notes)),
+        raw=raw if isinstance(raw, dict) else dict(raw),
     )

@@ -79,7 +79,7 @@ BOTH_ANSWERED = (
 
 def judge_details(
     failure: Failure,
-    raw: Mapping[str, Any],
+    raw: AuthorizationDetails | Mapping[str, Any],
     ctx: RequestContext | None = None,
     *,
     decoded: bool = False,
@@ -88,9 +88,17 @@ def judge_details(
 
     ``decoded``: STS also decoded the failure's blob; the findings say which answered.
     """
-    if not looks_like_details(raw):
+    if isinstance(raw, AuthorizationDetails):
+        if not raw.is_answer:
+            return None
+        # As parse_details(raw, authorization_id=...) would: the failure's ID wins.
+        details = raw
+        if failure.authorization_id:
+            details = dataclasses.replace(raw, authorization_id=failure.authorization_id)
+    elif looks_like_details(raw):
+        details = parse_details(raw, authorization_id=failure.authorization_id)
+    else:
         return None
-    details = parse_details(raw, authorization_id=failure.authorization_id)
     filled = _filled(failure, details)
     from diagnostics.policy.risk import with_risk
 
