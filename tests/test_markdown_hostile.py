@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
+from diagnostics.model import Diagnosis, Failure, Finding, Fix, Risk, SourceRef
 from diagnostics.render import markdown
 from diagnostics.render.safe import _UNSAFE, line
 
@@ -185,7 +185,8 @@ def _diagnosis(value: str, n: int = 1) -> Diagnosis:
         "identity",
         f"arn:aws:iam::111122223333:user/{value}",
         ({"Action": f"s3:{value}", "Resource": value},),
-        ({"id": value, "severity": value, "message": f"risk {value}"},),
+        # The severity comes from the catalogue, never from the log.
+        (Risk(value, "high", f"risk {value}"),),
     )
     finding = Finding(value, f"title {value}", "high", f"explanation {value}", (fix,))
     return Diagnosis(

@@ -54,7 +54,7 @@ def test_every_test_the_document_names_exists() -> None:
 
 
 def test_the_checks_command_runs_every_proof_file() -> None:
-    """"Running the checks" lists every test file the threat model cites."""
+    """ "Running the checks" lists every test file the threat model cites."""
     text = DOC.read_text()
     section = text[text.index("## Running the checks") :]
     command = section.split("\n\n", 2)[1]
