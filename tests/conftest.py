@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 _AWS_VARS = (
@@ -33,3 +36,25 @@ def _isolated_aws_environment(
     # The instance metadata service is a link-local address: never a test target.
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture(autouse=True)
+def _structlog_per_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test that runs ``cli.main`` or ``watch`` in-process configures structlog for itself only.
+
+    The CLI configures structlog process-wide, printing to the ``sys.stderr`` of
+    that moment and caching each logger on first use; left alone, a later test's
+    ``capture_logs`` sees nothing and its output goes to a closed capture.
+    Loggers are not cached in tests, and the defaults come back after each one.
+    """
+    import structlog
+
+    real = structlog.configure
+
+    def configure(**settings: Any) -> None:
+        settings["cache_logger_on_first_use"] = False
+        real(**settings)
+
+    monkeypatch.setattr(structlog, "configure", configure)
+    yield
+    structlog.reset_defaults()
