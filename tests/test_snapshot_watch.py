@@ -319,6 +319,9 @@ def test_refresh_collects_swaps_sweeps_and_keeps_the_last_snapshot_when_it_fails
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
         # AWS out of reach: the refresh fails, is retried, and the snapshot stays in use.
         moto.stop()
+        # stop() leaves the socket listening: connections would hang until botocore's
+        # 60 s read timeout. Closed, AWS is refused at once, as when it is unreachable.
+        moto._server.server_close()
         failed = store.failed
         assert store.wait_for(lambda: store.failed >= failed + 2, 120)
         assert store.judge is not None
