@@ -149,41 +149,37 @@ def _foreign_owner(st: os.stat_result, path: Path, what: str) -> ModeProblem | N
     )
 
 
-def config_file_problem(st: os.stat_result, path: Path) -> ModeProblem | None:
-    """The config file (``st`` from the open file) is writable by someone else."""
-    what = "the config file"
+def _writable_by_others(
+    st: os.stat_result, path: Path, what: str, harm: str, fix_mode: str
+) -> ModeProblem | None:
+    """Owned by someone else, or writable by group or others: ``harm`` says what they could do."""
     found = _foreign_owner(st, path, what)
     if found is not None:
         return found
     mode = stat.S_IMODE(st.st_mode)
-    if mode & 0o022:
-        # go-w, not 600: under DynamicUser= the service reads a root-owned config.
-        return ModeProblem(
-            path,
-            what,
-            f"is writable by {_who(mode, 0o020)} (mode {mode:04o}); they could point "
-            "alerts or the state directory elsewhere",
-            _cmd("chmod", "go-w", path),
-        )
-    return None
+    if not mode & 0o022:
+        return None
+    return ModeProblem(
+        path,
+        what,
+        f"is writable by {_who(mode, 0o020)} (mode {mode:04o}); they could {harm}",
+        _cmd("chmod", fix_mode, path),
+    )
+
+
+def config_file_problem(st: os.stat_result, path: Path) -> ModeProblem | None:
+    """The config file (``st`` from the open file) is writable by someone else."""
+    # go-w, not 600: under DynamicUser= the service reads a root-owned config.
+    return _writable_by_others(
+        st, path, "the config file", "point alerts or the state directory elsewhere", "go-w"
+    )
 
 
 def credential_file_problem(st: os.stat_result, path: Path) -> ModeProblem | None:
     """The webhook credential file is writable by someone else (a refusal)."""
-    what = "webhook_url_file"
-    found = _foreign_owner(st, path, what)
-    if found is not None:
-        return found
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & 0o022:
-        return ModeProblem(
-            path,
-            what,
-            f"is writable by {_who(mode, 0o020)} (mode {mode:04o}); they could send "
-            "your alerts to their own webhook",
-            _cmd("chmod", "600", path),
-        )
-    return None
+    return _writable_by_others(
+        st, path, "webhook_url_file", "send your alerts to their own webhook", "600"
+    )
 
 
 def credential_file_exposure(st: os.stat_result, path: Path) -> ModeProblem | None:
