@@ -94,6 +94,8 @@ def test_code_below_in_a_terraform_box_and_after_a_wrapped_message() -> None:
     text = "{\n" + wrapped + '\n    "Code": "AccessDeniedException"\n}\n'
     (g,) = extract_text(text)
     assert (g.error_code, g.action) == ("AccessDeniedException", "dynamodb:PutItem")
+    # The wrap fell on the space before "is": the row's blank is kept, not glued.
+    assert "ci-session is not authorized" in g.excerpt
 
 
 def test_a_code_below_the_body_is_not_borrowed() -> None:

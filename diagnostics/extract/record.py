@@ -354,7 +354,10 @@ class Assembler:
         # A sentence that runs to the line's end on a whole resource ARN (the
         # older messages have no reason clause) is finished too.
         own = {h.start for h in find_plain(before) if h.complete or ends_on_arn(h, before)}
-        for sep in ("", " "):
+        # A row that starts with a blank continues after a word break (an indented
+        # column, or a hard wrap that fell on a space): never glue the two words.
+        seps = (" ",) if strip_known_prefix(first)[:1] in (" ", "\t") else ("", " ")
+        for sep in seps:
             joined = before + sep + body
             if any(
                 h.start < len(before) < h.end and h.start not in own for h in find_plain(joined)
