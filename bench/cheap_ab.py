@@ -4,8 +4,8 @@
 
 ``vs_revision.py`` compares commits, so it also counts everyone else's
 changes in between.  This compares the working tree with itself: "off" runs
-the scan with the cheap path (``extract/cheap.py``) declining every line and
-the mapped read (``extract/mapped.py``) refused, i.e. the tolerant reader over
+the scan with the cheap path (``extract/assembly/cheap.py``) declining every line and
+the mapped read (``extract/inputs/mapped.py``) refused, i.e. the tolerant reader over
 chunked reads as before issue 27; "on" is the scan as shipped.  Both outputs
 must be byte-identical.  Prints medians of wall and CPU time (user + system).
 """
@@ -24,7 +24,8 @@ from vs_revision import timed
 OFF = """\
 import sys
 from unittest.mock import patch
-from diagnostics.extract import files, record
+from diagnostics.extract.inputs import files
+from diagnostics.extract.assembly import record
 from diagnostics.cli import main
 with patch.object(record, "cheap_line", lambda *a, **k: None), patch.object(
     files, "mapped", lambda stream: None

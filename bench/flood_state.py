@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from diagnostics.alerts import Alert, AlertManager, AlertSettings  # noqa: E402
 from diagnostics.model import Diagnosis  # noqa: E402
-from diagnostics.state import StateDB  # noqa: E402
+from diagnostics.support.state import StateDB  # noqa: E402
 from diagnostics.testing.alert_examples import run_instances_implicit_deny  # noqa: E402
 
 

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import orjson
 
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.extract import extract_path
 from diagnostics.model import DecodeResult, Diagnosis, InputStats
-from diagnostics.pipeline import Pipeline
-from diagnostics.render.safe import json_bytes
 from diagnostics.rules import RuleSet
+from diagnostics.text.safe import json_bytes
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

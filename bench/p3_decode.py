@@ -32,7 +32,7 @@ from sts_server import answer
 
 from diagnostics.decode import Decoder, DecodeSettings
 from diagnostics.model import Failure, SourceRef
-from diagnostics.ratelimit import TokenBucket
+from diagnostics.support.ratelimit import TokenBucket
 from diagnostics.testing.sts_double import DECODE, StsDouble, fake_blob
 
 GOAL_SHARE = 0.80

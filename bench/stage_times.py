@@ -14,12 +14,12 @@ import argparse
 import time
 from pathlib import Path
 
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.extract import extract_path, iter_input_files
 from diagnostics.model import InputStats
-from diagnostics.pipeline import Pipeline
 from diagnostics.render import jsonl
 from diagnostics.rules import RuleSet, bundled_rules_dir
-from diagnostics.scan import folded
+from diagnostics.run.scan import folded
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,8 +20,8 @@ class _Version(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
         # Looked up only when asked: find_spec, no import of the libraries themselves.
-        from diagnostics.extract.gunzip import available as inflater
-        from diagnostics.extract.marker_backends import available as matcher
+        from diagnostics.extract.inputs.gunzip import available as inflater
+        from diagnostics.extract.inputs.marker_backends import available as matcher
 
         print(f"authz-diag {__version__} (markers: {matcher()}, gunzip: {inflater()})")
         parser.exit()
@@ -80,13 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _take_leftovers(parser, args, extras)
     if args.command != "watch":  # watch writes JSON logs for the journal itself
-        from diagnostics.logconfig import configure_cli_logging
+        from diagnostics.support.logconfig import configure_cli_logging
 
         configure_cli_logging(args.verbose)
     try:
         status: int = args.run(args)
     except DiagnosticsError as exc:
-        from diagnostics.render.safe import line
+        from diagnostics.text.safe import line
 
         # Errors quote file names and input: one escaped line.
         print(f"authz-diag {args.command}: {line(exc)}", file=sys.stderr)

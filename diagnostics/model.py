@@ -701,7 +701,7 @@ class Diagnosis:
 
     ``failure`` holds the fields as finally reported: where the decoded
     message names the principal, action or resource, they replace what the
-    text said (see ``diagnostics.context.enrich``).
+    text said (see ``diagnostics.request.context.enrich``).
     """
 
     failure: Failure

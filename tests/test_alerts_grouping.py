@@ -17,7 +17,7 @@ from diagnostics.alerts import (
 )
 from diagnostics.errors import ConfigError, SinkError
 from diagnostics.model import Finding, Fix, Risk, Verification
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing.alert_examples import run_instances_implicit_deny, s3_explicit_deny_scp
 from diagnostics.troubleshooter.details import parse_details
 

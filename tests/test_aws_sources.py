@@ -37,7 +37,7 @@ from diagnostics.sources.registry import source_types
 from diagnostics.sources.s3 import S3Source
 from diagnostics.sources.s3_config import S3
 from diagnostics.sources.sqs import SQS, SqsSource
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 BUCKET = "org-trail"
 REGION = "us-east-1"

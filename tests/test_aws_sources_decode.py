@@ -20,7 +20,7 @@ from diagnostics.model import SourceRef
 from diagnostics.service.config import LimitsConfig
 from diagnostics.sources.base import Event, FoundFailures, SourceContext
 from diagnostics.sources.sqs import SqsSource
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing import StsDouble, decoded_message, fake_blob
 
 TEMPLATE = "arn:aws:iam::{account}:role/AuthzDiagnosticsDecoder"

@@ -17,7 +17,7 @@ from test_aws_sources import Committer, _counts, _queue, _sqs_source
 from test_aws_sources_helpers import eventbridge, failure_record
 
 from diagnostics.sources.base import Event, FoundFailures
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 # The moto and state-database fixtures of the source tests, reused by name.
 aws_env = helpers.aws

@@ -1,4 +1,4 @@
-"""The cheap path (diagnostics/extract/cheap.py) agrees with the tolerant reader.
+"""The cheap path (diagnostics/extract/assembly/cheap.py) agrees with the tolerant reader.
 
 For every fixture, every real-corpus text, generated corpus logs and
 generated line variants, the reader with the cheap path finds exactly the
@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnostics.extract import cheap, record
-from diagnostics.extract.joins import KEY_PHRASES
-from diagnostics.extract.scanner import Extractor
+from diagnostics.extract.assembly import cheap, record
+from diagnostics.extract.assembly.joins import KEY_PHRASES
+from diagnostics.extract.inputs.scanner import Extractor
 from diagnostics.model import Failure
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -141,8 +141,8 @@ def test_version_names_the_matcher_and_inflater() -> None:
     import subprocess
     import sys
 
-    from diagnostics.extract.gunzip import available as inflater
-    from diagnostics.extract.marker_backends import available as matcher
+    from diagnostics.extract.inputs.gunzip import available as inflater
+    from diagnostics.extract.inputs.marker_backends import available as matcher
 
     done = subprocess.run(
         [sys.executable, "-m", "diagnostics", "--version"],

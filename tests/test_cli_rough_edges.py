@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def _no_global_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     """cli.main and watch would configure structlog (process-wide, cached) onto capsys' stream."""
-    monkeypatch.setattr("diagnostics.logconfig.configure_cli_logging", lambda verbosity: None)
+    monkeypatch.setattr(
+        "diagnostics.support.logconfig.configure_cli_logging", lambda verbosity: None
+    )
     monkeypatch.setattr("diagnostics.commands.watch.configure_logging", lambda level: None)
 
 

@@ -19,7 +19,7 @@ from diagnostics.sources.base import Event, FoundFailures, SourceContext
 from diagnostics.sources.cloudtrail_lookup import CLOUDTRAIL_LOOKUP, CloudTrailLookupSource
 from diagnostics.sources.registry import source_types
 from diagnostics.sources.settings import SourceConfig
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing.lookup_events_double import LookupEventsDouble
 from diagnostics.testing.lookup_events_samples import denied_message, lookup_record
 

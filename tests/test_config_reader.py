@@ -97,7 +97,7 @@ def test_scan_and_watch_make_the_same_number_of_attempts() -> None:
 def test_the_watch_sections_are_what_the_components_run_with(tmp_path: Path) -> None:
     """[alerts] reaches the alert manager whole, and [alerts] accounts limits the decoder too."""
     from diagnostics.service.runtime import build_runtime
-    from diagnostics.state import StateDB
+    from diagnostics.support.state import StateDB
 
     cfg = parse_config(
         {

@@ -15,7 +15,7 @@ from diagnostics.alerts import Alert, AlertManager, AlertSettings
 from diagnostics.sinks import StdoutSink
 from diagnostics.sinks.readback import SeenIds, read_tail
 from diagnostics.sinks.stream import FileSink
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing.alert_examples import run_instances_implicit_deny, s3_explicit_deny_scp
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"

@@ -14,7 +14,7 @@ from diagnostics.decode import DecodeCache, Decoder, DecodeSettings
 from diagnostics.errors import ConfigError
 from diagnostics.lookup.key import LookupKey
 from diagnostics.model import Failure, SourceRef
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing import StsDouble, decoded_message, fake_blob
 
 BASE_KEY = "AKIAEXAMPLEBASE00001"
@@ -404,7 +404,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore"))
 def test_expired_decoded_messages_leave_the_disk_while_running(tmp_path: Path) -> None:
     """A long-running daemon sweeps expired rows hourly, not only at the next restart."""
     from diagnostics.decode.cache import PRUNE_EVERY
-    from diagnostics.state import StateDB
+    from diagnostics.support.state import StateDB
 
     now = [1_000_000.0]
     db = StateDB.in_dir(tmp_path)

@@ -12,7 +12,7 @@ from test_watch_daemon import write_config
 from diagnostics.extract import extract_text
 from diagnostics.service.config import load_config
 from diagnostics.service.runtime import build_decoder
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing import StsDouble, decoded_message, fake_blob
 from diagnostics.testing.toolbox_double import ToolboxDouble
 from diagnostics.testing.toolbox_samples import SCP_DOCUMENTS, scp_deny_details

@@ -15,7 +15,7 @@ from diagnostics.alerts import Alert, AlertManager, AlertSettings
 from diagnostics.dedup import DedupSink, DedupTable, create_table, notification_key
 from diagnostics.errors import ConfigError, SinkError
 from diagnostics.service.config import parse_config
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing.alert_examples import run_instances_implicit_deny, s3_explicit_deny_scp
 
 TABLE = "authz-dedup"

@@ -14,7 +14,7 @@ from diagnostics.alerts.alert import Alert
 from diagnostics.model import Diagnosis
 from diagnostics.rules import RuleSet
 from diagnostics.rules.cases import case_input, diagnose_case
-from diagnostics.scan import scan
+from diagnostics.run.scan import scan
 from diagnostics.sinks import build_payload
 
 

@@ -68,16 +68,31 @@ def _parts() -> dict[str, set[str]]:
     return graph
 
 
-def _table() -> dict[str, set[str]]:
-    """docs/architecture.md's rows: part -> the parts its imports column lists."""
-    rows: dict[str, set[str]] = {}
+def _rows() -> list[list[str]]:
+    """docs/architecture.md's table rows: layer, part, job, imports."""
+    rows = []
     for row in (REPO / "docs" / "architecture.md").read_text().splitlines():
         cells = [c.strip() for c in row.strip().strip("|").split("|")]
-        if len(cells) != 3 or not cells[0].startswith("`"):
-            continue
-        listed = set() if cells[2] == "—" else {c.strip() for c in cells[2].split(",")}
-        rows[cells[0].strip("`")] = listed
+        if len(cells) == 4 and cells[1].startswith("`"):
+            rows.append(cells)
     return rows
+
+
+def _table() -> dict[str, set[str]]:
+    """docs/architecture.md's rows: part -> the parts its imports column lists."""
+    return {
+        part.strip("`"): set() if imports == "—" else {c.strip() for c in imports.split(",")}
+        for _, part, _, imports in _rows()
+    }
+
+
+def test_architecture_table_gives_each_part_its_layer() -> None:
+    """The table's layer column is the layer tests/test_import_layers.py holds the part to."""
+    from test_import_layers import LAYERS
+
+    declared = {part: i for i, layer in enumerate(LAYERS) for part in layer}
+    documented = {part.strip("`"): int(layer) for layer, part, _, _ in _rows()}
+    assert documented == declared
 
 
 def _named(listed: str) -> str:

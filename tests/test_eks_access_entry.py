@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from diagnostics.rules import RuleSet
-from diagnostics.scan import scan
+from diagnostics.run.scan import scan
 
 CLUSTER = "arn:aws:eks:us-east-1:111122223333:cluster/prod"
 REFUSED = "error: You must be logged in to the server (Unauthorized)\n"

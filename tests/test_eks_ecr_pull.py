@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from diagnostics.rules import RuleSet
-from diagnostics.scan import scan
+from diagnostics.run.scan import scan
 
 HOST = "111122223333.dkr.ecr.eu-west-1.amazonaws.com"
 REPO_ARN = "arn:aws:ecr:eu-west-1:111122223333:repository/shared/base"

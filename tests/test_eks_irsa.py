@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from diagnostics.rules import RuleSet
-from diagnostics.scan import scan
+from diagnostics.run.scan import scan
 
 PROVIDER = (
     "arn:aws:iam::111122223333:oidc-provider/"

@@ -133,10 +133,10 @@ def test_a_scan_json_line_with_details_is_explained() -> None:
 
 def test_the_mcp_explain_tool_takes_saved_details_too() -> None:
     """An agent pasting get-request-authorization-details output gets the same attribution."""
-    from diagnostics.commands.common import load_rules
-    from diagnostics.mcpserver import explain_text
+    from diagnostics.mcp_server.server import explain_text
+    from diagnostics.rules import load_with_bundled
 
-    answer = explain_text(orjson.dumps(shapes.scp_explicit_deny()).decode(), load_rules(None))
+    answer = explain_text(orjson.dumps(shapes.scp_explicit_deny()).decode(), load_with_bundled())
     (d,) = answer["diagnoses"]
     assert "denied by SCP p-7q3x9k2m at ou-ab12-workloads" in d["findings"][0]["title"]
     assert d["findings"][0]["fixes"] == []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from diagnostics.scan import scan
+from diagnostics.run.scan import scan
 
 ACCOUNT = "111122223333"
 

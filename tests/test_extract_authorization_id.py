@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diagnostics.extract import Extractor, extract_text
-from diagnostics.extract.authorization_id import find_authorization_ids
+from diagnostics.extract.parsers.authorization_id import find_authorization_ids
 
 ID = "7q2m9x4k1c8v3b6n0z5l2j7h4g9f1d3s"
 POLICY = "arn:aws:iam::123456789012:policy/ExampleDenyPolicy"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diagnostics.extract.cloudtrail import failure_from_record
+from diagnostics.extract.cloudtrail.records import failure_from_record
 from diagnostics.model import SourceRef
 
 ACCOUNT = "111122223333"

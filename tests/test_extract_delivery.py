@@ -1,6 +1,6 @@
 """Compact CloudTrail delivery files: only records with an errorCode are parsed, same answers.
 
-The fast path (``extract/delivery.py``) must give exactly what parsing the
+The fast path (``extract/cloudtrail/delivery.py``) must give exactly what parsing the
 whole document gives, on the fixture corpus, on the real public captures and
 on every layout that must fall back to the full parse.
 """
@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from diagnostics.extract import extract_path, failures_from_document
-from diagnostics.extract.delivery import count_newlines, error_records
+from diagnostics.extract.cloudtrail.delivery import count_newlines, error_records
 from diagnostics.model import Failure, InputStats, SourceRef
 
 HERE = Path(__file__).resolve().parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from diagnostics.extract.found import Found
+from diagnostics.extract.assembly.found import Found
 from diagnostics.model import SourceRef
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from diagnostics.extract import files, gunzip
+from diagnostics.extract.inputs import files, gunzip
 from diagnostics.model import InputStats
 
 LINE = (

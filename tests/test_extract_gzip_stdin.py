@@ -59,7 +59,7 @@ def test_a_truncated_gzip_on_stdin_warns_and_keeps_what_was_read() -> None:
 
 def test_a_gzip_bomb_on_stdin_stops_at_the_cap() -> None:
     """A stream that expands past the cap is cut with a warning naming the bomb."""
-    from diagnostics.extract import files
+    from diagnostics.extract.inputs import files
 
     bomb = gzip.compress(b"A" * (4 << 20))
     stats = InputStats()

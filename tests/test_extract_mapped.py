@@ -1,7 +1,7 @@
 """A regular file read through ``mmap`` gives exactly what the chunked read gives.
 
 ``extract_path`` maps a regular file and takes its marker lines from a few
-big compiled passes (diagnostics/extract/mapped.py); a stream is read in
+big compiled passes (diagnostics/extract/inputs/mapped.py); a stream is read in
 chunks and searched chunk by chunk.  Failures (every field), line numbers,
 offsets, counters and warnings must be the same, however the windows fall.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from diagnostics.extract import files, mapped
-from diagnostics.extract.files import extract_path, extract_stream
+from diagnostics.extract.inputs import files, mapped
+from diagnostics.extract.inputs.files import extract_path, extract_stream
 from diagnostics.model import InputStats
 
 ROOT = Path(__file__).resolve().parents[1]

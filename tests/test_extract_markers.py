@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnostics.extract.marker_backends import ORDER, available, compiled
-from diagnostics.extract.markers import MARKERS, marker_lines
+from diagnostics.extract.inputs.marker_backends import ORDER, available, compiled
+from diagnostics.extract.inputs.markers import MARKERS, marker_lines
 
 PIECES = [*MARKERS, b"\n", b"x" * 50, b"uthori", b"Access", b"error", b"\n\n", b"y" * 3000]
 

@@ -168,7 +168,7 @@ def test_generated_wrapped_blob(blob: str, style: str, width: int, prefix: str) 
 
 def test_plain_hits_memo_stays_bounded_and_returns_fresh_lists() -> None:
     """Asking about many lines keeps the memo small; a caller changing its list changes nothing."""
-    from diagnostics.extract import plain
+    from diagnostics.extract.parsers import plain
 
     line = (
         "User: arn:aws:iam::111122223333:user/u{n} is not authorized to perform: "

@@ -57,7 +57,7 @@ def _unique(failures: list[Failure]) -> list[Failure]:
 
 def check(case: Case) -> list[Failure]:
     """The case's failures as ``scan`` reports them (its action from the operation too)."""
-    from diagnostics.pipeline import infer_action
+    from diagnostics.diagnose.pipeline import infer_action
 
     stats = InputStats()
     found = [infer_action(f) for f in _unique(extract_text(case.text, "paste.txt", stats))]
@@ -324,7 +324,7 @@ def test_short_or_empty_blob_keeps_the_failure() -> None:
 def test_short_blobs_are_never_sent_to_sts() -> None:
     """Decoding a cut or empty blob makes no STS call and says it was cut off."""
     from diagnostics.decode import Decoder, DecodeSettings
-    from diagnostics.pipeline import Pipeline
+    from diagnostics.diagnose.pipeline import Pipeline
     from diagnostics.testing import StsDouble
 
     failures = extract_text(SHORT_BLOB_TEXT)

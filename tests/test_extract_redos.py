@@ -50,8 +50,11 @@ BUDGET_SECONDS = 0.5
 
 def _modules() -> list[ModuleType]:
     names = [
-        f"{diagnostics.extract.__name__}.{m.name}"
-        for m in pkgutil.iter_modules(diagnostics.extract.__path__)
+        m.name
+        for m in pkgutil.walk_packages(
+            diagnostics.extract.__path__, prefix=f"{diagnostics.extract.__name__}."
+        )
+        if not m.ispkg
     ]
     return [importlib.import_module(name) for name in sorted(names)]
 
@@ -68,7 +71,7 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
 PATTERNS = _patterns()
 SOURCE = "\n".join(
     path.read_text(encoding="utf-8")
-    for path in sorted(Path(diagnostics.extract.__file__).parent.glob("*.py"))
+    for path in sorted(Path(diagnostics.extract.__file__).parent.rglob("*.py"))
 )
 
 
@@ -102,7 +105,7 @@ def test_every_regex_says_why_it_is_linear() -> None:
     """Each re.compile in the package has a comment mentioning 'linear' on or just above it."""
     missing: list[str] = []
     package = Path(diagnostics.extract.__file__).parent
-    for path in sorted(package.glob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         lines = path.read_text(encoding="utf-8").splitlines()
         for i, line in enumerate(lines):
             if "re.compile(" not in line:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from diagnostics.extract import extract_stream
-from diagnostics.extract.utf16 import Utf16Reader, utf16_encoding
+from diagnostics.extract.inputs.utf16 import Utf16Reader, utf16_encoding
 from diagnostics.model import InputStats
 
 BLOB = "Zq3-" + "AbCdEfGh0123_-xY" * 40

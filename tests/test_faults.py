@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from test_watch_daemon import Daemon, append, file_source, line, write_config
 
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing import StsDouble, decoded_message, fake_blob
 
 ACCOUNT = "123456789012"

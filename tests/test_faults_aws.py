@@ -10,7 +10,7 @@ import test_aws_sources as helpers
 from test_aws_sources import Committer, _queue, _sqs_source
 from test_aws_sources_helpers import eventbridge, failure_record
 
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 # The moto and state-database fixtures of the source tests, reused by name.
 aws_env = helpers.aws

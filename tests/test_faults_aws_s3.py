@@ -18,7 +18,7 @@ from test_faults_aws_inject import S3_DENIED, Faults, warnings_named
 
 from diagnostics.sources.s3 import MAX_OBJECT_ATTEMPTS, S3Source
 from diagnostics.sources.s3_config import S3
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 # The moto, state-database and fault-injector fixtures, reused by name.
 aws_env = helpers.aws

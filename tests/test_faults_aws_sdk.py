@@ -44,7 +44,7 @@ from diagnostics.sources.base import Event
 from diagnostics.sources.cloudwatch_logs import CLOUDWATCH_LOGS, CloudWatchLogsSource
 from diagnostics.sources.s3 import S3Source
 from diagnostics.sources.s3_config import S3
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 # The moto, state-database and fault-injector fixtures, reused by name.
 aws_env = helpers.aws

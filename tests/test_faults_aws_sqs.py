@@ -35,7 +35,7 @@ from test_faults_aws_inject import (
 
 from diagnostics.sources.base import Event, FoundFailures
 from diagnostics.sources.sqs import SQS, SqsSource
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 # The moto, state-database and fault-injector fixtures, reused by name.
 aws_env = helpers.aws

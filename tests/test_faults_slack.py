@@ -10,7 +10,7 @@ from test_slack_sink import Clock, alert_for, counts
 from test_watch_daemon import Daemon, append, file_source, line, write_config
 
 from diagnostics.sinks.slack import SlackSink
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing.alert_examples import run_instances_implicit_deny
 from diagnostics.testing.slack_receiver import SlackReceiver
 

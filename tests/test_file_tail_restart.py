@@ -62,7 +62,7 @@ def test_commit_from_before_a_truncation_does_not_move_the_checkpoint(tmp_path: 
     from diagnostics.sources import checkpoints
     from diagnostics.sources.base import SourceContext, StreamOpened
     from diagnostics.sources.file import FileSource
-    from diagnostics.state import StateDB
+    from diagnostics.support.state import StateDB
 
     log = tmp_path / "app.log"
     log.write_bytes(b"a" * 300 + b"\n")

@@ -14,9 +14,9 @@ from test_extract_cloudtrail_caller import (
     snapshot_record,
 )
 
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.extract import extract_text
 from diagnostics.model import Diagnosis, Fix
-from diagnostics.pipeline import Pipeline
 from diagnostics.policy.grammar import problems
 from diagnostics.rules import RuleSet
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.context import build_context
+from diagnostics.diagnose.pipeline import Pipeline
+from diagnostics.diagnose.verify import check_fixes
 from diagnostics.extract import extract_text
 from diagnostics.iam.call_needs import required_resources
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
-from diagnostics.pipeline import Pipeline
+from diagnostics.request.context import build_context
 from diagnostics.rules import RuleSet
-from diagnostics.verify import check_fixes
 
 ACCOUNT = "111122223333"
 USER = f"arn:aws:iam::{ACCOUNT}:user/ops"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from diagnostics.alerts.codec import diagnosis_from_json
-from diagnostics.generalize import generalize
+from diagnostics.diagnose.generalize import generalize
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, FixEdit, Risk, SourceRef
 from diagnostics.policy.risk import findings_with_risk
 

@@ -195,9 +195,9 @@ def test_a_service_principal_or_a_same_account_role_is_not_flagged() -> None:
 
 def test_the_cross_account_risk_shows_in_text_markdown_and_slack(tmp_path: Path) -> None:
     """A foreign-root trust fix is flagged under the fix in text, in markdown and in Slack."""
+    from diagnostics.diagnose.pipeline import Pipeline
     from diagnostics.extract import extract_text
     from diagnostics.model import DecodeResult
-    from diagnostics.pipeline import Pipeline
     from diagnostics.rules import RuleSet
     from diagnostics.sinks import build_payload
     from diagnostics.testing.alert_capture import alerts_for

@@ -93,7 +93,7 @@ def test_every_fix_the_rules_cases_produce_is_well_formed() -> None:
 @pytest.mark.parametrize("where", ["examples", "tests/fixtures/real"])
 def test_every_fix_of_the_examples_and_the_real_corpus_is_well_formed(where: str) -> None:
     """The grammar check passes on every fix `scan` prints for the examples and the corpus."""
-    from diagnostics.scan import scan
+    from diagnostics.run.scan import scan
 
     paths = [str(ROOT / where)] if where == "examples" else [str(c.text_path) for c in load_cases()]
     _, diagnoses = scan(paths, ruleset=RuleSet.bundled(), decoder=None, err=io.StringIO())

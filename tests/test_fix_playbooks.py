@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.extract import extract_text
 from diagnostics.model import Diagnosis
-from diagnostics.pipeline import Pipeline
 from diagnostics.rules import RuleSet
 
 USER = "arn:aws:iam::111122223333:user/bob"

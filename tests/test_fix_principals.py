@@ -13,7 +13,7 @@ import pytest
 from diagnostics.iam import principal_for_policy
 from diagnostics.rules import RuleSet
 from diagnostics.rules.cases import diagnose_case
-from diagnostics.scan import scan
+from diagnostics.run.scan import scan
 from diagnostics.testing.corpus import load_cases, scan_case
 
 # Linear: bounded classes, each stops at the delimiter after it.

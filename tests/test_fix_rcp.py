@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.model import Diagnosis, Failure, SourceRef
-from diagnostics.pipeline import Pipeline
 from diagnostics.policy.merge import merge_fixes, render_policies
 from diagnostics.rules import RuleSet
 from diagnostics.troubleshooter.diagnose import RCP_FULL_ACCESS

@@ -11,17 +11,17 @@ import orjson
 import pytest
 
 from diagnostics.alerts import Alert
+from diagnostics.diagnose.generalize import generalize
+from diagnostics.diagnose.pipeline import Pipeline
+from diagnostics.diagnose.verify import check_fixes
 from diagnostics.extract import extract_text
-from diagnostics.generalize import generalize
 from diagnostics.model import DecodeResult, Diagnosis
-from diagnostics.pipeline import Pipeline
 from diagnostics.policy.merge import merge_fixes, render_policies
 from diagnostics.policy.output import policy_entries
 from diagnostics.policy.risk import escalation_paths, load_paths, statement_risks
 from diagnostics.rules import RuleSet, bundled_rules_dir
 from diagnostics.sinks import StdoutSink, build_payload
 from diagnostics.testing.alert_capture import alerts_for
-from diagnostics.verify import check_fixes
 
 ACCOUNT = "123456789012"
 PATHS = escalation_paths()

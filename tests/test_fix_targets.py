@@ -6,9 +6,9 @@ from typing import Any
 
 import toolbox_shapes as shapes
 
-from diagnostics.context import build_context
 from diagnostics.model import Failure, SourceRef
 from diagnostics.policy.grammar import problems
+from diagnostics.request.context import build_context
 from diagnostics.rules import RuleSet
 from diagnostics.troubleshooter import judge_details
 

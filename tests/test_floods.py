@@ -13,7 +13,7 @@ from diagnostics.model import Diagnosis, Failure, SourceRef
 from diagnostics.sinks import SlackSink, build_payload
 from diagnostics.sinks.spool import FIRST, REPEAT, STORM, Dropped, Spool
 from diagnostics.sinks.text import render_text
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing.slack_receiver import SlackReceiver, check_payload
 
 REAL = "arn:aws:iam::555555555555:role/real-deployer"

@@ -24,10 +24,10 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnostics.context import DecodedMessageError, build_context, enrich, parse_decoded
 from diagnostics.errors import ConfigError, DecodeError, InputError, RuleError
 from diagnostics.extract import Extractor, extract_text, failure_from_record, failures_from_document
 from diagnostics.model import InputStats, SourceRef
+from diagnostics.request.context import DecodedMessageError, build_context, enrich, parse_decoded
 
 settings.register_profile(
     "ci", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics.generalize import generalize, widen_arn
+from diagnostics.diagnose.generalize import generalize, widen_arn
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from diagnostics.diagnose.pipeline import infer_action
 from diagnostics.model import Failure, SourceRef
-from diagnostics.pipeline import infer_action
 from diagnostics.rules import RuleSet
-from diagnostics.scan import scan
+from diagnostics.run.scan import scan
 from diagnostics.testing.sts_samples import decoded_message
 
 

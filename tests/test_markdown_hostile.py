@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, Risk, SourceRef
 from diagnostics.render import markdown
-from diagnostics.render.safe import _UNSAFE, line
+from diagnostics.text.safe import _UNSAFE, line
 
 AUTHZ_DIAG = str(Path(sys.executable).parent / "authz-diag")
 

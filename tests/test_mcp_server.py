@@ -102,7 +102,7 @@ def test_bad_input_comes_back_as_a_tool_error_that_says_what_to_do() -> None:
 def test_the_text_tool_refuses_a_whole_log_and_points_at_scan() -> None:
     """A paste over the size limit is refused with a sentence naming `authz-diag scan`."""
     from diagnostics.errors import UsageError
-    from diagnostics.mcpserver import MAX_TEXT_BYTES, diagnose_text
+    from diagnostics.mcp_server.server import MAX_TEXT_BYTES, diagnose_text
 
     with pytest.raises(UsageError, match="authz-diag scan"):
         diagnose_text("x" * (MAX_TEXT_BYTES + 1), None)

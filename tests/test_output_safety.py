@@ -16,13 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from diagnostics.alerts import Alert
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.extract import extract_path, extract_text
 from diagnostics.model import DecodeResult, InputStats
-from diagnostics.pipeline import Pipeline
-from diagnostics.render.safe import _UNSAFE, block, json_bytes, line
 from diagnostics.rules import RuleSet, bundled_rules_dir
 from diagnostics.sinks import StdoutSink
 from diagnostics.testing.alert_capture import alerts_for
+from diagnostics.text.safe import _UNSAFE, block, json_bytes, line
 
 ACCOUNT = "123456789012"
 #: ESC/OSC/CSI, BEL, C1 CSI, bidi override and isolate, zero-width space, BOM,

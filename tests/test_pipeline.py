@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from diagnostics.diagnose.pipeline import NO_DECODE, Pipeline, infer_action
 from diagnostics.model import DecodeResult, Failure, SourceRef
-from diagnostics.pipeline import NO_DECODE, Pipeline, infer_action
 from diagnostics.rules import RuleSet, bundled_rules_dir
 
 DECODED = {
@@ -104,8 +104,8 @@ def test_rules_run_on_the_enriched_failure() -> None:
 
 def test_cloudtrail_states_source_ip_endpoint_and_region_as_condition_keys() -> None:
     """A record's sourceIPAddress, vpcEndpointId and awsRegion reach the rules' context."""
-    from diagnostics.context import build_context
     from diagnostics.extract import failure_from_record
+    from diagnostics.request.context import build_context
 
     record = {
         "eventSource": "s3.amazonaws.com",
@@ -149,6 +149,6 @@ def test_decoded_context_overrides_what_the_record_states() -> None:
             }
         },
     }
-    from diagnostics.context import build_context
+    from diagnostics.request.context import build_context
 
     assert build_context(failure, decoded).conditions["aws:SourceIp"] == ("198.51.100.1",)

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from diagnostics.model import InputStats
-from diagnostics.progress import Progress
-from diagnostics.scan import Position, planned_bytes, run_scan
+from diagnostics.run.progress import Progress
+from diagnostics.run.scan import Position, planned_bytes, run_scan
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ import pytest
 from test_watch_daemon import Daemon, file_source, write_config
 
 from diagnostics.extract import extract_text
-from diagnostics.extract.provenance import embedded_field
+from diagnostics.extract.assembly.provenance import embedded_field
 
 ACCOUNT = "123456789012"
 

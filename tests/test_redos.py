@@ -28,12 +28,12 @@ ID = "0123456789abcdef" * 2
 
 # key: "path:NAME" -> (method, [(prefix, unit), ...])
 CASES: dict[str, Spec] = {
-    "diagnostics/mcp_terms.py:_RATE": (
+    "diagnostics/mcp_server/terms.py:_RATE": (
         "sub",
         [("", "lower the "), ("lower the ", "a"), ("", "lower the a (max_per_second, now ")],
     ),
     "diagnostics/commands/scan_lookup.py:_TIME": ("match", [("2026-", "1"), ("", "2026-12-07T")]),
-    "diagnostics/extract/code_above.py:_MESSAGE_KEY": (
+    "diagnostics/extract/assembly/code_above.py:_MESSAGE_KEY": (
         "match",
         [("", " "), ('"message"', " "), ("", '"')],
     ),
@@ -56,21 +56,24 @@ CASES: dict[str, Spec] = {
         "search",
         [("Credential=", "A"), ("Credential=A/20261201/", "a"), ("", "Credential=")],
     ),
-    "diagnostics/durations.py:_DURATION": ("match", [("", "1"), ("", "1.5s"), ("", "1.")]),
+    "diagnostics/support/durations.py:_DURATION": ("match", [("", "1"), ("", "1.5s"), ("", "1.")]),
     # _PART only runs on strings _DURATION accepted; those are what it gets here.
-    "diagnostics/durations.py:_PART": ("findall", [("", "1s"), ("", "1.5ms")]),
+    "diagnostics/support/durations.py:_PART": ("findall", [("", "1s"), ("", "1.5ms")]),
     "diagnostics/commands/decode.py:_BLOB": ("search", [("", "a"), ("!", "-_")]),
     "diagnostics/commands/decode.py:_OPTION": ("fullmatch", [("--", "a"), ("--a", "-")]),
     "diagnostics/commands/decode.py:_AUTHORIZATION_ID": ("fullmatch", [("", "a"), ("", "0")]),
-    "diagnostics/context.py:_ACCOUNT_IN_ARN": ("match", [("arn:aws", "-"), ("arn:aws:s3:", "a-")]),
-    "diagnostics/context.py:_REGION_IN_ARN": (
+    "diagnostics/request/context.py:_ACCOUNT_IN_ARN": (
+        "match",
+        [("arn:aws", "-"), ("arn:aws:s3:", "a-")],
+    ),
+    "diagnostics/request/context.py:_REGION_IN_ARN": (
         "match",
         [("arn:aws:s3:us", "-a"), ("arn:aws:ec2:", "a"), ("arn:aws:ec2:us-east", "-1")],
     ),
     "diagnostics/decode/messages.py:_BASE64URL": ("search", [("", "A"), ("", "!")]),
     "diagnostics/decode/settings.py:_SESSION_UNSAFE": ("sub", [("", "a"), ("", "!")]),
-    "diagnostics/extract/cloudtrail.py:_ACCOUNT": ("match", [("", "1")]),
-    "diagnostics/extract/cheap.py:_SENTENCE": (
+    "diagnostics/extract/cloudtrail/records.py:_ACCOUNT": ("match", [("", "1")]),
+    "diagnostics/extract/assembly/cheap.py:_SENTENCE": (
         "match",
         [
             ("User: arn:aws:iam::111122223333:", "a."),
@@ -87,24 +90,30 @@ CASES: dict[str, Spec] = {
             ),
         ],
     ),
-    "diagnostics/extract/cheap.py:_CLI_FRAME": (
+    "diagnostics/extract/assembly/cheap.py:_CLI_FRAME": (
         "fullmatch",
         [("An error occurred (", "A"), ("An error occurred (A) when calling the ", "a")],
     ),
-    "diagnostics/extract/cheap.py:_JSON_HEAD": (
+    "diagnostics/extract/assembly/cheap.py:_JSON_HEAD": (
         "fullmatch",
         [("{", '"a":1,'), ('{"a":"', "a"), ('{"a":', "1."), ("{", '"a":"b",')],
     ),
-    "diagnostics/extract/cheap.py:_EXCEPTION": ("fullmatch", [("", "AccessDeniedException: ")]),
-    "diagnostics/extract/authorization_id.py:_URL_ID": (
+    "diagnostics/extract/assembly/cheap.py:_EXCEPTION": (
+        "fullmatch",
+        [("", "AccessDeniedException: ")],
+    ),
+    "diagnostics/extract/parsers/authorization_id.py:_URL_ID": (
         "finditer",
         [("", "authorization-details/"), ("authorization-details/", "a"), ("", "\\")],
     ),
-    "diagnostics/extract/authorization_id.py:_API_ID": (
+    "diagnostics/extract/parsers/authorization_id.py:_API_ID": (
         "finditer",
         [("", "authorization id: "), ("authorization id:", " "), ("authorization id: ", "0")],
     ),
-    "diagnostics/extract/authorization_id.py:_ID_TAIL": ("fullmatch", [(" ", "a"), ("", " ")]),
+    "diagnostics/extract/parsers/authorization_id.py:_ID_TAIL": (
+        "fullmatch",
+        [(" ", "a"), ("", " ")],
+    ),
     "diagnostics/testing/toolbox_double.py:_CREDENTIAL": (
         "search",
         [("Credential=", "A"), ("Credential=A/20261201/", "a"), ("", "Credential=")],
@@ -114,97 +123,112 @@ CASES: dict[str, Spec] = {
         [("/authorization-details/", "a"), ("/authorization-details/", "%")],
     ),
     "diagnostics/testing/toolbox_double.py:_ID": ("match", [("", "a"), ("", "0")]),
-    "diagnostics/extract/decoded.py:_START": (
+    "diagnostics/extract/parsers/decoded.py:_START": (
         "search",
         [("", "{ "), ("", '{"allowed" '), ("", "{")],
     ),
-    "diagnostics/extract/encoded.py:_PHRASE": (
+    "diagnostics/extract/parsers/encoded.py:_PHRASE": (
         "search",
         [("", "encoded authorization failure "), ("", "e")],
     ),
-    "diagnostics/extract/encoded.py:_AFTER_PHRASE": (
+    "diagnostics/extract/parsers/encoded.py:_AFTER_PHRASE": (
         "match",
         [(": ", "A"), ("", " "), ("'", "a-")],
     ),
-    "diagnostics/extract/frames.py:_CLI": ("search", [("(", "A"), ("(A) when calling the ", "O")]),
-    "diagnostics/extract/frames.py:_CLI_OLD": (
+    "diagnostics/extract/parsers/frames.py:_CLI": (
+        "search",
+        [("(", "A"), ("(A) when calling the ", "O")],
+    ),
+    "diagnostics/extract/parsers/frames.py:_CLI_OLD": (
         "search",
         [("A client error (", "A"), ("", "A client error (")],
     ),
-    "diagnostics/extract/frames.py:_GO2_OP": (
+    "diagnostics/extract/parsers/frames.py:_GO2_OP": (
         "search",
         [("operation error ", "S "), ("", "operation error ")],
     ),
-    "diagnostics/extract/frames.py:_GO2_CODE": (
+    "diagnostics/extract/parsers/frames.py:_GO2_CODE": (
         "search",
         [("api error ", "A"), ("", "api error ")],
     ),
-    "diagnostics/extract/frames.py:_JAVA": (
+    "diagnostics/extract/parsers/frames.py:_JAVA": (
         "search",
         [("", "A"), ("", "Service: "), ("(Service: ", "A")],
     ),
-    "diagnostics/extract/frames.py:_CODE_COLON": ("match", [("", "A"), ("A", "a."), ("Aa", "0")]),
-    "diagnostics/extract/frames.py:_CODE_RUN": (
+    "diagnostics/extract/parsers/frames.py:_CODE_COLON": (
+        "match",
+        [("", "A"), ("A", "a."), ("Aa", "0")],
+    ),
+    "diagnostics/extract/parsers/frames.py:_CODE_RUN": (
         "match",
         [("", "A"), ("", "a."), ("", ".."), ("", "é")],
     ),
-    "diagnostics/extract/frames.py:_STATUS_403": ("search", [("", "Status Code"), ("", "S")]),
-    "diagnostics/extract/normalize.py:_ANSI_CSI": (
+    "diagnostics/extract/parsers/frames.py:_STATUS_403": (
+        "search",
+        [("", "Status Code"), ("", "S")],
+    ),
+    "diagnostics/extract/assembly/normalize.py:_ANSI_CSI": (
         "sub",
         [("", "\x1b["), ("\x1b[", "0;"), ("", "\x1b[0")],
     ),
-    "diagnostics/extract/normalize.py:_ANSI_OSC": (
+    "diagnostics/extract/assembly/normalize.py:_ANSI_OSC": (
         "sub",
         [("", "\x1b]"), ("\x1b]", "a"), ("", "\x1b]a")],
     ),
-    "diagnostics/extract/normalize.py:_JSON_ESCAPE": (
+    "diagnostics/extract/assembly/normalize.py:_JSON_ESCAPE": (
         "sub",
         [("", "\\"), ("", "\\u12"), ("", "\\\\")],
     ),
-    "diagnostics/extract/provenance.py:_ACCESS_LOG": (
+    "diagnostics/extract/assembly/provenance.py:_ACCESS_LOG": (
         "match",
         [("", "a"), ("a ", "b"), ("a b c [", "0"), ("a b c [01/May", " ")],
     ),
-    "diagnostics/extract/normalize.py:_TIMESTAMP": (
+    "diagnostics/extract/assembly/normalize.py:_TIMESTAMP": (
         "match",
         [("2024-05-01T12:00:00", "0"), ("", "2")],
     ),
-    "diagnostics/extract/normalize.py:_PACKER": (
+    "diagnostics/extract/assembly/normalize.py:_PACKER": (
         "match",
         [("==> ", "a"), ("  ", " "), ("  a", ".a")],
     ),
-    "diagnostics/extract/plain.py:_ACTION": ("match", [(": ", " "), (" s3", "3"), ("s3:", "a")]),
-    "diagnostics/extract/resource_slot.py:_ON_THIS": ("match", [("", " "), ("", "\t")]),
-    "diagnostics/extract/resource_slot.py:_ON_RESOURCE": (
+    "diagnostics/extract/parsers/plain.py:_ACTION": (
+        "match",
+        [(": ", " "), (" s3", "3"), ("s3:", "a")],
+    ),
+    "diagnostics/extract/parsers/resource_slot.py:_ON_THIS": ("match", [("", " "), ("", "\t")]),
+    "diagnostics/extract/parsers/resource_slot.py:_ON_RESOURCE": (
         "match",
         [("", " "), (" on resource:", " ")],
     ),
-    "diagnostics/extract/plain.py:_REASON": (
+    "diagnostics/extract/parsers/plain.py:_REASON": (
         "match",
         [("", " "), (" because ", " "), (" with an ", "a")],
     ),
-    "diagnostics/extract/plain.py:_ALLOWS": ("match", [(" allows the ", "a"), ("", " ")]),
-    "diagnostics/extract/plain.py:_TRANSITIVE": (
+    "diagnostics/extract/parsers/plain.py:_ALLOWS": ("match", [(" allows the ", "a"), ("", " ")]),
+    "diagnostics/extract/parsers/plain.py:_TRANSITIVE": (
         "match",
         [("", " "), (" transitively through a", " ")],
     ),
-    "diagnostics/extract/plain.py:_POLICY_ARN": ("match", [(": ", " "), (": arn:", "a")]),
-    "diagnostics/extract/normalize.py:_BOLD": ("sub", [("", "**a"), ("**", "a*"), ("", "*")]),
-    "diagnostics/extract/tool_operations.py:_GO_DEBUG": (
+    "diagnostics/extract/parsers/plain.py:_POLICY_ARN": ("match", [(": ", " "), (": arn:", "a")]),
+    "diagnostics/extract/assembly/normalize.py:_BOLD": (
+        "sub",
+        [("", "**a"), ("**", "a*"), ("", "*")],
+    ),
+    "diagnostics/extract/parsers/tool_operations.py:_GO_DEBUG": (
         "match",
         [("Validate Response ", "a"), ("Validate Response ec2/", "A")],
     ),
-    "diagnostics/extract/wordings.py:_SQS": (
+    "diagnostics/extract/parsers/wordings.py:_SQS": (
         "match",
         [("Access to the resource ", "a"), ("Access to the resource a", " is ")],
     ),
-    "diagnostics/extract/wordings.py:_STS": ("match", [("Cannot call ", "Get")]),
-    "diagnostics/extract/image_pulls.py:_HOST": (
+    "diagnostics/extract/parsers/wordings.py:_STS": ("match", [("Cannot call ", "Get")]),
+    "diagnostics/extract/parsers/image_pulls.py:_HOST": (
         "finditer",
         [("", "1"), ("", "111122223333.dkr.ecr."), ("111122223333.dkr.ecr.us", "-a")],
     ),
-    "diagnostics/extract/image_pulls.py:_PATH": ("match", [("/", "a"), ("", "/")]),
-    "diagnostics/extract/eks_auth.py:_CLUSTER": (
+    "diagnostics/extract/parsers/image_pulls.py:_PATH": ("match", [("/", "a"), ("", "/")]),
+    "diagnostics/extract/parsers/eks_auth.py:_CLUSTER": (
         "finditer",
         [
             ("", "arn:aws"),
@@ -212,139 +236,166 @@ CASES: dict[str, Spec] = {
             ("arn:aws:eks:us-east-1:111122223333:cluster/", "a"),
         ],
     ),
-    "diagnostics/extract/eks_auth.py:_PRINCIPAL": (
+    "diagnostics/extract/parsers/eks_auth.py:_PRINCIPAL": (
         "finditer",
         [("", "arn:aws:iam::"), ("arn:aws:sts::111122223333:assumed-role/", "a"), ("arn:aws", "-")],
     ),
-    "diagnostics/extract/wordings.py:_CALL_FAILED": (
+    "diagnostics/extract/parsers/wordings.py:_CALL_FAILED": (
         "match",
         [("Call failed: a(", "a"), ("Call failed: a(", ") => "), ("Call failed: a() => ", "a")],
     ),
-    "diagnostics/extract/plain.py:_BARE_DENY": ("match", [("", " "), (" with an explicit", " ")]),
-    "diagnostics/extract/frames.py:_CLI_CODE_ONLY": ("match", [("An error occurred (", "a")]),
-    "diagnostics/extract/frames.py:_XML_CODE": ("match", [("<Code>", "a"), ("<Code>a", "<")]),
-    "diagnostics/extract/principals.py:_BARE_NAME": ("match", [("a", "a"), ("a", "!")]),
-    "diagnostics/extract/principals.py:_TOKEN_BREAK": (
+    "diagnostics/extract/parsers/plain.py:_BARE_DENY": (
+        "match",
+        [("", " "), (" with an explicit", " ")],
+    ),
+    "diagnostics/extract/parsers/frames.py:_CLI_CODE_ONLY": (
+        "match",
+        [("An error occurred (", "a")],
+    ),
+    "diagnostics/extract/parsers/frames.py:_XML_CODE": (
+        "match",
+        [("<Code>", "a"), ("<Code>a", "<")],
+    ),
+    "diagnostics/extract/parsers/principals.py:_BARE_NAME": ("match", [("a", "a"), ("a", "!")]),
+    "diagnostics/extract/parsers/principals.py:_TOKEN_BREAK": (
         "finditer",
         [("", "a"), ("", " ("), ("", "é")],
     ),
-    "diagnostics/extract/templates.py:_VARIABLE": (
+    "diagnostics/extract/assembly/templates.py:_VARIABLE": (
         "search",
         [("", "%"), ("", "%0"), ("${", "a"), ("{{", "a"), ("#{", "a"), ("{", "0"), ("{a", "a")],
     ),
-    "diagnostics/extract/templates.py:_NAMED": ("finditer", [("{", "a"), ("", "{a")]),
-    "diagnostics/extract/templates.py:_ANGLED": ("search", [("<", "a"), ("", "<")]),
-    "diagnostics/extract/resource_slot.py:_CLEAN_ARN": (
+    "diagnostics/extract/assembly/templates.py:_NAMED": ("finditer", [("{", "a"), ("", "{a")]),
+    "diagnostics/extract/assembly/templates.py:_ANGLED": ("search", [("<", "a"), ("", "<")]),
+    "diagnostics/extract/parsers/resource_slot.py:_CLEAN_ARN": (
         "fullmatch",
         [("arn:aws:s3:::", "a"), ("arn:aws", "-a"), ("arn:aws:ec2:us-east-1:", "1")],
     ),
-    "diagnostics/extract/resource_slot.py:_IAM_PATH": ("fullmatch", [("policy path /", "a/")]),
-    "diagnostics/extract/exception_frames.py:_CLASS": (
+    "diagnostics/extract/parsers/resource_slot.py:_IAM_PATH": (
+        "fullmatch",
+        [("policy path /", "a/")],
+    ),
+    "diagnostics/extract/parsers/exception_frames.py:_CLASS": (
         "finditer",
         [("", "Amazon.a."), ("com.amazonaws.services.", "a"), ("Aws\\", "a"), ("", "aException")],
     ),
-    "diagnostics/extract/exception_frames.py:_PHP_CODE": (
+    "diagnostics/extract/parsers/exception_frames.py:_PHP_CODE": (
         "search",
         [("", "a"), ("", "a (client)")],
     ),
-    "diagnostics/extract/exception_frames.py:_PHP_HOST": (
+    "diagnostics/extract/parsers/exception_frames.py:_PHP_HOST": (
         "match",
         [(' on "https://', "a"), (' on "https://', "a."), (' on "https://a.a.', "a")],
     ),
-    "diagnostics/extract/exception_frames.py:_RUBY": ("finditer", [("Aws::", "a"), ("", "Aws::")]),
-    "diagnostics/extract/exception_frames.py:_PHP_OPERATION": (
+    "diagnostics/extract/parsers/exception_frames.py:_RUBY": (
+        "finditer",
+        [("Aws::", "a"), ("", "Aws::")],
+    ),
+    "diagnostics/extract/parsers/exception_frames.py:_PHP_OPERATION": (
         "match",
         [('Error executing "', "a")],
     ),
-    "diagnostics/extract/wordings.py:_CIPHERTEXT": (
+    "diagnostics/extract/parsers/wordings.py:_CIPHERTEXT": (
         "match",
         [("The ciphertext refers to a ", "a"), ("The ciphertext refers to a ", "you ")],
     ),
-    "diagnostics/extract/wordings.py:_DOTNET": (
+    "diagnostics/extract/parsers/wordings.py:_DOTNET": (
         "match",
         [
             ("Error making request with Error Code ", "a"),
             ("Error making request with Error Code a and Http Status Code ", "a"),
         ],
     ),
-    "diagnostics/extract/wordings.py:_DOTNET_OUTER": (
+    "diagnostics/extract/parsers/wordings.py:_DOTNET_OUTER": (
         "search",
         [("Amazon.", "a"), ("", "Amazon.a.")],
     ),
-    "diagnostics/extract/wordings.py:_JAVA_LEGACY": (
+    "diagnostics/extract/parsers/wordings.py:_JAVA_LEGACY": (
         "match",
         [
             ("Status Code: 403, AWS Service: ", "a"),
             ("Status Code: 403, AWS Service: a, AWS Request ID: ", "a"),
         ],
     ),
-    "diagnostics/extract/code_above.py:_CODE_LINE": (
+    "diagnostics/extract/assembly/code_above.py:_CODE_LINE": (
         "match",
         [("", " "), ("<Code>", "a"), ('"Code": "', "a"), ("", '"Code": "a",')],
     ),
-    "diagnostics/extract/code_above.py:_BARE_MESSAGE": ("match", [("", " "), ("", ">")]),
-    "diagnostics/extract/plain.py:_BARE_OP": ("match", [("", " "), (": A", "a"), (" Ab", " on")]),
-    "diagnostics/extract/joins.py:_CLI_OP_AT_END": ("search", [("when calling the ", "a!")]),
-    "diagnostics/extract/decoded_lenient.py:_TRAILING_COMMA": ("sub", [("", ", "), (",", " ")]),
-    "diagnostics/extract/decoded_lenient.py:_STRING_KEY": (
+    "diagnostics/extract/assembly/code_above.py:_BARE_MESSAGE": ("match", [("", " "), ("", ">")]),
+    "diagnostics/extract/parsers/plain.py:_BARE_OP": (
+        "match",
+        [("", " "), (": A", "a"), (" Ab", " on")],
+    ),
+    "diagnostics/extract/assembly/joins.py:_CLI_OP_AT_END": (
+        "search",
+        [("when calling the ", "a!")],
+    ),
+    "diagnostics/extract/parsers/decoded_lenient.py:_TRAILING_COMMA": (
+        "sub",
+        [("", ", "), (",", " ")],
+    ),
+    "diagnostics/extract/parsers/decoded_lenient.py:_STRING_KEY": (
         "finditer",
         [('"arn": "', "a"), ("", '"arn":')],
     ),
-    "diagnostics/extract/decoded_lenient.py:_BOOL_KEY": ("finditer", [("", '"allowed": ')]),
-    "diagnostics/extract/tool_operations.py:_LAMBDA_EC2": (
+    "diagnostics/extract/parsers/decoded_lenient.py:_BOOL_KEY": ("finditer", [("", '"allowed": ')]),
+    "diagnostics/extract/parsers/tool_operations.py:_LAMBDA_EC2": (
         "match",
         [
             ("denied by EC2, please make sure ", "a"),
             ("denied by EC2, please make sure", " permission to "),
         ],
     ),
-    "diagnostics/extract/wordings.py:_LAMBDA_ROLE": (
+    "diagnostics/extract/parsers/wordings.py:_LAMBDA_ROLE": (
         "match",
         [("The provided execution role does not have permissions to call ", "A")],
     ),
-    "diagnostics/extract/wordings.py:_MISSING": (
+    "diagnostics/extract/parsers/wordings.py:_MISSING": (
         "match",
         [
             ("missing the following permissions: [", "a"),
             ("missing the following permissions: a:", "A"),
         ],
     ),
-    "diagnostics/extract/tool_operations.py:_PHP": (
+    "diagnostics/extract/parsers/tool_operations.py:_PHP": (
         "match",
         [('Error executing "A', "a"), ('Error executing "A" on "https://', "a")],
     ),
-    "diagnostics/extract/tool_operations.py:_JS_V3": (
+    "diagnostics/extract/parsers/tool_operations.py:_JS_V3": (
         "match",
         [("deserializeAws_", "a"), ("deserializeAws_aA", "a")],
     ),
-    "diagnostics/extract/resource_slot.py:_QUOTED_ACCOUNT": (
+    "diagnostics/extract/parsers/resource_slot.py:_QUOTED_ACCOUNT": (
         "match",
         [("arn:", "a"), ('arn:a::"', "a")],
     ),
-    "diagnostics/extract/frames.py:_CODE_FIELD": (
+    "diagnostics/extract/parsers/frames.py:_CODE_FIELD": (
         "match",
         [("code: '", "a"), ("::Errors::", "a"), ("code", " ")],
     ),
-    "diagnostics/extract/frames.py:_CLI_ON": (
+    "diagnostics/extract/parsers/frames.py:_CLI_ON": (
         "match",
         [("An error occurred (A)", " on x (a"), ("An error occurred (A) on x (", "a")],
     ),
-    "diagnostics/extract/principals.py:_CLEAN_ARN": (
+    "diagnostics/extract/parsers/principals.py:_CLEAN_ARN": (
         "match",
         [("arn:aws:iam::", ":"), ("arn:aws:iam::123456789012:", "a "), ("arn:aws", "a")],
     ),
-    "diagnostics/extract/plain.py:_NULL_ACTION": ("match", [("", " "), (": ", "n")]),
-    "diagnostics/extract/ec2.py:_CFN_API": (
+    "diagnostics/extract/parsers/plain.py:_NULL_ACTION": ("match", [("", " "), (": ", "n")]),
+    "diagnostics/extract/parsers/ec2.py:_CFN_API": (
         "match",
         [("API: ", "a"), ("API: ec2:", "A"), ("API: ec2:A", " ")],
     ),
-    "diagnostics/extract/ec2.py:_STATUS_403": ("search", [("", "status code: 40"), ("", "(40")]),
-    "diagnostics/extract/ec2.py:_TEMPLATE": ("match", [("", " "), (": lt-", "0")]),
-    "diagnostics/extract/principals.py:_SERVICE_PRINCIPAL": (
+    "diagnostics/extract/parsers/ec2.py:_STATUS_403": (
+        "search",
+        [("", "status code: 40"), ("", "(40")],
+    ),
+    "diagnostics/extract/parsers/ec2.py:_TEMPLATE": ("match", [("", " "), (": lt-", "0")]),
+    "diagnostics/extract/parsers/principals.py:_SERVICE_PRINCIPAL": (
         "match",
         [("a", "."), ("a", "a.amazonaws.com")],
     ),
-    "diagnostics/extract/joins.py:_PRINCIPAL_AT_END": (
+    "diagnostics/extract/assembly/joins.py:_PRINCIPAL_AT_END": (
         "search",
         [("", "User: "), ("User: ", "a"), ("", "User: arn:")],
     ),
@@ -364,10 +415,10 @@ CASES: dict[str, Spec] = {
     "diagnostics/policy/arn_match.py:_VARIABLE": ("finditer", [("", "${"), ("${", "a")]),
     "diagnostics/testing/slack_receiver.py:_BARE_LINK": ("search", [("", "http"), ("<", "a://")]),
     "diagnostics/testing/slack_receiver.py:_PING": ("search", [("", "@"), ("", "@her")]),
-    "diagnostics/render/safe.py:_UNSAFE": ("sub", [("", "\x01"), ("", "a"), ("", "\u202e")]),
-    "diagnostics/render/safe.py:_JSON_UNSAFE": ("sub", [("", "\x85"), ("", "a")]),
-    "diagnostics/extract/codes.py:_CODE": ("fullmatch", [("", "A"), ("", "a.")]),
-    "diagnostics/generalize.py:_PLACEHOLDER": ("findall", [("", "${"), ("${", "a")]),
+    "diagnostics/text/safe.py:_UNSAFE": ("sub", [("", "\x01"), ("", "a"), ("", "\u202e")]),
+    "diagnostics/text/safe.py:_JSON_UNSAFE": ("sub", [("", "\x85"), ("", "a")]),
+    "diagnostics/iam/error_codes.py:_CODE": ("fullmatch", [("", "A"), ("", "a.")]),
+    "diagnostics/diagnose/generalize.py:_PLACEHOLDER": ("findall", [("", "${"), ("${", "a")]),
     "diagnostics/rules/placeholders.py:tag_key": (
         "match",
         [("aws:ResourceTag/", "a"), ("", "aws:")],

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 from diagnostics.render import jsonl, text
-from diagnostics.render.safe import block
-from diagnostics.render.safe import line as safe
 from diagnostics.render.text import _fix_lines, _wrap
+from diagnostics.text.safe import block
+from diagnostics.text.safe import line as safe
 
 
 def _diag(resource: str = "arn:aws:s3:::bucket/key") -> Diagnosis:

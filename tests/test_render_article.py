@@ -6,8 +6,8 @@ import pytest
 
 from diagnostics.model import Diagnosis, Failure, SourceRef
 from diagnostics.policy.merge import ROLE_INLINE_LIMIT, _warnings
-from diagnostics.render.article import with_article
 from diagnostics.render.text import why
+from diagnostics.text.article import with_article
 
 
 @pytest.mark.parametrize(

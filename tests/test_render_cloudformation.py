@@ -14,11 +14,11 @@ import pytest
 import yaml
 from cfnlint.api import ManualArgs, lint
 
-from diagnostics.commands.common import load_rules
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 from diagnostics.policy.merge import merge_fixes
 from diagnostics.render import cloudformation
-from diagnostics.scan import scan
+from diagnostics.rules import load_with_bundled
+from diagnostics.run.scan import scan
 
 REPO = Path(__file__).resolve().parents[1]
 AUTHZ_DIAG = str(Path(sys.executable).parent / "authz-diag")
@@ -83,7 +83,7 @@ def test_every_document_reads_back_as_the_merged_policy(examples: str) -> None:
         {"Version": "2012-10-17", "Statement": m["Statement"]}
         for m in template["Metadata"]["AuthzDiagMergeInto"]
     ]
-    diagnoses = scan([str(REPO / "examples")], ruleset=load_rules(None), err=io.StringIO())[1]
+    diagnoses = scan([str(REPO / "examples")], ruleset=load_with_bundled(), err=io.StringIO())[1]
     expected = [doc.document for doc in merge_fixes(diagnoses)]
 
     def key(d: Any) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from diagnostics.diagnose.verify import check_fixes
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 from diagnostics.render.text import render
-from diagnostics.verify import check_fixes
 
 ACCOUNT = "111122223333"
 USER = f"arn:aws:iam::{ACCOUNT}:user/ops"

@@ -156,14 +156,14 @@ def test_the_examples_print_terraform_that_python_hcl2_parses(examples: str) -> 
 
 
 def _kept(paths: list[str]) -> list[Diagnosis]:
-    from diagnostics.commands.common import load_rules
-    from diagnostics.scan import scan
+    from diagnostics.rules import load_with_bundled
+    from diagnostics.run.scan import scan
 
     # Relative to the checkout, as the CLI runs in the tests above.
     cwd = Path.cwd()
     os.chdir(REPO)
     try:
-        return scan(paths, ruleset=load_rules(None), err=io.StringIO())[1]
+        return scan(paths, ruleset=load_with_bundled(), err=io.StringIO())[1]
     finally:
         os.chdir(cwd)
 

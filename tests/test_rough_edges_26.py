@@ -45,7 +45,9 @@ MIXED = (
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """No structlog set-up onto capsys' stream, and no credentials reachable from the tests."""
-    monkeypatch.setattr("diagnostics.logconfig.configure_cli_logging", lambda verbosity: None)
+    monkeypatch.setattr(
+        "diagnostics.support.logconfig.configure_cli_logging", lambda verbosity: None
+    )
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/authz-diag-test")

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from diagnostics.context import build_context
 from diagnostics.model import Failure, Finding, SourceRef
+from diagnostics.request.context import build_context
 from diagnostics.rules import RuleSet, bundled_rules_dir, lint
 from diagnostics.rules import cases as cases_mod
 

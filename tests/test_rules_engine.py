@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from diagnostics.context import build_context
 from diagnostics.errors import RuleError
 from diagnostics.model import Failure, SourceRef
+from diagnostics.request.context import build_context
 from diagnostics.rules import RuleSet, bundled_rules_dir, lint
 from diagnostics.rules.registry import Matcher
 from diagnostics.rules.tables import matchers_table

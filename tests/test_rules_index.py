@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from diagnostics.context import build_context
 from diagnostics.model import Failure, Finding, SourceRef
+from diagnostics.request.context import build_context
 from diagnostics.rules import RuleSet
 from diagnostics.rules.cases import case_input
 from diagnostics.rules.index import RuleIndex, facets_of

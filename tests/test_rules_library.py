@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from diagnostics.context import build_context
 from diagnostics.model import Failure, SourceRef
+from diagnostics.request.context import build_context
 from diagnostics.rules import RuleSet, bundled_rules_dir, lint, run_cases
 from diagnostics.rules.cases import case_input, check_case
 from diagnostics.rules.docs import schema_markdown
@@ -78,9 +78,9 @@ def test_no_positive_case_prints_a_fix_the_evaluator_rejects(
     cannot be disproved from a log line; verify.py should report those as
     unchecked, which ``statement_allows_if_set`` models until it does.
     """
+    from diagnostics.diagnose.verify import check_fixes
     from diagnostics.model import Diagnosis
     from diagnostics.policy import statement_allows_if_set
-    from diagnostics.verify import check_fixes
 
     failure, decoded = case_input(rule, index, case)
     ctx = build_context(failure, decoded)

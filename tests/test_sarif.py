@@ -29,7 +29,9 @@ HOSTILE_RESOURCE = "arn:aws:s3:::bucket/[see](https://evil.example/y)\u202e"
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     """No structlog set-up onto capsys' stream (cli.main would configure it process-wide)."""
-    monkeypatch.setattr("diagnostics.logconfig.configure_cli_logging", lambda verbosity: None)
+    monkeypatch.setattr(
+        "diagnostics.support.logconfig.configure_cli_logging", lambda verbosity: None
+    )
 
 
 def _scan(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

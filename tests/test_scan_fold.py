@@ -12,11 +12,11 @@ import orjson
 import pytest
 
 from diagnostics.decode import Decoder, DecodeSettings
-from diagnostics.fold import Folder
+from diagnostics.diagnose.fold import Folder
 from diagnostics.model import Failure, SourceRef
 from diagnostics.render import text
 from diagnostics.rules import RuleSet
-from diagnostics.scan import scan
+from diagnostics.run.scan import scan
 from diagnostics.testing import StsDouble, decoded_message, fake_blob
 
 AUTHZ_DIAG = str(Path(sys.executable).parent / "authz-diag")

@@ -15,7 +15,7 @@ import pytest
 
 from diagnostics.extract import extract_text
 from diagnostics.model import Failure, InputStats, SourceRef
-from diagnostics.scan_plan import (
+from diagnostics.run.scan_plan import (
     AUTO_MAX_JOBS,
     AUTO_MIN_BYTES,
     GZIP_EXPANSION,
@@ -23,7 +23,7 @@ from diagnostics.scan_plan import (
     read_size,
     usable_cpus,
 )
-from diagnostics.scan_workers import BROKEN, ScanWorkers
+from diagnostics.run.scan_workers import BROKEN, ScanWorkers
 
 REPO = Path(__file__).resolve().parents[1]
 AUTHZ_DIAG = str(Path(sys.executable).parent / "authz-diag")
@@ -112,8 +112,8 @@ def _script(body: str, tree: Path) -> subprocess.CompletedProcess[str]:
     code = (
         "import io, os, sys\n"
         "from pathlib import Path\n"
-        "import diagnostics.scan_workers as w\n"
-        "from diagnostics.scan import run_scan\n"
+        "import diagnostics.run.scan_workers as w\n"
+        "from diagnostics.run.scan import run_scan\n"
         "from diagnostics.rules import RuleSet, bundled_rules_dir\n"
         "rules = RuleSet.load([bundled_rules_dir()])\n"
         f"TREE = {str(tree)!r}\n"

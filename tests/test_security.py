@@ -13,9 +13,9 @@ import pytest
 from test_watch_daemon import Daemon, append, file_source, write_config
 
 from diagnostics.alerts import Alert, AlertManager, AlertSettings
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.extract import extract_text
 from diagnostics.model import DecodeResult
-from diagnostics.pipeline import Pipeline
 from diagnostics.rules import RuleSet, bundled_rules_dir
 from diagnostics.sinks import StdoutSink, build_payload
 from diagnostics.sinks.slack import SlackSink
@@ -177,7 +177,7 @@ def test_watch_never_logs_or_prints_secrets(tmp_path: Path) -> None:
 
 def test_state_files_are_private(tmp_path: Path) -> None:
     """The state database is created 0600 in a 0700 directory, whatever the umask."""
-    from diagnostics.state import StateDB
+    from diagnostics.support.state import StateDB
 
     old = os.umask(0)
     try:

@@ -8,9 +8,9 @@ import orjson
 from test_output_safety import cloudtrail_record
 
 from diagnostics.alerts import Alert
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.extract import extract_path, extract_text
 from diagnostics.model import DecodeResult, InputStats
-from diagnostics.pipeline import Pipeline
 from diagnostics.rules import RuleSet, bundled_rules_dir
 from diagnostics.sinks import SlackSink, build_payload
 from diagnostics.testing.alert_capture import alerts_for

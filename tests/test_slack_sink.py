@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 from diagnostics.alerts import Alert, AlertManager, AlertSettings
 from diagnostics.model import Diagnosis, Finding, Fix
 from diagnostics.sinks import SlackSink, build_payload
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing.alert_examples import (
     hostile_log_values,
     run_instances_implicit_deny,

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.model import Failure, RequestContext, SourceRef
-from diagnostics.pipeline import Pipeline
 from diagnostics.snapshot.edits import apply_edit
 from diagnostics.snapshot.evaluate import evaluate_request
 from diagnostics.snapshot.judge import SnapshotJudge

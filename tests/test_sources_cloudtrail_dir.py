@@ -18,7 +18,7 @@ from diagnostics.service.config import LimitsConfig, parse_config
 from diagnostics.sources import checkpoints
 from diagnostics.sources.base import FoundFailures, SourceContext
 from diagnostics.sources.cloudtrail_dir import CloudTrailDirSource, trail_dirs
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 REGION = "AWSLogs/123456789012/CloudTrail/us-east-1"
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC).timestamp()

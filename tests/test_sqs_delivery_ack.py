@@ -24,7 +24,7 @@ from diagnostics.errors import SinkError
 from diagnostics.model import Owed
 from diagnostics.sinks import SlackSink
 from diagnostics.sources.base import Event, FoundFailures
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing.alert_examples import run_instances_implicit_deny
 from diagnostics.testing.slack_receiver import SlackReceiver
 

@@ -25,7 +25,7 @@ from diagnostics.sources.cloudtrail_dir import CloudTrailDirSource
 from diagnostics.sources.file import FileSource
 from diagnostics.sources.file_glob import expand
 from diagnostics.sources.symlinks import NotRegular, SymlinkRefused, open_below
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 HINT = "follow_symlinks = true"
 

@@ -9,10 +9,10 @@ import toolbox_shapes as shapes
 from diagnostics.alerts import group_key
 from diagnostics.alerts.alert import Alert
 from diagnostics.alerts.codec import diagnosis_from_json
-from diagnostics.commands.common import load_rules
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.model import DecodeResult, Diagnosis, Failure, SourceRef, Verification
-from diagnostics.pipeline import Pipeline
 from diagnostics.render import text
+from diagnostics.rules import load_with_bundled
 from diagnostics.sinks.slack_blocks import build_payload
 from diagnostics.sinks.text import render_text
 
@@ -38,7 +38,7 @@ def _label(entry: Verification) -> str:
 
 
 def _diagnosis() -> Diagnosis:
-    pipeline = Pipeline(load_rules(None))
+    pipeline = Pipeline(load_with_bundled())
     return pipeline.diagnose_one(
         FAILURE, DecodeResult(), authorization_details=shapes.scp_explicit_deny()
     )
@@ -73,7 +73,7 @@ def test_pipeline_lets_the_details_decide_and_fills_the_policy() -> None:
 
 def test_pipeline_without_details_runs_the_rules() -> None:
     """A failure without details is judged by the rules as before."""
-    d = Pipeline(load_rules(None)).diagnose_one(FAILURE, DecodeResult())
+    d = Pipeline(load_with_bundled()).diagnose_one(FAILURE, DecodeResult())
     assert d.findings and all(not f.rule.startswith("troubleshooter") for f in d.findings)
 
 
@@ -108,7 +108,7 @@ def test_details_without_checks_keep_the_rules_findings() -> None:
     """When no check names the layer, the rules' findings are kept beside the unattributed one."""
     ev = shapes.evaluation("s3:CreateBucket", shapes.BUCKET, "EXPLICIT_DENY", [])
     del ev["checks"]
-    d = Pipeline(load_rules(None)).diagnose_one(
+    d = Pipeline(load_with_bundled()).diagnose_one(
         FAILURE, DecodeResult(), authorization_details=shapes.answer([ev], [])
     )
     rules = [f.rule for f in d.findings]
@@ -132,7 +132,7 @@ def test_blob_and_id_both_answering_is_said() -> None:
         "matchedStatements": {"items": []},
         "context": {"principal": {"arn": shapes.SESSION}, "action": "s3:CreateBucket"},
     }
-    d = Pipeline(load_rules(None)).diagnose_one(
+    d = Pipeline(load_with_bundled()).diagnose_one(
         FAILURE, DecodeResult(decoded=decoded), authorization_details=shapes.scp_explicit_deny()
     )
     assert "Both answered: STS decoded the EC2 encoded message" in d.findings[0].explanation

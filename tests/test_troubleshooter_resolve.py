@@ -12,7 +12,7 @@ import pytest
 from diagnostics.decode import DecodeSettings
 from diagnostics.lookup.key import LookupKey
 from diagnostics.model import Failure, SourceRef
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 from diagnostics.testing.sts_double import StsDouble
 from diagnostics.testing.toolbox_double import DETAILS, POLICY, ToolboxDouble
 from diagnostics.testing.toolbox_samples import (
@@ -239,7 +239,7 @@ def test_botocore_without_the_model_is_a_clear_error(
 
 def test_cut_id_is_never_sent(toolbox: ToolboxDouble) -> None:
     """A failure whose ID CloudTrail cut carries no ID: no call, and the error says why."""
-    from diagnostics.extract.authorization_id import CUT_NOTE
+    from diagnostics.extract.parsers.authorization_id import CUT_NOTE
 
     with _resolver(toolbox) as resolver:
         result = resolver.resolve(_failure(authorization_id=None, parse_notes=(CUT_NOTE,)))

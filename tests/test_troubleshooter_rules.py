@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import toolbox_shapes as shapes
 
-from diagnostics.context import build_context
 from diagnostics.model import Failure, SourceRef
+from diagnostics.request.context import build_context
 from diagnostics.rules import Rule, RuleSet, bundled_rules_dir, lint, run_cases
 from diagnostics.rules.cases import case_input
 from diagnostics.rules.index import facets_of

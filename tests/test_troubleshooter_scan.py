@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from diagnostics.decode import Decoder, DecodeSettings
-from diagnostics.scan import run_scan
+from diagnostics.run.scan import run_scan
 from diagnostics.testing.sts_double import StsDouble, decoded_message, fake_blob
 from diagnostics.testing.toolbox_double import DETAILS, ToolboxDouble
 from diagnostics.testing.toolbox_samples import ACCOUNT, SCP_DOCUMENTS, SCP_URI, scp_deny_details

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import orjson
 
+from diagnostics.diagnose.verify import check_fixes
 from diagnostics.model import Diagnosis, Failure, Finding, Fix, SourceRef
 from diagnostics.testing.iam_double import IamDouble
-from diagnostics.verify import check_fixes
 
 AUTHZ_DIAG = str(Path(sys.executable).parent / "authz-diag")
 ROLE = "arn:aws:iam::111122223333:role/app"

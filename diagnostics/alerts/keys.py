@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import orjson
 
-from diagnostics.context import account_of
 from diagnostics.iam.arns import principal_for_policy
 from diagnostics.model import Diagnosis, JSONObject
+from diagnostics.request.context import account_of
 
 
 def principal_for_group(arn: str | None) -> str | None:

@@ -25,11 +25,11 @@ from diagnostics.alerts.alert import Alert
 from diagnostics.alerts.keys import GroupKey, group_key, variant_id
 from diagnostics.alerts.memdb import database
 from diagnostics.alerts.settings import AlertSettings
+from diagnostics.alerts.sink import Sink, Spooling
 from diagnostics.errors import ConfigError
-from diagnostics.logconfig import get_logger
 from diagnostics.model import Diagnosis, Owed
-from diagnostics.sinks.base import Sink, Spooling
-from diagnostics.state import StateDB
+from diagnostics.support.logconfig import get_logger
+from diagnostics.support.state import StateDB
 
 log = get_logger()
 

@@ -6,7 +6,7 @@ one code path serves the daemon (durable) and one-shot runs (memory).
 
 from __future__ import annotations
 
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 #: What alerts and sinks use of ``StateDB`` (kept as a name for readability).
 Database = StateDB

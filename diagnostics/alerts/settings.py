@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from diagnostics.config import check_bounds, key
-from diagnostics.durations import parse_duration
 from diagnostics.errors import ConfigError
+from diagnostics.support.durations import parse_duration
 
 __all__ = ["AlertSettings", "parse_duration"]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from diagnostics.rules import RuleSet
     from diagnostics.troubleshooter.combined import ResolvingDecoder
 
 
@@ -59,18 +58,12 @@ def add_decode_arguments(p: argparse.ArgumentParser, *, optional: bool = True) -
     p.add_argument("--toolbox-endpoint-url", help=argparse.SUPPRESS)
 
 
-def load_rules(extra: list[Path] | None) -> RuleSet:
-    from diagnostics.rules import RuleSet, bundled_rules_dir
-
-    return RuleSet.load([bundled_rules_dir(), *(extra or [])])
-
-
 def build_decoder(args: argparse.Namespace) -> ResolvingDecoder | None:
     """A decoder and ID resolver unless ``--no-decode``; boto3 is imported only when needed."""
     if getattr(args, "no_decode", False):
         return None
-    from diagnostics.awsenv import avoid_instance_metadata_off_ec2
     from diagnostics.decode import Decoder, DecodeSettings
+    from diagnostics.support.awsenv import avoid_instance_metadata_off_ec2
 
     avoid_instance_metadata_off_ec2()
     settings = DecodeSettings(

@@ -13,9 +13,9 @@ from diagnostics.commands.common import (
     add_decode_arguments,
     add_rules_argument,
     build_decoder,
-    load_rules,
 )
 from diagnostics.errors import UsageError
+from diagnostics.rules import load_with_bundled
 
 if TYPE_CHECKING:
     from diagnostics.model import Failure
@@ -91,11 +91,11 @@ def failures_from_input(raw: str) -> list[Failure]:
 def run(args: argparse.Namespace) -> int:
     raw = sys.stdin.read() if args.blob == "-" else args.blob
     failures = failures_from_input(raw)
-    from diagnostics.pipeline import Pipeline
+    from diagnostics.diagnose.pipeline import Pipeline
 
     decoder = build_decoder(args)
     try:
-        diagnoses = list(Pipeline(load_rules(args.rules), decoder).diagnose(failures))
+        diagnoses = list(Pipeline(load_with_bundled(args.rules), decoder).diagnose(failures))
     finally:
         if decoder is not None:
             decoder.close()

@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from diagnostics.commands.common import add_rules_argument, load_rules
+from diagnostics.commands.common import add_rules_argument
 from diagnostics.errors import InputError, UsageError
-from diagnostics.render.safe import line
+from diagnostics.rules import load_with_bundled
+from diagnostics.text.safe import line
 
 if TYPE_CHECKING:
     from diagnostics.model import Diagnosis
@@ -69,7 +70,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rules = load_rules(args.rules)
+    rules = load_with_bundled(args.rules)
     if args.policies:
         from diagnostics.snapshot.judge import SnapshotJudge
         from diagnostics.snapshot.read import load_snapshot
@@ -141,7 +142,7 @@ def _explain(
     logs: bool = False,
 ) -> list[Diagnosis]:
     """One input explained; ``strict``: --policy with a decoded message is a usage error."""
-    from diagnostics.explain import details_of, explain_bytes
+    from diagnostics.diagnose.explain import details_of, explain_bytes
 
     documents: dict[str, Any] = {}
     details = details_of(raw)

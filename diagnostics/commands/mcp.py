@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
             "the MCP server needs the MCP SDK: pip install 'mcp>=2.3,<3' into this "
             "environment (or pip install -e '.[mcp]' in a checkout)"
         ) from None
-    from diagnostics.mcp_reply import MAX_REPLY_BYTES
-    from diagnostics.mcpserver import build_server
+    from diagnostics.mcp_server.reply import MAX_REPLY_BYTES
+    from diagnostics.mcp_server.server import build_server
 
     build_server(args.rules, max_reply_bytes=args.max_reply_bytes or MAX_REPLY_BYTES).run("stdio")
     return 0

@@ -129,7 +129,7 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str, snapshot: Any = None)
 
     from diagnostics.policy.merge import merge_fixes, render_policies
     from diagnostics.policy.output import explanations, policy_entries, unfixable
-    from diagnostics.render.safe import json_bytes, line
+    from diagnostics.text.safe import json_bytes, line
 
     edited: list[Any] = []
     rest = diagnoses
@@ -168,7 +168,7 @@ def _print_collected(diagnoses: list[Diagnosis], fmt: str, snapshot: Any = None)
 
 def _with_comments(block: str, notes: list[str]) -> str:
     """``block`` with a ``# note`` line per note after its header line."""
-    from diagnostics.render.safe import line
+    from diagnostics.text.safe import line
 
     head, _, rest = block.partition("\n")
     return head + "\n" + "".join(f"# {line(n)}\n" for n in notes) + rest
@@ -192,19 +192,19 @@ def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | N
     if args.iac:
         from diagnostics.iac.annotate import annotate
         from diagnostics.iac.search import index_tree
-        from diagnostics.render.safe import line
+        from diagnostics.text.safe import line
 
         index = index_tree(args.iac)
         for warning in index.warnings:
             print(f"authz-diag: warning: {line(warning)}", file=sys.stderr)
         steps.append(lambda d: annotate(d, index))
     if args.generalize:
-        from diagnostics.generalize import generalize
+        from diagnostics.diagnose.generalize import generalize
 
         steps.append(generalize)
     if args.verify:
-        from diagnostics.awsenv import avoid_instance_metadata_off_ec2
-        from diagnostics.verify import check_fixes
+        from diagnostics.diagnose.verify import check_fixes
+        from diagnostics.support.awsenv import avoid_instance_metadata_off_ec2
 
         avoid_instance_metadata_off_ec2()
         import boto3
@@ -213,7 +213,7 @@ def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | N
         url = args.iam_endpoint_url
         steps.append(lambda d: check_fixes(d, simulator=session, endpoint_url=url))
     elif args.generalize:
-        from diagnostics.verify import check_fixes
+        from diagnostics.diagnose.verify import check_fixes
 
         steps.append(check_fixes)  # prove the widened statements again
     if not steps:
@@ -228,13 +228,13 @@ def _transform(args: argparse.Namespace) -> Callable[[Diagnosis], Diagnosis] | N
 
 
 def run(args: argparse.Namespace) -> int:
-    from diagnostics.scan import run_scan
+    from diagnostics.run.scan import run_scan
 
     lookup = cloudtrail_lookup(args)  # None without --cloudtrail-lookup
     inputs = _inputs(args.paths) if lookup is None else []
-    from diagnostics.commands.common import load_rules
+    from diagnostics.rules import load_with_bundled
 
-    ruleset = load_rules(args.rules)
+    ruleset = load_with_bundled(args.rules)
     args.snapshot = None
     if args.policies:
         from diagnostics.snapshot.read import load_snapshot

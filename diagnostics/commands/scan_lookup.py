@@ -48,7 +48,7 @@ def _moment(value: str, option: str, now: datetime) -> timedelta | datetime:
     if _TIME.match(value):
         text = value[:-1] + (":00" if value.count(":") == 1 else "")
         return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    from diagnostics.durations import parse_duration
+    from diagnostics.support.durations import parse_duration
 
     try:
         return timedelta(seconds=parse_duration(value, where=option))

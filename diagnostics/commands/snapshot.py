@@ -76,12 +76,12 @@ def write_private(path: Path, body: bytes) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from diagnostics.awsenv import avoid_instance_metadata_off_ec2
     from diagnostics.decode.settings import DecodeSettings
     from diagnostics.lookup import errors as e
     from diagnostics.lookup.clients import AwsClients
-    from diagnostics.ratelimit import TokenBucket
     from diagnostics.snapshot.collect import collect
+    from diagnostics.support.awsenv import avoid_instance_metadata_off_ec2
+    from diagnostics.support.ratelimit import TokenBucket
 
     avoid_instance_metadata_off_ec2()
     settings = DecodeSettings(

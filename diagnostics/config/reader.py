@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from diagnostics.config.keys import ConfigProblem, Spec, config_keys
-from diagnostics.durations import parse_duration
 from diagnostics.errors import ConfigError
+from diagnostics.support.durations import parse_duration
 
 T = TypeVar("T")
 

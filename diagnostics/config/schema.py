@@ -10,7 +10,7 @@ from typing import Any
 from diagnostics.config.keys import Spec, config_keys
 from diagnostics.config.reader import is_section, seconds_text, unwrap_optional
 
-#: The duration syntax of diagnostics.durations, for a string value.
+#: The duration syntax of diagnostics.support.durations, for a string value.
 DURATION_PATTERN = r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$"
 
 

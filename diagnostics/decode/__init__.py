@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from diagnostics.lazy import lazy_exports
+from diagnostics.support.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from diagnostics.decode.cache import DecodeCache

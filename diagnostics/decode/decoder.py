@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from diagnostics.context import DecodedMessageError, parse_decoded
 from diagnostics.decode import messages as m
 from diagnostics.decode.cache import DecodeCache
 from diagnostics.decode.settings import DecodeSettings
@@ -25,7 +24,8 @@ from diagnostics.lookup.key import LookupKey
 from diagnostics.lookup.protocol import Call
 from diagnostics.lookup.stats import LookupStats
 from diagnostics.model import DecodeResult, Failure
-from diagnostics.ratelimit import TokenBucket
+from diagnostics.request.context import DecodedMessageError, parse_decoded
+from diagnostics.support.ratelimit import TokenBucket
 
 #: The decoder's counters (``decoded`` is ``answered``).
 DecodeStats = LookupStats

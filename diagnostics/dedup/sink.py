@@ -18,14 +18,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.alerts.keys import variant_id
+from diagnostics.alerts.sink import Spooling
 from diagnostics.errors import SinkError
-from diagnostics.logconfig import get_logger
-from diagnostics.sinks.base import Spooling
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.alerts.alert import Alert
+    from diagnostics.alerts.sink import Detail, Sink
     from diagnostics.dedup.table import DedupTable
-    from diagnostics.sinks.base import Detail, Sink
 
 log = get_logger()
 

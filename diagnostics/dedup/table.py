@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from diagnostics.errors import ConfigError
-from diagnostics.logconfig import get_logger
+from diagnostics.support.logconfig import get_logger
 
 log = get_logger()
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import io
 
-from diagnostics.extract.cloudtrail import failure_from_record, failures_from_document
-from diagnostics.extract.codes import AUTHZ_CODE_TABLE, is_authz_error_code
-from diagnostics.extract.files import extract_path, extract_stream
-from diagnostics.extract.markers import MARKERS
-from diagnostics.extract.scanner import Extractor
-from diagnostics.extract.walk import iter_input_files
+from diagnostics.extract.cloudtrail.records import failure_from_record, failures_from_document
+from diagnostics.extract.inputs.files import extract_path, extract_stream
+from diagnostics.extract.inputs.markers import MARKERS
+from diagnostics.extract.inputs.scanner import Extractor
+from diagnostics.extract.inputs.walk import iter_input_files
 from diagnostics.model import Failure, InputStats
 
 
@@ -42,7 +41,5 @@ __all__ = [
     "iter_input_files",
     "failures_from_document",
     "failure_from_record",
-    "is_authz_error_code",
-    "AUTHZ_CODE_TABLE",
     "MARKERS",
 ]

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import orjson
 
 from diagnostics.errors import StateError
-from diagnostics.logconfig import get_logger
 from diagnostics.lookup.key import LookupKey
 from diagnostics.model import JSONObject
-from diagnostics.state import StateDB
+from diagnostics.support.logconfig import get_logger
+from diagnostics.support.state import StateDB
 
 log = get_logger()
 

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from diagnostics.logconfig import get_logger
 from diagnostics.lookup import errors as e
 from diagnostics.lookup.messages import missing_profile_detail, role_denied_text
 from diagnostics.lookup.protocol import AwsSettings
-from diagnostics.ratelimit import TokenBucket
+from diagnostics.support.logconfig import get_logger
+from diagnostics.support.ratelimit import TokenBucket
 
 log = get_logger()
 

@@ -31,12 +31,12 @@ from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from typing import TypedDict
 
-from diagnostics.logconfig import get_logger
 from diagnostics.lookup import errors as e
 from diagnostics.lookup.answer import Answer
 from diagnostics.lookup.engine import Lookup
 from diagnostics.lookup.protocol import WatchPolicy
 from diagnostics.model import DecodeResult, Failure
+from diagnostics.support.logconfig import get_logger
 
 log = get_logger()
 

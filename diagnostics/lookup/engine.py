@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import Any, Literal
 
-from diagnostics.logconfig import get_logger
 from diagnostics.lookup import errors as e
 from diagnostics.lookup.answer import Answer
 from diagnostics.lookup.cache import LookupCache
@@ -28,7 +27,8 @@ from diagnostics.lookup.pool import LazyPool
 from diagnostics.lookup.protocol import AwsSettings, LookupClient
 from diagnostics.lookup.stats import LookupStats
 from diagnostics.model import Failure, JSONObject
-from diagnostics.ratelimit import TokenBucket
+from diagnostics.support.logconfig import get_logger
+from diagnostics.support.ratelimit import TokenBucket
 
 log = get_logger()
 

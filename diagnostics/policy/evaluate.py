@@ -20,10 +20,10 @@ from diagnostics.iam.arns import (
     role_name,
     user_name,
 )
-from diagnostics.logconfig import get_logger
 from diagnostics.model import RequestContext
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
 from diagnostics.policy.conditions import UnknownOperator, condition_matches
+from diagnostics.support.logconfig import get_logger
 
 _NO_ARN = Arn("aws", "", "", "", "")
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from diagnostics.model import Finding, Fix, JSONObject
-from diagnostics.render.article import with_article
+from diagnostics.text.article import with_article
 
 #: Policies attached to a principal (or its session, or its organization):
 #: their statements never name a Principal.

@@ -20,8 +20,8 @@ from diagnostics.iam.arns import parse_arn, principal_for_policy
 from diagnostics.model import Diagnosis, JSONObject, Risk
 from diagnostics.policy.arn_match import UnresolvedVariable, action_matches, arn_matches
 from diagnostics.policy.risk import policy_risks
-from diagnostics.render.article import with_article
-from diagnostics.render.safe import json_bytes, line
+from diagnostics.text.article import with_article
+from diagnostics.text.safe import json_bytes, line
 
 VERSION = "2012-10-17"
 _LIST_FIELDS = ("Action", "NotAction", "Resource", "NotResource")

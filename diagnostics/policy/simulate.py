@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from diagnostics.logconfig import get_logger
 from diagnostics.model import RequestContext
+from diagnostics.support.logconfig import get_logger
 
 log = get_logger()
 

@@ -11,7 +11,7 @@ from diagnostics.iam.arns import parse_arn, permission_set_name
 from diagnostics.model import Diagnosis, IacLocation
 from diagnostics.policy.merge import PolicyDocument, header, risk_notes
 from diagnostics.policy.output import unfixable
-from diagnostics.render.safe import line
+from diagnostics.text.safe import line
 
 #: The inline policy name the fixes are written under (docs/ci.md uses it too).
 POLICY_NAME = "authz-diag-fix"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from diagnostics.model import Diagnosis
-from diagnostics.render.safe import json_bytes
+from diagnostics.text.safe import json_bytes
 
 
 def render(diagnosis: Diagnosis) -> bytes:

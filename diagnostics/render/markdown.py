@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 from diagnostics.model import TARGET_WORDS, Diagnosis, Failure
 from diagnostics.render.markdown_safe import code, html_code, prose
-from diagnostics.render.safe import line
 from diagnostics.render.text import why
+from diagnostics.text.safe import line
 
 #: Table cells are cut shorter than section fields: the table is the overview.
 CELL_LIMIT = 300

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 
-from diagnostics.render.safe import LINE_LIMIT, line
+from diagnostics.text.safe import LINE_LIMIT, line
 
 # Inline markup: emphasis, code, HTML and entities, links and images (an
 # escaped "[" leaves "!", "(" and ")" inert), GFM tables and strikethrough,

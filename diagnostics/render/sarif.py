@@ -30,8 +30,8 @@ import orjson
 
 from diagnostics import __version__
 from diagnostics.model import TARGET_WORDS, Diagnosis, Finding, JSONObject
-from diagnostics.render.safe import json_bytes, line
 from diagnostics.render.text import why
+from diagnostics.text.safe import json_bytes, line
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet

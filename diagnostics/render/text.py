@@ -6,8 +6,7 @@ import textwrap
 
 import orjson
 
-from diagnostics.context import matched_statements
-from diagnostics.fold import span
+from diagnostics.diagnose.fold import span
 from diagnostics.model import (
     KIND_WORDS,
     POLICY_WORDS,
@@ -18,8 +17,9 @@ from diagnostics.model import (
     Verification,
     VerificationStatus,
 )
-from diagnostics.render.article import with_article
-from diagnostics.render.safe import block, line
+from diagnostics.request.context import matched_statements
+from diagnostics.text.article import with_article
+from diagnostics.text.safe import block, line
 
 
 def why(d: Diagnosis) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from diagnostics.context import build_context, parse_decoded
+from diagnostics.request.context import build_context, parse_decoded
 from diagnostics.model import Failure, Finding, Fix, JSONObject, SourceRef
 from diagnostics.rules import troubleshooter_rules
 from diagnostics.rules.engine import Rule, RuleSet, bundled_rules_dir
@@ -53,8 +53,8 @@ def case_input(rule: Rule, index: int, case: dict[str, Any]) -> tuple[Failure, J
     The failure is enriched and its action inferred from the operation exactly
     as the scan pipeline does, so a case sees what a user's scan would see.
     """
-    from diagnostics.context import enrich
-    from diagnostics.infer import infer_action
+    from diagnostics.request.context import enrich
+    from diagnostics.request.infer import infer_action
 
     source = SourceRef(f"{rule.path}#case{index}", 1, 0)
     decoded: JSONObject | None = None

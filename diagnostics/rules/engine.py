@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from diagnostics.logconfig import get_logger
+from diagnostics.support.logconfig import get_logger
 
 from diagnostics.errors import RuleError
 from diagnostics.iam.arns import parse_arn, permission_set_name, principal_for_policy, role_name
@@ -30,6 +30,11 @@ log = get_logger()
 def bundled_rules_dir() -> Path:
     """The rules shipped with the package (a symlink to the checkout's ``rules/``)."""
     return Path(str(importlib.resources.files("diagnostics") / "_bundled_rules"))
+
+
+def load_with_bundled(extra: Sequence[Path] | None = None) -> RuleSet:
+    """The bundled rules with the user's directories layered over them."""
+    return RuleSet.load([bundled_rules_dir(), *(extra or [])])
 
 
 @dataclass(frozen=True, slots=True)

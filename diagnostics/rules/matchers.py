@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from diagnostics.context import account_of
+from diagnostics.request.context import account_of
 from diagnostics.model import POLICY_TYPES
 from diagnostics.rules.principals import PRINCIPAL_TYPES
 from diagnostics.rules.registry import matcher

@@ -13,13 +13,13 @@ if TYPE_CHECKING:
 
 
 def _account_of(arn: str | None) -> str | None:
-    from diagnostics.context import account_of
+    from diagnostics.request.context import account_of
 
     return account_of(arn)
 
 
 def _region_of(arn: str | None) -> str | None:
-    from diagnostics.context import region_of
+    from diagnostics.request.context import region_of
 
     return region_of(arn)
 

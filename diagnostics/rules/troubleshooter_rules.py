@@ -123,7 +123,7 @@ def diagnose_details_case(
     As the pipeline does, the rules' own reading is added when no check
     named the layer (every finding unattributed).
     """
-    from diagnostics.context import build_context
+    from diagnostics.request.context import build_context
     from diagnostics.troubleshooter.findings import UNATTRIBUTED
     from diagnostics.troubleshooter.verdict import judge_details
 

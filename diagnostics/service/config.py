@@ -16,14 +16,14 @@ from typing import Any
 
 from diagnostics.alerts.settings import ACCOUNT_ID, AlertSettings
 from diagnostics.config import ConfigProblem, key, read_table
-from diagnostics.config_table import ConfigTable
+from diagnostics.config.table import ConfigTable
 from diagnostics.decode.settings import DecodeSettings
-from diagnostics.durations import parse_duration
 from diagnostics.errors import ConfigError
-from diagnostics.file_modes import config_file_problem
 from diagnostics.service.metrics_config import MetricsConfig
 from diagnostics.sources.settings import LimitsConfig, SourceConfig
-from diagnostics.state import default_state_dir
+from diagnostics.support.durations import parse_duration
+from diagnostics.support.file_modes import config_file_problem
+from diagnostics.support.state import default_state_dir
 
 #: ``[decode]``: how the daemon reaches STS and iam-toolbox (decode/settings.py).
 DecodeConfig = DecodeSettings

@@ -20,7 +20,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import DiagnosticsError
-from diagnostics.logconfig import get_logger
 from diagnostics.model import InputStats, Owed
 from diagnostics.service.config import WatchConfig, load_config, restart_only_changes
 from diagnostics.service.runtime import Runtime, build_runtime
@@ -38,7 +37,8 @@ from diagnostics.sources.base import (
     StreamOpened,
 )
 from diagnostics.sources.registry import source_types
-from diagnostics.state import StateDB
+from diagnostics.support.logconfig import get_logger
+from diagnostics.support.state import StateDB
 
 if TYPE_CHECKING:
     from diagnostics.service.metrics import ServiceMetrics

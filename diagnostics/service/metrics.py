@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import DiagnosticsError
-from diagnostics.logconfig import get_logger
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.alerts import Alert
@@ -65,7 +65,7 @@ def spooled(sink: Any) -> int | None:
 
 def decode_outcome(d: Diagnosis) -> str | None:
     """What decoding gave this diagnosis's blob; None when it had no blob."""
-    from diagnostics.pipeline import NO_DECODE
+    from diagnostics.diagnose.pipeline import NO_DECODE
 
     f = d.failure
     if not f.encoded_message:

@@ -20,12 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.errors import ConfigError, InputError
-from diagnostics.logconfig import get_logger
-from diagnostics.pipeline import Pipeline
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.decode.settings import DecodeSettings
+    from diagnostics.diagnose.pipeline import DecoderLike
     from diagnostics.model import (
         AuthorizationDetails,
         DecodeResult,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
         Failure,
         JSONObject,
     )
-    from diagnostics.pipeline import DecoderLike
     from diagnostics.rules import RuleSet
     from diagnostics.service.config import PoliciesConfig, WatchConfig
     from diagnostics.snapshot.collect import Collected

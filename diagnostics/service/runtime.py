@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import ConfigError
-from diagnostics.logconfig import get_logger
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.alerts import AlertManager
+    from diagnostics.diagnose.pipeline import Pipeline
     from diagnostics.lookup.protocol import BatchDecoder
-    from diagnostics.pipeline import Pipeline
     from diagnostics.service.config import WatchConfig
     from diagnostics.service.policies import PolicyStore
-    from diagnostics.state import StateDB
+    from diagnostics.support.state import StateDB
 
 log = get_logger()
 
@@ -125,7 +125,7 @@ def build_runtime(
     snapshot in use) is kept when nothing it uses changed, else stopped.
     """
     from diagnostics.alerts import AlertManager
-    from diagnostics.pipeline import Pipeline
+    from diagnostics.diagnose.pipeline import Pipeline
     from diagnostics.service.policies import JudgedPipeline, build_policies, retire
 
     ruleset = load_rules(config)
@@ -177,7 +177,7 @@ def _writable_dir(path: Path) -> bool:
 def check(config: WatchConfig) -> None:
     """What ``--check-config`` verifies beyond the file: rules, sinks, writable paths."""
     from diagnostics.errors import StateError
-    from diagnostics.state import refuse_unsafe_state
+    from diagnostics.support.state import refuse_unsafe_state
 
     load_rules(config)
     if config.policies.path is not None:

@@ -12,7 +12,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 
-from diagnostics.logconfig import get_logger
+from diagnostics.support.logconfig import get_logger
 
 log = get_logger()
 

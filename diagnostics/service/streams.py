@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from diagnostics.logconfig import get_logger
 from diagnostics.model import Diagnosis, Failure, InputStats, SourceRef
 from diagnostics.sources.base import (
     Awaits,
@@ -29,11 +28,12 @@ from diagnostics.sources.base import (
     StreamOpened,
 )
 from diagnostics.sources.checkpoints import guard_key
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.service.metrics import ServiceMetrics
     from diagnostics.service.runtime import Runtime
-    from diagnostics.state import StateDB
+    from diagnostics.support.state import StateDB
 
 log = get_logger()
 

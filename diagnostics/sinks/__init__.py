@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnostics.sinks.base import Detail, Sink
+from diagnostics.alerts.sink import Detail, Sink
 from diagnostics.sinks.config import SINK_TYPES, build_sink
 from diagnostics.sinks.slack import SlackSink
 from diagnostics.sinks.slack_blocks import build_payload

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from diagnostics.alerts.sink import Detail, Sink
 from diagnostics.config import ConfigProblem, key, read_table
 from diagnostics.errors import ConfigError
-from diagnostics.file_modes import credential_file_exposure, credential_file_problem
-from diagnostics.logconfig import get_logger
-from diagnostics.sinks.base import Detail, Sink
 from diagnostics.sinks.slack import SlackSink, check_webhook_url
 from diagnostics.sinks.stream import FileSink, Format, StdoutSink
-from diagnostics.state import StateDB
+from diagnostics.support.file_modes import credential_file_exposure, credential_file_problem
+from diagnostics.support.logconfig import get_logger
+from diagnostics.support.state import StateDB
 
 log = get_logger()
 

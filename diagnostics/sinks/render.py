@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from diagnostics.alerts.alert import Alert
-from diagnostics.context import matched_statements
+from diagnostics.alerts.sink import Detail
 from diagnostics.model import Diagnosis, JSONObject
-from diagnostics.render.safe import line
-from diagnostics.sinks.base import Detail
+from diagnostics.request.context import matched_statements
+from diagnostics.text.safe import line
 
 #: How many matched statements a summary lists.
 SUMMARY_STATEMENTS = 5
@@ -22,7 +22,7 @@ _NO_LIMIT = 1 << 62
 
 
 def clean(value: object) -> str:
-    """``value`` as one printable line (``diagnostics.render.safe.line``, never shortened)."""
+    """``value`` as one printable line (``diagnostics.text.safe.line``, never shortened)."""
     return line(value, _NO_LIMIT)
 
 

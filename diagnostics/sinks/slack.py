@@ -26,15 +26,15 @@ import orjson
 
 from diagnostics.alerts.alert import Alert
 from diagnostics.alerts.memdb import database
+from diagnostics.alerts.sink import Detail
 from diagnostics.errors import ConfigError, SinkError
-from diagnostics.logconfig import get_logger
-from diagnostics.ratelimit import TokenBucket
 from diagnostics.sinks import spool as spool_ranks
-from diagnostics.sinks.base import Detail
 from diagnostics.sinks.slack_blocks import build_payload
 from diagnostics.sinks.slack_notice import with_drop_notice
 from diagnostics.sinks.spool import Dropped, Spool
-from diagnostics.state import StateDB
+from diagnostics.support.logconfig import get_logger
+from diagnostics.support.ratelimit import TokenBucket
+from diagnostics.support.state import StateDB
 
 log = get_logger()
 

@@ -12,10 +12,10 @@ from typing import Any
 import orjson
 
 from diagnostics.alerts.alert import Alert, iso_time
+from diagnostics.alerts.sink import Detail
 from diagnostics.alerts.storms import storm_text
-from diagnostics.context import region_of
 from diagnostics.model import Diagnosis
-from diagnostics.sinks.base import Detail
+from diagnostics.request.context import region_of
 from diagnostics.sinks.render import clean, summarize_decoded
 from diagnostics.sinks.text import policy_words
 from diagnostics.troubleshooter.attribution import denial_summary

@@ -13,13 +13,13 @@ from typing import IO, Literal
 import orjson
 
 from diagnostics.alerts.alert import Alert
+from diagnostics.alerts.sink import Detail
 from diagnostics.errors import SinkError
-from diagnostics.logconfig import get_logger
-from diagnostics.render.safe import json_bytes
-from diagnostics.sinks.base import Detail
 from diagnostics.sinks.readback import SeenIds, read_tail
 from diagnostics.sinks.render import alert_json
 from diagnostics.sinks.text import render_text
+from diagnostics.support.logconfig import get_logger
+from diagnostics.text.safe import json_bytes
 
 Format = Literal["text", "json"]
 

@@ -12,7 +12,7 @@ import datetime
 import os
 from pathlib import Path
 
-from diagnostics.logconfig import get_logger
+from diagnostics.support.logconfig import get_logger
 
 log = get_logger()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from diagnostics.context import context_of
 from diagnostics.model import (
     Diagnosis,
     Evaluated,
@@ -23,6 +22,7 @@ from diagnostics.model import (
     Verification,
     VerificationStatus,
 )
+from diagnostics.request.context import context_of
 from diagnostics.snapshot.attribute import ALLOWED_RULE, attribute, layer_phrase
 from diagnostics.snapshot.edits import apply_edit, apply_statements
 from diagnostics.snapshot.evaluate import Layered, evaluate_request
@@ -136,7 +136,7 @@ class SnapshotJudge:
         self.private = private
 
     def __call__(self, diagnosis: Diagnosis) -> Diagnosis:
-        from diagnostics.action_gate import withheld_reason
+        from diagnostics.request.action_gate import withheld_reason
 
         failure = diagnosis.failure
         if diagnosis.authorization_details is not None or withheld_reason(failure.action):

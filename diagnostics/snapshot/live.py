@@ -34,7 +34,7 @@ def collect_live(
     """
     from diagnostics.lookup import errors as e
     from diagnostics.lookup.clients import AwsClients
-    from diagnostics.ratelimit import TokenBucket
+    from diagnostics.support.ratelimit import TokenBucket
 
     if endpoint is not None:
         # GetCallerIdentity goes to the settings' STS endpoint: the same one.

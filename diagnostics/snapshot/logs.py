@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 def diagnose_log(raw: bytes, name: str, ruleset: RuleSet | None) -> list[Diagnosis]:
     """Every failure in ``raw`` (text, CloudTrail JSON, gzip of either), diagnosed."""
+    from diagnostics.diagnose.pipeline import Pipeline
     from diagnostics.extract import extract_text
-    from diagnostics.pipeline import Pipeline
 
     if raw[:2] == b"\x1f\x8b":
         try:

@@ -18,7 +18,7 @@ from diagnostics.errors import ConfigError, InputError
 from diagnostics.model import Failure, SourceRef
 
 if TYPE_CHECKING:
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
 
 #: Default cap on one decompressed delivery.  CloudTrail rolls a file over
 #: long before this (deliveries are typically well under 50 MB uncompressed).
@@ -77,7 +77,7 @@ def make_client(service: str, opts: AwsOptions, *, read_timeout: float = 30.0) -
     import boto3
     from botocore.config import Config
 
-    from diagnostics.awsenv import avoid_instance_metadata_off_ec2
+    from diagnostics.support.awsenv import avoid_instance_metadata_off_ec2
 
     avoid_instance_metadata_off_ec2()
     config = Config(

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from diagnostics.model import Failure, Owed
 
 if TYPE_CHECKING:
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
     from diagnostics.sources.settings import LimitsConfig, SourceConfig
-    from diagnostics.state import StateDB
+    from diagnostics.support.state import StateDB
 
 #: ``commit(conn, safe_offset, guard, safe_line)`` records that every byte
 #: before ``safe_offset`` was turned into accepted alerts; ``guard`` holds the

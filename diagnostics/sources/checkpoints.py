@@ -7,7 +7,7 @@ import sqlite3
 import time
 from typing import NamedTuple
 
-from diagnostics.state import StateDB
+from diagnostics.support.state import StateDB
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS watch_files (

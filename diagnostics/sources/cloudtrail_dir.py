@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import ConfigError
-from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure, InputStats
 from diagnostics.sources import checkpoints
 from diagnostics.sources.base import Emit, FoundFailures, SourceContext
@@ -44,11 +43,12 @@ from diagnostics.sources.symlinks import (
     open_below,
     symlinked_dir,
 )
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
 log = get_logger()

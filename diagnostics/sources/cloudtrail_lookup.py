@@ -21,19 +21,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import ConfigError
-from diagnostics.logconfig import get_logger
 from diagnostics.sources import aws_common
 from diagnostics.sources import lookup_events as le
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
 from diagnostics.sources.polling import PollingSource
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
     from diagnostics.model import Failure
-    from diagnostics.ratelimit import TokenBucket
     from diagnostics.sources.settings import SourceConfig
+    from diagnostics.support.ratelimit import TokenBucket
 
 log = get_logger()
 
@@ -281,7 +281,7 @@ class _CloudTrailLookupType:
         start_at = table.text("start_at", "end") or "end"
         start_back = 0.0
         if start_at != "end":
-            from diagnostics.durations import parse_duration
+            from diagnostics.support.durations import parse_duration
 
             start_back = parse_duration(start_at, where=f"{table.where}: key 'start_at'")
             if start_back > le.RETENTION.total_seconds():

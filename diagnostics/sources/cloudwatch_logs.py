@@ -15,16 +15,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import ConfigError
-from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure, InputStats
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
 from diagnostics.sources.polling import PollingSource
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
 log = get_logger()

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from itertools import count
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from diagnostics.logconfig import get_logger
 from diagnostics.sources import checkpoints, file_glob, file_position
 from diagnostics.sources.base import (
     IDLE_FLUSH,
@@ -45,6 +44,7 @@ from diagnostics.sources.symlinks import (
     open_below,
     symlinked_dir,
 )
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     import sqlite3

@@ -11,7 +11,7 @@ from diagnostics.sources.base import SourceContext
 from diagnostics.sources.file import FileSource
 
 if TYPE_CHECKING:
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
 

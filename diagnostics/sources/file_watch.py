@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from diagnostics.logconfig import get_logger
+from diagnostics.support.logconfig import get_logger
 
 log = get_logger()
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from diagnostics.errors import InputError
 from diagnostics.model import Failure, SourceRef
-from diagnostics.ratelimit import TokenBucket
+from diagnostics.support.ratelimit import TokenBucket
 
 #: LookupEvents answers 2 calls per second per account and region (CloudTrail
 #: API reference, LookupEvents; "CloudTrail quotas"); more are throttled.
@@ -103,7 +103,7 @@ def make_client(
     import boto3
     from botocore.config import Config
 
-    from diagnostics.awsenv import avoid_instance_metadata_off_ec2
+    from diagnostics.support.awsenv import avoid_instance_metadata_off_ec2
 
     avoid_instance_metadata_off_ec2()
     session = boto3.session.Session(profile_name=profile)
@@ -134,7 +134,7 @@ def new_bucket() -> TokenBucket:
 
 def read_events(events: list[Mapping[str, Any]], region: str) -> LookupPage:
     """Each event's ``CloudTrailEvent`` through the CloudTrail record reader."""
-    from diagnostics.extract.cloudtrail import failure_from_record, iter_records
+    from diagnostics.extract.cloudtrail.records import failure_from_record, iter_records
 
     page = LookupPage(region, events=len(events))
     origin = f"cloudtrail-lookup:{region}"

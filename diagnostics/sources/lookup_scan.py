@@ -54,7 +54,7 @@ class LookupScan:
     def _region(self, region: str, stats: InputStats) -> Iterator[Failure]:
         from diagnostics.extract import extract_text
         from diagnostics.lookup import errors as e
-        from diagnostics.render.safe import line
+        from diagnostics.text.safe import line
 
         unparsable: list[str] = []
         try:

@@ -13,8 +13,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-from diagnostics.logconfig import get_logger
 from diagnostics.sources import aws_common
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     from diagnostics.sources.base import Emit, SourceContext

@@ -28,17 +28,17 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import InputError
-from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, FoundFailures, Mark, SourceContext
 from diagnostics.sources.polling import PollingSource
 from diagnostics.sources.s3_listing import trail_folders
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from diagnostics.state import StateDB
+    from diagnostics.support.state import StateDB
 
 log = get_logger()
 

@@ -13,7 +13,7 @@ from diagnostics.sources.cloudtrail_layout import ACCOUNT, REGION
 from diagnostics.sources.s3 import S3Source
 
 if TYPE_CHECKING:
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
     from diagnostics.sources.base import SourceContext
     from diagnostics.sources.settings import SourceConfig
 

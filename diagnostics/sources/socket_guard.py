@@ -14,8 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from diagnostics.logconfig import get_logger
 from diagnostics.sources.peer import peer_credentials
+from diagnostics.support.logconfig import get_logger
 
 log = get_logger()
 

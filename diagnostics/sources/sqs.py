@@ -33,16 +33,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import ConfigError, InputError
-from diagnostics.logconfig import get_logger
 from diagnostics.model import Failure, Owed
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Awaits, Emit, FoundFailures, Mark, SourceContext
 from diagnostics.sources.sqs_ack import InFlight, SqsAcker
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
 log = get_logger()

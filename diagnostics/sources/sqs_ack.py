@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from diagnostics.logconfig import get_logger
 from diagnostics.model import Owed
 from diagnostics.sources import aws_common
 from diagnostics.sources.base import Emit, SourceContext
+from diagnostics.support.logconfig import get_logger
 
 log = get_logger()
 

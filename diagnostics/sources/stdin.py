@@ -15,7 +15,6 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from diagnostics.logconfig import get_logger
 from diagnostics.sources.base import (
     IDLE_FLUSH,
     Emit,
@@ -26,9 +25,10 @@ from diagnostics.sources.base import (
     StreamIdle,
     StreamOpened,
 )
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
 log = get_logger()

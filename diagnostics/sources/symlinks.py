@@ -20,7 +20,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from diagnostics.logconfig import get_logger
+from diagnostics.support.logconfig import get_logger
 
 log = get_logger()
 
@@ -127,7 +127,7 @@ class Refusals:
             self._seen.clear()
         self._seen.add(path)
         self._count("symlinks_refused")
-        from diagnostics.render.safe import line
+        from diagnostics.text.safe import line
 
         log.warning(
             "symlink not followed",

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.errors import ConfigError, InputError
-from diagnostics.logconfig import get_logger
 from diagnostics.sources.base import (
     IDLE_FLUSH,
     Emit,
@@ -44,9 +43,10 @@ from diagnostics.sources.base import (
 from diagnostics.sources.long_lines import LongLines
 from diagnostics.sources.peer import connection_label
 from diagnostics.sources.socket_guard import ConnectionSlots, RefusalLog, peer_uid
+from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
-    from diagnostics.config_table import ConfigTable
+    from diagnostics.config.table import ConfigTable
     from diagnostics.sources.settings import SourceConfig
 
 log = get_logger()

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from diagnostics.alerts import Alert, AlertManager, AlertSettings
+from diagnostics.alerts.sink import Detail
 from diagnostics.model import Diagnosis
-from diagnostics.sinks.base import Detail
 
 
 class CaptureSink:

@@ -164,7 +164,7 @@ def asserts(expected: JSONObject, key: str) -> bool:
 
 def scan_case(case: Case, ruleset: RuleSet | None) -> list[JSONObject]:
     """The diagnoses ``scan --no-decode --format json`` gives for the case's text."""
-    from diagnostics.scan import scan
+    from diagnostics.run.scan import scan
 
     _, diagnoses = scan([str(case.text_path)], ruleset=ruleset, decoder=None, err=io.StringIO())
     return [d.to_json() for d in diagnoses]

@@ -278,7 +278,7 @@ def matrix(doc_path: Path = SHAPES_DOC) -> Iterator[tuple[Shape, Service, list[R
 
 def problems(rendering: Rendering) -> list[str]:
     """What ``scan --no-decode`` gets wrong on ``rendering`` (empty: all right)."""
-    from diagnostics.scan import scan
+    from diagnostics.run.scan import scan
 
     _, diagnoses = scan(
         ["-"],

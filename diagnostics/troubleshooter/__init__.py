@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from diagnostics.lazy import lazy_exports
+from diagnostics.support.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from diagnostics.troubleshooter.answers import policies_to_fetch

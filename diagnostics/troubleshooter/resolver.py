@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from diagnostics.decode.settings import DecodeSettings
-from diagnostics.extract.authorization_id import cut_error_text
+from diagnostics.extract.parsers.authorization_id import cut_error_text
 from diagnostics.lookup import errors as e
 from diagnostics.lookup.answer import Answer
 from diagnostics.lookup.engine import Lookup
@@ -30,7 +30,7 @@ from diagnostics.lookup.key import LookupKey
 from diagnostics.lookup.protocol import Call
 from diagnostics.lookup.stats import LookupStats
 from diagnostics.model import Failure, JSONObject
-from diagnostics.ratelimit import TokenBucket
+from diagnostics.support.ratelimit import TokenBucket
 from diagnostics.troubleshooter import messages as m
 from diagnostics.troubleshooter.answers import combine_pages, policies_to_fetch
 from diagnostics.troubleshooter.cache import DetailsCache

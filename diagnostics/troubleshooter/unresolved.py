@@ -6,7 +6,7 @@ does not import the resolver's client, cache and thread pool to say so.
 
 from __future__ import annotations
 
-from diagnostics.extract.authorization_id import CUT_NOTE, cut_error_text
+from diagnostics.extract.parsers.authorization_id import CUT_NOTE, cut_error_text
 from diagnostics.model import Failure
 from diagnostics.troubleshooter import messages as m
 

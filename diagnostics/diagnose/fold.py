@@ -1,0 +1,202 @@
+"""Fold repeats of a printed failure into its first occurrence, for ``scan``.
+
+Tools print one denial many times (Packer three times, a retry loop every
+few seconds).  ``scan`` reports it once, with how many times it was seen and
+where the last one was, in the input order of first occurrences.  That needs
+the whole input, so entries wait in a bounded window: when it is full, the
+oldest entry leaves it (and is reported) first, which keeps the order, and a
+repeat arriving after that is reported again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from diagnostics.model import Diagnosis, Failure, SourceRef
+from diagnostics.request.infer import infer_action
+
+#: Distinct failures held at most; like the old de-duplication window.
+DEFAULT_WINDOW = 100_000
+#: Two partial reports this close (in lines of one input) may be one denial
+#: printed in parts: an XML body, the SDK's line and the tool's error line.
+PART_LINES = 8
+#: How many recent entries are compared for that.
+PART_ENTRIES = 4
+
+#: Fields a part may leave unsaid and another part say; any two values that
+#: differ mean two different denials.
+_PART_FIELDS = (
+    "principal_arn",
+    "principal_text",
+    "account_id",
+    "action",
+    "resource",
+    "resource_text",
+    "policy_type",
+    "policy_arn",
+    "explicit_deny",
+    "encoded_message",
+    "operation",
+    "event_source",
+    "region",
+    "error_code",
+    "authorization_id",
+)
+#: Slots a person's redaction writes: the same message printed twice may differ there.
+_REDACTED = ("principal_text", "resource_text")
+#: At least one of these must be said by both parts, and be equal.
+_SHARED = ("action", "operation", "error_code")
+
+
+def _said(f: Failure) -> int:
+    return sum(getattr(f, name) is not None for name in _PART_FIELDS)
+
+
+def parts_of_one(a: Failure, b: Failure) -> bool:
+    """``a`` and ``b`` could be one denial printed in two parts.
+
+    Same input, a few lines apart, no CloudTrail event (each record is its
+    own request), nothing said differently by the two, and the action, the
+    operation or the error code said by both.
+    """
+    if a.source.path != b.source.path or a.source.event_id or b.source.event_id:
+        return False
+    if a.source.line is None or b.source.line is None:
+        return False
+    if abs(a.source.line - b.source.line) > PART_LINES or a.embedded != b.embedded:
+        return False
+    one_line = a.source.line == b.source.line
+    if a.operation and b.operation and a.error_code and b.error_code and not one_line:
+        # Each part, on its own line, is a whole SDK error (operation and code): two
+        # requests, however alike; joining them would lose the second.
+        return False
+    # One line that prints the same message twice (PHP: Guzzle's summary, then the
+    # XML body) may redact it differently each time: text slots may then differ.
+    loose = _REDACTED if one_line and a.action and a.action == b.action else ()
+    # Adjacent lines that name the same service (an SQS message, then the SDK's class
+    # line repeating it) are one report even when neither names an action or code.
+    sharing = (*_SHARED, "event_source") if abs(a.source.line - b.source.line) <= 1 else _SHARED
+    shared = False
+    for name in _PART_FIELDS:
+        x, y = getattr(a, name), getattr(b, name)
+        if name == "event_source" and x and y:
+            x, y = x.lower(), y.lower()  # "SQS" from a class name, "sqs" from a URL
+        if x is not None and y is not None:
+            if x != y and name not in loose:
+                return False
+            shared = shared or name in sharing
+    return shared
+
+
+def join_parts(first: Failure, later: Failure) -> Failure:
+    """One failure saying everything either part said, found where the first part was."""
+    fill = {
+        name: getattr(later, name)
+        for name in _PART_FIELDS
+        if getattr(first, name) is None and getattr(later, name) is not None
+    }
+    richer = first if _said(first) >= _said(later) else later
+    note = f"joined with the part on line {later.source.line} (one denial printed in parts)"
+    return dataclasses.replace(
+        first,
+        **fill,
+        kind="encoded" if "encoded" in (first.kind, later.kind) else first.kind,
+        truncated=first.truncated or later.truncated,
+        conditions=first.conditions or later.conditions,
+        parse_notes=(*richer.parse_notes, note),
+        excerpt=first.excerpt or later.excerpt,
+    )
+
+
+@dataclass(slots=True)
+class Folded:
+    """A failure as first seen, how often it was seen, and where the last repeat was."""
+
+    failure: Failure
+    occurrences: int = 1
+    last_source: SourceRef | None = None
+    #: Already handed out (a joined entry is held under several keys).
+    emitted: bool = False
+    #: ``failure`` with the action its operation implies (what parts are compared by).
+    inferred: Failure | None = None
+
+
+class Folder:
+    """``add`` each failure in input order; iterate ``ready`` and, at the end, ``drain``."""
+
+    __slots__ = ("_capacity", "_ready", "_recent", "_window")
+
+    def __init__(self, capacity: int = DEFAULT_WINDOW) -> None:
+        if capacity < 1:
+            raise ValueError("the fold window must hold at least one failure")
+        self._capacity = capacity
+        # A joined entry is held under each part's key, so count it out once.
+        self._window: OrderedDict[tuple[object, ...], Folded] = OrderedDict()
+        self._ready: list[Folded] = []
+        self._recent: deque[Folded] = deque(maxlen=PART_ENTRIES)
+
+    def add(self, failure: Failure) -> bool:
+        """Fold ``failure`` in; True when it repeats one still in the window."""
+        key = failure.dedup_key()
+        entry = self._window.get(key)
+        if entry is not None:
+            entry.occurrences += 1
+            entry.last_source = failure.source
+            return True
+        # Compared with the action the operation implies, as the rules will see them
+        # (inferred once per failure: a CloudTrail record is compared with eight).
+        inferred = infer_action(failure)
+        for recent in reversed(self._recent):
+            if recent.emitted:
+                continue  # already reported: a later part starts a new report
+            known = recent.inferred if recent.inferred is not None else recent.failure
+            if parts_of_one(known, inferred):
+                # Another layer printing the same denial: one report, richer.
+                recent.failure = recent.inferred = join_parts(known, inferred)
+                self._window[key] = self._window[recent.failure.dedup_key()] = recent
+                return True
+        entry = self._window[key] = Folded(failure, inferred=inferred)
+        self._recent.append(entry)
+        if len(self._window) > self._capacity:
+            self._out(self._window.popitem(last=False)[1])
+        return False
+
+    def _out(self, entry: Folded) -> None:
+        if not entry.emitted:
+            entry.emitted = True
+            self._ready.append(entry)
+
+    def ready(self) -> Iterator[Folded]:
+        """Entries that left the window, oldest first; each is yielded once."""
+        while self._ready:
+            yield self._ready.pop(0)
+
+    def drain(self) -> Iterator[Folded]:
+        """Everything still held, in first-occurrence order (end of input)."""
+        while self._window:
+            self._out(self._window.popitem(last=False)[1])
+        yield from self.ready()
+
+
+def counted(diagnosis: Diagnosis, occurrences: int, last: SourceRef | None) -> Diagnosis:
+    """``diagnosis`` of a fold entry, with the entry's repeat count and last place."""
+    if occurrences < 2:
+        return diagnosis
+    return dataclasses.replace(diagnosis, occurrences=occurrences, last_source=last)
+
+
+def span(first: SourceRef, last: SourceRef | None, occurrences: int) -> str:
+    """``seen 37 times, lines 12-9,881`` (or the two places when the inputs differ)."""
+    if last is None or occurrences < 2:
+        return "seen once"
+    seen = f"seen {occurrences:,} times"
+    if first.path == last.path and first.line is not None and last.line is not None:
+        return f"{seen}, lines {first.line:,}-{last.line:,}"
+    return f"{seen}, first {_where(first)}, last {_where(last)}"
+
+
+def _where(ref: SourceRef) -> str:
+    return ref.path if ref.line is None else f"{ref.path}:{ref.line:,}"

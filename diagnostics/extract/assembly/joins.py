@@ -1,0 +1,451 @@
+"""How a record's next physical line joins it: the wrapping heuristics.
+
+A terminal or tool may have cut the message anywhere: inside a blob (joined
+with no separator), inside a key phrase, inside a token of a plain sentence,
+or at a blank (joined with a space).  ``wants_next`` says whether the text so
+far may go on; ``join`` decides for one following line and returns the
+separator and the piece.  Everything here looks at bounded tails of the text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Literal
+
+from diagnostics.extract.assembly.normalize import (
+    common_prefix,
+    has_json_escapes,
+    packer_prefix,
+    strip_known_prefix,
+    strip_markup,
+    unescape_json,
+)
+from diagnostics.extract.parsers.authorization_id import SuffixMode, continues_suffix, suffix_mode
+from diagnostics.extract.parsers.encoded import (
+    MAX_BLOB,
+    holds_phrase,
+    leading_blob_run,
+    looks_like_blob_piece,
+    open_blob_at_end,
+)
+from diagnostics.extract.parsers.plain import PlainHit, find_plain
+
+_CLOSERS = frozenset("\"'`.,;:)]}\\")
+_TERMINATORS = frozenset(" \t\"'`.,;:)]}\\")
+
+#: Phrases of the messages we parse.  A line that ends with the start of one
+#: may have been wrapped inside it; the join that completes it wins.
+KEY_PHRASES = (
+    "Encoded authorization failure message",
+    "You are not authorized to perform this operation",
+    "is not authorized to perform",
+    "Not authorized to perform",
+    "An error occurred",
+    "when calling the",
+    "operation:",
+    "on resource:",
+    "on this resource",
+    "because no",
+    "with an explicit deny in",
+    "policy allows the",
+    "transitively through",
+    # The policy type before the policy ARN (a wrap between them lost the ARN).
+    "identity-based policy",
+    "resource-based policy",
+    "control policy",
+    "endpoint policy",
+    "api error",
+    "operation error",
+    "status code",
+)
+#: Words that can only continue a plain sentence (at the start of a soft-wrapped line).
+_EXTENSIONS = (
+    "on resource",
+    "on this resource",
+    "because no",
+    "because the",
+    "with an explicit deny",
+    "due to an explicit deny",
+    "transitively through",
+    "is not authorized",
+    "Encoded authorization failure message",
+    "allows the",
+    "action",
+    # The reason clause wrapped between its words ("because no" / "identity-based policy").
+    "identity-based",
+    "resource-based",
+    "service control",
+    "control polic",
+    "resource control",
+    "permissions boundary",
+    "boundary",
+    "session polic",
+    "role trust",
+    "trust polic",
+    "VPC endpoint",
+    "vpc endpoint",
+    "endpoint polic",
+    "policy",
+    "policies",
+)
+#: Phrases inside a line that continues a sentence cut mid-token.
+_GRAMMAR = (
+    " on resource",
+    " on this resource",
+    " because no",
+    " because the",
+    " with an explicit deny",
+    " due to an explicit deny",
+    "Encoded authorization failure message",
+    " allows the ",
+)
+_OPEN_ENDINGS = (
+    "User:",
+    " perform:",
+    " on resource:",
+    " operation:",
+    " message:",
+    " explicit deny in a",
+    " explicit deny in an",
+    " explicit deny in the",
+    # "... in an identity-based policy:" wrapped before its ARN.
+    " policy:",
+)
+#: The labels AWS puts before the principal of a plain sentence.
+_LABELS = ("User:", "Principal:", "user:")
+_GO_CODES = ("AccessDenied", "Unauthorized", "Authoriz", "Forbidden")
+# Linear: a literal then one bounded class run, anchored at the end of a bounded tail.
+_PRINCIPAL_AT_END = re.compile(r"User: (?:arn:)?[^\s]{0,2048}$")
+_WORD_START = " \t(:\"'"
+# Linear: a literal, one bounded class, anchored at the end of a bounded tail.
+_CLI_OP_AT_END = re.compile(r"when calling the [A-Za-z0-9]{1,100}$")
+
+
+def unescaped(text: str) -> str:
+    """A piece of a record with JSON escapes, HTML entities and Markdown bold undone."""
+    return strip_markup(unescape_json(text) if has_json_escapes(text) else text)
+
+
+@functools.cache
+def _phrase_starts() -> dict[str, tuple[str, ...]]:
+    """Every proper start (two characters or more) of a key phrase, by its last two characters."""
+    index: dict[str, list[str]] = {}
+    for phrase in KEY_PHRASES:
+        for k in range(2, len(phrase)):
+            index.setdefault(phrase[k - 2 : k], []).append(phrase[:k])
+    return {key: tuple(starts) for key, starts in index.items()}
+
+
+def _ends_inside_phrase(tail: str) -> bool:
+    """The text ends with the start (two characters or more) of a key phrase."""
+    for start in _phrase_starts().get(tail[-2:], ()):
+        if tail.endswith(start):
+            at = len(tail) - len(start)
+            if at == 0 or tail[at - 1] in _WORD_START:
+                return True
+    return False
+
+
+def _sentence_open(tail: str) -> bool:
+    """A plain sentence runs to the end without its reason, or one is cut before its action."""
+    for i in _all(tail, "not authorized to perform"):
+        if tail[max(0, i - 8) : i] == "You are ":
+            continue
+        hits = [h for h in find_plain(tail) if h.start <= i < h.end]
+        if not hits:
+            return True
+        h = hits[-1]
+        rest = tail[h.end :]
+        if not h.complete and len(rest) < 300 and ". " not in rest and '"' not in rest:
+            return True
+    return False
+
+
+def _all(text: str, needle: str) -> list[int]:
+    out: list[int] = []
+    i = text.find(needle)
+    while i != -1:
+        out.append(i)
+        i = text.find(needle, i + 1)
+    return out
+
+
+#: Why a record may go on to the next line, which decides how that line joins:
+#: ``blob`` inside an encoded message; ``open`` after a label or a cut ARN;
+#: ``phrase`` inside a key phrase; ``cli`` inside the CLI's "when calling the
+#: X operation" frame; ``legacy`` after EC2's old first sentence; ``sentence``
+#: a denial sentence without its end; ``frame`` inside an SDK frame; ``status``
+#: before Go's "status code:" line; and the authorization-ID suffix's two.
+JoinMode = (
+    Literal["blob", "open", "phrase", "cli", "legacy", "sentence", "frame", "status"] | SuffixMode
+)
+
+
+def wants_next(text: str) -> JoinMode | None:
+    """Whether (and why) the record may continue on the next line."""
+    if open_blob_at_end(text) is not None:
+        return "blob"
+    tail = text[-2200:].rstrip()
+    end = tail[-64:]
+    if end.endswith(_OPEN_ENDINGS) or _PRINCIPAL_AT_END.search(tail[-2100:]):
+        return "open"
+    if _ends_inside_phrase(end):
+        return "phrase"
+    if _CLI_OP_AT_END.search(end):
+        return "cli"  # "when calling the GetObject" / "operation: ..." (wrapped CLI frame)
+    if end.endswith(("perform this operation.", "perform this operation")):
+        return "legacy"  # EC2 puts the plain sentence or the blob after it
+    if "uthoriz" in tail and _sentence_open(tail):
+        return "sentence"
+    if _frame_open(tail[-400:]):
+        return "frame"
+    # The authorization-ID suffix names an API ("GetRequestAuthorizationDetails"),
+    # not an error code.
+    codes = tail.replace("GetRequestAuthorizationDetails", "")
+    if ": " in tail and "status code" not in tail and any(code in codes for code in _GO_CODES):
+        return "status"
+    # "Go to https://...#/authorization-details/ID ..." may follow.
+    return suffix_mode(tail, _sentence_ended(tail))
+
+
+#: SDK frames that run to a closing mark: Java's "(Service: ...)" list, and Go v2's
+#: "operation error S3: Op, https response error ... api error Code:" chain.
+_FRAME_OPENERS = (
+    ("(Service: ", ")"),
+    ("operation error ", "api error "),
+    # PHP: Guzzle's summary of the body follows on the next line.
+    ('Error executing "', " (client): "),
+    # Ruby's uncaught exception: "message (Aws::S3::Errors::AccessDenied)".
+    ("(Aws::", ")"),
+)
+
+
+def _php_open(text: str) -> bool:
+    """The text ends inside a PHP SDK exception, before Guzzle's ``Code (client):`` summary."""
+    i = text.rfind('Error executing "', max(0, len(text) - 4000))
+    return i != -1 and text.find(" (client): ", i) == -1 and "AWS HTTP error:" in text[i:]
+
+
+def _frame_open(tail: str) -> bool:
+    """The text ends inside an SDK frame a terminal wrapped (its closing mark not yet seen)."""
+    for opener, closer in _FRAME_OPENERS:
+        i = tail.rfind(opener)
+        if i != -1 and tail.find(closer, i + len(opener)) == -1:
+            return True
+    return False
+
+
+_FAILURE_STARTS = (
+    "not authorized to perform",
+    "An error occurred (",
+    "operation error ",
+    "ncoded authorization failure message",
+    "(Service: ",
+)
+
+
+def _starts_failure(body: str) -> bool:
+    return any(marker in body for marker in _FAILURE_STARTS)
+
+
+def _sentence_ended(tail: str) -> bool:
+    """The text ends right after a denial sentence (the authorization-ID suffix may follow)."""
+    if "uthorized to perform" not in tail:  # find_plain's two middles, cheaply first
+        return False
+    hits = find_plain(tail)
+    return bool(hits) and not tail[hits[-1].end :].strip(" \t.\"'")
+
+
+def _content(line: str, first_text: str, *, shared_prefix: bool) -> str:
+    """A continuation line without the prefix the first line also carries.
+
+    ``shared_prefix`` (for blob pieces only) also removes a prefix both lines
+    share, such as docker compose's ``web_1  | ``.
+    """
+    s = strip_known_prefix(line)
+    prefix = packer_prefix(first_text)
+    if prefix and s.startswith(prefix):
+        s = s[len(prefix) :]
+    elif shared_prefix:
+        shared = common_prefix(strip_known_prefix(first_text), s)
+        if shared.strip():
+            s = s[len(shared) :]
+    return s.strip(" \t")
+
+
+def _completes_phrase(text: str, content: str) -> str | None:
+    """The separator ("" for a hard wrap, " " for a soft one) that completes a key phrase.
+
+    A phrase crosses the edge when the text ends with a proper start of it
+    and the separator plus the next line begin with the rest.
+    """
+    a = text[-64:]
+    cuts = _phrase_cuts()
+    candidates = cuts.get(a[-2:], ()) + cuts.get(a[-1:], ()) if a else ()
+    if not candidates:
+        return None
+    b = content[:64]
+    for sep in ("", " "):
+        rest = sep + b
+        for start, remainder in candidates:
+            if a.endswith(start) and rest.startswith(remainder):
+                return sep
+    return None
+
+
+@functools.cache
+def _phrase_cuts() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each key phrase cut in two (start, rest), by the start's last two characters
+    (its only character, for a one-character start)."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for phrase in KEY_PHRASES:
+        for k in range(1, len(phrase)):
+            index.setdefault(phrase[max(0, k - 2) : k], []).append((phrase[:k], phrase[k:]))
+    return {key: tuple(cuts) for key, cuts in index.items()}
+
+
+def join(
+    mode: JoinMode,
+    text: str,
+    ntext: str,
+    *,
+    prev_visible: str,
+    explicit: bool,
+    width: int,
+    blob_lines: int,
+    first_text: str,
+) -> tuple[str, str, bool] | None:
+    """How the next line joins the record: (separator, piece, ends with ``\\``) or None."""
+    if mode == "blob" and holds_phrase(ntext):
+        # A line with a blob phrase of its own is the next denial (a retry, another
+        # request), never more of this blob: a prefix both lines share must not hide it.
+        return None
+    content = _content(ntext, first_text, shared_prefix=mode == "blob")
+    if not content:
+        return None
+    line_explicit = content.endswith("\\")
+    body = content[:-1].rstrip(" \t") if line_explicit else content
+    if (mode != "blob" or body.startswith("Go to https://")) and continues_suffix(text, body):
+        return " ", unescaped(body), line_explicit
+    if mode == "blob":
+        ob = open_blob_at_end(text)
+        assert ob is not None
+        run = leading_blob_run(body)
+        if ob.length == 0 and run == 0 and body.startswith(":") and not text.endswith(":"):
+            # Wrapped right after "message": the colon and the blob start this line.
+            after = body[1:].lstrip(" \t").lstrip("\"'`")
+            if looks_like_blob_piece(after[: leading_blob_run(after)]):
+                return "", unescaped(body), line_explicit
+            return None
+        if run == 0 or ob.length + run > MAX_BLOB:
+            return None
+        if explicit or ob.quote:
+            return "", unescaped(body), line_explicit
+        if blob_lines >= 1:
+            # Wrapped at a fixed column: every piece but the last is full width,
+            # and a piece is a whole line of blob or looks like one.
+            full = len(prev_visible.rstrip(" \t")) == width
+            piece, rest = body[:run], body[run:].strip()
+            plausible = all(ch in _CLOSERS for ch in rest) or looks_like_blob_piece(piece)
+            return ("", unescaped(body), line_explicit) if full and plausible else None
+        piece, rest = body[:run], body[run:].strip()
+        whole = all(ch in _CLOSERS for ch in rest)
+        if looks_like_blob_piece(piece) and (whole or body[run] in _TERMINATORS):
+            return "", unescaped(body), line_explicit
+        return None
+    sep = _completes_phrase(text, body)
+    if sep is not None:
+        return sep, unescaped(body), line_explicit
+    if mode == "phrase" and body.startswith(_EXTENSIONS) and _sentence_open(text[-2200:]):
+        # "... on this resource" (also the start of "resource-based") and the reason
+        # clause on the next line: the sentence goes on.
+        return " ", unescaped(body), line_explicit
+    if mode == "open":
+        # An ARN cut right after one of its separators ("arn:aws:iam::123456:" / "user/x")
+        # goes on with no blank: ARNs hold none.
+        last = text.rstrip(" \t").rsplit(None, 1)[-1] if text.strip() else ""
+        # A terminal cuts a long row anywhere, even inside a role name
+        # ("assumed-role/app-ro" / "le/session is not ..."): no blank was lost.
+        cut = len(prev_visible) >= 60 and not prev_visible.endswith((" ", "\t"))
+        glue = (
+            last.startswith("arn:")
+            and (last.endswith((":", "/")) or (cut and not body.startswith("is ")))
+            and body[:1].isalnum()
+        )
+        return ("" if glue else " "), unescaped(body), line_explicit
+    if mode == "cli":
+        return (" ", unescaped(body), line_explicit) if body.startswith("operation") else None
+    if mode == "legacy":
+        if body.startswith(("Encoded authorization failure message", "User: ")):
+            return " ", unescaped(body), line_explicit
+        return None
+    if mode == "sentence":
+        if body.startswith(_EXTENSIONS) or body.lower().startswith("status code:"):
+            return " ", unescaped(body), line_explicit
+        # A line that opens a sentence of its own is not a continuation.
+        fresh = "User:" in body or "not authorized to perform" in body
+        hard = not fresh and not text[-1:].isspace() and any(g in body for g in _GRAMMAR)
+        return ("", unescaped(body), line_explicit) if hard else None
+    if mode == "frame":
+        # A frame goes on only as its SDK or a terminal breaks it: PHP's own line
+        # breaks, a wrap at a blank, or a fixed-width wrap (rows as wide as the first,
+        # cut anywhere); never into a line that starts a failure of its own.
+        if _php_open(text) and (body.startswith("<") or " (client): " in body[:200]):
+            # PHP's exception goes on with Guzzle's summary and the XML body it quotes.
+            return " ", unescaped(body), line_explicit
+        if _starts_failure(body):
+            return None
+        if prev_visible.endswith(" ") and len(prev_visible) >= 40:
+            return " ", unescaped(body), line_explicit  # wrapped at a blank
+        width = len(first_text)
+        if width < 60 or len(prev_visible) != width:
+            return None
+        return "", unescaped(body), line_explicit
+    if body.lower().startswith("status code:"):
+        return " ", body, line_explicit
+    return None
+
+
+def starts_own_sentence(body: str) -> bool:
+    """This line holds the start of its own sentence, so it borrows nothing from the last.
+
+    Either the sentence starts near the line's beginning, or the line holds a
+    whole ``User: <ARN> is not authorized`` (however long the CLI's ``An error
+    occurred (X) when calling the Y operation:`` frame before it), or that
+    frame starts before the sentence.
+    """
+    # A fragment ("is not authorized ..." with no principal slot) starts nothing.
+    hits = [h for h in find_plain(body) if h.principal_arn or h.principal_text is not None]
+    if any(h.start < 40 for h in hits):
+        return True
+    if any(h.principal_arn and body.startswith(_LABELS, h.start) for h in hits):
+        return True
+    frame = body.find("An error occurred (")
+    return frame != -1 and frame < body.find("not authorized to perform")
+
+
+def ends_on_arn(hit: PlainHit, text: str) -> bool:
+    """The sentence ends the text right after an ARN resource (no reason clause follows)."""
+    resource = hit.resource or ""
+    return (
+        hit.end == len(text.rstrip(" \t"))
+        and resource.startswith("arn:")
+        and resource.count(":") >= 5
+    )
+
+
+def terminal_row(mode: JoinMode, width: int, rows: int, prev: str, row: str) -> bool:
+    """The next row continues a message a terminal hard-wrapped at ``width`` columns.
+
+    Two rows of exactly the same width establish the wrap (a chance match of
+    one row is common, of two rare); then each further row, the last one
+    shorter, joins with no separator while the message is still open.
+    """
+    # "suffix": a finished sentence; only a line starting an ID suffix joins it,
+    # never the next log line that happens to be as wide.
+    if mode in ("blob", "suffix") or width < 60 or not rows or len(prev) != width or not row:
+        return False
+    if rows == 1:
+        return len(row) == width
+    return len(row) <= width

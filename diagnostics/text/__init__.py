@@ -1,0 +1,3 @@
+"""Text helpers every layer may use: escaping for terminals and JSON, English
+articles.
+"""
