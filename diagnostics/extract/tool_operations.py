@@ -42,6 +42,18 @@ TOOL_WORDINGS: tuple[tuple[str, str, str], ...] = (
     ("getting availability zones", "ec2", "DescribeAvailabilityZones"),
     # The AWS Service Broker.
     ("failed to create the cloudformation stack", "cloudformation", "CreateStack"),
+    # Terraform aws_s3_bucket_object: "Error putting object in S3 bucket (%s): %s".
+    ("error putting object in s3 bucket", "s3", "PutObject"),
+    # Terraform's S3 state backend (PutObject, or the upload manager: s3:PutObject too).
+    ("failed to upload state", "s3", "PutObject"),
+    # Terraform aws_s3_bucket's ACL update: "Error putting S3 ACL: %s".
+    ("error putting s3 acl", "s3", "PutBucketAcl"),
+    # Packer amazon-ebs wraps DescribeImages' error: "Error querying AMI: %s".
+    ("error querying ami", "ec2", "DescribeImages"),
+    # Packer's region check (AccessConfig.ValidateRegion calls DescribeRegions).
+    ("error validating regions", "ec2", "DescribeRegions"),
+    # Karpenter wraps CreateFleet's per-request errors: "with fleet error(s), %w".
+    ("with fleet error(s)", "ec2", "CreateFleet"),
 )
 # Linear: literals and bounded classes; the lazy gap is bounded and stops at a literal.
 _LAMBDA_EC2 = re.compile(
