@@ -296,6 +296,8 @@ CASES: dict[str, Spec] = {
         [
             ("denied by EC2, please make sure ", "a"),
             ("denied by EC2, please make sure", " permission to "),
+            ("denied by EC2, please make sure ", "\n "),
+            ("denied by EC2, please make sure permission to", " "),
         ],
     ),
     "diagnostics/extract/wordings.py:_LAMBDA_ROLE": (
@@ -315,7 +317,22 @@ CASES: dict[str, Spec] = {
     ),
     "diagnostics/extract/tool_operations.py:_JS_V3": (
         "match",
-        [("deserializeAws_", "a"), ("deserializeAws_aA", "a")],
+        [("deserializeAws_", "a"), ("deserializeAws_restXmlA", "a")],
+    ),
+    "diagnostics/extract/tool_operations.py:_STACK_OP": (
+        "search",
+        [
+            ("", "de_A"),
+            ("de_A", "a"),
+            ("Client.executeA", "a"),
+            ("DefaultA", "a"),
+            ("DefaultAClient.a", "a"),
+            ("(eval):", "1"),
+            ("/aws-sdk-", "a"),
+            ("(eval):1:in `a", "a_"),
+            (".get_list('A", "a"),
+            ("", "Client.execute"),
+        ],
     ),
     "diagnostics/extract/resource_slot.py:_QUOTED_ACCOUNT": (
         "match",

@@ -28,7 +28,7 @@ from diagnostics.extract.frames import Frame, find_frames
 from diagnostics.extract.plain import PlainHit, find_plain
 from diagnostics.extract.principals import is_clean_arn
 from diagnostics.extract.templates import is_template
-from diagnostics.extract.tool_operations import tool_operation
+from diagnostics.extract.tool_operations import lambda_ec2_operation, tool_operation
 from diagnostics.extract.wordings import WordingHit, find_wordings
 
 #: A plain sentence and a blob this close belong to the same message.
@@ -109,7 +109,7 @@ def analyse_text(
         found = _apply_frames(found, frames)
     found = attach_ids(
         text,
-        _with_tool_operations(text, found),
+        _with_tool_operations(text, found, context),
         cut_at_end=cut_at_end if id_cut_at_end is None else id_cut_at_end,
         standalone=lambda start, end: Found("plain", start, end),
     )
@@ -161,13 +161,26 @@ def _wording_notes(hit: WordingHit) -> tuple[str, ...]:
     return (said + ("" if hit.action else (", nor the action" if missing else " names no action")),)
 
 
-def _with_tool_operations(text: str, found: list[Found]) -> list[Found]:
-    """The operation a tool's own words name, for failures whose message names none."""
+def _with_tool_operations(text: str, found: list[Found], context: str = "") -> list[Found]:
+    """The operation a tool's own words name, for failures whose message names none.
+
+    ``context`` (the lines above the record) is read for Lambda's "denied by
+    EC2" sentence only, which Serverless prints hard-wrapped above EC2's.
+    """
     out = []
-    for f in found:
+    lead = context + "\n" if context else ""
+    for i, f in enumerate(found):
         named = None
         if f.action is None and f.operation is None and f.kind != "decoded":
-            named = tool_operation(text, f.start, f.end)
+            limit = found[i + 1].start if i + 1 < len(found) else len(text)
+            named = tool_operation(text, f.start, f.end, max(limit, f.end))
+            at = len(lead)
+            if (
+                named is None
+                and lead
+                and (op := lambda_ec2_operation(lead + text, at + f.start, at + f.end))
+            ):
+                named = ("ec2", op)
         if named is None:
             out.append(f)
         else:
