@@ -160,6 +160,10 @@ def _label_before(text: str, is_at: int) -> tuple[int, str | None]:
     best, which = -1, None
     for label in _LABELS:
         at = window.rfind(label)
+        # The colon-less label starts a word: "myUser is not" holds no "User " label
+        # (with a colon it may be glued to a code: XML's "AccessDeniedUser: arn:...").
+        while label == "User " and at > 0 and window[at - 1].isalnum():
+            at = window.rfind(label, 0, at)
         if at > best:
             best, which = at, label
     if which is None:
