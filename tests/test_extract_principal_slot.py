@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from diagnostics.context import enrich
 from diagnostics.extract import extract_text
 
 
@@ -12,3 +13,53 @@ def test_a_bare_name_ending_in_user_is_kept_as_written() -> None:
         " on resource: myResource/myParameter\n"
     )
     assert (f.principal_arn, f.principal_text) == (None, "myUser")
+
+
+def test_a_pasted_decoded_message_with_redactions_keeps_them_as_text() -> None:
+    """A decoded message with starred-out principal and resource gives no ARN and no account."""
+    (found,) = extract_text(
+        "The decoded message is as follows:\n"
+        "{\n"
+        '    "allowed": false,\n'
+        '    "explicitDeny": false,\n'
+        '    "matchedStatements": {\n'
+        '        "items": []\n'
+        "    },\n"
+        '    "context": {\n'
+        '        "principal": {\n'
+        '            "id": "**:***",\n'
+        '            "arn": "arn:aws:sts::**:assumed-role/karpenter-controller-****/***"\n'
+        "        },\n"
+        '        "action": "ec2:RunInstances",\n'
+        '        "resource": "arn:aws:ec2:us-east-1:******:launch-template/lt-0638ed6a3b7addbf5",\n'
+        '        "conditions": {\n'
+        '            "items": []\n'
+        "        }\n"
+        "    }\n"
+        "}\n"
+    )
+    f = enrich(found, found.decoded)  # as the pipeline reads a decoded message
+    assert f.kind == "decoded"
+    assert (f.principal_arn, f.principal_text) == (
+        None,
+        "arn:aws:sts::**:assumed-role/karpenter-controller-****/***",
+    )
+    assert (f.resource, f.resource_text) == (
+        None,
+        "arn:aws:ec2:us-east-1:******:launch-template/lt-0638ed6a3b7addbf5",
+    )
+    assert f.account_id is None
+
+
+def test_a_decoded_action_without_its_service_takes_it_from_the_matched_statement() -> None:
+    """A decoded ``"action": "RunInstances"`` is the matched statement's ``ec2:RunInstances``."""
+    (found,) = extract_text(
+        '{"allowed":false,"explicitDeny":true,"matchedStatements":{"items":[{"statementId":"D",'
+        '"effect":"DENY","principals":{"items":[{"value":"AROA123456789EXAMPLE"}]},'
+        '"principalGroups":{"items":[]},"actions":{"items":[{"value":"ec2:RunInstances"}]},'
+        '"resources":{"items":[{"value":"*"}]},"conditions":{"items":[]}}]},'
+        '"failures":{"items":[]},"context":{"principal":{"id":"AROA123456789EXAMPLE:Ana",'
+        '"arn":"arn:aws:sts::111122223333:assumed-role/Developer/Ana"},"action":"RunInstances",'
+        '"resource":"*","conditions":{"items":[]}}}\n'
+    )
+    assert enrich(found, found.decoded).action == "ec2:RunInstances"
