@@ -63,3 +63,37 @@ def test_a_decoded_action_without_its_service_takes_it_from_the_matched_statemen
         '"resource":"*","conditions":{"items":[]}}}\n'
     )
     assert enrich(found, found.decoded).action == "ec2:RunInstances"
+
+
+def test_you_are_not_authorized_to_perform_an_action_names_it() -> None:
+    """Athena's ``You are not authorized to perform: athena:X on the resource.`` is read."""
+    (f,) = extract_text(
+        "software.amazon.awssdk.services.athena.model.AthenaException: You are not authorized to"
+        " perform: athena:GetTableMetadata on the resource. After your AWS administrator or you"
+        " have updated your permissions, please try again. (Service: Athena, Status Code: 400,"
+        " Request ID: d565803f-77bb-4aad-bf04-f9df881e47c5)\n"
+    )
+    assert (f.principal_arn, f.principal_text) == (None, None)
+    assert (f.action, f.resource) == ("athena:GetTableMetadata", None)
+
+
+def test_kms_resource_associated_with_this_ciphertext_keeps_the_reason() -> None:
+    """KMS's ``on the resource associated with this ciphertext because ...`` keeps both parts."""
+    (f,) = extract_text(
+        "AccessDenied (client): User: arn:aws:sts::123456789012:assumed-role/app/s1 is not"
+        " authorized to perform: kms:Decrypt on the resource associated with this ciphertext"
+        " because no identity-based policy allows the kms:Decrypt action\n"
+    )
+    assert (f.resource, f.resource_text) == (None, "the resource associated with this ciphertext")
+    assert (f.policy_type, f.explicit_deny) == ("identity", False)
+
+
+def test_explicit_deny_before_a_closing_curly_quote() -> None:
+    """``... with an explicit deny”`` (a quoted example) is an explicit deny."""
+    (f,) = extract_text(
+        "“An error occurred (KMS.AccessDeniedException) when calling the SendMessage operation:"
+        " User: arn:aws:iam::123456789012:user/ops is not authorized to perform:"
+        " kms:GenerateDataKey on resource: arn:aws:kms:us-east-1:123456789012:key/1234abcd"
+        " with an explicit deny”\n"
+    )
+    assert f.explicit_deny is True

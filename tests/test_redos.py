@@ -174,7 +174,11 @@ CASES: dict[str, Spec] = {
         [("==> ", "a"), ("  ", " "), ("  a", ".a")],
     ),
     "diagnostics/extract/plain.py:_ACTION": ("match", [(": ", " "), (" s3", "3"), ("s3:", "a")]),
-    "diagnostics/extract/resource_slot.py:_ON_THIS": ("match", [("", " "), ("", "\t")]),
+    "diagnostics/extract/resource_slot.py:_ON_THIS": (
+        "match",
+        [("", " "), ("", "\t"), (" on the resource", " ")],
+    ),
+    "diagnostics/extract/resource_slot.py:_ON_CIPHERTEXT": ("match", [("", " "), ("", "\t")]),
     "diagnostics/extract/resource_slot.py:_ON_RESOURCE": (
         "match",
         [("", " "), (" on resource:", " ")],

@@ -44,7 +44,7 @@ _REASON = re.compile(
 )
 # Linear: bounded blanks, literal words, then a single-character lookahead.
 _BARE_DENY = re.compile(
-    r"[ \t,]{0,16}(?:with|due to) an explicit deny(?![ \t]{1,16}in\b)(?=$|[\s.,;:)\"'`(\\])",
+    r"[ \t,]{0,16}(?:with|due to) an explicit deny(?![ \t]{1,16}in\b)(?=$|[\s.,;:)\"'`(\\”’」])",
     re.IGNORECASE,
 )
 # Linear: bounded blanks, literal words, one bounded action class.

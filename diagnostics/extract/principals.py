@@ -64,6 +64,9 @@ def principal_before(text: str, middle: int) -> Principal | None:
     ``Reason: is not ...``) or at a line's start (a pasted fragment).
     """
     is_at = middle - 3
+    if text.startswith("You are ", middle - 8) and middle >= 8:
+        # "You are not authorized to perform: athena:X" (Athena): the caller, unnamed.
+        return Principal(None, None, middle - 8)
     if is_at < 0 or text[is_at:middle] != "is ":
         return _left_out(text, middle)
     end = is_at
