@@ -224,6 +224,7 @@ CASES: dict[str, Spec] = {
         "match",
         [("Call failed: a(", "a"), ("Call failed: a(", ") => "), ("Call failed: a() => ", "a")],
     ),
+    "diagnostics/extract/plain.py:_CUT_ACTION": ("fullmatch", [("", " "), (":", "a"), ("", "a ")]),
     "diagnostics/extract/plain.py:_BARE_DENY": ("match", [("", " "), (" with an explicit", " ")]),
     "diagnostics/extract/frames.py:_CLI_CODE_ONLY": ("match", [("An error occurred (", "a")]),
     "diagnostics/extract/frames.py:_XML_CODE": ("match", [("<Code>", "a"), ("<Code>a", "<")]),

@@ -146,6 +146,7 @@ def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
                 operation=hit.operation,
                 event_source=hit.service,
                 region=hit.region,
+                resource_text=hit.resource_text,
                 parse_notes=_wording_notes(hit),
             )
         )

@@ -1,4 +1,4 @@
-"""The principal slot of a denial: a clean ARN, or the text as written, and the account it gives."""
+"""The slots of a denial (principal, action, resource, reason) as AWS and people write them."""
 
 from __future__ import annotations
 
@@ -97,3 +97,25 @@ def test_explicit_deny_before_a_closing_curly_quote() -> None:
         " with an explicit deny”\n"
     )
     assert f.explicit_deny is True
+
+
+def test_sqs_names_the_queue_endpoint_as_written() -> None:
+    """SQS's ``Access to the resource <url> is denied.`` keeps the URL as written."""
+    (f,) = extract_text(
+        "An error occurred (AccessDenied) when calling the SendMessage operation: Access to the"
+        " resource https://sqs.us-east-1.amazonaws.com/ is denied.\n"
+    )
+    assert (f.resource, f.resource_text) == (None, "https://sqs.us-east-1.amazonaws.com/")
+
+
+def test_a_sentence_cut_inside_the_action_keeps_its_principal() -> None:
+    """``User: <arn> is not authorized to perform: st`` (a cut paste) keeps the principal."""
+    (f,) = extract_text(
+        "# Error output: An error occurred (AccessDenied) when calling the AssumeRole operation:"
+        " User: arn:aws:iam::123456789012:user/testuser is not authorized to perform: st\n"
+    )
+    assert (f.principal_arn, f.account_id) == (
+        "arn:aws:iam::123456789012:user/testuser",
+        "123456789012",
+    )
+    assert f.truncated
