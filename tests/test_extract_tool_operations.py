@@ -137,3 +137,12 @@ def test_serverless_ec2_wording_wrapped_over_lines() -> None:
         "     this operation..\n"
     )
     assert _one(text).action == "ec2:DescribeSecurityGroups"
+
+
+def test_android_transfer_utility_upload_names_put_object() -> None:
+    """The AWS Android SDK's ``Failed to upload: <id> due to`` wraps S3's PutObject refusal."""
+    text = (
+        "D/UploadTask(32647): Failed to upload: 6 due to Access Denied (Service: Amazon S3;"
+        " Status Code: 403; Error Code: AccessDenied; Request ID: 1AC7FB214CD42697)\n"
+    )
+    assert _one(text).action == "s3:PutObject"

@@ -324,6 +324,10 @@ CASES: dict[str, Spec] = {
         "match",
         [("deserializeAws_", "a"), ("deserializeAws_restXmlA", "a")],
     ),
+    "diagnostics/extract/tool_operations.py:_ANDROID_UPLOAD": (
+        "search",
+        [("", "Failed to upload: "), ("Failed to upload: ", "1")],
+    ),
     "diagnostics/extract/tool_operations.py:_STACK_OP": (
         "search",
         [

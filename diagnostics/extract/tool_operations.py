@@ -118,6 +118,11 @@ def stack_operation(text: str, end: int, limit: int) -> str | None:
     return next(v for v in m.groups() if v)
 
 
+# The AWS Android SDK's TransferUtility (UploadTask): "Failed to upload: " + id + " due to ".
+# Linear: a literal, bounded digits, a literal.
+_ANDROID_UPLOAD = re.compile(r"Failed to upload: \d{1,10} due to ")
+
+
 def lambda_ec2_operation(text: str, start: int, end: int) -> str | None:
     """The EC2 call Lambda's VPC set-up names before ``text[start:end]``, if any.
 
@@ -183,6 +188,8 @@ def tool_operation(
             return m.group("svc"), m.group("op")
     if op := lambda_ec2_operation(text, start, end):
         return "ec2", op
+    if _ANDROID_UPLOAD.search(text, lo, end):
+        return "s3", "PutObject"  # single and multipart uploads both need s3:PutObject
     window = text[lo:end].lower()
     best: tuple[int, str, str] | None = None
     for wording, service, operation in TOOL_WORDINGS:
