@@ -39,6 +39,18 @@ def _one(text: str) -> Failure:
         (f"==> amazon-ebs: Error querying AMI: {EC2_403}", "ec2:DescribeImages"),
         # Packer's region check calls DescribeRegions: "error validating regions: %v".
         (f"Build 'amazon-ebs' errored: error validating regions: {EC2_403}", "ec2:DescribeRegions"),
+        # bbc/sqs-consumer: "SQS receive message failed: ${err.message}".
+        (
+            '{"message":"SQS receive message failed: Access to the resource'
+            ' https://sqs.eu-west-1.amazonaws.com/ is denied.","level":"error"}',
+            "sqs:ReceiveMessage",
+        ),
+        # bbc/sqs-consumer: "SQS delete message failed: ${err.message}".
+        (
+            "Error: SQS delete message failed: Access to the resource"
+            " https://sqs.eu-west-1.amazonaws.com/ is denied.",
+            "sqs:DeleteMessage",
+        ),
         # Karpenter wraps CreateFleet's errors: "with fleet error(s), %w".
         (
             "Provisioning failed, launching node, creating cloud provider instance, "

@@ -56,6 +56,10 @@ TOOL_WORDINGS: tuple[tuple[str, str, str], ...] = (
     ("error querying ami", "ec2", "DescribeImages"),
     # Packer's region check (AccessConfig.ValidateRegion calls DescribeRegions).
     ("error validating regions", "ec2", "DescribeRegions"),
+    # The sqs-consumer library (Node): "SQS receive message failed: ${err.message}";
+    # its delete wording also wraps DeleteMessageBatch, which IAM checks as DeleteMessage.
+    ("sqs receive message failed", "sqs", "ReceiveMessage"),
+    ("sqs delete message failed", "sqs", "DeleteMessage"),
     # Karpenter wraps CreateFleet's per-request errors: "with fleet error(s), %w".
     ("with fleet error(s)", "ec2", "CreateFleet"),
 )
