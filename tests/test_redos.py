@@ -195,7 +195,14 @@ CASES: dict[str, Spec] = {
         "match",
         [(": ", " "), (" s3", "3"), ("s3:", "a")],
     ),
-    "diagnostics/extract/parsers/resource_slot.py:_ON_THIS": ("match", [("", " "), ("", "\t")]),
+    "diagnostics/extract/parsers/resource_slot.py:_ON_THIS": (
+        "match",
+        [("", " "), ("", "\t"), (" on the resource", " ")],
+    ),
+    "diagnostics/extract/parsers/resource_slot.py:_ON_CIPHERTEXT": (
+        "match",
+        [("", " "), ("", "\t")],
+    ),
     "diagnostics/extract/parsers/resource_slot.py:_ON_RESOURCE": (
         "match",
         [("", " "), (" on resource:", " ")],
@@ -243,6 +250,10 @@ CASES: dict[str, Spec] = {
     "diagnostics/extract/parsers/wordings.py:_CALL_FAILED": (
         "match",
         [("Call failed: a(", "a"), ("Call failed: a(", ") => "), ("Call failed: a() => ", "a")],
+    ),
+    "diagnostics/extract/parsers/plain.py:_CUT_ACTION": (
+        "fullmatch",
+        [("", " "), (":", "a"), ("", "a ")],
     ),
     "diagnostics/extract/parsers/plain.py:_BARE_DENY": (
         "match",
@@ -344,6 +355,8 @@ CASES: dict[str, Spec] = {
         [
             ("denied by EC2, please make sure ", "a"),
             ("denied by EC2, please make sure", " permission to "),
+            ("denied by EC2, please make sure ", "\n "),
+            ("denied by EC2, please make sure permission to", " "),
         ],
     ),
     "diagnostics/extract/parsers/wordings.py:_LAMBDA_ROLE": (
@@ -363,7 +376,26 @@ CASES: dict[str, Spec] = {
     ),
     "diagnostics/extract/parsers/tool_operations.py:_JS_V3": (
         "match",
-        [("deserializeAws_", "a"), ("deserializeAws_aA", "a")],
+        [("deserializeAws_", "a"), ("deserializeAws_restXmlA", "a")],
+    ),
+    "diagnostics/extract/parsers/tool_operations.py:_ANDROID_UPLOAD": (
+        "search",
+        [("", "Failed to upload: "), ("Failed to upload: ", "1")],
+    ),
+    "diagnostics/extract/parsers/tool_operations.py:_STACK_OP": (
+        "search",
+        [
+            ("", "de_A"),
+            ("de_A", "a"),
+            ("Client.executeA", "a"),
+            ("DefaultA", "a"),
+            ("DefaultAClient.a", "a"),
+            ("(eval):", "1"),
+            ("/aws-sdk-", "a"),
+            ("(eval):1:in `a", "a_"),
+            (".get_list('A", "a"),
+            ("", "Client.execute"),
+        ],
     ),
     "diagnostics/extract/parsers/resource_slot.py:_QUOTED_ACCOUNT": (
         "match",

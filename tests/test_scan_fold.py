@@ -217,3 +217,21 @@ def test_a_part_after_its_report_left_the_window_starts_a_new_report() -> None:
     folder.add(Failure("plain", SourceRef("x.log", 3), action="s3:A", resource="arn:aws:s3:::b"))
     assert first.failure.resource is None
     assert [e.failure.action for e in folder.drain()] == ["s3:B", "s3:A"]
+
+
+def test_a_later_print_that_adds_nothing_counts_as_an_occurrence() -> None:
+    """A second, plainer print of one denial (a logger's onError line) counts as seen twice."""
+    folder = Folder()
+    first = Failure(
+        "plain",
+        SourceRef("app.log", 1),
+        action="s3:PutObject",
+        operation="PutObject",
+        error_code="AccessDenied",
+        event_source="s3",
+    )
+    again = Failure("plain", SourceRef("app.log", 2), error_code="AccessDenied", event_source="S3")
+    assert folder.add(first) is False
+    assert folder.add(again) is True
+    [entry] = list(folder.drain())
+    assert (entry.failure.action, entry.occurrences) == ("s3:PutObject", 2)

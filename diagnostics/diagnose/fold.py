@@ -91,6 +91,11 @@ def parts_of_one(a: Failure, b: Failure) -> bool:
     return shared
 
 
+def _adds_nothing(first: Failure, later: Failure) -> bool:
+    """``later`` says nothing ``first`` left unsaid: a repeat, not a missing part."""
+    return all(getattr(later, n) is None or getattr(first, n) is not None for n in _PART_FIELDS)
+
+
 def join_parts(first: Failure, later: Failure) -> Failure:
     """One failure saying everything either part said, found where the first part was."""
     fill = {
@@ -155,6 +160,8 @@ class Folder:
             known = recent.inferred if recent.inferred is not None else recent.failure
             if parts_of_one(known, inferred):
                 # Another layer printing the same denial: one report, richer.
+                if _adds_nothing(known, inferred):
+                    recent.occurrences += 1  # the denial printed again, more plainly
                 recent.failure = recent.inferred = join_parts(known, inferred)
                 self._window[key] = self._window[recent.failure.dedup_key()] = recent
                 return True

@@ -33,6 +33,9 @@ def _host(service_or_event_source: str) -> str:
 
 def _operation(operation: str) -> str:
     op = operation.strip()
+    if op[:1].islower():
+        # An SDK's method name: Ruby's get_bucket_website, Java's listQueues.
+        op = "".join(part[:1].upper() + part[1:] for part in op.split("_"))
     stripped = _VERSION_SUFFIX.sub("", op)
     return stripped or op
 

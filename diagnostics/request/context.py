@@ -131,12 +131,31 @@ def _service_of(ctx: Mapping[str, Any], failure: Failure) -> str | None:
     return failure.event_source
 
 
-def _qualified_action(action: Any, ctx: Mapping[str, Any], failure: Failure) -> str | None:
+def _matched_action(decoded: Mapping[str, Any], name: str) -> str | None:
+    """The ``service:Name`` a matched statement of ``decoded`` lists for a bare ``Name``."""
+    statements = decoded.get("matchedStatements")
+    items = statements.get("items") if isinstance(statements, Mapping) else None
+    tail = ":" + name.lower()
+    for statement in items if isinstance(items, list) else ():
+        actions = statement.get("actions") if isinstance(statement, Mapping) else None
+        values = actions.get("items") if isinstance(actions, Mapping) else None
+        for entry in values if isinstance(values, list) else ():
+            value = entry.get("value") if isinstance(entry, Mapping) else None
+            if isinstance(value, str) and value.lower().endswith(tail) and "*" not in value:
+                return value
+    return None
+
+
+def _qualified_action(
+    action: Any, ctx: Mapping[str, Any], failure: Failure, decoded: Mapping[str, Any]
+) -> str | None:
     """``service:Action``; a decoded EC2 message may say only ``RunInstances``."""
     if not isinstance(action, str) or not action:
         return None
     if ":" in action:
         return action
+    if matched := _matched_action(decoded, action):
+        return matched  # the statement that decided names the action in full
     service = _service_of(ctx, failure)
     if not service:
         return action  # nothing says which service: keep what the message says
@@ -155,8 +174,15 @@ def enrich(failure: Failure, decoded: Mapping[str, Any] | None) -> Failure:
     principal = ctx.get("principal") if isinstance(ctx.get("principal"), Mapping) else {}
     assert isinstance(principal, Mapping)
     principal_arn = principal.get("arn") or failure.principal_arn
-    action = _qualified_action(ctx.get("action"), ctx, failure) or failure.action
     resource = ctx.get("resource") or failure.resource
+    principal_text, resource_text = failure.principal_text, failure.resource_text
+    # STS decodes whole ARNs: a starred account is a person's redaction in a
+    # pasted message, kept as text (a fix must never name it), as for a sentence.
+    if isinstance(principal_arn, str) and _redacted_account(principal_arn):
+        principal_arn, principal_text = None, principal_arn
+    if isinstance(resource, str) and _redacted_account(resource):
+        resource, resource_text = None, resource
+    action = _qualified_action(ctx.get("action"), ctx, failure, decoded) or failure.action
     explicit = decoded.get("explicitDeny")
     return dataclasses.replace(
         failure,
@@ -166,7 +192,18 @@ def enrich(failure: Failure, decoded: Mapping[str, Any] | None) -> Failure:
         account_id=failure.account_id or account_of(principal_arn) or account_of(resource),
         region=failure.region or region_of(resource),
         explicit_deny=explicit if isinstance(explicit, bool) else failure.explicit_deny,
+        principal_text=principal_text,
+        resource_text=resource_text,
     )
+
+
+def _redacted_account(arn: str) -> bool:
+    """The ARN's account field is neither 12 digits, empty nor ``aws``: ``**``, ``xxxx``."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return False
+    account = parts[4]
+    return account not in ("", "aws") and not (len(account) == 12 and account.isdigit())
 
 
 def build_context(failure: Failure, decoded: Mapping[str, Any] | None = None) -> RequestContext:

@@ -20,7 +20,7 @@ until its lines have arrived and still decide exactly as a one-shot pass does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import orjson
@@ -51,6 +51,7 @@ from diagnostics.extract.parsers.decoded import (
 from diagnostics.extract.parsers.eks_auth import MARKER as EKS_MARKER
 from diagnostics.extract.parsers.encoded import open_blob_at_end
 from diagnostics.extract.parsers.plain import find_plain
+from diagnostics.extract.parsers.tool_operations import with_stack_below
 from diagnostics.model import Failure, SourceRef
 
 MAX_RECORD_LINES = 400
@@ -60,6 +61,9 @@ BACK_LINES = 12
 BACK_LINE_BYTES = 4096
 #: Earlier lines read (not joined) as evidence for a sentence alone on its line.
 CONTEXT_LINES = 4
+#: Lines after a bare denial searched for the stack frame naming its call (a
+#: Java v1 stack prints the client's ``executeOp`` about a dozen frames down).
+STACK_LINES = 16
 
 _JSON_LINE_KEYS = (b'"errorCode"', b"CloudTrailEvent", b'"logEvents"')
 
@@ -206,6 +210,7 @@ class Assembler:
             # A wrapped message field began on the line above the hit.
             heads = [first_text, *(self._lines_above()[-1:] if before else [])]
             found = with_code_below(found, heads, lambda: self._lines_below(cur))
+        found = with_stack_below(found, self._iter_below(cur, STACK_LINES))
         failures: list[Failure] = []
         for f in found:
             rel = acc.line_of(f.start)
@@ -288,6 +293,18 @@ class Assembler:
             prev_visible = ntext
             cur = nxt
         return lines, first_hard
+
+    def _iter_below(self, last: Line, count: int) -> Iterator[str]:
+        """Up to ``count`` lines after the record, one at a time, read without consuming them."""
+        cur = last
+        for _ in range(count):
+            if cur.long or cur.next is None:
+                return
+            nxt = self.line_at(cur.next)  # may raise NeedMore: the record waits for it
+            if nxt is None or nxt.long:
+                return
+            yield normalize_line(bytes(self.buf[nxt.start : nxt.end]))[0]
+            cur = nxt
 
     def _lines_below(self, last: Line) -> list[str]:
         """Up to CONTEXT_LINES lines after the record, read without consuming them."""

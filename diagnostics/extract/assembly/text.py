@@ -27,7 +27,7 @@ from diagnostics.extract.parsers.encoded import MIN_WHOLE_BLOB, find_encoded
 from diagnostics.extract.parsers.frames import Frame, find_frames
 from diagnostics.extract.parsers.plain import PlainHit, find_plain
 from diagnostics.extract.parsers.principals import is_clean_arn
-from diagnostics.extract.parsers.tool_operations import tool_operation
+from diagnostics.extract.parsers.tool_operations import lambda_ec2_operation, tool_operation
 from diagnostics.extract.parsers.wordings import WordingHit, find_wordings
 from diagnostics.request.context import account_of, region_of
 
@@ -109,7 +109,7 @@ def analyse_text(
         found = _apply_frames(found, frames)
     found = attach_ids(
         text,
-        _with_tool_operations(text, found),
+        _with_tool_operations(text, found, context),
         cut_at_end=cut_at_end if id_cut_at_end is None else id_cut_at_end,
         standalone=lambda start, end: Found("plain", start, end),
     )
@@ -146,6 +146,7 @@ def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
                 operation=hit.operation,
                 event_source=hit.service,
                 region=hit.region,
+                resource_text=hit.resource_text,
                 parse_notes=_wording_notes(hit),
             )
         )
@@ -161,13 +162,26 @@ def _wording_notes(hit: WordingHit) -> tuple[str, ...]:
     return (said + ("" if hit.action else (", nor the action" if missing else " names no action")),)
 
 
-def _with_tool_operations(text: str, found: list[Found]) -> list[Found]:
-    """The operation a tool's own words name, for failures whose message names none."""
+def _with_tool_operations(text: str, found: list[Found], context: str = "") -> list[Found]:
+    """The operation a tool's own words name, for failures whose message names none.
+
+    ``context`` (the lines above the record) is read for Lambda's "denied by
+    EC2" sentence only, which Serverless prints hard-wrapped above EC2's.
+    """
     out = []
-    for f in found:
+    lead = context + "\n" if context else ""
+    for i, f in enumerate(found):
         named = None
         if f.action is None and f.operation is None and f.kind != "decoded":
-            named = tool_operation(text, f.start, f.end)
+            limit = found[i + 1].start if i + 1 < len(found) else len(text)
+            named = tool_operation(text, f.start, f.end, max(limit, f.end))
+            at = len(lead)
+            if (
+                named is None
+                and lead
+                and (op := lambda_ec2_operation(lead + text, at + f.start, at + f.end))
+            ):
+                named = ("ec2", op)
         if named is None:
             out.append(f)
         else:

@@ -14,6 +14,7 @@ unbounded input or nests quantifiers.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ _REASON = re.compile(
 )
 # Linear: bounded blanks, literal words, then a single-character lookahead.
 _BARE_DENY = re.compile(
-    r"[ \t,]{0,16}(?:with|due to) an explicit deny(?![ \t]{1,16}in\b)(?=$|[\s.,;:)\"'`(\\])",
+    r"[ \t,]{0,16}(?:with|due to) an explicit deny(?![ \t]{1,16}in\b)(?=$|[\s.,;:)\"'`(\\”’」])",
     re.IGNORECASE,
 )
 # Linear: bounded blanks, literal words, one bounded action class.
@@ -259,9 +260,20 @@ def _parse_at(text: str, middle: int) -> PlainHit | None:
         return None
     got = _action_at(text, middle + len(_MIDDLE)) or _bare_operation(text, middle + len(_MIDDLE))
     if got is None:
-        return None
+        cut = _CUT_ACTION.fullmatch(text, middle + len(_MIDDLE), len(text.rstrip()))
+        if cut is None or principal.arn is None:
+            return None
+        # "... is not authorized to perform: st" and the paste ends: the action is lost,
+        # the principal is whole.
+        note = "the message is cut inside the action; action left null"
+        hit = _hit(text, principal.start, principal, None, pos=cut.end(), notes=(note,))
+        return dataclasses.replace(hit, cut=True)
     action, pos, notes = got
     return _hit(text, principal.start, principal, action, pos=pos, notes=notes)
+
+
+# Linear: bounded blanks and one bounded class, matched whole to the text's end.
+_CUT_ACTION = re.compile(r":?[ \t]{0,16}[A-Za-z0-9-]{1,64}")
 
 
 # Linear: bounded blanks, one bounded class, a literal.

@@ -64,6 +64,9 @@ def principal_before(text: str, middle: int) -> Principal | None:
     ``Reason: is not ...``) or at a line's start (a pasted fragment).
     """
     is_at = middle - 3
+    if text.startswith("You are ", middle - 8) and middle >= 8:
+        # "You are not authorized to perform: athena:X" (Athena): the caller, unnamed.
+        return Principal(None, None, middle - 8)
     if is_at < 0 or text[is_at:middle] != "is ":
         return _left_out(text, middle)
     end = is_at
@@ -160,6 +163,10 @@ def _label_before(text: str, is_at: int) -> tuple[int, str | None]:
     best, which = -1, None
     for label in _LABELS:
         at = window.rfind(label)
+        # The colon-less label starts a word: "myUser is not" holds no "User " label
+        # (with a colon it may be glued to a code: XML's "AccessDeniedUser: arn:...").
+        while label == "User " and at > 0 and window[at - 1].isalnum():
+            at = window.rfind(label, 0, at)
         if at > best:
             best, which = at, label
     if which is None:

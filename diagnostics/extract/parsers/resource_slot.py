@@ -13,7 +13,11 @@ import re
 
 _MAX_RESOURCE = 2048
 # Linear: bounded blanks, then literals.
-_ON_THIS = re.compile(r"[ \t]{1,16}on this resource\b")
+# Athena says "on the resource." and KMS "on the resource associated with this
+# ciphertext": no ARN either way (KMS's words are kept as the resource as written).
+_ON_THIS = re.compile(r"[ \t]{1,16}on (?:this|the) resource\b(?![ \t]{0,4}:)")
+# Linear: bounded blanks, then literals.
+_ON_CIPHERTEXT = re.compile(r"[ \t]{1,16}on (?P<what>the resource associated with this ciphertext)")
 _ON_RESOURCE = re.compile(r"[ \t]{1,16}on resources?:?[ \t]{0,16}")
 #: Where an unquoted resource ends.
 _RESOURCE_ENDS = (
@@ -36,6 +40,9 @@ _RESOURCE_TRAILING = TRAILING_PUNCT + "`]:"
 
 def resource_after(text: str, pos: int) -> tuple[str | None, int]:
     """Parse ``on resource: X`` at ``pos``; returns (resource, new position)."""
+    m = _ON_CIPHERTEXT.match(text, pos)
+    if m:
+        return m.group("what"), m.end()
     m = _ON_THIS.match(text, pos)
     if m:
         return None, m.end()

@@ -15,6 +15,10 @@ ec2/DescribeInstanceCreditSpecifications failed``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import replace
+
+from diagnostics.extract.assembly.found import Found
 
 #: (wording, lower case; service; operation).
 TOOL_WORDINGS: tuple[tuple[str, str, str], ...] = (
@@ -42,10 +46,28 @@ TOOL_WORDINGS: tuple[tuple[str, str, str], ...] = (
     ("getting availability zones", "ec2", "DescribeAvailabilityZones"),
     # The AWS Service Broker.
     ("failed to create the cloudformation stack", "cloudformation", "CreateStack"),
+    # Terraform aws_s3_bucket_object: "Error putting object in S3 bucket (%s): %s".
+    ("error putting object in s3 bucket", "s3", "PutObject"),
+    # Terraform's S3 state backend (PutObject, or the upload manager: s3:PutObject too).
+    ("failed to upload state", "s3", "PutObject"),
+    # Terraform aws_s3_bucket's ACL update: "Error putting S3 ACL: %s".
+    ("error putting s3 acl", "s3", "PutBucketAcl"),
+    # Packer amazon-ebs wraps DescribeImages' error: "Error querying AMI: %s".
+    ("error querying ami", "ec2", "DescribeImages"),
+    # Packer's region check (AccessConfig.ValidateRegion calls DescribeRegions).
+    ("error validating regions", "ec2", "DescribeRegions"),
+    # The sqs-consumer library (Node): "SQS receive message failed: ${err.message}";
+    # its delete wording also wraps DeleteMessageBatch, which IAM checks as DeleteMessage.
+    ("sqs receive message failed", "sqs", "ReceiveMessage"),
+    ("sqs delete message failed", "sqs", "DeleteMessage"),
+    # Karpenter wraps CreateFleet's per-request errors: "with fleet error(s), %w".
+    ("with fleet error(s)", "ec2", "CreateFleet"),
 )
+# Serverless prints Lambda's sentence hard-wrapped, so the gap may span lines.
 # Linear: literals and bounded classes; the lazy gap is bounded and stops at a literal.
 _LAMBDA_EC2 = re.compile(
-    r"denied by EC2, please make sure [^\n]{0,120}? permission to (?P<op>[A-Z][A-Za-z0-9]{2,100})"
+    r"denied by EC2, please make sure\s[\s\S]{0,120}?\spermission to\s{1,20}"
+    r"(?P<op>[A-Z][A-Za-z0-9]{2,100})"
 )
 #: How far before a failure the tool's words may be.
 REACH = 300
@@ -60,15 +82,101 @@ _GO_DEBUG = re.compile(
 _PHP = re.compile(
     r'Error executing "(?P<op>[A-Z][A-Za-z0-9]{1,100})" on "https://(?P<svc>[a-z0-9-]{1,64})\.'
 )
-# Linear: a literal, then bounded classes and a literal; anchored at the found literal.
-_JS_V3 = re.compile(r"deserializeAws_[a-z0-9]{1,20}(?P<op>[A-Z][A-Za-z0-9]{1,100})Command")
+# The JS SDK v3 names its deserializers after the protocol and the command
+# (``deserializeAws_restXmlPutObjectCommandError``; since 3.2xx ``de_PutObjectCommandError``).
+# Linear: a literal, a fixed alternation of protocol names, then one bounded class and a literal.
+_JS_V3 = re.compile(
+    r"deserializeAws_(?:restXml|restJson1|awsJson1_0|awsJson1_1|query|ec2)"
+    r"(?P<op>[A-Z][A-Za-z0-9]{1,100})Command"
+)
+#: How far after a failure its stack trace may still name the call (a
+#: traceback or a Java/Ruby/JS stack prints it a few frames down).
+FRAME_REACH = 1500
+# Stack frames that name the operation, each an SDK's own naming:
+# the JS v3 ``de_OpCommand`` deserializer; the Java v1 client's ``executeOp(``;
+# a Java v2 ``DefaultSvcClient.op(`` (sync and async); Ruby v1's generated
+# ``(eval):3:in `get_object'`` and Ruby v3's ``aws-sdk-s3/client.rb:N:in `get_object'``;
+# boto2's query calls ``self.get_list('DescribeSubnets', ...)``.
+# Linear: alternatives each start with a distinct literal and hold bounded classes only.
+_STACK_OP = re.compile(
+    r"(?<![A-Za-z0-9_])de_(?P<js>[A-Z][A-Za-z0-9]{1,100})Command"
+    r"|deserializeAws_(?:restXml|restJson1|awsJson1_0|awsJson1_1|query|ec2)"
+    r"(?P<js_old>[A-Z][A-Za-z0-9]{1,100})Command"
+    r"|Client\.execute(?P<java1>[A-Z][A-Za-z0-9]{1,100})\("
+    r"|Default[A-Z][A-Za-z0-9]{0,60}Client\.(?P<java2>[a-z][A-Za-z0-9]{1,100})\("
+    r"|(?:\(eval\)|/aws-sdk-[a-z0-9]{1,40}/client\.rb):\d{1,7}:in [`']"
+    r"(?P<ruby>[a-z][a-z0-9_]{1,100})'"
+    r"|\.(?:get_list|get_object|get_status|make_request)\('(?P<boto2>[A-Z][A-Za-z0-9]{1,100})'"
+)
 
 
-def tool_operation(text: str, start: int, end: int) -> tuple[str | None, str] | None:
+def stack_operation(text: str, end: int, limit: int) -> str | None:
+    """The operation the first SDK stack frame in ``text[end:limit]`` names, as printed.
+
+    Ruby prints ``get_object`` and Java ``listQueues``; ``iam.operations`` reads
+    both as the API's ``GetObject`` / ``ListQueues``.
+    """
+    m = _STACK_OP.search(text, end, min(limit, end + FRAME_REACH))
+    if m is None:
+        return None
+    return next(v for v in m.groups() if v)
+
+
+# The AWS Android SDK's TransferUtility (UploadTask): "Failed to upload: " + id + " due to ".
+# Linear: a literal, bounded digits, a literal.
+_ANDROID_UPLOAD = re.compile(r"Failed to upload: \d{1,10} due to ")
+
+
+def lambda_ec2_operation(text: str, start: int, end: int) -> str | None:
+    """The EC2 call Lambda's VPC set-up names before ``text[start:end]``, if any.
+
+    "Your access has been denied by EC2, please make sure your request
+    credentials have permission to CreateNetworkInterface".
+    """
+    i = text.rfind("denied by EC2, please make sure", max(0, start - REACH), end)
+    m = _LAMBDA_EC2.match(text, i) if i != -1 else None
+    return m.group("op") if m else None
+
+
+#: How a line of a stack trace starts once its indentation is gone: Java and
+#: JS ``at``, Ruby ``from``, Python ``File``/``Traceback``, Java's ``Caused by``.
+_FRAME_STARTS = ("at ", "from ", "File ", "Traceback", "Caused by", "...")
+
+
+def _frame_line(line: str) -> bool:
+    return line[:1] in (" ", "\t") or line.lstrip().startswith(_FRAME_STARTS)
+
+
+def with_stack_below(found: list[Found], below: Iterable[str]) -> list[Found]:
+    """``found`` with the operation a stack trace printed below the record names.
+
+    Only the record's last failure can own the frames that follow it, and only
+    when nothing named its call yet.  ``below`` is read lazily, one line at a
+    time, and only while the lines are stack frames, so a record followed by
+    an ordinary line waits for no more than that one line.
+    """
+    if not found:
+        return found
+    last = found[-1]
+    if last.action is not None or last.operation is not None or last.kind == "decoded":
+        return found
+    for line in below:
+        op = stack_operation(line, 0, len(line))
+        if op is not None:
+            return [*found[:-1], replace(last, operation=op)]
+        if not _frame_line(line):
+            break  # a stack trace is one run of frame lines
+    return found
+
+
+def tool_operation(
+    text: str, start: int, end: int, limit: int | None = None
+) -> tuple[str | None, str] | None:
     """(service, operation) a tool's wording right before ``text[start:end]`` names.
 
     The service is None when the wording names only the call (the JS SDK v3's
-    ``deserializeAws_queryCreateQueueCommandError`` stack frame).
+    ``deserializeAws_queryCreateQueueCommandError`` stack frame).  ``limit`` is
+    where the next failure starts: a stack frame after it is that failure's.
     """
     lo = max(0, start - REACH)
     i = text.rfind('Error executing "', lo, end)
@@ -82,15 +190,17 @@ def tool_operation(text: str, start: int, end: int) -> tuple[str | None, str] | 
         m = _GO_DEBUG.match(text, i)
         if m:
             return m.group("svc"), m.group("op")
-    i = text.rfind("denied by EC2, please make sure", lo, end)
-    if i != -1:
-        m = _LAMBDA_EC2.match(text, i)
-        if m:  # Lambda's VPC set-up: "... have permission to CreateNetworkInterface"
-            return "ec2", m.group("op")
+    if op := lambda_ec2_operation(text, start, end):
+        return "ec2", op
+    if _ANDROID_UPLOAD.search(text, lo, end):
+        return "s3", "PutObject"  # single and multipart uploads both need s3:PutObject
     window = text[lo:end].lower()
     best: tuple[int, str, str] | None = None
     for wording, service, operation in TOOL_WORDINGS:
         at = window.rfind(wording)
         if at != -1 and (best is None or at > best[0]):
             best = (at, service, operation)  # the innermost (last) wording wins
-    return (best[1], best[2]) if best else None
+    if best:
+        return best[1], best[2]
+    op = stack_operation(text, start, len(text) if limit is None else limit)
+    return (None, op) if op else None

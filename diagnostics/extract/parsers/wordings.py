@@ -84,6 +84,8 @@ class WordingHit:
     action: str | None = None
     resource: str | None = None
     principal_arn: str | None = None
+    #: What the message names as the resource when it is no ARN (SQS's endpoint URL).
+    resource_text: str | None = None
 
 
 def find_wordings(text: str) -> list[WordingHit]:
@@ -92,7 +94,9 @@ def find_wordings(text: str) -> list[WordingHit]:
     for m in _iter(text, "Access to the resource ", _SQS):
         url = m.group("url")
         code = "AccessDenied" if _near(text, m.start(), m.end(), "AccessDenied") else None
-        hits.append(WordingHit(m.start(), m.end(), code, None, "sqs", _sqs_region(url)))
+        hits.append(
+            WordingHit(m.start(), m.end(), code, None, "sqs", _sqs_region(url), resource_text=url)
+        )
     for m in _iter(text, "Cannot call ", _STS):
         code = "AccessDenied" if _near(text, m.start(), m.end(), "AccessDenied") else None
         hits.append(WordingHit(m.start(), m.end(), code, m.group("op"), "sts"))

@@ -1,0 +1,121 @@
+"""The slots of a denial (principal, action, resource, reason) as AWS and people write them."""
+
+from __future__ import annotations
+
+from diagnostics.extract import extract_text
+from diagnostics.request.context import enrich
+
+
+def test_a_bare_name_ending_in_user_is_kept_as_written() -> None:
+    """``User: myUser is not authorized`` keeps ``myUser``: the name's tail is no ``User`` label."""
+    (f,) = extract_text(
+        "AccessDeniedException: User: myUser is not authorized to perform: ssm:GetParameter"
+        " on resource: myResource/myParameter\n"
+    )
+    assert (f.principal_arn, f.principal_text) == (None, "myUser")
+
+
+def test_a_pasted_decoded_message_with_redactions_keeps_them_as_text() -> None:
+    """A decoded message with starred-out principal and resource gives no ARN and no account."""
+    (found,) = extract_text(
+        "The decoded message is as follows:\n"
+        "{\n"
+        '    "allowed": false,\n'
+        '    "explicitDeny": false,\n'
+        '    "matchedStatements": {\n'
+        '        "items": []\n'
+        "    },\n"
+        '    "context": {\n'
+        '        "principal": {\n'
+        '            "id": "**:***",\n'
+        '            "arn": "arn:aws:sts::**:assumed-role/karpenter-controller-****/***"\n'
+        "        },\n"
+        '        "action": "ec2:RunInstances",\n'
+        '        "resource": "arn:aws:ec2:us-east-1:******:launch-template/lt-0638ed6a3b7addbf5",\n'
+        '        "conditions": {\n'
+        '            "items": []\n'
+        "        }\n"
+        "    }\n"
+        "}\n"
+    )
+    f = enrich(found, found.decoded)  # as the pipeline reads a decoded message
+    assert f.kind == "decoded"
+    assert (f.principal_arn, f.principal_text) == (
+        None,
+        "arn:aws:sts::**:assumed-role/karpenter-controller-****/***",
+    )
+    assert (f.resource, f.resource_text) == (
+        None,
+        "arn:aws:ec2:us-east-1:******:launch-template/lt-0638ed6a3b7addbf5",
+    )
+    assert f.account_id is None
+
+
+def test_a_decoded_action_without_its_service_takes_it_from_the_matched_statement() -> None:
+    """A decoded ``"action": "RunInstances"`` is the matched statement's ``ec2:RunInstances``."""
+    (found,) = extract_text(
+        '{"allowed":false,"explicitDeny":true,"matchedStatements":{"items":[{"statementId":"D",'
+        '"effect":"DENY","principals":{"items":[{"value":"AROA123456789EXAMPLE"}]},'
+        '"principalGroups":{"items":[]},"actions":{"items":[{"value":"ec2:RunInstances"}]},'
+        '"resources":{"items":[{"value":"*"}]},"conditions":{"items":[]}}]},'
+        '"failures":{"items":[]},"context":{"principal":{"id":"AROA123456789EXAMPLE:Ana",'
+        '"arn":"arn:aws:sts::111122223333:assumed-role/Developer/Ana"},"action":"RunInstances",'
+        '"resource":"*","conditions":{"items":[]}}}\n'
+    )
+    assert enrich(found, found.decoded).action == "ec2:RunInstances"
+
+
+def test_you_are_not_authorized_to_perform_an_action_names_it() -> None:
+    """Athena's ``You are not authorized to perform: athena:X on the resource.`` is read."""
+    (f,) = extract_text(
+        "software.amazon.awssdk.services.athena.model.AthenaException: You are not authorized to"
+        " perform: athena:GetTableMetadata on the resource. After your AWS administrator or you"
+        " have updated your permissions, please try again. (Service: Athena, Status Code: 400,"
+        " Request ID: d565803f-77bb-4aad-bf04-f9df881e47c5)\n"
+    )
+    assert (f.principal_arn, f.principal_text) == (None, None)
+    assert (f.action, f.resource) == ("athena:GetTableMetadata", None)
+
+
+def test_kms_resource_associated_with_this_ciphertext_keeps_the_reason() -> None:
+    """KMS's ``on the resource associated with this ciphertext because ...`` keeps both parts."""
+    (f,) = extract_text(
+        "AccessDenied (client): User: arn:aws:sts::123456789012:assumed-role/app/s1 is not"
+        " authorized to perform: kms:Decrypt on the resource associated with this ciphertext"
+        " because no identity-based policy allows the kms:Decrypt action\n"
+    )
+    assert (f.resource, f.resource_text) == (None, "the resource associated with this ciphertext")
+    assert (f.policy_type, f.explicit_deny) == ("identity", False)
+
+
+def test_explicit_deny_before_a_closing_curly_quote() -> None:
+    """``... with an explicit deny”`` (a quoted example) is an explicit deny."""
+    (f,) = extract_text(
+        "“An error occurred (KMS.AccessDeniedException) when calling the SendMessage operation:"
+        " User: arn:aws:iam::123456789012:user/ops is not authorized to perform:"
+        " kms:GenerateDataKey on resource: arn:aws:kms:us-east-1:123456789012:key/1234abcd"
+        " with an explicit deny”\n"
+    )
+    assert f.explicit_deny is True
+
+
+def test_sqs_names_the_queue_endpoint_as_written() -> None:
+    """SQS's ``Access to the resource <url> is denied.`` keeps the URL as written."""
+    (f,) = extract_text(
+        "An error occurred (AccessDenied) when calling the SendMessage operation: Access to the"
+        " resource https://sqs.us-east-1.amazonaws.com/ is denied.\n"
+    )
+    assert (f.resource, f.resource_text) == (None, "https://sqs.us-east-1.amazonaws.com/")
+
+
+def test_a_sentence_cut_inside_the_action_keeps_its_principal() -> None:
+    """``User: <arn> is not authorized to perform: st`` (a cut paste) keeps the principal."""
+    (f,) = extract_text(
+        "# Error output: An error occurred (AccessDenied) when calling the AssumeRole operation:"
+        " User: arn:aws:iam::123456789012:user/testuser is not authorized to perform: st\n"
+    )
+    assert (f.principal_arn, f.account_id) == (
+        "arn:aws:iam::123456789012:user/testuser",
+        "123456789012",
+    )
+    assert f.truncated
