@@ -9,8 +9,9 @@ so with a high ``cross-account`` risk.
 
 from __future__ import annotations
 
+import io
 import subprocess
-import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,17 @@ def _denied(action: str, resource: str, principal: str, kind: str = "identity") 
 
 
 def _scan(tmp_path: Path, log: str, fmt: str) -> subprocess.CompletedProcess[bytes]:
+    """``authz-diag scan`` through ``cli.main`` in this process (the scan CLI's own tests run
+    it as a real process); output is what a pipe would get."""
+    from diagnostics.cli import main
+
     path = tmp_path / "app.log"
     path.write_text(log)
-    return subprocess.run(
-        [sys.executable, "-m", "diagnostics", "scan", "--no-decode", "--format", fmt, str(path)],
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
+    out, err = (io.TextIOWrapper(io.BytesIO(), write_through=True) for _ in range(2))
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["scan", "--no-decode", "--format", fmt, str(path)])
+    got = [s.buffer.getvalue() for s in (out, err)]  # type: ignore[attr-defined]
+    return subprocess.CompletedProcess([], code, got[0], got[1])
 
 
 def _records(tmp_path: Path, log: str) -> list[dict[str, Any]]:

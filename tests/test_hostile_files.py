@@ -66,7 +66,8 @@ def good_file(tmp_path: Path) -> Path:
 def test_gzip_bomb_is_capped_and_reported(tmp_path: Path) -> None:
     """A .gz expanding past 1 GiB is cut at the cap and named in a warning; memory stays low."""
     bomb = tmp_path / "bomb.log.gz"
-    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    # Run-length matching makes the same ~1 MB file as level 9 in about a third of the CPU.
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31, 9, zlib.Z_RLE)
     block = b"\n" * (1 << 20)
     with bomb.open("wb") as fh:
         for _ in range(1100):  # 1.1 GiB of newlines, ~1 MB on disk

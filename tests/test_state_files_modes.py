@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pwd
 import re
 import stat
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -39,17 +41,32 @@ def slack_sink(path: str) -> str:
     return f'[[sink]]\ntype = "slack"\nwebhook_url_file = "{path}"\n'
 
 
-def check_config(
-    config: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def check_config_process(config: Path) -> subprocess.CompletedProcess[str]:
+    """``watch --check-config`` as a real process (one test keeps this path covered)."""
     return subprocess.run(
         [sys.executable, "-m", "diagnostics", "watch", "--config", str(config), "--check-config"],
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
-        env={**os.environ, **(env or {})},
     )
+
+
+def check_config(
+    config: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``watch --check-config`` through ``cli.main`` in this process: the same checks and
+    messages without an interpreter start each (the refusals also run ``watch`` for real)."""
+    from diagnostics.cli import main
+
+    # Text streams over bytes, like a process's: the stdout sink writes to ``.buffer``.
+    out, err = (io.TextIOWrapper(io.BytesIO(), write_through=True) for _ in range(2))
+    with pytest.MonkeyPatch.context() as mp, redirect_stdout(out), redirect_stderr(err):
+        for key, value in (env or {}).items():
+            mp.setenv(key, value)
+        code = main(["watch", "--config", str(config), "--check-config"])
+    text = [s.buffer.getvalue().decode() for s in (out, err)]  # type: ignore[attr-defined]
+    return subprocess.CompletedProcess([], code, text[0], text[1])
 
 
 def start_watch(config: Path) -> tuple[int, str]:
@@ -84,7 +101,8 @@ def state_dir(tmp_path: Path, mode: int = 0o700) -> Path:
 def test_check_config_refuses_a_state_dir_others_can_write(tmp_path: Path, mode: int) -> None:
     """--check-config exits 2 for a group- or world-writable state_dir and says `chmod 700 DIR`."""
     state = state_dir(tmp_path, mode)
-    proc = check_config(write_config(tmp_path, state))
+    check = check_config_process if mode == 0o777 else check_config
+    proc = check(write_config(tmp_path, state))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"state directory {state}" in proc.stderr
     assert f"chmod 700 {state}" in proc.stderr

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -149,19 +149,15 @@ class Daemon:
 
     def followed(self) -> int:
         """How many files the daemon has started to follow."""
-        return sum(1 for e in self.logs() if e.get("event") == "following file")
+        # Polled every 20 ms while stderr grows: parse only the lines that can match.
+        lines = (raw for raw in self.stderr().splitlines() if "following file" in raw)
+        return sum(1 for e in _json_lines(lines) if e.get("event") == "following file")
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
     def logs(self) -> list[dict[str, Any]]:
-        out = []
-        for raw in self.stderr().splitlines():
-            try:
-                out.append(json.loads(raw))
-            except ValueError:
-                continue
-        return out
+        return _json_lines(self.stderr().splitlines())
 
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
@@ -188,6 +184,17 @@ class Daemon:
             t.join(2)
         self.notify.close()
         self._stderr.close()
+
+
+def _json_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """The JSON objects among ``lines``; anything else (a traceback, a cut line) is skipped."""
+    out = []
+    for raw in lines:
+        try:
+            out.append(json.loads(raw))
+        except ValueError:
+            continue
+    return out
 
 
 @pytest.fixture

@@ -118,8 +118,11 @@ def garbage_server() -> Iterator[str]:
     t.start()
     yield f"http://127.0.0.1:{srv.getsockname()[1]}/services/T0SECRET/B0SECRET/{SECRET}"
     stop.set()
+    # close() alone leaves accept() blocked until its 5 s timeout; shutdown() wakes it.
+    srv.shutdown(socket.SHUT_RDWR)
     srv.close()
     t.join(5)
+    assert not t.is_alive()
 
 
 def test_worker_logs_an_http_protocol_error_by_class_only(garbage_server: str) -> None:
