@@ -118,6 +118,16 @@ class _Text:
         return idx
 
 
+def _row_join(text: str, row: str, prev_visible: str, first_text: str) -> tuple[str, str, bool]:
+    """How a terminal's next row joins: (separator, piece, ends with ``\\``)."""
+    # Rows of a wrapped Terraform box each carry the border: drop it.
+    if first_text.lstrip().startswith("│"):
+        row = strip_known_prefix(row)
+    # The record's text may have lost the row's trailing blank: keep it.
+    blank = prev_visible[len(prev_visible.rstrip(" \t")) :]
+    return ("" if text.endswith((" ", "\t")) else blank, unescaped(row), False)
+
+
 class Assembler:
     """Builds records; one instance per buffer pass, reused for every candidate line."""
 
@@ -177,7 +187,7 @@ class Assembler:
         if explicit:
             first_line = first_line[:-1].rstrip(" \t")
         first_piece = unescaped(strip_known_prefix(first_line))
-        before = self._backward(first_piece)
+        before, whole_row = self._backward(first_piece, len(first_text))
         if before:
             acc.add(before, 0)
             first_piece = first_piece.lstrip(" \t")  # the column's indentation is no blank
@@ -186,6 +196,9 @@ class Assembler:
         cur = lines[-1]
         if first_hard and not before:
             acc.prepend(self._wrapped_before(first_text), 0)
+        elif whole_row:
+            # The row above was cut at the same column: the rows above it may be too.
+            acc.prepend(self._wrapped_before(first_text, skip=1), 0)
         text = acc.text()
         context = ""
         if "You are not authorized to " in text:
@@ -236,6 +249,10 @@ class Assembler:
                 break
             text = acc.text()
             mode = wants_next(text)
+            if mode is None and wrap_rows >= 2 and len(prev_visible) == wrap_width >= 60:
+                # Two rows cut at the same column: a terminal's hard wrap, and the last
+                # row is full, so the message goes on (a trailing frame, an ID suffix).
+                mode = "wrap"
             if mode is None:
                 break
             nxt = self.line_at(cur.next)  # may raise NeedMore
@@ -253,12 +270,9 @@ class Assembler:
                 # only the blob): the first continuation sets the width.
                 blob_width = visible
             joined: tuple[str, str, bool] | None
-            if terminal_row(mode, wrap_width, wrap_rows, prev_visible, ntext):
-                # Rows of a wrapped Terraform box each carry the border: drop it.
-                row = strip_known_prefix(ntext) if first_text.lstrip().startswith("│") else ntext
-                # The record's text may have lost the row's trailing blank: keep it.
-                blank = prev_visible[len(prev_visible.rstrip(" \t")) :]
-                joined = ("" if text.endswith((" ", "\t")) else blank, unescaped(row), False)
+            row_cut = terminal_row(mode, wrap_width, wrap_rows, prev_visible, ntext)
+            if row_cut:
+                joined = _row_join(text, ntext, prev_visible, first_text)
             else:
                 joined = join(
                     mode,
@@ -275,7 +289,9 @@ class Assembler:
                 self._bad_utf8 = [i for i in self._bad_utf8 if i < len(lines)]
                 break
             sep, piece, explicit = joined
-            if len(lines) == 1 and sep == "" and not explicit:
+            if len(lines) == 1 and row_cut:
+                first_hard = True  # a terminal's wrap, even where its cut fell on a blank
+            elif len(lines) == 1 and sep == "" and not explicit:
                 first_hard = len(first_text) == len(ntext) or mode != "blob"
             acc.add(sep + piece, len(lines))
             lines.append(nxt)
@@ -305,7 +321,7 @@ class Assembler:
     def _lines_above(self) -> list[str]:
         return [normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES)]
 
-    def _wrapped_before(self, first_text: str) -> str:
+    def _wrapped_before(self, first_text: str, skip: int = 0) -> str:
         """Earlier lines of the same fixed-width wrap (each exactly as wide as this one).
 
         Only asked when this line is itself cut at the wrap column, so a
@@ -316,15 +332,16 @@ class Assembler:
         if width < 60:
             return ""
         pieces: list[str] = []
-        for raw in reversed(self.prev_lines(BACK_LINES)):
+        for raw in list(reversed(self.prev_lines(BACK_LINES)))[skip:]:
             text, _bad = normalize_line(raw)
             if len(text) != width:
                 break
             pieces.append(unescaped(strip_known_prefix(text)))
         return "".join(reversed(pieces))
 
-    def _backward(self, first: str) -> str:
-        """The previous line, when this one continues a sentence it started.
+    def _backward(self, first: str, width: int) -> tuple[str, bool]:
+        """The previous line, when this one continues a sentence it started, and
+        whether all of that line belongs to the record.
 
         ``User: arn:...:assumed-ro`` / ``le/x is not authorized ...`` (hard wrap)
         or ``User: arn:...`` / ``is not authorized ...`` (soft wrap).
@@ -334,20 +351,21 @@ class Assembler:
         if "not authorized to perform" not in first and not body.startswith(
             "authorized to perform"
         ):
-            return ""
+            return "", False
         if starts_own_sentence(body):
-            return ""
+            return "", False
         prev = self.prev_lines(2)
         if not prev or not prev[-1]:
-            return ""
-        before = unescaped(strip_known_prefix(normalize_line(prev[-1])[0]).rstrip(" \t"))
+            return "", False
+        prev_text = normalize_line(prev[-1])[0]
+        before = unescaped(strip_known_prefix(prev_text).rstrip(" \t"))
         if len(prev) == 2 and before and " " not in before.strip() and "User:" not in before:
             # "User: arn:...:user/" / "marymajor" / "is not authorized": a name on its own row.
             above = unescaped(strip_known_prefix(normalize_line(prev[0])[0]).rstrip(" \t"))
             if above.endswith(("/", ":")) and "User:" in above:
                 before = above + before.strip()
         if "User:" not in before[-2100:] and "arn:" not in before[-2100:]:
-            return ""
+            return "", False
         # A sentence the previous line already completes (it has its reason,
         # or ends in a policy ARN) is that line's own failure: a new message
         # starting here ("An error occurred ...") must not extend it.
@@ -362,10 +380,14 @@ class Assembler:
             if any(
                 h.start < len(before) < h.end and h.start not in own for h in find_plain(joined)
             ):
-                # Only the part that belongs to the sentence: from "User:" on.
+                # Only the part that belongs to the sentence: from "User:" on, unless a
+                # terminal cut both rows at the same column (the exception class before
+                # "User:" is the same message's).
+                if len(prev_text) == width >= 60:
+                    return before + sep, True
                 cut = before.rfind("User:")
-                return (before[cut:] if cut != -1 else before) + sep
-        return ""
+                return (before[cut:] if cut != -1 else before) + sep, False
+        return "", False
 
     def _json_line(
         self, raw: bytes, source: SourceRef
