@@ -44,3 +44,13 @@ def test_readme_heading_shape() -> None:
 def test_prose_is_not_a_sentence() -> None:
     """'You are not authorized to perform' and mid-sentence prose are not this shape."""
     assert extract_text("Note that users are not authorized to perform: this is by design.\n") == []
+
+
+@pytest.mark.parametrize("elision", ["...", "…", "[...]"])
+def test_elided_principal_after_the_code(elision: str) -> None:
+    """``AccessDenied: ... is not authorized`` (a doc eliding the principal) is one failure."""
+    (f,) = extract_text(
+        f"AccessDenied: {elision} is not authorized to perform: ec2:StartInstances\n"
+    )
+    assert (f.principal_arn, f.principal_text) == (None, elision)
+    assert (f.action, f.error_code) == ("ec2:StartInstances", "AccessDenied")

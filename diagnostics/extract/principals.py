@@ -27,6 +27,8 @@ _BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=,-]{0,127}$")
 _TOKEN_BREAK = re.compile(r"[\s\"'(`\[]")
 #: Labels AWS puts before the principal, longest first.
 _LABELS = ("Principal:", "User:", "user:", "User ")
+#: What people write for a principal they left out of a paste.
+_ELISIONS = frozenset({"...", "…", "[...]", "(...)", "<...>"})
 #: How far before ``is not authorized`` a label may be for a non-ARN principal.
 _LABEL_REACH = 300
 
@@ -111,6 +113,9 @@ def principal_before(text: str, middle: int) -> Principal | None:
     if word.endswith(":") and len(word) > 1:
         # "AccessDenied:  is not authorized": the principal was deleted.
         return Principal(None, "", text.rfind(word, line_start, is_at))
+    if len(words) >= 2 and words[-2].endswith(":") and word in _ELISIONS:
+        # "AccessDenied: ... is not authorized": the principal was elided.
+        return Principal(None, word, text.rfind(words[-2], line_start, is_at))
     if len(words) == 1 and at_line_start and _BARE_NAME.match(word):
         # "PostConfirmation is not authorized ...": a paste cut before "User:".
         return Principal(None, word, text.rfind(word, line_start, is_at))
