@@ -26,8 +26,6 @@ KNOWN_MISSES: dict[str, int] = {
     "awscli-v2-json-error-xml": 3,  # of 198: the code above a wrapped or quoted message
     "awscli-v2-json-error-json": 3,  # of 144: likewise
     "awscli-s3-transfer-failure": 1,  # of 48
-    "go-v2-operation-error": 12,  # of 294
-    "go-v2-s3-operation-error": 2,  # of 48
     "java-v1-service-exception": 21,  # of 294
     "java-v1-service-exception-no-proxy": 21,  # of 294
     "java-v1-s3-exception": 1,  # of 48
@@ -39,9 +37,8 @@ KNOWN_MISSES: dict[str, int] = {
     "dotnet-framework-service-exception": 9,  # of 342: the inner 403 wrapped away from its class
     "ruby-uncaught": 16,  # of 342
     "boto2-ec2-response-error": 1,  # of 54
-    "terraform-aws-diagnostic": 19,  # of 294
-    "terraform-aws-s3-diagnostic": 2,  # of 48
-    "pulumi-aws-multierror": 19,  # of 294
+    "terraform-aws-diagnostic": 7,  # of 294
+    "pulumi-aws-multierror": 7,  # of 294
     "serverless-cfn-failure": 1,  # of 48
     "serverless-sdk-error": 1,  # of 300
     "sam-changeset-error": 2,  # of 96

@@ -46,7 +46,7 @@ from diagnostics.extract.joins import (
 from diagnostics.extract.normalize import normalize_line, strip_known_prefix
 from diagnostics.extract.plain import find_plain
 from diagnostics.extract.provenance import mark_embedded
-from diagnostics.extract.text import analyse_text, excerpt_of
+from diagnostics.extract.text import Found, analyse_text, excerpt_of
 from diagnostics.model import Failure, SourceRef
 
 MAX_RECORD_LINES = 400
@@ -116,6 +116,20 @@ class _Text:
                 break
             idx = line_index
         return idx
+
+
+def _lacks_operation(found: list[Found]) -> bool:
+    return not found or any(f.operation is None for f in found)
+
+
+def _prefix_helps(prefix: str, more: list[Found], found: list[Found]) -> bool:
+    """Rows joined before a record read more of it, and hold no failure of their own."""
+    return (
+        bool(more)
+        and more[0].start < len(prefix)
+        and len(more) >= len(found)
+        and not (analyse_text(prefix)[0])
+    )
 
 
 def _row_join(text: str, row: str, prev_visible: str, first_text: str) -> tuple[str, str, bool]:
@@ -200,16 +214,12 @@ class Assembler:
             # The row above was cut at the same column: the rows above it may be too.
             acc.prepend(self._wrapped_before(first_text, skip=1), 0)
         text = acc.text()
-        context = ""
-        if "You are not authorized to " in text:
-            # EC2's bare sentence may be confirmed only by the tool's banner above it.
-            context = "\n".join(normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES))
-        elif EKS_MARKER in text:
-            # kubectl's 401 is EKS's only with the identity or cluster printed above it.
-            context = "\n".join(normalize_line(b)[0] for b in self.prev_lines(BACK_LINES))
-        found, problems = analyse_text(
-            text, cut_at_end=cur.unterminated or cur.long, context=context
-        )
+        context = self._context(text)
+        cut_at_end = cur.unterminated or cur.long
+        found, problems = analyse_text(text, cut_at_end=cut_at_end, context=context)
+        if not before and not first_hard and _lacks_operation(found):
+            found, problems = self._with_wrap_above(acc, first_text, (found, problems), cut_at_end)
+            text = acc.text()
         found = with_code_above(found, first_text, self._lines_above)
         if not found or any(f.error_code is None for f in found):
             # A wrapped message field began on the line above the hit.
@@ -320,6 +330,41 @@ class Assembler:
 
     def _lines_above(self) -> list[str]:
         return [normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES)]
+
+    def _context(self, text: str) -> str:
+        """Earlier lines read (not joined) as evidence for what ``text`` holds."""
+        if "You are not authorized to " in text:
+            # EC2's bare sentence may be confirmed only by the tool's banner above it.
+            return "\n".join(normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES))
+        if EKS_MARKER in text:
+            # kubectl's 401 is EKS's only with the identity or cluster printed above it.
+            return "\n".join(normalize_line(b)[0] for b in self.prev_lines(BACK_LINES))
+        return ""
+
+    def _with_wrap_above(
+        self, acc: _Text, first_text: str, read: tuple[list[Found], list[str]], cut_at_end: bool
+    ) -> tuple[list[Found], list[str]]:
+        """``read`` again with the rows above when this line is the last row of a
+        terminal's wrap: the frame naming the operation and code ("operation error
+        IAM: CreateRole, ...") is up there."""
+        prefix = self._wrap_above(first_text)
+        if not prefix:
+            return read
+        text = prefix + acc.text()
+        more = analyse_text(text, cut_at_end=cut_at_end, context=self._context(text))
+        if not _prefix_helps(prefix, more[0], read[0]):
+            return read
+        acc.prepend(prefix, 0)
+        return more
+
+    def _wrap_above(self, first_text: str) -> str:
+        """The rows above when they are a terminal's wrap this line ends: each exactly
+        as wide as the one right above (60 columns or more), this line no wider."""
+        prev = self.prev_lines(1)
+        width = len(normalize_line(prev[-1])[0]) if prev else 0
+        if width < 60 or len(first_text) > width:
+            return ""
+        return self._wrapped_before("x" * width)
 
     def _wrapped_before(self, first_text: str, skip: int = 0) -> str:
         """Earlier lines of the same fixed-width wrap (each exactly as wide as this one).
