@@ -51,3 +51,49 @@ def test_box_border_inside_the_error_code() -> None:
         "iam:GetRole",
     )
     assert (f.resource, f.resource_text) == (None, "role app")
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(text[i : i + width] for i in range(0, len(text), width)) + "\n"
+
+
+_SENTENCE = (
+    f"User: {SESSION} is not authorized to perform: iam:CreateRole on resource: "
+    "arn:aws:iam::111122223333:role/app-role because no identity-based policy allows the "
+    "iam:CreateRole action"
+)
+
+
+def test_wrapped_sentence_keeps_its_id_suffix_and_class() -> None:
+    """Ruby's `message (Aws::IAM::Errors::AccessDenied)` wrapped at 80 columns, the message
+    ending in an authorization-ID suffix: the ID and the code are both read."""
+    ident = "7q2m9x4k1c8v3b6n0z5l2j7h4g9f1d3s"
+    suffix = (
+        ". Go to https://us-east-1.console.aws.amazon.com/iam/home?region=us-east-1#/"
+        f"authorization-details/{ident} for complete details, or call the "
+        f"GetRequestAuthorizationDetails API with the following authorization id: {ident}"
+    )
+    (f,) = extract_text(_wrap(_SENTENCE + suffix + " (Aws::IAM::Errors::AccessDenied)", 80))
+    assert (f.error_code, f.authorization_id) == ("AccessDenied", ident)
+
+
+def test_wrapped_frame_above_the_last_row_names_the_operation() -> None:
+    """Go v2's frame wrapped so the code's marker is on the last row: operation and code read."""
+    line = (
+        "operation error IAM: CreateRole, https response error StatusCode: 403, RequestID: "
+        "4442587FB7D0A2F9, api error AccessDenied: Access Denied"
+    )
+    (f,) = extract_text(_wrap(line, 120))
+    assert (f.error_code, f.operation) == ("AccessDenied", "CreateRole")
+
+
+def test_wrapped_denials_one_after_another_stay_two() -> None:
+    """Two complete denials wrapped at one width, back to back, are two failures."""
+    first = _SENTENCE.replace("app-role because", "app-role-1 because")
+    second = _SENTENCE.replace("app-role because", "app-role-2 because")
+    rows = _wrap(first, 80) + _wrap(second, 80)
+    found = extract_text(rows)
+    assert [f.resource for f in found] == [
+        "arn:aws:iam::111122223333:role/app-role-1",
+        "arn:aws:iam::111122223333:role/app-role-2",
+    ]

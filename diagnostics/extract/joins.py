@@ -430,10 +430,21 @@ def terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool:
     one row is common, of two rare); then each further row, the last one
     shorter, joins with no separator while the message is still open.
     """
-    # "suffix": a finished sentence; only a line starting an ID suffix joins it,
-    # never the next log line that happens to be as wide.
-    if mode in ("blob", "suffix") or width < 60 or not rows or len(prev) != width or not row:
+    if mode == "blob" or width < 60 or not rows or len(prev) != width or not row:
         return False
+    if mode in ("suffix", "wrap"):
+        # A finished sentence: only a wrap two full rows have shown goes on after it,
+        # and never into a row that starts a denial of its own (the next log line
+        # that happens to be as wide: a retry, another request).
+        return rows >= 2 and len(row) <= width and not _starts_own_failure(row)
     if rows == 1:
         return len(row) == width
     return len(row) <= width
+
+
+#: Where a denial's own text begins (an SDK frame after a sentence does not).
+_OWN_STARTS = ("not authorized to perform", "An error occurred (", "operation error ")
+
+
+def _starts_own_failure(row: str) -> bool:
+    return any(marker in row for marker in _OWN_STARTS) or holds_phrase(row)

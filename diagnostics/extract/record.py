@@ -43,6 +43,7 @@ from diagnostics.extract.joins import (
     unescaped,
     wants_next,
 )
+from diagnostics.extract.markers import MARKERS
 from diagnostics.extract.normalize import normalize_line, strip_known_prefix
 from diagnostics.extract.plain import find_plain
 from diagnostics.extract.provenance import mark_embedded
@@ -122,13 +123,14 @@ def _lacks_operation(found: list[Found]) -> bool:
     return not found or any(f.operation is None for f in found)
 
 
-def _prefix_helps(prefix: str, more: list[Found], found: list[Found]) -> bool:
-    """Rows joined before a record read more of it, and hold no failure of their own."""
+def _prefix_helps(prefix: str, unread: bool, more: list[Found], found: list[Found]) -> bool:
+    """Rows joined before a record read more of it, and are no failure of their own:
+    no row was read as one (``unread``: none holds a marker), or they hold none."""
     return (
         bool(more)
         and more[0].start < len(prefix)
         and len(more) >= len(found)
-        and not (analyse_text(prefix)[0])
+        and (unread or not analyse_text(prefix)[0])
     )
 
 
@@ -347,24 +349,31 @@ class Assembler:
         """``read`` again with the rows above when this line is the last row of a
         terminal's wrap: the frame naming the operation and code ("operation error
         IAM: CreateRole, ...") is up there."""
-        prefix = self._wrap_above(first_text)
+        prefix, unread = self._wrap_above(first_text)
         if not prefix:
             return read
         text = prefix + acc.text()
         more = analyse_text(text, cut_at_end=cut_at_end, context=self._context(text))
-        if not _prefix_helps(prefix, more[0], read[0]):
+        if not _prefix_helps(prefix, unread, more[0], read[0]):
             return read
         acc.prepend(prefix, 0)
         return more
 
-    def _wrap_above(self, first_text: str) -> str:
+    def _wrap_above(self, first_text: str) -> tuple[str, bool]:
         """The rows above when they are a terminal's wrap this line ends: each exactly
-        as wide as the one right above (60 columns or more), this line no wider."""
-        prev = self.prev_lines(1)
+        as wide as the one right above (60 columns or more), this line no wider; and
+        whether none of them holds a marker (so none was read as a record)."""
+        prev = self.prev_lines(BACK_LINES)
         width = len(normalize_line(prev[-1])[0]) if prev else 0
         if width < 60 or len(first_text) > width:
-            return ""
-        return self._wrapped_before("x" * width)
+            return "", False
+        prefix = self._wrapped_before("x" * width)
+        unread = True
+        for raw in reversed(prev):
+            if len(normalize_line(raw)[0]) != width:
+                break
+            unread = unread and not any(m in raw for m in MARKERS)
+        return prefix, unread
 
     def _wrapped_before(self, first_text: str, skip: int = 0) -> str:
         """Earlier lines of the same fixed-width wrap (each exactly as wide as this one).
