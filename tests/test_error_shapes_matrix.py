@@ -26,14 +26,12 @@ KNOWN_MISSES: dict[str, int] = {
     "awscli-v2-json-error-xml": 3,  # of 198: the code above a wrapped or quoted message
     "awscli-v2-json-error-json": 3,  # of 144: likewise
     "awscli-s3-transfer-failure": 1,  # of 48
-    "java-v1-service-exception": 10,  # of 294
-    "java-v1-service-exception-no-proxy": 10,  # of 294
+    "java-v1-service-exception": 3,  # of 294
+    "java-v1-service-exception-no-proxy": 3,  # of 294
     "java-v2-service-exception": 2,  # of 294
-    "js-v3-json-stringify-s3": 13,  # of 48
     "dotnet-core-service-exception": 8,  # of 342
     "dotnet-framework-service-exception": 6,  # of 342: the inner 403 wrapped away from its class
     "boto2-ec2-response-error": 1,  # of 54
-    "terraform-aws-diagnostic": 7,  # of 294
     "pulumi-aws-multierror": 7,  # of 294
     "sam-changeset-error": 2,  # of 96
 }

@@ -97,3 +97,29 @@ def test_wrapped_denials_one_after_another_stay_two() -> None:
         "arn:aws:iam::111122223333:role/app-role-1",
         "arn:aws:iam::111122223333:role/app-role-2",
     ]
+
+
+def test_row_cut_inside_a_word_of_the_phrase() -> None:
+    """An 80-column wrap cutting "is no" / "t authorized" (no marker on either row) still
+    gives the whole sentence with the exception class before it."""
+    line = "com.amazonaws.services.s3.model.AmazonS3Exception: " + _SENTENCE
+    cut = line.index("is not ") + len("is no")
+    (f,) = extract_text(line[:cut] + "\n" + line[cut:] + "\n")
+    assert (f.principal_arn, f.action) == (SESSION, "iam:CreateRole")
+
+
+def test_js_v3_error_object_with_a_bare_message() -> None:
+    """JSON.stringify of a JS SDK v3 S3 error ("Access Denied", code in "Code"): one failure."""
+    line = (
+        '{"$fault":"client","$metadata":{"httpStatusCode":403,"requestId":"4442587FB7D0A2F9",'
+        '"attempts":1,"totalRetryDelay":0},"name":"AccessDenied","message":"Access Denied",'
+        '"Code":"AccessDenied","RequestId":"4442587FB7D0A2F9"}'
+    )
+    for text in (line + "\n", _wrap(line, 80)):
+        (f,) = extract_text(text)
+        assert f.error_code == "AccessDenied"
+
+
+def test_an_application_code_field_alone_is_no_failure() -> None:
+    """An app's own JSON with "code":"AccessDenied" and no SDK metadata is not read as AWS's."""
+    assert extract_text('{"code":"AccessDenied","message":"Access Denied","status":403}\n') == []

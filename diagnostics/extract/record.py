@@ -119,6 +119,14 @@ class _Text:
         return idx
 
 
+_PHRASE = "not authorized to perform"
+
+
+def _phrase_tail(body: str) -> bool:
+    """``body`` starts with the end of the phrase (its first letters on the row above)."""
+    return any(body.startswith(_PHRASE[k:]) for k in range(1, len(_PHRASE) - 6))
+
+
 def _lacks_operation(found: list[Found]) -> bool:
     return not found or any(f.operation is None for f in found)
 
@@ -126,12 +134,10 @@ def _lacks_operation(found: list[Found]) -> bool:
 def _prefix_helps(prefix: str, unread: bool, more: list[Found], found: list[Found]) -> bool:
     """Rows joined before a record read more of it, and are no failure of their own:
     no row was read as one (``unread``: none holds a marker), or they hold none."""
-    return (
-        bool(more)
-        and more[0].start < len(prefix)
-        and len(more) >= len(found)
-        and (unread or not analyse_text(prefix)[0])
+    read_more = len(more) > len(found) or (
+        bool(more) and more[0].start < len(prefix) and len(more) == len(found)
     )
+    return read_more and (unread or not analyse_text(prefix)[0])
 
 
 def _row_join(text: str, row: str, prev_visible: str, first_text: str) -> tuple[str, str, bool]:
@@ -401,10 +407,9 @@ class Assembler:
         or ``User: arn:...`` / ``is not authorized ...`` (soft wrap).
         """
         body = strip_known_prefix(first).lstrip()
-        # A column wrap may also cut inside the phrase: "... is not" / "authorized to perform".
-        if "not authorized to perform" not in first and not body.startswith(
-            "authorized to perform"
-        ):
+        # A column wrap may also cut inside the phrase: "... is not" / "authorized to
+        # perform", or inside a word of it: "... is no" / "t authorized to perform".
+        if "not authorized to perform" not in first and not _phrase_tail(body):
             return "", False
         if starts_own_sentence(body):
             return "", False
