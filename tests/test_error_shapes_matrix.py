@@ -23,8 +23,6 @@ from diagnostics.testing.error_shapes import SHAPES_DOC, Rendering, load, matrix
 #: shape id -> renderings still wrong (of how many), measured when last lowered.
 KNOWN_MISSES: dict[str, int] = {
     "awscli-v2-error-prefix": 1,  # of 342
-    "awscli-v2-json-error-xml": 3,  # of 198: the code above a wrapped or quoted message
-    "awscli-v2-json-error-json": 3,  # of 144: likewise
     "awscli-s3-transfer-failure": 1,  # of 48
     "java-v1-service-exception": 3,  # of 294
     "java-v1-service-exception-no-proxy": 3,  # of 294

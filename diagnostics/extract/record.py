@@ -27,7 +27,7 @@ import orjson
 
 from diagnostics.extract.cheap import cheap_line
 from diagnostics.extract.cloudtrail import failure_from_record, iter_records, looks_like_cloudtrail
-from diagnostics.extract.code_above import with_code_above, with_code_below
+from diagnostics.extract.code_above import bodies_in_text, with_code_above, with_code_below
 from diagnostics.extract.decoded import (
     json_continuation,
     looks_like_decoded_key_line,
@@ -228,6 +228,8 @@ class Assembler:
         if not before and not first_hard and _lacks_operation(found):
             found, problems = self._with_wrap_above(acc, first_text, (found, problems), cut_at_end)
             text = acc.text()
+        if not found and "\n" in text:
+            found = bodies_in_text(text)  # an error body in an escaped string field
         found = with_code_above(found, first_text, self._lines_above)
         if not found or any(f.error_code is None for f in found):
             # A wrapped message field began on the line above the hit.
