@@ -27,10 +27,8 @@ KNOWN_MISSES: dict[str, int] = {
     "java-v1-service-exception": 3,  # of 294
     "java-v1-service-exception-no-proxy": 3,  # of 294
     "java-v2-service-exception": 2,  # of 294
-    "dotnet-core-service-exception": 8,  # of 342
-    "dotnet-framework-service-exception": 6,  # of 342: the inner 403 wrapped away from its class
+    "dotnet-core-service-exception": 2,  # of 342
     "boto2-ec2-response-error": 1,  # of 54
-    "pulumi-aws-multierror": 7,  # of 294
     "sam-changeset-error": 2,  # of 96
 }
 

@@ -123,3 +123,11 @@ def test_js_v3_error_object_with_a_bare_message() -> None:
 def test_an_application_code_field_alone_is_no_failure() -> None:
     """An app's own JSON with "code":"AccessDenied" and no SDK metadata is not read as AWS's."""
     assert extract_text('{"code":"AccessDenied","message":"Access Denied","status":403}\n') == []
+
+
+def test_wrap_inside_authorized_on_rows_with_no_other_marker() -> None:
+    """A .NET exception whose only marker word a 120-column wrap cut ("autho" / "rized")."""
+    line = "Amazon.IdentityManagement.AmazonIdentityManagementServiceException: " + _SENTENCE
+    cut = line.index("authorized") + len("autho")
+    (f,) = extract_text(line[:cut] + "\n" + line[cut:] + "\n")
+    assert (f.principal_arn, f.action) == (SESSION, "iam:CreateRole")

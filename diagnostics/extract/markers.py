@@ -18,6 +18,10 @@ from diagnostics.extract.marker_backends import Matcher, compiled
 #: "(403) when calling the Head" is the CLI's body-less S3 refusal (HeadObject/HeadBucket).
 MARKERS: tuple[bytes, ...] = (
     b"uthoriz",
+    # A terminal's hard wrap may cut "not authorized to perform" anywhere, "uthoriz"
+    # included: one of these two halves survives any single cut.
+    b"not autho",
+    b"rized to perform",
     b"AccessDenied",
     b"errorCode",
     b"explicitDeny",
