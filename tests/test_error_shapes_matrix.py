@@ -22,14 +22,8 @@ from diagnostics.testing.error_shapes import SHAPES_DOC, Rendering, load, matrix
 
 #: shape id -> renderings still wrong (of how many), measured when last lowered.
 KNOWN_MISSES: dict[str, int] = {
-    "awscli-v2-error-prefix": 1,  # of 342
-    "awscli-s3-transfer-failure": 1,  # of 48
-    "java-v1-service-exception": 3,  # of 294
-    "java-v1-service-exception-no-proxy": 3,  # of 294
-    "java-v2-service-exception": 2,  # of 294
-    "dotnet-core-service-exception": 2,  # of 342
+    "dotnet-core-service-exception": 1,  # of 342
     "boto2-ec2-response-error": 1,  # of 54
-    "sam-changeset-error": 2,  # of 96
 }
 
 SHAPES, SERVICES = load()

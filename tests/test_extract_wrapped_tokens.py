@@ -131,3 +131,24 @@ def test_wrap_inside_authorized_on_rows_with_no_other_marker() -> None:
     cut = line.index("authorized") + len("autho")
     (f,) = extract_text(line[:cut] + "\n" + line[cut:] + "\n")
     assert (f.principal_arn, f.action) == (SESSION, "iam:CreateRole")
+
+
+def test_cli_operation_name_cut_by_the_wrap() -> None:
+    """SAM's changeset error cut inside "CreateRole" at 120 columns names the operation."""
+    line = (
+        "Error: Failed to create changeset for the stack: example-stack, An error occurred "
+        "(AccessDenied) when calling the CreateRole operation: Access Denied"
+    )
+    (f,) = extract_text(_wrap(line, 120))
+    assert (f.error_code, f.operation) == ("AccessDenied", "CreateRole")
+
+
+def test_java_frame_cut_after_its_parenthesis() -> None:
+    """Java v1's "Access Denied (" / "Service: ...; Error Code: X; ..." at 80 columns gives X."""
+    line = (
+        "com.amazonaws.services.dynamodbv2.model.AmazonDynamoDBException: Access Denied "
+        "(Service: AmazonDynamoDBv2; Status Code: 400; Error Code: AccessDeniedException; "
+        "Request ID: 4442587FB7D0A2F9; Proxy: null)"
+    )
+    (f,) = extract_text(_wrap(line, 80))
+    assert f.error_code == "AccessDeniedException"

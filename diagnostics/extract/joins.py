@@ -218,6 +218,8 @@ def _php_open(text: str) -> bool:
 def _frame_open(tail: str) -> bool:
     """The text ends inside an SDK frame a terminal wrapped (its closing mark not yet seen)."""
     for opener, closer in _FRAME_OPENERS:
+        if opener.startswith("(") and any(tail.endswith(opener[:k]) for k in range(1, 10)):
+            return True  # cut inside the opener ("(" / "Service: "), or its blank trimmed
         i = tail.rfind(opener)
         if i != -1 and tail.find(closer, i + len(opener)) == -1:
             return True
@@ -363,7 +365,14 @@ def join(
         )
         return ("" if glue else " "), unescaped(body), line_explicit
     if mode == "cli":
-        return (" ", unescaped(body), line_explicit) if body.startswith("operation") else None
+        if body.startswith("operation"):
+            return " ", unescaped(body), line_explicit
+        # A terminal cut inside the operation's name ("the Create" / "Role operation:").
+        head = body.split(" ", 1)[0]
+        cut = len(prev_visible) >= 60 and not prev_visible.endswith((" ", "\t"))
+        if cut and head.isalnum() and body[len(head) :].startswith(" operation"):
+            return "", unescaped(body), line_explicit
+        return None
     if mode == "legacy":
         if body.startswith(("Encoded authorization failure message", "User: ")):
             return " ", unescaped(body), line_explicit
@@ -389,7 +398,9 @@ def join(
         width = len(first_text)
         if width < 60 or len(prev_visible) != width:
             return None
-        return "", unescaped(body), line_explicit
+        # The cut fell on a blank: the row starts with it ("Error Code:" / " AccessDenied").
+        sep = " " if strip_known_prefix(ntext)[:1] in (" ", "\t") else ""
+        return sep, unescaped(body), line_explicit
     if body.lower().startswith("status code:"):
         return " ", body, line_explicit
     return None

@@ -214,7 +214,9 @@ class Assembler:
             acc.add(before, 0)
             first_piece = first_piece.lstrip(" \t")  # the column's indentation is no blank
         acc.add(first_piece, 0)
-        lines, first_hard = self._forward(acc, first, first_text, explicit=explicit)
+        lines, first_hard = self._forward(
+            acc, first, first_text, explicit=explicit, row_above=whole_row
+        )
         cur = lines[-1]
         if first_hard and not before:
             acc.prepend(self._wrapped_before(first_text), 0)
@@ -251,7 +253,7 @@ class Assembler:
         )
 
     def _forward(
-        self, acc: _Text, first: Line, first_text: str, *, explicit: bool
+        self, acc: _Text, first: Line, first_text: str, *, explicit: bool, row_above: bool = False
     ) -> tuple[list[Line], bool]:
         """Join following lines while the record goes on; (lines, first join was hard)."""
         lines: list[Line] = [first]
@@ -263,7 +265,9 @@ class Assembler:
         first_hard = False
         # A terminal's hard wrap: rows exactly as wide as the first, cut anywhere.
         wrap_width = len(first_text)
-        wrap_rows = 1  # rows of that width joined so far (0: not a fixed-width wrap)
+        # Rows of that width joined so far (0: not a fixed-width wrap); ``row_above``:
+        # the row above, as wide as this one, was joined before it.
+        wrap_rows = 2 if row_above else 1
         while len(lines) < MAX_RECORD_LINES and total < MAX_RECORD_BYTES:
             if cur.long or cur.next is None:
                 break
@@ -413,12 +417,15 @@ class Assembler:
         # perform", or inside a word of it: "... is no" / "t authorized to perform".
         if "not authorized to perform" not in first and not _phrase_tail(body):
             return "", False
-        if starts_own_sentence(body):
-            return "", False
         prev = self.prev_lines(2)
         if not prev or not prev[-1]:
             return "", False
         prev_text = normalize_line(prev[-1])[0]
+        # A row of a terminal's wrap (as wide as the row above) may start anywhere, even
+        # where a sentence seems to ("ci-sessi" / "on is not authorized"): the sentence
+        # that crosses the two rows, checked below, decides.
+        if starts_own_sentence(body) and not len(prev_text) == width >= 60:
+            return "", False
         before = unescaped(strip_known_prefix(prev_text).rstrip(" \t"))
         if len(prev) == 2 and before and " " not in before.strip() and "User:" not in before:
             # "User: arn:...:user/" / "marymajor" / "is not authorized": a name on its own row.
