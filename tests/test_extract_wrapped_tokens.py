@@ -152,3 +152,15 @@ def test_java_frame_cut_after_its_parenthesis() -> None:
     )
     (f,) = extract_text(_wrap(line, 80))
     assert f.error_code == "AccessDeniedException"
+
+
+def test_blob_in_an_xml_body_wrapped_at_80_columns() -> None:
+    """boto2's EC2 XML body hard-wrapped at 80 columns: the whole blob is read."""
+    blob = "AbC4-xYz_" + "q0Ws9JpLm3Rt7Uv1Xz5Bn8Ck2Dh6Fg" * 24
+    body = (
+        "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not "
+        "authorized to perform this operation. Encoded authorization failure message: "
+        f"{blob}</Message></Error></Errors><RequestID>4442587FB7D0A2F9</RequestID></Response>"
+    )
+    (f,) = extract_text(_wrap(body, 80))
+    assert (f.error_code, f.encoded_message) == ("UnauthorizedOperation", blob)

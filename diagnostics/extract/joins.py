@@ -116,7 +116,7 @@ _LABELS = ("User:", "Principal:", "user:")
 _GO_CODES = ("AccessDenied", "Unauthorized", "Authoriz", "Forbidden")
 # Linear: a literal then one bounded class run, anchored at the end of a bounded tail.
 _PRINCIPAL_AT_END = re.compile(r"User: (?:arn:)?[^\s]{0,2048}$")
-_WORD_START = " \t(:\"'"
+_WORD_START = " \t(:\"'>"  # ">": a message right after its XML tag
 # Linear: a literal, one bounded class, anchored at the end of a bounded tail.
 _CLI_OP_AT_END = re.compile(r"when calling the [A-Za-z0-9]{1,100}$")
 
@@ -337,7 +337,9 @@ def join(
             # and a piece is a whole line of blob or looks like one.
             full = len(prev_visible.rstrip(" \t")) == width
             piece, rest = body[:run], body[run:].strip()
-            plausible = all(ch in _CLOSERS for ch in rest) or looks_like_blob_piece(piece)
+            # The last piece may end at the XML body's closing tag ("...Fg</Message>").
+            closed = all(ch in _CLOSERS for ch in rest) or rest.startswith("</")
+            plausible = closed or looks_like_blob_piece(piece)
             return ("", unescaped(body), line_explicit) if full and plausible else None
         piece, rest = body[:run], body[run:].strip()
         whole = all(ch in _CLOSERS for ch in rest)
