@@ -164,3 +164,20 @@ def test_blob_in_an_xml_body_wrapped_at_80_columns() -> None:
     )
     (f,) = extract_text(_wrap(body, 80))
     assert (f.error_code, f.encoded_message) == ("UnauthorizedOperation", blob)
+
+
+def test_next_line_as_wide_by_chance_is_its_own_denial() -> None:
+    """Two different denials on lines that happen to be equally wide stay two (a blog's list)."""
+    first = (
+        "An error occurred (AccessDeniedException) when calling the DescribeInstances operation: "
+        "User: arn:aws:iam::123456789012:user/developer is not authorized to perform: "
+        "ec2:DescribeInstances on resource: *"
+    )
+    second = (
+        "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/MyRole/session is "
+        "not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:"
+        "123456789012:table/MyTable-2024"
+    )
+    assert len(first) == len(second) >= 60  # by chance as wide as a terminal's rows
+    found = extract_text(first + "\n" + second + "\n")
+    assert [f.action for f in found] == ["ec2:DescribeInstances", "dynamodb:GetItem"]

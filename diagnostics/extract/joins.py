@@ -450,6 +450,8 @@ def terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool:
         # and never into a row that starts a denial of its own (the next log line
         # that happens to be as wide: a retry, another request).
         return rows >= 2 and len(row) <= width and not _starts_own_failure(row)
+    if opens_denial(row):
+        return False  # the next log line, by chance as wide: it opens its own denial
     if rows == 1:
         return len(row) == width
     return len(row) <= width
@@ -457,6 +459,17 @@ def terminal_row(mode: str, width: int, rows: int, prev: str, row: str) -> bool:
 
 #: Where a denial's own text begins (an SDK frame after a sentence does not).
 _OWN_STARTS = ("not authorized to perform", "An error occurred (", "operation error ")
+
+
+def opens_denial(row: str) -> bool:
+    """``row`` holds a denial's beginning: a CLI or Go v2 frame, or a sentence with its
+    ``User:`` label (a wrap row starts mid-token: "-session is not authorized ...", or
+    right after the label: ": arn:... is not authorized ...")."""
+    if "An error occurred (" in row or "operation error " in row:
+        return True
+    if "not authorized to perform" not in row:
+        return False
+    return any(row.startswith(_LABELS, h.start) for h in find_plain(row))
 
 
 def _starts_own_failure(row: str) -> bool:

@@ -38,6 +38,7 @@ from diagnostics.extract.encoded import open_blob_at_end
 from diagnostics.extract.joins import (
     ends_on_arn,
     join,
+    opens_denial,
     starts_own_sentence,
     terminal_row,
     unescaped,
@@ -424,7 +425,8 @@ class Assembler:
         # A row of a terminal's wrap (as wide as the row above) may start anywhere, even
         # where a sentence seems to ("ci-sessi" / "on is not authorized"): the sentence
         # that crosses the two rows, checked below, decides.
-        if starts_own_sentence(body) and not len(prev_text) == width >= 60:
+        wrap_row = len(prev_text) == width >= 60
+        if starts_own_sentence(body) and (not wrap_row or opens_denial(body)):
             return "", False
         before = unescaped(strip_known_prefix(prev_text).rstrip(" \t"))
         if len(prev) == 2 and before and " " not in before.strip() and "User:" not in before:
