@@ -105,6 +105,10 @@ CASES: dict[str, Spec] = {
         [("", "authorization id: "), ("authorization id:", " "), ("authorization id: ", "0")],
     ),
     "diagnostics/extract/authorization_id.py:_ID_TAIL": ("fullmatch", [(" ", "a"), ("", " ")]),
+    "diagnostics/extract/request_ids.py:_REQUEST_ID": (
+        "search",
+        [("", "Request ID: "), ("Request ID: ", "a"), ("", "request id"), ("", "RequestId: >")],
+    ),
     "diagnostics/testing/toolbox_double.py:_CREDENTIAL": (
         "search",
         [("Credential=", "A"), ("Credential=A/20261201/", "a"), ("", "Credential=")],

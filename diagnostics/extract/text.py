@@ -27,6 +27,7 @@ from diagnostics.extract.found import Found, from_plain
 from diagnostics.extract.frames import Frame, find_frames
 from diagnostics.extract.plain import PlainHit, find_plain
 from diagnostics.extract.principals import is_clean_arn
+from diagnostics.extract.request_ids import with_request_ids
 from diagnostics.extract.templates import is_template
 from diagnostics.extract.tool_operations import tool_operation
 from diagnostics.extract.wordings import WordingHit, find_wordings
@@ -114,7 +115,7 @@ def analyse_text(
         standalone=lambda start, end: Found("plain", start, end),
     )
     found = [f for f in found if not is_template(text, f.start, f.end, f.principal_text)]
-    return _share_wrappers(found), problems
+    return with_request_ids(text, _share_wrappers(found)), problems
 
 
 def _eks_hits(text: str, context: str) -> list[WordingHit]:
