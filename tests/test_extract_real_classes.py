@@ -136,6 +136,14 @@ EC2_CASES = [
         "     this operation..\n",
         [{"kind": "plain", "principal_arn": None}],
     ),
+    # Packer's documentation: the builder's words name the EC2 call, nothing else does.
+    Case(
+        "packer-docs-bare-sentence",
+        "https://src.isharkfly.com/iSharkFly-Docs/packer-cn/blame/commit/99061b96d6267033437d7d9d1698906264a9328f/website/source/docs/builders/amazon.html.markdown",
+        "==> amazon-ebs: Error launching source instance: You are not authorized to perform "
+        "this operation.\n",
+        [{"kind": "plain", "operation": "RunInstances"}],
+    ),
 ]
 
 NEGATIVES = [
