@@ -66,8 +66,10 @@ def principal_before(text: str, middle: int) -> Principal | None:
     ``Reason: is not ...``) or at a line's start (a pasted fragment).
     """
     is_at = middle - 3
-    if is_at < 0 or text[is_at:middle] != "is ":
+    if is_at < 0 or text[is_at:middle] not in ("is ", "Is "):
         return _left_out(text, middle)
+    if text[is_at] == "I" and not (is_at == 0 or text[is_at - 1] == "\n"):
+        return None  # "Is" starts a sentence: only a title line's own start
     end = is_at
     while end > 0 and text[end - 1].isspace():
         end -= 1
@@ -113,13 +115,24 @@ def principal_before(text: str, middle: int) -> Principal | None:
     if word.endswith(":") and len(word) > 1:
         # "AccessDenied:  is not authorized": the principal was deleted.
         return Principal(None, "", text.rfind(word, line_start, is_at))
-    if len(words) >= 2 and words[-2].endswith(":") and word in _ELISIONS:
-        # "AccessDenied: ... is not authorized": the principal was elided.
-        return Principal(None, word, text.rfind(words[-2], line_start, is_at))
+    # The lead lost a placeholder's closing ">" to the strip above: read it as written.
+    written = text[line_start:is_at].rsplit(maxsplit=1)[-1]
+    if len(words) >= 2 and words[-2].endswith(":") and _elided(written):
+        # "AccessDenied: ... is not authorized" or "AccessDeniedException: <Username> is
+        # not authorized": the principal was elided or left as a placeholder.
+        return Principal(None, written, text.rfind(words[-2], line_start, is_at))
     if len(words) == 1 and at_line_start and _BARE_NAME.match(word):
         # "PostConfirmation is not authorized ...": a paste cut before "User:".
         return Principal(None, word, text.rfind(word, line_start, is_at))
     return None
+
+
+def _elided(word: str) -> bool:
+    """``word`` stands for a principal someone left out: an ellipsis or a ``<Name>``."""
+    if word in _ELISIONS:
+        return True
+    inner = word[1:-1]
+    return word[:1] == "<" and word[-1:] == ">" and 0 < len(inner) <= 64 and "<" not in inner
 
 
 def _left_out(text: str, middle: int) -> Principal | None:
@@ -133,6 +146,8 @@ def _left_out(text: str, middle: int) -> Principal | None:
         j -= 1
     if j == 0 or text[j - 1] == "\n" or (j < middle and text[j - 1] == ":"):
         return Principal(None, None, middle)
+    if j < middle and text[max(0, j - 3) : j] in ("...", "…"):
+        return Principal(None, None, middle)  # "Could not assume role... not authorized ..."
     return None
 
 
