@@ -737,3 +737,18 @@ MORE_CASES = [
 def test_more_wordings_and_frames(case: Case) -> None:
     """Other services' wordings and the tools' own frames keep the action and principal."""
     check(case)
+
+
+def test_bodyless_403_of_any_call_is_a_denial() -> None:
+    """``An error occurred (403) when calling the GetObject operation: Forbidden`` is read."""
+    (f,) = extract_text(
+        "botocore.exceptions.ClientError: An error occurred (403) when calling the GetObject "
+        "operation: Forbidden\n"
+    )
+    assert (f.error_code, f.operation) == ("403", "GetObject")
+
+
+def test_403_with_another_reason_is_not_read() -> None:
+    """A ``(403)`` frame whose message is not the status's reason stays unread (no evidence)."""
+    text = "An error occurred (403) when calling the GetObject operation: see the docs\n"
+    assert extract_text(text) == []

@@ -58,10 +58,6 @@ _CODE_RUN = re.compile(r"(?:[^\W_]|\.)*")
 _STATUS_403 = re.compile(r"[Ss]tatus ?[Cc]ode:? ?403\b")
 
 
-#: Operations only S3 answers with the CLI's ``An error occurred (403) when
-#: calling the HeadObject operation: Forbidden`` (a HEAD response has no body,
-#: so no error code: botocore reports the HTTP status).
-_HEAD_OPS = frozenset({"HeadObject", "HeadBucket"})
 #: Operation names only one service has, so a CLI frame names that service too
 #: (STS refuses these two to session credentials: "Cannot call GetSessionToken
 #: with session credentials", an AccessDenied with no principal or action).
@@ -175,8 +171,10 @@ def _find_cli(text: str, out: list[Frame]) -> None:
                     start = old
                 code, op = m.group("code"), m.group("op")
                 authz, service = is_authz_error_code(code), _CLI_SERVICE.get(op)
-                if code == "403" and op in _HEAD_OPS:
-                    # The CLI's text for a body-less 403 (HEAD has no error document).
+                if code == "403":
+                    # The CLI's text for a body-less 403 (HEAD has no error document; any
+                    # other call refused before a body was written, by a proxy or an
+                    # endpoint policy): botocore reports the HTTP status and its reason.
                     authz = text.startswith(": Forbidden", m.end())
                 out.append(
                     Frame(
