@@ -752,3 +752,22 @@ def test_403_with_another_reason_is_not_read() -> None:
     """A ``(403)`` frame whose message is not the status's reason stays unread (no evidence)."""
     text = "An error occurred (403) when calling the GetObject operation: see the docs\n"
     assert extract_text(text) == []
+
+
+def test_sentence_cut_inside_its_action_is_kept() -> None:
+    """``... is not authorized to perform: sts (truncated...)`` keeps the failure, cut."""
+    (f,) = extract_text(
+        '{"Error":{"Code":"AccessDenied","Message":"User: arn:aws:iam::111122223333:user/app '
+        "is not authorized to perform: sts (truncated...)\n"
+    )
+    assert (f.action, f.truncated, f.principal_arn) == (
+        None,
+        True,
+        "arn:aws:iam::111122223333:user/app",
+    )
+    assert any("cut inside its action" in n for n in f.parse_notes)
+
+
+def test_prose_about_a_service_is_not_a_cut_action() -> None:
+    """Prose "not authorized to perform: sts calls here" is no cut sentence."""
+    assert extract_text("You are not authorized to perform: sts calls here.\n") == []
