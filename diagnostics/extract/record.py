@@ -10,6 +10,10 @@ following lines that continue it:
   timestamps, Packer's builder prefix and indentation are removed first;
 - a plain sentence soft-wrapped at a blank (joined with a space), as
   documentation and narrow terminals print it;
+- a terminal's hard wrap (rows cut at one column, 60 or wider): read on to
+  its last row even after a finished sentence (the trailing SDK frame or ID
+  suffix), and back to its first row when the hit is on a later one, but
+  never into a row that opens a denial of its own;
 - a Go SDK ``status code: 403`` line after an error code;
 - a pretty-printed decoded message (``{`` ... ``}``, jq's output).
 
