@@ -238,6 +238,9 @@ class Failure:
     #: The resource exactly as the text wrote it when it is not a clean ARN (a
     #: placeholder account, an elision, IAM's ``role NAME``); ``resource`` is then ``None``.
     resource_text: str | None = None
+    #: The request ID the SDK printed with the error.  Not in the JSON output: it
+    #: only tells apart two alike denials one line lists (``fold.py``).
+    request_id: str | None = field(default=None, metadata={JSON_KEY: None})
 
     def __reduce__(self) -> tuple[type[Failure], tuple[Any, ...]]:
         return (Failure, _FAILURE_FIELDS(self))  # as SourceRef.__reduce__

@@ -22,30 +22,7 @@ from diagnostics.testing.error_shapes import SHAPES_DOC, Rendering, load, matrix
 
 #: shape id -> renderings still wrong (of how many), measured when last lowered.
 KNOWN_MISSES: dict[str, int] = {
-    "awscli-v2-error-prefix": 1,  # of 342
-    "awscli-v2-json-error-xml": 7,  # of 198: the code above a wrapped or quoted message
-    "awscli-v2-json-error-json": 8,  # of 144: likewise
-    "awscli-s3-transfer-failure": 1,  # of 48
-    "go-v2-operation-error": 13,  # of 294
-    "go-v2-s3-operation-error": 2,  # of 48
-    "java-v1-service-exception": 36,  # of 294
-    "java-v1-service-exception-no-proxy": 36,  # of 294
-    "java-v1-s3-exception": 3,  # of 48
-    "java-v2-service-exception": 8,  # of 294
-    "java-v2-service-exception-attempts": 6,  # of 294
-    "java-v2-s3-exception": 3,  # of 48
-    "js-v3-json-stringify-s3": 20,  # of 48
-    "dotnet-core-service-exception": 28,  # of 342
-    "dotnet-framework-service-exception": 28,  # of 342: the inner 403 wrapped away from its class
-    "php-service-exception": 1,  # of 48
-    "ruby-uncaught": 29,  # of 342
-    "boto2-ec2-response-error": 1,  # of 54
-    "terraform-aws-diagnostic": 26,  # of 294
-    "terraform-aws-s3-diagnostic": 2,  # of 48
-    "pulumi-aws-multierror": 26,  # of 294
-    "serverless-cfn-failure": 1,  # of 48
-    "serverless-sdk-error": 10,  # of 300
-    "sam-changeset-error": 2,  # of 96
+    "dotnet-core-service-exception": 1,  # of 342
 }
 
 SHAPES, SERVICES = load()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from diagnostics.extract import extract_text
 
 
@@ -113,3 +115,11 @@ def test_exception_class_alone_above_the_sentence() -> None:
     )
     (f,) = extract_text(text)
     assert f.error_code == "AccessDeniedException"
+
+
+def test_cli_json_error_inside_a_json_log_field() -> None:
+    """The CLI's JSON error body logged as an escaped string field gives its code."""
+    body = '{\n    "Code": "AccessDenied",\n    "Message": "Access Denied"\n}'
+    line = json.dumps({"level": "error", "msg": body})
+    (f,) = extract_text(line + "\n")
+    assert f.error_code == "AccessDenied"

@@ -44,3 +44,45 @@ def test_readme_heading_shape() -> None:
 def test_prose_is_not_a_sentence() -> None:
     """'You are not authorized to perform' and mid-sentence prose are not this shape."""
     assert extract_text("Note that users are not authorized to perform: this is by design.\n") == []
+
+
+@pytest.mark.parametrize("elision", ["...", "…", "[...]"])
+def test_elided_principal_after_the_code(elision: str) -> None:
+    """``AccessDenied: ... is not authorized`` (a doc eliding the principal) is one failure."""
+    (f,) = extract_text(
+        f"AccessDenied: {elision} is not authorized to perform: ec2:StartInstances\n"
+    )
+    assert (f.principal_arn, f.principal_text) == (None, elision)
+    assert (f.action, f.error_code) == ("ec2:StartInstances", "AccessDenied")
+
+
+def test_placeholder_principal_after_the_code() -> None:
+    """``AccessDeniedException: <Username> is not authorized ...`` keeps the placeholder."""
+    (f,) = extract_text(
+        "AccessDeniedException: <Username> is not authorized to perform "
+        "dynamodb:BatchWriteItem on resource: <table-name>\n"
+    )
+    assert (f.principal_text, f.action) == ("<Username>", "dynamodb:BatchWriteItem")
+
+
+def test_title_line_starting_with_is() -> None:
+    """A title line ``Is not authorized to perform: ecr:...`` is a failure with no principal."""
+    (f,) = extract_text("Is not authorized to perform: ecr:GetAuthorizationToken\n")
+    assert (f.principal_arn, f.principal_text, f.action) == (
+        None,
+        None,
+        "ecr:GetAuthorizationToken",
+    )
+
+
+def test_sentence_after_an_elision() -> None:
+    """``Could not assume role... not authorized to perform: sts:AssumeRole`` is one failure."""
+    (f,) = extract_text(
+        "Could not assume role in target account... not authorized to perform: sts:AssumeRole\n"
+    )
+    assert f.action == "sts:AssumeRole"
+
+
+def test_is_inside_prose_is_no_title() -> None:
+    """A capitalised "Is" mid-line ("What Is not authorized ...") starts no sentence."""
+    assert extract_text("What Is not authorized to perform: ecr:X means\n") == []

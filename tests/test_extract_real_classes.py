@@ -136,6 +136,14 @@ EC2_CASES = [
         "     this operation..\n",
         [{"kind": "plain", "principal_arn": None}],
     ),
+    # Packer's documentation: the builder's words name the EC2 call, nothing else does.
+    Case(
+        "packer-docs-bare-sentence",
+        "https://src.isharkfly.com/iSharkFly-Docs/packer-cn/blame/commit/99061b96d6267033437d7d9d1698906264a9328f/website/source/docs/builders/amazon.html.markdown",
+        "==> amazon-ebs: Error launching source instance: You are not authorized to perform "
+        "this operation.\n",
+        [{"kind": "plain", "operation": "RunInstances"}],
+    ),
 ]
 
 NEGATIVES = [
@@ -729,3 +737,37 @@ MORE_CASES = [
 def test_more_wordings_and_frames(case: Case) -> None:
     """Other services' wordings and the tools' own frames keep the action and principal."""
     check(case)
+
+
+def test_bodyless_403_of_any_call_is_a_denial() -> None:
+    """``An error occurred (403) when calling the GetObject operation: Forbidden`` is read."""
+    (f,) = extract_text(
+        "botocore.exceptions.ClientError: An error occurred (403) when calling the GetObject "
+        "operation: Forbidden\n"
+    )
+    assert (f.error_code, f.operation) == ("403", "GetObject")
+
+
+def test_403_with_another_reason_is_not_read() -> None:
+    """A ``(403)`` frame whose message is not the status's reason stays unread (no evidence)."""
+    text = "An error occurred (403) when calling the GetObject operation: see the docs\n"
+    assert extract_text(text) == []
+
+
+def test_sentence_cut_inside_its_action_is_kept() -> None:
+    """``... is not authorized to perform: sts (truncated...)`` keeps the failure, cut."""
+    (f,) = extract_text(
+        '{"Error":{"Code":"AccessDenied","Message":"User: arn:aws:iam::111122223333:user/app '
+        "is not authorized to perform: sts (truncated...)\n"
+    )
+    assert (f.action, f.truncated, f.principal_arn) == (
+        None,
+        True,
+        "arn:aws:iam::111122223333:user/app",
+    )
+    assert any("cut inside its action" in n for n in f.parse_notes)
+
+
+def test_prose_about_a_service_is_not_a_cut_action() -> None:
+    """Prose "not authorized to perform: sts calls here" is no cut sentence."""
+    assert extract_text("You are not authorized to perform: sts calls here.\n") == []

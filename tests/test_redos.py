@@ -114,6 +114,10 @@ CASES: dict[str, Spec] = {
         "fullmatch",
         [(" ", "a"), ("", " ")],
     ),
+    "diagnostics/extract/assembly/request_ids.py:_REQUEST_ID": (
+        "search",
+        [("", "Request ID: "), ("Request ID: ", "a"), ("", "request id"), ("", "RequestId: >")],
+    ),
     "diagnostics/testing/toolbox_double.py:_CREDENTIAL": (
         "search",
         [("Credential=", "A"), ("Credential=A/20261201/", "a"), ("", "Credential=")],
@@ -250,10 +254,6 @@ CASES: dict[str, Spec] = {
     "diagnostics/extract/parsers/wordings.py:_CALL_FAILED": (
         "match",
         [("Call failed: a(", "a"), ("Call failed: a(", ") => "), ("Call failed: a() => ", "a")],
-    ),
-    "diagnostics/extract/parsers/plain.py:_CUT_ACTION": (
-        "fullmatch",
-        [("", " "), (":", "a"), ("", "a ")],
     ),
     "diagnostics/extract/parsers/plain.py:_BARE_DENY": (
         "match",

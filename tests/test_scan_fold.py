@@ -235,3 +235,27 @@ def test_a_later_print_that_adds_nothing_counts_as_an_occurrence() -> None:
     assert folder.add(again) is True
     [entry] = list(folder.drain())
     assert (entry.failure.action, entry.occurrences) == ("s3:PutObject", 2)
+
+
+def _java_legacy(request_id: str) -> str:
+    return (
+        f"Status Code: 403, AWS Service: Amazon S3, AWS Request ID: {request_id}, "
+        "AWS Error Code: AccessDenied, AWS Error Message: Access Denied"
+    )
+
+
+def test_one_line_listing_several_requests_reports_each(tmp_path: Path) -> None:
+    """A line listing alike denials of different request IDs (an SDK's error list) gives each."""
+    ids = ["3ACA31E72F490BD2", "8272D5DB79566BED", "9DB7822EF93E84F1"]
+    path = tmp_path / "list.log"
+    path.write_text("failed to fetch: [" + ", ".join(f'"{_java_legacy(i)}"' for i in ids) + "]\n")
+    _, diagnoses = scan([str(path)], ruleset=None, decoder=None, err=io.StringIO())
+    assert [d.failure.request_id for d in diagnoses] == ids
+
+
+def test_retry_loop_lines_with_new_request_ids_fold(tmp_path: Path) -> None:
+    """The same denial retried on later lines, each with its own request ID, is one report."""
+    path = tmp_path / "retry.log"
+    path.write_text("".join(f"E {_java_legacy(i)}\n" for i in ("AAAA1111BBBB", "CCCC2222DDDD")))
+    _, diagnoses = scan([str(path)], ruleset=None, decoder=None, err=io.StringIO())
+    assert len(diagnoses) == 1 and diagnoses[0].occurrences == 2

@@ -44,6 +44,7 @@ _PART_FIELDS = (
     "region",
     "error_code",
     "authorization_id",
+    "request_id",
 )
 #: Slots a person's redaction writes: the same message printed twice may differ there.
 _REDACTED = ("principal_text", "resource_text")
@@ -94,6 +95,17 @@ def parts_of_one(a: Failure, b: Failure) -> bool:
 def _adds_nothing(first: Failure, later: Failure) -> bool:
     """``later`` says nothing ``first`` left unsaid: a repeat, not a missing part."""
     return all(getattr(later, n) is None or getattr(first, n) is not None for n in _PART_FIELDS)
+
+
+def _another_request(seen: Failure, new: Failure) -> bool:
+    """``new`` is on the same line as ``seen`` but names another request ID."""
+    return (
+        seen.request_id is not None
+        and new.request_id is not None
+        and seen.request_id != new.request_id
+        and seen.source.path == new.source.path
+        and seen.source.line == new.source.line
+    )
 
 
 def join_parts(first: Failure, later: Failure) -> Failure:
@@ -147,6 +159,11 @@ class Folder:
         """Fold ``failure`` in; True when it repeats one still in the window."""
         key = failure.dedup_key()
         entry = self._window.get(key)
+        if entry is not None and _another_request(entry.failure, failure):
+            # One line listing alike denials of several requests (a Java SDK's error
+            # list, each with its request ID) reports each; a retry loop's lines fold.
+            key = (*key, failure.request_id)
+            entry = self._window.get(key)
         if entry is not None:
             entry.occurrences += 1
             entry.last_source = failure.source

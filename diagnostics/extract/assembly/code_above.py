@@ -140,3 +140,25 @@ def with_code_below(
         note = "the error code is on the line below; the message names no principal or resource"
         return [Found("plain", 0, len(head), error_code=code, parse_notes=(note,))]
     return [f if f.error_code is not None else replace(f, error_code=code) for f in found]
+
+
+def bodies_in_text(text: str) -> list[Found]:
+    """Bare-message bodies inside one record's text, its lines joined with ``\\n``.
+
+    A JSON log line that carries the CLI's ``--cli-error-format json`` output in a
+    string field escapes its line breaks: unescaped, the body's lines are lines of
+    the record's text, and the code above the message is read the same way.
+    """
+    out: list[Found] = []
+    lines = text.split("\n")
+    pos = 0
+    for i, line in enumerate(lines):
+        if bare_message(line):
+            code = code_above(lines[:i]) or code_below(lines[i + 1 :])
+            if code is not None:
+                note = "the error code is beside the message; it names no principal or resource"
+                out.append(
+                    Found("plain", pos, pos + len(line), error_code=code, parse_notes=(note,))
+                )
+        pos += len(line) + 1
+    return out

@@ -39,6 +39,7 @@ class Found:
     authorization_id: str | None = None
     parse_notes: tuple[str, ...] = ()
     resource_text: str | None = None
+    request_id: str | None = None
 
     def framed(
         self, start: int, error_code: str | None, operation: str | None, event_source: str | None
@@ -68,6 +69,7 @@ class Found:
             authorization_id=self.authorization_id,
             parse_notes=self.parse_notes,
             resource_text=self.resource_text,
+            request_id=self.request_id,
         )
 
     def to_failure(self, source: SourceRef, excerpt: str) -> Failure:
@@ -94,6 +96,7 @@ class Found:
             authorization_id=self.authorization_id,
             parse_notes=self.parse_notes,
             resource_text=self.resource_text,
+            request_id=self.request_id,
         )
         if self.decoded is not None:
             failure = enrich(failure, self.decoded)

@@ -117,7 +117,7 @@ _LABELS = ("User:", "Principal:", "user:")
 _GO_CODES = ("AccessDenied", "Unauthorized", "Authoriz", "Forbidden")
 # Linear: a literal then one bounded class run, anchored at the end of a bounded tail.
 _PRINCIPAL_AT_END = re.compile(r"User: (?:arn:)?[^\s]{0,2048}$")
-_WORD_START = " \t(:\"'"
+_WORD_START = " \t(:\"'>"  # ">": a message right after its XML tag
 # Linear: a literal, one bounded class, anchored at the end of a bounded tail.
 _CLI_OP_AT_END = re.compile(r"when calling the [A-Za-z0-9]{1,100}$")
 
@@ -176,9 +176,11 @@ def _all(text: str, needle: str) -> list[int]:
 #: ``phrase`` inside a key phrase; ``cli`` inside the CLI's "when calling the
 #: X operation" frame; ``legacy`` after EC2's old first sentence; ``sentence``
 #: a denial sentence without its end; ``frame`` inside an SDK frame; ``status``
-#: before Go's "status code:" line; and the authorization-ID suffix's two.
+#: before Go's "status code:" line; ``wrap`` a terminal's fixed-width rows
+#: (set by the record, not by ``wants_next``); and the authorization-ID suffix's two.
 JoinMode = (
-    Literal["blob", "open", "phrase", "cli", "legacy", "sentence", "frame", "status"] | SuffixMode
+    Literal["blob", "open", "phrase", "cli", "legacy", "sentence", "frame", "status", "wrap"]
+    | SuffixMode
 )
 
 
@@ -230,6 +232,8 @@ def _php_open(text: str) -> bool:
 def _frame_open(tail: str) -> bool:
     """The text ends inside an SDK frame a terminal wrapped (its closing mark not yet seen)."""
     for opener, closer in _FRAME_OPENERS:
+        if opener.startswith("(") and any(tail.endswith(opener[:k]) for k in range(1, 10)):
+            return True  # cut inside the opener ("(" / "Service: "), or its blank trimmed
         i = tail.rfind(opener)
         if i != -1 and tail.find(closer, i + len(opener)) == -1:
             return True
@@ -347,7 +351,9 @@ def join(
             # and a piece is a whole line of blob or looks like one.
             full = len(prev_visible.rstrip(" \t")) == width
             piece, rest = body[:run], body[run:].strip()
-            plausible = all(ch in _CLOSERS for ch in rest) or looks_like_blob_piece(piece)
+            # The last piece may end at the XML body's closing tag ("...Fg</Message>").
+            closed = all(ch in _CLOSERS for ch in rest) or rest.startswith("</")
+            plausible = closed or looks_like_blob_piece(piece)
             return ("", unescaped(body), line_explicit) if full and plausible else None
         piece, rest = body[:run], body[run:].strip()
         whole = all(ch in _CLOSERS for ch in rest)
@@ -375,7 +381,14 @@ def join(
         )
         return ("" if glue else " "), unescaped(body), line_explicit
     if mode == "cli":
-        return (" ", unescaped(body), line_explicit) if body.startswith("operation") else None
+        if body.startswith("operation"):
+            return " ", unescaped(body), line_explicit
+        # A terminal cut inside the operation's name ("the Create" / "Role operation:").
+        head = body.split(" ", 1)[0]
+        cut = len(prev_visible) >= 60 and not prev_visible.endswith((" ", "\t"))
+        if cut and head.isalnum() and body[len(head) :].startswith(" operation"):
+            return "", unescaped(body), line_explicit
+        return None
     if mode == "legacy":
         if body.startswith(("Encoded authorization failure message", "User: ")):
             return " ", unescaped(body), line_explicit
@@ -401,7 +414,9 @@ def join(
         width = len(first_text)
         if width < 60 or len(prev_visible) != width:
             return None
-        return "", unescaped(body), line_explicit
+        # The cut fell on a blank: the row starts with it ("Error Code:" / " AccessDenied").
+        sep = " " if strip_known_prefix(ntext)[:1] in (" ", "\t") else ""
+        return sep, unescaped(body), line_explicit
     if body.lower().startswith("status code:"):
         return " ", body, line_explicit
     return None
@@ -442,10 +457,34 @@ def terminal_row(mode: JoinMode, width: int, rows: int, prev: str, row: str) -> 
     one row is common, of two rare); then each further row, the last one
     shorter, joins with no separator while the message is still open.
     """
-    # "suffix": a finished sentence; only a line starting an ID suffix joins it,
-    # never the next log line that happens to be as wide.
-    if mode in ("blob", "suffix") or width < 60 or not rows or len(prev) != width or not row:
+    if mode == "blob" or width < 60 or not rows or len(prev) != width or not row:
         return False
+    if mode in ("suffix", "wrap"):
+        # A finished sentence: only a wrap two full rows have shown goes on after it,
+        # and never into a row that starts a denial of its own (the next log line
+        # that happens to be as wide: a retry, another request).
+        return rows >= 2 and len(row) <= width and not _starts_own_failure(row)
+    if opens_denial(row):
+        return False  # the next log line, by chance as wide: it opens its own denial
     if rows == 1:
         return len(row) == width
     return len(row) <= width
+
+
+#: Where a denial's own text begins (an SDK frame after a sentence does not).
+_OWN_STARTS = ("not authorized to perform", "An error occurred (", "operation error ")
+
+
+def opens_denial(row: str) -> bool:
+    """``row`` holds a denial's beginning: a CLI or Go v2 frame, or a sentence with its
+    ``User:`` label (a wrap row starts mid-token: "-session is not authorized ...", or
+    right after the label: ": arn:... is not authorized ...")."""
+    if "An error occurred (" in row or "operation error " in row:
+        return True
+    if "not authorized to perform" not in row:
+        return False
+    return any(row.startswith(_LABELS, h.start) for h in find_plain(row))
+
+
+def _starts_own_failure(row: str) -> bool:
+    return any(marker in row for marker in _OWN_STARTS) or holds_phrase(row)

@@ -10,6 +10,10 @@ following lines that continue it:
   timestamps, Packer's builder prefix and indentation are removed first;
 - a plain sentence soft-wrapped at a blank (joined with a space), as
   documentation and narrow terminals print it;
+- a terminal's hard wrap (rows cut at one column, 60 or wider): read on to
+  its last row even after a finished sentence (the trailing SDK frame or ID
+  suffix), and back to its first row when the hit is on a later one, but
+  never into a row that opens a denial of its own;
 - a Go SDK ``status code: 403`` line after an error code;
 - a pretty-printed decoded message (``{`` ... ``}``, jq's output).
 
@@ -26,10 +30,12 @@ from dataclasses import dataclass, field
 import orjson
 
 from diagnostics.extract.assembly.cheap import cheap_line
-from diagnostics.extract.assembly.code_above import with_code_above, with_code_below
+from diagnostics.extract.assembly.code_above import bodies_in_text, with_code_above, with_code_below
+from diagnostics.extract.assembly.found import Found
 from diagnostics.extract.assembly.joins import (
     ends_on_arn,
     join,
+    opens_denial,
     starts_own_sentence,
     terminal_row,
     unescaped,
@@ -43,6 +49,7 @@ from diagnostics.extract.cloudtrail.records import (
     iter_records,
     looks_like_cloudtrail,
 )
+from diagnostics.extract.inputs.markers import MARKERS
 from diagnostics.extract.parsers.decoded import (
     json_continuation,
     looks_like_decoded_key_line,
@@ -126,6 +133,37 @@ class _Text:
         return idx
 
 
+_PHRASE = "not authorized to perform"
+
+
+def _phrase_tail(body: str) -> bool:
+    """``body`` starts with the end of the phrase (its first letters on the row above)."""
+    return any(body.startswith(_PHRASE[k:]) for k in range(1, len(_PHRASE) - 6))
+
+
+def _lacks_operation(found: list[Found]) -> bool:
+    return not found or any(f.operation is None for f in found)
+
+
+def _prefix_helps(prefix: str, unread: bool, more: list[Found], found: list[Found]) -> bool:
+    """Rows joined before a record read more of it, and are no failure of their own:
+    no row was read as one (``unread``: none holds a marker), or they hold none."""
+    read_more = len(more) > len(found) or (
+        bool(more) and more[0].start < len(prefix) and len(more) == len(found)
+    )
+    return read_more and (unread or not analyse_text(prefix)[0])
+
+
+def _row_join(text: str, row: str, prev_visible: str, first_text: str) -> tuple[str, str, bool]:
+    """How a terminal's next row joins: (separator, piece, ends with ``\\``)."""
+    # Rows of a wrapped Terraform box each carry the border: drop it.
+    if first_text.lstrip().startswith("│"):
+        row = strip_known_prefix(row)
+    # The record's text may have lost the row's trailing blank: keep it.
+    blank = prev_visible[len(prev_visible.rstrip(" \t")) :]
+    return ("" if text.endswith((" ", "\t")) else blank, unescaped(row), False)
+
+
 class Assembler:
     """Builds records; one instance per buffer pass, reused for every candidate line."""
 
@@ -185,32 +223,47 @@ class Assembler:
         if explicit:
             first_line = first_line[:-1].rstrip(" \t")
         first_piece = unescaped(strip_known_prefix(first_line))
-        before = self._backward(first_piece)
+        before, whole_row = self._backward(first_piece, len(first_text))
         if before:
             acc.add(before, 0)
             first_piece = first_piece.lstrip(" \t")  # the column's indentation is no blank
         acc.add(first_piece, 0)
-        lines, first_hard = self._forward(acc, first, first_text, explicit=explicit)
+        lines, first_hard = self._forward(
+            acc, first, first_text, explicit=explicit, row_above=whole_row
+        )
         cur = lines[-1]
         if first_hard and not before:
             acc.prepend(self._wrapped_before(first_text), 0)
+        elif whole_row:
+            # The row above was cut at the same column: the rows above it may be too.
+            acc.prepend(self._wrapped_before(first_text, skip=1), 0)
         text = acc.text()
-        context = ""
-        if "You are not authorized to " in text:
-            # EC2's bare sentence may be confirmed only by the tool's banner above it.
-            context = "\n".join(normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES))
-        elif EKS_MARKER in text:
-            # kubectl's 401 is EKS's only with the identity or cluster printed above it.
-            context = "\n".join(normalize_line(b)[0] for b in self.prev_lines(BACK_LINES))
-        found, problems = analyse_text(
-            text, cut_at_end=cur.unterminated or cur.long, context=context
-        )
+        context = self._context(text)
+        cut_at_end = cur.unterminated or cur.long
+        found, problems = analyse_text(text, cut_at_end=cut_at_end, context=context)
+        if not before and not first_hard and _lacks_operation(found):
+            found, problems = self._with_wrap_above(acc, first_text, (found, problems), cut_at_end)
+            text = acc.text()
+        if not found and "\n" in text:
+            found = bodies_in_text(text)  # an error body in an escaped string field
         found = with_code_above(found, first_text, self._lines_above)
         if not found or any(f.error_code is None for f in found):
             # A wrapped message field began on the line above the hit.
             heads = [first_text, *(self._lines_above()[-1:] if before else [])]
             found = with_code_below(found, heads, lambda: self._lines_below(cur))
         found = with_stack_below(found, self._iter_below(cur, STACK_LINES))
+        return RecordResult(
+            self._failures(found, acc, lines, line_no, base_offset),
+            cur.next,
+            [(line_no, p) for p in problems],
+            [line_no + i for i in sorted(set(self._bad_utf8))],
+        )
+
+    def _failures(
+        self, found: list[Found], acc: _Text, lines: list[Line], line_no: int, base_offset: int
+    ) -> list[Failure]:
+        """Each found failure placed on the physical line its text starts on."""
+        text = acc.text()
         failures: list[Failure] = []
         for f in found:
             rel = acc.line_of(f.start)
@@ -219,15 +272,10 @@ class Assembler:
             failure = f.to_failure(src, excerpt_of(text, f.start, f.end))
             # A client's field (user-agent, request body) is not the record's message.
             failures.append(mark_embedded(failure, self._norm(line, rel), text[f.start : f.end]))
-        return RecordResult(
-            failures,
-            cur.next,
-            [(line_no, p) for p in problems],
-            [line_no + i for i in sorted(set(self._bad_utf8))],
-        )
+        return failures
 
     def _forward(
-        self, acc: _Text, first: Line, first_text: str, *, explicit: bool
+        self, acc: _Text, first: Line, first_text: str, *, explicit: bool, row_above: bool = False
     ) -> tuple[list[Line], bool]:
         """Join following lines while the record goes on; (lines, first join was hard)."""
         lines: list[Line] = [first]
@@ -239,12 +287,18 @@ class Assembler:
         first_hard = False
         # A terminal's hard wrap: rows exactly as wide as the first, cut anywhere.
         wrap_width = len(first_text)
-        wrap_rows = 1  # rows of that width joined so far (0: not a fixed-width wrap)
+        # Rows of that width joined so far (0: not a fixed-width wrap); ``row_above``:
+        # the row above, as wide as this one, was joined before it.
+        wrap_rows = 2 if row_above else 1
         while len(lines) < MAX_RECORD_LINES and total < MAX_RECORD_BYTES:
             if cur.long or cur.next is None:
                 break
             text = acc.text()
             mode = wants_next(text)
+            if mode is None and wrap_rows >= 2 and len(prev_visible) == wrap_width >= 60:
+                # Two rows cut at the same column: a terminal's hard wrap, and the last
+                # row is full, so the message goes on (a trailing frame, an ID suffix).
+                mode = "wrap"
             if mode is None:
                 break
             nxt = self.line_at(cur.next)  # may raise NeedMore
@@ -262,12 +316,9 @@ class Assembler:
                 # only the blob): the first continuation sets the width.
                 blob_width = visible
             joined: tuple[str, str, bool] | None
-            if terminal_row(mode, wrap_width, wrap_rows, prev_visible, ntext):
-                # Rows of a wrapped Terraform box each carry the border: drop it.
-                row = strip_known_prefix(ntext) if first_text.lstrip().startswith("│") else ntext
-                # The record's text may have lost the row's trailing blank: keep it.
-                blank = prev_visible[len(prev_visible.rstrip(" \t")) :]
-                joined = ("" if text.endswith((" ", "\t")) else blank, unescaped(row), False)
+            row_cut = terminal_row(mode, wrap_width, wrap_rows, prev_visible, ntext)
+            if row_cut:
+                joined = _row_join(text, ntext, prev_visible, first_text)
             else:
                 joined = join(
                     mode,
@@ -284,7 +335,9 @@ class Assembler:
                 self._bad_utf8 = [i for i in self._bad_utf8 if i < len(lines)]
                 break
             sep, piece, explicit = joined
-            if len(lines) == 1 and sep == "" and not explicit:
+            if len(lines) == 1 and row_cut:
+                first_hard = True  # a terminal's wrap, even where its cut fell on a blank
+            elif len(lines) == 1 and sep == "" and not explicit:
                 first_hard = len(first_text) == len(ntext) or mode != "blob"
             acc.add(sep + piece, len(lines))
             lines.append(nxt)
@@ -326,7 +379,49 @@ class Assembler:
     def _lines_above(self) -> list[str]:
         return [normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES)]
 
-    def _wrapped_before(self, first_text: str) -> str:
+    def _context(self, text: str) -> str:
+        """Earlier lines read (not joined) as evidence for what ``text`` holds."""
+        if "You are not authorized to " in text:
+            # EC2's bare sentence may be confirmed only by the tool's banner above it.
+            return "\n".join(normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES))
+        if EKS_MARKER in text:
+            # kubectl's 401 is EKS's only with the identity or cluster printed above it.
+            return "\n".join(normalize_line(b)[0] for b in self.prev_lines(BACK_LINES))
+        return ""
+
+    def _with_wrap_above(
+        self, acc: _Text, first_text: str, read: tuple[list[Found], list[str]], cut_at_end: bool
+    ) -> tuple[list[Found], list[str]]:
+        """``read`` again with the rows above when this line is the last row of a
+        terminal's wrap: the frame naming the operation and code ("operation error
+        IAM: CreateRole, ...") is up there."""
+        prefix, unread = self._wrap_above(first_text)
+        if not prefix:
+            return read
+        text = prefix + acc.text()
+        more = analyse_text(text, cut_at_end=cut_at_end, context=self._context(text))
+        if not _prefix_helps(prefix, unread, more[0], read[0]):
+            return read
+        acc.prepend(prefix, 0)
+        return more
+
+    def _wrap_above(self, first_text: str) -> tuple[str, bool]:
+        """The rows above when they are a terminal's wrap this line ends: each exactly
+        as wide as the one right above (60 columns or more), this line no wider; and
+        whether none of them holds a marker (so none was read as a record)."""
+        prev = self.prev_lines(BACK_LINES)
+        width = len(normalize_line(prev[-1])[0]) if prev else 0
+        if width < 60 or len(first_text) > width:
+            return "", False
+        prefix = self._wrapped_before("x" * width)
+        unread = True
+        for raw in reversed(prev):
+            if len(normalize_line(raw)[0]) != width:
+                break
+            unread = unread and not any(m in raw for m in MARKERS)
+        return prefix, unread
+
+    def _wrapped_before(self, first_text: str, skip: int = 0) -> str:
         """Earlier lines of the same fixed-width wrap (each exactly as wide as this one).
 
         Only asked when this line is itself cut at the wrap column, so a
@@ -337,38 +432,43 @@ class Assembler:
         if width < 60:
             return ""
         pieces: list[str] = []
-        for raw in reversed(self.prev_lines(BACK_LINES)):
+        for raw in list(reversed(self.prev_lines(BACK_LINES)))[skip:]:
             text, _bad = normalize_line(raw)
             if len(text) != width:
                 break
             pieces.append(unescaped(strip_known_prefix(text)))
         return "".join(reversed(pieces))
 
-    def _backward(self, first: str) -> str:
-        """The previous line, when this one continues a sentence it started.
+    def _backward(self, first: str, width: int) -> tuple[str, bool]:
+        """The previous line, when this one continues a sentence it started, and
+        whether all of that line belongs to the record.
 
         ``User: arn:...:assumed-ro`` / ``le/x is not authorized ...`` (hard wrap)
         or ``User: arn:...`` / ``is not authorized ...`` (soft wrap).
         """
         body = strip_known_prefix(first).lstrip()
-        # A column wrap may also cut inside the phrase: "... is not" / "authorized to perform".
-        if "not authorized to perform" not in first and not body.startswith(
-            "authorized to perform"
-        ):
-            return ""
-        if starts_own_sentence(body):
-            return ""
+        # A column wrap may also cut inside the phrase: "... is not" / "authorized to
+        # perform", or inside a word of it: "... is no" / "t authorized to perform".
+        if "not authorized to perform" not in first and not _phrase_tail(body):
+            return "", False
         prev = self.prev_lines(2)
         if not prev or not prev[-1]:
-            return ""
-        before = unescaped(strip_known_prefix(normalize_line(prev[-1])[0]).rstrip(" \t"))
+            return "", False
+        prev_text = normalize_line(prev[-1])[0]
+        # A row of a terminal's wrap (as wide as the row above) may start anywhere, even
+        # where a sentence seems to ("ci-sessi" / "on is not authorized"): the sentence
+        # that crosses the two rows, checked below, decides.
+        wrap_row = len(prev_text) == width >= 60
+        if starts_own_sentence(body) and (not wrap_row or opens_denial(body)):
+            return "", False
+        before = unescaped(strip_known_prefix(prev_text).rstrip(" \t"))
         if len(prev) == 2 and before and " " not in before.strip() and "User:" not in before:
             # "User: arn:...:user/" / "marymajor" / "is not authorized": a name on its own row.
             above = unescaped(strip_known_prefix(normalize_line(prev[0])[0]).rstrip(" \t"))
             if above.endswith(("/", ":")) and "User:" in above:
                 before = above + before.strip()
         if "User:" not in before[-2100:] and "arn:" not in before[-2100:]:
-            return ""
+            return "", False
         # A sentence the previous line already completes (it has its reason,
         # or ends in a policy ARN) is that line's own failure: a new message
         # starting here ("An error occurred ...") must not extend it.
@@ -383,10 +483,14 @@ class Assembler:
             if any(
                 h.start < len(before) < h.end and h.start not in own for h in find_plain(joined)
             ):
-                # Only the part that belongs to the sentence: from "User:" on.
+                # Only the part that belongs to the sentence: from "User:" on, unless a
+                # terminal cut both rows at the same column (the exception class before
+                # "User:" is the same message's).
+                if len(prev_text) == width >= 60:
+                    return before + sep, True
                 cut = before.rfind("User:")
-                return (before[cut:] if cut != -1 else before) + sep
-        return ""
+                return (before[cut:] if cut != -1 else before) + sep, False
+        return "", False
 
     def _json_line(
         self, raw: bytes, source: SourceRef

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from diagnostics.extract.assembly.found import Found, from_plain
+from diagnostics.extract.assembly.request_ids import with_request_ids
 from diagnostics.extract.assembly.templates import is_template
 from diagnostics.extract.parsers.authorization_id import attach_ids
 from diagnostics.extract.parsers.decoded import find_decoded
@@ -114,7 +115,7 @@ def analyse_text(
         standalone=lambda start, end: Found("plain", start, end),
     )
     found = [f for f in found if not is_template(text, f.start, f.end, f.principal_text)]
-    return _share_wrappers(found), problems
+    return with_request_ids(text, _share_wrappers(found)), problems
 
 
 def _eks_hits(text: str, context: str) -> list[WordingHit]:
@@ -339,25 +340,50 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
         used.update(ordered)
         start = min([f.start, *(frames[j].start for j in before)])
         out.append(f.framed(start, code, op, service))
+    alone: Found | None = None  # the last frame taken on its own
+    alone_frame: Frame | None = None
     for j, fr in enumerate(frames):
         if j in used or not fr.authz or not fr.standalone_ok:
             continue
         if any(fr.start < f.end and f.start < fr.end for f in out):
             continue
-        out.append(
-            Found(
-                "plain",
-                fr.start,
-                fr.end,
-                error_code=fr.error_code,
-                operation=fr.operation,
-                event_source=fr.service,
-                truncated=fr.cut,
-                parse_notes=("the error is cut before its message",) if fr.cut else (),
+        if alone is not None and alone_frame is not None and _one_error(alone_frame, fr):
+            # The class, its short message, then the SDK's frame ("X Exception: Access
+            # Denied (Service: ...)"): one error printed once, not two.
+            i = out.index(alone)
+            out[i] = alone = replace(
+                alone,
+                end=fr.end,
+                error_code=alone.error_code or fr.error_code,
+                operation=alone.operation or fr.operation,
+                event_source=alone.event_source or fr.service,
             )
+            continue
+        alone = Found(
+            "plain",
+            fr.start,
+            fr.end,
+            error_code=fr.error_code,
+            operation=fr.operation,
+            event_source=fr.service,
+            truncated=fr.cut,
+            parse_notes=("the error is cut before its message",) if fr.cut else (),
         )
+        alone_frame = fr
+        out.append(alone)
     out.sort(key=lambda f: f.start)
     return out
+
+
+#: A frame this close after another one taken on its own is the same error's.
+_ONE_ERROR_GAP = 40
+
+
+def _one_error(first: Frame, fr: Frame) -> bool:
+    """``first`` is an exception class and ``fr`` the Java frame closing its message."""
+    codes = {first.error_code, fr.error_code} - {None}
+    near = 0 <= fr.start - first.end <= _ONE_ERROR_GAP
+    return near and first.either and not first.after and fr.after and len(codes) <= 1
 
 
 def analyse_message(message: str, *, cut: bool = False) -> Found | None:

@@ -15,13 +15,18 @@ from diagnostics.extract.inputs.marker_backends import Matcher, compiled
 #: of every spelling of what it stands for ("uthoriz" covers "not authorized to
 #: perform", "authorization failure message", "Unauthorized...", "NotAuthorized",
 #: "AuthorizationError").
-#: "(403) when calling the Head" is the CLI's body-less S3 refusal (HeadObject/HeadBucket).
+#: "(403) when calling the " is the CLI's body-less refusal (S3's HeadObject/HeadBucket, and
+#: any call refused before an error body was written).
 MARKERS: tuple[bytes, ...] = (
     b"uthoriz",
+    # A terminal's hard wrap may cut "not authorized to perform" anywhere, "uthoriz"
+    # included: one of these two halves survives any single cut.
+    b"not autho",
+    b"rized to perform",
     b"AccessDenied",
     b"errorCode",
     b"explicitDeny",
-    b"(403) when calling the Head",
+    b"(403) when calling the ",
     # Refusals worded without "authoriz" (wordings.py): SQS, STS, Secrets Manager.
     b"ccess to the resource ",
     b"Cannot call Get",

@@ -14,7 +14,8 @@ template: lt-...``.
 The sentence alone is not enough: product documentation and other vendors say
 "you are not authorized" too.  A hit counts only with evidence beside it: an
 authorization error code just before, CloudFormation's ``API: svc:Action``
-prefix, or an HTTP 403 / encoded blob just after.
+prefix, a tool's own words for the EC2 call it made (Packer's ``Error
+launching source instance:``), or an HTTP 403 / encoded blob just after.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from diagnostics.extract.parsers.tool_operations import tool_operation
 from diagnostics.iam.error_codes import is_authz_error_code
 
 _SENTENCES = (
@@ -119,6 +121,9 @@ def _hit_at(text: str, i: int, sentence: str, context: str) -> Ec2Hit | None:
         or _STATUS_403.search(after) is not None
         or "ncoded authorization failure message" in after
         or "(Service: " in after
+        # The tool's own words name the EC2 call it made (Packer's "Error launching
+        # source instance: You are not authorized ...").
+        or _tool_names_ec2(text, i, end)
     )
     if not confirmed:
         return None
@@ -128,6 +133,11 @@ def _hit_at(text: str, i: int, sentence: str, context: str) -> Ec2Hit | None:
         principal, source, operation, code = row
         return Ec2Hit(row_start, end, action, code, template, operation, source, principal)
     return Ec2Hit(start, end, action, code, template)
+
+
+def _tool_names_ec2(text: str, start: int, end: int) -> bool:
+    named = tool_operation(text, start, end)
+    return named is not None and named[0] == "ec2"
 
 
 def _console_row(before: str) -> tuple[str | None, str, str, str] | None:

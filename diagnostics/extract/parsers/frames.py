@@ -58,10 +58,6 @@ _CODE_RUN = re.compile(r"(?:[^\W_]|\.)*")
 _STATUS_403 = re.compile(r"[Ss]tatus ?[Cc]ode:? ?403\b")
 
 
-#: Operations only S3 answers with the CLI's ``An error occurred (403) when
-#: calling the HeadObject operation: Forbidden`` (a HEAD response has no body,
-#: so no error code: botocore reports the HTTP status).
-_HEAD_OPS = frozenset({"HeadObject", "HeadBucket"})
 #: Operation names only one service has, so a CLI frame names that service too
 #: (STS refuses these two to session credentials: "Cannot call GetSessionToken
 #: with session credentials", an AccessDenied with no principal or action).
@@ -175,8 +171,10 @@ def _find_cli(text: str, out: list[Frame]) -> None:
                     start = old
                 code, op = m.group("code"), m.group("op")
                 authz, service = is_authz_error_code(code), _CLI_SERVICE.get(op)
-                if code == "403" and op in _HEAD_OPS:
-                    # The CLI's text for a body-less 403 (HEAD has no error document).
+                if code == "403":
+                    # The CLI's text for a body-less 403 (HEAD has no error document; any
+                    # other call refused before a body was written, by a proxy or an
+                    # endpoint policy): botocore reports the HTTP status and its reason.
                     authz = text.startswith(": Forbidden", m.end())
                 out.append(
                     Frame(
@@ -324,6 +322,19 @@ _CODE_FIELD = re.compile(
 )
 
 
+#: How far from a code field the JS SDK v3's ``$metadata`` of the same error may be.
+_METADATA_REACH = 1200
+
+
+def _js_v3_error(text: str, at: int) -> bool:
+    """The code field belongs to a JS SDK v3 service exception (``JSON.stringify(err)``,
+    ``console.log(err)``): every one carries ``$metadata`` with the HTTP status, which
+    no application's own error does."""
+    lo = max(0, at - _METADATA_REACH)
+    near = text[lo : at + _METADATA_REACH]
+    return "$metadata" in near and "httpStatusCode" in near
+
+
 def _find_code_fields(text: str, out: list[Frame]) -> None:
     """``code: 'AccessDenied'`` (JS SDK v2), ``"ErrorCode":"X"`` (JSON logs),
     ``Aws::Lambda::Errors::X`` (Ruby): they lend their code to the message beside them."""
@@ -336,7 +347,7 @@ def _find_code_fields(text: str, out: list[Frame]) -> None:
             if m and code and i not in taken and is_authz_error_code(code):
                 # A json-protocol body's "__type", and the Rust SDK's Debug of its error
                 # metadata (code: Some("...")), are AWS's alone: a refusal even with no message.
-                alone = key == "__type" or "Some(" in m.group(0)
+                alone = key == "__type" or "Some(" in m.group(0) or _js_v3_error(text, i)
                 out.append(Frame(i, m.end(), code, None, True, standalone_ok=alone, either=True))
                 taken.add(i)
             i = text.find(key, i + len(key))

@@ -14,7 +14,6 @@ unbounded input or nests quantifiers.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -198,13 +197,17 @@ def _hit(
     *,
     pos: int,
     notes: tuple[str, ...] = (),
+    cut: bool = False,
 ) -> PlainHit:
     """The rest of the sentence after its action: resource, reason, policy."""
     action_end = pos
     resource, pos = resource_after(text, pos)
     # "... on resource" and the text ends: the paste was cut before the resource.
-    cut = resource is None and pos > action_end and not text[pos:].lstrip(" \t:")[:1].strip()
-    if cut:
+    cut_at_resource = (
+        resource is None and pos > action_end and not text[pos:].lstrip(" \t:")[:1].strip()
+    )
+    cut = cut or cut_at_resource
+    if cut_at_resource:
         notes = (*notes, "the message is cut after 'on resource'; resource left null")
     resource, resource_text, note = resource_note(resource)
     if note:
@@ -258,22 +261,38 @@ def _parse_at(text: str, middle: int) -> PlainHit | None:
     principal = principal_before(text, middle)
     if principal is None:
         return None
-    got = _action_at(text, middle + len(_MIDDLE)) or _bare_operation(text, middle + len(_MIDDLE))
+    after = middle + len(_MIDDLE)
+    got = _action_at(text, after) or _bare_operation(text, after)
+    cut = False
     if got is None:
-        cut = _CUT_ACTION.fullmatch(text, middle + len(_MIDDLE), len(text.rstrip()))
-        if cut is None or principal.arn is None:
-            return None
-        # "... is not authorized to perform: st" and the paste ends: the action is lost,
-        # the principal is whole.
-        note = "the message is cut inside the action; action left null"
-        hit = _hit(text, principal.start, principal, None, pos=cut.end(), notes=(note,))
-        return dataclasses.replace(hit, cut=True)
+        got = _cut_action(text, after)
+        cut = got is not None
+    if got is None:
+        return None
     action, pos, notes = got
-    return _hit(text, principal.start, principal, action, pos=pos, notes=notes)
+    return _hit(text, principal.start, principal, action, pos=pos, notes=notes, cut=cut)
 
 
-# Linear: bounded blanks and one bounded class, matched whole to the text's end.
-_CUT_ACTION = re.compile(r":?[ \t]{0,16}[A-Za-z0-9-]{1,64}")
+#: What a paste or a log shipper writes where it cut a message.
+_CUT_MARKS = ("(truncated", "[truncated", "...", "…")
+
+
+def _cut_action(text: str, pos: int) -> tuple[str | None, int, tuple[str, ...]] | None:
+    """``perform: sts (truncated...)``: the message cut inside its action (kept, action null)."""
+    rest = text[pos : pos + 100]
+    body = rest.lstrip(" \t:")
+    if not rest.startswith((": ", ":")):
+        return None
+    n = 0
+    while n < len(body) and n <= 64 and (body[n].isalnum() or body[n] == "-"):
+        n += 1
+    if n == 0 or n > 64:
+        return None
+    tail = body[n:].lstrip(" \t")
+    if not (tail.startswith(_CUT_MARKS) or (not tail and pos + len(rest) == len(text))):
+        return None
+    note = "the message is cut inside its action; action left null"
+    return None, pos + len(rest) - len(body) + n, (note,)
 
 
 # Linear: bounded blanks, one bounded class, a literal.

@@ -27,6 +27,8 @@ _BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=,-]{0,127}$")
 _TOKEN_BREAK = re.compile(r"[\s\"'(`\[]")
 #: Labels AWS puts before the principal, longest first.
 _LABELS = ("Principal:", "User:", "user:", "User ")
+#: What people write for a principal they left out of a paste.
+_ELISIONS = frozenset({"...", "…", "[...]", "(...)", "<...>"})
 #: How far before ``is not authorized`` a label may be for a non-ARN principal.
 _LABEL_REACH = 300
 
@@ -67,8 +69,10 @@ def principal_before(text: str, middle: int) -> Principal | None:
     if text.startswith("You are ", middle - 8) and middle >= 8:
         # "You are not authorized to perform: athena:X" (Athena): the caller, unnamed.
         return Principal(None, None, middle - 8)
-    if is_at < 0 or text[is_at:middle] != "is ":
+    if is_at < 0 or text[is_at:middle] not in ("is ", "Is "):
         return _left_out(text, middle)
+    if text[is_at] == "I" and not (is_at == 0 or text[is_at - 1] == "\n"):
+        return None  # "Is" starts a sentence: only a title line's own start
     end = is_at
     while end > 0 and text[end - 1].isspace():
         end -= 1
@@ -114,10 +118,24 @@ def principal_before(text: str, middle: int) -> Principal | None:
     if word.endswith(":") and len(word) > 1:
         # "AccessDenied:  is not authorized": the principal was deleted.
         return Principal(None, "", text.rfind(word, line_start, is_at))
+    # The lead lost a placeholder's closing ">" to the strip above: read it as written.
+    written = text[line_start:is_at].rsplit(maxsplit=1)[-1]
+    if len(words) >= 2 and words[-2].endswith(":") and _elided(written):
+        # "AccessDenied: ... is not authorized" or "AccessDeniedException: <Username> is
+        # not authorized": the principal was elided or left as a placeholder.
+        return Principal(None, written, text.rfind(words[-2], line_start, is_at))
     if len(words) == 1 and at_line_start and _BARE_NAME.match(word):
         # "PostConfirmation is not authorized ...": a paste cut before "User:".
         return Principal(None, word, text.rfind(word, line_start, is_at))
     return None
+
+
+def _elided(word: str) -> bool:
+    """``word`` stands for a principal someone left out: an ellipsis or a ``<Name>``."""
+    if word in _ELISIONS:
+        return True
+    inner = word[1:-1]
+    return word[:1] == "<" and word[-1:] == ">" and 0 < len(inner) <= 64 and "<" not in inner
 
 
 def _left_out(text: str, middle: int) -> Principal | None:
@@ -131,6 +149,8 @@ def _left_out(text: str, middle: int) -> Principal | None:
         j -= 1
     if j == 0 or text[j - 1] == "\n" or (j < middle and text[j - 1] == ":"):
         return Principal(None, None, middle)
+    if j < middle and text[max(0, j - 3) : j] in ("...", "…"):
+        return Principal(None, None, middle)  # "Could not assume role... not authorized ..."
     return None
 
 
