@@ -96,6 +96,19 @@ CASES: dict[str, Spec] = {
         [("{", '"a":1,'), ('{"a":"', "a"), ('{"a":', "1."), ("{", '"a":"b",')],
     ),
     "diagnostics/extract/cheap.py:_EXCEPTION": ("fullmatch", [("", "AccessDeniedException: ")]),
+    "diagnostics/extract/cheap_blob.py:_EC2_BLOB": (
+        "fullmatch",
+        [
+            ("", "botocore.exceptions.ClientError: "),
+            ("An error occurred (UnauthorizedOperation) when calling the A", "a"),
+            (
+                "An error occurred (UnauthorizedOperation) when calling the A operation: You are"
+                " not authorized to perform this operation. Encoded authorization failure"
+                " message: ",
+                "A-",
+            ),
+        ],
+    ),
     "diagnostics/extract/authorization_id.py:_URL_ID": (
         "finditer",
         [("", "authorization-details/"), ("authorization-details/", "a"), ("", "\\")],
