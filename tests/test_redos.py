@@ -96,6 +96,7 @@ CASES: dict[str, Spec] = {
         [("{", '"a":1,'), ('{"a":"', "a"), ('{"a":', "1."), ("{", '"a":"b",')],
     ),
     "diagnostics/extract/cheap.py:_EXCEPTION": ("fullmatch", [("", "AccessDeniedException: ")]),
+    "diagnostics/extract/encoded.py:_BLOB_RUN": ("match", [("", "A-"), ("", "a_9")]),
     "diagnostics/extract/cheap_blob.py:_EC2_BLOB": (
         "fullmatch",
         [
