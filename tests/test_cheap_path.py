@@ -8,7 +8,7 @@ failures (every field, the excerpt included) the tolerant reader alone finds.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from unittest.mock import patch
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnostics.extract.assembly import cheap, record
+from diagnostics.extract.assembly import cheap, cheap_blob, record
 from diagnostics.extract.assembly.joins import KEY_PHRASES
 from diagnostics.extract.inputs.scanner import Extractor
 from diagnostics.model import Failure
@@ -32,20 +32,28 @@ sys.path.insert(0, str(ROOT / "bench"))
 def _counting() -> Iterator[list[int]]:
     """Count the lines the cheap path accepts while the block runs."""
     accepted = [0]
-    real = cheap.cheap_line
 
-    def counted(*args: object, **kwargs: object) -> list[Failure] | None:
-        out = real(*args, **kwargs)  # type: ignore[arg-type]
-        accepted[0] += out is not None
-        return out
+    def counting(real: Callable[..., list[Failure] | None]) -> Callable[..., list[Failure] | None]:
+        def counted(*args: object, **kwargs: object) -> list[Failure] | None:
+            out = real(*args, **kwargs)
+            accepted[0] += out is not None
+            return out
 
-    with patch.object(record, "cheap_line", counted):
+        return counted
+
+    with (
+        patch.object(record, "cheap_line", counting(cheap.cheap_line)),
+        patch.object(record, "cheap_blob_line", counting(cheap_blob.cheap_blob_line)),
+    ):
         yield accepted
 
 
 @contextmanager
 def _tolerant_only() -> Iterator[None]:
-    with patch.object(record, "cheap_line", lambda *a, **k: None):
+    with (
+        patch.object(record, "cheap_line", lambda *a, **k: None),
+        patch.object(record, "cheap_blob_line", lambda *a, **k: None),
+    ):
         yield
 
 
@@ -227,3 +235,91 @@ def test_the_cheap_path_takes_clean_lines_and_declines_the_rest() -> None:
     assert _agree(line + b"INFO next\n") == 1
     assert _agree(line + b"status code: 403, request id: 1\n") == 0
     assert _agree(line[:-1] + b"\\\n" + b"more\n") == 0
+
+
+_BLOB = "ImvLSzAuDYFB4_J_dTtnBEjaSVOlcbScUJYi34bA_ma1UFHmgaoGSOS9oQS84C4oRRprMy2Hh9uT0OZTPs-mz1pKr"
+_EC2_HEADS = st.sampled_from(
+    [
+        "",
+        "botocore.exceptions.ClientError: ",
+        "2026-01-02T03:04:05Z ",
+        "│ ",
+        "    ",
+        "ERROR ",
+        "aws: [ERROR]: ",
+        "Error: ",
+        "// ",
+        "raise ClientError(",
+    ]
+)
+_EC2_NEXT = st.one_of(
+    _NEXT,
+    st.sampled_from(
+        [
+            _BLOB[:40],
+            "Zm9vYmFyYmF6" * 4,
+            "ab" * 30,
+            '{"level":"info","msg":"next"}',
+            "2026-01-02T03:04:05Z INFO next",
+            "\tstatus code: 403, request id: abc",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    head=_EC2_HEADS,
+    code=st.sampled_from(["UnauthorizedOperation", "AccessDenied", "Client.UnauthorizedOperation"]),
+    operation=st.sampled_from(
+        ["RunInstances", "CreateVolume", "HeadObject", "DescribeInstances", "AssumeRole"]
+    ),
+    length=st.sampled_from([20, 63, 64, 500, 10_239, 10_240]),
+    tail=st.sampled_from(["", " ", "...", '"', ".", " (truncated)"]),
+    nxt=_EC2_NEXT,
+    same_width=st.booleans(),
+    before=st.sampled_from(
+        [
+            "",
+            "Traceback (most recent call last):",
+            "User: arn:aws:iam::1:",
+            "Creating EC2 Instance..",
+        ]
+    ),
+)
+def test_generated_ec2_blob_variants_read_the_same(
+    *,
+    head: str,
+    code: str,
+    operation: str,
+    length: int,
+    tail: str,
+    nxt: str | None,
+    same_width: bool,
+    before: str,
+) -> None:
+    """EC2's one-line refusal with its blob reads the same in any variant and neighbours."""
+    blob = (_BLOB * (length // len(_BLOB) + 1))[:length]
+    line = (
+        f"{head}An error occurred ({code}) when calling the {operation} operation: "
+        f"You are not authorized to perform this operation. "
+        f"Encoded authorization failure message: {blob}{tail}"
+    )
+    lines = [before, line] if before else [line]
+    if same_width:
+        lines.append(_BLOB[: len(line) % len(_BLOB)] + "x" * max(0, len(line) - len(_BLOB)))
+    elif nxt is not None:
+        lines.append(nxt)
+    _agree(("\n".join(lines) + "\n").encode())
+
+
+def test_a_whole_ec2_blob_line_takes_the_cheap_path_and_a_wrapped_one_does_not() -> None:
+    """The CLI's one-line EC2 refusal with its blob is read by the cheap path, a wrapped one not."""
+    line = (
+        "An error occurred (UnauthorizedOperation) when calling the RunInstances operation: "
+        "You are not authorized to perform this operation. Encoded authorization failure "
+        f"message: {_BLOB * 8}"
+    )
+    assert _agree(f"INFO start\n{line}\nINFO next\n".encode()) == 1
+    assert _agree(f"{line[:120]}\n{line[120:]}\nINFO next\n".encode()) == 0
+    assert _agree(f"{line}\n{_BLOB}\nINFO next\n".encode()) == 0

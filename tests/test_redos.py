@@ -102,6 +102,20 @@ CASES: dict[str, Spec] = {
         "fullmatch",
         [("", "AccessDeniedException: ")],
     ),
+    "diagnostics/extract/parsers/encoded.py:_BLOB_RUN": ("match", [("", "A-"), ("", "a_9")]),
+    "diagnostics/extract/assembly/cheap_blob.py:_EC2_BLOB": (
+        "fullmatch",
+        [
+            ("", "botocore.exceptions.ClientError: "),
+            ("An error occurred (UnauthorizedOperation) when calling the A", "a"),
+            (
+                "An error occurred (UnauthorizedOperation) when calling the A operation: You are"
+                " not authorized to perform this operation. Encoded authorization failure"
+                " message: ",
+                "A-",
+            ),
+        ],
+    ),
     "diagnostics/extract/parsers/authorization_id.py:_URL_ID": (
         "finditer",
         [("", "authorization-details/"), ("authorization-details/", "a"), ("", "\\")],

@@ -80,18 +80,45 @@ def _passthrough_decode(failures: Iterable[Failure]) -> Iterator[tuple[Failure, 
 Verdict = tuple[tuple[Finding, ...], tuple[Verification, ...]]
 
 
-#: The fields a failure compares by, minus where and when it was found.
-_JUDGED = operator.attrgetter(
-    *(
-        f.name
-        for f in dataclasses.fields(Failure)
-        if f.compare and f.name not in {"source", "event_time"}
-    )
+#: The fields of a failure the rules (``rules/matchers.py``, ``placeholders.py``,
+#: ``index.py``), the request context (``context.context_of``) and the fix
+#: check read: the verdict is a function of these and the decoded message.
+JUDGED_FIELDS = (
+    "kind",
+    "principal_arn",
+    "account_id",
+    "action",
+    "resource",
+    "policy_type",
+    "policy_arn",
+    "explicit_deny",
+    "operation",
+    "event_source",
+    "region",
+    "error_code",
+    "conditions",
 )
+#: Where, when and how the failure was printed, which the verdict never reads
+#: (``decoded`` is keyed as the decode result's message instead).
+UNJUDGED_FIELDS = (
+    "source",
+    "event_time",
+    "excerpt",
+    "encoded_message",
+    "truncated",
+    "decoded",
+    "principal_text",
+    "parse_notes",
+    "authorization_id",
+    "embedded",
+    "resource_text",
+    "request_id",
+)
+_JUDGED = operator.attrgetter(*JUDGED_FIELDS)
 
 
 def _verdict_key(failure: Failure, decoded: JSONObject | None) -> tuple[object, ...]:
-    """What the rules see: the failure without where and when it was found.
+    """What the rules see: the judged fields, not where, when or how it was printed.
 
     A tuple of fields, not a ``dataclasses.replace`` copy: building a second
     Failure per diagnosis cost more than the lookup it keys.
@@ -103,9 +130,10 @@ def _verdict_key(failure: Failure, decoded: JSONObject | None) -> tuple[object, 
 class Pipeline:
     """Decode (optionally), enrich and run the rules, keeping input order.
 
-    Rules and fix proofs depend only on what was denied, not on where it was
-    logged, so a denial repeated across a day of CloudTrail is judged once and
-    its verdict reused (a bounded LRU keeps memory flat in ``watch``).
+    Rules and fix proofs depend only on what was denied, not on where or how
+    it was logged, so a denial repeated across a day of CloudTrail, or retried
+    with a new encoded blob each time, is judged once and its verdict reused
+    (a bounded LRU keeps memory flat in ``watch``; ``memo_size=0`` turns it off).
     """
 
     def __init__(

@@ -81,7 +81,7 @@ _JSON_HEAD = re.compile(
 _EXCEPTION = re.compile(r"(?P<exc>AccessDeniedException|AuthorizationError): ")
 _CLIENT_ERROR = "botocore.exceptions.ClientError: "
 #: Frames only one service answers (frames.py names that service; left to the tolerant reader).
-_SERVICE_OPS = frozenset({"HeadObject", "HeadBucket", "GetSessionToken", "GetFederationToken"})
+SERVICE_OPS = frozenset({"HeadObject", "HeadBucket", "GetSessionToken", "GetFederationToken"})
 #: A JSON head's keys that other readers take as a code or status (left to the tolerant reader).
 _CODE_KEYS = ("code", "status", "type", "message")
 
@@ -128,7 +128,7 @@ def cheap_line(
             # botocore's traceback names the exception class before the CLI's frame.
             start = len(_CLIENT_ERROR) if head.startswith(_CLIENT_ERROR) else 0
             c = _CLI_FRAME.fullmatch(head, start)
-            if c is None or c.group("op") in _SERVICE_OPS:
+            if c is None or c.group("op") in SERVICE_OPS:
                 return None
             code, op = c.group("code"), c.group("op")
     if not _next_stays_apart(next_line, line, text):

@@ -132,6 +132,12 @@ def strip_known_prefix(line: str) -> str:
     """
     if line.endswith(BOX_BAR):
         line = line[:-1].rstrip(" \t")
+    else:
+        # Most lines start with none of what a prefix starts with (a blank, a
+        # border, a quote, a timestamp's digit): this runs on every joined line.
+        first = line[:1]
+        if first and not (first.isspace() or first.isdigit() or first in ">" + BOX_BAR):
+            return line
     for _ in range(3):  # a timestamp inside a box, a box inside a timestamped log
         rest, boxed = strip_box(line)
         if not boxed:

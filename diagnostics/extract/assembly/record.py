@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from diagnostics.extract.assembly.cheap import cheap_line
+from diagnostics.extract.assembly.cheap_blob import cheap_blob_line
 from diagnostics.extract.assembly.code_above import bodies_in_text, with_code_above, with_code_below
 from diagnostics.extract.assembly.found import Found
 from diagnostics.extract.assembly.joins import (
@@ -210,6 +211,15 @@ class Assembler:
                 lines_above=self._lines_above,
                 lines_below=lambda: self._lines_below(first),
             )
+            if cheap is None:
+                cheap = cheap_blob_line(
+                    self.path,
+                    raw,
+                    line_no=line_no,
+                    offset=base_offset + first.start,
+                    next_line=lambda: self._raw_after(first),
+                    lines_above=self._lines_above,
+                )
             if cheap is not None:
                 return RecordResult(cheap, first.next)
         first_text = self._norm(first, 0)

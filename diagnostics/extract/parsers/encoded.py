@@ -23,6 +23,7 @@ BLOB_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 # Linear: a literal phrase (case-insensitive), then bounded runs of disjoint classes.
 _PHRASE = re.compile(r"encoded authorization failure message", re.IGNORECASE)
+_LOWER_PHRASE = "encoded authorization failure message"
 _PHRASE_SPELLINGS = (
     "uthorization failure message",
     "uthorization Failure Message",
@@ -32,6 +33,9 @@ _PHRASE_SPELLINGS = (
 _AFTER_PHRASE = re.compile(
     r"""[ \t]{0,8}:?[ \t\n]{0,8}(?P<q>["'`]?)(?P<blob>[A-Za-z0-9_-]{0,20000})"""
 )
+
+# Linear: one character class, matched once from the start (BLOB_CHARS, ASCII only).
+_BLOB_RUN = re.compile(r"[A-Za-z0-9_-]*")
 
 _ELLIPSES = ("...", "…", "[...]", "[truncated]", "(truncated)")
 
@@ -90,24 +94,46 @@ class OpenBlob:
 def open_blob_at_end(text: str) -> OpenBlob | None:
     """Whether the last encoded phrase's blob runs to the end of ``text``."""
     end = len(text)
-    last: re.Match[str] | None = None
     # Only the tail can hold a blob still open: bound the search.
     window_start = max(0, end - MAX_BLOB - 200)
     # Most texts asked about hold no phrase at all: C-speed tests first, for
     # the spellings tools print (AWS's own, title case, upper case).
     if all(text.find(spelling, window_start) == -1 for spelling in _PHRASE_SPELLINGS):
         return None
-    for m in _PHRASE.finditer(text, window_start):
-        last = m
-    if last is None:
+    phrase_end = _last_phrase_end(text, window_start)
+    if phrase_end == -1:
         return None
-    a = _AFTER_PHRASE.match(text, last.end())
+    a = _AFTER_PHRASE.match(text, phrase_end)
     if a is None or a.end() != end:
         return None
     blob_len = len(a.group("blob"))
     if blob_len >= MAX_BLOB:
         return None
     return OpenBlob(blob_len, a.group("q"))
+
+
+def _last_phrase_end(text: str, start: int) -> int:
+    """Where the last phrase a left-to-right search from ``start`` finds ends, or -1.
+
+    The case-insensitive regex scan of a 10 KB tail was the largest cost of
+    reading wrapped blobs (it runs once per joined line).  An ASCII tail is
+    lower-cased and searched from the right instead, which finds the same
+    phrase unless two occurrences overlap (they can share one "e"); then, and
+    for non-ASCII text (where the long s, U+017F, matches ``s``), the regex decides.
+    """
+    tail = text[start:]
+    if tail.isascii():
+        lowered = tail.lower()
+        at = lowered.rfind(_LOWER_PHRASE)
+        if at == -1:
+            return -1
+        n = len(_LOWER_PHRASE)
+        if lowered.find(_LOWER_PHRASE, max(0, at - n + 1), at + n) == at:
+            return start + at + n
+    last: re.Match[str] | None = None
+    for m in _PHRASE.finditer(text, start):
+        last = m
+    return -1 if last is None else last.end()
 
 
 def holds_phrase(text: str) -> bool:
@@ -117,12 +143,8 @@ def holds_phrase(text: str) -> bool:
 
 def leading_blob_run(text: str) -> int:
     """Length of the run of blob characters at the start of ``text``."""
-    n = 0
-    for ch in text:
-        if ch not in BLOB_CHARS:
-            break
-        n += 1
-    return n
+    m = _BLOB_RUN.match(text)
+    return m.end() if m else 0
 
 
 def looks_like_blob_piece(run: str) -> bool:
