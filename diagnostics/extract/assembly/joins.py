@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from diagnostics.extract.assembly.normalize import (
@@ -309,6 +311,27 @@ def _phrase_cuts() -> dict[str, tuple[tuple[str, str], ...]]:
     return {key: tuple(cuts) for key, cuts in index.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class _Next:
+    """The next line as a join sees it, beside the record read so far."""
+
+    text: str  # the record so far
+    ntext: str  # the next line, normalised
+    body: str  # the next line without its known prefix and trailing backslash
+    prev_visible: str  # the last line joined
+    explicit: bool  # the record so far ends with a backslash continuation
+    width: int  # a wrapped blob's column (0: not known yet)
+    blob_lines: int  # blob pieces joined so far
+    first_text: str  # the record's first line
+
+    def piece(self, sep: str) -> tuple[str, str]:
+        return sep, unescaped(self.body)
+
+
+#: (separator, piece): "" joins a hard wrap, " " a soft one.
+_Joined = tuple[str, str]
+
+
 def join(
     mode: JoinMode,
     text: str,
@@ -330,96 +353,141 @@ def join(
         return None
     line_explicit = content.endswith("\\")
     body = content[:-1].rstrip(" \t") if line_explicit else content
+    nxt = _Next(text, ntext, body, prev_visible, explicit, width, blob_lines, first_text)
+    joined: _Joined | None
     if (mode != "blob" or body.startswith("Go to https://")) and continues_suffix(text, body):
-        return " ", unescaped(body), line_explicit
-    if mode == "blob":
-        ob = open_blob_at_end(text)
-        assert ob is not None
-        run = leading_blob_run(body)
-        if ob.length == 0 and run == 0 and body.startswith(":") and not text.endswith(":"):
-            # Wrapped right after "message": the colon and the blob start this line.
-            after = body[1:].lstrip(" \t").lstrip("\"'`")
-            if looks_like_blob_piece(after[: leading_blob_run(after)]):
-                return "", unescaped(body), line_explicit
-            return None
-        if run == 0 or ob.length + run > MAX_BLOB:
-            return None
-        if explicit or ob.quote:
-            return "", unescaped(body), line_explicit
-        if blob_lines >= 1:
-            # Wrapped at a fixed column: every piece but the last is full width,
-            # and a piece is a whole line of blob or looks like one.
-            full = len(prev_visible.rstrip(" \t")) == width
-            piece, rest = body[:run], body[run:].strip()
-            # The last piece may end at the XML body's closing tag ("...Fg</Message>").
-            closed = all(ch in _CLOSERS for ch in rest) or rest.startswith("</")
-            plausible = closed or looks_like_blob_piece(piece)
-            return ("", unescaped(body), line_explicit) if full and plausible else None
-        piece, rest = body[:run], body[run:].strip()
-        whole = all(ch in _CLOSERS for ch in rest)
-        if looks_like_blob_piece(piece) and (whole or body[run] in _TERMINATORS):
-            return "", unescaped(body), line_explicit
+        joined = nxt.piece(" ")
+    elif mode == "blob":
+        joined = _join_blob(nxt)
+    elif (sep := _completes_phrase(text, body)) is not None:
+        joined = nxt.piece(sep)
+    else:
+        joined = _BY_MODE.get(mode, _join_status)(nxt)
+    return None if joined is None else (*joined, line_explicit)
+
+
+def _join_blob(nxt: _Next) -> _Joined | None:
+    """More of an encoded message: its pieces join with no separator."""
+    text, body = nxt.text, nxt.body
+    ob = open_blob_at_end(text)
+    assert ob is not None
+    run = leading_blob_run(body)
+    if ob.length == 0 and run == 0 and body.startswith(":") and not text.endswith(":"):
+        # Wrapped right after "message": the colon and the blob start this line.
+        after = body[1:].lstrip(" \t").lstrip("\"'`")
+        return nxt.piece("") if looks_like_blob_piece(after[: leading_blob_run(after)]) else None
+    if run == 0 or ob.length + run > MAX_BLOB:
         return None
-    sep = _completes_phrase(text, body)
-    if sep is not None:
-        return sep, unescaped(body), line_explicit
-    if mode == "phrase" and body.startswith(_EXTENSIONS) and _sentence_open(text[-2200:]):
+    if nxt.explicit or ob.quote:
+        return nxt.piece("")
+    piece, rest = body[:run], body[run:].strip()
+    if nxt.blob_lines >= 1:
+        # Wrapped at a fixed column: every piece but the last is full width,
+        # and a piece is a whole line of blob or looks like one.
+        full = len(nxt.prev_visible.rstrip(" \t")) == nxt.width
+        # The last piece may end at the XML body's closing tag ("...Fg</Message>").
+        closed = all(ch in _CLOSERS for ch in rest) or rest.startswith("</")
+        plausible = closed or looks_like_blob_piece(piece)
+        return nxt.piece("") if full and plausible else None
+    whole = all(ch in _CLOSERS for ch in rest)
+    if looks_like_blob_piece(piece) and (whole or body[run] in _TERMINATORS):
+        return nxt.piece("")
+    return None
+
+
+def _join_phrase(nxt: _Next) -> _Joined | None:
+    """A key phrase ended the line; the sentence may go on with its reason."""
+    if nxt.body.startswith(_EXTENSIONS) and _sentence_open(nxt.text[-2200:]):
         # "... on this resource" (also the start of "resource-based") and the reason
         # clause on the next line: the sentence goes on.
-        return " ", unescaped(body), line_explicit
-    if mode == "open":
-        # An ARN cut right after one of its separators ("arn:aws:iam::123456:" / "user/x")
-        # goes on with no blank: ARNs hold none.
-        last = text.rstrip(" \t").rsplit(None, 1)[-1] if text.strip() else ""
-        # A terminal cuts a long row anywhere, even inside a role name
-        # ("assumed-role/app-ro" / "le/session is not ..."): no blank was lost.
-        cut = len(prev_visible) >= 60 and not prev_visible.endswith((" ", "\t"))
-        glue = (
-            last.startswith("arn:")
-            and (last.endswith((":", "/")) or (cut and not body.startswith("is ")))
-            and body[:1].isalnum()
-        )
-        return ("" if glue else " "), unescaped(body), line_explicit
-    if mode == "cli":
-        if body.startswith("operation"):
-            return " ", unescaped(body), line_explicit
-        # A terminal cut inside the operation's name ("the Create" / "Role operation:").
-        head = body.split(" ", 1)[0]
-        cut = len(prev_visible) >= 60 and not prev_visible.endswith((" ", "\t"))
-        if cut and head.isalnum() and body[len(head) :].startswith(" operation"):
-            return "", unescaped(body), line_explicit
-        return None
-    if mode == "legacy":
-        if body.startswith(("Encoded authorization failure message", "User: ")):
-            return " ", unescaped(body), line_explicit
-        return None
-    if mode == "sentence":
-        if body.startswith(_EXTENSIONS) or body.lower().startswith("status code:"):
-            return " ", unescaped(body), line_explicit
-        # A line that opens a sentence of its own is not a continuation.
-        fresh = "User:" in body or "not authorized to perform" in body
-        hard = not fresh and not text[-1:].isspace() and any(g in body for g in _GRAMMAR)
-        return ("", unescaped(body), line_explicit) if hard else None
-    if mode == "frame":
-        # A frame goes on only as its SDK or a terminal breaks it: PHP's own line
-        # breaks, a wrap at a blank, or a fixed-width wrap (rows as wide as the first,
-        # cut anywhere); never into a line that starts a failure of its own.
-        if _php_open(text) and (body.startswith("<") or " (client): " in body[:200]):
-            # PHP's exception goes on with Guzzle's summary and the XML body it quotes.
-            return " ", unescaped(body), line_explicit
-        if _starts_failure(body):
-            return None
-        if prev_visible.endswith(" ") and len(prev_visible) >= 40:
-            return " ", unescaped(body), line_explicit  # wrapped at a blank
-        width = len(first_text)
-        if width < 60 or len(prev_visible) != width:
-            return None
-        # The cut fell on a blank: the row starts with it ("Error Code:" / " AccessDenied").
-        sep = " " if strip_known_prefix(ntext)[:1] in (" ", "\t") else ""
-        return sep, unescaped(body), line_explicit
-    if body.lower().startswith("status code:"):
-        return " ", body, line_explicit
+        return nxt.piece(" ")
+    return _join_status(nxt)
+
+
+def _join_open(nxt: _Next) -> _Joined | None:
+    """After a label or inside an ARN: the line goes on, glued when an ARN was cut."""
+    text, body, prev_visible = nxt.text, nxt.body, nxt.prev_visible
+    # An ARN cut right after one of its separators ("arn:aws:iam::123456:" / "user/x")
+    # goes on with no blank: ARNs hold none.
+    last = text.rstrip(" \t").rsplit(None, 1)[-1] if text.strip() else ""
+    # A terminal cuts a long row anywhere, even inside a role name
+    # ("assumed-role/app-ro" / "le/session is not ..."): no blank was lost.
+    cut = len(prev_visible) >= 60 and not prev_visible.endswith((" ", "\t"))
+    glue = (
+        last.startswith("arn:")
+        and (last.endswith((":", "/")) or (cut and not body.startswith("is ")))
+        and body[:1].isalnum()
+    )
+    return nxt.piece("" if glue else " ")
+
+
+def _join_cli(nxt: _Next) -> _Joined | None:
+    """Inside the CLI's "when calling the X operation" frame."""
+    body, prev_visible = nxt.body, nxt.prev_visible
+    if body.startswith("operation"):
+        return nxt.piece(" ")
+    # A terminal cut inside the operation's name ("the Create" / "Role operation:").
+    head = body.split(" ", 1)[0]
+    cut = len(prev_visible) >= 60 and not prev_visible.endswith((" ", "\t"))
+    if cut and head.isalnum() and body[len(head) :].startswith(" operation"):
+        return nxt.piece("")
     return None
+
+
+def _join_legacy(nxt: _Next) -> _Joined | None:
+    """After EC2's "not authorized to perform this operation": its sentence or blob."""
+    if nxt.body.startswith(("Encoded authorization failure message", "User: ")):
+        return nxt.piece(" ")
+    return None
+
+
+def _join_sentence(nxt: _Next) -> _Joined | None:
+    """A denial sentence without its end: its clauses, or a hard wrap inside a word."""
+    text, body = nxt.text, nxt.body
+    if body.startswith(_EXTENSIONS) or body.lower().startswith("status code:"):
+        return nxt.piece(" ")
+    # A line that opens a sentence of its own is not a continuation.
+    fresh = "User:" in body or "not authorized to perform" in body
+    hard = not fresh and not text[-1:].isspace() and any(g in body for g in _GRAMMAR)
+    return nxt.piece("") if hard else None
+
+
+def _join_frame(nxt: _Next) -> _Joined | None:
+    """Inside an SDK frame: it goes on only as its SDK or a terminal breaks it.
+
+    PHP's own line breaks, a wrap at a blank, or a fixed-width wrap (rows as
+    wide as the first, cut anywhere); never into a line that starts a failure
+    of its own.
+    """
+    text, body, prev_visible = nxt.text, nxt.body, nxt.prev_visible
+    if _php_open(text) and (body.startswith("<") or " (client): " in body[:200]):
+        # PHP's exception goes on with Guzzle's summary and the XML body it quotes.
+        return nxt.piece(" ")
+    if _starts_failure(body):
+        return None
+    if prev_visible.endswith(" ") and len(prev_visible) >= 40:
+        return nxt.piece(" ")  # wrapped at a blank
+    width = len(nxt.first_text)
+    if width < 60 or len(prev_visible) != width:
+        return None
+    # The cut fell on a blank: the row starts with it ("Error Code:" / " AccessDenied").
+    return nxt.piece(" " if strip_known_prefix(nxt.ntext)[:1] in (" ", "\t") else "")
+
+
+def _join_status(nxt: _Next) -> _Joined | None:
+    """Any other mode: only Go's "status code: 403, request id: ..." line joins."""
+    # Taken as printed: the status line carries no escapes worth undoing.
+    return (" ", nxt.body) if nxt.body.lower().startswith("status code:") else None
+
+
+_BY_MODE: dict[JoinMode, Callable[[_Next], _Joined | None]] = {
+    "phrase": _join_phrase,
+    "open": _join_open,
+    "cli": _join_cli,
+    "legacy": _join_legacy,
+    "sentence": _join_sentence,
+    "frame": _join_frame,
+}
 
 
 def starts_own_sentence(body: str) -> bool:
