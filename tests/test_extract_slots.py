@@ -183,3 +183,36 @@ def test_a_principal_arn_with_an_elided_name_is_kept_as_text() -> None:
     )
     assert (f.principal_arn, f.principal_text) == (None, arn)
     assert f.account_id == "525294151996"
+
+
+def test_a_cut_decoded_message_takes_the_one_action_its_statements_name() -> None:
+    """A decoded message cut before its context takes the action every matched statement names."""
+    statement = (
+        '{"statementId":"S%d","effect":"DENY","principals":{"items":[{"value":"AROAEXAMPLE"}]},'
+        '"principalGroups":{"items":[]},"actions":{"items":[{"value":"ec2:RunInstances"}]},'
+        '"resources":{"items":[{"value":"arn:aws:ec2:*:*:instance/*"}]},'
+        '"conditions":{"items":[]}}'
+    )
+    head = '{"allowed":false,"explicitDeny":true,"matchedStatements":{"items":['
+    (found,) = extract_text(head + statement % 1 + "," + statement % 2 + "]}\n")
+    f = enrich(found, found.decoded)
+    assert (f.action, f.explicit_deny) == ("ec2:RunInstances", True)
+    two = statement % 2
+    other = two.replace("ec2:RunInstances", "ec2:CreateTags")
+    (found,) = extract_text(head + statement % 1 + "," + other + "]}\n")
+    assert enrich(found, found.decoded).action is None  # two actions: which was asked is unsaid
+
+
+def test_a_decoded_message_cut_inside_an_action_still_names_it() -> None:
+    """A message cut mid-value (``"ec2:RunIn``) takes the action its whole statements name."""
+    statement = (
+        '{"statementId":"S1","effect":"DENY","principals":{"items":[{"value":"AROAEXAMPLE"}]},'
+        '"principalGroups":{"items":[]},"actions":{"items":[{"value":"ec2:RunInstances"}]},'
+        '"resources":{"items":[{"value":"*"}]},"conditions":{"items":[]}}'
+    )
+    (found,) = extract_text(
+        '{"allowed":false,"explicitDeny":true,"matchedStatements":{"items":['
+        + statement
+        + ',{"statementId":"S2","effect":"DENY","actions":{"items":[{"value":"ec2:RunIn\n'
+    )
+    assert enrich(found, found.decoded).action == "ec2:RunInstances"
