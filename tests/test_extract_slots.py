@@ -155,6 +155,7 @@ def test_an_arn_missing_the_region_and_account_its_service_needs_is_text() -> No
     assert (f.resource, f.resource_text) == (None, "arn:aws:sns:::aft-failure-notifications")
     for clean in (
         "arn:aws:s3:::my-bucket/key",
+        "arn:aws:s3:::my-bucket/EXPORTS/ORDERID/AAABBB.csv",
         "arn:aws:ec2:us-east-1::image/ami-0abcdef1234567890",
         "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2",
     ):

@@ -153,12 +153,17 @@ def _masked_arn(arn: str) -> bool:
         return False
     if not parts[3] and is_regional(parts[2]):
         return True
-    return any(_masked_id(piece) for piece in parts[5].translate(_ID_SEPARATORS).split(":"))
+    # S3 keys and bucket names are the user's own words (an "ORDERID" folder is real).
+    named = parts[2] == "s3"
+    pieces = parts[5].translate(_ID_SEPARATORS).split(":")
+    return any(_masked_id(piece, named) for piece in pieces)
 
 
-def _masked_id(piece: str) -> bool:
+def _masked_id(piece: str, named: bool) -> bool:
     if len(piece) >= 3 and not piece.strip("xX"):
         return True
+    if named:
+        return False
     word = piece.replace("_", "")
     if not word.isalpha() or not word.isascii():
         return False
