@@ -217,3 +217,22 @@ def test_a_decoded_message_cut_inside_an_action_still_names_it() -> None:
         + ',{"statementId":"S2","effect":"DENY","actions":{"items":[{"value":"ec2:RunIn\n'
     )
     assert enrich(found, found.decoded).action == "ec2:RunInstances"
+
+
+def test_a_hard_wrapped_cli_decoded_message_is_read_whole() -> None:
+    """A hard-wrapped ``"DecodedMessage": "{\\"allowed\\"...`` gives its action and principal."""
+    found = extract_text(
+        "{\n"
+        '"DecodedMessage": "{\\"allowed\\":false,\\"explicitDeny\\":false,\n'
+        '\\"matchedStatements\\":{\\"items\\":[]},\\"failures\\":{\\"items\\":[]},\n'
+        '\\"context\\":{\\"principal\\":{\\"id\\":\\"AROAEXAMPLE:i-1\\",\n'
+        '\\"arn\\":\\"arn:aws:sts::123456789012:assumed-role/my-role-ec2/i-123456e7\\"},\n'
+        '\\"action\\":\\"iam:PassRole\\",'
+        '\\"resource\\":\\"arn:aws:iam::123456789012:role/my-role-ec2\\",\n'
+        '\\"conditions\\":{\\"items\\":[]}}}"\n'
+        "}\n"
+    )
+    (f,) = [enrich(f, f.decoded) for f in found]
+    assert (f.kind, f.action, f.explicit_deny) == ("decoded", "iam:PassRole", False)
+    assert f.principal_arn == "arn:aws:sts::123456789012:assumed-role/my-role-ec2/i-123456e7"
+    assert f.resource == "arn:aws:iam::123456789012:role/my-role-ec2"

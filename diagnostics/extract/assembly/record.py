@@ -564,6 +564,8 @@ class Assembler:
             total += nxt.end - nxt.start
             count += 1
             cur = nxt
+        if first_text.lstrip().startswith('"DecodedMessage"'):
+            body = [unescaped(t) for t in body]  # the CLI's escaped string, hard-wrapped
         text = "\n".join(body)
         found, problems = analyse_text(text)
         failures = [
