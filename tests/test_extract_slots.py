@@ -119,3 +119,120 @@ def test_a_sentence_cut_inside_the_action_keeps_its_principal() -> None:
         "123456789012",
     )
     assert f.truncated
+
+
+def _resource_of(resource: str) -> tuple[str | None, str | None]:
+    (f,) = extract_text(
+        "An error occurred (AccessDenied) when calling the ListResourceRecordSets operation:"
+        " User: arn:aws:iam::123456789012:user/ops is not authorized to perform:"
+        f" route53:ListResourceRecordSets on resource: {resource}\n"
+    )
+    return f.resource, f.resource_text
+
+
+def test_a_masked_or_placeholder_resource_id_is_kept_as_text() -> None:
+    """A zone ID masked as ``XXXXXXX``, ``XXXXYYYYZZZ`` or ``ZONEID`` is no resource to grant."""
+    for masked in ("XXXXXXX", "xxxxxxxxxxxxxx", "XXXXYYYYZZZ", "ZONEID"):
+        arn = f"arn:aws:route53:::hostedzone/{masked}"
+        assert _resource_of(arn) == (None, arn), masked
+
+
+def test_a_real_hosted_zone_id_is_the_resource() -> None:
+    """Route 53's own IDs (``Z02067303BNM3QIK0WKXX``, ``ZFZVNFRHXMOIV``) stay the resource."""
+    for real in ("Z02067303BNM3QIK0WKXX", "ZFZVNFRHXMOIV", "Z1D633PJN98FT9"):
+        arn = f"arn:aws:route53:::hostedzone/{real}"
+        assert _resource_of(arn) == (arn, None), real
+
+
+def test_an_arn_missing_the_region_and_account_its_service_needs_is_text() -> None:
+    """``arn:aws:sns:::topic`` (region and account deleted) is text; S3 and public AMIs are not."""
+    (f,) = extract_text(
+        "An error occurred (AuthorizationError) when calling the Publish operation: User:"
+        " arn:aws:sts::123456789012:assumed-role/r/s is not authorized to perform: SNS:Publish"
+        " on resource: arn:aws:sns:::aft-failure-notifications because no identity-based policy"
+        " allows the SNS:Publish action\n"
+    )
+    assert (f.resource, f.resource_text) == (None, "arn:aws:sns:::aft-failure-notifications")
+    for clean in (
+        "arn:aws:s3:::my-bucket/key",
+        "arn:aws:s3:::my-bucket/EXPORTS/ORDERID/AAABBB.csv",
+        "arn:aws:ec2:us-east-1::image/ami-0abcdef1234567890",
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2",
+    ):
+        assert _resource_of(clean) == (clean, None), clean
+
+
+def test_a_log_stream_arn_keeps_its_trailing_colon() -> None:
+    """Logs' ``...:log-group:NAME:log-stream:`` is AWS's ARN as printed, colon included."""
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn:log-stream:"
+    (f,) = extract_text(
+        "An error occurred (AccessDeniedException) when calling the CreateLogGroup operation:"
+        " User: arn:aws:sts::123456789012:assumed-role/r/s is not authorized to perform:"
+        f" logs:CreateLogGroup on resource: {arn} because no identity-based policy allows the"
+        " logs:CreateLogGroup action\n"
+    )
+    assert (f.resource, f.resource_text) == (arn, None)
+
+
+def test_a_principal_arn_with_an_elided_name_is_kept_as_text() -> None:
+    """``assumed-role/external_dns...6050/1766...752915`` (elided with ``...``) is no clean ARN."""
+    arn = "arn:aws:sts::525294151996:assumed-role/external_dns2021...6050000000b/1766...51399752915"
+    (f,) = extract_text(
+        "AccessDenied: User: " + arn + " is not authorized to perform:"
+        " route53:ChangeResourceRecordSets on resource:"
+        " arn:aws:route53:::hostedzone/Z1D633PJN98FT9\n"
+    )
+    assert (f.principal_arn, f.principal_text) == (None, arn)
+    assert f.account_id == "525294151996"
+
+
+def test_a_cut_decoded_message_takes_the_one_action_its_statements_name() -> None:
+    """A decoded message cut before its context takes the action every matched statement names."""
+    statement = (
+        '{"statementId":"S%d","effect":"DENY","principals":{"items":[{"value":"AROAEXAMPLE"}]},'
+        '"principalGroups":{"items":[]},"actions":{"items":[{"value":"ec2:RunInstances"}]},'
+        '"resources":{"items":[{"value":"arn:aws:ec2:*:*:instance/*"}]},'
+        '"conditions":{"items":[]}}'
+    )
+    head = '{"allowed":false,"explicitDeny":true,"matchedStatements":{"items":['
+    (found,) = extract_text(head + statement % 1 + "," + statement % 2 + "]}\n")
+    f = enrich(found, found.decoded)
+    assert (f.action, f.explicit_deny) == ("ec2:RunInstances", True)
+    two = statement % 2
+    other = two.replace("ec2:RunInstances", "ec2:CreateTags")
+    (found,) = extract_text(head + statement % 1 + "," + other + "]}\n")
+    assert enrich(found, found.decoded).action is None  # two actions: which was asked is unsaid
+
+
+def test_a_decoded_message_cut_inside_an_action_still_names_it() -> None:
+    """A message cut mid-value (``"ec2:RunIn``) takes the action its whole statements name."""
+    statement = (
+        '{"statementId":"S1","effect":"DENY","principals":{"items":[{"value":"AROAEXAMPLE"}]},'
+        '"principalGroups":{"items":[]},"actions":{"items":[{"value":"ec2:RunInstances"}]},'
+        '"resources":{"items":[{"value":"*"}]},"conditions":{"items":[]}}'
+    )
+    (found,) = extract_text(
+        '{"allowed":false,"explicitDeny":true,"matchedStatements":{"items":['
+        + statement
+        + ',{"statementId":"S2","effect":"DENY","actions":{"items":[{"value":"ec2:RunIn\n'
+    )
+    assert enrich(found, found.decoded).action == "ec2:RunInstances"
+
+
+def test_a_hard_wrapped_cli_decoded_message_is_read_whole() -> None:
+    """A hard-wrapped ``"DecodedMessage": "{\\"allowed\\"...`` gives its action and principal."""
+    found = extract_text(
+        "{\n"
+        '"DecodedMessage": "{\\"allowed\\":false,\\"explicitDeny\\":false,\n'
+        '\\"matchedStatements\\":{\\"items\\":[]},\\"failures\\":{\\"items\\":[]},\n'
+        '\\"context\\":{\\"principal\\":{\\"id\\":\\"AROAEXAMPLE:i-1\\",\n'
+        '\\"arn\\":\\"arn:aws:sts::123456789012:assumed-role/my-role-ec2/i-123456e7\\"},\n'
+        '\\"action\\":\\"iam:PassRole\\",'
+        '\\"resource\\":\\"arn:aws:iam::123456789012:role/my-role-ec2\\",\n'
+        '\\"conditions\\":{\\"items\\":[]}}}"\n'
+        "}\n"
+    )
+    (f,) = [enrich(f, f.decoded) for f in found]
+    assert (f.kind, f.action, f.explicit_deny) == ("decoded", "iam:PassRole", False)
+    assert f.principal_arn == "arn:aws:sts::123456789012:assumed-role/my-role-ec2/i-123456e7"
+    assert f.resource == "arn:aws:iam::123456789012:role/my-role-ec2"

@@ -158,3 +158,55 @@ def test_android_transfer_utility_upload_names_put_object() -> None:
         " Status Code: 403; Error Code: AccessDenied; Request ID: 1AC7FB214CD42697)\n"
     )
     assert _one(text).action == "s3:PutObject"
+
+
+def test_go_v1_debug_request_line_names_the_operation() -> None:
+    """Go v1's ``DEBUG: Request s3/GetObject Details:`` above a bare denial names its call."""
+    before = _one(
+        "2019/07/26 19:18:42 DEBUG: Request s3/GetObject Details:\n"
+        "---[ REQUEST POST-SIGN ]-----------------------------\n"
+        "GET /key HTTP/1.1\nHost: bucket.s3.amazonaws.com\n"
+        "-----------------------------------------------------\n"
+        f"{S3_403}\n"
+    )
+    assert (before.operation, before.action) == ("GetObject", "s3:GetObject")
+
+
+@pytest.mark.parametrize(
+    ("code", "action"),
+    [
+        # Ruby v3: the client's snake_case method, then the bare error.
+        (
+            "s3 = Aws::S3::Client.new(region: 'eu-west-1', logger: Logger.new('s3.txt'))\n"
+            "resp = s3.list_objects(bucket: 'BUCKET_NAME')\n```\n\n"
+            "Getting error as **Aws::S3::Errors::AccessDenied: Access Denied**\n",
+            "s3:ListBucket",
+        ),
+        # JS v2: the client's camelCase method with its ``.promise()``.
+        (
+            "But when I run `await sqs.sendMessage(params).promise();` in my handler, I get this\n"
+            '```\n{\n  "message": "Access to the resource https://sqs.eu-west-1.amazonaws.com/'
+            ' is denied.",\n  "code": "AccessDenied",\n  "statusCode": 403\n}\n```\n',
+            "sqs:SendMessage",
+        ),
+    ],
+)
+def test_the_sdk_call_written_right_above_a_bare_denial_names_it(code: str, action: str) -> None:
+    """A client method call (``s3.list_objects(``) just above a bare denial is its operation."""
+    assert _one(code).action == action
+
+
+def test_a_call_that_is_no_aws_operation_names_nothing() -> None:
+    """``logger.info(...)`` above a bare denial is no operation: the action stays unknown."""
+    f = _one("logger.info('fetching')\nAws::S3::Errors::AccessDenied: Access Denied\n")
+    assert (f.operation, f.action) == (None, None)
+
+
+def test_hadoop_s3a_get_file_status_is_a_head_object() -> None:
+    """S3A's ``getFileStatus on s3a://...`` denial is its HEAD object: ``s3:GetObject``."""
+    f = _one(
+        "java.nio.file.AccessDeniedException: s3a://b/k.csv: getFileStatus on s3a://b/k.csv:"
+        " com.amazonaws.services.s3.model.AmazonS3Exception: Forbidden (Service: Amazon S3;"
+        " Status Code: 403; Error Code: 403 Forbidden; Request ID: 4C2D9A7F1B3E5D60)\n"
+    )
+    assert (f.operation, f.action) == ("HeadObject", "s3:GetObject")

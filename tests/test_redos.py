@@ -239,6 +239,14 @@ CASES: dict[str, Spec] = {
         "sub",
         [("", "**a"), ("**", "a*"), ("", "*")],
     ),
+    "diagnostics/extract/parsers/tool_operations.py:_GO_DEBUG_DETAILS": (
+        "match",
+        [("DEBUG: Request ", "a"), ("DEBUG: Response s3/", "A")],
+    ),
+    "diagnostics/extract/parsers/tool_operations.py:_SDK_CALL": (
+        "search",
+        [("", "a"), ("", "a."), ("s3.", "a"), ("", "s3.list_objects")],
+    ),
     "diagnostics/extract/parsers/tool_operations.py:_GO_DEBUG": (
         "match",
         [("Validate Response ", "a"), ("Validate Response ec2/", "A")],

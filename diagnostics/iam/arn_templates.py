@@ -121,6 +121,47 @@ def _candidates(action_or_service: str) -> tuple[tuple[str, str, str], ...]:
     return tuple((source, name, piece) for _, source, name, piece in scored)
 
 
+@functools.lru_cache(maxsize=1024)
+def is_regional(service: str) -> bool:
+    """True when every ARN the dataset gives for ``service`` names a region.
+
+    ``service`` is the ARN's own service field (``sns``).  An SNS topic, an
+    SQS queue or a Lambda function always has one, so ``arn:aws:sns:::topic``
+    lost it to a person's redaction; S3 buckets, Route 53 zones and IAM have
+    none.  A service the dataset does not know is not regional (nothing to go by).
+    """
+    regions = [
+        template.split(":", 4)[3]
+        for entry in _resource_types(service).values()
+        if isinstance(entry, dict)
+        for template in _templates(entry.get("arn"))
+        if template.count(":") >= 5 and template.split(":", 3)[2] == service
+    ]
+    return bool(regions) and all(regions)
+
+
+@functools.lru_cache(maxsize=1024)
+def names_follow(service: str, word: str) -> bool:
+    """True when an ARN format of ``service`` has ``:word:`` followed by a name.
+
+    ``names_follow("logs", "log-stream")``: Logs' format ends
+    ``:log-stream:${LogStreamName}``.
+    """
+    literal = f":{word}:${{"
+    return bool(word) and any(
+        literal in template
+        for entry in _resource_types(service).values()
+        if isinstance(entry, dict)
+        for template in _templates(entry.get("arn"))
+    )
+
+
+def _templates(arn: object) -> tuple[str, ...]:
+    if isinstance(arn, list):
+        return tuple(str(a) for a in arn)
+    return (str(arn),) if arn else ()
+
+
 def placeholders(template: str) -> tuple[str, ...]:
     """The placeholder names in a template, in order (``Partition``, ``BucketName``...)."""
     return tuple(m.group(1) for m in _PLACEHOLDER.finditer(template))

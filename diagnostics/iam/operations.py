@@ -183,6 +183,18 @@ def _services_by_action_name() -> dict[str, tuple[str, ...]]:
     return {name: tuple(dict.fromkeys(prefixes)) for name, prefixes in index.items()}
 
 
+def usual_service_for(operation: str, code: str) -> str | None:
+    """The one usual service that has ``operation`` and refuses with ``code``, or None.
+
+    Stricter than ``service_for_operation``: an operation only a rare service
+    has (``Info``) names none, so a word that merely looks like a call does not.
+    """
+    code = code.removeprefix("Client.")
+    candidates = _services_by_action_name().get(_operation(operation).lower(), ())
+    usual = [s for s in candidates if _USUAL_SERVICES.get(s) == code]
+    return usual[0] if len(usual) == 1 else None
+
+
 @functools.lru_cache(maxsize=1024)
 def service_for_operation(operation: str, code: str) -> str | None:
     """The IAM prefix of the one service an operation name and refusal code point to.

@@ -146,6 +146,31 @@ def _matched_action(decoded: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
+def _only_matched_action(decoded: Mapping[str, Any]) -> str | None:
+    """The one action every matched statement lists, when the context that names it is lost.
+
+    A statement matches a request only if it lists the request's action, so
+    statements that each list just ``ec2:RunInstances`` (and nothing else)
+    say which action was asked; with any other action listed, it is unsaid.
+    """
+    statements = decoded.get("matchedStatements")
+    items = statements.get("items") if isinstance(statements, Mapping) else None
+    seen: set[str] = set()
+    for statement in items if isinstance(items, list) else ():
+        actions = statement.get("actions") if isinstance(statement, Mapping) else None
+        values = actions.get("items") if isinstance(actions, Mapping) else None
+        for entry in values if isinstance(values, list) else ():
+            value = entry.get("value") if isinstance(entry, Mapping) else None
+            if not isinstance(value, str) or "*" in value or "?" in value or ":" not in value:
+                return None
+            seen.add(value)
+    # A message cut inside a value ends with its stump ("ec2:RunIn"): no action of its own.
+    from diagnostics.iam import get_action
+
+    whole = {v for v in seen if get_action(v) or not any(o.startswith(v) for o in seen - {v})}
+    return whole.pop() if len(whole) == 1 else None
+
+
 def _qualified_action(
     action: Any, ctx: Mapping[str, Any], failure: Failure, decoded: Mapping[str, Any]
 ) -> str | None:
@@ -183,6 +208,8 @@ def enrich(failure: Failure, decoded: Mapping[str, Any] | None) -> Failure:
     if isinstance(resource, str) and _redacted_account(resource):
         resource, resource_text = None, resource
     action = _qualified_action(ctx.get("action"), ctx, failure, decoded) or failure.action
+    if action is None and not ctx.get("action"):
+        action = _only_matched_action(decoded)
     explicit = decoded.get("explicitDeny")
     return dataclasses.replace(
         failure,

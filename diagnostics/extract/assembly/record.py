@@ -59,7 +59,7 @@ from diagnostics.extract.parsers.decoded import (
 from diagnostics.extract.parsers.eks_auth import MARKER as EKS_MARKER
 from diagnostics.extract.parsers.encoded import open_blob_at_end
 from diagnostics.extract.parsers.plain import find_plain
-from diagnostics.extract.parsers.tool_operations import with_stack_below
+from diagnostics.extract.parsers.tool_operations import with_call_above, with_stack_below
 from diagnostics.model import Failure, SourceRef
 
 MAX_RECORD_LINES = 400
@@ -262,6 +262,7 @@ class Assembler:
             heads = [first_text, *(self._lines_above()[-1:] if before else [])]
             found = with_code_below(found, heads, lambda: self._lines_below(cur))
         found = with_stack_below(found, self._iter_below(cur, STACK_LINES))
+        found = with_call_above(found, self._lines_further_above)
         return RecordResult(
             self._failures(found, acc, lines, line_no, base_offset),
             cur.next,
@@ -388,6 +389,10 @@ class Assembler:
 
     def _lines_above(self) -> list[str]:
         return [normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES)]
+
+    def _lines_further_above(self) -> list[str]:
+        """The lines a record may borrow from above (a debug dump, the call that failed)."""
+        return [normalize_line(b)[0] for b in self.prev_lines(BACK_LINES)]
 
     def _context(self, text: str) -> str:
         """Earlier lines read (not joined) as evidence for what ``text`` holds."""
@@ -559,6 +564,8 @@ class Assembler:
             total += nxt.end - nxt.start
             count += 1
             cur = nxt
+        if first_text.lstrip().startswith('"DecodedMessage"'):
+            body = [unescaped(t) for t in body]  # the CLI's escaped string, hard-wrapped
         text = "\n".join(body)
         found, problems = analyse_text(text)
         failures = [

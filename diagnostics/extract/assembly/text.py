@@ -28,7 +28,11 @@ from diagnostics.extract.parsers.encoded import MIN_WHOLE_BLOB, find_encoded
 from diagnostics.extract.parsers.frames import Frame, find_frames
 from diagnostics.extract.parsers.plain import PlainHit, find_plain
 from diagnostics.extract.parsers.principals import is_clean_arn
-from diagnostics.extract.parsers.tool_operations import lambda_ec2_operation, tool_operation
+from diagnostics.extract.parsers.tool_operations import (
+    lambda_ec2_operation,
+    sdk_call_for,
+    tool_operation,
+)
 from diagnostics.extract.parsers.wordings import WordingHit, find_wordings
 from diagnostics.request.context import account_of, region_of
 
@@ -183,6 +187,8 @@ def _with_tool_operations(text: str, found: list[Found], context: str = "") -> l
                 and (op := lambda_ec2_operation(lead + text, at + f.start, at + f.end))
             ):
                 named = ("ec2", op)
+            if named is None and (op := sdk_call_for(f, text, f.start)):
+                named = (None, op)
         if named is None:
             out.append(f)
         else:

@@ -102,6 +102,11 @@ def pretty_json_starts(line: str) -> bool:
 def looks_like_decoded_key_line(line: str) -> bool:
     """A ``"allowed": false,`` / ``"explicitDeny": true,`` line of a pretty-printed message."""
     s = line.strip()
+    if s.startswith('"DecodedMessage"'):
+        # The CLI's escaped string, hard-wrapped: '"DecodedMessage": "{\"allowed\":false,'
+        # with the rest of the message (its context) on the lines below.
+        head = s[:80].replace('\\"', '"')
+        return '"allowed"' in head and "context" not in s
     return s.startswith(('"allowed"', '"explicitDeny"'))
 
 
@@ -109,5 +114,6 @@ def json_continuation(line: str) -> bool:
     """A line that can continue a pretty-printed JSON object (or an elision inside one)."""
     s = line.strip()
     return bool(s) and (
-        s[0] in '"{}[]-0123456789' or s.startswith(("true", "false", "null", "...", "(...)", "…"))
+        s[0] in '"{}[]-0123456789'
+        or s.startswith(("true", "false", "null", "...", "(...)", "…", '\\"'))
     )

@@ -35,8 +35,8 @@ _LABEL_REACH = 300
 
 def is_clean_arn(arn: str) -> bool:
     """A whole principal ARN: 12-digit account, a named user/role, a session for assumed-role."""
-    if not _CLEAN_ARN.match(arn) or arn.endswith(("...", "…")):
-        return False  # an elided tail ("assumed-role/x/...") names no real session
+    if not _CLEAN_ARN.match(arn) or "..." in arn or "…" in arn:
+        return False  # an elided name ("assumed-role/x/...", "role/ab...yz") is no real one
     resource = arn.split(":", 5)[5]
     kind, _, rest = resource.partition("/")
     if kind == "assumed-role":

@@ -9,7 +9,10 @@ number, a name, ``<resource-arn>``) is dropped with a note.
 
 from __future__ import annotations
 
+import itertools
 import re
+
+from diagnostics.iam.arn_templates import is_regional, names_follow
 
 _MAX_RESOURCE = 2048
 # Linear: bounded blanks, then literals.
@@ -77,8 +80,20 @@ def resource_after(text: str, pos: int) -> tuple[str | None, int]:
             end = i
     value = window[:end].rstrip()
     while value and value[-1] in _RESOURCE_TRAILING and not value.endswith(":..."):
+        if value[-1] == ":" and _empty_name_field(value):
+            break  # "...:log-stream:": AWS's own ARN with an empty name, colon included
         value = value[:-1]  # (an elided ARN tail, "us-east-1:...", is kept as written)
     return (value or None), pos + len(window[:end].rstrip())
+
+
+def _empty_name_field(value: str) -> bool:
+    """``value`` ends with a type word of its service's ARN format and an empty name.
+
+    CloudWatch Logs prints ``arn:aws:logs:R:A:log-group:NAME:log-stream:`` for a
+    call on a group: the format's ``log-stream:${LogStreamName}`` left empty.
+    """
+    parts = value.split(":")
+    return len(parts) >= 8 and parts[0] == "arn" and names_follow(parts[2], parts[-2])
 
 
 def _space_outside_placeholders(window: str) -> int:
@@ -119,6 +134,44 @@ _IAM_PATH = re.compile(
 _ELISIONS = ("...", "…")
 
 
+#: Where an ARN's resource part splits into names and IDs (``hostedzone/ID``, ``sg-ID``).
+_ID_SEPARATORS = str.maketrans("/-", "::")
+#: How people name an ID they left out (``ZONEID``, ``HOSTED_ZONE_ID``, ``BUCKET_NAME``).
+_PLACEHOLDER_TAILS = ("ID", "NAME", "ARN")
+
+
+def _masked_arn(arn: str) -> bool:
+    """A person's mask in an ARN AWS printed whole: a deleted region, an ID as ``XXXX``.
+
+    AWS fills every field its ARN format has, so a regional service's ARN with
+    no region (``arn:aws:sns:::topic``) lost it to a redaction.  AWS's IDs are
+    random letters and digits, never a run of one letter (``XXXXXXX``, ``xxx``,
+    ``XXXXYYYYZZZ``) nor a word for the field (``ZONEID``).
+    """
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return False
+    if not parts[3] and is_regional(parts[2]):
+        return True
+    # S3 keys and bucket names are the user's own words (an "ORDERID" folder is real).
+    named = parts[2] == "s3"
+    pieces = parts[5].translate(_ID_SEPARATORS).split(":")
+    return any(_masked_id(piece, named) for piece in pieces)
+
+
+def _masked_id(piece: str, named: bool) -> bool:
+    if len(piece) >= 3 and not piece.strip("xX"):
+        return True
+    if named:
+        return False
+    word = piece.replace("_", "")
+    if not word.isalpha() or not word.isascii():
+        return False
+    if len(piece) >= 6 and min(len(list(run)) for _, run in itertools.groupby(piece)) >= 3:
+        return True  # "XXXXYYYYZZZ": runs of one letter each
+    return 4 <= len(piece) <= 40 and word.isupper() and piece.endswith(_PLACEHOLDER_TAILS)
+
+
 def resource_note(resource: str | None) -> tuple[str | None, str | None, str | None]:
     """(resource, resource_text, note) for the value a sentence gives as its resource.
 
@@ -135,7 +188,11 @@ def resource_note(resource: str | None) -> tuple[str | None, str | None, str | N
         resource = rest  # IAM's "policy arn:aws:iam::...:policy/x": the ARN is the resource
     elif resource.startswith("aws:") and resource.count(":") >= 4:
         resource = "arn:" + resource  # an ARN that lost its "arn:"
-    if _CLEAN_ARN.fullmatch(resource) and not any(e in resource for e in _ELISIONS):
+    if (
+        _CLEAN_ARN.fullmatch(resource)
+        and not any(e in resource for e in _ELISIONS)
+        and not _masked_arn(resource)
+    ):
         return resource, None, None
     if _IAM_PATH.fullmatch(resource):
         # IAM's "policy path /": AWS's own wording for every policy under a path;

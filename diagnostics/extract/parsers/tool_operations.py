@@ -15,10 +15,15 @@ ec2/DescribeInstanceCreditSpecifications failed``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from diagnostics.extract.assembly.found import Found
+from diagnostics.iam.operations import (
+    action_for_operation,
+    is_s3_operation,
+    usual_service_for,
+)
 
 #: (wording, lower case; service; operation).
 TOOL_WORDINGS: tuple[tuple[str, str, str], ...] = (
@@ -62,6 +67,9 @@ TOOL_WORDINGS: tuple[tuple[str, str, str], ...] = (
     ("sqs delete message failed", "sqs", "DeleteMessage"),
     # Karpenter wraps CreateFleet's per-request errors: "with fleet error(s), %w".
     ("with fleet error(s)", "ec2", "CreateFleet"),
+    # Hadoop S3A: "getFileStatus on <path>" translates the HEAD of S3AFileSystem.getFileStatus
+    # (getObjectMetadata), which IAM checks as s3:GetObject.
+    ("getfilestatus on s3a://", "s3", "HeadObject"),
 )
 # Serverless prints Lambda's sentence hard-wrapped, so the gap may span lines.
 # Linear: literals and bounded classes; the lazy gap is bounded and stops at a literal.
@@ -75,6 +83,19 @@ REACH = 300
 # Linear: anchored at a found literal; two bounded disjoint classes around "/".
 _GO_DEBUG = re.compile(
     r"Validate Response (?P<svc>[a-z0-9-]{1,64})/(?P<op>[A-Za-z0-9]{1,128}) failed"
+)
+
+
+# aws-sdk-go v1's debug log: "DEBUG: Request s3/GetObject Details:" (and "Response").
+# Linear: literals around two bounded disjoint classes split by "/".
+_GO_DEBUG_DETAILS = re.compile(
+    r"DEBUG: Re(?:quest|sponse) (?P<svc>[a-z0-9-]{1,64})/(?P<op>[A-Za-z0-9]{1,128}) Details"
+)
+# A client method call in the code a user pasted above the error: Ruby's and
+# boto3's ``s3.list_objects(``, the JS v2 ``sqs.sendMessage(params).promise()``.
+# Linear: a lookbehind of one class, two bounded classes split by a literal dot.
+_SDK_CALL = re.compile(
+    r"(?<![A-Za-z0-9_.])[a-z][A-Za-z0-9_]{0,40}\.(?P<m>[a-z][A-Za-z0-9_]{2,80})\("
 )
 
 
@@ -169,6 +190,44 @@ def with_stack_below(found: list[Found], below: Iterable[str]) -> list[Found]:
     return found
 
 
+def with_call_above(found: list[Found], above: Callable[[], list[str]]) -> list[Found]:
+    """``found`` with the call the lines above its first failure name, when nothing else did.
+
+    Go v1's debug log prints ``DEBUG: Request s3/GetObject Details:`` before
+    the error, and users paste the SDK call that failed (``s3.list_objects(``)
+    right above it.  ``above`` is called only when the failure still lacks
+    its call, so a denial that names it reads no earlier lines.
+    """
+    if not found:
+        return found
+    first = found[0]
+    if first.action is not None or first.operation is not None or first.kind == "decoded":
+        return found
+    text = "\n".join(above()) + "\n"
+    m = _go_debug_before(text, len(text), len(text))
+    if m:
+        named = replace(first, operation=m.group("op"), event_source=m.group("svc"))
+    elif op := sdk_call_for(first, text, len(text)):
+        named = replace(first, operation=op)
+    else:
+        return found
+    return [named, *found[1:]]
+
+
+#: The codes S3 gives a bare refusal (a HEAD's is its HTTP status).
+_BARE_S3_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
+
+
+def _refused_call(op: str, found: Found) -> bool:
+    """``op`` is a call of the service that refused ``found`` (by its name or its code)."""
+    if found.event_source:
+        return action_for_operation(found.event_source, op) is not None
+    code = found.error_code or ""
+    if code in _BARE_S3_CODES and is_s3_operation(op):
+        return True
+    return usual_service_for(op, code) is not None
+
+
 def tool_operation(
     text: str, start: int, end: int, limit: int | None = None
 ) -> tuple[str | None, str] | None:
@@ -190,6 +249,9 @@ def tool_operation(
         m = _GO_DEBUG.match(text, i)
         if m:
             return m.group("svc"), m.group("op")
+    m = _go_debug_before(text, start, end)
+    if m:
+        return m.group("svc"), m.group("op")
     if op := lambda_ec2_operation(text, start, end):
         return "ec2", op
     if _ANDROID_UPLOAD.search(text, lo, end):
@@ -204,3 +266,35 @@ def tool_operation(
         return best[1], best[2]
     op = stack_operation(text, start, len(text) if limit is None else limit)
     return (None, op) if op else None
+
+
+def _go_debug_before(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The Go v1 debug line for the request before ``text[start:end]`` (its dump may be long)."""
+    lo = max(0, start - FRAME_REACH)
+    i = max(text.rfind("DEBUG: Request ", lo, end), text.rfind("DEBUG: Response ", lo, end))
+    return _GO_DEBUG_DETAILS.match(text, i) if i != -1 else None
+
+
+def sdk_call_for(found: Found, text: str, start: int) -> str | None:
+    """The operation of the SDK call written just before ``start``, if ``found`` refused it."""
+    op = sdk_call_before(text, start)
+    return op if op and _refused_call(op, found) else None
+
+
+def sdk_call_before(text: str, start: int) -> str | None:
+    """The API operation of the last SDK client call written just before ``start``.
+
+    ``s3.list_objects(`` is ``ListObjects``, ``sqs.sendMessage(`` ``SendMessage``:
+    each SDK names its client methods after the API's operations.  A call that
+    names no operation (``logger.info(``) names nothing.
+    """
+    last = None
+    for m in _SDK_CALL.finditer(text, max(0, start - REACH), start):
+        last = m.group("m")
+    if last is None:
+        return None
+    if "_" in last:
+        op = "".join(part[:1].upper() + part[1:] for part in last.split("_"))
+    else:
+        op = last[:1].upper() + last[1:]
+    return op
