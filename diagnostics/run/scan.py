@@ -21,7 +21,7 @@ from diagnostics.extract import extract_path, extract_stream, iter_input_files
 from diagnostics.model import Diagnosis, Failure, InputStats
 from diagnostics.render.streamed import RENDERED, rendered
 from diagnostics.run.progress import Progress
-from diagnostics.run.scan_plan import auto_jobs, read_size
+from diagnostics.run.scan_plan import auto_jobs, read_size, split_parts
 from diagnostics.text.safe import line
 
 if TYPE_CHECKING:
@@ -138,8 +138,12 @@ def _workers(
         jobs = auto_jobs(planned[0], planned[2]) if planned is not None else 1
         if jobs < 2:
             return None
-    # One file is read here either way: a worker could only wait for it.
-    one_file = planned is not None and planned[0] < 2
+    # One file is read here, unless it is big enough to cut: a worker could only wait for it.
+    one_file = (
+        planned is not None
+        and planned[0] < 2
+        and not (len(inputs) == 1 and split_parts(Path(inputs[0]), jobs) > 1)
+    )
     from diagnostics.run.scan_workers import ScanWorkers
 
     return ScanWorkers.start(jobs, ruleset, extract=not one_file)
@@ -187,8 +191,8 @@ def iter_failures(
             if failures is None or file_stats is None:
                 yield from extract_path(file, stats)
             else:
-                stats.add(file_stats)
                 yield from failures
+                stats.add(file_stats)  # a split file's counters are whole once its failures are
             position.end()
             if workers is not None:
                 stats.warnings.extend(workers.warnings)
