@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import mmap
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,11 @@ from diagnostics.extract.inputs.files import _feed_mapped, describe_error, read_
 from diagnostics.extract.inputs.mapped import KnownLines, mapped
 from diagnostics.extract.inputs.scanner import MAX_WARNINGS_PER_KIND, Extractor, Warned
 from diagnostics.extract.inputs.split import safe_cuts
-from diagnostics.model import Failure, InputStats
+from diagnostics.model import Failure, InputStats, SourceRef
+
+#: Every field of a failure, in the order its constructor takes them.
+_FAILURE_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Failure)))
+_SOURCE_AT = [f.name for f in dataclasses.fields(Failure)].index("source")
 
 
 def file_ranges(path: Path, parts: int) -> list[int] | None:
@@ -118,5 +123,9 @@ def _shifted(failure: Failure, lines: int) -> Failure:
     source = failure.source
     if source.line is None:
         return failure
-    moved = dataclasses.replace(source, line=source.line + lines)
-    return dataclasses.replace(failure, source=moved)
+    # As unpickling builds them (model.py's __reduce__): a fifth of dataclasses.replace's time.
+    fields = list(_FAILURE_FIELDS(failure))
+    fields[_SOURCE_AT] = SourceRef(
+        source.path, source.line + lines, source.offset, source.event_id, source.rotated_from
+    )
+    return Failure(*fields)
