@@ -191,7 +191,11 @@ def read_as_lines(stream: BinaryIO) -> bool:
 
 
 def _feed_mapped(
-    extractor: Extractor, mm: mmap.mmap, begin: int = 0, end: int | None = None
+    extractor: Extractor,
+    mm: mmap.mmap,
+    begin: int = 0,
+    end: int | None = None,
+    drop_every: int = DROP_EVERY,
 ) -> Iterator[Failure]:
     """The map (or ``mm[begin:end]``), in the chunks a read would give (slices, not copies)."""
     view = memoryview(mm)
@@ -204,7 +208,7 @@ def _feed_mapped(
                 found = extractor.feed(part)
             finally:
                 part.release()  # the map must have no exported slice when it closes
-            if start - dropped >= DROP_EVERY and _DONTNEED is not None:
+            if start - dropped >= drop_every and _DONTNEED is not None:
                 # The extractor copied what it keeps: pages behind it would only count
                 # toward the peak RSS (they stay in the page cache).
                 cut = start - start % mmap.PAGESIZE

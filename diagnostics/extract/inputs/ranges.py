@@ -23,6 +23,10 @@ from diagnostics.extract.inputs.scanner import MAX_WARNINGS_PER_KIND, Extractor,
 from diagnostics.extract.inputs.split import safe_cuts
 from diagnostics.model import Failure, InputStats, SourceRef
 
+#: Bytes searched ahead, and read behind before their pages are let go, per
+#: range: several workers each hold this much of the file in their RSS.
+RANGE_WINDOW = 2 << 20
+
 #: Every field of a failure, in the order its constructor takes them.
 _FAILURE_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Failure)))
 _SOURCE_AT = [f.name for f in dataclasses.fields(Failure)].index("source")
@@ -78,7 +82,7 @@ def extract_range(
     try:
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             end = min(end, len(mm))
-            known = KnownLines(mm, max_line_bytes, start=start, end=end)
+            known = KnownLines(mm, max_line_bytes, window=RANGE_WINDOW, start=start, end=end)
             extractor = Extractor(
                 name,
                 stats=stats,
@@ -87,7 +91,7 @@ def extract_range(
                 base=start,
                 warn=warn,
             )
-            yield from _feed_mapped(extractor, mm, start, end)
+            yield from _feed_mapped(extractor, mm, start, end, drop_every=RANGE_WINDOW)
             yield from extractor.finish()
     except (OSError, ValueError) as exc:  # ValueError: the file shrank to nothing
         stats.rejected += 1

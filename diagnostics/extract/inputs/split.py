@@ -23,15 +23,17 @@ import itertools
 import mmap
 
 from diagnostics.extract.assembly.record import BACK_LINES, MAX_RECORD_LINES, STACK_LINES
-from diagnostics.extract.inputs.marker_backends import Matcher, compiled
+from diagnostics.extract.inputs.marker_backends import Hits, Matcher, compiled
 from diagnostics.extract.inputs.markers import MARKERS
 
 #: Lines after a marker line before a cut may fall: what its record may read, plus a margin.
 AFTER_MARKER = MAX_RECORD_LINES + STACK_LINES + 8
 #: Lines between a cut and the next marker line: what its record reads back, plus a margin.
 BEFORE_MARKER = BACK_LINES + 4
-#: How far from each equal offset a cut is looked for.
+#: How far from each equal offset a cut is looked for, at most and at first.
 RADIUS = 2 << 20
+FIRST_RADIUS = 128 << 10
+_DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
 
 
 def safe_cuts(mm: mmap.mmap, parts: int, *, radius: int = RADIUS) -> list[int]:
@@ -46,11 +48,16 @@ def safe_cuts(mm: mmap.mmap, parts: int, *, radius: int = RADIUS) -> list[int]:
         return [0, size]
     for k in range(1, parts):
         target = size * k // parts
-        lo = max(bounds[-1] + 1, target - radius)
-        hi = min(size, target + radius)
-        if lo >= hi:
-            continue
-        cut = _cut_near(mm, find, target, lo, hi)
+        cut = None
+        # A small window first: a log with room between its failures has a cut near.
+        reach = min(FIRST_RADIUS, radius)
+        while cut is None:
+            lo = max(bounds[-1] + 1, target - reach)
+            hi = min(size, target + reach)
+            cut = _cut_near(mm, find, target, lo, hi) if lo < hi else None
+            if reach >= radius:
+                break
+            reach = min(reach * 4, radius)
         if cut is not None and bounds[-1] < cut < size:
             bounds.append(cut)
     bounds.append(size)
@@ -77,6 +84,16 @@ def _cut_near(mm: mmap.mmap, find: Matcher, target: int, lo: int, hi: int) -> in
             part.release()
     finally:
         view.release()
+    try:
+        return _nearest(mm, hits, target, lo, hi)
+    finally:
+        if _DONTNEED is not None:
+            # The pages searched would count toward the parent's peak RSS; they stay cached.
+            first = lo - lo % mmap.PAGESIZE
+            mm.madvise(_DONTNEED, first, hi - first)
+
+
+def _nearest(mm: mmap.mmap, hits: Hits, target: int, lo: int, hi: int) -> int | None:
     walls = [_line_start(mm, lo)]
     for _index, start, _stop in hits:
         line = _line_start(mm, lo + start)
