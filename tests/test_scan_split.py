@@ -229,3 +229,21 @@ def test_ranges_cover_the_file_once(tmp_path: Path) -> None:
     data = path.read_bytes()
     assert bytes_read == len(data)
     assert lines == data.count(b"\n") + 1  # the last line has no newline
+
+
+def test_progress_moves_through_a_cut_file(tmp_path: Path, cuts: list[list[int]]) -> None:
+    """The bytes read grow range by range, so the progress bar moves through one big file."""
+    path = _close_records(tmp_path, 5)
+    size = path.stat().st_size
+    workers = scan_workers.ScanWorkers.start(2, None)
+    assert workers is not None
+    stats = InputStats()
+    seen: list[int] = []
+    try:
+        for _path, failures, file_stats in workers.files([path], stats):
+            assert failures is not None and file_stats is None
+            seen.extend(stats.bytes_read for _failure in failures)
+    finally:
+        workers.close()
+    assert any(0 < read < size for read in seen)
+    assert stats.bytes_read == size and stats.files == 1

@@ -181,18 +181,19 @@ def iter_failures(
             continue
         found = 0
         done = (
-            workers.files(files)
+            workers.files(files, stats)
             if workers is not None and workers.extract
             else ((f, None, None) for f in files)
         )
         for file, failures, file_stats in done:
             found += 1
             position.begin(file)
-            if failures is None or file_stats is None:
+            if failures is None:
                 yield from extract_path(file, stats)
             else:
                 yield from failures
-                stats.add(file_stats)  # a split file's counters are whole once its failures are
+                if file_stats is not None:  # None: a split file, counted range by range
+                    stats.add(file_stats)
             position.end()
             if workers is not None:
                 stats.warnings.extend(workers.warnings)

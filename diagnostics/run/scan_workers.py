@@ -185,14 +185,15 @@ class ScanWorkers:
             self.warnings.append(BROKEN)
 
     def files(
-        self, files: Iterable[Path]
+        self, files: Iterable[Path], stats: InputStats
     ) -> Iterator[tuple[Path, Iterable[Failure] | None, InputStats | None]]:
         """Each file with its failures and counters, in input order.
 
         ``None`` failures: the parent must extract that file itself (too big
         or too many failures for a task, or the pool broke).  A big file cut
         into ranges (``split_parts``) comes as an iterator over its ranges'
-        failures; its counters are complete once that iterator is.
+        failures, with None counters: each range's go into ``stats`` as the
+        iterator reaches it (the progress bar moves on).
         """
         todo = self._tasks(files)
         pending: deque[_Task] = deque()
@@ -215,8 +216,7 @@ class ScanWorkers:
                 else:
                     yield task.path, None, None
             else:
-                file_stats = InputStats()
-                yield task.path, self._ranges(task, pending, refill, file_stats), file_stats
+                yield task.path, self._ranges(task, pending, refill, stats), None
 
     def _tasks(self, files: Iterable[Path]) -> Iterator[_Task]:
         """A task per small file, one per range of a big file cut apart, None for the parent."""
@@ -237,11 +237,11 @@ class ScanWorkers:
         task: _Task,
         pending: deque[_Task],
         refill: Callable[[], None],
-        file_stats: InputStats,
+        into: InputStats,
     ) -> Iterator[Failure]:
         """The failures of a split file's ranges, in order, as one pass over the file gives them."""
-        file_stats.files = 1
-        lines = Lines(task.path, file_stats)
+        into.files += 1
+        lines = Lines(task.path, into)
         while True:
             assert task.bounds is not None
             result = self._result(task.future)
@@ -254,7 +254,7 @@ class ScanWorkers:
                 stats, warn = InputStats(), Recorded()
                 yield from lines.failures(extract_range(task.path, *task.bounds, stats, warn))
             lines.take(stats, warn)
-            file_stats.add(stats)
+            into.add(stats)
             if task.last:
                 return
             task = pending.popleft()
