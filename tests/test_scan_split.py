@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import itertools
 import mmap
@@ -247,3 +248,22 @@ def test_progress_moves_through_a_cut_file(tmp_path: Path, cuts: list[list[int]]
         workers.close()
     assert any(0 < read < size for read in seen)
     assert stats.bytes_read == size and stats.files == 1
+
+
+@pytest.mark.parametrize("kind", ["gzip", "json document", "written just now", "binary"])
+def test_files_read_in_order_are_not_cut(tmp_path: Path, kind: str) -> None:
+    """Gzip, a JSON document, a file still being written and a binary file are read whole."""
+    body = _close_records(tmp_path, 6).read_bytes()
+    assert ranges.file_ranges(tmp_path / "close-6.log", 8) is not None  # the text alone is cut
+    if kind == "gzip":
+        data = gzip.compress(body)
+    elif kind == "json document":
+        data = b'{"Records": [\n' + body.replace(b'"', b"'") + b"\n]}\n"
+    elif kind == "binary":
+        data = b"\x00\x01\x02\x03" * 300 + body
+    else:
+        data = body
+    path = _write(tmp_path / "input", data)
+    if kind == "written just now":
+        os.utime(path, None)
+    assert ranges.file_ranges(path, 8) is None
