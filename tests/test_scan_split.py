@@ -267,3 +267,17 @@ def test_files_read_in_order_are_not_cut(tmp_path: Path, kind: str) -> None:
     if kind == "written just now":
         os.utime(path, None)
     assert ranges.file_ranges(path, 8) is None
+
+
+def test_a_directory_of_one_big_file_is_cut(
+    tmp_path: Path, cuts: list[list[int]], rules: object
+) -> None:
+    """A directory holding one big log is cut as the log named alone would be."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    body = _close_records(tmp_path, 8).read_bytes()
+    _write(folder / "app.log", body)
+    one = _scan(folder, "json", 1, rules)
+    two = _scan(folder, "json", 2, rules)
+    assert len(cuts) == 1 and len(cuts[0]) > 4, cuts
+    assert two == one

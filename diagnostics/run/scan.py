@@ -127,6 +127,17 @@ def plan(inputs: Sequence[str]) -> tuple[int, int, int] | None:
     return count, size, work
 
 
+def _only_file(inputs: Sequence[str]) -> Path | None:
+    """The first file ``inputs`` name (named alone or in a directory); plan() counted one."""
+    for name in inputs:
+        path = Path(name)
+        files = iter_input_files(path, InputStats()) if path.is_dir() else iter([path])
+        for file in files:
+            if file.is_file():
+                return file
+    return None
+
+
 def _workers(
     inputs: Sequence[str], jobs: int | None, ruleset: RuleSet | None
 ) -> ScanWorkers | None:
@@ -139,10 +150,11 @@ def _workers(
         if jobs < 2:
             return None
     # One file is read here, unless it is big enough to cut: a worker could only wait for it.
+    only = _only_file(inputs) if planned is not None and planned[0] == 1 else None
     one_file = (
         planned is not None
         and planned[0] < 2
-        and not (len(inputs) == 1 and split_parts(Path(inputs[0]), jobs) > 1)
+        and not (only is not None and split_parts(only, jobs) > 1)
     )
     from diagnostics.run.scan_workers import ScanWorkers
 
