@@ -40,14 +40,16 @@ HERE = Path(__file__).resolve().parent
 GREP_PATTERN = "Encoded authorization failure message|is not authorized to perform"
 
 
-def scan_argv(log: Path) -> list[str]:
-    return [tool("authz-diag"), "scan", "--no-decode", "--format", "json", str(log)]
+def scan_argv(log: Path, jobs: int | None = None) -> list[str]:
+    argv = [tool("authz-diag"), "scan", "--no-decode", "--format", "json", str(log)]
+    return argv if jobs is None else [*argv[:-1], "--jobs", str(jobs), argv[-1]]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=parse_size, default=parse_size("512M"))
     parser.add_argument("--failures-per-mib", type=float, default=2.0)
+    parser.add_argument("--jobs", type=int, help="pass --jobs to the scan (one file cut in ranges)")
     add_run_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     per_run: list[int] = []
 
     def ours_run() -> Run:
-        run = run_child(scan_argv(log), stdout_path=ours_out)
+        run = run_child(scan_argv(log, args.jobs), stdout_path=ours_out)
         per_run.append(run.stdout.count(b"\n"))  # every run must find the same failures
         return run
 
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     command = (
         f"python bench/p1_scan.py --size {args.size // MIB}M --failures-per-mib "
         f"{args.failures_per_mib:g} --seed {args.seed} --runs {args.runs}"
+        + (f" --jobs {args.jobs}" if args.jobs is not None else "")
     )
     title = "P1 dense: scan throughput on a failure-dense log" if dense else "P1: scan throughput"
     body = f"""## {title} against grep

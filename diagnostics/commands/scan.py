@@ -67,8 +67,9 @@ def register(sub: Any) -> None:
         default=None,
         metavar="N",
         help="worker processes (default: one per CPU, at most 4, for two or more files "
-        "that add up to 16 MiB, gzip counted as read; for one file, its failures are "
-        "diagnosed by N workers; 1 scans in one process); output is the same either way",
+        "that add up to 16 MiB, gzip counted as read; one plain file of 64 MiB or more is "
+        "cut into ranges N workers read, a smaller one's failures are diagnosed by N "
+        "workers; 1 scans in one process); output is the same either way",
     )
     p.add_argument(
         "--iac",

@@ -21,7 +21,7 @@ from diagnostics.extract import extract_path, extract_stream, iter_input_files
 from diagnostics.model import Diagnosis, Failure, InputStats
 from diagnostics.render.streamed import RENDERED, rendered
 from diagnostics.run.progress import Progress
-from diagnostics.run.scan_plan import auto_jobs, read_size
+from diagnostics.run.scan_plan import auto_jobs, read_size, split_parts
 from diagnostics.text.safe import line
 
 if TYPE_CHECKING:
@@ -127,6 +127,17 @@ def plan(inputs: Sequence[str]) -> tuple[int, int, int] | None:
     return count, size, work
 
 
+def _only_file(inputs: Sequence[str]) -> Path | None:
+    """The first file ``inputs`` name (named alone or in a directory); plan() counted one."""
+    for name in inputs:
+        path = Path(name)
+        files = iter_input_files(path, InputStats()) if path.is_dir() else iter([path])
+        for file in files:
+            if file.is_file():
+                return file
+    return None
+
+
 def _workers(
     inputs: Sequence[str], jobs: int | None, ruleset: RuleSet | None
 ) -> ScanWorkers | None:
@@ -138,8 +149,13 @@ def _workers(
         jobs = auto_jobs(planned[0], planned[2]) if planned is not None else 1
         if jobs < 2:
             return None
-    # One file is read here either way: a worker could only wait for it.
-    one_file = planned is not None and planned[0] < 2
+    # One file is read here, unless it is big enough to cut: a worker could only wait for it.
+    only = _only_file(inputs) if planned is not None and planned[0] == 1 else None
+    one_file = (
+        planned is not None
+        and planned[0] < 2
+        and not (only is not None and split_parts(only, jobs) > 1)
+    )
     from diagnostics.run.scan_workers import ScanWorkers
 
     return ScanWorkers.start(jobs, ruleset, extract=not one_file)
@@ -177,18 +193,19 @@ def iter_failures(
             continue
         found = 0
         done = (
-            workers.files(files)
+            workers.files(files, stats)
             if workers is not None and workers.extract
             else ((f, None, None) for f in files)
         )
         for file, failures, file_stats in done:
             found += 1
             position.begin(file)
-            if failures is None or file_stats is None:
+            if failures is None:
                 yield from extract_path(file, stats)
             else:
-                stats.add(file_stats)
                 yield from failures
+                if file_stats is not None:  # None: a split file, counted range by range
+                    stats.add(file_stats)
             position.end()
             if workers is not None:
                 stats.warnings.extend(workers.warnings)

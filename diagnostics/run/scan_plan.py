@@ -19,6 +19,9 @@ GZIP_EXPANSION = 8
 #: A file bigger than this (gzip counted as read) is extracted by the parent:
 #: its failures would be too many to hold and send at once.
 MAX_TASK_BYTES = 32 << 20
+#: With workers, a plain file at least this big is cut into ranges read by
+#: several of them (``extract/inputs/split.py`` says where it may be cut).
+SPLIT_MIN_BYTES = 2 * MAX_TASK_BYTES
 
 
 def usable_cpus() -> int:
@@ -47,3 +50,21 @@ def auto_jobs(files: int, size: int) -> int:
     if files < 2 or size < AUTO_MIN_BYTES:
         return 1
     return min(usable_cpus(), AUTO_MAX_JOBS)
+
+
+def split_parts(path: Path, jobs: int) -> int:
+    """Ranges to cut ``path`` into for ``jobs`` workers: 1 keeps it whole.
+
+    A big plain file (not gzip: its bytes can only be read in order): one
+    range per ``MAX_TASK_BYTES``, and at least one per worker, so the
+    parent folds and hands out early ranges while later ones are read.
+    """
+    if jobs < 2 or path.suffix == ".gz":
+        return 1
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 1
+    if size < SPLIT_MIN_BYTES:
+        return 1
+    return max(jobs, -(-size // MAX_TASK_BYTES))

@@ -24,6 +24,7 @@ in the parent from the first file or chunk not done.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import signal
 import threading
@@ -31,15 +32,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.diagnose.fold import Folded, counted
 from diagnostics.diagnose.pipeline import Pipeline
 from diagnostics.extract import extract_path
+from diagnostics.extract.inputs.ranges import Lines, Recorded, extract_range, file_ranges
 from diagnostics.model import Failure, InputStats, SourceRef
 from diagnostics.render.streamed import rendered
-from diagnostics.run.scan_plan import MAX_TASK_BYTES, read_size
+from diagnostics.run.scan_plan import MAX_TASK_BYTES, read_size, split_parts
 
 if TYPE_CHECKING:
     from diagnostics.rules import RuleSet
@@ -91,10 +94,35 @@ def _extract_task(path: str) -> tuple[list[Failure] | None, InputStats]:
     return failures, stats
 
 
+#: A range's failures, counters and warnings, as ``extract_range`` gives them.
+RangeResult = tuple[list[Failure], InputStats, Recorded]
+
+
+def _range_task(path: str, start: int, end: int) -> RangeResult | None:
+    stats = InputStats()
+    warn = Recorded()
+    failures: list[Failure] = []
+    for failure in extract_range(Path(path), start, end, stats, warn):
+        failures.append(failure)
+        if len(failures) > MAX_TASK_FAILURES:
+            return None  # the parent reads this range itself
+    return failures, stats, warn
+
+
 def _diagnose_task(items: list[Item], fmt: str) -> bytes:
     pipeline = _worker["pipeline"]
     assert isinstance(pipeline, Pipeline)
     return render_items(pipeline, items, fmt)
+
+
+@dataclass(slots=True)
+class _Task:
+    """A file (or one range of it) handed to a worker; no future: the parent reads it."""
+
+    path: Path
+    future: Future[Any] | None
+    bounds: tuple[int, int] | None = None
+    last: bool = True
 
 
 class ScanWorkers:
@@ -157,33 +185,79 @@ class ScanWorkers:
             self.warnings.append(BROKEN)
 
     def files(
-        self, files: Iterable[Path]
-    ) -> Iterator[tuple[Path, list[Failure] | None, InputStats | None]]:
+        self, files: Iterable[Path], stats: InputStats
+    ) -> Iterator[tuple[Path, Iterable[Failure] | None, InputStats | None]]:
         """Each file with its failures and counters, in input order.
 
         ``None`` failures: the parent must extract that file itself (too big
-        or too many failures for a task, or the pool broke).
+        or too many failures for a task, or the pool broke).  A big file cut
+        into ranges (``split_parts``) comes as an iterator over its ranges'
+        failures, with None counters: each range's go into ``stats`` as the
+        iterator reaches it (the progress bar moves on).
         """
-        todo = iter(files)
-        pending: deque[tuple[Path, Future[Any] | None]] = deque()
+        todo = self._tasks(files)
+        pending: deque[_Task] = deque()
 
         def refill() -> None:
             while len(pending) < self.jobs * IN_FLIGHT:
-                path = next(todo, None)
-                if path is None:
+                task = next(todo, None)
+                if task is None:
                     return
-                small = read_size(path) <= MAX_TASK_BYTES
-                pending.append((path, self._submit(_extract_task, str(path)) if small else None))
+                pending.append(task)
 
         refill()
         while pending:
-            path, future = pending.popleft()
-            result = self._result(future)
-            if isinstance(result, tuple) and result[0] is not None:
-                yield path, result[0], result[1]
+            task = pending.popleft()
+            if task.bounds is None:
+                result = self._result(task.future)
+                refill()
+                if isinstance(result, tuple) and result[0] is not None:
+                    yield task.path, result[0], result[1]
+                else:
+                    yield task.path, None, None
             else:
-                yield path, None, None
+                yield task.path, self._ranges(task, pending, refill, stats), None
+
+    def _tasks(self, files: Iterable[Path]) -> Iterator[_Task]:
+        """A task per small file, one per range of a big file cut apart, None for the parent."""
+        for path in files:
+            parts = split_parts(path, self.jobs)
+            bounds = file_ranges(path, parts) if parts > 1 else None
+            if bounds is not None:
+                for start, end in itertools.pairwise(bounds):
+                    future = self._submit(_range_task, str(path), start, end)
+                    yield _Task(path, future, (start, end), last=end == bounds[-1])
+            elif read_size(path) <= MAX_TASK_BYTES:
+                yield _Task(path, self._submit(_extract_task, str(path)))
+            else:
+                yield _Task(path, None)
+
+    def _ranges(
+        self,
+        task: _Task,
+        pending: deque[_Task],
+        refill: Callable[[], None],
+        into: InputStats,
+    ) -> Iterator[Failure]:
+        """The failures of a split file's ranges, in order, as one pass over the file gives them."""
+        into.files += 1
+        lines = Lines(task.path, into)
+        while True:
+            assert task.bounds is not None
+            result = self._result(task.future)
             refill()
+            if isinstance(result, tuple):
+                failures, stats, warn = result
+                yield from lines.failures(failures)
+            else:
+                # Too many failures for a task, or the pool broke: read it here.
+                stats, warn = InputStats(), Recorded()
+                yield from lines.failures(extract_range(task.path, *task.bounds, stats, warn))
+            lines.take(stats, warn)
+            into.add(stats)
+            if task.last:
+                return
+            task = pending.popleft()
 
     def render(self, entries: Iterable[Folded], fmt: str) -> Iterator[tuple[int, bytes]]:
         """(diagnoses, output bytes) for the fold's entries, in order, chunk by chunk."""

@@ -166,18 +166,49 @@ def extract_stream(
         yield from extractor.finish()
 
 
-def _feed_mapped(extractor: Extractor, mm: mmap.mmap) -> Iterator[Failure]:
-    """The whole map, in the chunks a read would give (slices, not copies)."""
+def read_as_lines(stream: BinaryIO) -> bool:
+    """``extract_stream(..., map_file=True)`` reads this stream as lines through a map.
+
+    Not gzip, UTF-16, binary or a JSON document; a regular file at rest
+    (``mapped``).  The stream is left at its start.
+    """
+    first = _read_head(stream)
+    stream.seek(0)
+    if not first or first.startswith(GZIP_MAGIC) or utf16_encoding(first) is not None:
+        return False
+    if _binary(first, "", InputStats()):
+        return False
+    if _is_json_start(first):
+        # JSON lines stream through the line extractor; anything else may be a document.
+        nl = first.find(b"\n")
+        if not _first_line_is_json(first) or not first[nl + 1 :].strip():
+            return False
+    mm = mapped(stream)
+    if mm is None:
+        return False
+    mm.close()
+    return True
+
+
+def _feed_mapped(
+    extractor: Extractor,
+    mm: mmap.mmap,
+    begin: int = 0,
+    end: int | None = None,
+    drop_every: int = DROP_EVERY,
+) -> Iterator[Failure]:
+    """The map (or ``mm[begin:end]``), in the chunks a read would give (slices, not copies)."""
     view = memoryview(mm)
-    dropped = 0
+    stop = len(mm) if end is None else end
+    dropped = begin - begin % mmap.PAGESIZE
     try:
-        for start in range(0, len(mm), CHUNK):
-            part = view[start : start + CHUNK]
+        for start in range(begin, stop, CHUNK):
+            part = view[start : min(start + CHUNK, stop)]
             try:
                 found = extractor.feed(part)
             finally:
                 part.release()  # the map must have no exported slice when it closes
-            if start - dropped >= DROP_EVERY and _DONTNEED is not None:
+            if start - dropped >= drop_every and _DONTNEED is not None:
                 # The extractor copied what it keeps: pages behind it would only count
                 # toward the peak RSS (they stay in the page cache).
                 cut = start - start % mmap.PAGESIZE

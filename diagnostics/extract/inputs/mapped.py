@@ -56,15 +56,19 @@ class KnownLines:
         max_line: int,
         markers: tuple[bytes, ...] = MARKERS,
         window: int | None = None,
+        *,
+        start: int = 0,
+        end: int | None = None,
     ) -> None:
+        """Lines of ``mm[start:end]``; ``start`` is a line start, ``end`` one or the end."""
         self._mm = mm
-        self._size = len(mm)
+        self._size = len(mm) if end is None else end
         self._max_line = max_line
         self._find = compiled(markers).find
         self._overlap = max(len(m) for m in markers) - 1  # a marker across a window's edge
         self._window = window or WINDOW
-        self._scanned = 0  # windows searched up to here (hit starts)
-        self._line_end = 0  # end of the last line already decided
+        self._scanned = start  # windows searched up to here (hit starts)
+        self._line_end = start  # end of the last line already decided
         self._starts: list[int] = []
         self._stops: list[int] = []  # where each line's first hit ends
         self._head = 0  # entries before this index are behind the extractor

@@ -16,6 +16,8 @@ input bytes that are fully processed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from diagnostics.extract.assembly.record import (
     BACK_LINE_BYTES,
     BACK_LINES,
@@ -30,6 +32,29 @@ from diagnostics.model import Failure, InputStats
 #: At most this many warnings of one kind per input; the counters keep counting.
 MAX_WARNINGS_PER_KIND = 20
 
+#: Takes (kind, line number, message) of one input problem.
+Warn = Callable[[str, "int | None", str], None]
+
+
+class Warned:
+    """An input's warnings, at most ``MAX_WARNINGS_PER_KIND`` of each kind, into ``stats``."""
+
+    def __init__(self, path: str, stats: InputStats) -> None:
+        self.path = path
+        self.stats = stats
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, kind: str, line: int | None, message: str) -> None:
+        count = self.counts.get(kind, 0) + 1
+        self.counts[kind] = count
+        where = f"{self.path}:{line}" if line is not None else self.path
+        if count <= MAX_WARNINGS_PER_KIND:
+            self.stats.warnings.append(f"{where}: {message}")
+        elif count == MAX_WARNINGS_PER_KIND + 1:
+            self.stats.warnings.append(
+                f"{self.path}: more {kind} problems; further ones are counted, not listed"
+            )
+
 
 class Extractor:
     """Finds failures in a byte stream fed in chunks of any size."""
@@ -41,6 +66,8 @@ class Extractor:
         stats: InputStats | None = None,
         max_line_bytes: int = 1 << 20,
         known: KnownLines | None = None,
+        base: int = 0,
+        warn: Warn | None = None,
     ):
         if max_line_bytes < 1024:
             raise ValueError("max_line_bytes must be at least 1024")
@@ -48,13 +75,15 @@ class Extractor:
         self.stats = stats if stats is not None else InputStats()
         self.max_line_bytes = max_line_bytes
         self._buf = bytearray()
-        self._base = 0  # absolute offset of _buf[0]
+        self._base = base  # absolute offset of _buf[0]
         self._line_no = 1  # line number of _buf[0]
         self._discarding = False  # inside a long line whose prefix was processed
-        self._skip_to = 0  # absolute offset before which candidates are done
+        self._skip_to = base  # absolute offset before which candidates are done
         self._back: list[bytes] = []  # the last BACK_LINES processed lines (bounded)
-        self._warned: dict[str, int] = {}
-        self._long_checked = 0  # absolute offset up to which long lines were counted
+        # One range of a split file (``base`` > 0) numbers its lines from 1 and
+        # hands its warnings to ``warn``: the scan fixes both up in order.
+        self._warn: Warn = warn if warn is not None else Warned(path, self.stats)
+        self._long_checked = base  # absolute offset up to which long lines were counted
         self._cur_start = 0  # buffer index of the candidate being assembled
         self._finished = False
         # A mapped file's marker lines, found ahead (mapped.py); None: search the buffer.
@@ -125,17 +154,6 @@ class Extractor:
         return out
 
     # -- internals -----------------------------------------------------------
-
-    def _warn(self, kind: str, line: int | None, message: str) -> None:
-        count = self._warned.get(kind, 0) + 1
-        self._warned[kind] = count
-        where = f"{self.path}:{line}" if line is not None else self.path
-        if count <= MAX_WARNINGS_PER_KIND:
-            self.stats.warnings.append(f"{where}: {message}")
-        elif count == MAX_WARNINGS_PER_KIND + 1:
-            self.stats.warnings.append(
-                f"{self.path}: more {kind} problems; further ones are counted, not listed"
-            )
 
     def _line_at(self, start: int, final: bool, flush: bool = False) -> Line | None:
         buf = self._buf
