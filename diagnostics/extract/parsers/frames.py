@@ -58,6 +58,9 @@ _CODE_RUN = re.compile(r"(?:[^\W_]|\.)*")
 _STATUS_403 = re.compile(r"[Ss]tatus ?[Cc]ode:? ?403\b")
 
 
+#: The CLI's frame followed by the service's whole, bare message.
+_BARE_AFTER_CLI = (": Access Denied", ": Forbidden")
+
 #: Operation names only one service has, so a CLI frame names that service too
 #: (STS refuses these two to session credentials: "Cannot call GetSessionToken
 #: with session credentials", an AccessDenied with no principal or action).
@@ -85,6 +88,8 @@ class Frame:
     either: bool = False
     #: The frame is visibly cut (``... when calling the`` and the text ends).
     cut: bool = False
+    #: The message after the frame is the service's bare one ("Access Denied").
+    bare: bool = False
 
 
 #: At most this many frames per text: a hostile line repeating "AccessDenied: "
@@ -184,6 +189,7 @@ def _find_cli(text: str, out: list[Frame]) -> None:
                         op,
                         authz,
                         service=service,
+                        bare=text.startswith(_BARE_AFTER_CLI, m.end()),
                     )
                 )
         if len(out) >= MAX_FRAMES:
