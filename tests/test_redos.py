@@ -347,6 +347,10 @@ CASES: dict[str, Spec] = {
         [("", " "), ("<Code>", "a"), ('"Code": "', "a"), ("", '"Code": "a",')],
     ),
     "diagnostics/extract/assembly/code_above.py:_BARE_MESSAGE": ("match", [("", " "), ("", ">")]),
+    "diagnostics/extract/assembly/code_above.py:_PLAIN_BARE": (
+        "match",
+        [("", " "), ("", "*"), ("Access Denied", " ")],
+    ),
     "diagnostics/extract/parsers/plain.py:_BARE_OP": (
         "match",
         [("", " "), (": A", "a"), (" Ab", " on")],
