@@ -67,6 +67,8 @@ MAX_RECORD_BYTES = 256 * 1024
 #: How many earlier lines a record may borrow as context, and how long each may be.
 BACK_LINES = 12
 BACK_LINE_BYTES = 4096
+#: .NET Core's inner exception, on its own line under the SDK's class and its message.
+_DOTNET_INNER = "---> Amazon.Runtime.Internal.HttpErrorResponseException: "
 #: Earlier lines read (not joined) as evidence for a sentence alone on its line.
 CONTEXT_LINES = 4
 #: Lines after a bare denial searched for the stack frame naming its call (a
@@ -256,6 +258,8 @@ class Assembler:
             text = acc.text()
         if not found and "\n" in text:
             found = bodies_in_text(text)  # an error body in an escaped string field
+        if not found and first_text.lstrip().startswith(_DOTNET_INNER):
+            found = self._outer_exception_above(acc)
         found = with_code_above(found, first_text, self._lines_above)
         if not found or any(f.error_code is None for f in found):
             # A wrapped message field began on the line above the hit.
@@ -414,6 +418,26 @@ class Assembler:
             return read
         acc.prepend(prefix, 0)
         return more
+
+    def _outer_exception_above(self, acc: _Text) -> list[Found]:
+        """The SDK's exception above .NET Core's inner ``HttpErrorResponseException`` line,
+        when a terminal's wrap cut its message ("Access Denie" / "d") so that none of its
+        rows holds a marker (a row that does was read as its own record)."""
+        prev = self.prev_lines(BACK_LINES)
+        if len(prev) < 2:
+            return []
+        rows = [normalize_line(raw)[0] for raw in prev]
+        width = len(rows[-2])
+        if width < 60 or len(rows[-1]) >= width:
+            return []
+        outer = self._wrapped_before("x" * width, skip=1) + rows[-1]
+        n = sum(1 for row in reversed(rows[:-1]) if len(row) == width) if outer else 0
+        if any(m in raw for raw in prev[len(prev) - n - 1 :] for m in MARKERS):
+            return []
+        found, _problems = analyse_text(outer)
+        if found:
+            acc.prepend(outer + "\n", 0)
+        return found
 
     def _wrap_above(self, first_text: str) -> tuple[str, bool]:
         """The rows above when they are a terminal's wrap this line ends: each exactly

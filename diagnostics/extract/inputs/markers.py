@@ -46,6 +46,9 @@ MARKERS: tuple[bytes, ...] = (
     b"ciphertext refers to a ",
     b"Http Status Code Forbidden",
     b"returned an error: (403) Forbidden",
+    # .NET Core's inner exception line under the SDK's class (docs/error-shapes.md): it
+    # starts its own line, so it survives a terminal wrap that cuts the message above.
+    b"HttpErrorResponseException: Exception of type",
     # The PHP SDK's exception names the operation on its first line (exception_frames.py).
     b'Error executing "',
     # A registry's bare refusal of a kubelet, containerd or ECS agent pull (image_pulls.py).
