@@ -347,6 +347,7 @@ CASES: dict[str, Spec] = {
         [("", " "), ("<Code>", "a"), ('"Code": "', "a"), ("", '"Code": "a",')],
     ),
     "diagnostics/extract/assembly/code_above.py:_BARE_MESSAGE": ("match", [("", " "), ("", ">")]),
+    "diagnostics/extract/parsers/frames.py:_LEAD_CODE": ("match", [("", "A"), ("A", "a")]),
     "diagnostics/extract/assembly/code_above.py:_PLAIN_BARE": (
         "match",
         [("", " "), ("", "*"), ("Access Denied", " ")],

@@ -21,7 +21,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from diagnostics.extract.parsers.exception_frames import find_exception_classes
-from diagnostics.iam.error_codes import code_word_starts, is_authz_error_code
+from diagnostics.iam.error_codes import CODE_WORDS, code_word_starts, is_authz_error_code
 
 # Linear: anchored; one bounded class per group between literals.
 _CLI = re.compile(
@@ -109,6 +109,8 @@ def find_frames(text: str) -> list[Frame]:
     _find_xml(text, frames)
     _find_classes(text, frames)
     _find_code_fields(text, frames)
+    if "state" in text:
+        _find_terraform_state(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
 
@@ -301,6 +303,51 @@ def _find_go1(text: str, out: list[Frame]) -> None:
                     bare = text.startswith(_BARE_MESSAGES, i + 2)
                     code = _unglued(m.group("code"))
                     out.append(Frame(j, i + 2, code, None, True, standalone_ok=status or bare))
+
+
+#: Terraform's words before the Go SDK's ``Code: message`` when a state operation on
+#: its S3 backend fails (command/meta_backend, statemgr's lock error); a paste often
+#: keeps only the code ("Error refreshing state: AccessDenied").
+_TF_STATE = (
+    "Error refreshing state: ",
+    "Error loading state: ",
+    "Error saving state: ",
+    "Failed to save state: ",
+    "Error acquiring the state lock: Error message: ",
+)
+# Linear: anchored at a found position; one bounded class.
+_LEAD_CODE = re.compile(r"[A-Z][A-Za-z0-9]{2,100}")
+
+
+def _find_terraform_state(text: str, out: list[Frame]) -> None:
+    """A refusal code right after Terraform's state-error words is that error's code."""
+    spans = [(f.start, f.end) for f in out]
+    for prefix in _TF_STATE:
+        i = text.find(prefix)
+        while i != -1 and len(out) < MAX_FRAMES:
+            at = i + len(prefix)
+            code = _leading_code(text, at)
+            if code and not any(a <= at < b for a, b in spans):
+                out.append(Frame(at, at + len(code), code, None, True))
+            i = text.find(prefix, at)
+
+
+def _leading_code(text: str, at: int) -> str | None:
+    """The refusal code ``text`` holds at ``at``, also when a page flattened from HTML
+    glued the next block's first word on (``AccessDeniedOr during an apply``)."""
+    m = _LEAD_CODE.match(text, at)
+    if m is None:
+        return None
+    run = m.group(0)
+    if run.endswith((*CODE_WORDS, "Exception", "Fault", "Error")):
+        return run if is_authz_error_code(run) else None
+    # Codes end with their code word or a class suffix; a capital after the code word
+    # starts a glued word, a small letter a longer word ("AccessDeniedly").
+    ends = [run.find(w) + len(w) for w in CODE_WORDS if w in run]
+    end = max(ends, default=0)
+    if 0 < end < len(run) and run[end].isupper() and is_authz_error_code(run[:end]):
+        return run[:end]
+    return None
 
 
 #: The messages services give a refusal that names nothing (S3, and a body-less 403).
