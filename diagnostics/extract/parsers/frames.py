@@ -111,6 +111,8 @@ def find_frames(text: str) -> list[Frame]:
     _find_code_fields(text, frames)
     if "state" in text:
         _find_terraform_state(text, frames)
+    if _RUST_UNHANDLED in text:
+        _find_rust_unhandled(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
 
@@ -303,6 +305,22 @@ def _find_go1(text: str, out: list[Frame]) -> None:
                     bare = text.startswith(_BARE_MESSAGES, i + 2)
                     code = _unglued(m.group("code"))
                     out.append(Frame(j, i + 2, code, None, True, standalone_ok=status or bare))
+
+
+#: The Rust SDK's Display of an operation error whose code it does not model
+#: (smithy-rs codegen: ``unhandled error ({code})``), a link of anyhow's or eyre's chain.
+_RUST_UNHANDLED = "unhandled error ("
+# Linear: anchored at the found literal; one bounded class then a literal.
+_RUST_CODE = re.compile(r"unhandled error \((?P<code>[A-Za-z0-9_.]{1,100})\)")
+
+
+def _find_rust_unhandled(text: str, out: list[Frame]) -> None:
+    i = text.find(_RUST_UNHANDLED)
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _RUST_CODE.match(text, i)
+        if m and is_authz_error_code(m["code"]):
+            out.append(Frame(i, m.end(), m["code"], None, True))
+        i = text.find(_RUST_UNHANDLED, i + 1)
 
 
 #: Terraform's words before the Go SDK's ``Code: message`` when a state operation on
