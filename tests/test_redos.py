@@ -320,6 +320,10 @@ CASES: dict[str, Spec] = {
         "match",
         [('Error executing "', "a")],
     ),
+    "diagnostics/extract/parsers/wordings.py:_LOGS_ACCOUNT": (
+        "match",
+        [("User with accountId: ", "1"), ("User with accountId: 111122223333 ", " ")],
+    ),
     "diagnostics/extract/parsers/wordings.py:_CIPHERTEXT": (
         "match",
         [("The ciphertext refers to a ", "a"), ("The ciphertext refers to a ", "you ")],

@@ -141,7 +141,7 @@ def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
                 hit.start,
                 hit.end,
                 principal_arn=hit.principal_arn,
-                account_id=account_of(hit.principal_arn),
+                account_id=hit.account_id or account_of(hit.principal_arn),
                 action=hit.action,
                 resource=hit.resource,
                 error_code=hit.error_code,

@@ -7,6 +7,8 @@
   GetFederationToken): temporary credentials may never make these calls;
 - Secrets Manager: ``Access to KMS is not allowed`` (``AccessDeniedException``
   when the caller may not use the secret's KMS key);
+- CloudWatch Logs: ``User with accountId: 111122223333 is not authorized to perform
+  CreateLogGroup with Tags`` (the account and the operation only);
 - Lambda: ``The provided execution role does not have permissions to call
   CreateNetworkInterface on EC2``; Auto Scaling plans: ``User is missing the
   following permissions: [ecs:UpdateService]``;
@@ -69,6 +71,11 @@ _LAMBDA_ROLE = re.compile(
 _MISSING = re.compile(
     r"missing the following permissions: ?\[?(?P<svc>[a-z0-9-]{1,64}):(?P<name>[A-Za-z0-9*]{1,128})"
 )
+# Linear: anchored at the found literal; bounded digit and blank runs between literals.
+_LOGS_ACCOUNT = re.compile(
+    r"User with accountId: (?P<account>[0-9]{12}) {1,4}is {1,4}not {1,4}authorized {1,4}to"
+    r" {1,4}perform {1,4}(?P<op>[A-Z][A-Za-z0-9]{1,100})"
+)
 #: How far from a wording an error code may be printed and still be its own.
 _CODE_REACH = 300
 
@@ -86,6 +93,8 @@ class WordingHit:
     principal_arn: str | None = None
     #: What the message names as the resource when it is no ARN (SQS's endpoint URL).
     resource_text: str | None = None
+    #: The caller's account when the message names only that (CloudWatch Logs).
+    account_id: str | None = None
 
 
 def find_wordings(text: str) -> list[WordingHit]:
@@ -108,6 +117,9 @@ def find_wordings(text: str) -> list[WordingHit]:
         # Lambda checks its execution role's EC2 rights itself ("... call CreateNetworkInterface
         # on EC2"): the refused call is the operation, EC2 the service.
         hits.append(WordingHit(m.start(), m.end(), None, m.group("op"), m.group("svc").lower()))
+    for m in _iter(text, "User with accountId: ", _LOGS_ACCOUNT):
+        # CloudWatch Logs names the caller's account and the operation, no IAM action.
+        hits.append(WordingHit(m.start(), m.end(), None, m["op"], "logs", account_id=m["account"]))
     for m in _iter(text, "missing the following permissions:", _MISSING):
         from diagnostics.extract.parsers.plain import normalise_action
 
