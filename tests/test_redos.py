@@ -352,6 +352,10 @@ CASES: dict[str, Spec] = {
     ),
     "diagnostics/extract/assembly/code_above.py:_BARE_MESSAGE": ("match", [("", " "), ("", ">")]),
     "diagnostics/extract/parsers/frames.py:_LEAD_CODE": ("match", [("", "A"), ("A", "a")]),
+    "diagnostics/extract/parsers/frames.py:_PHP_S3_CALL": (
+        "match",
+        [("S3::", "a"), ("S3::a(): [", "a")],
+    ),
     "diagnostics/extract/parsers/frames.py:_RUST_CODE": ("match", [("unhandled error (", "a")]),
     "diagnostics/extract/assembly/code_above.py:_PLAIN_BARE": (
         "match",

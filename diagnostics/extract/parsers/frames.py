@@ -113,6 +113,8 @@ def find_frames(text: str) -> list[Frame]:
         _find_terraform_state(text, frames)
     if _RUST_UNHANDLED in text:
         _find_rust_unhandled(text, frames)
+    if _PHP_S3_CLASS in text:
+        _find_php_s3_class(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
 
@@ -321,6 +323,32 @@ def _find_rust_unhandled(text: str, out: list[Frame]) -> None:
         if m and is_authz_error_code(m["code"]):
             out.append(Frame(i, m.end(), m["code"], None, True))
         i = text.find(_RUST_UNHANDLED, i + 1)
+
+
+#: The amazon-s3-php-class library (and its forks, ``UpdraftPlus_S3::``) warns with
+#: ``sprintf("S3::putObject(): [%s] %s", code, message)``: S3's code in brackets.
+_PHP_S3_CLASS = "S3::"
+# Linear: anchored at the found literal; bounded classes between literals.
+_PHP_S3_CALL = re.compile(
+    r"S3::(?P<method>[a-z][A-Za-z]{1,60})\(\): \[(?P<code>[A-Za-z0-9_.]{1,100})\]"
+)
+#: The library's methods whose S3 operation is not their own name, capitalised.
+_PHP_S3_OPERATIONS = {
+    "getBucket": "ListObjects",
+    "putBucket": "CreateBucket",
+    "getObjectInfo": "HeadObject",
+}
+
+
+def _find_php_s3_class(text: str, out: list[Frame]) -> None:
+    i = text.find(_PHP_S3_CLASS)
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _PHP_S3_CALL.match(text, i)
+        if m and is_authz_error_code(m["code"]):
+            method = m["method"]
+            op = _PHP_S3_OPERATIONS.get(method, method[0].upper() + method[1:])
+            out.append(Frame(i, m.end(), m["code"], op, True, service="s3"))
+        i = text.find(_PHP_S3_CLASS, i + 1)
 
 
 #: Terraform's words before the Go SDK's ``Code: message`` when a state operation on
