@@ -324,6 +324,7 @@ CASES: dict[str, Spec] = {
         "match",
         [("User with accountId: ", "1"), ("User with accountId: 111122223333 ", " ")],
     ),
+    "diagnostics/extract/parsers/wordings.py:_LISTED_ACTION": ("search", [("", "a"), ("a:", "a")]),
     "diagnostics/extract/parsers/wordings.py:_CIPHERTEXT": (
         "match",
         [("The ciphertext refers to a ", "a"), ("The ciphertext refers to a ", "you ")],

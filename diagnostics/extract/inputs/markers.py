@@ -33,6 +33,8 @@ MARKERS: tuple[bytes, ...] = (
     b"Access to KMS is not allowed",
     b"does not have permissions to call",
     b"missing the following permissions",
+    b"Insufficient permissions to list objects",
+    b"have access to Kubernetes objects",
     # S3's bare refusal as every SDK prints it (docs/error-shapes.md): the message
     # "Access Denied", and a body-less 403 (HEAD) as Go v1/v2 and Java v1 word it.
     b"Access Denied",
