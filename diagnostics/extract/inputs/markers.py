@@ -40,6 +40,8 @@ MARKERS: tuple[bytes, ...] = (
     b"Access Denied",
     b"api error Forbidden",
     b"Forbidden: Forbidden",
+    # aws-sdk-js v2's String(err) for a body-less 403: code Forbidden, message null.
+    b"Forbidden: null",
     b"Error Code: 403",
     b"Status Code: 403",
     b"::Errors::",

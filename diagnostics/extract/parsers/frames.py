@@ -304,7 +304,9 @@ def _find_go1(text: str, out: list[Frame]) -> None:
                     status = _STATUS_403.search(text, i, min(len(text), i + 2400)) is not None
                     # "AccessDenied: Access Denied" (JS String(err)): the service's own
                     # bare message after the code is evidence enough.
-                    bare = text.startswith(_BARE_MESSAGES, i + 2)
+                    bare = text.startswith(_BARE_MESSAGES, i + 2) or text.startswith(
+                        _JS_V2_BODILESS, j
+                    )
                     code = _unglued(m.group("code"))
                     out.append(Frame(j, i + 2, code, None, True, standalone_ok=status or bare))
 
@@ -396,8 +398,10 @@ def _leading_code(text: str, at: int) -> str | None:
     return None
 
 
-#: The messages services give a refusal that names nothing (S3, and a body-less 403).
+#: The messages services give a refusal that names nothing (S3, and a body-less 403;
+#: aws-sdk-js v2 prints a body-less 403 as ``Forbidden: null``, docs/error-shapes.md).
 _BARE_MESSAGES = ("Access Denied", "Forbidden")
+_JS_V2_BODILESS = "Forbidden: null"
 
 
 def _unglued(code: str) -> str:
