@@ -73,6 +73,10 @@ CASES: dict[str, Spec] = {
     "diagnostics/decode/messages.py:_BASE64URL": ("search", [("", "A"), ("", "!")]),
     "diagnostics/decode/settings.py:_SESSION_UNSAFE": ("sub", [("", "a"), ("", "!")]),
     "diagnostics/extract/cloudtrail/records.py:_ACCOUNT": ("match", [("", "1")]),
+    "diagnostics/extract/cloudtrail/pretty.py:_GUTTER": (
+        "match",
+        [("", " "), ("", "1"), ("1", " ")],
+    ),
     "diagnostics/extract/assembly/cheap.py:_SENTENCE": (
         "match",
         [

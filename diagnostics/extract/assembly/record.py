@@ -25,7 +25,7 @@ until its lines have arrived and still decide exactly as a one-shot pass does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 
@@ -45,6 +45,12 @@ from diagnostics.extract.assembly.joins import (
 from diagnostics.extract.assembly.normalize import normalize_line, strip_known_prefix
 from diagnostics.extract.assembly.provenance import mark_embedded
 from diagnostics.extract.assembly.text import analyse_text, excerpt_of
+from diagnostics.extract.cloudtrail.pretty import (
+    depth_change,
+    gutter_width,
+    lenient_loads,
+    ungutter,
+)
 from diagnostics.extract.cloudtrail.records import (
     failure_from_record,
     iter_records,
@@ -69,6 +75,10 @@ BACK_LINES = 12
 BACK_LINE_BYTES = 4096
 #: .NET Core's inner exception, on its own line under the SDK's class and its message.
 _DOTNET_INNER = "---> Amazon.Runtime.Internal.HttpErrorResponseException: "
+#: How far above its ``"errorCode"`` a pretty-printed CloudTrail record may open.
+PRETTY_BACK_LINES = 120
+#: Lines the scanner keeps from before a held record (the longest look back above).
+REMEMBER_LINES = max(BACK_LINES, PRETTY_BACK_LINES)
 #: Earlier lines read (not joined) as evidence for a sentence alone on its line.
 CONTEXT_LINES = 4
 #: Lines after a bare denial searched for the stack frame naming its call (a
@@ -202,6 +212,9 @@ class Assembler:
             done = self._json_line(raw, source)
             if done is not None:
                 return RecordResult(done[0], first.next, done[1])
+        pretty = self._pretty_record(first, source) if b'"errorCode"' in raw else None
+        if pretty is not None:
+            return pretty
         if not first.long and not first.unterminated:
             # A clean one-line sentence skips the context assembly (cheap.py says when).
             cheap = cheap_line(
@@ -258,8 +271,7 @@ class Assembler:
             text = acc.text()
         if not found and "\n" in text:
             found = bodies_in_text(text)  # an error body in an escaped string field
-        if not found and first_text.lstrip().startswith(_DOTNET_INNER):
-            found = self._outer_exception_above(acc)
+        found = found or self._outer_exception_above(acc, first_text)
         found = with_code_above(found, first_text, self._lines_above)
         if not found or any(f.error_code is None for f in found):
             # A wrapped message field began on the line above the hit.
@@ -419,10 +431,12 @@ class Assembler:
         acc.prepend(prefix, 0)
         return more
 
-    def _outer_exception_above(self, acc: _Text) -> list[Found]:
+    def _outer_exception_above(self, acc: _Text, first_text: str) -> list[Found]:
         """The SDK's exception above .NET Core's inner ``HttpErrorResponseException`` line,
         when a terminal's wrap cut its message ("Access Denie" / "d") so that none of its
         rows holds a marker (a row that does was read as its own record)."""
+        if not first_text.lstrip().startswith(_DOTNET_INNER):
+            return []
         prev = self.prev_lines(BACK_LINES)
         if len(prev) < 2:
             return []
@@ -545,6 +559,62 @@ class Assembler:
             if failure is not None:
                 failures.append(failure)
         return failures, []
+
+    def _pretty_record(self, first: Line, source: SourceRef) -> RecordResult | None:
+        """A CloudTrail record pretty-printed over many lines around its ``"errorCode"``
+        line (jq's output, a paste site's numbered lines), read as a record even when cut."""
+        if first.long:
+            return None
+        first_text = self._norm(first, 0)
+        gutter = gutter_width(first_text) > 0
+        body = ungutter(first_text, gutter)
+        if body is None or not body.lstrip().startswith('"errorCode"'):
+            return None
+        # Back to the line that opens the object holding the error code.
+        head: list[str] = []
+        depth = 0
+        for raw in reversed(self.prev_lines(PRETTY_BACK_LINES)):
+            row = ungutter(normalize_line(raw)[0], gutter)
+            if row is None or not json_continuation(row):
+                return None
+            depth += depth_change(row)
+            head.append(row)
+            if depth > 0:
+                break
+        else:
+            return None
+        head.reverse()
+        opener = head[0].rstrip()
+        if not opener.endswith("{"):
+            return None
+        head[0] = "{"  # the key naming the object in an envelope ("aws": {) is not its own
+        rows = [*head, body]
+        depth = sum(depth_change(r) for r in rows)
+        cur = first
+        count = 1
+        while depth > 0 and count < MAX_RECORD_LINES and not cur.long and cur.next is not None:
+            nxt = self.line_at(cur.next)
+            if nxt is None or nxt.long:
+                break
+            row = ungutter(self._norm(nxt, count), gutter)
+            if row is None or not json_continuation(row):
+                break  # the paste ends inside the record
+            rows.append(row)
+            depth += depth_change(row)
+            cur = nxt
+            count += 1
+        parsed = lenient_loads("\n".join(rows))
+        if parsed is None:
+            return None
+        obj, cut = parsed
+        failures = []
+        for record in iter_records(obj):
+            failure = failure_from_record(record, source)
+            if failure is not None:
+                failures.append(replace(failure, truncated=True) if cut else failure)
+        if not failures:
+            return None
+        return RecordResult(failures, cur.next)
 
     def _pretty_json(
         self, first: Line, first_text: str, source: SourceRef, line_no: int

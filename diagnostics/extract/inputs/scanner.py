@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from diagnostics.extract.assembly.record import (
     BACK_LINE_BYTES,
-    BACK_LINES,
+    REMEMBER_LINES,
     Assembler,
     Line,
     NeedMore,
@@ -52,7 +52,7 @@ class Extractor:
         self._line_no = 1  # line number of _buf[0]
         self._discarding = False  # inside a long line whose prefix was processed
         self._skip_to = 0  # absolute offset before which candidates are done
-        self._back: list[bytes] = []  # the last BACK_LINES processed lines (bounded)
+        self._back: list[bytes] = []  # the last REMEMBER_LINES processed lines (bounded)
         self._warned: dict[str, int] = {}
         self._long_checked = 0  # absolute offset up to which long lines were counted
         self._cur_start = 0  # buffer index of the candidate being assembled
@@ -181,7 +181,7 @@ class Extractor:
         """Keep the last lines of ``buf[start:end]`` as backward context."""
         lines: list[bytes] = []
         pos = end
-        while len(lines) < BACK_LINES and pos > start:
+        while len(lines) < REMEMBER_LINES and pos > start:
             prev_start = self._buf.rfind(b"\n", start, pos - 1) + 1
             if prev_start == 0 and start > 0:
                 prev_start = start
@@ -192,7 +192,7 @@ class Extractor:
             )
             pos = prev_start
         lines.reverse()
-        self._back = (self._back + lines)[-BACK_LINES:]
+        self._back = (self._back + lines)[-REMEMBER_LINES:]
 
     def _count_long_lines(self, start: int, end: int, line_no: int) -> None:
         """Count lines longer than the bound in ``buf[start:end]`` (complete lines)."""
@@ -273,7 +273,7 @@ class Extractor:
         elif tail_long:
             self._trim(complete, cnt_pos, cnt_line)
             self._long_line(self._line_no)
-            self._back = [*self._back, b""][-BACK_LINES:]
+            self._back = [*self._back, b""][-REMEMBER_LINES:]
             self._base += len(self._buf)
             self._buf.clear()
             self._discarding = True
