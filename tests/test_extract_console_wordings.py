@@ -39,3 +39,13 @@ def test_bedrock_marketplace_actions_give_one_failure_each() -> None:
         "aws-marketplace:ViewSubscriptions",
         "aws-marketplace:Subscribe",
     ]
+
+
+def test_karpenter_nodeclass_condition_names_the_refused_action() -> None:
+    """Karpenter's "Controller isn't authorized to call ec2:RunInstances" condition is a refusal."""
+    text = (
+        "Reason=RunInstancesAuthCheckFailed\n"
+        "Message: Controller isn't authorized to call ec2:RunInstances\n"
+    )
+    (f,) = extract_text(text)
+    assert (f.action, f.principal_arn, f.source.line) == ("ec2:RunInstances", None, 2)

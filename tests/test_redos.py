@@ -328,6 +328,13 @@ CASES: dict[str, Spec] = {
         "match",
         [("User with accountId: ", "1"), ("User with accountId: 111122223333 ", " ")],
     ),
+    "diagnostics/extract/parsers/wordings.py:_KARPENTER": (
+        "match",
+        [
+            ("Controller isn't authorized to call ", "a"),
+            ("Controller isn't authorized to call a:", "a"),
+        ],
+    ),
     "diagnostics/extract/parsers/wordings.py:_LISTED_ACTION": ("search", [("", "a"), ("a:", "a")]),
     "diagnostics/extract/parsers/wordings.py:_CIPHERTEXT": (
         "match",

@@ -12,6 +12,8 @@
 - the S3 console: ``Insufficient permissions to list objects`` (s3:ListBucket); the
   EKS console: ``Your current user or role does not have access to Kubernetes objects
   on this EKS cluster``;
+- Karpenter's EC2NodeClass condition after its dry-run check: ``Controller isn't
+  authorized to call ec2:RunInstances`` (also CreateFleet, CreateLaunchTemplate);
 - Bedrock: ``... is not authorized to perform the required AWS Marketplace actions
   (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe)``, one refusal per action;
 - Lambda: ``The provided execution role does not have permissions to call
@@ -82,6 +84,10 @@ _LOGS_ACCOUNT = re.compile(
     r" {1,4}perform {1,4}(?P<op>[A-Z][A-Za-z0-9]{1,100})"
 )
 _S3_CONSOLE_LIST = "Insufficient permissions to list objects"
+# Linear: anchored at the found literal; one bounded class per side of the colon.
+_KARPENTER = re.compile(
+    r"Controller isn't authorized to call (?P<svc>[a-z0-9-]{1,64}):(?P<name>[A-Za-z0-9]{1,128})"
+)
 _EKS_CONSOLE = "does not have access to Kubernetes objects on this EKS cluster"
 _MARKETPLACE = "authorized to perform the required AWS Marketplace actions ("
 # Linear: anchored inside the found list; one bounded class per side of the colon.
@@ -160,6 +166,9 @@ def _console_wordings(text: str, hits: list[WordingHit]) -> None:
         end = i + len(_S3_CONSOLE_LIST)
         hits.append(WordingHit(i, end, None, None, "s3", action="s3:ListBucket"))
         i = text.find(_S3_CONSOLE_LIST, end)
+    for k in _iter(text, "Controller isn't authorized to call ", _KARPENTER):
+        action = normalise_action(k["svc"], k["name"])
+        hits.append(WordingHit(k.start(), k.end(), None, None, None, action=action))
     i = text.find(_EKS_CONSOLE)
     while i != -1:
         hits.append(WordingHit(i, i + len(_EKS_CONSOLE), None, None, "eks"))
