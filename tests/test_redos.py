@@ -368,6 +368,10 @@ CASES: dict[str, Spec] = {
         "match",
         [("S3::", "a"), ("S3::a(): [", "a")],
     ),
+    "diagnostics/extract/parsers/frames.py:_KOTLIN_CLASS": (
+        "match",
+        [("aws.sdk.kotlin.services.", "a"), ("aws.sdk.kotlin.services.a.model.", "a")],
+    ),
     "diagnostics/extract/parsers/frames.py:_RUST_CODE": ("match", [("unhandled error (", "a")]),
     "diagnostics/extract/assembly/code_above.py:_PLAIN_BARE": (
         "match",

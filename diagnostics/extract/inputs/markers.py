@@ -50,6 +50,8 @@ MARKERS: tuple[bytes, ...] = (
     b"ciphertext refers to a ",
     b"Http Status Code Forbidden",
     b"returned an error: (403) Forbidden",
+    # smithy-kotlin's message for a service error with no body (frames.py).
+    b"Protocol response: HTTP 403",
     # .NET Core's inner exception line under the SDK's class (docs/error-shapes.md): it
     # starts its own line, so it survives a terminal wrap that cuts the message above.
     b"HttpErrorResponseException: Exception of type",

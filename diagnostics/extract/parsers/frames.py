@@ -115,6 +115,8 @@ def find_frames(text: str) -> list[Frame]:
         _find_rust_unhandled(text, frames)
     if _PHP_S3_CLASS in text:
         _find_php_s3_class(text, frames)
+    if _KOTLIN_403 in text:
+        _find_kotlin_bodiless(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
 
@@ -351,6 +353,29 @@ def _find_php_s3_class(text: str, out: list[Frame]) -> None:
             op = _PHP_S3_OPERATIONS.get(method, method[0].upper() + method[1:])
             out.append(Frame(i, m.end(), m["code"], op, True, service="s3"))
         i = text.find(_PHP_S3_CLASS, i + 1)
+
+
+#: smithy-kotlin's ServiceException message when the service sent none: "Service returned
+#: error code {code}, Error type: {type}, Protocol response: {summary}, Request ID: ...",
+#: the summary being the HTTP status line ("HTTP 403 Forbidden", a body-less 403).
+_KOTLIN_403 = "Protocol response: HTTP 403"
+_KOTLIN_HEAD = "Service returned error code "
+# Linear: anchored at a found position; one bounded class per group between literals.
+_KOTLIN_CLASS = re.compile(
+    r"aws\.sdk\.kotlin\.services\.(?P<svc>[a-z0-9]{1,40})\.model\.[A-Za-z0-9]{1,80}: "
+)
+
+
+def _find_kotlin_bodiless(text: str, out: list[Frame]) -> None:
+    i = text.find(_KOTLIN_403)
+    while i != -1 and len(out) < MAX_FRAMES:
+        head = text.rfind(_KOTLIN_HEAD, max(0, i - 300), i)
+        if head != -1:
+            cls = text.rfind("aws.sdk.kotlin.services.", max(0, head - 200), head)
+            m = _KOTLIN_CLASS.match(text, cls) if cls != -1 else None
+            service = m["svc"] if m and m.end() == head else None
+            out.append(Frame(head, i + len(_KOTLIN_403), "403", None, True, service=service))
+        i = text.find(_KOTLIN_403, i + 1)
 
 
 #: Terraform's words before the Go SDK's ``Code: message`` when a state operation on
