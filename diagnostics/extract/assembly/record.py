@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import orjson
 
@@ -75,6 +76,10 @@ BACK_LINES = 12
 BACK_LINE_BYTES = 4096
 #: .NET Core's inner exception, on its own line under the SDK's class and its message.
 _DOTNET_INNER = "---> Amazon.Runtime.Internal.HttpErrorResponseException: "
+#: Rows above and below a hit read as cells of one table column, and the least
+#: indentation a last column has (columns before it hold the resource's status).
+COLUMN_ROWS = 12
+_MIN_COLUMN = 40
 #: How far above its ``"errorCode"`` a pretty-printed CloudTrail record may open.
 PRETTY_BACK_LINES = 120
 #: Lines the scanner keeps from before a held record (the longest look back above).
@@ -152,6 +157,26 @@ _PHRASE = "not authorized to perform"
 def _phrase_tail(body: str) -> bool:
     """``body`` starts with the end of the phrase (its first letters on the row above)."""
     return any(body.startswith(_PHRASE[k:]) for k in range(1, len(_PHRASE) - 6))
+
+
+def _unprefixed(line: str) -> str:
+    """``line`` without the "," a paste of a CSV-like table put before some rows."""
+    return line[1:] if line.startswith(",") else line
+
+
+def _column_of(line: str) -> int:
+    """Where the only cell of a row of one table column starts (0: not such a row)."""
+    row = _unprefixed(line)
+    stripped = row.lstrip(" ")
+    return len(row) - len(stripped) if stripped else 0
+
+
+def _cell(line: str, col: int) -> str | None:
+    """The cell at ``col`` of a row blank before it, or None."""
+    row = _unprefixed(line)
+    if len(row) <= col or row[:col].strip(" ") or row[col] == " ":
+        return None
+    return row[col:].rstrip(" ")
 
 
 def _lacks_operation(found: list[Found]) -> bool:
@@ -271,7 +296,11 @@ class Assembler:
             text = acc.text()
         if not found and "\n" in text:
             found = bodies_in_text(text)  # an error body in an escaped string field
-        found = found or self._outer_exception_above(acc, first_text)
+        found = (
+            found
+            or self._outer_exception_above(acc, first_text)
+            or self._table_column(acc, first_text, first)
+        )
         found = with_code_above(found, first_text, self._lines_above)
         if not found or any(f.error_code is None for f in found):
             # A wrapped message field began on the line above the hit.
@@ -451,6 +480,37 @@ class Assembler:
         found, _problems = analyse_text(outer)
         if found:
             acc.prepend(outer + "\n", 0)
+        return found
+
+    def _table_column(self, acc: _Text, first_text: str, first: Line) -> list[Found]:
+        """A sentence wrapped inside a table's last column (SAM's CloudFormation events
+        table): the rows above and below hold cells at the same column, blank before it.
+        ``acc`` becomes the column's text when it holds a failure."""
+        col = _column_of(first_text)
+        if col < _MIN_COLUMN:
+            return []
+        above: list[str] = []
+        for raw in reversed(self.prev_lines(COLUMN_ROWS)):
+            cell = _cell(normalize_line(raw)[0], col)
+            if cell is None:
+                break
+            above.append(cell)
+        below: list[str] = []
+        for row in self._iter_below(first, COLUMN_ROWS):
+            cell = _cell(row, col)
+            if cell is None:
+                break
+            below.append(cell)
+        cells = [*reversed(above), _cell(first_text, col) or "", *below]
+        width = max(len(c) for c in cells)
+        text = cells[0]
+        for prev, cell in pairwise(cells):
+            # textwrap cuts a word longer than the column at its width, and after a hyphen.
+            glued = len(prev) == width or prev.endswith("-")
+            text += cell if glued else " " + cell
+        found, _problems = analyse_text(text, cut_at_end=True)
+        if found:
+            acc.parts, acc.segs, acc.length = [text], [(0, 0)], len(text)
         return found
 
     def _wrap_above(self, first_text: str) -> tuple[str, bool]:
