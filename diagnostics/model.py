@@ -182,6 +182,12 @@ class SourceRef:
         return where
 
 
+#: The parse note of a whole message that names nothing (S3's "Access Denied", a
+#: body-less "Forbidden"): that denial has said all it says, so no sentence nearby
+#: naming a principal or resource is another part of it (``fold.py``).
+NAMES_NOTHING = "the message names no principal or resource, nor the action"
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """One authorization failure as the extractor found it, before decoding.

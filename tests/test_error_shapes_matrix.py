@@ -21,9 +21,7 @@ import pytest
 from diagnostics.testing.error_shapes import SHAPES_DOC, Rendering, load, matrix, problems
 
 #: shape id -> renderings still wrong (of how many), measured when last lowered.
-KNOWN_MISSES: dict[str, int] = {
-    "dotnet-core-service-exception": 1,  # of 342
-}
+KNOWN_MISSES: dict[str, int] = {}
 
 SHAPES, SERVICES = load()
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")

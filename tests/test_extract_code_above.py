@@ -123,3 +123,37 @@ def test_cli_json_error_inside_a_json_log_field() -> None:
     line = json.dumps({"level": "error", "msg": body})
     (f,) = extract_text(line + "\n")
     assert f.error_code == "AccessDenied"
+
+
+def test_error_tracker_title_with_the_ruby_class_then_the_bare_message() -> None:
+    """An error tracker's title (a Ruby SDK class) over "Access Denied" is one refusal."""
+    text = (
+        "## Error in production\n\n"
+        "Aws::S3::Errors::AccessDenied in UploadsController#create\n"
+        "Access Denied\n\n"
+        "app/controllers/uploads_controller.rb:12 - create\n"
+    )
+    found = extract_text(text)
+    assert [(f.error_code, f.event_source, f.source.line) for f in found] == [
+        ("AccessDenied", "S3", 4)
+    ]
+
+
+def test_a_bare_access_denied_line_under_other_text_is_nothing() -> None:
+    """The words "Access Denied" alone on a line under prose or a non-AWS class give nothing."""
+    assert extract_text("Login page\nAccess Denied\n") == []
+    assert extract_text("MyApp::Errors::AccessDenied in HomeController\nAccess Denied\n") == []
+
+
+def test_js_sdk_v2_bodiless_403_printed_by_console_log() -> None:
+    """aws-sdk-js v2's ``{ [Forbidden: null]`` (a HEAD refused with no body) is a refusal."""
+    text = (
+        "Error getting object head:\n"
+        "{ [Forbidden: null]\n"
+        "  message: null,\n"
+        "  code: 'Forbidden',\n"
+        "  statusCode: 403,\n"
+        "  retryable: false }\n"
+    )
+    found = extract_text(text)
+    assert [(f.error_code, f.source.line) for f in found] == [("Forbidden", 2)]

@@ -181,3 +181,19 @@ def test_next_line_as_wide_by_chance_is_its_own_denial() -> None:
     assert len(first) == len(second) >= 60  # by chance as wide as a terminal's rows
     found = extract_text(first + "\n" + second + "\n")
     assert [f.action for f in found] == ["ec2:DescribeInstances", "dynamodb:GetItem"]
+
+
+def test_dotnet_bare_message_cut_by_the_wrap_is_read_from_its_inner_exception_line() -> None:
+    """.NET's "Access Denie"/"d" cut at 80 columns is found once, via the inner exception line."""
+    outer = "Amazon.IdentityManagement.AmazonIdentityManagementServiceException: Access Denied"
+    inner = (
+        " ---> Amazon.Runtime.Internal.HttpErrorResponseException: Exception of type "
+        "'Amazon.Runtime.Internal.HttpErrorResponseException' was thrown."
+    )
+    rows = [line[i : i + 80] for line in (outer, inner) for i in range(0, len(line), 80)]
+    assert rows[1] == "d"
+    (f,) = extract_text("\n".join(rows) + "\n")
+    # Reported where it was read, as for other rows joined from above a record.
+    assert (f.event_source, f.source.line) == ("IdentityManagement", 3)
+    (g,) = extract_text(outer + "\n" + inner + "\n")  # unwrapped: read once, not twice
+    assert g.source.line == 1

@@ -73,6 +73,10 @@ CASES: dict[str, Spec] = {
     "diagnostics/decode/messages.py:_BASE64URL": ("search", [("", "A"), ("", "!")]),
     "diagnostics/decode/settings.py:_SESSION_UNSAFE": ("sub", [("", "a"), ("", "!")]),
     "diagnostics/extract/cloudtrail/records.py:_ACCOUNT": ("match", [("", "1")]),
+    "diagnostics/extract/cloudtrail/pretty.py:_GUTTER": (
+        "match",
+        [("", " "), ("", "1"), ("1", " ")],
+    ),
     "diagnostics/extract/assembly/cheap.py:_SENTENCE": (
         "match",
         [
@@ -328,6 +332,18 @@ CASES: dict[str, Spec] = {
         "match",
         [('Error executing "', "a")],
     ),
+    "diagnostics/extract/parsers/wordings.py:_LOGS_ACCOUNT": (
+        "match",
+        [("User with accountId: ", "1"), ("User with accountId: 111122223333 ", " ")],
+    ),
+    "diagnostics/extract/parsers/wordings.py:_KARPENTER": (
+        "match",
+        [
+            ("Controller isn't authorized to call ", "a"),
+            ("Controller isn't authorized to call a:", "a"),
+        ],
+    ),
+    "diagnostics/extract/parsers/wordings.py:_LISTED_ACTION": ("search", [("", "a"), ("a:", "a")]),
     "diagnostics/extract/parsers/wordings.py:_CIPHERTEXT": (
         "match",
         [("The ciphertext refers to a ", "a"), ("The ciphertext refers to a ", "you ")],
@@ -355,6 +371,20 @@ CASES: dict[str, Spec] = {
         [("", " "), ("<Code>", "a"), ('"Code": "', "a"), ("", '"Code": "a",')],
     ),
     "diagnostics/extract/assembly/code_above.py:_BARE_MESSAGE": ("match", [("", " "), ("", ">")]),
+    "diagnostics/extract/parsers/frames.py:_LEAD_CODE": ("match", [("", "A"), ("A", "a")]),
+    "diagnostics/extract/parsers/frames.py:_PHP_S3_CALL": (
+        "match",
+        [("S3::", "a"), ("S3::a(): [", "a")],
+    ),
+    "diagnostics/extract/parsers/frames.py:_KOTLIN_CLASS": (
+        "match",
+        [("aws.sdk.kotlin.services.", "a"), ("aws.sdk.kotlin.services.a.model.", "a")],
+    ),
+    "diagnostics/extract/parsers/frames.py:_RUST_CODE": ("match", [("unhandled error (", "a")]),
+    "diagnostics/extract/assembly/code_above.py:_PLAIN_BARE": (
+        "match",
+        [("", " "), ("", "*"), ("Access Denied", " ")],
+    ),
     "diagnostics/extract/parsers/plain.py:_BARE_OP": (
         "match",
         [("", " "), (": A", "a"), (" Ab", " on")],

@@ -259,3 +259,34 @@ def test_retry_loop_lines_with_new_request_ids_fold(tmp_path: Path) -> None:
     path.write_text("".join(f"E {_java_legacy(i)}\n" for i in ("AAAA1111BBBB", "CCCC2222DDDD")))
     _, diagnoses = scan([str(path)], ruleset=None, decoder=None, err=io.StringIO())
     assert len(diagnoses) == 1 and diagnoses[0].occurrences == 2
+
+
+def _scan_text(tmp_path: Path, body: str) -> list[tuple[str | None, str | None, str | None]]:
+    path = tmp_path / "post.md"
+    path.write_text(body, encoding="utf-8")
+    _, diagnoses = scan([str(path)], ruleset=None, decoder=None, err=io.StringIO())
+    return [(d.failure.operation, d.failure.action, d.failure.principal_arn) for d in diagnoses]
+
+
+def test_a_bare_refusal_and_a_full_sentence_a_few_lines_apart_stay_two(tmp_path: Path) -> None:
+    """A CLI error whose whole message is "Forbidden" and a nearby sentence are two examples."""
+    body = (
+        "ClientError: An error occurred (403) when calling the PutObject operation: Forbidden\n"
+        "\nor, from the SDK:\n\n"
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: s3:PutObject "
+        "on resource: arn:aws:s3:::bucket/key\n"
+    )
+    assert _scan_text(tmp_path, body) == [
+        ("PutObject", "s3:PutObject", None),
+        (None, "s3:PutObject", "arn:aws:iam::123456789012:user/dev"),
+    ]
+
+
+def test_a_part_never_joins_across_another_denial(tmp_path: Path) -> None:
+    """Three bare S3 refusals printed one after another give three reports, not two."""
+    body = (
+        "An error occurred (AccessDenied) when calling the ListObjectsV2 operation: Access Denied\n"
+        "An error occurred (403) when calling the HeadObject operation: Forbidden\n"
+        "<Error>\n<Code>AccessDenied</Code>\n<Message>Access Denied</Message>\n</Error>\n"
+    )
+    assert [op for op, _, _ in _scan_text(tmp_path, body)] == ["ListObjectsV2", "HeadObject", None]

@@ -15,7 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from diagnostics.model import Diagnosis, Failure, SourceRef
+from diagnostics.model import NAMES_NOTHING, Diagnosis, Failure, SourceRef
 from diagnostics.request.infer import infer_action
 
 #: Distinct failures held at most; like the old de-duplication window.
@@ -70,6 +70,8 @@ def parts_of_one(a: Failure, b: Failure) -> bool:
     if abs(a.source.line - b.source.line) > PART_LINES or a.embedded != b.embedded:
         return False
     one_line = a.source.line == b.source.line
+    if _whole_and_bare(a, b) or _whole_and_bare(b, a):
+        return False
     if a.operation and b.operation and a.error_code and b.error_code and not one_line:
         # Each part, on its own line, is a whole SDK error (operation and code): two
         # requests, however alike; joining them would lose the second.
@@ -90,6 +92,20 @@ def parts_of_one(a: Failure, b: Failure) -> bool:
                 return False
             shared = shared or name in sharing
     return shared
+
+
+def _whole_and_bare(a: Failure, b: Failure) -> bool:
+    """``a`` printed its whole message and it named nothing (S3's "Access Denied"),
+    while ``b`` names a principal or resource: two examples, not two parts of one."""
+    if NAMES_NOTHING not in a.parse_notes or _names(a):
+        return False  # (SQS's message names its endpoint: a later line may repeat it)
+    return _names(b)
+
+
+def _names(f: Failure) -> bool:
+    return any(
+        v is not None for v in (f.principal_arn, f.principal_text, f.resource, f.resource_text)
+    )
 
 
 def _adds_nothing(first: Failure, later: Failure) -> bool:
@@ -175,13 +191,16 @@ class Folder:
             if recent.emitted:
                 continue  # already reported: a later part starts a new report
             known = recent.inferred if recent.inferred is not None else recent.failure
-            if parts_of_one(known, inferred):
-                # Another layer printing the same denial: one report, richer.
-                if _adds_nothing(known, inferred):
-                    recent.occurrences += 1  # the denial printed again, more plainly
-                recent.failure = recent.inferred = join_parts(known, inferred)
-                self._window[key] = self._window[recent.failure.dedup_key()] = recent
-                return True
+            if not parts_of_one(known, inferred):
+                if recent.failure.source.line != failure.source.line:
+                    break  # another denial came between: an earlier one is not this one's part
+                continue
+            # Another layer printing the same denial: one report, richer.
+            if _adds_nothing(known, inferred):
+                recent.occurrences += 1  # the denial printed again, more plainly
+            recent.failure = recent.inferred = join_parts(known, inferred)
+            self._window[key] = self._window[recent.failure.dedup_key()] = recent
+            return True
         entry = self._window[key] = Folded(failure, inferred=inferred)
         self._recent.append(entry)
         if len(self._window) > self._capacity:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from diagnostics.extract.assembly.found import Found
+from diagnostics.extract.parsers.exception_frames import ruby_class
 from diagnostics.iam.error_codes import is_authz_error_code
 
 # Linear: anchored after optional blanks; literal keys, one bounded class per branch.
@@ -33,6 +34,8 @@ _BARE_MESSAGE = re.compile(
     r"""|["']?(?:Message|message)["']?[ \t]{0,4}:[ \t]{0,4}["'](?:Access Denied|Forbidden)["'],?)"""
     r"""[ \t]{0,8}$"""
 )
+# Linear: anchored; bounded blank and emphasis classes around a literal alternation.
+_PLAIN_BARE = re.compile(r"[ \t>*_`]{0,8}(?:Access Denied|Forbidden)[ \t*_`.]{0,8}$")
 _BODY_STARTS = ("{", "<Error>", "<Errors>", "<Response>", "<ErrorResponse>")
 
 
@@ -99,6 +102,8 @@ def with_code_above(
     """
     if found and all(f.error_code is not None for f in found):
         return found
+    if not found and _PLAIN_BARE.match(first_line):
+        return _under_ruby_title(first_line, above())
     if not found and not bare_message(first_line):
         return found
     code = code_above(above())
@@ -108,6 +113,21 @@ def with_code_above(
         note = "the error code is on the line above; the message names no principal or resource"
         return [Found("plain", 0, len(first_line), error_code=code, parse_notes=(note,))]
     return [f if f.error_code is not None else replace(f, error_code=code) for f in found]
+
+
+def _under_ruby_title(line: str, lines: list[str]) -> list[Found]:
+    """The bare message under the Ruby SDK's class as an error tracker's title
+    (Bugsnag, Sentry: ``Aws::S3::Errors::AccessDenied in Controller#action``, then
+    the message on the next line)."""
+    title = ruby_class(lines[-1]) if lines else None
+    if title is None:
+        return []
+    note = "the error class is on the line above; the message names no principal or resource"
+    return [
+        Found(
+            "plain", 0, len(line), error_code=title[0], event_source=title[1], parse_notes=(note,)
+        )
+    ]
 
 
 # Linear: anchored after optional blanks; literal keys.

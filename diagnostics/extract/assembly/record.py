@@ -25,7 +25,8 @@ until its lines have arrived and still decide exactly as a one-shot pass does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import orjson
 
@@ -45,6 +46,12 @@ from diagnostics.extract.assembly.joins import (
 from diagnostics.extract.assembly.normalize import normalize_line, strip_known_prefix
 from diagnostics.extract.assembly.provenance import mark_embedded
 from diagnostics.extract.assembly.text import analyse_text, excerpt_of
+from diagnostics.extract.cloudtrail.pretty import (
+    depth_change,
+    gutter_width,
+    lenient_loads,
+    ungutter,
+)
 from diagnostics.extract.cloudtrail.records import (
     failure_from_record,
     iter_records,
@@ -67,6 +74,16 @@ MAX_RECORD_BYTES = 256 * 1024
 #: How many earlier lines a record may borrow as context, and how long each may be.
 BACK_LINES = 12
 BACK_LINE_BYTES = 4096
+#: .NET Core's inner exception, on its own line under the SDK's class and its message.
+_DOTNET_INNER = "---> Amazon.Runtime.Internal.HttpErrorResponseException: "
+#: Rows above and below a hit read as cells of one table column, and the least
+#: indentation a last column has (columns before it hold the resource's status).
+COLUMN_ROWS = 12
+_MIN_COLUMN = 40
+#: How far above its ``"errorCode"`` a pretty-printed CloudTrail record may open.
+PRETTY_BACK_LINES = 120
+#: Lines the scanner keeps from before a held record (the longest look back above).
+REMEMBER_LINES = max(BACK_LINES, PRETTY_BACK_LINES)
 #: Earlier lines read (not joined) as evidence for a sentence alone on its line.
 CONTEXT_LINES = 4
 #: Lines after a bare denial searched for the stack frame naming its call (a
@@ -142,6 +159,26 @@ def _phrase_tail(body: str) -> bool:
     return any(body.startswith(_PHRASE[k:]) for k in range(1, len(_PHRASE) - 6))
 
 
+def _unprefixed(line: str) -> str:
+    """``line`` without the "," a paste of a CSV-like table put before some rows."""
+    return line[1:] if line.startswith(",") else line
+
+
+def _column_of(line: str) -> int:
+    """Where the only cell of a row of one table column starts (0: not such a row)."""
+    row = _unprefixed(line)
+    stripped = row.lstrip(" ")
+    return len(row) - len(stripped) if stripped else 0
+
+
+def _cell(line: str, col: int) -> str | None:
+    """The cell at ``col`` of a row blank before it, or None."""
+    row = _unprefixed(line)
+    if len(row) <= col or row[:col].strip(" ") or row[col] == " ":
+        return None
+    return row[col:].rstrip(" ")
+
+
 def _lacks_operation(found: list[Found]) -> bool:
     return not found or any(f.operation is None for f in found)
 
@@ -200,26 +237,11 @@ class Assembler:
             done = self._json_line(raw, source)
             if done is not None:
                 return RecordResult(done[0], first.next, done[1])
+        pretty = self._pretty_record(first, source) if b'"errorCode"' in raw else None
+        if pretty is not None:
+            return pretty
         if not first.long and not first.unterminated:
-            # A clean one-line sentence skips the context assembly (cheap.py says when).
-            cheap = cheap_line(
-                self.path,
-                raw,
-                line_no=line_no,
-                offset=base_offset + first.start,
-                next_line=lambda: self._raw_after(first),
-                lines_above=self._lines_above,
-                lines_below=lambda: self._lines_below(first),
-            )
-            if cheap is None:
-                cheap = cheap_blob_line(
-                    self.path,
-                    raw,
-                    line_no=line_no,
-                    offset=base_offset + first.start,
-                    next_line=lambda: self._raw_after(first),
-                    lines_above=self._lines_above,
-                )
+            cheap = self._cheap(first, raw, line_no, base_offset)
             if cheap is not None:
                 return RecordResult(cheap, first.next)
         first_text = self._norm(first, 0)
@@ -256,6 +278,11 @@ class Assembler:
             text = acc.text()
         if not found and "\n" in text:
             found = bodies_in_text(text)  # an error body in an escaped string field
+        found = (
+            found
+            or self._outer_exception_above(acc, first_text)
+            or self._table_column(acc, first_text, first)
+        )
         found = with_code_above(found, first_text, self._lines_above)
         if not found or any(f.error_code is None for f in found):
             # A wrapped message field began on the line above the hit.
@@ -284,6 +311,30 @@ class Assembler:
             # A client's field (user-agent, request body) is not the record's message.
             failures.append(mark_embedded(failure, self._norm(line, rel), text[f.start : f.end]))
         return failures
+
+    def _cheap(
+        self, first: Line, raw: bytes, line_no: int, base_offset: int
+    ) -> list[Failure] | None:
+        """A clean one-line sentence or EC2 blob line, read without the context assembly."""
+        cheap = cheap_line(
+            self.path,
+            raw,
+            line_no=line_no,
+            offset=base_offset + first.start,
+            next_line=lambda: self._raw_after(first),
+            lines_above=self._lines_above,
+            lines_below=lambda: self._lines_below(first),
+        )
+        if cheap is not None:
+            return cheap
+        return cheap_blob_line(
+            self.path,
+            raw,
+            line_no=line_no,
+            offset=base_offset + first.start,
+            next_line=lambda: self._raw_after(first),
+            lines_above=self._lines_above,
+        )
 
     def _forward(
         self, acc: _Text, first: Line, first_text: str, *, explicit: bool, row_above: bool = False
@@ -420,6 +471,59 @@ class Assembler:
         acc.prepend(prefix, 0)
         return more
 
+    def _outer_exception_above(self, acc: _Text, first_text: str) -> list[Found]:
+        """The SDK's exception above .NET Core's inner ``HttpErrorResponseException`` line,
+        when a terminal's wrap cut its message ("Access Denie" / "d") so that none of its
+        rows holds a marker (a row that does was read as its own record)."""
+        if not first_text.lstrip().startswith(_DOTNET_INNER):
+            return []
+        prev = self.prev_lines(BACK_LINES)
+        if len(prev) < 2:
+            return []
+        rows = [normalize_line(raw)[0] for raw in prev]
+        width = len(rows[-2])
+        if width < 60 or len(rows[-1]) >= width:
+            return []
+        outer = self._wrapped_before("x" * width, skip=1) + rows[-1]
+        n = sum(1 for row in reversed(rows[:-1]) if len(row) == width) if outer else 0
+        if any(m in raw for raw in prev[len(prev) - n - 1 :] for m in MARKERS):
+            return []
+        found, _problems = analyse_text(outer)
+        if found:
+            acc.prepend(outer + "\n", 0)
+        return found
+
+    def _table_column(self, acc: _Text, first_text: str, first: Line) -> list[Found]:
+        """A sentence wrapped inside a table's last column (SAM's CloudFormation events
+        table): the rows above and below hold cells at the same column, blank before it.
+        ``acc`` becomes the column's text when it holds a failure."""
+        col = _column_of(first_text)
+        if col < _MIN_COLUMN:
+            return []
+        above: list[str] = []
+        for raw in reversed(self.prev_lines(COLUMN_ROWS)):
+            cell = _cell(normalize_line(raw)[0], col)
+            if cell is None:
+                break
+            above.append(cell)
+        below: list[str] = []
+        for row in self._iter_below(first, COLUMN_ROWS):
+            cell = _cell(row, col)
+            if cell is None:
+                break
+            below.append(cell)
+        cells = [*reversed(above), _cell(first_text, col) or "", *below]
+        width = max(len(c) for c in cells)
+        text = cells[0]
+        for prev, cell in pairwise(cells):
+            # textwrap cuts a word longer than the column at its width, and after a hyphen.
+            glued = len(prev) == width or prev.endswith("-")
+            text += cell if glued else " " + cell
+        found, _problems = analyse_text(text, cut_at_end=True)
+        if found:
+            acc.parts, acc.segs, acc.length = [text], [(0, 0)], len(text)
+        return found
+
     def _wrap_above(self, first_text: str) -> tuple[str, bool]:
         """The rows above when they are a terminal's wrap this line ends: each exactly
         as wide as the one right above (60 columns or more), this line no wider; and
@@ -526,6 +630,62 @@ class Assembler:
             if failure is not None:
                 failures.append(failure)
         return failures, []
+
+    def _pretty_record(self, first: Line, source: SourceRef) -> RecordResult | None:
+        """A CloudTrail record pretty-printed over many lines around its ``"errorCode"``
+        line (jq's output, a paste site's numbered lines), read as a record even when cut."""
+        if first.long:
+            return None
+        first_text = self._norm(first, 0)
+        gutter = gutter_width(first_text) > 0
+        body = ungutter(first_text, gutter)
+        if body is None or not body.lstrip().startswith('"errorCode"'):
+            return None
+        # Back to the line that opens the object holding the error code.
+        head: list[str] = []
+        depth = 0
+        for raw in reversed(self.prev_lines(PRETTY_BACK_LINES)):
+            row = ungutter(normalize_line(raw)[0], gutter)
+            if row is None or not json_continuation(row):
+                return None
+            depth += depth_change(row)
+            head.append(row)
+            if depth > 0:
+                break
+        else:
+            return None
+        head.reverse()
+        opener = head[0].rstrip()
+        if not opener.endswith("{"):
+            return None
+        head[0] = "{"  # the key naming the object in an envelope ("aws": {) is not its own
+        rows = [*head, body]
+        depth = sum(depth_change(r) for r in rows)
+        cur = first
+        count = 1
+        while depth > 0 and count < MAX_RECORD_LINES and not cur.long and cur.next is not None:
+            nxt = self.line_at(cur.next)
+            if nxt is None or nxt.long:
+                break
+            row = ungutter(self._norm(nxt, count), gutter)
+            if row is None or not json_continuation(row):
+                break  # the paste ends inside the record
+            rows.append(row)
+            depth += depth_change(row)
+            cur = nxt
+            count += 1
+        parsed = lenient_loads("\n".join(rows))
+        if parsed is None:
+            return None
+        obj, cut = parsed
+        failures = []
+        for record in iter_records(obj):
+            failure = failure_from_record(record, source)
+            if failure is not None:
+                failures.append(replace(failure, truncated=True) if cut else failure)
+        if not failures:
+            return None
+        return RecordResult(failures, cur.next)
 
     def _pretty_json(
         self, first: Line, first_text: str, source: SourceRef, line_no: int

@@ -34,6 +34,7 @@ from diagnostics.extract.parsers.tool_operations import (
     tool_operation,
 )
 from diagnostics.extract.parsers.wordings import WordingHit, find_wordings
+from diagnostics.model import NAMES_NOTHING
 from diagnostics.request.context import account_of, region_of
 
 #: A plain sentence and a blob this close belong to the same message.
@@ -144,7 +145,7 @@ def _with_wordings(found: list[Found], hits: list[WordingHit]) -> list[Found]:
                 hit.start,
                 hit.end,
                 principal_arn=hit.principal_arn,
-                account_id=account_of(hit.principal_arn),
+                account_id=hit.account_id or account_of(hit.principal_arn),
                 action=hit.action,
                 resource=hit.resource,
                 error_code=hit.error_code,
@@ -373,12 +374,18 @@ def _apply_frames(found: list[Found], frames: list[Frame]) -> list[Found]:
             operation=fr.operation,
             event_source=fr.service,
             truncated=fr.cut,
-            parse_notes=("the error is cut before its message",) if fr.cut else (),
+            parse_notes=_frame_notes(fr),
         )
         alone_frame = fr
         out.append(alone)
     out.sort(key=lambda f: f.start)
     return out
+
+
+def _frame_notes(fr: Frame) -> tuple[str, ...]:
+    if fr.cut:
+        return ("the error is cut before its message",)
+    return (NAMES_NOTHING,) if fr.bare else ()
 
 
 #: A frame this close after another one taken on its own is the same error's.

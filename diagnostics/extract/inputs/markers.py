@@ -33,11 +33,15 @@ MARKERS: tuple[bytes, ...] = (
     b"Access to KMS is not allowed",
     b"does not have permissions to call",
     b"missing the following permissions",
+    b"Insufficient permissions to list objects",
+    b"have access to Kubernetes objects",
     # S3's bare refusal as every SDK prints it (docs/error-shapes.md): the message
     # "Access Denied", and a body-less 403 (HEAD) as Go v1/v2 and Java v1 word it.
     b"Access Denied",
     b"api error Forbidden",
     b"Forbidden: Forbidden",
+    # aws-sdk-js v2's String(err) for a body-less 403: code Forbidden, message null.
+    b"Forbidden: null",
     b"Error Code: 403",
     b"Status Code: 403",
     b"::Errors::",
@@ -46,6 +50,11 @@ MARKERS: tuple[bytes, ...] = (
     b"ciphertext refers to a ",
     b"Http Status Code Forbidden",
     b"returned an error: (403) Forbidden",
+    # smithy-kotlin's message for a service error with no body (frames.py).
+    b"Protocol response: HTTP 403",
+    # .NET Core's inner exception line under the SDK's class (docs/error-shapes.md): it
+    # starts its own line, so it survives a terminal wrap that cuts the message above.
+    b"HttpErrorResponseException: Exception of type",
     # The PHP SDK's exception names the operation on its first line (exception_frames.py).
     b'Error executing "',
     # A registry's bare refusal of a kubelet, containerd or ECS agent pull (image_pulls.py).

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from diagnostics.extract.assembly.record import (
     BACK_LINE_BYTES,
-    BACK_LINES,
+    REMEMBER_LINES,
     Assembler,
     Line,
     NeedMore,
@@ -79,7 +79,7 @@ class Extractor:
         self._line_no = 1  # line number of _buf[0]
         self._discarding = False  # inside a long line whose prefix was processed
         self._skip_to = base  # absolute offset before which candidates are done
-        self._back: list[bytes] = []  # the last BACK_LINES processed lines (bounded)
+        self._back: list[bytes] = []  # the last REMEMBER_LINES processed lines (bounded)
         # One range of a split file (``base`` > 0) numbers its lines from 1 and
         # hands its warnings to ``warn``: the scan fixes both up in order.
         self._warn: Warn = warn if warn is not None else Warned(path, self.stats)
@@ -199,7 +199,7 @@ class Extractor:
         """Keep the last lines of ``buf[start:end]`` as backward context."""
         lines: list[bytes] = []
         pos = end
-        while len(lines) < BACK_LINES and pos > start:
+        while len(lines) < REMEMBER_LINES and pos > start:
             prev_start = self._buf.rfind(b"\n", start, pos - 1) + 1
             if prev_start == 0 and start > 0:
                 prev_start = start
@@ -210,7 +210,7 @@ class Extractor:
             )
             pos = prev_start
         lines.reverse()
-        self._back = (self._back + lines)[-BACK_LINES:]
+        self._back = (self._back + lines)[-REMEMBER_LINES:]
 
     def _count_long_lines(self, start: int, end: int, line_no: int) -> None:
         """Count lines longer than the bound in ``buf[start:end]`` (complete lines)."""
@@ -291,7 +291,7 @@ class Extractor:
         elif tail_long:
             self._trim(complete, cnt_pos, cnt_line)
             self._long_line(self._line_no)
-            self._back = [*self._back, b""][-BACK_LINES:]
+            self._back = [*self._back, b""][-REMEMBER_LINES:]
             self._base += len(self._buf)
             self._buf.clear()
             self._discarding = True

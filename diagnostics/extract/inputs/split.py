@@ -3,7 +3,7 @@
 A record starts on a marker line and reads only a bounded number of lines
 around it (``assembly/record.py``): from its first line on, at most
 ``MAX_RECORD_LINES`` lines joined plus ``STACK_LINES`` looked at below them;
-before it, at most ``BACK_LINES``.  So a line start is a safe cut when no
+before it, at most ``REMEMBER_LINES``.  So a line start is a safe cut when no
 marker line lies in the ``AFTER_MARKER`` lines before it, nor in the
 ``BEFORE_MARKER`` lines from it on: no record started before the cut reads
 a line at or after it, and every record after it finds its earlier lines in
@@ -22,14 +22,15 @@ from __future__ import annotations
 import itertools
 import mmap
 
-from diagnostics.extract.assembly.record import BACK_LINES, MAX_RECORD_LINES, STACK_LINES
+from diagnostics.extract.assembly.record import MAX_RECORD_LINES, REMEMBER_LINES, STACK_LINES
 from diagnostics.extract.inputs.marker_backends import Hits, Matcher, compiled
 from diagnostics.extract.inputs.markers import MARKERS
 
 #: Lines after a marker line before a cut may fall: what its record may read, plus a margin.
 AFTER_MARKER = MAX_RECORD_LINES + STACK_LINES + 8
-#: Lines between a cut and the next marker line: what its record reads back, plus a margin.
-BEFORE_MARKER = BACK_LINES + 4
+#: Lines between a cut and the next marker line: the longest look back a record
+#: makes (a pretty-printed CloudTrail record's opening brace), plus a margin.
+BEFORE_MARKER = REMEMBER_LINES + 4
 #: How far from each equal offset a cut is looked for, at most and at first.
 RADIUS = 2 << 20
 FIRST_RADIUS = 128 << 10

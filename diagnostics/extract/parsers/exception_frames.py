@@ -95,6 +95,12 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
     return out
 
 
+def ruby_class(line: str) -> tuple[str, str] | None:
+    """The refusal code and service of the Ruby SDK class ``line`` names, if any."""
+    m = _RUBY.search(line) if "::Errors::" in line else None
+    return (m["code"], m["svc"]) if m and is_authz_error_code(m["code"]) else None
+
+
 def _php_without_class(text: str, out: list[ClassFrame]) -> None:
     """``Error executing "AssumeRole" on "https://sts...": AWS HTTP error: ...`` pasted
     without its class: the PHP SDK's own words, so still its frame."""

@@ -21,7 +21,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from diagnostics.extract.parsers.exception_frames import find_exception_classes
-from diagnostics.iam.error_codes import code_word_starts, is_authz_error_code
+from diagnostics.iam.error_codes import CODE_WORDS, code_word_starts, is_authz_error_code
 
 # Linear: anchored; one bounded class per group between literals.
 _CLI = re.compile(
@@ -58,6 +58,9 @@ _CODE_RUN = re.compile(r"(?:[^\W_]|\.)*")
 _STATUS_403 = re.compile(r"[Ss]tatus ?[Cc]ode:? ?403\b")
 
 
+#: The CLI's frame followed by the service's whole, bare message.
+_BARE_AFTER_CLI = (": Access Denied", ": Forbidden")
+
 #: Operation names only one service has, so a CLI frame names that service too
 #: (STS refuses these two to session credentials: "Cannot call GetSessionToken
 #: with session credentials", an AccessDenied with no principal or action).
@@ -85,6 +88,8 @@ class Frame:
     either: bool = False
     #: The frame is visibly cut (``... when calling the`` and the text ends).
     cut: bool = False
+    #: The message after the frame is the service's bare one ("Access Denied").
+    bare: bool = False
 
 
 #: At most this many frames per text: a hostile line repeating "AccessDenied: "
@@ -104,6 +109,14 @@ def find_frames(text: str) -> list[Frame]:
     _find_xml(text, frames)
     _find_classes(text, frames)
     _find_code_fields(text, frames)
+    if "state" in text:
+        _find_terraform_state(text, frames)
+    if _RUST_UNHANDLED in text:
+        _find_rust_unhandled(text, frames)
+    if _PHP_S3_CLASS in text:
+        _find_php_s3_class(text, frames)
+    if _KOTLIN_403 in text:
+        _find_kotlin_bodiless(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
 
@@ -184,6 +197,7 @@ def _find_cli(text: str, out: list[Frame]) -> None:
                         op,
                         authz,
                         service=service,
+                        bare=text.startswith(_BARE_AFTER_CLI, m.end()),
                     )
                 )
         if len(out) >= MAX_FRAMES:
@@ -292,13 +306,127 @@ def _find_go1(text: str, out: list[Frame]) -> None:
                     status = _STATUS_403.search(text, i, min(len(text), i + 2400)) is not None
                     # "AccessDenied: Access Denied" (JS String(err)): the service's own
                     # bare message after the code is evidence enough.
-                    bare = text.startswith(_BARE_MESSAGES, i + 2)
+                    bare = text.startswith(_BARE_MESSAGES, i + 2) or text.startswith(
+                        _JS_V2_BODILESS, j
+                    )
                     code = _unglued(m.group("code"))
                     out.append(Frame(j, i + 2, code, None, True, standalone_ok=status or bare))
 
 
-#: The messages services give a refusal that names nothing (S3, and a body-less 403).
+#: The Rust SDK's Display of an operation error whose code it does not model
+#: (smithy-rs codegen: ``unhandled error ({code})``), a link of anyhow's or eyre's chain.
+_RUST_UNHANDLED = "unhandled error ("
+# Linear: anchored at the found literal; one bounded class then a literal.
+_RUST_CODE = re.compile(r"unhandled error \((?P<code>[A-Za-z0-9_.]{1,100})\)")
+
+
+def _find_rust_unhandled(text: str, out: list[Frame]) -> None:
+    i = text.find(_RUST_UNHANDLED)
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _RUST_CODE.match(text, i)
+        if m and is_authz_error_code(m["code"]):
+            out.append(Frame(i, m.end(), m["code"], None, True))
+        i = text.find(_RUST_UNHANDLED, i + 1)
+
+
+#: The amazon-s3-php-class library (and its forks, ``UpdraftPlus_S3::``) warns with
+#: ``sprintf("S3::putObject(): [%s] %s", code, message)``: S3's code in brackets.
+_PHP_S3_CLASS = "S3::"
+# Linear: anchored at the found literal; bounded classes between literals.
+_PHP_S3_CALL = re.compile(
+    r"S3::(?P<method>[a-z][A-Za-z]{1,60})\(\): \[(?P<code>[A-Za-z0-9_.]{1,100})\]"
+)
+#: The library's methods whose S3 operation is not their own name, capitalised.
+_PHP_S3_OPERATIONS = {
+    "getBucket": "ListObjects",
+    "putBucket": "CreateBucket",
+    "getObjectInfo": "HeadObject",
+}
+
+
+def _find_php_s3_class(text: str, out: list[Frame]) -> None:
+    i = text.find(_PHP_S3_CLASS)
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _PHP_S3_CALL.match(text, i)
+        if m and is_authz_error_code(m["code"]):
+            method = m["method"]
+            op = _PHP_S3_OPERATIONS.get(method, method[0].upper() + method[1:])
+            out.append(Frame(i, m.end(), m["code"], op, True, service="s3"))
+        i = text.find(_PHP_S3_CLASS, i + 1)
+
+
+#: smithy-kotlin's ServiceException message when the service sent none: "Service returned
+#: error code {code}, Error type: {type}, Protocol response: {summary}, Request ID: ...",
+#: the summary being the HTTP status line ("HTTP 403 Forbidden", a body-less 403).
+_KOTLIN_403 = "Protocol response: HTTP 403"
+_KOTLIN_HEAD = "Service returned error code "
+# Linear: anchored at a found position; one bounded class per group between literals.
+_KOTLIN_CLASS = re.compile(
+    r"aws\.sdk\.kotlin\.services\.(?P<svc>[a-z0-9]{1,40})\.model\.[A-Za-z0-9]{1,80}: "
+)
+
+
+def _find_kotlin_bodiless(text: str, out: list[Frame]) -> None:
+    i = text.find(_KOTLIN_403)
+    while i != -1 and len(out) < MAX_FRAMES:
+        head = text.rfind(_KOTLIN_HEAD, max(0, i - 300), i)
+        if head != -1:
+            cls = text.rfind("aws.sdk.kotlin.services.", max(0, head - 200), head)
+            m = _KOTLIN_CLASS.match(text, cls) if cls != -1 else None
+            service = m["svc"] if m and m.end() == head else None
+            out.append(Frame(head, i + len(_KOTLIN_403), "403", None, True, service=service))
+        i = text.find(_KOTLIN_403, i + 1)
+
+
+#: Terraform's words before the Go SDK's ``Code: message`` when a state operation on
+#: its S3 backend fails (command/meta_backend, statemgr's lock error); a paste often
+#: keeps only the code ("Error refreshing state: AccessDenied").
+_TF_STATE = (
+    "Error refreshing state: ",
+    "Error loading state: ",
+    "Error saving state: ",
+    "Failed to save state: ",
+    "Error acquiring the state lock: Error message: ",
+)
+# Linear: anchored at a found position; one bounded class.
+_LEAD_CODE = re.compile(r"[A-Z][A-Za-z0-9]{2,100}")
+
+
+def _find_terraform_state(text: str, out: list[Frame]) -> None:
+    """A refusal code right after Terraform's state-error words is that error's code."""
+    spans = [(f.start, f.end) for f in out]
+    for prefix in _TF_STATE:
+        i = text.find(prefix)
+        while i != -1 and len(out) < MAX_FRAMES:
+            at = i + len(prefix)
+            code = _leading_code(text, at)
+            if code and not any(a <= at < b for a, b in spans):
+                out.append(Frame(at, at + len(code), code, None, True))
+            i = text.find(prefix, at)
+
+
+def _leading_code(text: str, at: int) -> str | None:
+    """The refusal code ``text`` holds at ``at``, also when a page flattened from HTML
+    glued the next block's first word on (``AccessDeniedOr during an apply``)."""
+    m = _LEAD_CODE.match(text, at)
+    if m is None:
+        return None
+    run = m.group(0)
+    if run.endswith((*CODE_WORDS, "Exception", "Fault", "Error")):
+        return run if is_authz_error_code(run) else None
+    # Codes end with their code word or a class suffix; a capital after the code word
+    # starts a glued word, a small letter a longer word ("AccessDeniedly").
+    ends = [run.find(w) + len(w) for w in CODE_WORDS if w in run]
+    end = max(ends, default=0)
+    if 0 < end < len(run) and run[end].isupper() and is_authz_error_code(run[:end]):
+        return run[:end]
+    return None
+
+
+#: The messages services give a refusal that names nothing (S3, and a body-less 403;
+#: aws-sdk-js v2 prints a body-less 403 as ``Forbidden: null``, docs/error-shapes.md).
 _BARE_MESSAGES = ("Access Denied", "Forbidden")
+_JS_V2_BODILESS = "Forbidden: null"
 
 
 def _unglued(code: str) -> str:

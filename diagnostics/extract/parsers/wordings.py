@@ -7,6 +7,15 @@
   GetFederationToken): temporary credentials may never make these calls;
 - Secrets Manager: ``Access to KMS is not allowed`` (``AccessDeniedException``
   when the caller may not use the secret's KMS key);
+- CloudWatch Logs: ``User with accountId: 111122223333 is not authorized to perform
+  CreateLogGroup with Tags`` (the account and the operation only);
+- the S3 console: ``Insufficient permissions to list objects`` (s3:ListBucket); the
+  EKS console: ``Your current user or role does not have access to Kubernetes objects
+  on this EKS cluster``;
+- Karpenter's EC2NodeClass condition after its dry-run check: ``Controller isn't
+  authorized to call ec2:RunInstances`` (also CreateFleet, CreateLaunchTemplate);
+- Bedrock: ``... is not authorized to perform the required AWS Marketplace actions
+  (aws-marketplace:ViewSubscriptions, aws-marketplace:Subscribe)``, one refusal per action;
 - Lambda: ``The provided execution role does not have permissions to call
   CreateNetworkInterface on EC2``; Auto Scaling plans: ``User is missing the
   following permissions: [ecs:UpdateService]``;
@@ -69,6 +78,20 @@ _LAMBDA_ROLE = re.compile(
 _MISSING = re.compile(
     r"missing the following permissions: ?\[?(?P<svc>[a-z0-9-]{1,64}):(?P<name>[A-Za-z0-9*]{1,128})"
 )
+# Linear: anchored at the found literal; bounded digit and blank runs between literals.
+_LOGS_ACCOUNT = re.compile(
+    r"User with accountId: (?P<account>[0-9]{12}) {1,4}is {1,4}not {1,4}authorized {1,4}to"
+    r" {1,4}perform {1,4}(?P<op>[A-Z][A-Za-z0-9]{1,100})"
+)
+_S3_CONSOLE_LIST = "Insufficient permissions to list objects"
+# Linear: anchored at the found literal; one bounded class per side of the colon.
+_KARPENTER = re.compile(
+    r"Controller isn't authorized to call (?P<svc>[a-z0-9-]{1,64}):(?P<name>[A-Za-z0-9]{1,128})"
+)
+_EKS_CONSOLE = "does not have access to Kubernetes objects on this EKS cluster"
+_MARKETPLACE = "authorized to perform the required AWS Marketplace actions ("
+# Linear: anchored inside the found list; one bounded class per side of the colon.
+_LISTED_ACTION = re.compile(r"(?P<svc>[a-z0-9-]{1,64}):(?P<name>[A-Za-z0-9*]{1,128})")
 #: How far from a wording an error code may be printed and still be its own.
 _CODE_REACH = 300
 
@@ -86,6 +109,8 @@ class WordingHit:
     principal_arn: str | None = None
     #: What the message names as the resource when it is no ARN (SQS's endpoint URL).
     resource_text: str | None = None
+    #: The caller's account when the message names only that (CloudWatch Logs).
+    account_id: str | None = None
 
 
 def find_wordings(text: str) -> list[WordingHit]:
@@ -108,6 +133,10 @@ def find_wordings(text: str) -> list[WordingHit]:
         # Lambda checks its execution role's EC2 rights itself ("... call CreateNetworkInterface
         # on EC2"): the refused call is the operation, EC2 the service.
         hits.append(WordingHit(m.start(), m.end(), None, m.group("op"), m.group("svc").lower()))
+    for m in _iter(text, "User with accountId: ", _LOGS_ACCOUNT):
+        # CloudWatch Logs names the caller's account and the operation, no IAM action.
+        hits.append(WordingHit(m.start(), m.end(), None, m["op"], "logs", account_id=m["account"]))
+    _console_wordings(text, hits)
     for m in _iter(text, "missing the following permissions:", _MISSING):
         from diagnostics.extract.parsers.plain import normalise_action
 
@@ -126,6 +155,37 @@ def find_wordings(text: str) -> list[WordingHit]:
         _image_pulls(text, hits)
     hits.sort(key=lambda h: h.start)
     return hits
+
+
+def _console_wordings(text: str, hits: list[WordingHit]) -> None:
+    """The S3 and EKS consoles' refusals and Bedrock's Marketplace action list."""
+    from diagnostics.extract.parsers.plain import normalise_action
+
+    i = text.find(_S3_CONSOLE_LIST)
+    while i != -1:
+        end = i + len(_S3_CONSOLE_LIST)
+        hits.append(WordingHit(i, end, None, None, "s3", action="s3:ListBucket"))
+        i = text.find(_S3_CONSOLE_LIST, end)
+    for k in _iter(text, "Controller isn't authorized to call ", _KARPENTER):
+        action = normalise_action(k["svc"], k["name"])
+        hits.append(WordingHit(k.start(), k.end(), None, None, None, action=action))
+    i = text.find(_EKS_CONSOLE)
+    while i != -1:
+        hits.append(WordingHit(i, i + len(_EKS_CONSOLE), None, None, "eks"))
+        i = text.find(_EKS_CONSOLE, i + len(_EKS_CONSOLE))
+    i = text.find(_MARKETPLACE)
+    while i != -1:
+        at = i + len(_MARKETPLACE)
+        close = text.find(")", at, at + 600)
+        pos = at
+        while close != -1 and pos < close:
+            m = _LISTED_ACTION.search(text, pos, close)
+            if m is None:
+                break
+            action = normalise_action(m["svc"], m["name"])
+            hits.append(WordingHit(m.start(), m.end(), None, None, None, action=action))
+            pos = m.end()
+        i = text.find(_MARKETPLACE, at)
 
 
 def _image_pulls(text: str, hits: list[WordingHit]) -> None:

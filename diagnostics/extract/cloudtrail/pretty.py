@@ -1,0 +1,99 @@
+"""A CloudTrail record pretty-printed inside other text (``jq`` output, a console's JSON
+view, a paste site's numbered lines), possibly cut before its end.
+
+The record assembler finds the record's ``"errorCode"`` line; this module takes the
+lines around it, drops a paste site's line-number gutter (``  17.   "errorCode": ...``),
+and parses the object, closing what a cut left open (a string, its braces).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+# Linear: anchored; bounded blanks and digits, then one literal separator.
+_GUTTER = re.compile(r"[ \t]{0,8}[0-9]{1,6}(?:\.|[ \t]{0,2}[|│])[ \t]?")
+_CLOSERS = {"{": "}", "[": "]"}
+
+
+def gutter_width(line: str) -> int:
+    """Length of a line-number gutter before JSON on ``line`` (0: none)."""
+    m = _GUTTER.match(line)
+    if m is None:
+        return 0
+    rest = line[m.end() :].lstrip(" \t")
+    return m.end() if rest[:1] in ('"', "{", "}", "[", "]") else 0
+
+
+def ungutter(line: str, gutter: bool) -> str | None:
+    """``line`` without its gutter; None when a gutter is expected and missing."""
+    if not gutter:
+        return line
+    width = gutter_width(line)
+    return line[width:] if width else None
+
+
+def depth_change(line: str) -> int:
+    """Brackets opened minus closed on ``line``, outside strings."""
+    depth = 0
+    in_string = escaped = False
+    for ch in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return depth
+
+
+def lenient_loads(text: str) -> tuple[Any, bool] | None:
+    """``text`` parsed as JSON, and whether it had to be closed (it was cut)."""
+    try:
+        return orjson.loads(text), False
+    except orjson.JSONDecodeError:
+        pass
+    closed = _closed(text)
+    if closed is None:
+        return None
+    try:
+        return orjson.loads(closed), True
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _closed(text: str) -> str | None:
+    """``text`` with an open string and open brackets closed (a trailing comma dropped)."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in _CLOSERS:
+            stack.append(_CLOSERS[ch])
+        elif ch in "}]" and (not stack or stack.pop() != ch):
+            return None
+    out = text.rstrip()
+    if in_string:
+        out = (out[:-1] if escaped else out) + '"'
+    else:
+        out = out.rstrip(",")
+        if out.endswith(":"):
+            out += " null"  # cut right after a key
+    return out + "".join(reversed(stack))
