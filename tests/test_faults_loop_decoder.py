@@ -104,14 +104,17 @@ def test_cached_blobs_are_still_decoded_while_the_breaker_is_open() -> None:
 
 def test_unreachable_sts_opens_the_breaker() -> None:
     """Connection refused for every blob: results say unreachable, later batches are deferred."""
-    with socket.socket() as s:  # a port nobody listens on
+    # Bound but never listening: connections are refused, and while it stays bound no
+    # other process (a parallel test worker) can start listening on the port.
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    dd = DeadlineDecoder(Decoder(settings(f"http://127.0.0.1:{port}", timeout=1.0)), deadline=10.0)
-    first = list(dd.decode_many([encoded(i) for i in range(3)]))
-    assert all(r.error and "decode deferred" not in r.error for _, r in first)
-    assert dd.breaker_open()
-    [(_, later)] = list(dd.decode_many([encoded(9)]))
+        url = f"http://127.0.0.1:{port}"
+        dd = DeadlineDecoder(Decoder(settings(url, timeout=1.0)), deadline=10.0)
+        first = list(dd.decode_many([encoded(i) for i in range(3)]))
+        assert all(r.error and "decode deferred" not in r.error for _, r in first)
+        assert dd.breaker_open()
+        [(_, later)] = list(dd.decode_many([encoded(9)]))
     assert (later.error or "").startswith("decode deferred")
 
 
