@@ -236,3 +236,13 @@ def test_a_hard_wrapped_cli_decoded_message_is_read_whole() -> None:
     assert (f.kind, f.action, f.explicit_deny) == ("decoded", "iam:PassRole", False)
     assert f.principal_arn == "arn:aws:sts::123456789012:assumed-role/my-role-ec2/i-123456e7"
     assert f.resource == "arn:aws:iam::123456789012:role/my-role-ec2"
+
+
+def test_user_as_the_sentence_subject_is_no_principal() -> None:
+    """A heading ``User is not authorized to perform: X`` names nobody: ``User`` is no label."""
+    first, *_ = extract_text(
+        "User is not authorized to perform: sts:AssumeRole\n"
+        "Example error: User: arn:aws:iam:::user/assume-only-user is not authorized to perform:"
+        " sts:AssumeRole\n"
+    )
+    assert (first.principal_arn, first.principal_text) == (None, None)

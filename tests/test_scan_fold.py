@@ -282,6 +282,19 @@ def test_a_bare_refusal_and_a_full_sentence_a_few_lines_apart_stay_two(tmp_path:
     ]
 
 
+def test_a_bare_refusal_and_a_sentence_naming_nobody_stay_two(tmp_path: Path) -> None:
+    """A "Forbidden" CLI error and a nearby "User is not authorized to perform: X" are two."""
+    body = (
+        "ClientError: An error occurred (403) when calling the PutObject operation: Forbidden\n"
+        "\nthe IAM wording:\n\n"
+        '"User is not authorized to perform: s3:PutObject"\n'
+    )
+    assert _scan_text(tmp_path, body) == [
+        ("PutObject", "s3:PutObject", None),
+        (None, "s3:PutObject", None),
+    ]
+
+
 def test_a_part_never_joins_across_another_denial(tmp_path: Path) -> None:
     """Three bare S3 refusals printed one after another give three reports, not two."""
     body = (

@@ -96,10 +96,12 @@ def parts_of_one(a: Failure, b: Failure) -> bool:
 
 def _whole_and_bare(a: Failure, b: Failure) -> bool:
     """``a`` printed its whole message and it named nothing (S3's "Access Denied"),
-    while ``b`` names a principal or resource: two examples, not two parts of one."""
+    while ``b`` names a principal or resource, or is a sentence naming the action
+    itself (no code, no operation: "User is not authorized to perform: X"): two
+    examples, not two parts of one."""
     if NAMES_NOTHING not in a.parse_notes or _names(a):
         return False  # (SQS's message names its endpoint: a later line may repeat it)
-    return _names(b)
+    return _names(b) or (b.action is not None and b.operation is None and b.error_code is None)
 
 
 def _names(f: Failure) -> bool:
