@@ -246,3 +246,17 @@ def test_user_as_the_sentence_subject_is_no_principal() -> None:
         " sts:AssumeRole\n"
     )
     assert (first.principal_arn, first.principal_text) == (None, None)
+
+
+def test_a_placeholder_principal_starting_a_quoted_fragment_is_kept_as_written() -> None:
+    """``"<role> is not authorized to perform: X`` (a pasted errorMessage) keeps ``<role>``."""
+    (f,) = extract_text(
+        '"<role> is not authorized to perform: secretsmanager:GetSecretValue on resource:'
+        " ChimeChannelID because no identity-based policy allows the"
+        ' secretsmanager:GetSecretValue action","requestParameters":null\n'
+    )
+    assert (f.principal_arn, f.principal_text, f.action) == (
+        None,
+        "<role>",
+        "secretsmanager:GetSecretValue",
+    )

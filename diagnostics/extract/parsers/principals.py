@@ -128,6 +128,10 @@ def principal_before(text: str, middle: int) -> Principal | None:
         # "AccessDenied: ... is not authorized" or "AccessDeniedException: <Username> is
         # not authorized": the principal was elided or left as a placeholder.
         return Principal(None, written, text.rfind(words[-2], line_start, is_at))
+    if len(words) == 1 and at_line_start and _elided(written.lstrip("\"'`")):
+        # '"<role> is not authorized' (a pasted errorMessage): "User: " dropped, the
+        # principal left as a placeholder.
+        return Principal(None, written.lstrip("\"'`"), text.rfind(written, line_start, is_at))
     if len(words) == 1 and at_line_start and _BARE_NAME.match(word):
         # "PostConfirmation is not authorized ...": a paste cut before "User:".
         return Principal(None, word, text.rfind(word, line_start, is_at))
