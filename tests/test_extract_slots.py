@@ -260,3 +260,15 @@ def test_a_placeholder_principal_starting_a_quoted_fragment_is_kept_as_written()
         "<role>",
         "secretsmanager:GetSecretValue",
     )
+
+
+def test_an_error_message_pasted_from_a_cloudtrail_record_is_a_cloudtrail_failure() -> None:
+    """``"errorCode"`` then ``"errorMessage": "User: ..."`` (a record's fields) is CloudTrail's."""
+    sentence = (
+        "User: arn:aws:iam::123456789012:role/app is not authorized to perform: s3:GetObject"
+        " on resource: arn:aws:s3:::b/k with an explicit deny in a resource-based policy"
+    )
+    (f,) = extract_text(f'  "errorCode": "AccessDenied",\n  "errorMessage": "{sentence}"\n')
+    (g,) = extract_text(f'"{sentence}","requestParameters":null,"responseElements":null\n')
+    (lam,) = extract_text(f'{{"errorType":"AccessDeniedException","errorMessage":"{sentence}"}}\n')
+    assert (f.kind, g.kind, lam.kind) == ("cloudtrail", "cloudtrail", "plain")
