@@ -101,3 +101,22 @@ def test_create_snapshot_names_its_volume_as_the_parent_volume() -> None:
     odd = snapshot_record()
     odd["requestParameters"]["volumeId"] = "vol-../../x"
     assert "ec2:ParentVolume" not in _conditions(odd)
+
+
+def test_a_placeholder_account_in_the_caller_arn_is_kept_as_text_not_as_an_arn() -> None:
+    """A record whose ARNs say ``{AWS_ACCOUNT_ID}`` gives the caller and resource as written."""
+    user = "arn:aws:iam::{AWS_ACCOUNT_ID}:user/denied"
+    target = "arn:aws:iam::{AWS_ACCOUNT_ID}:user/new-user"
+    record = {
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "arn": user, "accountId": "{AWS_ACCOUNT_ID}"},
+        "eventSource": "iam.amazonaws.com",
+        "eventName": "CreateUser",
+        "errorCode": "AccessDenied",
+        "errorMessage": f"User: {user} is not authorized to perform: iam:CreateUser on resource:"
+        f" {target} because no identity-based policy allows the iam:CreateUser action",
+    }
+    f = failure_from_record(record, SourceRef("trail.json", 1))
+    assert f is not None
+    assert (f.principal_arn, f.principal_text, f.account_id) == (None, user, None)
+    assert (f.resource, f.resource_text) == (None, target)

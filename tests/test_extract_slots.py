@@ -236,3 +236,39 @@ def test_a_hard_wrapped_cli_decoded_message_is_read_whole() -> None:
     assert (f.kind, f.action, f.explicit_deny) == ("decoded", "iam:PassRole", False)
     assert f.principal_arn == "arn:aws:sts::123456789012:assumed-role/my-role-ec2/i-123456e7"
     assert f.resource == "arn:aws:iam::123456789012:role/my-role-ec2"
+
+
+def test_user_as_the_sentence_subject_is_no_principal() -> None:
+    """A heading ``User is not authorized to perform: X`` names nobody: ``User`` is no label."""
+    first, *_ = extract_text(
+        "User is not authorized to perform: sts:AssumeRole\n"
+        "Example error: User: arn:aws:iam:::user/assume-only-user is not authorized to perform:"
+        " sts:AssumeRole\n"
+    )
+    assert (first.principal_arn, first.principal_text) == (None, None)
+
+
+def test_a_placeholder_principal_starting_a_quoted_fragment_is_kept_as_written() -> None:
+    """``"<role> is not authorized to perform: X`` (a pasted errorMessage) keeps ``<role>``."""
+    (f,) = extract_text(
+        '"<role> is not authorized to perform: secretsmanager:GetSecretValue on resource:'
+        " ChimeChannelID because no identity-based policy allows the"
+        ' secretsmanager:GetSecretValue action","requestParameters":null\n'
+    )
+    assert (f.principal_arn, f.principal_text, f.action) == (
+        None,
+        "<role>",
+        "secretsmanager:GetSecretValue",
+    )
+
+
+def test_an_error_message_pasted_from_a_cloudtrail_record_is_a_cloudtrail_failure() -> None:
+    """``"errorCode"`` then ``"errorMessage": "User: ..."`` (a record's fields) is CloudTrail's."""
+    sentence = (
+        "User: arn:aws:iam::123456789012:role/app is not authorized to perform: s3:GetObject"
+        " on resource: arn:aws:s3:::b/k with an explicit deny in a resource-based policy"
+    )
+    (f,) = extract_text(f'  "errorCode": "AccessDenied",\n  "errorMessage": "{sentence}"\n')
+    (g,) = extract_text(f'"{sentence}","requestParameters":null,"responseElements":null\n')
+    (lam,) = extract_text(f'{{"errorType":"AccessDeniedException","errorMessage":"{sentence}"}}\n')
+    assert (f.kind, g.kind, lam.kind) == ("cloudtrail", "cloudtrail", "plain")

@@ -447,6 +447,8 @@ CASES: dict[str, Spec] = {
             ("(eval):1:in `a", "a_"),
             (".get_list('A", "a"),
             ("", "Client.execute"),
+            (".serde.A", "a"),
+            (".serde.A", "Operation"),
         ],
     ),
     "diagnostics/extract/parsers/resource_slot.py:_QUOTED_ACCOUNT": (

@@ -208,6 +208,55 @@ def test_parts_that_disagree_far_apart_or_from_cloudtrail_stay_separate() -> Non
     assert len(list(folder.drain())) == 5
 
 
+def test_a_decoded_message_pasted_below_its_error_is_that_error_decoded() -> None:
+    """An encoded error and the decoded message pasted below it are one failure, as decoded."""
+    folder = Folder()
+    error = Failure(
+        "encoded",
+        SourceRef("post.md", 11),
+        action="ec2:RunInstances",
+        operation="RunInstances",
+        error_code="UnauthorizedOperation",
+        encoded_message="oGsbAaIV7wlfj8zU",
+    )
+    context = {"action": "iam:PassRole", "resource": "arn:aws:iam::123456789012:role/r"}
+    decoded = Failure(
+        "decoded",
+        SourceRef("post.md", 46),
+        action="iam:PassRole",
+        resource="arn:aws:iam::123456789012:role/r",
+        explicit_deny=False,
+        decoded={"allowed": False, "explicitDeny": False, "context": context},
+    )
+    assert folder.add(error) is False
+    assert folder.add(decoded) is True
+    [entry] = list(folder.drain())
+    f = entry.failure
+    assert (f.kind, f.source.line, f.operation, f.action, f.resource, f.explicit_deny) == (
+        "encoded",
+        11,
+        "RunInstances",
+        "iam:PassRole",
+        "arn:aws:iam::123456789012:role/r",
+        False,
+    )
+    assert f.decoded == decoded.decoded and f.encoded_message == "oGsbAaIV7wlfj8zU"
+
+
+def test_a_decoded_message_after_another_denial_or_far_below_stays_apart() -> None:
+    """A decoded message joins only the encoded error just above it, not one past another denial."""
+    blob = Failure("encoded", SourceRef("x.log", 1), action="ec2:RunInstances", error_code="E")
+    other = Failure(
+        "plain", SourceRef("x.log", 3), action="s3:GetObject", error_code="AccessDenied"
+    )
+    decoded = Failure("decoded", SourceRef("x.log", 5), action="iam:PassRole", decoded={})
+    far = Failure("decoded", SourceRef("x.log", 500), action="iam:PassRole", decoded={})
+    folder = Folder()
+    assert [folder.add(f) for f in (blob, other, decoded)] == [False] * 3
+    folder2 = Folder()
+    assert [folder2.add(f) for f in (blob, far)] == [False] * 2
+
+
 def test_a_part_after_its_report_left_the_window_starts_a_new_report() -> None:
     """A report already handed out is never changed by a later part."""
     folder = Folder(capacity=1)
@@ -279,6 +328,19 @@ def test_a_bare_refusal_and_a_full_sentence_a_few_lines_apart_stay_two(tmp_path:
     assert _scan_text(tmp_path, body) == [
         ("PutObject", "s3:PutObject", None),
         (None, "s3:PutObject", "arn:aws:iam::123456789012:user/dev"),
+    ]
+
+
+def test_a_bare_refusal_and_a_sentence_naming_nobody_stay_two(tmp_path: Path) -> None:
+    """A "Forbidden" CLI error and a nearby "User is not authorized to perform: X" are two."""
+    body = (
+        "ClientError: An error occurred (403) when calling the PutObject operation: Forbidden\n"
+        "\nthe IAM wording:\n\n"
+        '"User is not authorized to perform: s3:PutObject"\n'
+    )
+    assert _scan_text(tmp_path, body) == [
+        ("PutObject", "s3:PutObject", None),
+        (None, "s3:PutObject", None),
     ]
 
 

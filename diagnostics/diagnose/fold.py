@@ -26,6 +26,25 @@ PART_LINES = 8
 #: How many recent entries are compared for that.
 PART_ENTRIES = 4
 
+#: How far below an encoded error the decoded message a user pasted may be: a post
+#: shows the error, the decode command (the blob again, a gutter of line numbers)
+#: and its output.
+DECODED_LINES = 60
+#: What a decoded message says with authority over the error's own reading: IAM's
+#: evaluation context (the action checked may be the PassRole behind RunInstances).
+_DECODED_FIELDS = (
+    "principal_arn",
+    "principal_text",
+    "account_id",
+    "action",
+    "resource",
+    "resource_text",
+    "policy_type",
+    "policy_arn",
+    "explicit_deny",
+    "decoded",
+)
+
 #: Fields a part may leave unsaid and another part say; any two values that
 #: differ mean two different denials.
 _PART_FIELDS = (
@@ -96,10 +115,12 @@ def parts_of_one(a: Failure, b: Failure) -> bool:
 
 def _whole_and_bare(a: Failure, b: Failure) -> bool:
     """``a`` printed its whole message and it named nothing (S3's "Access Denied"),
-    while ``b`` names a principal or resource: two examples, not two parts of one."""
+    while ``b`` names a principal or resource, or is a sentence naming the action
+    itself (no code, no operation: "User is not authorized to perform: X"): two
+    examples, not two parts of one."""
     if NAMES_NOTHING not in a.parse_notes or _names(a):
         return False  # (SQS's message names its endpoint: a later line may repeat it)
-    return _names(b)
+    return _names(b) or (b.action is not None and b.operation is None and b.error_code is None)
 
 
 def _names(f: Failure) -> bool:
@@ -141,6 +162,43 @@ def join_parts(first: Failure, later: Failure) -> Failure:
         conditions=first.conditions or later.conditions,
         parse_notes=(*richer.parse_notes, note),
         excerpt=first.excerpt or later.excerpt,
+    )
+
+
+def decodes(error: Failure, decoded: Failure) -> bool:
+    """``decoded`` is the decoded message a user pasted below ``error``, its encoded error.
+
+    Same input, below it and close, the error not decoded yet, and no clean
+    principal said differently by the two.
+    """
+    if decoded.kind != "decoded" or decoded.decoded is None:
+        return False
+    if error.kind != "encoded" or error.decoded is not None or error.source.event_id:
+        return False
+    if error.source.path != decoded.source.path or error.embedded != decoded.embedded:
+        return False
+    if error.source.line is None or decoded.source.line is None:
+        return False
+    if not 0 < decoded.source.line - error.source.line <= DECODED_LINES:
+        return False
+    return not (
+        error.principal_arn
+        and decoded.principal_arn
+        and error.principal_arn != decoded.principal_arn
+    )
+
+
+def join_decoded(error: Failure, decoded: Failure) -> Failure:
+    """``error`` as STS would have decoded it: the decoded message's context, the error's call."""
+    said = {name: getattr(decoded, name) for name in _DECODED_FIELDS}
+    note = f"decoded by the message on line {decoded.source.line}"
+    return dataclasses.replace(
+        error,
+        **{name: value for name, value in said.items() if value is not None},
+        # With no blob to decode (elided, "****"), the pasted decoding is all there is.
+        kind="encoded" if error.encoded_message else "decoded",
+        conditions=decoded.conditions or error.conditions,
+        parse_notes=(*error.parse_notes, *decoded.parse_notes, note),
     )
 
 
@@ -201,6 +259,14 @@ class Folder:
             recent.failure = recent.inferred = join_parts(known, inferred)
             self._window[key] = self._window[recent.failure.dedup_key()] = recent
             return True
+        if self._recent and not self._recent[-1].emitted:
+            last = self._recent[-1]
+            if decodes(last.failure, failure):
+                # Only the error just above: a denial between would be the one decoded.
+                last.failure = join_decoded(last.failure, failure)
+                last.inferred = infer_action(last.failure)
+                self._window[key] = self._window[last.failure.dedup_key()] = last
+                return True
         entry = self._window[key] = Folded(failure, inferred=inferred)
         self._recent.append(entry)
         if len(self._window) > self._capacity:

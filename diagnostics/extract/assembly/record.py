@@ -453,6 +453,9 @@ class Assembler:
         if EKS_MARKER in text:
             # kubectl's 401 is EKS's only with the identity or cluster printed above it.
             return "\n".join(normalize_line(b)[0] for b in self.prev_lines(BACK_LINES))
+        if '"errorMessage"' in text:
+            # A pasted CloudTrail record prints its "errorCode" on the line above.
+            return "\n".join(normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES))
         return ""
 
     def _with_wrap_above(

@@ -120,7 +120,31 @@ def analyse_text(
         standalone=lambda start, end: Found("plain", start, end),
     )
     found = [f for f in found if not is_template(text, f.start, f.end, f.principal_text)]
+    found = [_in_record_fields(text, f, context) for f in found]
     return with_request_ids(text, _share_wrappers(found)), problems
+
+
+#: How far before a pasted ``"errorMessage"`` CloudTrail's ``"errorCode"`` may be.
+_FIELDS_REACH = 300
+
+
+def _in_record_fields(text: str, f: Found, context: str) -> Found:
+    """``f`` as a CloudTrail failure when its sentence is a pasted record's errorMessage.
+
+    CloudTrail's record says ``"errorCode"`` then ``"errorMessage"`` and, after
+    it, ``"requestParameters"``; Lambda's error JSON says ``"errorType"`` instead.
+    """
+    if f.kind != "plain":
+        return f
+    after = text[f.end : f.end + 40].lstrip('" ,')
+    if after.startswith("requestParameters"):
+        return replace(f, kind="cloudtrail")
+    before = text[max(0, f.start - 40) : f.start].rstrip(' "').replace(" ", "")
+    if before.endswith('"errorMessage":'):
+        near = (context + text[: f.start])[-_FIELDS_REACH:]
+        if '"errorCode"' in near:
+            return replace(f, kind="cloudtrail")
+    return f
 
 
 def _eks_hits(text: str, context: str) -> list[WordingHit]:

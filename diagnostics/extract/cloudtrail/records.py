@@ -282,6 +282,15 @@ def _was_cut(message: str) -> bool:
     return len(message) >= CLOUDTRAIL_MESSAGE_LIMIT
 
 
+def _placeholder(arn: str) -> bool:
+    """A caller ARN someone replaced or masked: no ARN at all, an account that is not
+    12 digits (``{AWS_ACCOUNT_ID}``, ``xxxx``), or a ``<...>``/``{...}`` slot."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not _ACCOUNT.match(parts[4]):
+        return True
+    return any(c in arn for c in "<>{}")
+
+
 def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure | None:
     """The authorization failure a CloudTrail record holds, or None (also for a non-mapping)."""
     if not isinstance(record, Mapping):  # callers pass parsed JSON of any shape
@@ -293,6 +302,11 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
     identity = record.get("userIdentity")
     identity = identity if isinstance(identity, Mapping) else {}
     principal = _str(identity.get("arn")) or _web_identity_provider(identity)
+    # A caller ARN with a placeholder or masked account ("{AWS_ACCOUNT_ID}", "<arn>")
+    # is kept as written: a fix naming it would be wrong.
+    written = None
+    if principal is not None and _placeholder(principal):
+        principal, written = None, principal
     message = record.get("errorMessage")
     found = (
         analyse_message(message[:MAX_MESSAGE], cut=_was_cut(message))
@@ -308,10 +322,12 @@ def failure_from_record(record: Mapping[str, Any], source: SourceRef) -> Failure
     return Failure(
         kind="cloudtrail",
         source=source,
-        principal_arn=principal or (found.principal_arn if found else None),
+        principal_arn=principal or (found.principal_arn if found and not written else None),
+        principal_text=written or (found.principal_text if found else None),
         account_id=_caller_account(record, identity) or (found.account_id if found else None),
         action=found.action if found else None,
         resource=(found.resource if found else None) or record_resource(record),
+        resource_text=found.resource_text if found else None,
         policy_type=as_policy_type(found.policy_type) if found else None,
         policy_arn=found.policy_arn if found else None,
         explicit_deny=found.explicit_deny if found else None,

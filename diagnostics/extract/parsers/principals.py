@@ -102,6 +102,10 @@ def principal_before(text: str, middle: int) -> Principal | None:
         return Principal(candidate, None, sentence_start)
     if label:
         written = text[label_at + len(label) : is_at].strip().strip("\"'`").strip()
+        if not written and label == "User ":
+            # "User is not authorized to perform: X" (a heading, prose): "User" is the
+            # sentence's subject, not a label with its principal deleted ("User: is").
+            return Principal(None, None, label_at)
         return Principal(None, written, label_at)
     # Bounded: only the last words before "is" matter (a hostile line repeats the phrase).
     line_start = text.rfind("\n", max(0, is_at - _LABEL_REACH), is_at) + 1
@@ -124,6 +128,10 @@ def principal_before(text: str, middle: int) -> Principal | None:
         # "AccessDenied: ... is not authorized" or "AccessDeniedException: <Username> is
         # not authorized": the principal was elided or left as a placeholder.
         return Principal(None, written, text.rfind(words[-2], line_start, is_at))
+    if len(words) == 1 and at_line_start and _elided(written.lstrip("\"'`")):
+        # '"<role> is not authorized' (a pasted errorMessage): "User: " dropped, the
+        # principal left as a placeholder.
+        return Principal(None, written.lstrip("\"'`"), text.rfind(written, line_start, is_at))
     if len(words) == 1 and at_line_start and _BARE_NAME.match(word):
         # "PostConfirmation is not authorized ...": a paste cut before "User:".
         return Principal(None, word, text.rfind(word, line_start, is_at))

@@ -117,7 +117,8 @@ FRAME_REACH = 1500
 # the JS v3 ``de_OpCommand`` deserializer; the Java v1 client's ``executeOp(``;
 # a Java v2 ``DefaultSvcClient.op(`` (sync and async); Ruby v1's generated
 # ``(eval):3:in `get_object'`` and Ruby v3's ``aws-sdk-s3/client.rb:N:in `get_object'``;
-# boto2's query calls ``self.get_list('DescribeSubnets', ...)``.
+# boto2's query calls ``self.get_list('DescribeSubnets', ...)``; the Kotlin SDK's
+# generated ``aws.sdk.kotlin.services.s3.serde.HeadObjectOperationDeserializer``.
 # Linear: alternatives each start with a distinct literal and hold bounded classes only.
 _STACK_OP = re.compile(
     r"(?<![A-Za-z0-9_])de_(?P<js>[A-Z][A-Za-z0-9]{1,100})Command"
@@ -128,6 +129,7 @@ _STACK_OP = re.compile(
     r"|(?:\(eval\)|/aws-sdk-[a-z0-9]{1,40}/client\.rb):\d{1,7}:in [`']"
     r"(?P<ruby>[a-z][a-z0-9_]{1,100})'"
     r"|\.(?:get_list|get_object|get_status|make_request)\('(?P<boto2>[A-Z][A-Za-z0-9]{1,100})'"
+    r"|\.serde\.(?P<kotlin>[A-Z][A-Za-z0-9]{1,100})OperationDeserializer"
 )
 
 
