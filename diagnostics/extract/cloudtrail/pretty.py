@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from diagnostics.extract.parsers.json_brackets import BracketWalk
+
 # Linear: anchored; bounded blanks and digits, then one literal separator.
 _GUTTER = re.compile(r"[ \t]{0,8}[0-9]{1,6}(?:\.|[ \t]{0,2}[|│])[ \t]?")
 _CLOSERS = {"{": "}", "[": "]"}
@@ -37,23 +39,7 @@ def ungutter(line: str, gutter: bool) -> str | None:
 
 def depth_change(line: str) -> int:
     """Brackets opened minus closed on ``line``, outside strings."""
-    depth = 0
-    in_string = escaped = False
-    for ch in line:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-    return depth
+    return sum(1 if ch in "{[" else -1 for _, ch in BracketWalk(line))
 
 
 def lenient_loads(text: str) -> tuple[Any, bool] | None:
@@ -74,24 +60,15 @@ def lenient_loads(text: str) -> tuple[Any, bool] | None:
 def _closed(text: str) -> str | None:
     """``text`` with an open string and open brackets closed (a trailing comma dropped)."""
     stack: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in _CLOSERS:
+    walk = BracketWalk(text)
+    for _, ch in walk:
+        if ch in _CLOSERS:
             stack.append(_CLOSERS[ch])
-        elif ch in "}]" and (not stack or stack.pop() != ch):
+        elif not stack or stack.pop() != ch:
             return None
     out = text.rstrip()
-    if in_string:
-        out = (out[:-1] if escaped else out) + '"'
+    if walk.in_string:
+        out = (out[:-1] if walk.escaped else out) + '"'
     else:
         out = out.rstrip(",")
         if out.endswith(":"):

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from diagnostics.extract.parsers.decoded_lenient import repair, salvage
+from diagnostics.extract.parsers.json_brackets import BracketWalk
 from diagnostics.model import JSONObject
 from diagnostics.request.context import DecodedMessageError, parse_decoded
 
@@ -74,18 +75,8 @@ def find_decoded(text: str) -> tuple[list[DecodedHit], list[str]]:
 def _region_end(window: str) -> int:
     """Where the object starting ``window`` ends: its closing brace, else the window's end."""
     depth = 0
-    in_string = escaped = False
-    for i, ch in enumerate(window):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch == "{":
+    for i, ch in BracketWalk(window):
+        if ch == "{":
             depth += 1
         elif ch == "}":
             depth -= 1

@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any
 
+from diagnostics.extract.parsers.json_brackets import BracketWalk
+
 #: Elisions people write in place of what they cut.
 _ELISIONS = ("(...)", "[...]", "…", "...")
 # Linear: one bounded blank run before a literal closer.
@@ -43,22 +45,13 @@ def repair(text: str) -> Any | None:
 def _close(text: str) -> str:
     """``text`` with the brackets a cut left open closed again (an open string ends too)."""
     stack: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
+    walk = BracketWalk(text)
+    for _, ch in walk:
+        if ch in "{[":
             stack.append("}" if ch == "{" else "]")
-        elif ch in "}]" and stack:
+        elif stack:
             stack.pop()
-    tail = '"' if in_string else ""
+    tail = '"' if walk.in_string else ""
     body = (text + tail).rstrip().rstrip(",:")
     return body + "".join(reversed(stack))
 
