@@ -320,7 +320,14 @@ def wait_lines_read(d: Daemon, source: str, n: int) -> None:
     (event,) = [e for e in d.logs() if e.get("event") == "metrics listening"]
     port = int(event["port"])
     key = ("authz_diag_records_total", (("source", source),))
-    d.wait_for(lambda: scrape(port).get(key, 0) >= n, 60, f"{n} line(s) of {source} read")
+
+    def read_enough() -> bool:
+        try:
+            return scrape(port).get(key, 0) >= n
+        except TimeoutError:
+            return False  # one slow scrape on a loaded machine; the 60 s bound still holds
+
+    d.wait_for(read_enough, 60, f"{n} line(s) of {source} read")
 
 
 def test_socket_connection_left_open_after_a_blob_is_alerted(tmp_path: Path) -> None:
