@@ -28,10 +28,11 @@ def _harness() -> ModuleType:
 so = _harness()
 
 
-# Long enough that a live worker's visibility extension (due at half of it) lands
-# in time on a loaded 2-core machine; at 5 s a late one let SQS hand a message a
-# live worker still held to another one (1 run in 3 at load 5).
-VISIBILITY = 10
+# Long enough that a live worker's visibility extension (due at half of it, from the
+# daemon's loop) lands in time while another test process shares the 2 cores: at 5 s,
+# and once at 10 s under pytest-xdist, SQS handed a message a live worker still held
+# to another one. The killed worker's messages come back after at most this long.
+VISIBILITY = 30
 MAX_INFLIGHT = 50  # SqsSource default: messages one worker holds at most
 # Failures per delivery; 100 deliveries either way.  With the table each alert costs
 # moto DynamoDB calls in this process, so that run has half the failures per delivery:
