@@ -28,8 +28,8 @@ def _harness() -> ModuleType:
 so = _harness()
 
 
-# Long enough that a live worker's visibility extension (due at half of it, from the
-# daemon's loop) lands in time while another test process shares the 2 cores: at 5 s,
+# Long enough that a live worker's visibility extension (its ack thread's, due at half
+# of it) lands in time while another test process shares the 2 cores: at 5 s,
 # and once at 10 s under pytest-xdist, SQS handed a message a live worker still held
 # to another one. The killed worker's messages come back after at most this long.
 VISIBILITY = 30
