@@ -19,7 +19,7 @@ import stat
 import time
 from typing import BinaryIO
 
-from diagnostics.extract.inputs.marker_backends import compiled
+from diagnostics.extract.inputs.marker_backends import compiled, find_in
 from diagnostics.extract.inputs.markers import MARKERS
 
 #: Bytes searched per compiled pass; bounds the lines kept ahead (a log of
@@ -104,15 +104,7 @@ class KnownLines:
         mm = self._mm
         w0 = self._scanned
         w1 = min(w0 + self._window, self._size)
-        view = memoryview(mm)
-        try:
-            part = view[w0 : min(w1 + self._overlap, self._size)]
-            try:
-                hits = find(part)
-            finally:
-                part.release()
-        finally:
-            view.release()
+        hits = find_in(find, mm, w0, min(w1 + self._overlap, self._size))
         self._scanned = w1
         line_end = self._line_end
         for _index, start, stop in hits:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import mmap
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -108,3 +109,17 @@ def compiled(markers: tuple[bytes, ...], only: str | None = None) -> Backend:
                 get_logger(__name__).debug("markers.backend", backend=name)
             return Backend(name, find)
     return Backend("bytes.find", None)
+
+
+def find_in(find: Matcher, buf: mmap.mmap, lo: int, hi: int) -> Hits:
+    """``find`` over ``buf[lo:hi]`` without a copy; the views are released before returning,
+    so the map can still be closed (an open export makes ``mmap.close`` raise)."""
+    view = memoryview(buf)
+    try:
+        part = view[lo:hi]
+        try:
+            return find(part)
+        finally:
+            part.release()
+    finally:
+        view.release()

@@ -23,7 +23,7 @@ import itertools
 import mmap
 
 from diagnostics.extract.assembly.record import MAX_RECORD_LINES, REMEMBER_LINES, STACK_LINES
-from diagnostics.extract.inputs.marker_backends import Hits, Matcher, compiled
+from diagnostics.extract.inputs.marker_backends import Hits, Matcher, compiled, find_in
 from diagnostics.extract.inputs.markers import MARKERS
 
 #: Lines after a marker line before a cut may fall: what its record may read, plus a margin.
@@ -76,15 +76,7 @@ def _cut_near(mm: mmap.mmap, find: Matcher, target: int, lo: int, hi: int) -> in
     The lines holding ``lo`` and ``hi`` count as marker lines: what lies
     beyond the window is not looked at.
     """
-    view = memoryview(mm)
-    try:
-        part = view[lo:hi]
-        try:
-            hits = find(part)
-        finally:
-            part.release()
-    finally:
-        view.release()
+    hits = find_in(find, mm, lo, hi)
     try:
         return _nearest(mm, hits, target, lo, hi)
     finally:
