@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -375,3 +377,62 @@ def test_a_stored_diagnosis_keeps_the_reader_and_troubleshooter_fields() -> None
     assert back.failure.embedded is True
     assert back.findings[0].fixes[0].risk == (risk,)
     assert back.to_json() == original.to_json()
+
+
+class FillingDisk(StateDB):
+    """A state database whose writes fail with SQLite's disk-full error while ``full``
+    (reads still work, as on a real full disk)."""
+
+    full = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with super().transaction() as conn:
+            before = conn.total_changes
+            yield conn
+            if self.full and conn.total_changes != before:
+                raise sqlite3.OperationalError("database or disk is full")
+
+
+class FillsDiskOnSend(Recorder):
+    """A sink that accepts the alert, and the state disk fills while it does."""
+
+    def __init__(self, db: FillingDisk) -> None:
+        super().__init__()
+        self.db = db
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        super().send(alerts)
+        self.db.full = True
+
+
+def test_a_send_that_cannot_be_written_down_is_not_sent_again(tmp_path: Path) -> None:
+    """The sink accepted the alert but the disk filled before the delivery was recorded:
+    later ticks neither resend it nor spin, and the record is written once there is room."""
+    clock = Clock()
+    db = FillingDisk(tmp_path / "state.db")
+    sink = FillsDiskOnSend(db)
+    m = AlertManager(SETTINGS, db, [sink], clock=clock)
+    m.add(run_instances_implicit_deny())
+    clock.now += 30
+    with pytest.raises(sqlite3.OperationalError):
+        m.tick()
+    assert len(sink.alerts) == 1
+    # No tight loop on the error: the next try waits retry_delay.
+    assert m.next_due() == pytest.approx(SETTINGS.retry_delay)
+    for _ in range(3):
+        clock.now += SETTINGS.retry_delay
+        with pytest.raises(sqlite3.OperationalError):
+            m.tick()
+    db.full = False
+    clock.now += SETTINGS.retry_delay
+    m.tick()
+    m.flush()
+    assert len(sink.alerts) == 1, "the accepted alert was sent again"
+    assert m.next_due() is None or m.next_due() > 60  # type: ignore[operator]
+    db.close()
+    # The delivery reached the disk: a restart does not send it either.
+    again = Recorder()
+    m2 = AlertManager(SETTINGS, StateDB(tmp_path / "state.db"), [again], clock=clock)
+    m2.flush()
+    assert again.alerts == []

@@ -84,6 +84,12 @@ class AlertManager:
         self._live: int | None = None  # live groups, counted once then tracked
         self._evict_logged: float | None = None
         self._evicted_unlogged = 0
+        # Sends a sink accepted that could not be written down (state disk full
+        # or read-only): remembered here so they are not sent again each tick.
+        self._accepted: dict[tuple[str, str], int] = {}
+        # After a failed state write, notifying waits retry_delay instead of
+        # spinning the watch loop on an error.
+        self._write_retry_at: float | None = None
 
     # -- grouping -------------------------------------------------------------
 
@@ -317,62 +323,91 @@ class AlertManager:
     def _run(self, *, force: bool) -> None:
         now = self._clock()
         with self._lock:
-            with self._db.transaction() as conn:
-                where = "due IS NOT NULL AND due <= ?"
-                if force:
-                    where = f"({where}) OR seq = 0 OR dirty = 1"
-                cut = store.load_where(conn, where, (now,))
-                for g in cut:
-                    self._cut(g, now)
-                    store.save(conn, g)
-                retry_where = "retry_at IS NOT NULL" + ("" if force else " AND retry_at <= ?")
-                retry = store.load_where(conn, retry_where, () if force else (now,))
-                groups = {g.id: g for g in [*cut, *retry]}
-                owed = {
-                    sink.name: [
-                        g
-                        for g in groups.values()
-                        if store.delivered_seq(conn, g.id, sink.name) < g.seq
-                    ]
-                    for sink in self.sinks
-                }
-                # Quiet groups whose repeat_interval has passed carry nothing a
-                # restart would need; the next occurrence starts a new group.
-                store.forget_quiet(conn, self.settings.repeat_interval, now)
-                self._live = None
-                built = {g.id: self._alert(conn, g) for g in groups.values()}
-            if not groups:
+            if not force and self._write_retry_at is not None and now < self._write_retry_at:
                 return
-            failed: set[str] = set()
-            delivered: list[tuple[str, str, int]] = []
-            for sink in self.sinks:
-                todo = owed[sink.name]
-                if not todo:
-                    continue
-                alerts = [built[g.id] for g in todo]
-                try:
-                    sink.send(alerts)
-                except Exception as exc:
-                    self._delivery(sink.name, alerts, ok=False)
-                    failed.update(g.id for g in todo)
-                    log.warning(
-                        "alert.sink_failed",
-                        sink=sink.name,
-                        alerts=len(todo),
-                        error=str(exc),
-                        retry_in=self.settings.retry_delay,
-                    )
-                    continue
-                self._delivery(sink.name, alerts, ok=True)
-                delivered.extend((g.id, sink.name, g.seq) for g in todo)
-            with self._db.transaction() as conn:
+            try:
+                groups, owed, built = self._cut_due(now, force=force)
+            except sqlite3.Error:
+                self._write_retry_at = now + self.settings.retry_delay
+                raise
+            self._accepted.clear()
+            if not groups:
+                self._write_retry_at = None
+                return
+            failed, delivered = self._send(owed, built)
+            try:
+                with self._db.transaction() as conn:
+                    for gid, name, seq in delivered:
+                        store.mark_delivered(conn, gid, name, seq)
+                    for gid in groups:
+                        conn.execute(
+                            "UPDATE alert_groups SET retry_at = ? WHERE id = ?",
+                            (now + self.settings.retry_delay if gid in failed else None, gid),
+                        )
+            except sqlite3.Error:
                 for gid, name, seq in delivered:
-                    store.mark_delivered(conn, gid, name, seq)
-                for gid in groups:
-                    conn.execute(
-                        "UPDATE alert_groups SET retry_at = ? WHERE id = ?",
-                        (now + self.settings.retry_delay if gid in failed else None, gid),
-                    )
+                    self._accepted[(gid, name)] = seq
+                self._write_retry_at = now + self.settings.retry_delay
+                raise
+            self._write_retry_at = None
+
+    def _cut_due(
+        self, now: float, *, force: bool
+    ) -> tuple[dict[str, store.Group], dict[str, list[store.Group]], dict[str, Alert]]:
+        """Cut the due groups into notifications and say what each sink is owed."""
+        with self._db.transaction() as conn:
+            for (gid, name), seq in self._accepted.items():
+                store.mark_delivered(conn, gid, name, seq)
+            where = "due IS NOT NULL AND due <= ?"
+            if force:
+                where = f"({where}) OR seq = 0 OR dirty = 1"
+            cut = store.load_where(conn, where, (now,))
+            for g in cut:
+                self._cut(g, now)
+                store.save(conn, g)
+            retry_where = "retry_at IS NOT NULL" + ("" if force else " AND retry_at <= ?")
+            retry = store.load_where(conn, retry_where, () if force else (now,))
+            groups = {g.id: g for g in [*cut, *retry]}
+            owed = {
+                sink.name: [
+                    g for g in groups.values() if store.delivered_seq(conn, g.id, sink.name) < g.seq
+                ]
+                for sink in self.sinks
+            }
+            # Quiet groups whose repeat_interval has passed carry nothing a
+            # restart would need; the next occurrence starts a new group.
+            store.forget_quiet(conn, self.settings.repeat_interval, now)
+            self._live = None
+            built = {g.id: self._alert(conn, g) for g in groups.values()}
+        return groups, owed, built
+
+    def _send(
+        self, owed: dict[str, list[store.Group]], built: dict[str, Alert]
+    ) -> tuple[set[str], list[tuple[str, str, int]]]:
+        """Hand each sink what it is owed: the groups that failed, and what was accepted."""
+        failed: set[str] = set()
+        delivered: list[tuple[str, str, int]] = []
+        for sink in self.sinks:
+            todo = owed[sink.name]
+            if not todo:
+                continue
+            alerts = [built[g.id] for g in todo]
+            try:
+                sink.send(alerts)
+            except Exception as exc:
+                self._delivery(sink.name, alerts, ok=False)
+                failed.update(g.id for g in todo)
+                log.warning(
+                    "alert.sink_failed",
+                    sink=sink.name,
+                    alerts=len(todo),
+                    error=str(exc),
+                    retry_in=self.settings.retry_delay,
+                )
+                continue
+            self._delivery(sink.name, alerts, ok=True)
+            delivered.extend((g.id, sink.name, g.seq) for g in todo)
+        return failed, delivered
 
     @staticmethod
     def _alert(conn: sqlite3.Connection, g: store.Group) -> Alert:
@@ -407,6 +442,8 @@ class AlertManager:
         stamps = [float(x) for x in row if x is not None]
         if not stamps:
             return None
+        if self._write_retry_at is not None:
+            stamps = [max(t, self._write_retry_at) for t in stamps]
         return max(0.0, min(stamps) - self._clock())
 
     def pending(self) -> int:
