@@ -199,6 +199,7 @@ class SqsSource(SqsAcker):
         messages = answer.get("Messages", [])
         now = self._clock()
         todo: list[tuple[Mapping[str, Any], InFlight]] = []
+        late: list[InFlight] = []
         with self._lock:
             for m in messages:
                 first = self._inflight.get(m["MessageId"])
@@ -220,12 +221,27 @@ class SqsSource(SqsAcker):
                     )
                     continue
                 entry = InFlight(m["MessageId"], m["ReceiptHandle"], now, now)
+                if self._stop.is_set():
+                    # A poll already under way when stop() came may pick up what
+                    # the final pass just handed back, after that pass is over:
+                    # hand it back here instead of holding it unseen.
+                    late.append(entry)
+                    continue
                 self._inflight[entry.message_id] = entry
                 todo.append((m, entry))
         self._ctx.count("sqs_messages_received", len(messages))
+        if late:
+            try:
+                self._release(late)
+            except Exception as exc:
+                log.warning(
+                    "sqs release failed; the messages reappear after their visibility timeout",
+                    source=self.name,
+                    error=str(exc),
+                )
         for msg, entry in todo:
             if self._stop.is_set():
-                # Left in flight, unmarked: the final pass hands it back at once.
+                # Tracked before stop(), unmarked: the final pass hands it back.
                 continue
             self._handle(msg, entry, emit)
         return len(messages)
