@@ -28,6 +28,7 @@ ID = "0123456789abcdef" * 2
 
 # key: "path:NAME" -> (method, [(prefix, unit), ...])
 CASES: dict[str, Spec] = {
+    "diagnostics/diagnose/fold.py:_IDISH": ("sub", [("", "a" * 7 + "1"), ("", "g")]),
     "diagnostics/mcp_server/terms.py:_RATE": (
         "sub",
         [("", "lower the "), ("lower the ", "a"), ("", "lower the a (max_per_second, now ")],
