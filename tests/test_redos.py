@@ -28,6 +28,10 @@ ID = "0123456789abcdef" * 2
 
 # key: "path:NAME" -> (method, [(prefix, unit), ...])
 CASES: dict[str, Spec] = {
+    "diagnostics/extract/parsers/plain.py:_CUT_REASON": (
+        "match",
+        [(" ", " "), ("because no ", "a -"), ("with an explicit deny in a ", "a")],
+    ),
     "diagnostics/diagnose/fold.py:_IDISH": ("sub", [("", "a" * 7 + "1"), ("", "g")]),
     "diagnostics/mcp_server/terms.py:_RATE": (
         "sub",
