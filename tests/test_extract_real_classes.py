@@ -805,3 +805,34 @@ def test_a_reason_followed_by_more_text_is_not_cut() -> None:
     """A reason that stops and other words follow is no cut: nothing is read from it."""
     (f,) = extract_text(f"{_SENTENCE}because no identity-b and so on. More text here.\n")
     assert (f.policy_type, f.truncated) == (None, False)
+
+
+#: AppSync's GraphQL response when it cannot assume a data source's role: an entry of
+#: "errors" with "errorType" and "message" (AppSync developer guide, "Resolver errors").
+_APPSYNC = """{
+  "data": {"createMessage": null},
+  "errors": [
+    {
+      "path": ["createMessage"],
+      "errorType": "Unauthorized",
+      "message": "Unable to assume role arn:aws:iam::111122223333:role/service-role/api-role."
+    }
+  ]
+}
+"""
+
+
+def test_appsync_unable_to_assume_its_data_source_role() -> None:
+    """sts:AssumeRole refused on the role named, the error type its code."""
+    (f,) = extract_text(_APPSYNC)
+    assert (f.action, f.resource, f.error_code) == (
+        "sts:AssumeRole",
+        "arn:aws:iam::111122223333:role/service-role/api-role",
+        "Unauthorized",
+    )
+
+
+def test_unable_to_assume_role_without_an_authorization_code_is_not_read() -> None:
+    """A product's own "Unable to assume role" line (a docs page, a tool's log) is no refusal."""
+    text = "Error:\nUnable to assume role arn:aws:iam::111122223333:role/Scheduler\nCauses:\n"
+    assert extract_text(text) == []
