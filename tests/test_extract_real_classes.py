@@ -771,3 +771,68 @@ def test_sentence_cut_inside_its_action_is_kept() -> None:
 def test_prose_about_a_service_is_not_a_cut_action() -> None:
     """Prose "not authorized to perform: sts calls here" is no cut sentence."""
     assert extract_text("You are not authorized to perform: sts calls here.\n") == []
+
+
+#: IAM's reason clauses (docs: "Troubleshoot access denied error messages", the
+#: message format "... because no <type> policy allows the <action> action" and
+#: "... with an explicit deny in a <type> policy"), here cut where a paste stopped.
+_SENTENCE = (
+    "User: arn:aws:iam::111122223333:user/app is not authorized to perform: iam:CreateUser "
+    "on resource: arn:aws:iam::111122223333:user/new "
+)
+
+
+@pytest.mark.parametrize(
+    ("tail", "policy_type", "explicit"),
+    [
+        ("because no identity-b", "identity", False),
+        ("because no resource-based policy", "resource", False),
+        ("with an explicit deny in a service con", "scp", True),
+        ("because no re", None, False),  # resource-based or resource control: not guessed
+        ("because no", None, False),
+    ],
+)
+def test_a_reason_cut_where_the_paste_stops_says_what_it_began_to(
+    tail: str, policy_type: str | None, explicit: bool
+) -> None:
+    """The first words of a cut reason say implicit or explicit; a cut word that
+    starts one policy type only names it; the failure is marked truncated."""
+    (f,) = extract_text(f'{{"errorMessage": "{_SENTENCE}{tail}\n')
+    assert (f.policy_type, f.explicit_deny, f.truncated) == (policy_type, explicit, True)
+
+
+def test_a_reason_followed_by_more_text_is_not_cut() -> None:
+    """A reason that stops and other words follow is no cut: nothing is read from it."""
+    (f,) = extract_text(f"{_SENTENCE}because no identity-b and so on. More text here.\n")
+    assert (f.policy_type, f.truncated) == (None, False)
+
+
+#: AppSync's GraphQL response when it cannot assume a data source's role: an entry of
+#: "errors" with "errorType" and "message" (AppSync developer guide, "Resolver errors").
+_APPSYNC = """{
+  "data": {"createMessage": null},
+  "errors": [
+    {
+      "path": ["createMessage"],
+      "errorType": "Unauthorized",
+      "message": "Unable to assume role arn:aws:iam::111122223333:role/service-role/api-role."
+    }
+  ]
+}
+"""
+
+
+def test_appsync_unable_to_assume_its_data_source_role() -> None:
+    """sts:AssumeRole refused on the role named, the error type its code."""
+    (f,) = extract_text(_APPSYNC)
+    assert (f.action, f.resource, f.error_code) == (
+        "sts:AssumeRole",
+        "arn:aws:iam::111122223333:role/service-role/api-role",
+        "Unauthorized",
+    )
+
+
+def test_unable_to_assume_role_without_an_authorization_code_is_not_read() -> None:
+    """A product's own "Unable to assume role" line (a docs page, a tool's log) is no refusal."""
+    text = "Error:\nUnable to assume role arn:aws:iam::111122223333:role/Scheduler\nCauses:\n"
+    assert extract_text(text) == []

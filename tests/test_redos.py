@@ -28,6 +28,15 @@ ID = "0123456789abcdef" * 2
 
 # key: "path:NAME" -> (method, [(prefix, unit), ...])
 CASES: dict[str, Spec] = {
+    "diagnostics/extract/parsers/wordings.py:_ASSUME": (
+        "match",
+        [("Unable to assume role arn:aws:iam::111122223333:role/", "a/")],
+    ),
+    "diagnostics/extract/parsers/plain.py:_CUT_REASON": (
+        "match",
+        [(" ", " "), ("because no ", "a -"), ("with an explicit deny in a ", "a")],
+    ),
+    "diagnostics/diagnose/fold.py:_IDISH": ("sub", [("", "a" * 7 + "1"), ("", "g")]),
     "diagnostics/mcp_server/terms.py:_RATE": (
         "sub",
         [("", "lower the "), ("lower the ", "a"), ("", "lower the a (max_per_second, now ")],

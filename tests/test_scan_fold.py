@@ -352,3 +352,54 @@ def test_a_part_never_joins_across_another_denial(tmp_path: Path) -> None:
         "<Error>\n<Code>AccessDenied</Code>\n<Message>Access Denied</Message>\n</Error>\n"
     )
     assert [op for op, _, _ in _scan_text(tmp_path, body)] == ["ListObjectsV2", "HeadObject", None]
+
+
+def _fold_counts(tmp_path: Path, body: str) -> list[int]:
+    path = tmp_path / "post.md"
+    path.write_text(body, encoding="utf-8")
+    _, diagnoses = scan([str(path)], ruleset=None, decoder=None, err=io.StringIO())
+    return [d.occurrences for d in diagnoses]
+
+
+#: botocore's ClientError message ("An error occurred ({error_code}) when calling the
+#: {operation_name} operation{retry_info}: {error_message}", botocore/exceptions.py); the
+#: AWS CLI's s3 transfer line puts "upload failed: {src} to {dest} " before it
+#: (awscli/customizations/s3/results.py).
+_BOTO = "An error occurred (AccessDenied) when calling the PutObject operation: Access Denied"
+
+
+def test_the_clis_and_the_sdks_example_of_one_refusal_are_two(tmp_path: Path) -> None:
+    """Two whole SDK errors in other words, no request IDs: a post's two examples."""
+    body = (
+        f"upload failed: ./a.txt to s3://b/a.txt {_BOTO}\n\nUsing the SDK:\n\n"
+        f"botocore.exceptions.ClientError: {_BOTO}\n"
+    )
+    assert _fold_counts(tmp_path, body) == [1, 1]
+
+
+def test_the_clis_line_under_its_traceback_is_one(tmp_path: Path) -> None:
+    """The traceback's last line contains the CLI's line: one denial printed twice."""
+    body = f"botocore.exceptions.ClientError: {_BOTO}\n\n{_BOTO}\n"
+    assert _fold_counts(tmp_path, body) == [2]
+
+
+def test_the_same_example_pasted_again_after_prose_is_one(tmp_path: Path) -> None:
+    """The same words again, however far and whatever lies between: a repeat."""
+    body = f"upload failed: ./a.txt to s3://b/a.txt {_BOTO}\n\nStill failing:\n\n" * 2
+    assert _fold_counts(tmp_path, body) == [2]
+
+
+def test_two_posts_in_other_words_with_other_request_ids_are_two(tmp_path: Path) -> None:
+    """PHP SDK v2's message list ("AWS Error Code: %s, Status Code: %s, AWS Request ID: %s,
+    AWS Error Type: %s, AWS Error Message: %s", Aws/Common/Exception/NamespaceExceptionFactory)
+    and the Java v1 SDK's "{message} (Service: {service}; Status Code: {status}; Error Code:
+    {code}; Request ID: {id})" (AmazonServiceException.getMessage) for one SQS refusal."""
+    sqs = "Access to the resource https://sqs.us-west-2.amazonaws.com/ is denied."
+    body = (
+        "AWS Error Code: AccessDenied, Status Code: 403, AWS Request ID: "
+        f"a8156b52-0000-1111-2222-2043726a2bb8, AWS Error Type: client, AWS Error Message: {sqs}\n"
+        "\nsame here, from a Lambda:\n\n"
+        f'"errorMessage": "{sqs} (Service: AmazonSQS; Status Code: 403; Error Code: '
+        'AccessDenied; Request ID: c61c0698-3333-4444-5555-5602cb84e824)",\n'
+    )
+    assert _fold_counts(tmp_path, body) == [1, 1]

@@ -11,6 +11,7 @@ repeat arriving after that is reported again.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +70,51 @@ _PART_FIELDS = (
 _REDACTED = ("principal_text", "resource_text")
 #: At least one of these must be said by both parts, and be equal.
 _SHARED = ("action", "operation", "error_code")
+
+
+# Linear: one character class, repeated; no alternation to backtrack into.
+_IDISH = re.compile(r"[0-9A-Fa-f]+")
+#: Marks a quote or a list puts before a pasted line; not the tool's wording.
+_QUOTE_MARKS = "> -*|`"
+
+
+def _wording(excerpt: str) -> str:
+    """The excerpt as the code that printed it wrote it: timestamps, counters and
+    request IDs (any run of hex digits holding a digit) masked, quote marks and
+    spacing dropped, so that a retry's line reads the same as the first."""
+    masked = _IDISH.sub(lambda m: "#" if any(c.isdigit() for c in m[0]) else m[0], excerpt)
+    return " ".join(w.strip(_QUOTE_MARKS) for w in masked.split() if w.strip(_QUOTE_MARKS))
+
+
+def two_examples(seen: Failure, new: Failure) -> bool:
+    """``new`` repeats ``seen``'s fields but is another request printed elsewhere.
+
+    A retry loop, a re-paste, an e-mail quote or the CLI's line under its own
+    traceback print the same words again (one contains the other): a repeat.
+    Printed in other words, two prints are two requests when they name different
+    request IDs (two posts, two SDKs), or when each is a whole SDK error naming its
+    operation and code in its own words, with no request ID (a post's CLI example,
+    then its SDK one).
+    The rule is in tests/fixtures/real/NOTES-a.md, "Choices".
+    """
+    if seen.source.path != new.source.path or seen.source.line == new.source.line:
+        return False
+    a, b = _wording(seen.excerpt), _wording(new.excerpt)
+    if not a or not b or a in b or b in a:
+        return False
+    if seen.request_id is not None and new.request_id is not None:
+        return seen.request_id != new.request_id
+    if seen.request_id is not None or new.request_id is not None:
+        return False
+    return _names_call(seen) and _names_call(new)
+
+
+def _names_call(f: Failure) -> bool:
+    """``f``'s own print names its operation and error code (a whole SDK error), not
+    a tool's words the operation was inferred from, nor one part of a layered print."""
+    return bool(f.operation and f.error_code) and all(
+        word in f.excerpt for word in (f.operation or "", f.error_code or "")
+    )
 
 
 def _said(f: Failure) -> int:
@@ -237,6 +283,10 @@ class Folder:
             # One line listing alike denials of several requests (a Java SDK's error
             # list, each with its request ID) reports each; a retry loop's lines fold.
             key = (*key, failure.request_id)
+            entry = self._window.get(key)
+        elif entry is not None and two_examples(entry.failure, failure):
+            # Two examples in one text (two posts, the CLI's and the SDK's): each reported.
+            key = (*key, "example", _wording(failure.excerpt))
             entry = self._window.get(key)
         if entry is not None:
             entry.occurrences += 1

@@ -67,6 +67,7 @@ from diagnostics.extract.parsers.eks_auth import MARKER as EKS_MARKER
 from diagnostics.extract.parsers.encoded import open_blob_at_end
 from diagnostics.extract.parsers.plain import find_plain
 from diagnostics.extract.parsers.tool_operations import with_call_above, with_stack_below
+from diagnostics.extract.parsers.wordings import ASSUME_MARKER
 from diagnostics.model import Failure, SourceRef
 
 MAX_RECORD_LINES = 400
@@ -452,6 +453,9 @@ class Assembler:
             return "\n".join(normalize_line(b)[0] for b in self.prev_lines(CONTEXT_LINES))
         if EKS_MARKER in text:
             # kubectl's 401 is EKS's only with the identity or cluster printed above it.
+            return "\n".join(normalize_line(b)[0] for b in self.prev_lines(BACK_LINES))
+        if ASSUME_MARKER in text:
+            # AppSync prints the error type on a line above the role it could not assume.
             return "\n".join(normalize_line(b)[0] for b in self.prev_lines(BACK_LINES))
         if '"errorMessage"' in text:
             # A pasted CloudTrail record prints its "errorCode" on the line above.

@@ -33,7 +33,12 @@ from diagnostics.extract.parsers.tool_operations import (
     sdk_call_for,
     tool_operation,
 )
-from diagnostics.extract.parsers.wordings import WordingHit, find_wordings
+from diagnostics.extract.parsers.wordings import (
+    ASSUME_MARKER,
+    WordingHit,
+    find_assume_role,
+    find_wordings,
+)
 from diagnostics.model import NAMES_NOTHING
 from diagnostics.request.context import account_of, region_of
 
@@ -108,7 +113,8 @@ def analyse_text(
             )
         )
     found = _with_ec2(found, ec2)
-    found = _with_wordings(found, find_wordings(text) + _eks_hits(text, context))
+    assumed = find_assume_role(text, context) if ASSUME_MARKER in text else []
+    found = _with_wordings(found, find_wordings(text) + _eks_hits(text, context) + assumed)
     found.sort(key=lambda f: f.start)
     frames = find_frames(text)
     if frames:

@@ -61,6 +61,8 @@ MARKERS: tuple[bytes, ...] = (
     b": 403 Forbidden",
     # kubectl's 401, an EKS access entry missing when AWS evidence is near (eks_auth.py).
     b"logged in to the server",
+    # A service refused the role it was to assume, beside an authorization code (wordings.py).
+    b"Unable to assume role ",
 )
 
 

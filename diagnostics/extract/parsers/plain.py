@@ -47,6 +47,14 @@ _BARE_DENY = re.compile(
     r"[ \t,]{0,16}(?:with|due to) an explicit deny(?![ \t]{1,16}in\b)(?=$|[\s.,;:)\"'`(\\”’」])",
     re.IGNORECASE,
 )
+# Linear: bounded blanks, a literal alternation, one bounded class; matched at one place.
+_CUT_REASON = re.compile(
+    r"[ \t,]{0,16}(?P<how>because no|with an explicit deny in(?: an?| the)?)"
+    r"(?:[ \t]{1,16}(?P<part>[A-Za-z][A-Za-z -]{0,23}))?",
+    re.IGNORECASE,
+)
+#: What may follow a reason the paste cut: nothing, or the string's closing quote.
+_CUT_END = "\"'` \t\r\n\\"
 # Linear: bounded blanks, literal words, one bounded action class.
 _ALLOWS = re.compile(r"[ \t]{1,16}allows the [A-Za-z0-9:*_-]{1,200} action", re.IGNORECASE)
 # Linear: bounded blanks then a literal.
@@ -186,7 +194,29 @@ def _tail(text: str, pos: int) -> tuple[str | None, str | None, bool | None, int
     if bare:
         # "... with an explicit deny" and nothing after: a Deny matched, in no named policy.
         return None, None, True, bare.end(), True
+    cut = _cut_reason(text, pos)
+    if cut is not None:
+        return cut
     return policy_type, policy_arn, explicit, pos, complete
+
+
+def _cut_reason(
+    text: str, pos: int
+) -> tuple[str | None, str | None, bool | None, int, bool] | None:
+    """A reason the paste cut mid-way ("because no identity-b" and the text ends).
+
+    IAM's reason reads "because no TYPE policy allows ..." or "with an explicit deny
+    in a TYPE policy": its first words already say implicit or explicit, and a cut
+    word that starts only one TYPE names it.  Nothing is guessed past that.
+    """
+    m = _CUT_REASON.match(text, pos)
+    if m is None or text[m.end() :].strip(_CUT_END):
+        return None
+    explicit = "explicit" in m["how"].lower()
+    part = (m["part"] or "").lower().rstrip(" -")
+    types = {v for k, v in _POLICY_TYPES.items() if part and k.startswith(part)}
+    policy_type = types.pop() if len(types) == 1 else None
+    return policy_type, None, explicit, m.end(), False
 
 
 def _hit(
@@ -213,6 +243,10 @@ def _hit(
     if note:
         notes = (*notes, note)
     policy_type, policy_arn, explicit, pos, complete = _tail(text, pos)
+    if not complete and explicit is not None and not text[pos:].strip(_CUT_END):
+        # The reason began and the text stops inside it: the paste was cut.
+        cut = True
+        notes = (*notes, "the message is cut inside its reason")
     principal_arn = principal.arn if principal else None
     principal_text = principal.text if principal else None
     if principal is not None and principal.arn is None:

@@ -29,7 +29,11 @@
   Forbidden`` and ``HttpErrorResponseException: The remote server returned an
   error: (403) Forbidden``;
 - Java SDK v1 before 1.9: ``Status Code: 403, AWS Service: Amazon S3, AWS
-  Request ID: ..., AWS Error Code: AccessDenied, AWS Error Message: ...``.
+  Request ID: ..., AWS Error Code: AccessDenied, AWS Error Message: ...``;
+- a service that could not assume the role it was given (AppSync's GraphQL error
+  ``"errorType": "Unauthorized"``, ``"message": "Unable to assume role arn:...."``):
+  ``sts:AssumeRole`` on that role, counted only beside such a code (a product's own
+  "Unable to assume role" line is no AWS refusal).
 
 Each is found with ``str.find`` on its fixed text and read with an anchored,
 bounded regex.
@@ -92,6 +96,13 @@ _EKS_CONSOLE = "does not have access to Kubernetes objects on this EKS cluster"
 _MARKETPLACE = "authorized to perform the required AWS Marketplace actions ("
 # Linear: anchored inside the found list; one bounded class per side of the colon.
 _LISTED_ACTION = re.compile(r"(?P<svc>[a-z0-9-]{1,64}):(?P<name>[A-Za-z0-9*]{1,128})")
+# Linear: anchored at the found literal; literals and bounded classes, one bounded name run.
+_ASSUME = re.compile(
+    r"Unable to assume role "
+    r"(?P<arn>arn:aws[a-z-]{0,16}:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512})"
+)
+#: AppSync's error type for a refused data-source role (its GraphQL "errors" entries).
+_APPSYNC_UNAUTHORIZED = '"errorType": "Unauthorized"'
 #: How far from a wording an error code may be printed and still be its own.
 _CODE_REACH = 300
 
@@ -217,6 +228,32 @@ def _sdk_wordings(text: str, hits: list[WordingHit]) -> None:
     for m in _iter(text, "Status Code: ", _JAVA_LEGACY):
         if is_authz_error_code(m.group("code")):
             hits.append(WordingHit(m.start(), m.end(), m.group("code"), None, m.group("svc")))
+
+
+#: The marker the record search finds such a line by.
+ASSUME_MARKER = "Unable to assume role "
+
+
+def find_assume_role(text: str, context: str = "") -> list[WordingHit]:
+    """ "Unable to assume role ARN" beside an authorization code: sts:AssumeRole on the role.
+
+    ``context`` is the lines above the record: AppSync prints its error type there.
+    """
+    hits: list[WordingHit] = []
+    for m in _iter(text, ASSUME_MARKER, _ASSUME):
+        above = f"{context}\n{text[: m.start()]}"[-_CODE_REACH:]
+        near = above + text[m.start() : m.end() + _CODE_REACH]
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        # Another code only on the message's own line: a page lists many errors.
+        code = "AccessDenied" if "AccessDenied" in text[line_start : m.start()] else None
+        if _APPSYNC_UNAUTHORIZED in near:
+            code = "Unauthorized"
+        if code is not None:
+            arn = m["arn"].rstrip(".")
+            hits.append(
+                WordingHit(m.start(), m.end(), code, None, "sts", None, "sts:AssumeRole", arn)
+            )
+    return hits
 
 
 def _iter(text: str, literal: str, rx: re.Pattern[str]) -> list[re.Match[str]]:
