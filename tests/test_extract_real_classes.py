@@ -836,3 +836,39 @@ def test_unable_to_assume_role_without_an_authorization_code_is_not_read() -> No
     """A product's own "Unable to assume role" line (a docs page, a tool's log) is no refusal."""
     text = "Error:\nUnable to assume role arn:aws:iam::111122223333:role/Scheduler\nCauses:\n"
     assert extract_text(text) == []
+
+
+# CloudFormation's resource status reason is "API: <service>:<Operation> <the service's
+# message>"; S3 refuses with its bare "Access Denied" (stack events as the console, the
+# CLI's describe-stack-events table and CDK print them).
+_CFN_BARE = [
+    "MyBucketPolicy  CREATE_FAILED  API: s3:PutBucketPolicy Access Denied",
+    "ArtifactCopyPolicy | CREATE_FAILED | API: s3:PutBucketPolicy Access Denied",
+    "Status Reason: API: s3:CreateBucket Access Denied",
+    "failed creation: ROLLBACK_COMPLETE: API: s3:PutBucketPolicy Access Denied`",
+]
+
+
+@pytest.mark.parametrize("line", _CFN_BARE)
+def test_cloudformation_api_prefix_with_a_bare_refusal(line: str) -> None:
+    """The call CloudFormation made is the operation, S3 its service (the action
+    s3:<Operation> is inferred from them); nothing names the principal or code."""
+    (f,) = extract_text(line + "\n")
+    op = "CreateBucket" if "CreateBucket" in line else "PutBucketPolicy"
+    assert (f.kind, f.operation, f.event_source, f.principal_arn, f.error_code) == (
+        "plain",
+        op,
+        "s3",
+        None,
+        None,
+    )
+
+
+def test_cloudformation_api_prefix_without_a_refusal_is_not_read() -> None:
+    """Another message after the call (a missing bucket, "Access Denied" glued into a
+    longer word) is no bare refusal."""
+    text = (
+        "MyBucketPolicy  CREATE_FAILED  API: s3:PutBucketPolicy The specified bucket does "
+        "not exist\nAPI: s3:PutBucketPolicy Access Deniedly\n"
+    )
+    assert extract_text(text) == []

@@ -385,6 +385,10 @@ CASES: dict[str, Spec] = {
         "match",
         [("S3::", "a"), ("S3::a(): [", "a")],
     ),
+    "diagnostics/extract/parsers/frames.py:_CFN_API_BARE": (
+        "match",
+        [("API: s3:P", "a"), ("API: s3:PutBucketPolicy", " ")],
+    ),
     "diagnostics/extract/parsers/frames.py:_KOTLIN_CLASS": (
         "match",
         [("aws.sdk.kotlin.services.", "a"), ("aws.sdk.kotlin.services.a.model.", "a")],

@@ -117,6 +117,8 @@ def find_frames(text: str) -> list[Frame]:
         _find_php_s3_class(text, frames)
     if _KOTLIN_403 in text:
         _find_kotlin_bodiless(text, frames)
+    if _CFN_API in text:
+        _find_cfn_api_bare(text, frames)
     frames.sort(key=lambda f: f.start)
     return frames
 
@@ -381,6 +383,26 @@ def _find_kotlin_bodiless(text: str, out: list[Frame]) -> None:
 #: Terraform's words before the Go SDK's ``Code: message`` when a state operation on
 #: its S3 backend fails (command/meta_backend, statemgr's lock error); a paste often
 #: keeps only the code ("Error refreshing state: AccessDenied").
+_CFN_API = "API:"
+# Linear: anchored at a found "API:"; bounded classes around literals.
+_CFN_API_BARE = re.compile(
+    r"API: ?(?P<svc>[a-z0-9-]{1,64}):(?P<op>[A-Z][A-Za-z0-9]{1,127})[ \t]{1,4}"
+    r"(?:Access Denied|Forbidden)(?![A-Za-z])"
+)
+
+
+def _find_cfn_api_bare(text: str, out: list[Frame]) -> None:
+    """``API: s3:PutBucketPolicy Access Denied``: a CloudFormation resource's status
+    reason names the call it made, then the service's message, here the bare one."""
+    i = text.find(_CFN_API)
+    while i != -1 and len(out) < MAX_FRAMES:
+        m = _CFN_API_BARE.match(text, i)
+        if m is not None:
+            op, svc = m.group("op"), m.group("svc")
+            out.append(Frame(i, m.end(), None, op, True, service=svc, bare=True))
+        i = text.find(_CFN_API, i + len(_CFN_API))
+
+
 _TF_STATE = (
     "Error refreshing state: ",
     "Error loading state: ",
