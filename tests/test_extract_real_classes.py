@@ -872,3 +872,39 @@ def test_cloudformation_api_prefix_without_a_refusal_is_not_read() -> None:
         "not exist\nAPI: s3:PutBucketPolicy Access Deniedly\n"
     )
     assert extract_text(text) == []
+
+
+def test_a_python2_repr_of_a_json_protocol_body() -> None:
+    """boto2's JSONResponseError prints the body as a Python 2 dict: the resource ends at
+    its string's closing quote, and "__type" keeps the namespace botocore drops at "#"."""
+    text = (
+        "JSONResponseError: 400 Bad Request\n"
+        "{u'Message': u'User: arn:aws:iam::111122223333:user/reader is not authorized to "
+        "perform: dynamodb:ListTables on resource: *', "
+        "u'__type': u'com.amazon.coral.service#AccessDeniedException'}\n"
+    )
+    (f,) = extract_text(text)
+    assert (f.action, f.resource, f.error_code) == (
+        "dynamodb:ListTables",
+        "*",
+        "AccessDeniedException",
+    )
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "arn"),
+    [
+        ("{user id}", "arn:aws:glue:eu-central-1:{user id}:database/sales"),
+        ("[account number]", "arn:aws:glue:eu-central-1:[account number]:database/sales"),
+        ("<account id>", "arn:aws:glue:eu-central-1:<account id>:database/sales"),
+    ],
+)
+def test_a_placeholder_with_a_blank_stays_inside_the_resource(placeholder: str, arn: str) -> None:
+    """A blank inside an author's bracketed placeholder does not end the ARN: the resource
+    is kept as written (as text, since it cannot go into a policy) and the reason is read."""
+    text = (
+        f"User: arn:aws:iam::111122223333:user/etl is not authorized to perform: glue:GetTable "
+        f"on resource: {arn} because no identity-based policy allows the glue:GetTable action\n"
+    )
+    (f,) = extract_text(text)
+    assert (f.resource, f.resource_text, f.policy_type) == (None, arn, "identity")

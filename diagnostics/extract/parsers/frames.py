@@ -467,8 +467,11 @@ _CODE_KEYS = ("code", "Code", "errorType", "ErrorCode", "errorCode", "::Errors::
 # Linear: anchored at a found key; bounded blanks and quotes, one bounded class.
 _CODE_FIELD = re.compile(
     r"""(?:code|Code|errorType|ErrorCode|errorCode|__type)["']?[ \t]{0,4}[:=][ \t]{0,4}"""
-    # Rust's Debug output wraps the code in Some("...").
-    r"""(?:Some\()?["'](?P<code>[A-Za-z0-9_.]{1,100})["']|::Errors::(?P<ruby>[A-Za-z0-9_]{1,100})"""
+    # Rust's Debug output wraps the code in Some("..."); Python 2 prints u'...'. A json
+    # protocol body's __type may keep its namespace ("com.amazon.coral.service#Code"),
+    # which botocore drops at the "#".
+    r"""(?:Some\(|u)?["'](?:[A-Za-z0-9_.]{1,100}#)?(?P<code>[A-Za-z0-9_.]{1,100})["']"""
+    r"""|::Errors::(?P<ruby>[A-Za-z0-9_]{1,100})"""
 )
 
 

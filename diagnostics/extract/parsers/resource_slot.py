@@ -35,6 +35,9 @@ _RESOURCE_ENDS = (
     " (",
     ", status code",
     " status code",
+    # A Python repr of the error body (boto2 prints {u'Message': u'... on resource: *',
+    # u'__type': ...}): the string's closing quote.
+    "', ",
 )
 TRAILING_PUNCT = ".,;)'\""
 #: What Markdown and prose leave after an unquoted resource ARN (``ZONEID```, ``name]``, ``:``).
@@ -96,8 +99,13 @@ def _empty_name_field(value: str) -> bool:
     return len(parts) >= 8 and parts[0] == "arn" and names_follow(parts[2], parts[-2])
 
 
+#: The brackets authors write placeholders in: ``<account id>``, ``{user id}``,
+#: ``[child account number]``.
+_PLACEHOLDER_BRACKETS = (("<", ">"), ("{", "}"), ("[", "]"))
+
+
 def _space_outside_placeholders(window: str) -> int:
-    """The first blank of ``window`` not inside a ``<account id>`` placeholder, or -1."""
+    """The first blank of ``window`` not inside a bracketed placeholder, or -1."""
     pos = 0
     for _ in range(8):
         space = window.find(" ", pos)
@@ -106,13 +114,22 @@ def _space_outside_placeholders(window: str) -> int:
         if window.startswith((" ... :", " …:", " ... /"), space):
             pos = space + 5  # "arn:aws:sts:: ... :assumed-role/...": a redaction with blanks
             continue
-        opened = window.rfind("<", pos, space)
-        if opened == -1 or window.find(">", opened, space) != -1:
-            return space
-        close = window.find(">", space, space + 64)
+        close = _placeholder_close(window, pos, space)
         if close == -1:
             return space
         pos = close
+    return -1
+
+
+def _placeholder_close(window: str, pos: int, space: int) -> int:
+    """Where the placeholder bracket open at ``space`` closes (within 64), or -1."""
+    for opener, closer in _PLACEHOLDER_BRACKETS:
+        opened = window.rfind(opener, pos, space)
+        if opened == -1 or window.find(closer, opened, space) != -1:
+            continue
+        close = window.find(closer, space, space + 64)
+        if close != -1:
+            return close
     return -1
 
 
