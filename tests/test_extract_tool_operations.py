@@ -210,3 +210,30 @@ def test_hadoop_s3a_get_file_status_is_a_head_object() -> None:
         " Status Code: 403; Error Code: 403 Forbidden; Request ID: 4C2D9A7F1B3E5D60)\n"
     )
     assert (f.operation, f.action) == ("HeadObject", "s3:GetObject")
+
+
+# The Terraform AWS provider words a failed create "creating <Service> <Resource> (<id>): %w"
+# (internal/create's ProblemStandardMessage; before v4, "Error creating <Resource>: %s").
+@pytest.mark.parametrize(
+    ("head", "action"),
+    [
+        ("Error: creating EC2 NAT Gateway: ", "ec2:CreateNatGateway"),
+        ("Error: Error creating NAT Gateway: ", "ec2:CreateNatGateway"),
+        ("Error: creating EC2 Transit Gateway (tgw-main): ", "ec2:CreateTransitGateway"),
+    ],
+)
+def test_terraform_creating_a_resource_names_its_create_call(head: str, action: str) -> None:
+    assert _one(head + EC2_403).action == action
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # The words do not name one operation whole: "API Gateway" is not CreateApi.
+        "error: Error creating API Gateway: ",
+        # Lower-case words are not a resource name.
+        "Still in progress, creating script for the stack: ",
+    ],
+)
+def test_creating_words_that_name_no_operation_leave_the_action_unsaid(head: str) -> None:
+    assert _one(head + EC2_403).action is None

@@ -389,6 +389,10 @@ CASES: dict[str, Spec] = {
         "match",
         [("API: s3:P", "a"), ("API: s3:PutBucketPolicy", " ")],
     ),
+    "diagnostics/extract/parsers/tool_operations.py:_CREATING": (
+        "match",
+        [("creating A", "a"), ("creating A", " A")],
+    ),
     "diagnostics/extract/parsers/frames.py:_KOTLIN_CLASS": (
         "match",
         [("aws.sdk.kotlin.services.", "a"), ("aws.sdk.kotlin.services.a.model.", "a")],

@@ -183,6 +183,11 @@ def _services_by_action_name() -> dict[str, tuple[str, ...]]:
     return {name: tuple(dict.fromkeys(prefixes)) for name, prefixes in index.items()}
 
 
+def services_with(operation: str) -> tuple[str, ...]:
+    """The IAM prefixes that have an action named like ``operation`` (any case)."""
+    return _services_by_action_name().get(_operation(operation).lower(), ())
+
+
 def usual_service_for(operation: str, code: str) -> str | None:
     """The one usual service that has ``operation`` and refuses with ``code``, or None.
 

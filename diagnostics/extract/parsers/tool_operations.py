@@ -21,7 +21,9 @@ from dataclasses import replace
 from diagnostics.extract.assembly.found import Found
 from diagnostics.iam.operations import (
     action_for_operation,
+    iam_prefix_for,
     is_s3_operation,
+    services_with,
     usual_service_for,
 )
 
@@ -266,8 +268,37 @@ def tool_operation(
             best = (at, service, operation)  # the innermost (last) wording wins
     if best:
         return best[1], best[2]
+    if (created := _creating(text, lo, end)) is not None:
+        return created
     op = stack_operation(text, start, len(text) if limit is None else limit)
     return (None, op) if op else None
+
+
+# Terraform's AWS provider words a failed create "creating <Service> <Resource> (<id>):"
+# (older: "Error creating <Resource>:"), the resource in title case, acronyms in capitals.
+# Linear: anchored at a found literal; at most five bounded words.
+_CREATING = re.compile(
+    r"[Cc]reating (?P<words>[A-Z][A-Za-z0-9]{0,30}(?: [A-Z][A-Za-z0-9]{0,30}){0,4})"
+)
+
+
+def _creating(text: str, lo: int, end: int) -> tuple[str | None, str] | None:
+    """(service, ``Create<Resource>``) from a tool's "creating <Service> <Resource>", when
+    exactly that operation exists: all the words name it ("API Gateway" is no
+    CreateApi), after the service's name if it leads (IAM, EC2)."""
+    at = max(text.rfind("creating ", lo, end), text.rfind("Creating ", lo, end))
+    m = _CREATING.match(text, at) if at != -1 else None
+    if m is None:
+        return None
+    words = m.group("words").split(" ")
+    hint = iam_prefix_for(words[0].lower()) if len(words) > 1 else None
+    if hint is not None:
+        op = "Create" + "".join(w.capitalize() for w in words[1:])
+        if hint in services_with(op):
+            return hint, op
+    op = "Create" + "".join(w.capitalize() for w in words)
+    services = services_with(op)
+    return (services[0], op) if len(services) == 1 else None
 
 
 def _go_debug_before(text: str, start: int, end: int) -> re.Match[str] | None:
