@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
+from diagnostics.diagnose.shape_memo import ShapeMemo, Verdict
 from diagnostics.model import (
     AuthorizationDetails,
     DecodeResult,
     Diagnosis,
     Failure,
-    Finding,
     JSONObject,
     Verification,
 )
@@ -28,7 +28,6 @@ from diagnostics.request.infer import infer_action
 from diagnostics.support.logconfig import get_logger
 
 if TYPE_CHECKING:
-    from diagnostics.diagnose.shape_memo import ShapeMemo
     from diagnostics.rules import RuleSet
 
 
@@ -77,8 +76,6 @@ def _passthrough_decode(failures: Iterable[Failure]) -> Iterator[tuple[Failure, 
             yield failure, DecodeResult()
 
 
-#: (findings, verification) of a diagnosed failure, for its repeats.
-Verdict = tuple[tuple[Finding, ...], tuple[Verification, ...]]
 
 
 #: The fields of a failure the rules (``rules/matchers.py``, ``placeholders.py``,
@@ -151,8 +148,6 @@ class Pipeline:
         self._memo_size = memo_size
         self.shapes: ShapeMemo | None = None
         if shape_memo_size > 0:
-            from diagnostics.diagnose.shape_memo import ShapeMemo
-
             # Distinct names of one shape (a storm's new resource each time) share
             # a verdict filled with their own values: see shape_memo.py.
             self.shapes = ShapeMemo(shape_memo_size, JUDGED_FIELDS)

@@ -45,11 +45,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from diagnostics.model import Failure
+from diagnostics.model import Failure, Finding, Verification
 
 if TYPE_CHECKING:
-    from diagnostics.diagnose.pipeline import Verdict
     from diagnostics.rules import RuleSet
+
+#: (findings, verification) of a diagnosed failure, for its repeats and its shape.
+Verdict = tuple[tuple[Finding, ...], tuple[Verification, ...]]
 
 # A maximal run of lower-case hex holding a digit, captured for ``split``.
 # Linear: the lookbehind rejects every start inside a run in one step, and
