@@ -76,8 +76,6 @@ def _passthrough_decode(failures: Iterable[Failure]) -> Iterator[tuple[Failure, 
             yield failure, DecodeResult()
 
 
-
-
 #: The fields of a failure the rules (``rules/matchers.py``, ``placeholders.py``,
 #: ``index.py``), the request context (``context.context_of``) and the fix
 #: check read: the verdict is a function of these and the decoded message.
