@@ -4,9 +4,10 @@
     python bench/shape_memo_ab.py --storm 20000      # one shape, new names each time
 
 Extracts and folds the log once, diagnoses 2,000 of them to warm the caches,
-then diagnoses and renders the distinct failures as JSON three ways in this one process: without the shape memo
-(``Pipeline(shape_memo_size=0)``), with it as ``scan`` runs it (it turns
-itself off when shapes do not repeat), and with it forced on (never off).
+then diagnoses and renders the distinct failures as JSON three ways in this
+one process: without the shape memo (``Pipeline(shape_memo_size=0)``), with
+it as ``scan`` runs it (it turns itself off when shapes do not repeat), and
+with it forced on (never off).
 The exact-verdict memo is on in all three, as in ``scan``.  Prints CPU
 seconds (``time.process_time``), microseconds per failure, the memo's
 counts, and whether the three outputs are byte-identical (they must be).
