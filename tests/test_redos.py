@@ -522,6 +522,12 @@ CASES: dict[str, Spec] = {
     "diagnostics/text/safe.py:_JSON_UNSAFE": ("sub", [("", "\x85"), ("", "a")]),
     "diagnostics/iam/error_codes.py:_CODE": ("fullmatch", [("", "A"), ("", "a.")]),
     "diagnostics/diagnose/generalize.py:_PLACEHOLDER": ("findall", [("", "${"), ("${", "a")]),
+    # Letters with no digit (each start inside the run rejected by the lookbehind),
+    # long runs of digits, and letters before a digit far away.
+    "diagnostics/diagnose/shape_memo.py:_SLOT": (
+        "split",
+        [("", "a"), ("", "0"), ("", "ab"), ("", "a/"), ("x", "fa0")],
+    ),
     "diagnostics/rules/placeholders.py:tag_key": (
         "match",
         [("aws:ResourceTag/", "a"), ("", "aws:")],

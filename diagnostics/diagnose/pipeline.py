@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
+from diagnostics.diagnose.shape_memo import ShapeMemo, Verdict
 from diagnostics.model import (
     AuthorizationDetails,
     DecodeResult,
     Diagnosis,
     Failure,
-    Finding,
     JSONObject,
     Verification,
 )
@@ -74,10 +74,6 @@ def _passthrough_decode(failures: Iterable[Failure]) -> Iterator[tuple[Failure, 
             )
         else:
             yield failure, DecodeResult()
-
-
-#: (findings, verification) of a diagnosed failure, for its repeats.
-Verdict = tuple[tuple[Finding, ...], tuple[Verification, ...]]
 
 
 #: The fields of a failure the rules (``rules/matchers.py``, ``placeholders.py``,
@@ -142,11 +138,17 @@ class Pipeline:
         decoder: DecoderLike | None = None,
         *,
         memo_size: int = 4096,
+        shape_memo_size: int = 4096,
     ) -> None:
         self.ruleset = ruleset
         self.decoder = decoder
         self._memo: OrderedDict[tuple[object, ...], Verdict] = OrderedDict()
         self._memo_size = memo_size
+        self.shapes: ShapeMemo | None = None
+        if shape_memo_size > 0:
+            # Distinct names of one shape (a storm's new resource each time) share
+            # a verdict filled with their own values: see shape_memo.py.
+            self.shapes = ShapeMemo(shape_memo_size, JUDGED_FIELDS)
 
     def _judge(self, failure: Failure, decoded: JSONObject | None) -> Verdict:
         if self.ruleset is None:
@@ -156,6 +158,18 @@ class Pipeline:
         if verdict is not None:
             self._memo.move_to_end(key)
             return verdict
+        if decoded is None and self.shapes is not None:
+            verdict = self.shapes.judge(failure, self.ruleset, self._verdict)
+        else:
+            verdict = self._verdict(failure, decoded)
+        self._memo[key] = verdict
+        if len(self._memo) > self._memo_size:
+            self._memo.popitem(last=False)
+        return verdict
+
+    def _verdict(self, failure: Failure, decoded: JSONObject | None = None) -> Verdict:
+        """Run the rules and check their fixes: the full path, no memo."""
+        assert self.ruleset is not None
         # ``failure`` is already enriched: the context need not enrich it again.
         ctx = context_of(failure, decoded)
         findings = self.ruleset.diagnose(failure, ctx)
@@ -169,10 +183,7 @@ class Pipeline:
             findings = findings_with_risk(findings)
             if failure.action:
                 verification = verify(Diagnosis(failure, decoded=decoded, findings=findings), ctx)
-        self._memo[key] = verdict = (findings, verification)
-        if len(self._memo) > self._memo_size:
-            self._memo.popitem(last=False)
-        return verdict
+        return findings, verification
 
     def diagnose_one(
         self,

@@ -232,6 +232,38 @@ def _principal_notes(subject: Subject, fixes: dict[tuple[str, str | None], list[
     ]
 
 
+#: Matchers that read inside the resource's or principal's name, not only its shape.
+NAME_MATCHERS = frozenset({"resource", "principal", "principal_is_sso"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """All a name matcher reads of its subject; building a whole Subject cost 14 us.
+
+    Slots: a name matcher that read anything else would raise, not misjudge
+    (``tests/test_shape_memo.py`` runs them all).
+    """
+
+    resource: str | None
+    principal_arn: str | None
+
+
+def _conditions(rule: Rule) -> list[Condition]:
+    """A rule's compiled [match], [unless] and fix ``when`` tables."""
+    out = [rule.match, *(w for w in rule.fix_when if w is not None)]
+    if rule.unless is not None:
+        out.append(rule.unless)
+    return out
+
+
+def _tests(condition: Condition) -> list[tuple[Matcher, Any]]:
+    """Every test of a condition, its ``any`` branches' included."""
+    out = list(condition.tests)
+    for branch in condition.any_of:
+        out.extend(_tests(branch))
+    return out
+
+
 def crash_finding(rule_id: str, exc: BaseException) -> Finding:
     """A rule that raised becomes a finding naming it, never a traceback."""
     return Finding(
@@ -255,6 +287,7 @@ class RuleSet:
         self._order = {r.id: i for i, r in enumerate(self.rules)}
         # Only the rules whose [match] can hold for a failure's facets are tested.
         self._index = RuleIndex([(r, r.doc["match"]) for r in self.rules])
+        self._name_tests: tuple[tuple[Matcher, Any], ...] | None = None
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -281,6 +314,27 @@ class RuleSet:
     @classmethod
     def bundled(cls) -> RuleSet:
         return cls.load([bundled_rules_dir()])
+
+    def name_tests(self, resource: str | None, principal_arn: str | None) -> tuple[bool, ...]:
+        """The answer of every test in these rules that reads inside a resource or principal name.
+
+        For a failure whose request context is its own fields (no decoded
+        message): the shape memo (``diagnose/shape_memo.py``) keys on these,
+        since a rule's glob may name a digit of a name the memo abstracts.
+        """
+        tests = self._name_tests
+        if tests is None:
+            tests = self._name_tests = tuple(
+                t
+                for r in self.rules
+                for c in _conditions(r)
+                for t in _tests(c)
+                if t[0].name in NAME_MATCHERS
+            )
+        if not tests:
+            return ()
+        names = cast("Subject", _Names(resource, principal_arn))
+        return tuple(m.test(arg, names) for m, arg in tests)
 
     def diagnose(self, failure: Failure, ctx: RequestContext) -> tuple[Finding, ...]:
         """Every matching rule's finding, minus those a more specific match supersedes."""
