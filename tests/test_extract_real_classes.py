@@ -908,3 +908,36 @@ def test_a_placeholder_with_a_blank_stays_inside_the_resource(placeholder: str, 
     )
     (f,) = extract_text(text)
     assert (f.resource, f.resource_text, f.policy_type) == (None, arn, "identity")
+
+
+# CloudFormation refuses a template it cannot resolve for the caller with a ValidationError
+# whose message is "AccessDenied. User doesn't have permission to call <action>" (SSM
+# parameter types, AMI and key pair lookups); the CLI, the stack events and CDK print it.
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        (
+            "An error occurred (ValidationError) when calling the CreateStack operation: "
+            "AccessDenied. User doesn't have permission to call ssm:GetParameters\n",
+            "ssm:GetParameters",
+        ),
+        (
+            "AccessDenied. User doesn't have permission to call ec2:DescribeImages. "
+            "Rollback requested by user.\n",
+            "ec2:DescribeImages",
+        ),
+        (
+            "stack failed: Error [ValidationError]: AccessDenied. User doesn't have permission "
+            "to call ssm:GetParameters\n    at Request.extractError (query.js:50:29)\n",
+            "ssm:GetParameters",
+        ),
+    ],
+)
+def test_cloudformation_says_the_user_may_not_call_an_action(text: str, action: str) -> None:
+    (f,) = extract_text(text)
+    assert (f.kind, f.action, f.principal_arn) == ("plain", action, None)
+
+
+def test_prose_saying_someone_has_permission_to_call_is_no_refusal() -> None:
+    text = "The deploy role does have permission to call ssm:GetParameters, so that is fine.\n"
+    assert extract_text(text) == []

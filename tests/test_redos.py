@@ -28,6 +28,10 @@ ID = "0123456789abcdef" * 2
 
 # key: "path:NAME" -> (method, [(prefix, unit), ...])
 CASES: dict[str, Spec] = {
+    "diagnostics/extract/parsers/wordings.py:_NO_PERMISSION": (
+        "match",
+        [("User doesn't have permission to call a", "a")],
+    ),
     "diagnostics/extract/parsers/wordings.py:_ASSUME": (
         "match",
         [("Unable to assume role arn:aws:iam::111122223333:role/", "a/")],
