@@ -941,3 +941,20 @@ def test_cloudformation_says_the_user_may_not_call_an_action(text: str, action: 
 def test_prose_saying_someone_has_permission_to_call_is_no_refusal() -> None:
     text = "The deploy role does have permission to call ssm:GetParameters, so that is fine.\n"
     assert extract_text(text) == []
+
+
+def test_sts_refusing_a_role_to_root_credentials() -> None:
+    """STS's fixed refusal of AssumeRole called with a root user's keys, as the PHP SDK's
+    Guzzle error prints the JSON body; the CLI prints the same message."""
+    body = (
+        "Client error: `POST https://sts.amazonaws.com/` resulted in a `403 Forbidden` "
+        'response: {"Error":{"Code":"AccessDenied","Message":"Roles may not be assumed by '
+        'root accounts.","Type":"Sender"},"RequestId":"9db1"}\n'
+    )
+    cli = (
+        "An error occurred (AccessDenied) when calling the AssumeRole operation: "
+        "Roles may not be assumed by root accounts.\n"
+    )
+    for text in (body, cli):
+        (f,) = extract_text(text)
+        assert (f.operation, f.event_source, f.error_code) == ("AssumeRole", "sts", "AccessDenied")
