@@ -393,6 +393,10 @@ CASES: dict[str, Spec] = {
         "match",
         [("API: s3:P", "a"), ("API: s3:PutBucketPolicy", " ")],
     ),
+    "diagnostics/extract/parsers/tool_operations.py:_RUBY_LOG": (
+        "match",
+        [("[Aws::A::Client 403 ", "1"), ("[Aws::A::Client 403 1 1 retries] ", "a")],
+    ),
     "diagnostics/extract/parsers/tool_operations.py:_CREATING": (
         "match",
         [("creating A", "a"), ("creating A", " A")],

@@ -88,11 +88,26 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
             # "#<Aws::S3::Errors::AccessDenied: Access Denied>" (inspect) carry their
             # message beside the class; a "Class: Aws::..." line alone only lends its code.
             before = text[max(0, m.start() - 60) : m.start()]
-            alone = before.endswith("#<") or (
-                before.endswith("(") and before[:-1].rstrip().endswith(_RUBY_MESSAGE_ENDS)
+            alone = (
+                before.endswith("#<")
+                or (before.endswith("(") and before[:-1].rstrip().endswith(_RUBY_MESSAGE_ENDS))
+                or _ruby_refusal_after(text, m.end())
             )
             out.append(ClassFrame(m.start(), m.end(), m["code"], None, m["svc"], alone))
     return out
+
+
+#: How a refusal message begins, any case ("Access denied" is STS's own).
+_REFUSALS_LOWER = tuple(r.lower() for r in _REFUSALS if r != "Error executing ")
+
+
+def _ruby_refusal_after(text: str, end: int) -> bool:
+    """``Aws::STS::Errors::AccessDenied: Access denied`` (an exception's message) or the
+    SDK's log line ``... Aws::STS::Errors::AccessDenied Access denied``: the message after
+    the class is a refusal."""
+    after = text[end : end + 40]
+    after = after[2:] if after.startswith(": ") else after[1:] if after.startswith(" ") else ""
+    return after.lower().startswith(_REFUSALS_LOWER)
 
 
 def ruby_class(line: str) -> tuple[str, str] | None:
