@@ -958,3 +958,23 @@ def test_sts_refusing_a_role_to_root_credentials() -> None:
     for text in (body, cli):
         (f,) = extract_text(text)
         assert (f.operation, f.event_source, f.error_code) == ("AssumeRole", "sts", "AccessDenied")
+
+
+def test_a_java_sdk_class_named_after_a_refusal_code_is_one_whatever_its_message() -> None:
+    """The Java SDK v2 names the exception after the service's error code; Lake Formation
+    words its refusal "Access is not allowed." (no phrase the reader knows), still a refusal."""
+    text = (
+        "Caused by: software.amazon.awssdk.services.lakeformation.model.AccessDeniedException: "
+        "Access is not allowed. (Service: LakeFormation, Status Code: 400, Request ID: "
+        "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b)\n"
+    )
+    (f,) = extract_text(text)
+    assert (f.kind, f.error_code) == ("plain", "AccessDeniedException")
+
+
+def test_a_java_sdk_class_of_another_code_still_needs_a_refusal_message() -> None:
+    text = (
+        "software.amazon.awssdk.services.glue.model.EntityNotFoundException: Table not found "
+        "(Service: Glue, Status Code: 400, Request ID: 0f1e2d3c)\n"
+    )
+    assert extract_text(text) == []

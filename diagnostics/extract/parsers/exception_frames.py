@@ -65,7 +65,10 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
             if m.end() != i + len("Exception: "):
                 continue
             message = text[m.end() : m.end() + 300]
-            if not message.startswith(_REFUSALS):
+            # A class named after a refusal code (Java's ...model.AccessDeniedException) is
+            # a refusal whatever its message says ("Access is not allowed.").
+            named = is_authz_error_code(m["cls"] + "Exception") and bool(m["j1"] or m["j2"])
+            if not message.startswith(_REFUSALS) and not named:
                 continue
             op = _PHP_OPERATION.match(message)
             if message.startswith("Error executing ") and not _php_refusal(message):
