@@ -908,3 +908,73 @@ def test_a_placeholder_with_a_blank_stays_inside_the_resource(placeholder: str, 
     )
     (f,) = extract_text(text)
     assert (f.resource, f.resource_text, f.policy_type) == (None, arn, "identity")
+
+
+# CloudFormation refuses a template it cannot resolve for the caller with a ValidationError
+# whose message is "AccessDenied. User doesn't have permission to call <action>" (SSM
+# parameter types, AMI and key pair lookups); the CLI, the stack events and CDK print it.
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        (
+            "An error occurred (ValidationError) when calling the CreateStack operation: "
+            "AccessDenied. User doesn't have permission to call ssm:GetParameters\n",
+            "ssm:GetParameters",
+        ),
+        (
+            "AccessDenied. User doesn't have permission to call ec2:DescribeImages. "
+            "Rollback requested by user.\n",
+            "ec2:DescribeImages",
+        ),
+        (
+            "stack failed: Error [ValidationError]: AccessDenied. User doesn't have permission "
+            "to call ssm:GetParameters\n    at Request.extractError (query.js:50:29)\n",
+            "ssm:GetParameters",
+        ),
+    ],
+)
+def test_cloudformation_says_the_user_may_not_call_an_action(text: str, action: str) -> None:
+    (f,) = extract_text(text)
+    assert (f.kind, f.action, f.principal_arn) == ("plain", action, None)
+
+
+def test_prose_saying_someone_has_permission_to_call_is_no_refusal() -> None:
+    text = "The deploy role does have permission to call ssm:GetParameters, so that is fine.\n"
+    assert extract_text(text) == []
+
+
+def test_sts_refusing_a_role_to_root_credentials() -> None:
+    """STS's fixed refusal of AssumeRole called with a root user's keys, as the PHP SDK's
+    Guzzle error prints the JSON body; the CLI prints the same message."""
+    body = (
+        "Client error: `POST https://sts.amazonaws.com/` resulted in a `403 Forbidden` "
+        'response: {"Error":{"Code":"AccessDenied","Message":"Roles may not be assumed by '
+        'root accounts.","Type":"Sender"},"RequestId":"9db1"}\n'
+    )
+    cli = (
+        "An error occurred (AccessDenied) when calling the AssumeRole operation: "
+        "Roles may not be assumed by root accounts.\n"
+    )
+    for text in (body, cli):
+        (f,) = extract_text(text)
+        assert (f.operation, f.event_source, f.error_code) == ("AssumeRole", "sts", "AccessDenied")
+
+
+def test_a_java_sdk_class_named_after_a_refusal_code_is_one_whatever_its_message() -> None:
+    """The Java SDK v2 names the exception after the service's error code; Lake Formation
+    words its refusal "Access is not allowed." (no phrase the reader knows), still a refusal."""
+    text = (
+        "Caused by: software.amazon.awssdk.services.lakeformation.model.AccessDeniedException: "
+        "Access is not allowed. (Service: LakeFormation, Status Code: 400, Request ID: "
+        "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b)\n"
+    )
+    (f,) = extract_text(text)
+    assert (f.kind, f.error_code) == ("plain", "AccessDeniedException")
+
+
+def test_a_java_sdk_class_of_another_code_still_needs_a_refusal_message() -> None:
+    text = (
+        "software.amazon.awssdk.services.glue.model.EntityNotFoundException: Table not found "
+        "(Service: Glue, Status Code: 400, Request ID: 0f1e2d3c)\n"
+    )
+    assert extract_text(text) == []

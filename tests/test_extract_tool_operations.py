@@ -237,3 +237,27 @@ def test_terraform_creating_a_resource_names_its_create_call(head: str, action: 
 )
 def test_creating_words_that_name_no_operation_leave_the_action_unsaid(head: str) -> None:
     assert _one(head + EC2_403).action is None
+
+
+def test_ruby_sdk_log_line_names_the_method_and_the_error() -> None:
+    """The Ruby SDK's default log line (client class, status, time, retries, method, error
+    class, message) and the exception it raises: one refusal of that call, printed twice."""
+    text = (
+        '[Aws::STS::Client 403 0.2977 0 retries] assume_role(role_arn:"arn:aws:iam::'
+        '111122223333:role/Admin",role_session_name:"s") Aws::STS::Errors::AccessDenied '
+        "Access denied\n"
+        "Aws::STS::Errors::AccessDenied: Access denied\n"
+    )
+    # The exception under the log line is the same error again (scan folds the two).
+    found = [infer_action(f) for f in extract_text(text, "paste.txt")]
+    assert [f.source.line for f in found] == [1, 2]
+    f = found[0]
+    assert (f.action, f.operation, f.error_code) == ("sts:AssumeRole", "AssumeRole", "AccessDenied")
+    assert found[1].error_code == "AccessDenied"
+
+
+def test_a_ruby_error_class_with_another_message_is_no_refusal_by_itself() -> None:
+    """A class named after an authorization code whose message says something else only
+    lends its code; with nothing to lend it to, nothing is reported."""
+    text = "Aws::STS::Errors::AccessDenied: see the trust policy docs for details\n"
+    assert extract_text(text) == []

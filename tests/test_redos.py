@@ -28,6 +28,10 @@ ID = "0123456789abcdef" * 2
 
 # key: "path:NAME" -> (method, [(prefix, unit), ...])
 CASES: dict[str, Spec] = {
+    "diagnostics/extract/parsers/wordings.py:_NO_PERMISSION": (
+        "match",
+        [("User doesn't have permission to call a", "a")],
+    ),
     "diagnostics/extract/parsers/wordings.py:_ASSUME": (
         "match",
         [("Unable to assume role arn:aws:iam::111122223333:role/", "a/")],
@@ -388,6 +392,10 @@ CASES: dict[str, Spec] = {
     "diagnostics/extract/parsers/frames.py:_CFN_API_BARE": (
         "match",
         [("API: s3:P", "a"), ("API: s3:PutBucketPolicy", " ")],
+    ),
+    "diagnostics/extract/parsers/tool_operations.py:_RUBY_LOG": (
+        "match",
+        [("[Aws::A::Client 403 ", "1"), ("[Aws::A::Client 403 1 1 retries] ", "a")],
     ),
     "diagnostics/extract/parsers/tool_operations.py:_CREATING": (
         "match",

@@ -65,7 +65,10 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
             if m.end() != i + len("Exception: "):
                 continue
             message = text[m.end() : m.end() + 300]
-            if not message.startswith(_REFUSALS):
+            # A class named after a refusal code (Java's ...model.AccessDeniedException) is
+            # a refusal whatever its message says ("Access is not allowed.").
+            named = is_authz_error_code(m["cls"] + "Exception") and bool(m["j1"] or m["j2"])
+            if not message.startswith(_REFUSALS) and not named:
                 continue
             op = _PHP_OPERATION.match(message)
             if message.startswith("Error executing ") and not _php_refusal(message):
@@ -88,11 +91,26 @@ def find_exception_classes(text: str) -> list[ClassFrame]:
             # "#<Aws::S3::Errors::AccessDenied: Access Denied>" (inspect) carry their
             # message beside the class; a "Class: Aws::..." line alone only lends its code.
             before = text[max(0, m.start() - 60) : m.start()]
-            alone = before.endswith("#<") or (
-                before.endswith("(") and before[:-1].rstrip().endswith(_RUBY_MESSAGE_ENDS)
+            alone = (
+                before.endswith("#<")
+                or (before.endswith("(") and before[:-1].rstrip().endswith(_RUBY_MESSAGE_ENDS))
+                or _ruby_refusal_after(text, m.end())
             )
             out.append(ClassFrame(m.start(), m.end(), m["code"], None, m["svc"], alone))
     return out
+
+
+#: How a refusal message begins, any case ("Access denied" is STS's own).
+_REFUSALS_LOWER = tuple(r.lower() for r in _REFUSALS if r != "Error executing ")
+
+
+def _ruby_refusal_after(text: str, end: int) -> bool:
+    """``Aws::STS::Errors::AccessDenied: Access denied`` (an exception's message) or the
+    SDK's log line ``... Aws::STS::Errors::AccessDenied Access denied``: the message after
+    the class is a refusal."""
+    after = text[end : end + 40]
+    after = after[2:] if after.startswith(": ") else after[1:] if after.startswith(" ") else ""
+    return after.lower().startswith(_REFUSALS_LOWER)
 
 
 def ruby_class(line: str) -> tuple[str, str] | None:

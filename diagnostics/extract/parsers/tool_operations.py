@@ -258,6 +258,9 @@ def tool_operation(
         return m.group("svc"), m.group("op")
     if op := lambda_ec2_operation(text, start, end):
         return "ec2", op
+    i = text.rfind(_RUBY_LOG_HEAD, lo, end)
+    if i != -1 and (m := _RUBY_LOG.match(text, i)):
+        return m["svc"].lower(), "".join(w.capitalize() for w in m["op"].split("_"))
     if _ANDROID_UPLOAD.search(text, lo, end):
         return "s3", "PutObject"  # single and multipart uploads both need s3:PutObject
     window = text[lo:end].lower()
@@ -272,6 +275,16 @@ def tool_operation(
         return created
     op = stack_operation(text, start, len(text) if limit is None else limit)
     return (None, op) if op else None
+
+
+_RUBY_LOG_HEAD = "[Aws::"
+# The Ruby SDK's default log line: "[Aws::STS::Client 403 0.29 0 retries] assume_role(...)"
+# (Seahorse's log formatter: client class, status, time, retries, then the method).
+# Linear: anchored at a found literal; bounded classes between literals.
+_RUBY_LOG = re.compile(
+    r"\[Aws::(?P<svc>[A-Za-z0-9]{1,40})::Client [0-9]{3} [0-9.]{1,20} [0-9]{1,3} retries\] "
+    r"(?P<op>[a-z][a-z0-9_]{1,80})\("
+)
 
 
 # Terraform's AWS provider words a failed create "creating <Service> <Resource> (<id>):"

@@ -92,6 +92,12 @@ _S3_CONSOLE_LIST = "Insufficient permissions to list objects"
 _KARPENTER = re.compile(
     r"Controller isn't authorized to call (?P<svc>[a-z0-9-]{1,64}):(?P<name>[A-Za-z0-9]{1,128})"
 )
+_ROOT_ASSUME = "Roles may not be assumed by root accounts"
+_NO_PERMISSION_HEAD = "User doesn't have permission to call "
+# Linear: anchored at the found literal; one bounded class per side of the colon.
+_NO_PERMISSION = re.compile(
+    r"User doesn't have permission to call (?P<svc>[a-z0-9-]{1,64}):(?P<name>[A-Za-z0-9]{1,128})"
+)
 _EKS_CONSOLE = "does not have access to Kubernetes objects on this EKS cluster"
 _MARKETPLACE = "authorized to perform the required AWS Marketplace actions ("
 # Linear: anchored inside the found list; one bounded class per side of the colon.
@@ -136,6 +142,12 @@ def find_wordings(text: str) -> list[WordingHit]:
     for m in _iter(text, "Cannot call ", _STS):
         code = "AccessDenied" if _near(text, m.start(), m.end(), "AccessDenied") else None
         hits.append(WordingHit(m.start(), m.end(), code, m.group("op"), "sts"))
+    i = text.find(_ROOT_ASSUME)
+    while i != -1:
+        # STS refuses AssumeRole to a root user's credentials with this fixed message.
+        code = "AccessDenied" if _near(text, i, i + len(_ROOT_ASSUME), "AccessDenied") else None
+        hits.append(WordingHit(i, i + len(_ROOT_ASSUME), code, "AssumeRole", "sts"))
+        i = text.find(_ROOT_ASSUME, i + len(_ROOT_ASSUME))
     i = text.find(_KMS)
     while i != -1:
         hits.append(WordingHit(i, i + len(_KMS), None, None, "secretsmanager"))
@@ -149,6 +161,13 @@ def find_wordings(text: str) -> list[WordingHit]:
         hits.append(WordingHit(m.start(), m.end(), None, m["op"], "logs", account_id=m["account"]))
     _console_wordings(text, hits)
     for m in _iter(text, "missing the following permissions:", _MISSING):
+        from diagnostics.extract.parsers.plain import normalise_action
+
+        action = normalise_action(m.group("svc"), m.group("name"))
+        hits.append(WordingHit(m.start(), m.end(), None, None, None, action=action))
+    for m in _iter(text, _NO_PERMISSION_HEAD, _NO_PERMISSION):
+        # CloudFormation refuses a template whose SSM parameters or AMI lookups the
+        # caller may not read: ValidationError, "AccessDenied. User doesn't have ...".
         from diagnostics.extract.parsers.plain import normalise_action
 
         action = normalise_action(m.group("svc"), m.group("name"))
