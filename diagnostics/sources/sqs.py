@@ -231,14 +231,7 @@ class SqsSource(SqsAcker):
                 todo.append((m, entry))
         self._ctx.count("sqs_messages_received", len(messages))
         if late:
-            try:
-                self._release(late)
-            except Exception as exc:
-                log.warning(
-                    "sqs release failed; the messages reappear after their visibility timeout",
-                    source=self.name,
-                    error=str(exc),
-                )
+            self._release_or_warn(late)
         for msg, entry in todo:
             if self._stop.is_set():
                 # Tracked before stop(), unmarked: the final pass hands it back.

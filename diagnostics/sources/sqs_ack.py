@@ -106,8 +106,12 @@ class SqsAcker:
         # alerts them (this one may never come back to deliver its spool).
         with self._lock:
             left = list(self._inflight.values())
+        self._release_or_warn(left)
+
+    def _release_or_warn(self, entries: list[InFlight]) -> None:
+        """``_release``; a failure only delays the messages, so it is logged, not raised."""
         try:
-            self._release(left)
+            self._release(entries)
         except Exception as exc:
             log.warning(
                 "sqs release failed; the messages reappear after their visibility timeout",
