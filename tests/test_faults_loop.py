@@ -27,7 +27,10 @@ from diagnostics.testing.sts_double import StsCall, StsDouble
 from diagnostics.testing.sts_samples import decoded_message, fake_blob
 
 WATCHDOG_USEC = 2_000_000  # pings due every 1 s
-PING_SLACK = 0.6
+# systemd kills the service only when a whole WatchdogSec passes without a ping; the
+# daemon pings at half of it, so a loaded machine's late wake-up (1.6 s seen at load 4
+# beside two busy loops) must stay under the whole timeout, not under half plus a slack.
+PING_LIMIT = WATCHDOG_USEC / 1e6 - 0.1
 ARN = "arn:aws:iam::123456789012:user/u"
 INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/*"
 AWS_ENV = {
@@ -144,7 +147,7 @@ def test_slow_sts_keeps_feeding_the_watchdog_and_defers_what_misses_the_deadline
     errors = [x.get("decode_error") or "" for x in first.values()]
     decoded = sum(1 for e in errors if not e)
     deferred = sum(1 for e in errors if e.startswith("decode deferred: STS is slow"))
-    assert gap < WATCHDOG_USEC / 2e6 + PING_SLACK, f"longest WATCHDOG=1 gap {gap:.1f}s"
+    assert gap < PING_LIMIT, f"longest WATCHDOG=1 gap {gap:.1f}s"
     # 60 blobs take 12 s at 5/s: some decode before the 4 s deadline, the rest wait.
     # (How many make it depends on the machine's load; that both happen does not.)
     assert decoded >= 1 and deferred >= 10 and decoded + deferred == 60, (decoded, deferred)
@@ -181,7 +184,7 @@ def test_sts_slower_than_the_deadline_never_blocks_the_loop(tmp_path: Path) -> N
             assert d.stop() == 0
     assert first_alerts < 2.0 + 2.5, f"first alerts after {first_alerts:.1f}s"
     assert second_alerts < 1.5, f"alerts while the breaker is open after {second_alerts:.1f}s"
-    assert gap < WATCHDOG_USEC / 2e6 + PING_SLACK, f"longest WATCHDOG=1 gap {gap:.1f}s"
+    assert gap < PING_LIMIT, f"longest WATCHDOG=1 gap {gap:.1f}s"
     assert all((x.get("decode_error") or "").startswith("decode deferred") for x in d.diagnoses())
 
 
